@@ -1,0 +1,165 @@
+"""The root Typer app: global options, command registration, and the one place where
+BatchctlError becomes a message on stderr and an exit code."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from typer.core import TyperGroup
+
+from batchctl import __version__
+from batchctl.cli.context import AppContext, Overrides
+from batchctl.core.errors import BatchctlError, ExitCode, InputError
+from batchctl.core.settings import Settings
+
+# One module per command, each with `register(app)`. Order is the order of `--help`.
+COMMAND_MODULES: tuple[str, ...] = ("state",)
+
+
+def report_error(actx: AppContext | None, exc: BatchctlError) -> None:
+    """Print an error the way every command does: message, FILE:LINE problems, hint."""
+    tty = actx.stderr_tty if actx is not None else False
+    err = actx.err if actx is not None else None
+
+    def line(text: str, style: str | None = None) -> None:
+        if err is None:
+            sys.stderr.write(text + "\n")
+        elif style and tty:
+            err.print(f"[{style}]{escape(text)}[/]")
+        else:
+            err.print(text, markup=False, highlight=False)
+
+    if tty and err is not None:
+        err.print(f"[bold red]error:[/] {escape(exc.message)}")
+    else:
+        line(f"error: {exc.message}")
+    if isinstance(exc, InputError):
+        for problem in exc.problems:
+            line(problem)
+        if exc.more:
+            line(f"... and {exc.more} more problem{'s' if exc.more != 1 else ''}")
+    if exc.hint:
+        line(f"hint: {exc.hint}", "dim")
+
+
+class BatchctlGroup(TyperGroup):
+    """Maps the error tree to exit codes for every command, CliRunner included."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BatchctlError as exc:
+            actx = ctx.obj if isinstance(ctx.obj, AppContext) else None
+            report_error(actx, exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            sys.stderr.write("\ninterrupted; batches already submitted keep running on the server\n")
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except BrokenPipeError:
+            # The reader went away (`batchctl list | head -1`): not an error for the user.
+            _silence_stdout()
+            raise typer.Exit(ExitCode.OK) from None
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+app = typer.Typer(
+    cls=BatchctlGroup,
+    name="batchctl",
+    help="Drive Anthropic's Message Batches API from the shell.\n\n"
+    "Submit JSONL request files, watch them, stream results, retry failures. "
+    "Try everything with --emulator: no key, no cost.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"batchctl {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    emulator: Annotated[
+        bool | None,
+        typer.Option(
+            "--emulator/--no-emulator",
+            help="Use the local emulator, in-process, with its data under the state directory: "
+            "no key, no network, no cost. \\[env: BATCHCTL_EMULATOR=1]",
+            show_default=False,
+        ),
+    ] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            help="Where batchctl keeps its state store. \\[env: BATCHCTL_HOME]",
+            file_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="API base URL. \\[env: ANTHROPIC_BASE_URL; default https://api.anthropic.com]",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    if ctx.invoked_subcommand is None:
+        # A bare `batchctl` (or one in a cron line whose command went missing) does nothing.
+        # Typer's rich help prints to sys.stdout itself, so point that at stderr for the call.
+        real_stdout, sys.stdout = sys.stdout, sys.stderr
+        try:
+            text = ctx.get_help()
+        finally:
+            sys.stdout = real_stdout
+        if text:
+            sys.stderr.write(text + "\n")
+        raise typer.Exit(ExitCode.USAGE)
+    overrides = ctx.obj if isinstance(ctx.obj, Overrides) else None
+    try:
+        settings = Settings.resolve(state_dir=state_dir, emulator=emulator, base_url=base_url)
+    except BatchctlError as exc:
+        report_error(None, exc)
+        raise typer.Exit(exc.exit_code) from None
+    actx = AppContext.build(settings, overrides)
+    ctx.obj = actx
+    ctx.call_on_close(actx.close)
+
+
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"batchctl.cli.{name}")
+        module.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="batchctl")

@@ -1,0 +1,146 @@
+"""AppContext: everything a command needs from the outside world, injected, built lazily.
+
+Commands get it with ``app_context(ctx)``. Nothing here touches the terminal, the network or the
+disk at import time; the API client and the store are built on first use, so `batchctl --help`
+and commands that need neither stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+
+from batchctl.core.clock import Clock, SystemClock
+from batchctl.core.settings import Settings
+
+if TYPE_CHECKING:
+    from batchctl.core.api import Api
+    from batchctl.core.store import Store
+
+FORCE_TTY_ENV = "BATCHCTL_FORCE_TTY"
+
+
+@dataclass
+class Overrides:
+    """What tests (or embedding code) inject through ``CliRunner.invoke(..., obj=Overrides(...))``."""
+
+    stdout_tty: bool | None = None
+    stderr_tty: bool | None = None
+    stdin_tty: bool | None = None
+    clock: Clock | None = None
+    width: int | None = None
+    emulator_config: Any = None  # batchctl.emulator.EmulatorConfig for the in-process mount
+    api_max_retries: int | None = None
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    stdout_tty: bool
+    stderr_tty: bool
+    stdin_tty: bool
+    clock: Clock = field(default_factory=SystemClock)
+    width: int | None = None
+    overrides: Overrides = field(default_factory=Overrides)
+    _out: Console | None = None
+    _err: Console | None = None
+    _api: Api | None = None
+    _store: Store | None = None
+
+    @classmethod
+    def build(cls, settings: Settings, overrides: Overrides | None = None) -> AppContext:
+        o = overrides or Overrides()
+        forced = os.environ.get(FORCE_TTY_ENV, "").strip().lower() in {"1", "true", "yes"}
+        pick = lambda given, stream: given if given is not None else (forced or _isatty(stream))  # noqa: E731
+        return cls(
+            settings=settings,
+            stdout_tty=pick(o.stdout_tty, sys.stdout),
+            stderr_tty=pick(o.stderr_tty, sys.stderr),
+            stdin_tty=pick(o.stdin_tty, sys.stdin),
+            clock=o.clock or SystemClock(),
+            width=o.width,
+            overrides=o,
+        )
+
+    # -- terminal -------------------------------------------------------------------------------
+    def _console(self, *, stderr: bool, tty: bool) -> Console:
+        # file=None: Rich looks sys.stdout/sys.stderr up on every write, so test runners that swap
+        # them capture output. Off a terminal: no colour, no wrapping, no escape codes at all.
+        return Console(
+            stderr=stderr,
+            force_terminal=tty,
+            no_color=not tty or None,
+            color_system="auto" if tty else None,
+            highlight=False,
+            soft_wrap=not tty,
+            width=self.width or (None if tty else 10_000),
+            emoji=False,
+        )
+
+    @property
+    def out(self) -> Console:
+        """stdout: data only. Use batchctl.cli.output to write to it."""
+        if self._out is None:
+            self._out = self._console(stderr=False, tty=self.stdout_tty)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        """stderr: progress, hints, warnings, errors, prompts."""
+        if self._err is None:
+            self._err = self._console(stderr=True, tty=self.stderr_tty)
+        return self._err
+
+    @property
+    def can_prompt(self) -> bool:
+        """Someone can answer a question: stdin and stderr are terminals."""
+        return self.stdin_tty and self.stderr_tty
+
+    # -- lazily built dependencies --------------------------------------------------------------
+    def api(self) -> Api:
+        if self._api is None:
+            from batchctl.core.api import Api  # deferred: importing anthropic costs ~1 s
+
+            self._api = Api.connect(
+                self.settings,
+                emulator_config=self.overrides.emulator_config,
+                clock=self.clock,
+                max_retries=self.overrides.api_max_retries,
+            )
+        return self._api
+
+    def store(self) -> Store:
+        if self._store is None:
+            from batchctl.core.store import Store
+
+            self._store = Store.open(self.settings.state_dir, clock=self.clock)
+        return self._store
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def app_context(ctx: typer.Context) -> AppContext:
+    """The AppContext the root callback built for this invocation."""
+    root = ctx.find_root()
+    obj = root.obj
+    if not isinstance(obj, AppContext):  # pragma: no cover - the root callback always sets it
+        raise RuntimeError("batchctl command run without the root callback")
+    return obj

@@ -1,0 +1,126 @@
+"""The only writer to stdout, and the helpers every command uses for stderr.
+
+Off a terminal, output is plain and stable: JSON lines, tab-separated rows, ids one per line, no
+escape codes. On a terminal, Rich tables. A reader that closes the pipe early (`| head`) ends the
+command quietly (see ``batchctl.cli.app``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+from rich.markup import escape
+from rich.table import Table
+
+from batchctl.cli.context import AppContext
+from batchctl.core.errors import UsageError
+
+_JSON_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+
+
+def _stdout_buffer() -> Any:
+    """stdout as bytes, with anything written as text before it flushed first (keeps order)."""
+    sys.stdout.flush()
+    return getattr(sys.stdout, "buffer", None)
+
+
+def write_bytes(chunks: Iterable[bytes]) -> int:
+    """Copy raw bytes to stdout unchanged (results JSONL); returns the byte count."""
+    buf = _stdout_buffer()
+    total = 0
+    for chunk in chunks:
+        if buf is not None:
+            buf.write(chunk)
+        else:  # a text-only stdout (rare embedding): decode, never re-encode JSON
+            sys.stdout.write(chunk.decode("utf-8"))
+        total += len(chunk)
+    if buf is not None:
+        buf.flush()
+    return total
+
+
+def json_line(record: Any) -> bytes:
+    """The one JSON shape of batchctl: compact, UTF-8, one object per line."""
+    return orjson.dumps(record, option=_JSON_OPTS, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "__fspath__"):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_json(records: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> None:
+    """Write one JSON line per record to stdout."""
+    if isinstance(records, Mapping):
+        records = [records]
+    write_bytes(json_line(r) for r in records)
+
+
+def write_lines(lines: Iterable[str]) -> None:
+    """Plain lines (ids, paths) to stdout."""
+    write_bytes((line + "\n").encode("utf-8") for line in lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+
+
+def write_table(
+    actx: AppContext,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str | None = None,
+) -> None:
+    """A Rich table on a terminal; tab-separated rows without a header off one."""
+    if not actx.stdout_tty:
+        write_lines("\t".join(_cell(v) for v in row) for row in rows)
+        return
+    table = Table(title=title, header_style="bold", box=None, pad_edge=False)
+    for name in columns:
+        table.add_column(name.upper(), overflow="fold")
+    for row in rows:
+        table.add_row(*(escape(_cell(v)) for v in row))
+    actx.out.print(table)
+
+
+def info(actx: AppContext, message: str) -> None:
+    """A note for the person at the terminal (stderr). Not markup: printed as given."""
+    actx.err.print(message, markup=False, highlight=False)
+
+
+def warn(actx: AppContext, message: str) -> None:
+    if actx.stderr_tty:
+        actx.err.print(f"[yellow]warning:[/] {escape(message)}")
+    else:
+        actx.err.print(f"warning: {message}", markup=False)
+
+
+def success(actx: AppContext, message: str) -> None:
+    if actx.stderr_tty:
+        actx.err.print(f"[green]✓[/] {escape(message)}")
+    else:
+        actx.err.print(message, markup=False)
+
+
+def confirm(actx: AppContext, question: str, *, yes: bool, action: str) -> bool:
+    """Ask on a terminal; without one, `--yes` is required (exit 2). False means declined."""
+    if yes:
+        return True
+    if not actx.can_prompt:
+        raise UsageError(
+            f"--yes is required to {action} when not running interactively",
+            hint=f"re-run with --yes to {action} without a prompt",
+        )
+    import typer
+
+    return typer.confirm(question, default=False, err=True)

@@ -1,0 +1,259 @@
+"""The only module that imports anthropic: a thin wrapper over the official SDK.
+
+It builds the client (from the environment, or with the emulator mounted in-process through the
+SDK's ``http_client``), returns plain dicts with the API's field names, and turns every SDK error
+into the batchctl error tree with the request_id in the message. It does not re-implement the
+SDK: paging, retries with backoff and ``retry-after`` are the SDK's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anthropic
+import httpx2
+from anthropic.types.messages import MessageBatch
+
+from batchctl.core import errors
+from batchctl.core.clock import Clock, SystemClock
+from batchctl.core.settings import Settings
+
+BATCHES_PATH = "/v1/messages/batches"
+DEFAULT_MAX_RETRIES = 3
+RESULTS_CHUNK = 1 << 20
+EMULATOR_KEY = "batchctl-emulator"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page:
+    data: list[dict[str, Any]]
+    has_more: bool
+    first_id: str | None
+    last_id: str | None
+
+
+def _error_body(exc: anthropic.APIStatusError) -> tuple[str | None, str]:
+    body = exc.body
+    if isinstance(body, Mapping):
+        inner = body.get("error")
+        if isinstance(inner, Mapping):
+            return inner.get("type"), str(inner.get("message") or exc.message)
+    return None, exc.message
+
+
+def translate(exc: BaseException) -> errors.BatchctlError:
+    """Map an SDK (or transport) exception to the batchctl error tree."""
+    if isinstance(exc, errors.BatchctlError):
+        return exc
+    if isinstance(exc, anthropic.APIStatusError):
+        status = exc.status_code
+        error_type, message = _error_body(exc)
+        text = f"API error {status}" + (f" {error_type}" if error_type else "") + f": {message}"
+        kwargs: dict[str, Any] = {
+            "status": status,
+            "request_id": exc.request_id,
+            "error_type": error_type,
+        }
+        if status in (401, 402, 403):
+            hint = "check ANTHROPIC_API_KEY" if status == 401 else None
+            return errors.AuthError(text, hint=hint, **kwargs)
+        if status == 404:
+            return errors.NotFoundError(text, **kwargs)
+        if status in (408, 409, 429) or status >= 500:
+            return errors.UnavailableError(text, **kwargs)
+        return errors.BadRequestError(text, **kwargs)
+    if isinstance(exc, anthropic.APITimeoutError):
+        return errors.UnavailableError("the API did not answer in time (timeout)")
+    if isinstance(exc, anthropic.APIConnectionError):
+        cause = exc.__cause__
+        detail = f": {cause}" if cause and str(cause) else ""
+        return errors.UnavailableError(f"could not reach the API (connection error{detail})")
+    if isinstance(exc, (httpx2.TransportError, httpx2.StreamError)):
+        return errors.StreamDroppedError(f"the connection broke while reading from the API: {exc}")
+    if isinstance(exc, anthropic.AnthropicError):
+        return errors.APIError(str(exc))
+    raise exc
+
+
+def _call(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except (anthropic.AnthropicError, httpx2.TransportError, httpx2.StreamError) as exc:
+        raise translate(exc) from exc
+
+
+def batch_dict(batch: Any) -> dict[str, Any]:
+    return batch.model_dump(mode="json")
+
+
+class _Body:
+    """A create body re-read from its source on every iteration (so a retry sends it again)."""
+
+    def __init__(self, chunks: Callable[[], Iterable[bytes]]) -> None:
+        self._chunks = chunks
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._chunks())
+
+
+class Api:
+    """The Message Batches API as batchctl uses it. Build it with ``Api.connect``."""
+
+    def __init__(
+        self, client: anthropic.Anthropic, base_url: str, *, clock: Clock | None = None
+    ) -> None:
+        self._client = client
+        self.base_url = base_url
+        self.clock = clock or SystemClock()
+
+    @classmethod
+    def connect(
+        cls,
+        settings: Settings,
+        *,
+        emulator_config: Any = None,
+        clock: Clock | None = None,
+        max_retries: int | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Api:
+        env = os.environ if environ is None else environ
+        retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
+        clock = clock or SystemClock()
+        if settings.emulator:
+            from batchctl.emulator import EmulatorConfig, make_app
+
+            config = emulator_config or EmulatorConfig.from_env(env)
+            app = make_app(settings.emulator_dir, config, clock=clock.time)
+            http_client = httpx2.Client(transport=httpx2.WSGITransport(app=app))
+            client = anthropic.Anthropic(
+                api_key=EMULATOR_KEY,
+                base_url=settings.base_url,
+                http_client=http_client,
+                max_retries=retries,
+            )
+            return cls(client, settings.base_url, clock=clock)
+        key = env.get("ANTHROPIC_API_KEY")
+        if not key:
+            raise errors.AuthError(
+                "no API key: set ANTHROPIC_API_KEY",
+                hint="to try batchctl without a key, add --emulator (or set BATCHCTL_EMULATOR=1)",
+            )
+        client = anthropic.Anthropic(api_key=key, base_url=settings.base_url, max_retries=retries)
+        return cls(client, settings.base_url, clock=clock)
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- batches ------------------------------------------------------------------------------
+    def create(
+        self, chunks: Callable[[], Iterable[bytes]], size: int, *, betas: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """POST a create body streamed from ``chunks()`` (``size`` bytes), with SDK retries OFF.
+
+        A retried create can bill twice (no idempotency key), so the caller decides what to do
+        after a failure: see batchctl.core.submit.
+        """
+        headers = {"Content-Type": "application/json", "Content-Length": str(size)}
+        if betas:
+            headers["anthropic-beta"] = ",".join(betas)
+        client = self._client.with_options(max_retries=0)
+        return _call(
+            lambda: batch_dict(
+                client.post(
+                    BATCHES_PATH,
+                    content=_Body(chunks),
+                    cast_to=MessageBatch,
+                    options={"headers": headers},
+                )
+            )
+        )
+
+    def retrieve(self, batch_id: str, *, not_found_grace: float = 0.0) -> dict[str, Any]:
+        """GET one batch. ``not_found_grace``: keep retrying a 404 for this many seconds (the API
+        can answer 404 for a moment right after a create)."""
+        deadline = self.clock.time() + not_found_grace
+        while True:
+            try:
+                return _call(lambda: batch_dict(self._client.messages.batches.retrieve(batch_id)))
+            except errors.NotFoundError:
+                if self.clock.time() >= deadline:
+                    raise
+                self.clock.sleep(1.0)
+
+    def list_page(
+        self, *, limit: int = 20, after_id: str | None = None, before_id: str | None = None
+    ) -> Page:
+        kwargs: dict[str, Any] = {"limit": limit}
+        if after_id:
+            kwargs["after_id"] = after_id
+        if before_id:
+            kwargs["before_id"] = before_id
+        page = _call(lambda: self._client.messages.batches.list(**kwargs))
+        return Page(
+            data=[batch_dict(b) for b in page.data],
+            has_more=bool(page.has_more),
+            first_id=page.first_id,
+            last_id=page.last_id,
+        )
+
+    def iter_batches(self, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """Every batch, newest first, page by page (the SDK's own paging)."""
+        after: str | None = None
+        while True:
+            page = self.list_page(limit=page_size, after_id=after)
+            yield from page.data
+            if not page.has_more or not page.data or not page.last_id:
+                return
+            after = page.last_id
+
+    def cancel(self, batch_id: str) -> dict[str, Any]:
+        return _call(lambda: batch_dict(self._client.messages.batches.cancel(batch_id)))
+
+    def delete(self, batch_id: str) -> dict[str, Any]:
+        return _call(lambda: self._client.messages.batches.delete(batch_id).model_dump(mode="json"))
+
+    # -- results ------------------------------------------------------------------------------
+    @contextmanager
+    def open_results(
+        self, batch: Mapping[str, Any], *, chunk_size: int = RESULTS_CHUNK
+    ) -> Iterator[Iterator[bytes]]:
+        """Stream a batch's results body as raw bytes (the API's JSONL, unchanged).
+
+        ``batch`` is a batch dict that has ended (it carries ``results_url``). A body cut off
+        part-way raises StreamDroppedError while iterating; the caller may fetch again.
+        """
+        url = batch.get("results_url")
+        if not url:
+            raise errors.StillRunningError(
+                f"batch {batch.get('id')} has no results yet "
+                f"(processing_status: {batch.get('processing_status')})"
+            )
+        response = _call(
+            lambda: self._client.get(
+                url,
+                cast_to=httpx2.Response,
+                options={"headers": {"Accept": "application/binary"}},
+                stream=True,
+            )
+        )
+        try:
+            yield _guard(response.iter_bytes(chunk_size))
+        finally:
+            response.close()
+
+
+def _guard(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    except errors.BatchctlError:
+        raise
+    except Exception as exc:  # the transport (or the in-process emulator) broke mid-body
+        raise errors.StreamDroppedError(
+            f"the results download was cut off part-way ({type(exc).__name__}: {exc})"
+        ) from exc

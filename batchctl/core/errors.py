@@ -1,0 +1,138 @@
+"""The one exception tree of batchctl; each class carries the exit code it ends the process with.
+
+The core raises these; ``batchctl.cli.app`` turns them into a message on stderr and the exit code
+(the one place that does). Codes are the table in DESIGN.md and the README.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ExitCode:
+    OK = 0
+    BUG = 1
+    USAGE = 2
+    INVALID_INPUT = 3
+    AUTH = 4
+    NOT_FOUND = 5
+    UNAVAILABLE = 6
+    STATE = 7
+    RUNNING = 8
+    FAILED_REQUESTS = 9
+    INTERRUPTED = 130
+
+
+class BatchctlError(Exception):
+    """Base class: an error that is reported as its message, with no traceback."""
+
+    exit_code: int = ExitCode.BUG
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(BatchctlError):
+    """A bad flag or argument, or `--yes` needed without a terminal."""
+
+    exit_code = ExitCode.USAGE
+
+
+class InputError(BatchctlError):
+    """An invalid request file: nothing was submitted.
+
+    ``problems`` are ``FILE:LINE: message`` strings, already capped; ``more`` counts the rest.
+    """
+
+    exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problems: Sequence[str] = (),
+        more: int = 0,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = list(problems)
+        self.more = more
+
+
+class APIError(BatchctlError):
+    """An error answered by (or on the way to) the API; ``request_id`` names the API's request."""
+
+    exit_code = ExitCode.BUG
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        error_type: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        if request_id and request_id not in message:
+            message = f"{message} (request_id: {request_id})"
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.request_id = request_id
+        self.error_type = error_type
+
+
+class AuthError(APIError):
+    """No key, 401 or 403."""
+
+    exit_code = ExitCode.AUTH
+
+
+class NotFoundError(APIError):
+    """Unknown id locally, or 404 from the API."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
+class BadRequestError(APIError):
+    """The API refused the call as asked (400, 413, 422...): the caller must change something."""
+
+    exit_code = ExitCode.USAGE
+
+
+class UnavailableError(APIError):
+    """The API could not be reached or kept failing after retries (connection, timeout, 429, 5xx)."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+
+class StreamDroppedError(UnavailableError):
+    """A response body (results) was cut off part-way; fetching it again may succeed."""
+
+
+class StateError(BatchctlError):
+    """The local state store is locked or corrupt, or a request file changed since it was submitted."""
+
+    exit_code = ExitCode.STATE
+
+
+class StillRunningError(BatchctlError):
+    """A batch has not ended: `wait --timeout` elapsed, `status --exit-status`, results too early."""
+
+    exit_code = ExitCode.RUNNING
+
+
+class FailedRequestsError(BatchctlError):
+    """Batches ended with errored, expired or canceled requests (only with `--exit-status`)."""
+
+    exit_code = ExitCode.FAILED_REQUESTS
+
+
+class Interrupted(BatchctlError):
+    """Ctrl-C; the batch keeps running on the server."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -1,0 +1,67 @@
+"""Where batchctl keeps its state and which API it talks to: resolved once, from flags and env."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from batchctl.core.errors import UsageError
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+# The in-process emulator answers on this origin; it is what the state store records as the
+# base URL, so a batch made on the emulator is never looked up on the real API (or the reverse).
+EMULATOR_BASE_URL = "http://batchctl-emulator.invalid"
+STATE_ENV = "BATCHCTL_HOME"
+EMULATOR_ENV = "BATCHCTL_EMULATOR"
+
+
+def default_state_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_state_path("batchctl"))
+
+
+def env_flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path
+    emulator: bool
+    base_url: str
+
+    @property
+    def emulator_dir(self) -> Path:
+        """The data directory of the in-process emulator (also `batchctl emulator`'s default)."""
+        return self.state_dir / "emulator"
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        state_dir: Path | None = None,
+        emulator: bool | None = None,
+        base_url: str | None = None,
+        environ: os._Environ[str] | dict[str, str] | None = None,
+    ) -> Settings:
+        env = os.environ if environ is None else environ
+        if state_dir is None:
+            home = env.get(STATE_ENV)
+            state_dir = Path(home) if home else default_state_dir()
+        state_dir = state_dir.expanduser().absolute()
+        if emulator is None:
+            emulator = env_flag(env.get(EMULATOR_ENV))
+        if emulator:
+            if base_url:
+                raise UsageError(
+                    "--emulator and --base-url cannot be used together",
+                    hint="the emulator is mounted in-process; run `batchctl emulator` to serve it "
+                    "over HTTP and point --base-url at that instead",
+                )
+            return cls(state_dir=state_dir, emulator=True, base_url=EMULATOR_BASE_URL)
+        base_url = (base_url or env.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        if not base_url.startswith(("http://", "https://")):
+            raise UsageError(f"--base-url must start with http:// or https://, got {base_url!r}")
+        return cls(state_dir=state_dir, emulator=False, base_url=base_url)

@@ -1,0 +1,66 @@
+"""Test helpers shared by the suite: a fake clock, and running the CLI in-process."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from typer.testing import CliRunner, Result
+
+from batchctl.cli.app import app
+from batchctl.cli.context import Overrides
+
+START = 1_790_000_000.0  # 2026-09-21T...Z: a fixed "now" for every test
+
+
+@dataclass
+class FakeClock:
+    """Wall-clock time that only moves when someone sleeps (or a test advances it).
+
+    Shared by the CLI under test and the emulator, so `wait` runs in milliseconds.
+    """
+
+    now: float = START
+    sleeps: list[float] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def time(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += max(seconds, 0.0)
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+
+def invoke(
+    args: list[str],
+    *,
+    input: str | bytes | None = None,
+    tty: bool = False,
+    clock: Any = None,
+    env: dict[str, str | None] | None = None,
+    width: int = 100,
+    emulator_config: Any = None,
+    api_max_retries: int | None = None,
+) -> Result:
+    """Run batchctl in-process with stdout/stderr captured separately.
+
+    ``tty`` makes batchctl believe stdin, stdout and stderr are terminals.
+    """
+    overrides = Overrides(
+        stdout_tty=tty,
+        stderr_tty=tty,
+        stdin_tty=tty,
+        clock=clock,
+        width=width,
+        emulator_config=emulator_config,
+        api_max_retries=api_max_retries,
+    )
+    return CliRunner().invoke(app, args, input=input, env=env, obj=overrides)
