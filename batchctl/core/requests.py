@@ -1,0 +1,431 @@
+"""Read, validate, convert and split request files, in one streaming pass.
+
+A request file has one request per non-blank line, in either form:
+
+* native: ``{"custom_id": ..., "params": {...}}``
+* OpenAI-style: ``{"custom_id": ..., "method": "POST", "url": "/v1/messages", "body": {...}}``
+
+`scan_file` reads the file once, line by line in binary (never whole), and returns everything a
+submit needs: every problem as ``FILE:LINE: message`` (raised as `InputError`), the sha256 and
+size of the file, the split into parts that fit one batch each (with the exact size of each
+part's create body), and the facts a dry run shows. `iter_requests` re-reads requests as dicts.
+The create body itself is streamed by `batchctl.core.body`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from batchctl.core.errors import InputError, StateError, UsageError
+from batchctl.core.prices import estimate_input_tokens
+
+API_MAX_REQUESTS = 100_000
+API_MAX_BYTES = 256_000_000  # the API's 256 MB; read as decimal, the smaller of the two readings
+DEFAULT_MAX_REQUESTS = API_MAX_REQUESTS
+DEFAULT_MAX_BYTES = 250_000_000  # a margin under the API's limit
+MAX_PROBLEMS = 50
+
+BODY_HEAD = b'{"requests":['
+BODY_TAIL = b"]}"
+BODY_OVERHEAD = len(BODY_HEAD) + len(BODY_TAIL)
+
+_BOM = b"\xef\xbb\xbf"
+_CUSTOM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_PROGRESS_EVERY = 8 << 20
+
+
+@dataclass(frozen=True)
+class Part:
+    """One batch's worth of a request file: lines ``first_line..last_line`` (1-based, inclusive),
+    bytes ``start_offset..end_offset`` (end exclusive) of the file."""
+
+    index: int
+    first_line: int
+    last_line: int
+    start_offset: int
+    end_offset: int
+    request_count: int
+    body_size: int
+    sha256: str  # of the file's bytes start_offset..end_offset
+    # Lines whose request is re-encoded (OpenAI-style, or extra top-level keys); the others
+    # are copied into the body byte for byte.
+    convert_lines: frozenset[int] = field(default=frozenset(), repr=False)
+
+
+@dataclass
+class Scan:
+    """What one pass over a valid request file found."""
+
+    display_name: str
+    path: str
+    sha256: str
+    byte_size: int
+    request_count: int
+    parts: list[Part]
+    max_requests: int
+    max_bytes: int
+    models: dict[str, int]  # requests per model
+    input_tokens: dict[str, int]  # estimated input tokens per model (characters / 4)
+    output_tokens: dict[str, int]  # sum of max_tokens per model
+    openai_style: int = 0  # requests given in the OpenAI-style form
+
+    @property
+    def est_input_tokens(self) -> int:
+        return sum(self.input_tokens.values())
+
+    @property
+    def max_output_tokens(self) -> int:
+        return sum(self.output_tokens.values())
+
+    @property
+    def boundaries(self) -> list[tuple[int, int]]:
+        return [(p.first_line, p.last_line) for p in self.parts]
+
+
+def parse_size(text: str) -> int:
+    """``250MB`` -> 250,000,000; ``1MiB`` -> 1,048,576; ``10k`` -> 10,000; ``123`` -> 123."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)(b?)\s*", text, re.IGNORECASE)
+    if not m or (m.group(3) and not m.group(2)):
+        raise UsageError(f"invalid size {text!r}: use a number of bytes, or e.g. 10k, 250MB, 1MiB")
+    number, unit, binary = float(m.group(1)), m.group(2).lower(), bool(m.group(3))
+    power = " kmgt".index(unit) if unit else 0
+    value = int(number * (1024 if binary else 1000) ** power)
+    if value < 1:
+        raise UsageError(f"invalid size {text!r}: must be at least 1 byte")
+    return value
+
+
+def check_limits(max_requests: int, max_bytes: int) -> None:
+    if not 1 <= max_requests <= API_MAX_REQUESTS:
+        raise UsageError(f"--max-requests must be between 1 and {API_MAX_REQUESTS:,}")
+    if not BODY_OVERHEAD < max_bytes <= API_MAX_BYTES:
+        raise UsageError(f"--max-bytes must be at most {API_MAX_BYTES:,} bytes (the API's 256 MB)")
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else "a number"
+    )
+
+
+def _short(value: Any) -> str:
+    text = orjson.dumps(value).decode() if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= 72 else text[:69] + "..."
+
+
+def check_request(obj: Any) -> tuple[str | None, dict | None, bool, list[str]]:
+    """Check one parsed line: ``(custom_id, params, openai_style, problems)``.
+
+    custom_id is None when it is unusable; params is None when there is none to use.
+    """
+    if type(obj) is dict and "params" in obj:  # the fast path: a valid native line
+        custom_id, params = obj.get("custom_id"), obj["params"]
+        if type(custom_id) is str and type(params) is dict and _CUSTOM_ID.fullmatch(custom_id):
+            model, messages, max_tokens = (
+                params.get("model"), params.get("messages"), params.get("max_tokens")
+            )
+            if (
+                type(model) is str and model and type(messages) is list and messages
+                and type(max_tokens) is int and max_tokens >= 1
+                and params.get("stream") is not True
+                and not ("method" in obj or "url" in obj or "body" in obj)
+            ):
+                return custom_id, params, False, []
+    if not isinstance(obj, dict):
+        return None, None, False, [f"expected a JSON object, got {_kind(obj)}"]
+    problems: list[str] = []
+    custom_id = obj.get("custom_id")
+    if "custom_id" not in obj:
+        problems.append("custom_id is missing")
+    elif not isinstance(custom_id, str):
+        problems.append(f"custom_id must be a string, got {_kind(custom_id)}")
+        custom_id = None
+    elif not _CUSTOM_ID.fullmatch(custom_id):
+        problems.append(
+            f"custom_id {_short(custom_id)} must be 1 to 64 characters from a-z A-Z 0-9 _ -"
+        )
+        custom_id = None
+    openai = "method" in obj or "url" in obj or "body" in obj
+    name = "params"
+    if openai and "params" in obj:
+        problems.append("mixes the native form (params) with the OpenAI form (method, url, body)")
+        return custom_id, None, openai, problems
+    if openai:
+        name = "body"
+        if obj.get("method") != "POST":
+            problems.append(f'method must be "POST", got {_short(obj.get("method"))}')
+        if obj.get("url") != "/v1/messages":
+            problems.append(f'url must be "/v1/messages", got {_short(obj.get("url"))}')
+    params = obj.get(name)
+    if name not in obj:
+        problems.append(f"{name} is missing")
+        return custom_id, None, openai, problems
+    if not isinstance(params, dict):
+        problems.append(f"{name} must be an object, got {_kind(params)}")
+        return custom_id, None, openai, problems
+    problems.extend(_check_params(params, name))
+    return custom_id, params, openai, problems
+
+
+def _check_params(params: dict, name: str) -> list[str]:
+    problems = []
+    model = params.get("model")
+    if "model" not in params:
+        problems.append(f"{name}.model is missing")
+    elif not isinstance(model, str) or not model:
+        problems.append(f"{name}.model must be a non-empty string, got {_short(model)}")
+    messages = params.get("messages")
+    if "messages" not in params:
+        problems.append(f"{name}.messages is missing")
+    elif not isinstance(messages, list):
+        problems.append(f"{name}.messages must be a list, got {_kind(messages)}")
+    elif not messages:
+        problems.append(f"{name}.messages is empty")
+    max_tokens = params.get("max_tokens")
+    if "max_tokens" not in params:
+        problems.append(f"{name}.max_tokens is missing")
+    elif not isinstance(max_tokens, int) or isinstance(max_tokens, bool):
+        problems.append(f"{name}.max_tokens must be an integer, got {_short(max_tokens)}")
+    elif max_tokens < 1:
+        problems.append(f"{name}.max_tokens must be at least 1, got {max_tokens}")
+    if params.get("stream") is True:
+        problems.append(f"{name}.stream is true: batches do not stream")
+    return problems
+
+
+def is_verbatim(obj: dict) -> bool:
+    """A native line with nothing else: its bytes can go into the body unchanged."""
+    return len(obj) == 2 and "custom_id" in obj and "params" in obj
+
+
+def to_request(obj: dict) -> dict:
+    """The API's request object for a valid line, in either form."""
+    params = obj["params"] if "params" in obj else obj["body"]
+    return {"custom_id": obj["custom_id"], "params": params}
+
+
+def _line_problem(raw: bytes, line: bytes, exc: orjson.JSONDecodeError) -> str:
+    """What is wrong with ``line`` (``raw`` stripped), columns counted in ``raw``."""
+    lead = len(raw) - len(raw.lstrip())
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"bytes that are not UTF-8 at column {lead + bad.start + 1}"
+    message = exc.msg
+    if message.startswith("unexpected content after document"):
+        return f"trailing characters after the JSON object at column {lead + exc.colno}"
+    return f"invalid JSON: {message} at column {lead + exc.colno}"
+
+
+class _Splitter:
+    """Cuts the stream of valid requests into parts as they come."""
+
+    def __init__(self, max_requests: int, max_bytes: int) -> None:
+        self.max_requests, self.max_bytes = max_requests, max_bytes
+        self.parts: list[Part] = []
+        self.count = 0
+        self.pending: list[bytes] = []  # blank lines since the last request of the open part
+
+    def add(self, line_no: int, start: int, raw: bytes, size: int, convert: bool) -> None:
+        if self.count and (
+            self.count >= self.max_requests or self.size + 1 + size > self.max_bytes
+        ):
+            self.close()
+        if not self.count:
+            self.first, self.start, self.size = line_no, start, BODY_OVERHEAD + size
+            self.hash, self.convert, self.pending = hashlib.sha256(), set(), []
+        else:
+            self.size += 1 + size
+            for blank in self.pending:
+                self.hash.update(blank)
+            self.pending = []
+        self.hash.update(raw)
+        self.count += 1
+        self.last, self.end = line_no, start + len(raw)
+        if convert:
+            self.convert.add(line_no)
+
+    def blank(self, raw: bytes) -> None:
+        if self.count:
+            self.pending.append(raw)
+
+    def close(self) -> None:
+        if self.count:
+            self.parts.append(
+                Part(len(self.parts) + 1, self.first, self.last, self.start, self.end,
+                     self.count, self.size, self.hash.hexdigest(), frozenset(self.convert))
+            )
+        self.count, self.pending = 0, []
+
+
+def scan_file(
+    path: str | os.PathLike[str],
+    *,
+    display_name: str | None = None,
+    max_requests: int = DEFAULT_MAX_REQUESTS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_problems: int = MAX_PROBLEMS,
+    progress: Callable[[int, int], None] | None = None,
+) -> Scan:
+    """Validate, measure and split a request file in one streaming pass.
+
+    Raises `InputError` listing every problem (the first ``max_problems``, and a count of the
+    rest) as ``FILE:LINE: message``; `UsageError` for impossible limits.
+    """
+    check_limits(max_requests, max_bytes)
+    path = os.fspath(path)
+    name = display_name or path
+    total = os.path.getsize(path)
+    problems: list[str] = []
+    more = 0
+
+    def problem(line_no: int, message: str) -> None:
+        nonlocal more
+        if len(problems) < max_problems:
+            problems.append(f"{name}:{line_no}: {message}")
+        else:
+            more += 1
+
+    # The file's sha256 is computed by a thread over large blocks (hashlib releases the GIL),
+    # in parallel with the line-by-line pass below.
+    file_hash: list = []
+    hasher = threading.Thread(target=_hash_file, args=(path, file_hash), daemon=True)
+    hasher.start()
+    seen: dict[str, int] = {}
+    models: dict[str, int] = {}
+    tokens_in: dict[str, int] = {}
+    tokens_out: dict[str, int] = {}
+    splitter = _Splitter(max_requests, max_bytes)
+    offset = line_no = openai_count = 0
+    next_report = _PROGRESS_EVERY
+    with open(path, "rb") as f:
+        for raw in f:
+            line_no += 1
+            start = offset
+            offset += len(raw)
+            if progress and offset >= next_report:
+                progress(offset, total)
+                next_report = offset + _PROGRESS_EVERY
+            text = raw[3:] if line_no == 1 and raw.startswith(_BOM) else raw
+            line = text.strip()
+            if not line:
+                splitter.blank(raw)
+                continue
+            try:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                problem(line_no, _line_problem(text, line, exc))
+                continue
+            custom_id, params, openai, found = check_request(obj)
+            if custom_id is not None:
+                first = seen.setdefault(custom_id, line_no)
+                if first != line_no:
+                    found.append(f'custom_id "{custom_id}" repeats line {first}')
+            if found:
+                for message in found:
+                    problem(line_no, message)
+                continue
+            verbatim = is_verbatim(obj)
+            size = len(line) if verbatim else len(orjson.dumps(to_request(obj)))
+            if BODY_OVERHEAD + size > max_bytes:
+                problem(line_no, f"request is {size:,} bytes: too big for one batch of at most "
+                                 f"{max_bytes:,} bytes")
+                continue
+            openai_count += openai
+            model = params["model"]
+            models[model] = models.get(model, 0) + 1
+            tokens_in[model] = tokens_in.get(model, 0) + estimate_input_tokens(params)
+            tokens_out[model] = tokens_out.get(model, 0) + params["max_tokens"]
+            splitter.add(line_no, start, raw, size, not verbatim)
+    splitter.close()
+    hasher.join()
+    if isinstance(file_hash[0], BaseException):
+        raise file_hash[0]
+    digest, hashed_size = file_hash[0]
+    if hashed_size != offset:
+        raise StateError(f"{name} changed while it was being read", hint="Run the command again.")
+    if progress:
+        progress(offset, total)
+    if not seen and not problems:
+        problems.append(f"{name}: no requests: the file is empty or has only blank lines")
+    if problems:
+        count = len(problems) + more
+        raise InputError(
+            f"{name}: {count} problem{'s' if count != 1 else ''}; nothing was submitted",
+            problems=problems,
+            more=more,
+        )
+    return Scan(
+        display_name=name,
+        path=os.path.abspath(path),
+        sha256=digest,
+        byte_size=offset,
+        request_count=sum(p.request_count for p in splitter.parts),
+        parts=splitter.parts,
+        max_requests=max_requests,
+        max_bytes=max_bytes,
+        models=models,
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        openai_style=openai_count,
+    )
+
+
+def _hash_file(path: str, out: list) -> None:
+    try:
+        with open(path, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+            out.append((digest, f.tell()))
+    except OSError as exc:
+        out.append(exc)
+
+
+def iter_lines(
+    path: str | os.PathLike[str], part: Part | None = None, *, raw_hash: Any = None
+) -> Iterator[tuple[int, bytes, bytes]]:
+    """``(line_no, line, stripped_line)`` for every non-blank line of the file, or of one part
+    (a BOM removed from the first line);
+    ``raw_hash.update`` (a hashlib object) sees every byte read."""
+    with open(path, "rb") as f:
+        line_no, offset, end = 0, 0, None
+        if part is not None:
+            f.seek(part.start_offset)
+            line_no, offset, end = part.first_line - 1, part.start_offset, part.end_offset
+        for raw in f:
+            if end is not None and offset >= end:
+                break
+            line_no += 1
+            offset += len(raw)
+            if raw_hash is not None:
+                raw_hash.update(raw)
+            text = raw[3:] if line_no == 1 and raw.startswith(_BOM) else raw
+            line = text.strip()
+            if line:
+                yield line_no, text, line
+
+
+def iter_requests(
+    path: str | os.PathLike[str], part: Part | None = None, *, display_name: str | None = None
+) -> Iterator[tuple[int, str, dict]]:
+    """``(line_no, custom_id, request)`` for each request of a file (or of one part), converted
+    to the API's ``{"custom_id", "params"}`` form. Raises `InputError` at the first bad line."""
+    name = display_name or os.fspath(path)
+    for line_no, text, line in iter_lines(path, part):
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            found = [_line_problem(text, line, exc)]
+        else:
+            custom_id, params, _, found = check_request(obj)
+        if found:
+            problems = [f"{name}:{line_no}: {message}" for message in found]
+            raise InputError(f"{name}: invalid request on line {line_no}", problems=problems)
+        yield line_no, custom_id, to_request(obj)
