@@ -13,7 +13,6 @@ from typing import Any
 
 import orjson
 from rich.markup import escape
-from rich.table import Table
 
 from batchctl.cli.context import AppContext
 from batchctl.core.errors import UsageError
@@ -85,6 +84,8 @@ def write_table(
     if not actx.stdout_tty:
         write_lines("\t".join(_cell(v) for v in row) for row in rows)
         return
+    from rich.table import Table
+
     table = Table(title=title, header_style="bold", box=None, pad_edge=False)
     for name in columns:
         table.add_column(name.upper(), overflow="fold")

@@ -9,7 +9,6 @@ import typer
 from batchctl.cli import output
 from batchctl.cli.context import app_context
 from batchctl.cli.options import JsonOpt
-from batchctl.core.store import DB_NAME
 
 state_app = typer.Typer(
     name="state",
@@ -26,7 +25,7 @@ def path(
 ) -> None:
     """Print the path of the state store (or of the state directory with --dir)."""
     actx = app_context(ctx)
-    db = actx.settings.state_dir / DB_NAME
+    db = actx.settings.store_path
     if json_:
         output.write_json(
             {

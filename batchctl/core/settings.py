@@ -14,6 +14,7 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 EMULATOR_BASE_URL = "http://batchctl-emulator.invalid"
 STATE_ENV = "BATCHCTL_HOME"
 EMULATOR_ENV = "BATCHCTL_EMULATOR"
+DB_NAME = "batchctl.db"
 
 
 def default_state_dir() -> Path:
@@ -31,6 +32,11 @@ class Settings:
     state_dir: Path
     emulator: bool
     base_url: str
+
+    @property
+    def store_path(self) -> Path:
+        """The SQLite state store."""
+        return self.state_dir / DB_NAME
 
     @property
     def emulator_dir(self) -> Path:

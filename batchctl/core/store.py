@@ -19,8 +19,8 @@ from typing import Any
 from batchctl.core.clock import Clock, SystemClock
 from batchctl.core.errors import NotFoundError, StateError
 from batchctl.core.migrations import migrate
+from batchctl.core.settings import DB_NAME
 
-DB_NAME = "batchctl.db"
 BUSY_TIMEOUT_MS = 30_000
 BATCH_PREFIX = "msgbatch_"
 JOB_PREFIX = "job_"
