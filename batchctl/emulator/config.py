@@ -1,0 +1,117 @@
+"""Emulator settings: timing, injected outcomes and faults, and their environment variables."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+#: Any non-empty key is accepted; this is the one batchctl prints and uses for its in-process mount.
+EMULATOR_API_KEY = "emulator-key"
+
+#: The endpoints that ``fault_endpoints`` may name.
+ENDPOINTS = frozenset({"create", "retrieve", "list", "cancel", "delete", "results"})
+
+#: The API's own limits on a create call (256 MiB body, 100,000 requests).
+MAX_BODY_BYTES = 256 * 1024 * 1024
+MAX_REQUESTS = 100_000
+
+ENV_PREFIX = "BATCHCTL_EMULATOR_"
+
+_SECONDS = ("processing_seconds", "cancel_seconds", "expiry_seconds", "archive_seconds")
+_RATES = ("error_rate", "expire_rate", "fault_rate", "lost_reply_rate", "drop_rate")
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """How the emulator behaves. Timing is snapshotted into each batch when it is created."""
+
+    processing_seconds: float = 3.0  # create -> ended (0 = ended at once)
+    cancel_seconds: float = 1.0  # canceling -> ended
+    expiry_seconds: float = 86400.0  # created -> expires_at (24 h)
+    archive_seconds: float = 29 * 86400.0  # created -> archived_at (results gone)
+    error_rate: float = 0.0  # per request: errored with api_error / overloaded_error
+    expire_rate: float = 0.0  # per request: expired
+    fault_rate: float = 0.0  # per HTTP call: 429, 500 or 529 before doing anything
+    lost_reply_rate: float = 0.0  # per HTTP call: the work is done, then the reply is lost
+    drop_rate: float = 0.0  # per results download: the connection is cut part-way
+    fault_endpoints: frozenset[str] | None = None  # None = every endpoint
+    seed: int = 0
+    public_base_url: str | None = None  # for absolute results_url; else derived from Host
+    max_body_bytes: int = MAX_BODY_BYTES  # 413 request_too_large above this (tests shrink it)
+
+    def __post_init__(self) -> None:
+        for name in _SECONDS:
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, not {value!r}")
+        for name in _RATES:
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be a number from 0 to 1, not {value!r}")
+        if self.error_rate + self.expire_rate > 1.0:
+            raise ValueError("error_rate + expire_rate must not exceed 1")
+        if self.fault_endpoints is not None:
+            endpoints = frozenset(self.fault_endpoints)
+            unknown = sorted(endpoints - ENDPOINTS)
+            if unknown:
+                raise ValueError(
+                    f"fault_endpoints: unknown {', '.join(unknown)} (known: {', '.join(sorted(ENDPOINTS))})"
+                )
+            object.__setattr__(self, "fault_endpoints", endpoints)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ValueError(f"seed must be an integer, not {self.seed!r}")
+        if not isinstance(self.max_body_bytes, int) or self.max_body_bytes < 1:
+            raise ValueError(f"max_body_bytes must be a positive integer, not {self.max_body_bytes!r}")
+        if self.public_base_url is not None:
+            object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
+
+    def faults_apply(self, endpoint: str) -> bool:
+        return self.fault_endpoints is None or endpoint in self.fault_endpoints
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: object) -> EmulatorConfig:
+        """Read ``BATCHCTL_EMULATOR_*`` variables; a bad value raises ValueError naming the variable.
+
+        ``overrides`` (e.g. from command-line flags) win over the environment; None values are ignored.
+        """
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            var = ENV_PREFIX + field.name.upper()
+            raw = environ.get(var)
+            if raw is None or raw.strip() == "":
+                continue
+            raw = raw.strip()
+            try:
+                values[field.name] = _parse(field.name, raw)
+            except ValueError as exc:
+                raise ValueError(f"{var}={raw!r}: {exc}") from None
+        from_environ = {k for k, v in values.items() if k not in overrides or overrides[k] is None}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**values)  # type: ignore[arg-type]
+        except ValueError as exc:
+            names = [ENV_PREFIX + k.upper() for k in sorted(from_environ) if k in str(exc)]
+            if not names:
+                raise
+            raise ValueError(f"{', '.join(names)}: {exc}") from None
+
+
+def _parse(name: str, raw: str) -> object:
+    if name in _SECONDS or name in _RATES:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError("not a number") from None
+        if not math.isfinite(value):
+            raise ValueError("not a finite number")
+        return value
+    if name in ("seed", "max_body_bytes"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError("not an integer") from None
+    if name == "fault_endpoints":
+        return frozenset(part.strip() for part in raw.split(",") if part.strip())
+    return raw  # public_base_url

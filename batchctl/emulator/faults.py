@@ -1,0 +1,93 @@
+"""Seeded HTTP fault injection: error statuses, lost replies and results cut part-way.
+
+Every decision comes from its own ``random.Random`` stream seeded from the configured seed, so a
+sequence of calls to one app meets the same faults every run. Nothing is logged.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from batchctl.emulator.config import EmulatorConfig
+from batchctl.emulator.wire import ApiError
+
+CHUNK = 1 << 20
+
+_FAULTS = {
+    429: ("rate_limit_error", "Rate limited (injected by the batchctl emulator, fault_rate); retry shortly."),
+    500: ("api_error", "Internal server error (injected by the batchctl emulator, fault_rate)."),
+    529: ("overloaded_error", "Overloaded (injected by the batchctl emulator, fault_rate)."),
+}
+
+
+class ReplyLost(ConnectionResetError):
+    """The emulator lost this reply on purpose (lost_reply_rate or drop_rate).
+
+    Over HTTP the server closes the connection instead (no answer, or a body cut short). In
+    process, under a WSGI transport, it propagates to the client as a connection error: the
+    anthropic SDK wraps it in ``APIConnectionError`` when it escapes the app, and reading a
+    results body that was cut raises it as is (a ``ConnectionResetError``).
+    """
+
+
+class Faults:
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._fault_rng = random.Random(f"{config.seed}:fault")
+        self._lost_rng = random.Random(f"{config.seed}:lost")
+        self._drop_rng = random.Random(f"{config.seed}:drop")
+
+    def before(self, endpoint: str) -> ApiError | None:
+        """An injected error answer for this call (nothing done), or None."""
+        if self.config.fault_rate <= 0 or not self.config.faults_apply(endpoint):
+            return None
+        with self._lock:
+            if self._fault_rng.random() >= self.config.fault_rate:
+                return None
+            status = self._fault_rng.choice(sorted(_FAULTS))
+            delay_ms = self._fault_rng.randint(10, 50)
+        error_type, message = _FAULTS[status]
+        # retry-after-ms keeps the SDKs' retries quick (they honour it before their own backoff).
+        return ApiError(status, error_type, message, headers=[("retry-after-ms", str(delay_ms))])
+
+    def lose_reply(self, endpoint: str) -> bool:
+        """Whether the reply to this call, its work done, is to be lost."""
+        if self.config.lost_reply_rate <= 0 or not self.config.faults_apply(endpoint):
+            return False
+        with self._lock:
+            return self._lost_rng.random() < self.config.lost_reply_rate
+
+    def drop_point(self, size: int) -> int | None:
+        """How many bytes of a results body of ``size`` to send before cutting it, or None."""
+        if self.config.drop_rate <= 0 or size < 2:
+            return None
+        with self._lock:
+            if self._drop_rng.random() >= self.config.drop_rate:
+                return None
+            fraction = self._drop_rng.uniform(0.1, 0.9)
+        return min(size - 1, max(1, int(size * fraction)))
+
+
+def read_chunks(file: BinaryIO, limit: int | None = None) -> Iterator[bytes]:
+    """Yield the file in large chunks, up to ``limit`` bytes; then close it."""
+    try:
+        remaining = limit
+        while remaining is None or remaining > 0:
+            chunk = file.read(CHUNK if remaining is None else min(CHUNK, remaining))
+            if not chunk:
+                break
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
+    finally:
+        file.close()
+
+
+def cut_body(file: BinaryIO, keep: int) -> Iterator[bytes]:
+    """The first ``keep`` bytes of the file, then ``ReplyLost``: a results download cut short."""
+    yield from read_chunks(file, keep)
+    raise ReplyLost("batchctl emulator: results stream cut part-way (drop_rate)")

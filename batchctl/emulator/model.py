@@ -1,0 +1,166 @@
+"""The stand-in model: per-request parameter checks and the deterministic reply it gives.
+
+Nothing here runs a real model. A reply says it comes from the batchctl emulator and echoes a
+short digest of the last user message, so a human reading results can tell what happened, and a
+test can check that a reply belongs to its request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from typing import Any
+
+from batchctl.emulator.wire import base62
+
+#: anthropic-version from which temperature / top_p / top_k are rejected in a batch request.
+NEW_API_VERSION = "2026-10-21"
+_SAMPLING = ("temperature", "top_p", "top_k")
+_CHARS_PER_TOKEN = 4
+_NON_TEXT_BLOCK_CHARS = 1600 * _CHARS_PER_TOKEN  # an image or document counts as ~1,600 tokens
+_SNIPPET = 40
+
+# A reply seed: everything the reply needs, computed once when the batch is created.
+# [model, input_tokens, max_tokens, last_user_chars, crc32, snippet]
+ReplySeed = list
+
+
+def uses_new_rules(api_version: str | None) -> bool:
+    return bool(api_version) and str(api_version) >= NEW_API_VERSION
+
+
+def check_params(params: dict[str, Any], new_rules: bool) -> str | None:
+    """The first problem with one request's ``params``, as the API words it, or None.
+
+    These checks run "asynchronously" in the API: a bad request does not fail the create call,
+    it ends ``errored`` with ``invalid_request_error``.
+    """
+    model = params.get("model")
+    if model is None:
+        return "model: Field required"
+    if not isinstance(model, str) or not model:
+        return "model: Input should be a non-empty string"
+    if "max_tokens" not in params:
+        return "max_tokens: Field required"
+    max_tokens = params["max_tokens"]
+    if type(max_tokens) is not int:
+        return "max_tokens: Input should be a valid integer"
+    if max_tokens < 1:
+        return "max_tokens: must be at least 1"
+    messages = params.get("messages")
+    if messages is None:
+        return "messages: Field required"
+    if not isinstance(messages, list):
+        return "messages: Input should be a valid list"
+    if not messages:
+        return "messages: at least one message is required"
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            return f"messages.{index}: Input should be a valid dictionary"
+        if message.get("role") not in ("user", "assistant"):
+            return f"messages.{index}.role: Input should be 'user' or 'assistant'"
+        if not isinstance(message.get("content"), (str, list)):
+            return f"messages.{index}.content: Input should be a valid string or a list of content blocks"
+    stream = params.get("stream")
+    if stream is True:
+        return "stream: streaming is not supported in the Message Batches API"
+    if stream is not None and stream is not False:
+        return "stream: Input should be a valid boolean"
+    if new_rules:
+        for name in _SAMPLING:
+            if params.get(name) is not None:
+                return f"{name}: not supported with anthropic-version {NEW_API_VERSION}; remove it"
+    return None
+
+
+def _block_chars(block: Any) -> int:
+    if isinstance(block, str):
+        return len(block)
+    if not isinstance(block, dict):
+        return 0
+    text = block.get("text")
+    if isinstance(text, str):
+        return len(text)
+    content = block.get("content")  # tool_result
+    if isinstance(content, (str, list)):
+        return _content_chars(content)
+    if block.get("type") in ("image", "document"):
+        return _NON_TEXT_BLOCK_CHARS
+    return len(repr(block.get("input", "")))  # tool_use and anything else: a rough size
+
+
+def _content_chars(content: Any) -> int:
+    if isinstance(content, str):
+        return len(content)
+    if isinstance(content, list):
+        return sum(_block_chars(block) for block in content)
+    return 0
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            block["text"]
+            for block in content
+            if isinstance(block, dict) and isinstance(block.get("text"), str)
+        )
+    return ""
+
+
+def reply_seed(params: dict[str, Any]) -> ReplySeed:
+    """What the reply to a valid request will be made from (small; stored with the batch)."""
+    messages = params["messages"]
+    chars = _content_chars(params.get("system"))
+    for message in messages:
+        chars += _content_chars(message.get("content"))
+    input_tokens = max(1, -(-chars // _CHARS_PER_TOKEN))
+    last = next((m for m in reversed(messages) if m.get("role") == "user"), None)
+    text = _text_of(last.get("content")) if last is not None else ""
+    crc = zlib.crc32(text.encode("utf-8", "surrogatepass"))
+    snippet = " ".join(text[: _SNIPPET * 4].split())
+    if len(snippet) > _SNIPPET:
+        snippet = snippet[: _SNIPPET - 1].rstrip() + "\u2026"
+    return [params["model"], input_tokens, params["max_tokens"], len(text), crc, snippet]
+
+
+def reply_text(seed: ReplySeed) -> str:
+    _model, _input, _max, chars, crc, snippet = seed
+    return (
+        "This is the batchctl emulator, a stand-in for a real model: nothing was generated. "
+        f"Your last message had {chars} characters (crc32 {crc:08x}) and began: \"{snippet}\"."
+    )
+
+
+def message_id(batch_id: str, custom_id: str) -> str:
+    digest = hashlib.blake2b(f"{batch_id}/{custom_id}".encode(), digest_size=16).digest()
+    return "msg_01" + base62(digest, 22)
+
+
+def render_message(batch_id: str, custom_id: str, seed: ReplySeed) -> dict[str, Any]:
+    """The Messages API ``Message`` of a succeeded request; cut at ``max_tokens`` when longer."""
+    model, input_tokens, max_tokens, _chars, _crc, _snippet = seed
+    text = reply_text(seed)
+    output_tokens = max(1, -(-len(text) // _CHARS_PER_TOKEN))
+    stop_reason = "end_turn"
+    if output_tokens > max_tokens:
+        text = text[: max_tokens * _CHARS_PER_TOKEN]
+        output_tokens = max_tokens
+        stop_reason = "max_tokens"
+    return {
+        "id": message_id(batch_id, custom_id),
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "service_tier": "batch",
+        },
+    }

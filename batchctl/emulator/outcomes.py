@@ -1,0 +1,160 @@
+"""Per-request outcomes and the batch lifecycle, both computed from timestamps and seeds.
+
+There is no background worker. Each request gets, when the batch is created, a fixed point in the
+processing window (``u`` in [0, 1): it is processed at ``created_at + u * processing_seconds``)
+and a fixed outcome (succeeded, errored, expired). What a client sees then follows from the clock:
+
+* the batch ends at the earliest of ``created + processing``, ``cancel + cancel_seconds`` and
+  ``expires_at``;
+* a cancel at time ``c`` cancels the requests processed after ``c``; the others finish normally;
+* at ``expires_at`` the requests not yet processed become ``expired``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from batchctl.emulator import model
+
+RESULT_TYPES = ("succeeded", "errored", "canceled", "expired")
+RETRYABLE_ERRORS = {
+    "api_error": "Internal server error (injected by the batchctl emulator, error_rate); retry the request.",
+    "overloaded_error": "Overloaded (injected by the batchctl emulator, error_rate); retry the request.",
+}
+
+# One plan entry per request, in request order: [custom_id, u, shuffle_key, kind, detail]
+# kind "ok" (detail: model.ReplySeed), "invalid" (detail: message), "api_error" /
+# "overloaded_error" (detail: None), "expired" (detail: None).
+PlanEntry = list
+
+
+def _digest(*parts: object) -> bytes:
+    return hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=16).digest()
+
+
+def _unit(data: bytes) -> float:
+    return int.from_bytes(data[:7], "big") / float(1 << 56)
+
+
+def static_plan(items: Sequence[tuple[str, dict[str, Any]]], seed: int, api_version: str | None) -> list[PlanEntry]:
+    """What does not depend on the batch's number: checks, reply seeds, timing, shuffle order."""
+    new_rules = model.uses_new_rules(api_version)
+    plan: list[PlanEntry] = []
+    append = plan.append
+    for custom_id, params in items:
+        digest = _digest(seed, custom_id)
+        problem = model.check_params(params, new_rules)
+        if problem is None:
+            entry = [custom_id, _unit(digest), int.from_bytes(digest[8:15], "big"), "ok", model.reply_seed(params)]
+        else:
+            entry = [custom_id, _unit(digest), int.from_bytes(digest[8:15], "big"), "invalid", problem]
+        append(entry)
+    return plan
+
+
+def roll_outcomes(plan: list[PlanEntry], seed: int, seq: int, error_rate: float, expire_rate: float) -> None:
+    """Injected outcomes, from (seed, batch number, custom_id): a resubmitted request rolls again."""
+    if error_rate <= 0 and expire_rate <= 0:
+        return
+    for entry in plan:
+        if entry[3] != "ok":
+            continue
+        digest = _digest(seed, seq, entry[0])
+        roll = _unit(digest)
+        if roll < error_rate:
+            entry[3] = "api_error" if digest[15] & 1 else "overloaded_error"
+            entry[4] = None
+        elif roll < error_rate + expire_rate:
+            entry[3] = "expired"
+            entry[4] = None
+
+
+def dump_plan(plan: list[PlanEntry]) -> bytes:
+    return orjson.dumps(plan)
+
+
+def load_plan(data: bytes) -> list[PlanEntry]:
+    return orjson.loads(data)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    created_at: float
+    processing_seconds: float
+    cancel_seconds: float
+    expiry_seconds: float
+    archive_seconds: float
+    cancel_initiated_at: float | None = None
+
+    @property
+    def expires_at(self) -> float:
+        return self.created_at + self.expiry_seconds
+
+    @property
+    def ends_at(self) -> float:
+        end = min(self.created_at + self.processing_seconds, self.expires_at)
+        if self.cancel_initiated_at is not None:
+            end = min(end, self.cancel_initiated_at + self.cancel_seconds)
+        return end
+
+    @property
+    def archives_at(self) -> float:
+        return self.created_at + self.archive_seconds
+
+    def status(self, now: float) -> str:
+        if now >= self.ends_at:
+            return "ended"
+        if self.cancel_initiated_at is not None:
+            return "canceling"
+        return "in_progress"
+
+    def archived_at(self, now: float) -> float | None:
+        return self.archives_at if now >= self.archives_at else None
+
+    def final_type(self, entry: PlanEntry) -> str:
+        """The result type of one request once the batch has ended."""
+        processed_at = self.created_at + entry[1] * self.processing_seconds
+        if self.cancel_initiated_at is not None and processed_at > self.cancel_initiated_at:
+            return "canceled"
+        if processed_at >= self.expires_at:
+            return "expired"
+        kind = entry[3]
+        if kind == "ok":
+            return "succeeded"
+        if kind == "expired":
+            return "expired"
+        return "errored"
+
+
+def final_counts(plan: list[PlanEntry], timeline: Timeline) -> dict[str, int]:
+    counts = dict.fromkeys(RESULT_TYPES, 0)
+    for entry in plan:
+        counts[timeline.final_type(entry)] += 1
+    return {"processing": 0, **counts}
+
+
+def _result(batch_id: str, entry: PlanEntry, result_type: str) -> dict[str, Any]:
+    if result_type == "succeeded":
+        return {"type": "succeeded", "message": model.render_message(batch_id, entry[0], entry[4])}
+    if result_type == "errored":
+        kind = entry[3]
+        message = entry[4] if kind == "invalid" else RETRYABLE_ERRORS[kind]
+        error_type = "invalid_request_error" if kind == "invalid" else kind
+        return {
+            "type": "errored",
+            "error": {"type": "error", "error": {"type": error_type, "message": message}, "request_id": None},
+        }
+    return {"type": result_type}
+
+
+def result_lines(batch_id: str, plan: list[PlanEntry], timeline: Timeline) -> Iterator[bytes]:
+    """The results file, one compact JSON line per request, in a seeded shuffled order."""
+    dumps = orjson.dumps
+    for entry in sorted(plan, key=lambda e: e[2]):
+        line = {"custom_id": entry[0], "result": _result(batch_id, entry, timeline.final_type(entry))}
+        yield dumps(line) + b"\n"
