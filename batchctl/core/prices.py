@@ -63,12 +63,12 @@ def cost_summary(
             "requests": models[model],
             "est_input_tokens": input_tokens.get(model, 0),
             "max_output_tokens": output_tokens.get(model, 0),
-            "est_cost_usd": None if cost is None else round(cost, 6),
+            "est_cost_usd": None if cost is None else round(cost, 10),
         })
     priced = len(unknown) < len(rows)
     return {
         "models": rows,
-        "est_cost_usd": round(total, 6) if priced else None,
+        "est_cost_usd": round(total, 10) if priced else None,
         "unpriced_models": unknown,
         "prices_as_of": price_table()["as_of"],
     }
@@ -108,3 +108,80 @@ def estimate_input_tokens(params: Mapping[str, Any]) -> int:
     if tools:
         chars += len(orjson.dumps(tools))
     return math.ceil(chars / 4)
+
+
+# -- actual usage (results summaries) -------------------------------------------------------------
+
+RATE_KEYS = ("input", "output", "cache_write", "cache_write_1h", "cache_read")
+
+
+def load_price_table(path: str | Any) -> dict[str, Any]:
+    """The built-in table with the models of a ``prices.json``-shaped file added or replaced.
+
+    The file needs a ``models`` object of ``{model: {"input": ..., "output": ..., ...}}`` (USD per
+    million tokens, standard rates); ``batch_discount`` and ``as_of`` are optional. A file that
+    cannot be used raises UsageError (exit 2) saying why.
+    """
+    from batchctl.core.errors import UsageError
+
+    try:
+        with open(path, "rb") as f:
+            data = orjson.loads(f.read())
+    except OSError as exc:
+        raise UsageError(f"--prices {path}: cannot read it: {exc.strerror or exc}") from None
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"--prices {path}: not JSON: {exc}") from None
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, dict) or not models:
+        raise UsageError(f'--prices {path}: expected {{"models": {{MODEL: {{"input": ..., '
+                         f'"output": ...}}}}}} like the built-in prices.json')
+    for model, rates in models.items():
+        if not isinstance(rates, dict) or not all(
+            isinstance(rates.get(k), (int, float)) and not isinstance(rates.get(k), bool)
+            and rates[k] >= 0 for k in ("input", "output")
+        ):
+            raise UsageError(f"--prices {path}: model {model!r} needs numbers >= 0 for "
+                             "input and output (USD per million tokens)")
+    discount = data.get("batch_discount", price_table()["batch_discount"])
+    if not isinstance(discount, (int, float)) or not 0 < discount <= 1:
+        raise UsageError(f"--prices {path}: batch_discount must be a number in (0, 1]")
+    base = price_table()
+    return {
+        **base,
+        "as_of": str(data.get("as_of") or base["as_of"]),
+        "batch_discount": discount,
+        "source_file": str(path),
+        "models": {**base["models"], **models},
+    }
+
+
+def request_rates(
+    model: str, prompt_tokens: int, table: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The rates that apply to one request of ``model`` with a prompt of ``prompt_tokens``
+    (input + cache write + cache read): the model's ``long_prompt`` tier above its threshold.
+    None for a model the table does not know."""
+    price = (table or price_table())["models"].get(model)
+    if price is None:
+        return None
+    long = price.get("long_prompt")
+    if isinstance(long, dict) and prompt_tokens > long.get("over_tokens", math.inf):
+        return {**price, **long}
+    return price
+
+
+def usage_cost(rates: Mapping[str, Any], tokens: Mapping[str, int],
+               table: Mapping[str, Any] | None = None) -> float:
+    """USD at batch rates for token totals (``input_tokens``, ``output_tokens``,
+    ``cache_write_tokens`` (5-minute), ``cache_write_1h_tokens``, ``cache_read_tokens``).
+    A cache rate missing from ``rates`` falls back to the usual multiples of the input rate
+    (1.25x, 2x, 0.1x)."""
+    rate_in = rates["input"]
+    standard = (
+        tokens.get("input_tokens", 0) * rate_in
+        + tokens.get("output_tokens", 0) * rates["output"]
+        + tokens.get("cache_write_tokens", 0) * rates.get("cache_write", rate_in * 1.25)
+        + tokens.get("cache_write_1h_tokens", 0) * rates.get("cache_write_1h", rate_in * 2.0)
+        + tokens.get("cache_read_tokens", 0) * rates.get("cache_read", rate_in * 0.1)
+    )
+    return standard / 1_000_000 * (table or price_table())["batch_discount"]

@@ -1,0 +1,194 @@
+"""`batchctl submit FILE|-`: validate, split, upload, record; print the batch id(s)."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from batchctl.cli import output
+from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.options import JsonOpt, LabelOpt
+from batchctl.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from batchctl.core.requests import Scan
+
+HELP = (
+    "Validate a request file, split it if over the limits, submit it; print the batch id(s).\n\n"
+    "Nothing is sent unless every line is valid: problems are listed as FILE:LINE: message "
+    "(exit 3). Content already submitted to the same API is answered with its batches (exit 0); "
+    "--force submits it again. Piped, it prints one batch id per line: "
+    "id=$(batchctl submit f.jsonl)."
+)
+STDIN_NAME = "<stdin>"
+# batchctl.core.requests.DEFAULT_MAX_REQUESTS / DEFAULT_MAX_BYTES, repeated here so that
+# `batchctl --help` does not import the request reader (tests check they agree).
+DEFAULT_MAX_REQUESTS = 100_000
+DEFAULT_MAX_BYTES = "250MB"
+
+FileArg = Annotated[
+    str,
+    typer.Argument(
+        help="A JSONL request file, or - for stdin. One request per line: "
+        '{"custom_id", "params"} or OpenAI-style {"custom_id", "method", "url", "body"}.',
+        show_default=False,
+        metavar="FILE|-",
+    ),
+]
+MaxRequestsOpt = Annotated[
+    int,
+    typer.Option("--max-requests", help="At most this many requests per batch.", min=1,
+                 max=DEFAULT_MAX_REQUESTS),
+]
+MaxBytesOpt = Annotated[
+    str,
+    typer.Option("--max-bytes", metavar="SIZE",
+                 help="At most this much request body per batch: 250MB, 10k, 1MiB..."),
+]
+DryRunOpt = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Validate and print what would be sent, with estimated tokens "
+                 "and cost; send nothing (no key needed)."),
+]
+BetaOpt = Annotated[
+    list[str] | None,
+    typer.Option("--beta", metavar="NAME", help="Send with this anthropic-beta (repeatable)."),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force", help="Submit even if this content was already submitted."),
+]
+
+
+def submit_command(
+    ctx: typer.Context,
+    file: FileArg,
+    max_requests: MaxRequestsOpt = DEFAULT_MAX_REQUESTS,
+    max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
+    dry_run: DryRunOpt = False,
+    label: LabelOpt = None,
+    beta: BetaOpt = None,
+    force: ForceOpt = False,
+    json_: JsonOpt = False,
+) -> None:
+    """`batchctl submit`: see HELP."""
+    from batchctl.core.requests import check_limits, parse_size, scan_file
+
+    actx = app_context(ctx)
+    limit = parse_size(max_bytes)
+    check_limits(max_requests, limit)
+    path, display = _input_path(actx, file)
+    scan = scan_file(path, display_name=display, max_requests=max_requests, max_bytes=limit)
+    if dry_run:
+        _show_dry_run(actx, scan, json_)
+        return
+    from batchctl.core.submit import submit
+
+    def notify(level: str, message: str) -> None:
+        if level == "warn":
+            output.warn(actx, message)
+        elif actx.stderr_tty:
+            output.info(actx, message)
+
+    api, store = actx.api(), actx.store()
+    result = submit(
+        api, store, scan, source="-" if file == "-" else file, label=label, betas=beta or (),
+        force=force, clock=actx.clock, notify=notify,
+    )
+    ids = [r["id"] for r in result.records]
+    if result.existing:
+        output.info(
+            actx,
+            f"already submitted: {scan.display_name} (sha256 {scan.sha256[:12]}) is job "
+            f"{result.job_id} on {api.base_url}; answering its batch id{'s' * (len(ids) > 1)} "
+            "(--force submits it again)",
+        )
+    if json_:
+        output.write_json(result.records)
+    elif actx.stdout_tty:
+        _show_table(actx, result.records, scan, result.job_id, result.existing)
+    else:
+        output.write_lines(ids)
+
+
+def _input_path(actx: AppContext, file: str) -> tuple[Path, str]:
+    """The file to scan and the name problems are reported under; stdin is spooled first."""
+    if file != "-":
+        path = Path(file)
+        if not path.exists():
+            raise UsageError(f"{file}: no such file")
+        if not path.is_file():
+            raise UsageError(f"{file}: not a regular file")
+        return path, file
+    from batchctl.core.submit import spool
+
+    if actx.stdin_tty:
+        output.info(actx, "reading requests from stdin; end with Ctrl-D")
+    stream: Any = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text-only stdin (embedding): encode it as UTF-8
+        stream = io.BytesIO(sys.stdin.read().encode("utf-8"))
+    return spool(stream, actx.settings.state_dir), STDIN_NAME
+
+
+def _show_table(
+    actx: AppContext, records: list[dict], scan: Scan, job_id: str, existing: bool
+) -> None:
+    verb = "Already submitted" if existing else "Submitted"
+    batches = f"{len(records)} batch{'es' * (len(records) > 1)}"
+    output.success(
+        actx, f"{verb} {scan.request_count:,} requests from {scan.display_name} as {batches}, "
+        f"job {job_id}",
+    )
+    rows = [
+        (r["part"], r["id"], f"{r['first_line']}-{r['last_line']}", f"{r['request_count']:,}",
+         r["processing_status"])
+        for r in records
+    ]
+    output.write_table(actx, ["part", "batch", "lines", "requests", "status"], rows)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
+def _money(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:,.2f}" if value >= 0.01 else f"${value:.4f}"
+
+
+def _show_dry_run(actx: AppContext, scan: Scan, json_: bool) -> None:
+    from batchctl.core.submit import dry_run_summary
+
+    summary = dry_run_summary(scan)
+    if json_:
+        output.write_json(summary)
+    else:
+        parts = ", ".join(
+            f"{p['first_line']}-{p['last_line']} ({p['requests']:,})" for p in summary["parts"]
+        )
+        rows = [
+            ("file", summary["file"]),
+            ("requests", f"{summary['requests']:,}"),
+            ("bytes", f"{summary['bytes']:,}"),
+            ("batches", f"{len(summary['parts'])}: lines {parts}"),
+            ("est. input tokens", f"~{summary['est_input_tokens']:,}"),
+            ("max output tokens", f"{summary['max_output_tokens']:,}"),
+            ("est. cost (batch rates)", _money(summary["est_cost_usd"])),
+        ]
+        rows += [
+            (f"model {m['model']}", f"{_count(m['requests'], 'request')}, ~{m['est_input_tokens']:,} "
+             f"input tokens, {m['max_output_tokens']:,} max output, {_money(m['est_cost_usd'])}")
+            for m in summary["models"]
+        ]
+        output.write_table(actx, ["dry run", ""], rows)
+    for model in summary["unpriced_models"]:
+        output.warn(actx, f"no price known for model {model}: its cost is not estimated")
+    output.info(actx, f"dry run: nothing was sent. {summary['note']}; "
+                      f"prices as of {summary['prices_as_of']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("submit", help=HELP)(submit_command)

@@ -1,0 +1,258 @@
+"""The submit workflow: answer content already tracked, else record the intent, create, reconcile.
+
+Never twice: the store records an intent (job, part, time) before each create call, the create
+goes out with the SDK's retries off, and after an ambiguous failure (connection lost once the body
+may have arrived, 5xx) the API's list is searched, newest first, for a batch this intent made
+(created after it, same request count, not tracked by another row) before anything is sent again.
+A run that finds an open intent left by a crashed run reconciles the same way before creating.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from batchctl.core.body import part_body
+from batchctl.core.clock import Clock
+from batchctl.core.errors import APIError, StateError, UnavailableError
+from batchctl.core.prices import ESTIMATE_NOTE, cost_summary
+from batchctl.core.requests import Part, Scan
+from batchctl.core.store import Store
+
+if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
+    from batchctl.core.api import Api
+
+CREATE_ATTEMPTS = 4  # one call and three more, only after reconciling found nothing
+BACKOFF = (1.0, 2.0, 4.0, 8.0)
+CLOCK_SKEW = 30.0  # seconds the API's clock may be behind ours when matching a created_at
+SPOOL_DIR = "inputs"
+
+Notify = Callable[[str, str], None]  # (level: "info" | "warn", message)
+
+
+@dataclass
+class SubmitResult:
+    job_id: str
+    records: list[dict[str, Any]]  # one per part, in part order
+    existing: bool = False  # all parts were already tracked: nothing was sent
+    adopted: list[int] = field(default_factory=list)  # parts found by reconciliation
+
+
+def split_key(scan: Scan) -> str:
+    """The part boundaries as text: a file split differently is a different job."""
+    return ",".join(f"{first}-{last}" for first, last in scan.boundaries)
+
+
+def spool(stream: BinaryIO, state_dir: Path, chunk_size: int = 1 << 20) -> Path:
+    """Copy ``stream`` (stdin) to ``state_dir/inputs/<sha256>.jsonl``, 0600, and return the path.
+
+    Content-addressed, so the same input spools to the same file and can be re-read later
+    (retries, retry-failed)."""
+    Path(state_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder = Path(state_dir) / SPOOL_DIR
+    folder.mkdir(exist_ok=True, mode=0o700)
+    digest = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".stdin-", suffix=".part")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(chunk_size):
+                digest.update(chunk)
+                out.write(chunk)
+        final = folder / f"{digest.hexdigest()}.jsonl"
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return final
+
+
+def dry_run_summary(scan: Scan) -> dict[str, Any]:
+    """What a submit of ``scan`` would send, with estimates; no network, no store."""
+    costs = cost_summary(scan.models, scan.input_tokens, scan.output_tokens)
+    return {
+        "file": scan.display_name,
+        "path": scan.path,
+        "sha256": scan.sha256,
+        "bytes": scan.byte_size,
+        "requests": scan.request_count,
+        "openai_style_requests": scan.openai_style,
+        "parts": [
+            {"part": p.index, "first_line": p.first_line, "last_line": p.last_line,
+             "requests": p.request_count, "body_bytes": p.body_size}
+            for p in scan.parts
+        ],
+        "est_input_tokens": scan.est_input_tokens,
+        "max_output_tokens": scan.max_output_tokens,
+        **costs,
+        "note": ESTIMATE_NOTE + "; cost at batch rates (50% of standard)",
+    }
+
+
+def submit(
+    api: Api,
+    store: Store,
+    scan: Scan,
+    *,
+    source: str,
+    label: str | None = None,
+    betas: Sequence[str] = (),
+    force: bool = False,
+    clock: Clock,
+    notify: Notify | None = None,
+) -> SubmitResult:
+    """Submit every part of a scanned file as one job (or answer the job that already did)."""
+    say = notify or (lambda level, message: None)
+    key = split_key(scan)
+    job = None if force else store.find_job(sha256=scan.sha256, split_key=key, base_url=api.base_url)
+    if job is not None:
+        done = {b["part"]: b for b in store.job_batches(job["id"])}
+        if len(done) == job["part_count"]:
+            records = [_record(done[p.index], job, existing=True) for p in scan.parts]
+            return SubmitResult(job["id"], records, existing=True)
+        say("info", f"resuming job {job['id']}: {len(done)} of {job['part_count']} parts were sent")
+    else:
+        job = store.insert_job(
+            base_url=api.base_url, request_file=scan.path, source=source, sha256=scan.sha256,
+            byte_size=scan.byte_size, request_count=scan.request_count,
+            part_count=len(scan.parts), split_key=key, label=label, betas=list(betas),
+        )
+    betas = job["betas"] or list(betas)
+    result = SubmitResult(job["id"], [])
+    for part in scan.parts:
+        row = _part_row(store, job["id"], part.index)
+        existing = row is not None
+        if row is None:
+            row, adopted = _submit_part(api, store, scan, job, part, betas, clock, say)
+            if adopted:
+                result.adopted.append(part.index)
+        result.records.append(_record(row, job, existing=existing))
+    return result
+
+
+def _part_row(store: Store, job_id: str, part: int) -> dict[str, Any] | None:
+    return next((b for b in store.job_batches(job_id) if b["part"] == part), None)
+
+
+def _submit_part(
+    api: Api, store: Store, scan: Scan, job: dict, part: Part, betas: Sequence[str],
+    clock: Clock, say: Notify,
+) -> tuple[dict[str, Any], bool]:
+    where = f"part {part.index} of {len(scan.parts)}" if len(scan.parts) > 1 else "the batch"
+    intent = store.get_intent(job["id"], part.index)
+    if intent is not None and intent["state"] == "open":
+        # A run before this one recorded the intent and never recorded a batch: it may exist.
+        say("info", f"an earlier submit of {where} did not finish; looking for its batch")
+        found = _reconcile(api, store, intent, part)
+        if found is not None:
+            say("warn", f"found {found['id']}, created by the earlier submit: not sending again")
+            return _store_batch(store, found, scan, job, part), True
+    intent = store.open_intent(job_id=job["id"], part=part.index, request_count=part.request_count)
+    body = part_body(scan.path, part)
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            batch = api.create(body.chunks, body.size, betas=betas)
+        except UnavailableError as exc:
+            _reraise_state(exc)
+            last = attempt == CREATE_ATTEMPTS - 1
+            if _ambiguous(exc):
+                say("warn", f"creating {where} failed ({exc.message}); the batch may exist: "
+                            "looking for it before trying again")
+                found = _reconcile(api, store, intent, part)
+                if found is not None:
+                    say("warn", f"found {found['id']}: the create had worked")
+                    return _store_batch(store, found, scan, job, part), True
+            if last:
+                raise
+            delay = _delay(exc, attempt)
+            say("info", f"trying {where} again in {delay:g} s")
+            clock.sleep(delay)
+        else:
+            return _store_batch(store, batch, scan, job, part), False
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _ambiguous(exc: UnavailableError) -> bool:
+    """The request may have been acted on: no answer at all, or a server error."""
+    return exc.status is None or exc.status >= 500
+
+
+def _delay(exc: APIError, attempt: int) -> float:
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, (int, float)) and 0 <= retry_after <= 600:
+        return float(retry_after)
+    return BACKOFF[min(attempt, len(BACKOFF) - 1)]
+
+
+def _reraise_state(exc: BaseException) -> None:
+    """The body's own refusal (file changed) travels out through the SDK as a connection error."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, StateError):
+            raise cause from None
+        cause = cause.__cause__ or cause.__context__
+
+
+def _timestamp(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _reconcile(api: Api, store: Store, intent: dict, part: Part) -> dict[str, Any] | None:
+    """The untracked batch created since ``intent`` with the part's request count, if any.
+
+    Batches come newest first; the search stops at the first one older than the intent. Of
+    several matches, the earliest (the one nearest the intent) is taken."""
+    since = float(intent["created_at"]) - CLOCK_SKEW
+    match = None
+    for batch in api.iter_batches(page_size=100):
+        created = _timestamp(batch.get("created_at"))
+        if created is not None and created < since:
+            break
+        counts = batch.get("request_counts") or {}
+        if sum(counts.values()) == part.request_count and store.get_batch(batch["id"]) is None:
+            match = batch
+    return match
+
+
+def _store_batch(
+    store: Store, batch: dict[str, Any], scan: Scan, job: dict, part: Part
+) -> dict[str, Any]:
+    return store.record_batch(
+        batch, job_id=job["id"], part=part.index, base_url=job["base_url"],
+        request_file=scan.path, sha256=scan.sha256, byte_size=scan.byte_size,
+        first_line=part.first_line, last_line=part.last_line, start_offset=part.start_offset,
+        end_offset=part.end_offset, request_count=part.request_count, label=job["label"],
+    )
+
+
+def _record(row: dict[str, Any], job: dict, *, existing: bool) -> dict[str, Any]:
+    """The one JSON shape of a submitted batch; ``existing``: tracked before this submit."""
+    return {
+        "id": row["id"],
+        "job_id": row["job_id"],
+        "part": row["part"],
+        "parts": job["part_count"],
+        "file": job["source"],
+        "request_file": row["request_file"],
+        "sha256": row["sha256"],
+        "first_line": row["first_line"],
+        "last_line": row["last_line"],
+        "request_count": row["request_count"],
+        "label": row["label"],
+        "base_url": row["base_url"],
+        "processing_status": row["processing_status"],
+        "request_counts": row["request_counts"],
+        "created_at": row["created_at"],
+        "expires_at": row["expires_at"],
+        "existing": existing,
+    }
