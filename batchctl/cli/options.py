@@ -7,6 +7,24 @@ from typing import Annotated
 
 import typer
 
+
+def complete_refs(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion for ID|JOB arguments: tracked ids from the state store, no network."""
+    from batchctl.core.completion import complete_refs as candidates
+    from batchctl.core.settings import Settings
+
+    given = ctx.find_root().params
+    try:
+        settings = Settings.resolve(
+            state_dir=given.get("state_dir"),
+            emulator=given.get("emulator"),
+            base_url=given.get("base_url"),
+        )
+    except Exception:  # a half-typed flag must not break the shell's completion
+        return []
+    return candidates(settings.state_dir, base_url=settings.base_url, incomplete=incomplete)
+
+
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Write one JSON object per line to stdout.")
 ]
@@ -47,8 +65,17 @@ LabelOpt = Annotated[
 ]
 RefsArg = Annotated[
     list[str],
-    typer.Argument(help="Batch ids (msgbatch_...) or job ids (job_...).", show_default=False),
+    typer.Argument(
+        help="Batch ids (msgbatch_...) or job ids (job_...).",
+        show_default=False,
+        autocompletion=complete_refs,
+    ),
 ]
 RefArg = Annotated[
-    str, typer.Argument(help="A batch id (msgbatch_...) or a job id (job_...).", show_default=False)
+    str,
+    typer.Argument(
+        help="A batch id (msgbatch_...) or a job id (job_...).",
+        show_default=False,
+        autocompletion=complete_refs,
+    ),
 ]

@@ -98,6 +98,25 @@ class Store:
         except OSError as exc:
             raise StateError(f"cannot create the state store at {path}: {exc}") from exc
 
+    @classmethod
+    def open_readonly(
+        cls, state_dir: Path, *, clock: Clock | None = None, timeout: float = 1.0
+    ) -> Store | None:
+        """An existing store opened for reading only (shell completion): never creates the
+        file, never migrates, waits at most ``timeout`` s for a lock. None if there is none."""
+        path = Path(state_dir) / DB_NAME
+        if not path.is_file():
+            return None
+        try:
+            conn = sqlite3.connect(
+                f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=timeout,
+                isolation_level=None,
+            )
+            conn.row_factory = sqlite3.Row
+        except sqlite3.DatabaseError:
+            return None
+        return cls(conn, path, clock or SystemClock())
+
     def close(self) -> None:
         self.conn.close()
 
@@ -240,6 +259,31 @@ class Store:
         if where:
             sql += " WHERE " + " AND ".join(where)
         return self._query(sql + " ORDER BY submitted_at DESC, rowid DESC", args)
+
+    def ref_candidates(
+        self, prefix: str, *, base_url: str | None = None, limit: int = 100
+    ) -> list[tuple[str, str]]:
+        """``(id, description)`` of tracked batches and jobs whose id starts with ``prefix``,
+        newest first (for shell completion)."""
+        where = "deleted_at IS NULL" + (" AND base_url = ?" if base_url is not None else "")
+        args = [len(prefix), prefix] + ([base_url] if base_url is not None else []) + [limit]
+        out = []
+        for row in self._query(
+            f"SELECT id, label, processing_status FROM batches WHERE substr(id, 1, ?) = ? "
+            f"AND {where} ORDER BY submitted_at DESC, rowid DESC LIMIT ?",
+            args,
+        ):
+            text = " ".join(str(v) for v in (row["label"], row["processing_status"]) if v)
+            out.append((row["id"], text or "batch"))
+        for row in self._query(
+            f"SELECT job_id, MAX(label) AS label, COUNT(*) AS n FROM batches "
+            f"WHERE substr(job_id, 1, ?) = ? AND {where} GROUP BY job_id "
+            f"ORDER BY MAX(submitted_at) DESC LIMIT ?",
+            args,
+        ):
+            text = f"job of {row['n']} batch{'es' if row['n'] != 1 else ''}"
+            out.append((row["job_id"], f"{row['label']}: {text}" if row["label"] else text))
+        return out
 
     def update_remote(self, batch: Mapping[str, Any]) -> None:
         """Remember what the API last said of a tracked batch (no-op for untracked ids)."""

@@ -1,0 +1,85 @@
+"""Shell completion of ID|JOB arguments: tracked ids from the store, no network, no writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from batchctl.core.completion import complete_refs
+from batchctl.core.settings import EMULATOR_BASE_URL
+from batchctl.core.store import DB_NAME, Store
+from tests.helpers import FakeClock
+
+REAL = "https://api.anthropic.com"
+
+
+def track(store: Store, batch_id: str, *, base_url: str, label: str | None = None,
+          job_id: str | None = None, part: int = 1, status: str = "in_progress") -> str:
+    job = store.get_job(job_id) if job_id else None
+    if job is None:
+        fields = dict(base_url=base_url, request_file="/x.jsonl", source="x.jsonl", sha256="0" * 64,
+                      byte_size=1, request_count=1, part_count=1, split_key="1-1", label=label)
+        if job_id:
+            fields["id"] = job_id
+        job = store.insert_job(**fields)
+    store.record_batch(
+        {"id": batch_id, "processing_status": status, "request_counts": {"processing": 1}},
+        job_id=job["id"], part=part, base_url=base_url, request_file="/x.jsonl", sha256="0" * 64,
+        byte_size=1, first_line=1, last_line=1, request_count=1, label=label,
+    )
+    return job["id"]
+
+
+@pytest.fixture
+def populated(state_dir: Path) -> dict[str, str]:
+    clock = FakeClock()
+    store = Store.open(state_dir, clock=clock)
+    jobs = {}
+    jobs["a"] = track(store, "msgbatch_aaa1", base_url=EMULATOR_BASE_URL, label="nightly",
+                      job_id="job_aaa")
+    clock.advance(1)
+    track(store, "msgbatch_aaa2", base_url=EMULATOR_BASE_URL, label="nightly",
+          job_id="job_aaa", part=2)
+    clock.advance(1)
+    jobs["b"] = track(store, "msgbatch_bbb", base_url=EMULATOR_BASE_URL, status="ended",
+                      job_id="job_bbb")
+    clock.advance(1)
+    jobs["real"] = track(store, "msgbatch_real", base_url=REAL, job_id="job_real")
+    clock.advance(1)
+    track(store, "msgbatch_gone", base_url=EMULATOR_BASE_URL, job_id="job_gone")
+    store.mark_deleted("msgbatch_gone")
+    store.close()
+    return jobs
+
+
+def test_completes_batches_and_jobs_of_the_current_api_newest_first(state_dir, populated):
+    got = complete_refs(state_dir, base_url=EMULATOR_BASE_URL, incomplete="")
+    assert [value for value, _ in got] == [
+        "msgbatch_bbb", "msgbatch_aaa2", "msgbatch_aaa1", "job_bbb", "job_aaa",
+    ]
+    assert dict(got)["msgbatch_aaa1"] == "nightly in_progress"
+    assert dict(got)["job_aaa"] == "nightly: job of 2 batches"
+    assert dict(got)["job_bbb"] == "job of 1 batch"
+
+
+def test_filters_by_prefix_exactly(state_dir, populated):
+    assert [v for v, _ in complete_refs(state_dir, base_url=EMULATOR_BASE_URL,
+                                        incomplete="msgbatch_a")] == ["msgbatch_aaa2", "msgbatch_aaa1"]
+    assert [v for v, _ in complete_refs(state_dir, base_url=REAL, incomplete="")] == [
+        "msgbatch_real", "job_real",
+    ]
+    # "_" and "%" are not wildcards
+    assert complete_refs(state_dir, base_url=EMULATOR_BASE_URL, incomplete="msgbatch%") == []
+    assert complete_refs(state_dir, base_url=EMULATOR_BASE_URL, incomplete="MSGBATCH_") == []
+
+
+def test_no_store_means_no_candidates_and_nothing_is_created(tmp_path):
+    where = tmp_path / "nothing-here"
+    assert complete_refs(where, base_url=REAL, incomplete="") == []
+    assert not where.exists()
+
+
+def test_a_broken_store_gives_no_candidates(tmp_path):
+    tmp_path.joinpath(DB_NAME).write_bytes(b"this is not sqlite" * 100)
+    assert complete_refs(tmp_path, base_url=REAL, incomplete="") == []
