@@ -1,0 +1,100 @@
+"""Every file under samples/ is used here: the request files pass (or fail) validation as the
+README says, prompts.txt goes through prepare | submit, and the scripts run against the emulator."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.helpers import invoke
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+
+
+def lines(name: str) -> list[dict]:
+    return [orjson.loads(x) for x in (SAMPLES / name).read_bytes().splitlines() if x.strip()]
+
+
+@pytest.mark.parametrize(
+    "name, count", [("questions.jsonl", 15), ("mixed.jsonl", 5), ("openai_style.jsonl", 4)]
+)
+def test_request_samples_pass_a_dry_run(name, count):
+    result = invoke(["submit", str(SAMPLES / name), "--dry-run", "--json"])
+    assert result.exit_code == 0, result.stderr
+    summary = orjson.loads(result.stdout)
+    assert summary["requests"] == count
+    assert summary["unpriced_models"] == []  # the samples use a model the price table knows
+
+
+def test_mixed_sample_covers_what_it_promises():
+    reqs = {r["custom_id"]: r["params"] for r in lines("mixed.jsonl")}
+    assert isinstance(reqs["system-prompt"]["system"], str)
+    assert [m["role"] for m in reqs["multi-turn"]["messages"]] == ["user", "assistant", "user"]
+    assert reqs["tool-definition"]["tools"][0]["input_schema"]["type"] == "object"
+    image = reqs["image-base64"]["messages"][0]["content"][0]
+    assert image["source"]["media_type"] == "image/png"
+    assert base64.b64decode(image["source"]["data"]).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_openai_style_sample_is_the_openai_form():
+    for obj in lines("openai_style.jsonl"):
+        assert (obj["method"], obj["url"]) == ("POST", "/v1/messages") and "body" in obj
+
+
+def test_invalid_sample_reports_each_problem_on_its_line():
+    path = SAMPLES / "invalid.jsonl"
+    result = invoke(["submit", str(path), "--dry-run"])
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    found = re.findall(rf"^{re.escape(str(path))}:(\d+): (.*)$", result.stderr, re.M)
+    assert [int(n) for n, _ in found] == list(range(2, 14))  # line 1 is valid; 2..13 each wrong
+    messages = dict((int(n), m) for n, m in found)
+    expect = {
+        2: "invalid JSON", 3: "custom_id", 4: 'custom_id "ok-1" repeats line 1',
+        5: "max_tokens is missing", 6: "max_tokens must be at least 1", 7: "model is missing",
+        8: "messages is empty", 9: "stream", 10: "expected a JSON object", 11: "url must be",
+        12: "params is missing", 13: "trailing characters",
+    }
+    for n, text in expect.items():
+        assert text in messages[n], (n, messages[n])
+
+
+def test_prompts_txt_through_prepare_and_submit(cli, emulator):
+    prepared = cli("prepare", str(SAMPLES / "prompts.txt"), "--max-tokens", "200")
+    assert prepared.exit_code == 0, prepared.stderr
+    reqs = [orjson.loads(x) for x in prepared.stdout.splitlines()]
+    assert [r["custom_id"] for r in reqs] == ["line-1", "line-2", "line-3", "line-5", "line-6"]
+    submitted = cli("submit", "-", input=prepared.stdout)
+    assert submitted.exit_code == 0, submitted.stderr
+    batch_id = submitted.stdout.strip()
+    assert batch_id.startswith("msgbatch_")
+    batch = emulator.client().messages.batches.retrieve(batch_id)
+    assert batch.request_counts.processing == 5
+
+
+SCRIPTS = ["oneliner.sh", "cron/collect.sh"]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_scripts_are_valid_bash(script):
+    path = SAMPLES / script
+    assert os.access(path, os.X_OK), f"{script} is not executable"
+    assert path.read_text().startswith("#!/usr/bin/env bash\n")
+    subprocess.run(["bash", "-n", str(path)], check=True)
+
+
+def test_crontab_line_names_the_script():
+    entries = [x for x in (SAMPLES / "cron" / "crontab").read_text().splitlines()
+               if x.strip() and not x.startswith("#")]
+    assert len(entries) == 1
+    fields = entries[0].split()
+    assert len(fields) >= 6 and fields[5].endswith("samples/cron/collect.sh")
+    assert shutil.which("bash")
