@@ -74,26 +74,53 @@ def cost_summary(
     }
 
 
+def _json_len(value: Any) -> int:
+    """Length of ``value`` as JSON; for values nested deeper than orjson writes (254 levels),
+    the characters of its strings, counted without recursion."""
+    try:
+        return len(orjson.dumps(value))
+    except TypeError:
+        total, stack = 0, [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                total += len(item)
+            elif isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+        return total
+
+
 def _chars(value: Any) -> int:
-    """Characters of text in a system prompt, message content or block list."""
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, list):
-        return sum(_chars(item) for item in value)
-    if not isinstance(value, dict):
-        return 0
-    kind = value.get("type")
-    if kind == "tool_use":
-        return len(orjson.dumps(value.get("input")))
-    if kind == "tool_result":
-        return _chars(value.get("content"))
-    if kind == "document":
-        source = value.get("source")
-        if isinstance(source, dict) and source.get("type") == "text":
-            return _chars(source.get("data"))
-        return _chars(value.get("content")) if isinstance(source, dict) else 0
-    text = value.get("text")
-    return len(text) if isinstance(text, str) else 0
+    """Characters of text in a system prompt, message content or block list.
+
+    Iterative, not recursive: a request file may nest lists as deep as the JSON reader allows
+    (1,024 levels), more than Python's recursion limit.
+    """
+    total, stack = 0, [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            total += len(value)
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            kind = value.get("type")
+            if kind == "tool_use":
+                total += _json_len(value.get("input"))
+            elif kind == "tool_result":
+                stack.append(value.get("content"))
+            elif kind == "document":
+                source = value.get("source")
+                if isinstance(source, dict):
+                    text_source = source.get("type") == "text"
+                    stack.append(source.get("data") if text_source else value.get("content"))
+            else:
+                text = value.get("text")
+                total += len(text) if isinstance(text, str) else 0
+    return total
 
 
 def estimate_input_tokens(params: Mapping[str, Any]) -> int:
@@ -106,7 +133,7 @@ def estimate_input_tokens(params: Mapping[str, Any]) -> int:
             chars += len(content) if type(content) is str else _chars(content)
     tools = params.get("tools")
     if tools:
-        chars += len(orjson.dumps(tools))
+        chars += _json_len(tools)
     return math.ceil(chars / 4)
 
 
