@@ -117,7 +117,11 @@ def _kind(value: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    text = orjson.dumps(value).decode() if not isinstance(value, str) else f'"{value}"'
+    """``value`` as JSON, cut to 72 characters: one line, whatever it holds."""
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:  # nested deeper than orjson writes (254 levels)
+        return _kind(value) + " nested too deeply to show"
     return text if len(text) <= 72 else text[:69] + "..."
 
 
@@ -334,7 +338,11 @@ def scan_file(
                     problem(line_no, message)
                 continue
             verbatim = is_verbatim(obj)
-            size = len(line) if verbatim else len(orjson.dumps(to_request(obj)))
+            try:
+                size = len(line) if verbatim else len(orjson.dumps(to_request(obj)))
+            except TypeError:  # orjson writes at most 254 levels; this line must be re-encoded
+                problem(line_no, "request is nested too deeply to convert (over 254 levels)")
+                continue
             if BODY_OVERHEAD + size > max_bytes:
                 problem(line_no, f"request is {size:,} bytes: too big for one batch of at most "
                                  f"{max_bytes:,} bytes")
