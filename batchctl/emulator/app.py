@@ -228,6 +228,9 @@ class EmulatorApp:
             api_version=api_version,
             build_plan=build_plan,
         )
+        if row.timeline.status(now) == "ended":  # processing_seconds=0: count from the plan in hand
+            self.store.save_counts(row.id, outcomes.final_counts(plan, row.timeline))
+            row = self._row(row.id)
         return self._json(environ, self._batch_json(environ, row, now))
 
     def _list(self, environ: dict[str, Any], _batch_id: str | None) -> Reply:

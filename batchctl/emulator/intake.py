@@ -2,7 +2,7 @@
 
 Envelope problems are answered at once (400 ``invalid_request_error``, or 413
 ``request_too_large`` above the size limit); the per-request ``params`` are checked later, as the
-API does, and end ``errored`` (see ``model.check_params``).
+API does, and end ``errored`` (see ``model.assess``).
 """
 
 from __future__ import annotations

@@ -29,48 +29,59 @@ def uses_new_rules(api_version: str | None) -> bool:
     return bool(api_version) and str(api_version) >= NEW_API_VERSION
 
 
-def check_params(params: dict[str, Any], new_rules: bool) -> str | None:
-    """The first problem with one request's ``params``, as the API words it, or None.
+def assess(params: dict[str, Any], new_rules: bool) -> tuple[str | None, ReplySeed | None]:
+    """``(problem, None)`` for bad ``params``, as the API words it, else ``(None, reply seed)``.
 
     These checks run "asynchronously" in the API: a bad request does not fail the create call,
-    it ends ``errored`` with ``invalid_request_error``.
+    it ends ``errored`` with ``invalid_request_error``. One pass over the messages does both.
     """
     model = params.get("model")
     if model is None:
-        return "model: Field required"
-    if not isinstance(model, str) or not model:
-        return "model: Input should be a non-empty string"
-    if "max_tokens" not in params:
-        return "max_tokens: Field required"
-    max_tokens = params["max_tokens"]
+        return "model: Field required", None
+    if type(model) is not str or not model:
+        return "model: Input should be a non-empty string", None
+    max_tokens = params.get("max_tokens")
+    if max_tokens is None:
+        return "max_tokens: Field required", None
     if type(max_tokens) is not int:
-        return "max_tokens: Input should be a valid integer"
+        return "max_tokens: Input should be a valid integer", None
     if max_tokens < 1:
-        return "max_tokens: must be at least 1"
+        return "max_tokens: must be at least 1", None
     messages = params.get("messages")
     if messages is None:
-        return "messages: Field required"
-    if not isinstance(messages, list):
-        return "messages: Input should be a valid list"
+        return "messages: Field required", None
+    if type(messages) is not list:
+        return "messages: Input should be a valid list", None
     if not messages:
-        return "messages: at least one message is required"
+        return "messages: at least one message is required", None
+    system = params.get("system")
+    chars = 0 if system is None else _content_chars(system)
+    last_user: Any = None
     for index, message in enumerate(messages):
-        if not isinstance(message, dict):
-            return f"messages.{index}: Input should be a valid dictionary"
-        if message.get("role") not in ("user", "assistant"):
-            return f"messages.{index}.role: Input should be 'user' or 'assistant'"
-        if not isinstance(message.get("content"), (str, list)):
-            return f"messages.{index}.content: Input should be a valid string or a list of content blocks"
+        if type(message) is not dict:
+            return f"messages.{index}: Input should be a valid dictionary", None
+        role = message.get("role")
+        content = message.get("content")
+        if role != "user" and role != "assistant":
+            return f"messages.{index}.role: Input should be 'user' or 'assistant'", None
+        if type(content) is str:
+            chars += len(content)
+        elif type(content) is list:
+            chars += _content_chars(content)
+        else:
+            return f"messages.{index}.content: Input should be a valid string or a list of content blocks", None
+        if role == "user":
+            last_user = content
     stream = params.get("stream")
     if stream is True:
-        return "stream: streaming is not supported in the Message Batches API"
+        return "stream: streaming is not supported in the Message Batches API", None
     if stream is not None and stream is not False:
-        return "stream: Input should be a valid boolean"
+        return "stream: Input should be a valid boolean", None
     if new_rules:
         for name in _SAMPLING:
             if params.get(name) is not None:
-                return f"{name}: not supported with anthropic-version {NEW_API_VERSION}; remove it"
-    return None
+                return f"{name}: not supported with anthropic-version {NEW_API_VERSION}; remove it", None
+    return None, _seed(model, chars, max_tokens, last_user)
 
 
 def _block_chars(block: Any) -> int:
@@ -109,20 +120,19 @@ def _text_of(content: Any) -> str:
     return ""
 
 
-def reply_seed(params: dict[str, Any]) -> ReplySeed:
-    """What the reply to a valid request will be made from (small; stored with the batch)."""
-    messages = params["messages"]
-    chars = _content_chars(params.get("system"))
-    for message in messages:
-        chars += _content_chars(message.get("content"))
+def _seed(model: str, chars: int, max_tokens: int, last_user: Any) -> ReplySeed:
     input_tokens = max(1, -(-chars // _CHARS_PER_TOKEN))
-    last = next((m for m in reversed(messages) if m.get("role") == "user"), None)
-    text = _text_of(last.get("content")) if last is not None else ""
-    crc = zlib.crc32(text.encode("utf-8", "surrogatepass"))
-    snippet = " ".join(text[: _SNIPPET * 4].split())
-    if len(snippet) > _SNIPPET:
+    text = last_user if type(last_user) is str else _text_of(last_user)
+    try:
+        raw = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        raw = text.encode("utf-8", "surrogatepass")
+    snippet = text[:_SNIPPET]
+    if not snippet.isprintable():  # newlines, tabs: collapse into single spaces
+        snippet = " ".join(snippet.split())
+    if len(text) > _SNIPPET:
         snippet = snippet[: _SNIPPET - 1].rstrip() + "\u2026"
-    return [params["model"], input_tokens, params["max_tokens"], len(text), crc, snippet]
+    return [model, input_tokens, max_tokens, len(text), zlib.crc32(raw), snippet]
 
 
 def reply_text(seed: ReplySeed) -> str:

@@ -44,16 +44,20 @@ def _unit(data: bytes) -> float:
 def static_plan(items: Sequence[tuple[str, dict[str, Any]]], seed: int, api_version: str | None) -> list[PlanEntry]:
     """What does not depend on the batch's number: checks, reply seeds, timing, shuffle order."""
     new_rules = model.uses_new_rules(api_version)
+    assess = model.assess
+    base = hashlib.blake2b(f"{seed}:".encode(), digest_size=16)
+    from_bytes = int.from_bytes
+    scale = float(1 << 56)
     plan: list[PlanEntry] = []
     append = plan.append
     for custom_id, params in items:
-        digest = _digest(seed, custom_id)
-        problem = model.check_params(params, new_rules)
-        if problem is None:
-            entry = [custom_id, _unit(digest), int.from_bytes(digest[8:15], "big"), "ok", model.reply_seed(params)]
-        else:
-            entry = [custom_id, _unit(digest), int.from_bytes(digest[8:15], "big"), "invalid", problem]
-        append(entry)
+        hasher = base.copy()
+        hasher.update(custom_id.encode())
+        digest = hasher.digest()
+        problem, reply = assess(params, new_rules)
+        u = from_bytes(digest[:7], "big") / scale
+        shuffle = from_bytes(digest[8:15], "big")
+        append([custom_id, u, shuffle, "ok", reply] if problem is None else [custom_id, u, shuffle, "invalid", problem])
     return plan
 
 

@@ -1,0 +1,119 @@
+"""`batchctl emulator`: serve the local Message Batches API over HTTP on loopback until stopped."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from batchctl.cli import output
+from batchctl.cli.context import app_context
+from batchctl.cli.options import JsonOpt
+from batchctl.core.errors import UsageError
+
+def _rate(help_text: str) -> Any:
+    return typer.Option(min=0.0, max=1.0, show_default=False, help=help_text)
+
+
+def emulator(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")] = 8765,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            file_okay=False,
+            show_default=False,
+            help="Data directory (default: <state dir>/emulator, the one --emulator uses).",
+        ),
+    ] = None,
+    processing_seconds: Annotated[
+        float | None,
+        typer.Option(min=0.0, show_default=False, help="Seconds from create to ended (default 3)."),
+    ] = None,
+    error_rate: Annotated[float | None, _rate("Share of requests that end errored (retryable).")] = None,
+    expire_rate: Annotated[float | None, _rate("Share of requests that end expired.")] = None,
+    fault_rate: Annotated[float | None, _rate("Share of HTTP calls answered 429/500/529.")] = None,
+    lost_reply_rate: Annotated[
+        float | None, _rate("Share of HTTP calls whose reply is lost after the work is done.")
+    ] = None,
+    drop_rate: Annotated[float | None, _rate("Share of results downloads cut part-way.")] = None,
+    seed: Annotated[int | None, typer.Option(show_default=False, help="Seed of every injected outcome.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Log each request on stderr.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Serve the local emulator of the Message Batches API over HTTP until Ctrl-C.
+
+    Prints the two variables that point the SDKs (and batchctl) at it. Settings not given as
+    flags come from BATCHCTL_EMULATOR_* variables (e.g. BATCHCTL_EMULATOR_CANCEL_SECONDS).
+    """
+    from batchctl.emulator import EMULATOR_API_KEY, EmulatorConfig, EmulatorServer, make_app
+
+    actx = app_context(ctx)
+    try:
+        config = EmulatorConfig.from_env(
+            os.environ,
+            processing_seconds=processing_seconds,
+            error_rate=error_rate,
+            expire_rate=expire_rate,
+            fault_rate=fault_rate,
+            lost_reply_rate=lost_reply_rate,
+            drop_rate=drop_rate,
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise UsageError(f"emulator settings: {exc}") from None
+    data_dir = data if data is not None else actx.settings.emulator_dir
+    app = make_app(data_dir, config)
+    try:
+        server = EmulatorServer(app, host=host, port=port, verbose=verbose)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="pick another port with --port (0 = any free port)",
+        ) from None
+
+    def stop_on_term(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop_on_term)
+    except ValueError:  # not the main thread (embedded): Ctrl-C only
+        previous = None
+    try:
+        if json_:
+            record = {"base_url": server.base_url, "api_key": EMULATOR_API_KEY, "data_dir": str(data_dir)}
+            output.write_json(record)
+        else:
+            output.write_lines(
+                [
+                    f"export ANTHROPIC_BASE_URL={shlex.quote(server.base_url)}",
+                    f"export ANTHROPIC_API_KEY={shlex.quote(EMULATOR_API_KEY)}",
+                ]
+            )
+        how = (
+            "Set ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY as above"
+            if json_
+            else "Run the two export lines above in another shell"
+        )
+        output.info(
+            actx,
+            f"batchctl emulator: serving the Message Batches API on {server.base_url} (data: {data_dir}).\n"
+            f"{how}, then use batchctl or any SDK. Ctrl-C stops it.",
+        )
+        server.serve_forever()
+    except KeyboardInterrupt:
+        output.info(actx, "batchctl emulator: stopped")
+    finally:
+        server.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("emulator")(emulator)

@@ -1,0 +1,114 @@
+"""How fast the emulator takes a large create and serves results, on loopback.
+
+    .venv/bin/python benchmarks/emulator_speed.py [--requests 100000] [--mb 256] [--reps 3]
+
+Builds a create body of ``--requests`` requests of about ``--mb`` megabytes in all (in memory),
+starts ``EmulatorServer`` with ``processing_seconds=0`` on a free port in this process, and
+measures, ``--reps`` times each:
+
+* create: POST of the whole body with a plain HTTP client until the batch comes back;
+* first results download: includes writing the shuffled results file, once per batch;
+* results download: the same body again, read in 1 MiB chunks with ``http.client``.
+
+For reference it also reports a plain disk write of the body (the "disk speed" of this
+machine) and the server process's peak RSS. Prints one line per measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from batchctl.emulator import EmulatorConfig, EmulatorServer, make_app
+
+_WORDS = "the batch emulator takes large bodies at disk speed and serves results quickly".split()
+
+
+def build_body(count: int, total_mb: float) -> bytes:
+    per_request = max(16, int(total_mb * 1024 * 1024 / count) - 150)
+    text = (" ".join(_WORDS) + " ") * (per_request // 80 + 1)
+    requests = [
+        {
+            "custom_id": f"row-{i}",
+            "params": {
+                "model": "claude-sonnet-4-6",
+                "max_tokens": 256,
+                "messages": [{"role": "user", "content": f"{i} {text[:per_request]}"}],
+            },
+        }
+        for i in range(count)
+    ]
+    return orjson.dumps({"requests": requests})
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None) -> tuple[int, int, float]:
+    """One request on a fresh connection; returns (status, bytes read, seconds)."""
+    start = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    headers = {"x-api-key": "k", "content-type": "application/json"}
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    size = 0
+    while chunk := response.read(1 << 20):
+        size += len(chunk)
+        last = chunk
+    elapsed = time.perf_counter() - start
+    connection.close()
+    if response.status != 200:
+        raise SystemExit(f"{method} {path}: HTTP {response.status}: {last[:300]!r}")
+    request.last = last  # type: ignore[attr-defined]
+    return response.status, size, elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--mb", type=float, default=256)
+    parser.add_argument("--reps", type=int, default=3)
+    args = parser.parse_args()
+
+    body = build_body(args.requests, args.mb)
+    mb = len(body) / 1e6
+    print(f"body: {args.requests} requests, {mb:.1f} MB")
+    with tempfile.TemporaryDirectory(prefix="emulator-speed-") as tmp:
+        disk = Path(tmp) / "disk-write"
+        start = time.perf_counter()
+        with open(disk, "wb") as out:
+            out.write(body)
+            out.flush()
+            os.fsync(out.fileno())
+        print(f"disk write + fsync of the body: {time.perf_counter() - start:.2f} s")
+        disk.unlink()
+
+        app = make_app(Path(tmp) / "data", EmulatorConfig(processing_seconds=0))
+        creates, firsts, downloads = [], [], []
+        with EmulatorServer(app) as server:
+            for _ in range(args.reps):
+                _, _, seconds = request(server.port, "POST", "/v1/messages/batches", body)
+                creates.append(seconds)
+                batch_id = orjson.loads(request.last)["id"]  # type: ignore[attr-defined]
+                path = f"/v1/messages/batches/{batch_id}/results"
+                _, size, seconds = request(server.port, "GET", path)
+                firsts.append((size, seconds))
+                for _ in range(3):
+                    downloads.append((size, request(server.port, "GET", path)[2]))
+        create = statistics.median(creates)
+        print(f"create: median {create:.2f} s = {mb / create:.0f} MB/s (runs: {', '.join(f'{s:.2f}' for s in creates)})")
+        size, first = firsts[0]
+        print(f"results file: {size / 1e6:.1f} MB; first download (writes the file): {first:.2f} s")
+        rates = [s / t / 1e6 for s, t in downloads]
+        print(f"results download: median {statistics.median(rates):.0f} MB/s over {len(rates)} downloads")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak RSS of this process (body in memory + server): {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
