@@ -79,3 +79,12 @@ RefArg = Annotated[
         autocompletion=complete_refs,
     ),
 ]
+OptRefsArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Batch ids (msgbatch_...) or job ids (job_...). Default: every tracked batch "
+        "whose results were not collected.",
+        show_default=False,
+        autocompletion=complete_refs,
+    ),
+]

@@ -79,8 +79,11 @@ def write_table(
     rows: Iterable[Sequence[Any]],
     *,
     title: str | None = None,
+    no_wrap: Sequence[str] = (),
 ) -> None:
-    """A Rich table on a terminal; tab-separated rows without a header off one."""
+    """A Rich table on a terminal; tab-separated rows without a header off one.
+
+    ``no_wrap``: columns kept on one line on a terminal (ids); the others fold to fit."""
     if not actx.stdout_tty:
         write_lines("\t".join(_cell(v) for v in row) for row in rows)
         return
@@ -88,7 +91,7 @@ def write_table(
 
     table = Table(title=title, header_style="bold", box=None, pad_edge=False)
     for name in columns:
-        table.add_column(name.upper(), overflow="fold")
+        table.add_column(name.upper(), overflow="fold", no_wrap=name in no_wrap)
     for row in rows:
         table.add_row(*(escape(_cell(v)) for v in row))
     actx.out.print(table)

@@ -1,0 +1,81 @@
+"""`batchctl list`: the API's batches, newest first, joined with the state store; or the store
+alone with --local (no network, no key)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from batchctl.cli import output
+from batchctl.cli.context import app_context
+from batchctl.cli.options import JsonOpt
+
+DEFAULT_LIMIT = 20  # same as batchctl.core.listing.DEFAULT_LIMIT (not imported: start-up time)
+
+
+class Status(str, Enum):
+    in_progress = "in_progress"
+    canceling = "canceling"
+    ended = "ended"
+
+
+def list_batches(
+    ctx: typer.Context,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            "-n",
+            help=f"Show at most N batches (default {DEFAULT_LIMIT}).",
+            min=1,
+            show_default=False,
+        ),
+    ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", "-a", help="Show every batch (reads every page).")
+    ] = False,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local", help="List the state store only: no network, no API key needed."
+        ),
+    ] = False,
+    status: Annotated[
+        Status | None,
+        typer.Option("--status", help="Only batches in this processing_status.", show_default=False),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """List batches, newest first, with the job, label and request file the store knows.
+
+    Piped: one tab-separated row per batch (id, processing_status, succeeded, errored, canceled,
+    expired, processing, created_at, ended_at, expires_at, job, label, request_file).
+    """
+    if all_ and limit is not None:
+        raise typer.BadParameter("give --limit or --all, not both", param_hint="--all")
+    from batchctl.cli.batchview import write_records
+    from batchctl.core import listing
+
+    actx = app_context(ctx)
+    cap = None if all_ else (limit or DEFAULT_LIMIT)
+    wanted = status.value if status else None
+    store = actx.store()
+    base_url = actx.settings.base_url
+    if local:
+        records = listing.list_local(store, base_url=base_url, limit=cap, status=wanted)
+    else:
+        records = listing.list_remote(
+            actx.api(), store, base_url=base_url, limit=cap, status=wanted
+        )
+    shown = write_records(actx, records, json_=json_)
+    if shown == 0:
+        where = "in the state store" if local else "on the API"
+        output.info(actx, f"no batches{f' {wanted}' if wanted else ''} {where} ({base_url})")
+    elif cap is not None and shown == cap and actx.stderr_tty:
+        output.info(actx, f"showing the newest {shown}; --all shows every batch")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(list_batches)

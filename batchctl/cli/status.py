@@ -1,0 +1,58 @@
+"""`batchctl status [ID|JOB ...]`: the current state of batches, refreshed from the API."""
+
+from __future__ import annotations
+
+import typer
+
+from batchctl.cli import output
+from batchctl.cli.context import app_context
+from batchctl.cli.options import ExitStatusOpt, JsonOpt, OptRefsArg
+
+
+def status(
+    ctx: typer.Context,
+    refs: OptRefsArg = None,
+    json_: JsonOpt = False,
+    exit_status: ExitStatusOpt = False,
+) -> None:
+    """Show the current state of batches (asks the API and updates the state store).
+
+    With no argument: every tracked batch whose results have not been collected. Warns on
+    stderr when a batch expires within the hour or its results will be archived within three
+    days. With --exit-status: exit 8 if a batch is still running, 9 if one ended with errored,
+    expired or canceled requests.
+    """
+    from batchctl.cli.batchview import write_records
+    from batchctl.core import lifecycle
+
+    actx = app_context(ctx)
+    store = actx.store()
+    base_url = actx.settings.base_url
+    if refs:
+        targets = lifecycle.resolve_targets(store, refs, base_url=base_url)
+    else:
+        targets = lifecycle.tracked_targets(store, base_url=base_url)
+        if not targets:
+            output.info(actx, f"no tracked batches waiting to be collected (for {base_url})")
+            return
+    records, missing = lifecycle.refresh_all(actx.api(), store, targets, actx.clock.time())
+    write_records(actx, records, json_=json_)
+    now = actx.clock.time()
+    collected = {t.id for t in targets if t.row is not None and t.row.get("collected_at")}
+    for rec in records:
+        for message in lifecycle.warnings(rec, now, collected=rec["id"] in collected):
+            output.warn(actx, message)
+    if missing:
+        if not refs:  # a tracked batch the API no longer knows: say so, show the rest
+            for exc in missing:
+                output.warn(actx, f"tracked, but the API no longer knows it: {exc.message}")
+        else:
+            for exc in missing[1:]:
+                output.warn(actx, exc.message)
+            raise missing[0]
+    if exit_status:
+        lifecycle.check_exit_status(records)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status)

@@ -1,0 +1,324 @@
+"""The lifecycle of tracked batches: resolve ID|JOB arguments, refresh from the API into the store,
+warn about expiry and archiving, evaluate `--exit-status`, cancel and delete.
+
+Plain values in and out; no printing. A *record* is the API's MessageBatch dict (its field names
+unchanged) plus what the store knows: ``job``, ``label`` and ``request_file`` (None for a batch
+the store does not track).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from batchctl.core.errors import (
+    BadRequestError,
+    FailedRequestsError,
+    NotFoundError,
+    StillRunningError,
+    UsageError,
+)
+from batchctl.core.store import JOB_PREFIX, REMOTE_FIELDS
+from batchctl.core.times import human_duration, iso, parse_ts
+
+if TYPE_CHECKING:
+    from batchctl.core.api import Api
+    from batchctl.core.store import Store
+
+ENDED = "ended"
+STATUSES = ("in_progress", "canceling", "ended")
+COUNT_KEYS = ("processing", "succeeded", "errored", "canceled", "expired")
+FAILED_KEYS = ("errored", "expired", "canceled")
+
+#: A 404 for a batch the store saw created less than this long ago is retried (the API can
+#: answer 404 for a moment right after a create) for up to NOT_FOUND_GRACE seconds.
+RECENT_SECONDS = 60.0
+NOT_FOUND_GRACE = 10.0
+EXPIRY_WARNING = 3600.0
+ARCHIVE_WARNING = 3 * 86400.0
+RETENTION = 29 * 86400.0  # results are kept for 29 days after created_at
+
+
+@dataclass(frozen=True)
+class Target:
+    """One batch a command acts on: its id, the store's row (None if untracked), and the
+    argument that named it (a job id or the batch id)."""
+
+    id: str
+    row: dict[str, Any] | None
+    ref: str
+
+
+def resolve_targets(store: Store, refs: Sequence[str], *, base_url: str) -> list[Target]:
+    """The batches that ID|JOB arguments name, in order, each once.
+
+    A job must be tracked (else NotFoundError, exit 5). A batch id the store does not know is
+    kept as an untracked target: the API may still know it.
+    """
+    targets: list[Target] = []
+    seen: set[str] = set()
+    for raw in refs:
+        ref = raw.strip()
+        if not ref:
+            raise UsageError("an empty batch or job id was given")
+        if ref.startswith(JOB_PREFIX):
+            rows = store.resolve(ref, base_url=base_url)
+        else:
+            try:
+                rows = store.resolve(ref, base_url=base_url)
+            except NotFoundError:
+                rows = [{"id": ref, "_untracked": True}]
+        for row in rows:
+            if row["id"] in seen:
+                continue
+            seen.add(row["id"])
+            tracked = None if row.get("_untracked") else row
+            targets.append(Target(id=row["id"], row=tracked, ref=ref))
+    return targets
+
+
+def tracked_targets(store: Store, *, base_url: str) -> list[Target]:
+    """Every tracked batch of this API not yet collected (nor deleted), newest first."""
+    rows = store.batches(base_url=base_url, uncollected=True)
+    return [Target(id=r["id"], row=r, ref=r["id"]) for r in rows]
+
+
+# -- records ----------------------------------------------------------------------------------
+def record(batch: Mapping[str, Any], row: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The API's batch dict plus the store's job, label and request file."""
+    out = dict(batch)
+    out["job"] = row.get("job_id") if row else None
+    out["label"] = row.get("label") if row else None
+    out["request_file"] = row.get("request_file") if row else None
+    return out
+
+
+def local_record(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A record built from the store alone (what the API said when last asked)."""
+    batch: dict[str, Any] = {"id": row["id"], "type": "message_batch"}
+    for key in ("processing_status", "request_counts", *REMOTE_FIELDS[1:]):
+        batch[key] = row.get(key)
+    out = record(batch, row)
+    out["last_seen_at"] = iso(row.get("last_seen_at"))
+    out["collected_at"] = iso(row.get("collected_at"))
+    out["results_path"] = row.get("results_path")
+    out["deleted_at"] = iso(row.get("deleted_at"))
+    return out
+
+
+def is_ended(rec: Mapping[str, Any] | None) -> bool:
+    return rec is not None and rec.get("processing_status") == ENDED
+
+
+def counts(rec: Mapping[str, Any]) -> dict[str, int]:
+    raw = rec.get("request_counts") or {}
+    return {key: int(raw.get(key) or 0) for key in COUNT_KEYS}
+
+
+def failed(rec: Mapping[str, Any]) -> int:
+    """Requests that ended errored, expired or canceled."""
+    c = counts(rec)
+    return sum(c[k] for k in FAILED_KEYS)
+
+
+def totals(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Request counts summed over records, plus ``batches`` and ``ended`` (batches)."""
+    out = dict.fromkeys(COUNT_KEYS, 0)
+    out["batches"] = out["ended"] = 0
+    for rec in records:
+        for key, value in counts(rec).items():
+            out[key] += value
+        out["batches"] += 1
+        out["ended"] += is_ended(rec)
+    return out
+
+
+def not_found_grace(row: Mapping[str, Any] | None, now: float) -> float:
+    """How long a 404 for this batch should be retried: briefly if the store saw it created
+    moments ago (the API can lag right after a create), else not at all."""
+    if row is None:
+        return 0.0
+    submitted = row.get("submitted_at")
+    if submitted is not None and now - float(submitted) < RECENT_SECONDS:
+        return NOT_FOUND_GRACE
+    return 0.0
+
+
+def refresh(api: Api, store: Store, target: Target, now: float) -> dict[str, Any]:
+    """Ask the API about one batch, remember the answer in the store, return its record."""
+    row = target.row
+    try:
+        batch = api.retrieve(target.id, not_found_grace=not_found_grace(row, now))
+    except NotFoundError as exc:
+        if row is not None and row.get("deleted_at") is not None:
+            raise NotFoundError(
+                f"batch {target.id} was deleted (at {iso(row['deleted_at'])})",
+                status=exc.status,
+                request_id=exc.request_id,
+                hint="`batchctl list --local` still shows what the store knew of it",
+            ) from exc
+        raise
+    if row is not None:
+        store.update_remote(batch)
+    return record(batch, row)
+
+
+def refresh_all(
+    api: Api, store: Store, targets: Sequence[Target], now: float
+) -> tuple[list[dict[str, Any]], list[NotFoundError]]:
+    """Refresh every target. A 404 does not stop the others: it is returned beside the records
+    (the caller shows what it could, then reports it). Any other error propagates."""
+    records: list[dict[str, Any]] = []
+    missing: list[NotFoundError] = []
+    for target in targets:
+        try:
+            records.append(refresh(api, store, target, now))
+        except NotFoundError as exc:
+            missing.append(exc)
+    return records, missing
+
+
+# -- warnings and exit status -----------------------------------------------------------------
+def warnings(rec: Mapping[str, Any], now: float, *, collected: bool = False) -> list[str]:
+    """Expiry under an hour away; results archived within three days (or already)."""
+    out: list[str] = []
+    batch_id = rec.get("id")
+    if not is_ended(rec):
+        expires = parse_ts(rec.get("expires_at"))
+        if expires is not None and expires - now < EXPIRY_WARNING:
+            left = human_duration(expires - now) if expires > now else "now"
+            out.append(
+                f"{batch_id} expires in {left}: requests still processing then will end expired"
+            )
+        return out
+    if collected:
+        return out
+    archived = parse_ts(rec.get("archived_at"))
+    if archived is not None:
+        out.append(
+            f"the results of {batch_id} were archived at {rec.get('archived_at')}: "
+            "they can no longer be downloaded"
+        )
+        return out
+    created = parse_ts(rec.get("created_at"))
+    if created is not None and created + RETENTION - now < ARCHIVE_WARNING:
+        left = human_duration(created + RETENTION - now)
+        out.append(
+            f"the results of {batch_id} will be archived in {left} (29 days after creation): "
+            f"fetch them before then with `batchctl results {batch_id}`"
+        )
+    return out
+
+
+def check_exit_status(records: Sequence[Mapping[str, Any]]) -> None:
+    """For `--exit-status`: StillRunningError (8) if any batch has not ended, else
+    FailedRequestsError (9) if any ended with errored, expired or canceled requests."""
+    running = [r["id"] for r in records if not is_ended(r)]
+    if running:
+        raise StillRunningError(
+            f"{batches_text(len(running))} not ended yet: {_ids(running)}",
+            hint="`batchctl wait` waits for them",
+        )
+    bad = [r for r in records if failed(r)]
+    if bad:
+        t = totals(bad)
+        detail = ", ".join(f"{t[k]} {k}" for k in FAILED_KEYS if t[k])
+        raise FailedRequestsError(
+            f"{batches_text(len(bad))} ended with failed requests ({detail}): "
+            f"{_ids(r['id'] for r in bad)}",
+            hint="`batchctl retry-failed ID` sends the failed requests again",
+        )
+
+
+def batches_text(n: int) -> str:
+    """``1 batch``, ``3 batches``."""
+    return f"{n} batch" if n == 1 else f"{n} batches"
+
+
+def _ids(ids: Iterable[str], limit: int = 5) -> str:
+    ids = list(ids)
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+# -- cancel and delete ------------------------------------------------------------------------
+CANCELING = "canceling"
+ALREADY_ENDED = "already_ended"
+ALREADY_CANCELING = "already_canceling"
+DELETED = "deleted"
+ALREADY_DELETED = "already_deleted"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What cancel or delete did to one batch: ``action`` is one of the constants above;
+    ``record`` is the batch as the API last described it (the deletion reply for DELETED)."""
+
+    id: str
+    action: str
+    record: dict[str, Any]
+
+
+def cancel(api: Api, store: Store, targets: Sequence[Target], now: float) -> list[Outcome]:
+    """Ask the API to cancel each batch still in progress. A batch that has already ended (or
+    is already canceling) is reported as such, not as an error."""
+    outcomes: list[Outcome] = []
+    for target in targets:
+        rec = refresh(api, store, target, now)
+        status = rec.get("processing_status")
+        if status == ENDED:
+            outcomes.append(Outcome(target.id, ALREADY_ENDED, rec))
+            continue
+        if status == CANCELING:
+            outcomes.append(Outcome(target.id, ALREADY_CANCELING, rec))
+            continue
+        try:
+            batch = api.cancel(target.id)
+        except BadRequestError:
+            # It may have ended between our look and the cancel: say so if it did.
+            rec = refresh(api, store, target, now)
+            if is_ended(rec):
+                outcomes.append(Outcome(target.id, ALREADY_ENDED, rec))
+                continue
+            raise
+        if target.row is not None:
+            store.update_remote(batch)
+        outcomes.append(Outcome(target.id, CANCELING, record(batch, target.row)))
+    return outcomes
+
+
+def delete(api: Api, store: Store, targets: Sequence[Target], now: float) -> list[Outcome]:
+    """Delete ended batches. If any named batch has not ended, nothing is deleted:
+    StillRunningError (exit 8) says to cancel it first. The store keeps each row, marked deleted."""
+    plan: list[Target | Outcome] = []
+    running: list[dict[str, Any]] = []
+    for target in targets:
+        row = target.row
+        if row is not None and row.get("deleted_at") is not None:
+            plan.append(Outcome(target.id, ALREADY_DELETED, local_record(row)))
+            continue
+        rec = refresh(api, store, target, now)
+        if is_ended(rec):
+            plan.append(target)
+        else:
+            running.append(rec)
+    if running:
+        ids = [r["id"] for r in running]
+        states = sorted({str(r.get("processing_status")) for r in running})
+        raise StillRunningError(
+            f"only an ended batch can be deleted; {_ids(ids)} "
+            f"{'is' if len(ids) == 1 else 'are'} {'/'.join(states)}; nothing was deleted",
+            hint=f"cancel first (`batchctl cancel {' '.join(ids)}`), wait until "
+            "ended, then delete",
+        )
+    outcomes: list[Outcome] = []
+    for item in plan:
+        if isinstance(item, Outcome):
+            outcomes.append(item)
+            continue
+        reply = api.delete(item.id)
+        if item.row is not None:
+            store.mark_deleted(item.id)
+        outcomes.append(Outcome(item.id, DELETED, reply))
+    return outcomes
