@@ -272,7 +272,9 @@ def test_server_errors_on_every_create_exit_6_without_a_batch(make_emulator, clo
     assert result.exit_code == 6
     assert result.stdout == ""
     assert remote(emulator) == []
-    assert len(clock.sleeps) == 3  # three waits between the four attempts
+    # Three waits between the four attempts, each the emulator's retry-after-ms (10-50 ms).
+    assert len(clock.sleeps) == 3
+    assert all(0.01 <= s <= 0.05 for s in clock.sleeps), clock.sleeps
 
 
 def _crashed_run(state_dir: Path, base_url: str, path: Path, clock) -> dict:
@@ -366,3 +368,51 @@ def test_state_files_are_private(cli, emulator, seven, state_dir):
 def test_cli_defaults_match_the_core():
     assert cli_submit.DEFAULT_MAX_REQUESTS == core_requests.DEFAULT_MAX_REQUESTS
     assert core_requests.parse_size(cli_submit.DEFAULT_MAX_BYTES) == core_requests.DEFAULT_MAX_BYTES
+
+
+def test_an_unreachable_api_is_retried_with_backoff_then_exit_6(clock, seven, state_dir):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = invoke(["--base-url", f"http://127.0.0.1:{port}", "submit", str(seven)],
+                    env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
+    assert result.exit_code == 6
+    assert result.stdout == ""
+    assert clock.sleeps == [1.0, 2.0, 4.0]  # refused: nothing was sent, so no list to check
+
+
+def test_a_lost_reply_that_cannot_be_checked_stops_and_the_next_run_checks(
+    make_emulator, clock, seven, state_dir
+):
+    lost = make_emulator(lost_reply_rate=1.0, fault_endpoints=frozenset({"create", "list"}))
+    # (api_max_retries=0: the SDK's own retries of the list would sleep in real time.)
+    result = run_on(lost, clock, "submit", str(seven), api_max_retries=0)
+    assert result.exit_code == 6
+    assert "could not check whether the batch was created" in result.stderr
+    assert "run the same submit again" in result.stderr
+    assert clock.sleeps == []  # nothing sent a second time
+    store = Store.open(state_dir)
+    try:
+        job = store.find_job(sha256=core_requests.scan_file(seven).sha256,
+                             split_key="1-7", base_url=lost.base_url)
+        assert store.get_intent(job["id"], 1)["state"] == "open"
+    finally:
+        store.close()
+    # The same API (same data, same address) back without faults: the next run adopts the batch.
+    from batchctl.emulator import EmulatorConfig, EmulatorServer, make_app
+
+    lost.server.stop()
+    app = make_app(lost.data_dir, EmulatorConfig(processing_seconds=60), clock=clock.time)
+    server = EmulatorServer(app, port=lost.server.port).start()
+    try:
+        assert server.base_url == lost.base_url
+        again = run_on(lost, clock, "submit", str(seven), "--json")
+        (made,) = remote(lost)
+    finally:
+        server.stop()
+    assert again.exit_code == 0, again.stderr
+    record = json.loads(again.stdout)
+    assert (record["id"], record["job_id"]) == (made["id"], job["id"])
+    assert "earlier submit" in again.stderr

@@ -81,6 +81,8 @@ def submit_command(
     actx = app_context(ctx)
     limit = parse_size(max_bytes)
     check_limits(max_requests, limit)
+    if not dry_run:
+        _warm_api()
     path, display = _input_path(actx, file)
     scan = scan_file(path, display_name=display, max_requests=max_requests, max_bytes=limit)
     if dry_run:
@@ -113,6 +115,20 @@ def submit_command(
         _show_table(actx, result.records, scan, result.job_id, result.existing)
     else:
         output.write_lines(ids)
+
+
+def _warm_api() -> None:
+    """Import the API layer (anthropic: about a second) in a thread while the file is read and
+    checked; the work overlaps, since much of an import waits on the disk or releases the GIL."""
+    import threading
+
+    def load() -> None:
+        try:
+            import batchctl.core.api  # noqa: F401
+        except Exception:  # noqa: BLE001 - the import on first use reports it properly
+            pass
+
+    threading.Thread(target=load, name="batchctl-warm-api", daemon=True).start()
 
 
 def _input_path(actx: AppContext, file: str) -> tuple[Path, str]:

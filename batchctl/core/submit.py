@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +31,7 @@ if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
 
 CREATE_ATTEMPTS = 4  # one call and three more, only after reconciling found nothing
 BACKOFF = (1.0, 2.0, 4.0, 8.0)
+MAX_RETRY_AFTER = 600.0  # seconds: a longer retry-after is cut to this
 CLOCK_SKEW = 30.0  # seconds the API's clock may be behind ours when matching a created_at
 SPOOL_DIR = "inputs"
 
@@ -148,7 +150,7 @@ def _submit_part(
     if intent is not None and intent["state"] == "open":
         # A run before this one recorded the intent and never recorded a batch: it may exist.
         say("info", f"an earlier submit of {where} did not finish; looking for its batch")
-        found = _reconcile(api, store, intent, part)
+        found = _reconcile(api, store, intent, part, where)
         if found is not None:
             say("warn", f"found {found['id']}, created by the earlier submit: not sending again")
             return _store_batch(store, found, scan, job, part), True
@@ -163,14 +165,17 @@ def _submit_part(
             if _ambiguous(exc):
                 say("warn", f"creating {where} failed ({exc.message}); the batch may exist: "
                             "looking for it before trying again")
-                found = _reconcile(api, store, intent, part)
+                found = _reconcile(api, store, intent, part, where)
                 if found is not None:
                     say("warn", f"found {found['id']}: the create had worked")
                     return _store_batch(store, found, scan, job, part), True
             if last:
+                exc.hint = exc.hint or (
+                    "run the same submit again later: it looks for the batch before sending"
+                )
                 raise
             delay = _delay(exc, attempt)
-            say("info", f"trying {where} again in {delay:g} s")
+            say("info", f"trying {where} again in {delay:.3g} s")
             clock.sleep(delay)
         else:
             return _store_batch(store, batch, scan, job, part), False
@@ -178,15 +183,44 @@ def _submit_part(
 
 
 def _ambiguous(exc: UnavailableError) -> bool:
-    """The request may have been acted on: no answer at all, or a server error."""
-    return exc.status is None or exc.status >= 500
+    """The request may have been acted on: no answer at all, or a server error. A connection
+    that was never made (refused, unknown host) sent nothing."""
+    if exc.status is not None:
+        return exc.status >= 500
+    cause: BaseException | None = exc.__cause__
+    while cause is not None:
+        if type(cause).__name__ == "ConnectError" or isinstance(cause, ConnectionRefusedError):
+            return False
+        cause = cause.__cause__ or cause.__context__
+    return True
 
 
 def _delay(exc: APIError, attempt: int) -> float:
-    retry_after = getattr(exc, "retry_after", None)
-    if isinstance(retry_after, (int, float)) and 0 <= retry_after <= 600:
-        return float(retry_after)
+    """The server's ``retry-after-ms`` / ``retry-after`` (capped), else our backoff."""
+    retry_after = _retry_after(exc)
+    if retry_after is not None:
+        return min(retry_after, MAX_RETRY_AFTER)
     return BACKOFF[min(attempt, len(BACKOFF) - 1)]
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    # The SDK's status error (the cause of ours) keeps the HTTP response and its headers.
+    headers = getattr(getattr(exc.__cause__, "response", None), "headers", None)
+    if headers is None:
+        return None
+    try:
+        if (ms := headers.get("retry-after-ms")) is not None:
+            return max(float(ms) / 1000, 0.0)
+        if (value := headers.get("retry-after")) is not None:
+            try:
+                return max(float(value), 0.0)
+            except ValueError:
+                from email.utils import parsedate_to_datetime
+
+                return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return None
 
 
 def _reraise_state(exc: BaseException) -> None:
@@ -207,11 +241,25 @@ def _timestamp(value: Any) -> float | None:
         return None
 
 
-def _reconcile(api: Api, store: Store, intent: dict, part: Part) -> dict[str, Any] | None:
+def _reconcile(
+    api: Api, store: Store, intent: dict, part: Part, where: str
+) -> dict[str, Any] | None:
     """The untracked batch created since ``intent`` with the part's request count, if any.
 
     Batches come newest first; the search stops at the first one older than the intent. Of
-    several matches, the earliest (the one nearest the intent) is taken."""
+    several matches, the earliest (the one nearest the intent) is taken. If the list cannot be
+    read, nothing more is sent: the intent stays open for the next run to check."""
+    try:
+        return _find(api, store, intent, part)
+    except UnavailableError as exc:
+        raise UnavailableError(
+            f"could not check whether {where} was created: {exc.message}",
+            status=exc.status, request_id=exc.request_id, error_type=exc.error_type,
+            hint="run the same submit again: it looks for the batch before sending anything",
+        ) from exc
+
+
+def _find(api: Api, store: Store, intent: dict, part: Part) -> dict[str, Any] | None:
     since = float(intent["created_at"]) - CLOCK_SKEW
     match = None
     for batch in api.iter_batches(page_size=100):
