@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +86,37 @@ def test_no_store_means_no_candidates_and_nothing_is_created(tmp_path):
 def test_a_broken_store_gives_no_candidates(tmp_path):
     tmp_path.joinpath(DB_NAME).write_bytes(b"this is not sqlite" * 100)
     assert complete_refs(tmp_path, base_url=REAL, incomplete="") == []
+
+
+def _complete(state_dir: Path, words: str, *, extra_env: dict[str, str] | None = None) -> list[str]:
+    """Ask the installed command for bash completions, the way the shell script does."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
+    env.update(
+        _BATCHCTL_COMPLETE="complete_bash",
+        COMP_WORDS=words,
+        COMP_CWORD=str(len(words.split(" ")) - 1),
+        BATCHCTL_HOME=str(state_dir),
+        ANTHROPIC_BASE_URL="http://127.0.0.1:9",  # nothing listens: a network call would fail
+        **(extra_env or {}),
+    )
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write(f'SDK:{\"anthropic\" in sys.modules}\\n'))\n"
+        "sys.argv[0] = 'batchctl'\n"
+        "from batchctl.cli.app import main\n"
+        "main()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "SDK:False" in out.stderr  # no API client was built
+    return out.stdout.split()
+
+
+def test_the_shell_protocol_completes_ids_without_importing_the_sdk(state_dir, populated):
+    words = _complete(state_dir, "batchctl --emulator status msgbatch_a")
+    assert words == ["msgbatch_aaa2", "msgbatch_aaa1"]
+    assert _complete(state_dir, "batchctl --emulator status job_") == ["job_bbb", "job_aaa"]
+    # Another API's batches are not offered; commands and options still complete.
+    assert _complete(state_dir, "batchctl status msgbatch_") == []
+    assert "status" in _complete(state_dir, "batchctl sta")
