@@ -17,7 +17,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
 from typing import Any, BinaryIO
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 _SMALL = 256 * 1024  # replies up to this size go out in one send with their headers
 _DRAIN_LIMIT = 64 * 1024 * 1024  # unread request bodies larger than this end the connection
@@ -171,15 +171,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _environ(self, body: _LengthReader) -> dict[str, Any]:
-        path, _, query = self.path.partition("?")
+        target = self.path
+        if "://" in target.split("?", 1)[0]:  # absolute-form request target
+            parts = urlsplit(target)
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        path, _, query = target.partition("?")
         host, port = self.server.server_address[:2]
         environ: dict[str, Any] = {
             "REQUEST_METHOD": self.command,
             "SCRIPT_NAME": "",
             "PATH_INFO": unquote(path, encoding="latin-1"),
             "QUERY_STRING": query,
-            "RAW_URI": self.path,
-            "REQUEST_URI": self.path,
+            "RAW_URI": target,
+            "REQUEST_URI": target,
             "SERVER_NAME": str(host),
             "SERVER_PORT": str(port),
             "SERVER_PROTOCOL": self.request_version,
