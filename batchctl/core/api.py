@@ -25,7 +25,6 @@ from batchctl.core.settings import Settings
 BATCHES_PATH = "/v1/messages/batches"
 DEFAULT_MAX_RETRIES = 3
 RESULTS_CHUNK = 1 << 20
-EMULATOR_KEY = "batchctl-emulator"
 
 T = TypeVar("T")
 
@@ -126,13 +125,16 @@ class Api:
         retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
         clock = clock or SystemClock()
         if settings.emulator:
-            from batchctl.emulator import EmulatorConfig, make_app
+            from batchctl.emulator import EMULATOR_API_KEY, EmulatorConfig, make_app
 
-            config = emulator_config or EmulatorConfig.from_env(env)
+            try:
+                config = emulator_config or EmulatorConfig.from_env(env)
+            except ValueError as exc:
+                raise errors.UsageError(f"emulator settings: {exc}") from None
             app = make_app(settings.emulator_dir, config, clock=clock.time)
             http_client = httpx2.Client(transport=httpx2.WSGITransport(app=app))
             client = anthropic.Anthropic(
-                api_key=EMULATOR_KEY,
+                api_key=EMULATOR_API_KEY,
                 base_url=settings.base_url,
                 http_client=http_client,
                 max_retries=retries,
