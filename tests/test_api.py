@@ -137,6 +137,8 @@ def test_faults_after_sdk_retries_are_unavailable(make_emulator, clock, tmp_path
     assert info.value.exit_code == 6
     assert info.value.status in (429, 500, 529)
     assert info.value.request_id
+    # The emulator asks for a short wait with retry-after-ms; the error carries it.
+    assert info.value.retry_after is not None and 0 < info.value.retry_after < 1
 
 
 def test_sdk_retries_ride_out_some_faults(make_emulator, clock, tmp_path) -> None:
@@ -152,6 +154,7 @@ def test_create_is_never_retried_by_the_sdk(make_emulator, clock, tmp_path) -> N
     with pytest.raises(errors.UnavailableError) as info:
         _create(api)
     assert info.value.status is None  # a connection error: the reply was lost
+    assert info.value.request_sent  # ...after the request went out: ambiguous
     # The work was done once, and only once: no SDK retry made a second batch.
     assert len(api.list_page(limit=10).data) == 1
 
@@ -164,6 +167,7 @@ def test_connection_refused_is_unavailable(clock, tmp_path) -> None:
     with pytest.raises(errors.UnavailableError) as info:
         api.retrieve("msgbatch_x")
     assert "could not reach the API" in str(info.value)
+    assert info.value.request_sent is False  # refused: nothing can have been created
 
 
 def test_dropped_results_stream_raises_stream_dropped(make_emulator, clock, tmp_path) -> None:

@@ -9,6 +9,7 @@ SDK: paging, retries with backoff and ``retry-after`` are the SDK's.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,10 +47,38 @@ def _error_body(exc: anthropic.APIStatusError) -> tuple[str | None, str]:
     return None, exc.message
 
 
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """The server's ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date), if usable."""
+    try:
+        if (ms := headers.get("retry-after-ms")) is not None:
+            return max(float(ms) / 1000, 0.0)
+        if (value := headers.get("retry-after")) is not None:
+            try:
+                return max(float(value), 0.0)
+            except ValueError:
+                from email.utils import parsedate_to_datetime
+
+                return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return None
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
 def translate(exc: BaseException) -> errors.BatchctlError:
     """Map an SDK (or transport) exception to the batchctl error tree."""
-    if isinstance(exc, errors.BatchctlError):
-        return exc
+    for link in _chain(exc):
+        # Our own error raised inside the SDK's call (e.g. a create body whose file changed
+        # while it was being sent) travels out wrapped as a connection error: unwrap it.
+        if isinstance(link, errors.BatchctlError):
+            return link
     if isinstance(exc, anthropic.APIStatusError):
         status = exc.status_code
         error_type, message = _error_body(exc)
@@ -58,6 +87,7 @@ def translate(exc: BaseException) -> errors.BatchctlError:
             "status": status,
             "request_id": exc.request_id,
             "error_type": error_type,
+            "retry_after": _retry_after(exc.response.headers),
         }
         if status in (401, 402, 403):
             hint = "check ANTHROPIC_API_KEY" if status == 401 else None
@@ -72,7 +102,11 @@ def translate(exc: BaseException) -> errors.BatchctlError:
     if isinstance(exc, anthropic.APIConnectionError):
         cause = exc.__cause__
         detail = f": {cause}" if cause and str(cause) else ""
-        return errors.UnavailableError(f"could not reach the API (connection error{detail})")
+        # ConnectError: the connection was never made (refused, unknown host), nothing was sent.
+        never = any(isinstance(link, httpx2.ConnectError) for link in _chain(cause))
+        return errors.UnavailableError(
+            f"could not reach the API (connection error{detail})", request_sent=not never
+        )
     if isinstance(exc, (httpx2.TransportError, httpx2.StreamError)):
         return errors.StreamDroppedError(f"the connection broke while reading from the API: {exc}")
     if isinstance(exc, anthropic.AnthropicError):

@@ -77,6 +77,8 @@ class APIError(BatchctlError):
         request_id: str | None = None,
         error_type: str | None = None,
         hint: str | None = None,
+        retry_after: float | None = None,
+        request_sent: bool = True,
     ) -> None:
         if request_id and request_id not in message:
             message = f"{message} (request_id: {request_id})"
@@ -84,6 +86,10 @@ class APIError(BatchctlError):
         self.status = status
         self.request_id = request_id
         self.error_type = error_type
+        #: Seconds the server asked us to wait (``retry-after-ms`` / ``retry-after``), if it did.
+        self.retry_after = retry_after
+        #: False when no connection was ever made, so the server cannot have acted on the call.
+        self.request_sent = request_sent
 
 
 class AuthError(APIError):

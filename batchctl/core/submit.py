@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from batchctl.core.body import part_body
 from batchctl.core.clock import Clock
-from batchctl.core.errors import APIError, StateError, UnavailableError
+from batchctl.core.errors import APIError, UnavailableError
 from batchctl.core.prices import ESTIMATE_NOTE, cost_summary
 from batchctl.core.requests import Part, Scan
 from batchctl.core.store import Store
@@ -160,7 +159,6 @@ def _submit_part(
         try:
             batch = api.create(body.chunks, body.size, betas=betas)
         except UnavailableError as exc:
-            _reraise_state(exc)
             last = attempt == CREATE_ATTEMPTS - 1
             if _ambiguous(exc):
                 say("warn", f"creating {where} failed ({exc.message}); the batch may exist: "
@@ -187,49 +185,14 @@ def _ambiguous(exc: UnavailableError) -> bool:
     that was never made (refused, unknown host) sent nothing."""
     if exc.status is not None:
         return exc.status >= 500
-    cause: BaseException | None = exc.__cause__
-    while cause is not None:
-        if type(cause).__name__ == "ConnectError" or isinstance(cause, ConnectionRefusedError):
-            return False
-        cause = cause.__cause__ or cause.__context__
-    return True
+    return exc.request_sent
 
 
 def _delay(exc: APIError, attempt: int) -> float:
     """The server's ``retry-after-ms`` / ``retry-after`` (capped), else our backoff."""
-    retry_after = _retry_after(exc)
-    if retry_after is not None:
-        return min(retry_after, MAX_RETRY_AFTER)
+    if exc.retry_after is not None:
+        return min(exc.retry_after, MAX_RETRY_AFTER)
     return BACKOFF[min(attempt, len(BACKOFF) - 1)]
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    # The SDK's status error (the cause of ours) keeps the HTTP response and its headers.
-    headers = getattr(getattr(exc.__cause__, "response", None), "headers", None)
-    if headers is None:
-        return None
-    try:
-        if (ms := headers.get("retry-after-ms")) is not None:
-            return max(float(ms) / 1000, 0.0)
-        if (value := headers.get("retry-after")) is not None:
-            try:
-                return max(float(value), 0.0)
-            except ValueError:
-                from email.utils import parsedate_to_datetime
-
-                return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return None
-
-
-def _reraise_state(exc: BaseException) -> None:
-    """The body's own refusal (file changed) travels out through the SDK as a connection error."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, StateError):
-            raise cause from None
-        cause = cause.__cause__ or cause.__context__
 
 
 def _timestamp(value: Any) -> float | None:
