@@ -162,10 +162,22 @@ class EmulatorApp:
                 host = f"{host}:{port}"
         return f"{scheme}://{host}{environ.get('SCRIPT_NAME', '').rstrip('/')}"
 
+    def _plan(self, row: BatchRow) -> list[outcomes.PlanEntry]:
+        try:
+            return outcomes.load_plan(self.store.read_plan(row.id))
+        except FileNotFoundError:  # deleted meanwhile (by another thread or process)
+            raise not_found(row.id) from None
+
     def _counts(self, row: BatchRow, timeline: Timeline) -> dict[str, int]:
         if row.final_counts is not None:
             return row.final_counts
-        plan = outcomes.load_plan(self.store.read_plan(row.id))
+        try:
+            plan = self._plan(row)
+        except ApiError:
+            fresh = self.store.get(row.id, include_deleted=True)
+            if fresh is None or fresh.final_counts is None:
+                raise
+            return fresh.final_counts
         counts = outcomes.final_counts(plan, timeline)
         self.store.save_counts(row.id, counts)
         return counts
@@ -287,6 +299,7 @@ class EmulatorApp:
                 f"Message batch {row.id} is {status}; only an ended batch can be deleted."
                 " Cancel it first and wait until it has ended."
             )
+        self._counts(row, row.timeline)  # kept on the tombstone for readers that raced the delete
         self.store.mark_deleted(row.id, self.clock())
         return self._json(environ, {"id": row.id, "type": "message_batch_deleted"})
 
@@ -332,7 +345,7 @@ class EmulatorApp:
             return path
         with self._materialise_lock:
             if not path.exists():
-                plan = outcomes.load_plan(self.store.read_plan(row.id))
+                plan = self._plan(row)
                 if row.final_counts is None:
                     self.store.save_counts(row.id, outcomes.final_counts(plan, timeline))
                 write_atomic(path, outcomes.result_lines(row.id, plan, timeline))

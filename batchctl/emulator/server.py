@@ -16,113 +16,13 @@ from collections.abc import Callable, Iterable
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from batchctl.emulator.bodies import Chained, ChunkedReader, FileWrapper, LengthReader
 
 _SMALL = 256 * 1024  # replies up to this size go out in one send with their headers
 _DRAIN_LIMIT = 64 * 1024 * 1024  # unread request bodies larger than this end the connection
-
-
-class FileWrapper:
-    """``wsgi.file_wrapper``: lets the server send a file with ``sendfile``."""
-
-    def __init__(self, file: BinaryIO, block_size: int = 1 << 20) -> None:
-        self.file = file
-        self.block_size = block_size
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        while chunk := self.file.read(self.block_size):
-            yield chunk
-
-    def close(self) -> None:
-        self.file.close()
-
-
-class _LengthReader:
-    """``wsgi.input`` for a body with a Content-Length: never reads past the body."""
-
-    def __init__(self, rfile: BinaryIO, length: int) -> None:
-        self._rfile = rfile
-        self.remaining = length
-
-    def read(self, size: int = -1) -> bytes:
-        if self.remaining <= 0:
-            return b""
-        if size is None or size < 0 or size > self.remaining:
-            size = self.remaining
-        data = self._rfile.read(size)
-        self.remaining -= len(data)
-        if not data:
-            self.remaining = 0
-        return data
-
-    def readline(self, size: int = -1) -> bytes:
-        limit = self.remaining if size is None or size < 0 else min(size, self.remaining)
-        data = self._rfile.readline(limit) if limit > 0 else b""
-        self.remaining -= len(data)
-        return data
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        while line := self.readline():
-            yield line
-
-    def drain(self, limit: int) -> bool:
-        if self.remaining > limit:
-            return False
-        while self.read(1 << 20):
-            pass
-        return True
-
-
-class _ChunkedReader(_LengthReader):
-    """``wsgi.input`` for a ``Transfer-Encoding: chunked`` body, decoded."""
-
-    def __init__(self, rfile: BinaryIO) -> None:
-        super().__init__(rfile, 0)
-        self._done = False
-        self._buffer = b""
-
-    def _fill(self) -> None:
-        line = self._rfile.readline(65537)
-        size = int(line.split(b";", 1)[0].strip() or b"0", 16)
-        if size == 0:
-            while self._rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                pass  # trailers
-            self._done = True
-            return
-        self._buffer = self._rfile.read(size)
-        self._rfile.readline(3)  # CRLF after the chunk
-
-    def read(self, size: int = -1) -> bytes:
-        out = bytearray()
-        while (size is None or size < 0 or len(out) < size) and not self._done:
-            if not self._buffer:
-                self._fill()
-                continue
-            take = len(self._buffer) if size is None or size < 0 else size - len(out)
-            out += self._buffer[:take]
-            self._buffer = self._buffer[take:]
-        if self._done and self._buffer and (size is None or size < 0 or len(out) < size):
-            out += self._buffer
-            self._buffer = b""
-        return bytes(out)
-
-    def readline(self, size: int = -1) -> bytes:
-        out = bytearray()
-        while not out.endswith(b"\n") and (size is None or size < 0 or len(out) < size):
-            byte = self.read(1)
-            if not byte:
-                break
-            out += byte
-        return bytes(out)
-
-    def drain(self, limit: int) -> bool:
-        total = 0
-        while chunk := self.read(1 << 20):
-            total += len(chunk)
-            if total > limit:
-                return False
-        return True
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -170,7 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:  # the client went away
             self.close_connection = True
 
-    def _environ(self, body: _LengthReader) -> dict[str, Any]:
+    def _environ(self, body: LengthReader) -> dict[str, Any]:
         target = self.path
         if "://" in target.split("?", 1)[0]:  # absolute-form request target
             parts = urlsplit(target)
@@ -203,18 +103,18 @@ class _Handler(BaseHTTPRequestHandler):
             if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 key = "HTTP_" + key
             environ[key] = f"{environ[key]},{value}" if key in environ else value
-        if isinstance(body, _ChunkedReader):
+        if isinstance(body, ChunkedReader):
             environ.pop("CONTENT_LENGTH", None)
         return environ
 
-    def _body(self) -> _LengthReader | None:
+    def _body(self) -> LengthReader | None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return _ChunkedReader(self.rfile)
+            return ChunkedReader(self.rfile)
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             return None
-        return _LengthReader(self.rfile, max(0, length))
+        return LengthReader(self.rfile, max(0, length))
 
     def _run_app(self) -> None:
         body = self._body()
@@ -232,6 +132,10 @@ class _Handler(BaseHTTPRequestHandler):
 
         try:
             result = self.server.app(self._environ(body), start_response)
+            if "status" not in reply:  # an app may call start_response on its first chunk
+                chunks = iter(result)
+                first = next(chunks, b"")
+                result = Chained(first, chunks, result)
         except Exception:  # the reply is lost: close without answering
             self._abort()
             return

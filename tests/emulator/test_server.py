@@ -98,3 +98,16 @@ def test_a_plain_wsgi_app_with_a_generator_body_is_sent_chunked():
         connection.request("GET", "/again")
         assert connection.getresponse().read().startswith(b"abc")
         connection.close()
+
+
+def test_an_app_that_starts_its_response_lazily_is_served():
+    def app(environ, start_response):
+        start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "4")])
+        yield b"gone"
+
+    with EmulatorServer(app) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request("GET", "/x")
+        response = connection.getresponse()
+        assert (response.status, response.read()) == (404, b"gone")
+        connection.close()
