@@ -27,9 +27,8 @@ def request(custom_id: str, text: str = "hello") -> dict[str, Any]:
 
 
 def write_requests(path: Path, count: int, prefix: str = "r") -> Path:
-    path.write_bytes(
-        b"".join(orjson.dumps(request(f"{prefix}{i}", f"q {prefix}{i}")) + b"\n" for i in range(count))
-    )
+    lines = (orjson.dumps(request(f"{prefix}{i}", f"q {prefix}{i}")) + b"\n" for i in range(count))
+    path.write_bytes(b"".join(lines))
     return path
 
 
@@ -55,12 +54,12 @@ def sdk_batch(emulator: Any, count: int = 2, prefix: str = "s") -> str:
 def sdk_batches(emulator: Any, batches: int, count: int = 1, prefix: str = "s") -> list[str]:
     """``batches`` batches of ``count`` requests made with one SDK client, oldest first."""
     with emulator.client() as client:
-        return [
-            client.messages.batches.create(
-                requests=[request(f"{prefix}{b}x{i}") for i in range(count)]  # type: ignore[list-item]
-            ).id
-            for b in range(batches)
-        ]
+        create = client.messages.batches.create
+        made = []
+        for b in range(batches):
+            reqs: Any = [request(f"{prefix}{b}x{i}") for i in range(count)]
+            made.append(create(requests=reqs).id)
+        return made
 
 
 def remote_status(emulator: Any, batch_id: str) -> str:

@@ -128,7 +128,9 @@ def test_local_is_scoped_to_the_base_url(cli, tmp_path):
     assert elsewhere.stdout == ""
 
 
-@pytest.mark.parametrize("args", [["--limit", "0"], ["--all", "--limit", "5"], ["--status", "done"]])
+@pytest.mark.parametrize(
+    "args", [["--limit", "0"], ["--all", "--limit", "5"], ["--status", "done"]]
+)
 def test_bad_flags_are_exit_2(cli, args):
     result = cli("list", *args)
     assert result.exit_code == 2

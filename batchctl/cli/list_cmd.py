@@ -44,7 +44,9 @@ def list_batches(
     ] = False,
     status: Annotated[
         Status | None,
-        typer.Option("--status", help="Only batches in this processing_status.", show_default=False),
+        typer.Option(
+            "--status", help="Only batches in this processing_status.", show_default=False
+        ),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:

@@ -1,0 +1,61 @@
+"""`batchctl cancel ID|JOB ...`: stop batches that are still processing."""
+
+from __future__ import annotations
+
+import typer
+
+from batchctl.cli import output
+from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.options import JsonOpt, RefsArg, YesOpt
+from batchctl.core.errors import ExitCode
+
+
+def confirm_or_stop(
+    actx: AppContext, verb: str, ids: list[str], consequence: str, *, yes: bool
+) -> None:
+    """Ask before a destructive call (on a terminal), require --yes without one (exit 2); a
+    "no" changes nothing and exits 2 as well. Used by cancel and delete."""
+    if len(ids) == 1:
+        what = ids[0]
+    else:
+        shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+        what = f"{len(ids)} batches ({shown})"
+    if not output.confirm(actx, f"{verb.capitalize()} {what}? {consequence}", yes=yes, action=verb):
+        output.info(actx, f"nothing done: {verb} not confirmed")
+        raise typer.Exit(ExitCode.USAGE)
+
+
+def cancel(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOpt = False) -> None:
+    """Cancel batches still in progress (asks first on a terminal; --yes without one).
+
+    Requests not yet processed end canceled (not billed); results of the others are kept. A
+    batch that has already ended (or is already canceling) is reported, not an error (exit 0).
+    """
+    from batchctl.core import lifecycle
+
+    actx = app_context(ctx)
+    store = actx.store()
+    targets = lifecycle.resolve_targets(store, refs, base_url=actx.settings.base_url)
+    confirm_or_stop(
+        actx,
+        "cancel",
+        [t.id for t in targets],
+        "Requests not yet processed will end canceled.",
+        yes=yes,
+    )
+    outcomes = lifecycle.cancel(actx.api(), store, targets, actx.clock.time())
+    for o in outcomes:
+        if o.action == lifecycle.CANCELING:
+            output.success(actx, f"{o.id}: cancel requested; it is canceling")
+        elif o.action == lifecycle.ALREADY_CANCELING:
+            output.info(actx, f"{o.id} is already canceling; nothing to do")
+        else:
+            output.info(actx, f"{o.id} has already ended; nothing to cancel")
+    if json_:
+        output.write_json(o.record for o in outcomes)
+    elif not actx.stdout_tty:
+        output.write_lines(o.id for o in outcomes if o.action == lifecycle.CANCELING)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("cancel")(cancel)

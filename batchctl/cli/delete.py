@@ -1,0 +1,45 @@
+"""`batchctl delete ID|JOB ...`: delete ended batches (the store keeps them, marked deleted)."""
+
+from __future__ import annotations
+
+import typer
+
+from batchctl.cli import output
+from batchctl.cli.cancel import confirm_or_stop
+from batchctl.cli.context import app_context
+from batchctl.cli.options import JsonOpt, RefsArg, YesOpt
+
+
+def delete(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOpt = False) -> None:
+    """Delete ended batches and their results from the API (asks first on a terminal; --yes
+    without one).
+
+    Only ended batches can be deleted: if one is still running, nothing is deleted and the exit
+    is 8 (cancel it first). The state store keeps each batch's record, marked deleted.
+    """
+    from batchctl.core import lifecycle
+
+    actx = app_context(ctx)
+    store = actx.store()
+    targets = lifecycle.resolve_targets(store, refs, base_url=actx.settings.base_url)
+    confirm_or_stop(
+        actx,
+        "delete",
+        [t.id for t in targets],
+        "Results that were not downloaded are gone for good.",
+        yes=yes,
+    )
+    outcomes = lifecycle.delete(actx.api(), store, targets, actx.clock.time())
+    for o in outcomes:
+        if o.action == lifecycle.DELETED:
+            output.success(actx, f"{o.id}: deleted")
+        else:
+            output.info(actx, f"{o.id} was already deleted; nothing to do")
+    if json_:
+        output.write_json(o.record for o in outcomes)
+    elif not actx.stdout_tty:
+        output.write_lines(o.id for o in outcomes if o.action == lifecycle.DELETED)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("delete")(delete)

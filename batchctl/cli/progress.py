@@ -1,0 +1,205 @@
+"""What `wait` (and `run`) show while batches are processing, always on stderr.
+
+On a terminal: Rich progress bars, one per batch (requests done of total, status, time since
+the batch was created, time left before it expires) and an overall bar counting batches ended.
+The real API keeps every request in `processing` until the whole batch ends, so the spinner,
+the elapsed time and "N of M batches ended" are what show life.
+
+Off a terminal: one plain line per change of state, a heartbeat line every few minutes of wall
+time, never a redraw and no escape codes. The final summary is printed in both cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from batchctl.cli import output
+from batchctl.cli.batchview import counts_text, expires_text
+from batchctl.cli.context import AppContext
+from batchctl.core.lifecycle import Target, batches_text, counts, is_ended, totals
+from batchctl.core.settings import DEFAULT_BASE_URL
+from batchctl.core.times import human_duration, parse_ts
+
+HEARTBEAT_SECONDS = 300.0
+
+
+def suggest(actx: AppContext, *words: str) -> str:
+    """A batchctl command line that reaches the same API as this invocation."""
+    prefix = ["batchctl"]
+    if actx.settings.emulator:
+        prefix.append("--emulator")
+    elif actx.settings.base_url != DEFAULT_BASE_URL:
+        prefix += ["--base-url", actx.settings.base_url]
+    return " ".join([*prefix, *words])
+
+
+def unique_refs(targets: Sequence[Target]) -> list[str]:
+    return list(dict.fromkeys(t.ref for t in targets))
+
+
+def describe(rec: Mapping[str, Any], now: float) -> str:
+    """One line about one batch: ``msgbatch_...: in_progress, 4 requests, expires in 23h 59m``."""
+    status = rec.get("processing_status")
+    if is_ended(rec):
+        return f"{rec['id']}: ended: {counts_text(rec)}"
+    total = sum(counts(rec).values())
+    expires = expires_text(rec, now)
+    return f"{rec['id']}: {status}, {total} requests" + (f", expires {expires}" if expires else "")
+
+
+class PlainView:
+    """Off a terminal: a line per change, a heartbeat every HEARTBEAT_SECONDS of wall time."""
+
+    def __init__(self, actx: AppContext, targets: Sequence[Target]) -> None:
+        self.actx = actx
+        self.count = len(targets)
+        self.start = self.last = actx.clock.time()
+
+    def __enter__(self) -> PlainView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def _line(self, text: str, now: float | None = None) -> None:
+        now = self.actx.clock.time() if now is None else now
+        output.info(self.actx, f"[{human_duration(now - self.start)}] {text}")
+        self.last = now
+
+    def change(self, rec: Mapping[str, Any], previous: Mapping[str, Any] | None) -> None:
+        self._line(describe(rec, self.actx.clock.time()))
+
+    def tick(self, records: Sequence[Mapping[str, Any]], now: float) -> None:
+        if now - self.last >= HEARTBEAT_SECONDS:
+            ended = sum(is_ended(r) for r in records)
+            self._line(f"still waiting: {ended} of {batches_text(self.count)} ended", now)
+
+    def error(self, exc: Exception) -> None:
+        self._line(f"the API is unavailable, still trying: {exc}")
+
+
+class RichView:
+    """On a terminal: live progress bars on stderr."""
+
+    def __init__(self, actx: AppContext, targets: Sequence[Target]) -> None:
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
+        self.actx = actx
+        clock = actx.clock
+        self.count = len(targets)
+        self.progress = Progress(
+            SpinnerColumn(finished_text="[green]✓[/]"),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[done]}"),
+            TextColumn("{task.fields[status]}"),
+            _TimeColumn(clock),
+            console=actx.err,
+            get_time=clock.time,
+            refresh_per_second=4,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        fields = {"done": "", "status": "[dim]asking[/]", "since": None, "until": None,
+                  "expires": None}
+        self.tasks = {t.id: self.progress.add_task(t.id, total=None, **fields) for t in targets}
+        self.overall = None
+        if self.count > 1:
+            refs = unique_refs(targets)
+            label = refs[0] if len(refs) == 1 else "all"
+            self.overall = self.progress.add_task(
+                f"[bold]{label}[/]",
+                total=self.count,
+                **{**fields, "done": f"0 of {batches_text(self.count)} ended", "status": "",
+                   "since": clock.time()},
+            )
+
+    def __enter__(self) -> RichView:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def change(self, rec: Mapping[str, Any], previous: Mapping[str, Any] | None) -> None:
+        c = counts(rec)
+        total = sum(c.values())
+        done = total - c["processing"]
+        ended = is_ended(rec)
+        status = str(rec.get("processing_status"))
+        self.progress.update(
+            self.tasks[rec["id"]],
+            total=max(total, 1),
+            completed=done if total else 1,
+            done=f"{done}/{total}",
+            status=f"[green]{status}[/]" if ended else status,
+            since=parse_ts(rec.get("created_at")),
+            until=parse_ts(rec.get("ended_at")),
+            expires=None if ended else parse_ts(rec.get("expires_at")),
+        )
+        if ended:
+            self.progress.console.print(f"[green]✓[/] {rec['id']} ended: {counts_text(rec)}")
+
+    def tick(self, records: Sequence[Mapping[str, Any]], now: float) -> None:
+        if self.overall is not None:
+            ended = sum(is_ended(r) for r in records)
+            self.progress.update(
+                self.overall, completed=ended, done=f"{ended} of {batches_text(self.count)} ended"
+            )
+        self.progress.refresh()
+
+    def error(self, exc: Exception) -> None:
+        self.progress.console.print(
+            f"[yellow]warning:[/] the API is unavailable, still trying: {exc}"
+        )
+
+
+def _TimeColumn(clock: Any) -> Any:  # noqa: N802 - a factory: rich is imported only when used
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class TimeColumn(ProgressColumn):
+        """Time since the batch was created (frozen once ended) and time left before expiry."""
+
+        def render(self, task: Any) -> Text:
+            now = clock.time()
+            since, until, expires = (task.fields.get(k) for k in ("since", "until", "expires"))
+            parts = []
+            if since is not None:
+                parts.append(human_duration((until or now) - since))
+            if expires is not None:
+                parts.append(f"expires in {human_duration(expires - now)}")
+            return Text(", ".join(parts), style="progress.elapsed")
+
+    return TimeColumn()
+
+
+def make_view(actx: AppContext, targets: Sequence[Target]) -> PlainView | RichView:
+    return RichView(actx, targets) if actx.stderr_tty else PlainView(actx, targets)
+
+
+def print_summary(
+    actx: AppContext,
+    records: Sequence[Mapping[str, Any]],
+    targets: Sequence[Target],
+    elapsed: float,
+) -> bool:
+    """The final summary (stderr, always) and the command that fetches the results; returns
+    whether every batch ended."""
+    t = totals(records)
+    detail = ", ".join(f"{t[k]} {k}" for k in ("succeeded", "errored", "canceled", "expired"))
+    took = human_duration(elapsed)
+    refs = unique_refs(targets)
+    if t["ended"] == len(targets):
+        ended = f"{t['ended']} of {batches_text(len(targets))} ended"
+        output.success(actx, f"{ended} after {took}: {detail}")
+        for ref in refs:
+            output.info(actx, f"fetch the results: {suggest(actx, 'results', ref)}")
+        if t["errored"] + t["expired"] + t["canceled"]:
+            for ref in refs:
+                again = suggest(actx, "retry-failed", ref)
+                output.info(actx, f"send the failed requests again: {again}")
+        return True
+    output.info(actx, f"{t['ended']} of {batches_text(len(targets))} ended after {took}")
+    return False
