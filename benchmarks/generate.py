@@ -11,6 +11,7 @@ vary. The same arguments always produce the same bytes.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def generate(path: Path, count: int, text_bytes: int = 1200, seed: int = 7) -> i
     rng = random.Random(seed)
     vocab = _vocabulary(rng)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb", buffering=1 << 20) as f:
         for i in range(1, count + 1):
             f.write(orjson.dumps(request(i, rng, vocab, text_bytes)) + b"\n")

@@ -254,7 +254,7 @@ class Bench:
         self.problems: list[str] = []
         self.emu = Emulator(WORK / f"emulator-{self.scale}")
         self.text_bytes = args.text_bytes or (1200 if self.scale <= PER_BATCH else 200)
-        self.file = WORK / f"requests-{self.scale}-{self.text_bytes}.jsonl"
+        self.file = SHARED / f"requests-{self.scale}-{self.text_bytes}.jsonl"
         self.results_home = WORK / f"state-results-{self.scale}"
         self.result_ids: list[str] = []
         self.result_ref = ""
@@ -472,7 +472,6 @@ class Bench:
 
     # -- report -----------------------------------------------------------------------------
     def run(self) -> str:
-        WORK.mkdir(parents=True, exist_ok=True)
         self.prepare()
         try:
             big = self.scale > PER_BATCH
@@ -553,11 +552,20 @@ def main() -> int:
                    help="text per request (default 1200; 200 above 100,000 requests)")
     p.add_argument("--only", type=lambda s: set(s.split(",")), default=None,
                    help="comma-separated subset: submit,results,curl,startup")
+    p.add_argument("--keep", action="store_true",
+                   help="keep this run's scratch directory (outputs, state, emulator data)")
     args = p.parse_args()
     global WORK
-    WORK = HERE / ".work"
+    # Request files are shared (generated once, atomically); everything else is per run, so two
+    # runs at once (other people measuring too) never touch each other's files.
+    WORK = SHARED / f"run-{os.getpid()}"
+    WORK.mkdir(parents=True, exist_ok=True)
     bench = Bench(args)
-    table = bench.run()
+    try:
+        table = bench.run()
+    finally:
+        if not args.keep:
+            shutil.rmtree(WORK, ignore_errors=True)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"scale-{args.scale}.md").write_text(table)
     raw = {r.name: {"ours": [asdict(s) for s in r.ours], "theirs": [asdict(s) for s in r.theirs]}
@@ -569,7 +577,8 @@ def main() -> int:
     return 1 if bench.problems else 0
 
 
-WORK = HERE / ".work"
+SHARED = HERE / ".work"
+WORK = SHARED
 
 if __name__ == "__main__":
     sys.exit(main())
