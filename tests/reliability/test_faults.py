@@ -1,0 +1,65 @@
+"""Under injected faults on every endpoint — 30% of answers 429/500/529, 30% of replies lost
+after the work was done — batchctl still finishes, and never makes a batch twice.
+
+batchctl runs in-process on a fake clock shared with the emulator (its own waits take no time);
+the SDK's retries sleep for real, briefly. Batches are counted through a fault-free server over
+the same emulator data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import API_KEY
+from tests.helpers import invoke
+from tests.reliability.conftest import write_requests
+
+FAULTS = {"fault_rate": 0.3, "lost_reply_rate": 0.3}
+
+
+def view_batches(emulator: Any) -> list[dict]:
+    """Every batch the emulator holds, through a second, fault-free server on its data."""
+    import anthropic
+
+    from batchctl.emulator import EmulatorConfig, EmulatorServer, make_app
+
+    app = make_app(emulator.data_dir, EmulatorConfig(processing_seconds=0), clock=emulator.clock.time)
+    server = EmulatorServer(app).start()
+    try:
+        with anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0) as c:
+            return [b.model_dump(mode="json") for b in c.messages.batches.list(limit=1000)]
+    finally:
+        server.stop()
+
+
+def size(batch: dict) -> int:
+    return sum(batch["request_counts"].values())
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_submit_under_faults_makes_exactly_one_batch_per_submit(
+    make_emulator: Any, clock: Any, tmp_path: Path, seed: int
+) -> None:
+    emu = make_emulator(processing_seconds=0, seed=seed, **FAULTS)
+    # Different sizes, so each batch can be told apart by its request count.
+    files = [write_requests(tmp_path / f"f{i}.jsonl", 3 + i, tag=f"s{seed}f{i}") for i in range(4)]
+    ids = []
+    for path in files:
+        result = invoke(["--base-url", emu.base_url, "submit", str(path)],
+                        env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
+        assert result.exit_code == 0, result.stderr
+        ids.append(result.stdout.strip())
+    remote = view_batches(emu)
+    assert sorted(b["id"] for b in remote) == sorted(ids)
+    by_id = {b["id"]: b for b in remote}
+    assert [size(by_id[i]) for i in ids] == [3, 4, 5, 6]
+    # Submitting the same files again answers the batches already made.
+    for path, batch_id in zip(files, ids):
+        again = invoke(["--base-url", emu.base_url, "submit", str(path)],
+                       env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
+        assert again.exit_code == 0, again.stderr
+        assert again.stdout.strip() == batch_id
+    assert len(view_batches(emu)) == len(files)
