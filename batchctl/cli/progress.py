@@ -179,6 +179,49 @@ def make_view(actx: AppContext, targets: Sequence[Target]) -> PlainView | RichVi
     return RichView(actx, targets) if actx.stderr_tty else PlainView(actx, targets)
 
 
+def watch(
+    actx: AppContext,
+    targets: Sequence[Target],
+    *,
+    interval: float | None = None,
+    timeout: float | None = None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """Wait for ``targets`` with the display that suits stderr, then print the summary.
+
+    Returns the final records and whether every batch ended. Ctrl-C raises Interrupted (exit
+    130) naming the command that resumes. Used by `wait` and `run`.
+    """
+    from batchctl.core.errors import Interrupted
+    from batchctl.core.waiting import wait_for
+
+    clock = actx.clock
+    start = clock.time()
+    view = make_view(actx, targets)
+    try:
+        with view:
+            records = wait_for(
+                actx.api(),
+                actx.store(),
+                targets,
+                clock=clock,
+                interval=interval,
+                timeout=timeout,
+                on_change=view.change,
+                on_tick=view.tick,
+                on_error=view.error,
+            )
+    except KeyboardInterrupt:
+        raise Interrupted(
+            "interrupted; the batches keep running on the server",
+            hint=f"resume with: {resume_command(actx, targets)}",
+        ) from None
+    return records, print_summary(actx, records, targets, clock.time() - start)
+
+
+def resume_command(actx: AppContext, targets: Sequence[Target]) -> str:
+    return suggest(actx, "wait", *unique_refs(targets))
+
+
 def print_summary(
     actx: AppContext,
     records: Sequence[Mapping[str, Any]],

@@ -24,37 +24,14 @@ def wait(
     --exit-status, 9 if requests ended errored, expired or canceled. Ctrl-C (exit 130) stops
     waiting; the batches keep running.
     """
-    from batchctl.cli.progress import make_view, print_summary, suggest, unique_refs
+    from batchctl.cli.progress import resume_command, watch
     from batchctl.core import lifecycle
-    from batchctl.core.errors import Interrupted, StillRunningError
-    from batchctl.core.waiting import wait_for
+    from batchctl.core.errors import StillRunningError
 
     actx = app_context(ctx)
-    store = actx.store()
-    targets = lifecycle.resolve_targets(store, refs, base_url=actx.settings.base_url)
-    api = actx.api()
-    clock = actx.clock
-    start = clock.time()
-    resume = suggest(actx, "wait", *unique_refs(targets))
-    view = make_view(actx, targets)
-    try:
-        with view:
-            records = wait_for(
-                api,
-                store,
-                targets,
-                clock=clock,
-                interval=interval,
-                timeout=timeout,
-                on_change=view.change,
-                on_tick=view.tick,
-                on_error=view.error,
-            )
-    except KeyboardInterrupt:
-        raise Interrupted(
-            "interrupted; the batches keep running on the server", hint=f"resume with: {resume}"
-        ) from None
-    all_ended = print_summary(actx, records, targets, clock.time() - start)
+    targets = lifecycle.resolve_targets(actx.store(), refs, base_url=actx.settings.base_url)
+    actx.api()  # no key: exit 4 before any display starts
+    records, all_ended = watch(actx, targets, interval=interval, timeout=timeout)
     if json_:
         output.write_json(records)
     if not all_ended:
@@ -62,7 +39,7 @@ def wait(
         raise StillRunningError(
             f"gave up waiting after --timeout {timeout or 0:g} s; "
             f"{lifecycle.batches_text(len(running))} still running",
-            hint=f"resume with: {resume}",
+            hint=f"resume with: {resume_command(actx, targets)}",
         )
     if exit_status:
         lifecycle.check_exit_status(records)
