@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/emulator_speed.py [--requests 100000] [--mb 256] [--reps 3]
 
 Builds a create body of ``--requests`` requests of about ``--mb`` megabytes in all (in memory),
-starts ``EmulatorServer`` with ``processing_seconds=0`` on a free port in this process, and
+starts ``batchctl emulator --processing-seconds 0`` on a free port in its own process, and
 measures, ``--reps`` times each:
 
 * create: POST of the whole body with a plain HTTP client until the batch comes back;
@@ -11,7 +11,7 @@ measures, ``--reps`` times each:
 * results download: the same body again, read in 1 MiB chunks with ``http.client``.
 
 For reference it also reports a plain disk write of the body (the "disk speed" of this
-machine) and the server process's peak RSS. Prints one line per measurement.
+machine) and the emulator process's peak RSS (Linux). Prints one line per measurement.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import resource
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import orjson
-
-from batchctl.emulator import EmulatorConfig, EmulatorServer, make_app
 
 _WORDS = "the batch emulator takes large bodies at disk speed and serves results quickly".split()
 
@@ -68,6 +68,16 @@ def request(port: int, method: str, path: str, body: bytes | None = None) -> tup
     return response.status, size, elapsed
 
 
+def _peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=100_000)
@@ -88,26 +98,34 @@ def main() -> None:
         print(f"disk write + fsync of the body: {time.perf_counter() - start:.2f} s")
         disk.unlink()
 
-        app = make_app(Path(tmp) / "data", EmulatorConfig(processing_seconds=0))
-        creates, firsts, downloads = [], [], []
-        with EmulatorServer(app) as server:
+        command = [sys.executable, "-m", "batchctl", "--state-dir", tmp, "emulator", "--port", "0",
+                   "--processing-seconds", "0", "--data", str(Path(tmp) / "data"), "--json"]  # fmt: skip
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            port = int(orjson.loads(server.stdout.readline())["base_url"].rsplit(":", 1)[1])  # type: ignore[union-attr]
+            creates, firsts, downloads = [], [], []
             for _ in range(args.reps):
-                _, _, seconds = request(server.port, "POST", "/v1/messages/batches", body)
+                _, _, seconds = request(port, "POST", "/v1/messages/batches", body)
                 creates.append(seconds)
                 batch_id = orjson.loads(request.last)["id"]  # type: ignore[attr-defined]
                 path = f"/v1/messages/batches/{batch_id}/results"
-                _, size, seconds = request(server.port, "GET", path)
+                _, size, seconds = request(port, "GET", path)
                 firsts.append((size, seconds))
                 for _ in range(3):
-                    downloads.append((size, request(server.port, "GET", path)[2]))
+                    downloads.append((size, request(port, "GET", path)[2]))
+            peak = _peak_rss_mb(server.pid)
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=30)
         create = statistics.median(creates)
-        print(f"create: median {create:.2f} s = {mb / create:.0f} MB/s (runs: {', '.join(f'{s:.2f}' for s in creates)})")
+        runs = ", ".join(f"{s:.2f}" for s in creates)
+        print(f"create: median {create:.2f} s = {mb / create:.0f} MB/s (runs: {runs})")
         size, first = firsts[0]
         print(f"results file: {size / 1e6:.1f} MB; first download (writes the file): {first:.2f} s")
         rates = [s / t / 1e6 for s, t in downloads]
         print(f"results download: median {statistics.median(rates):.0f} MB/s over {len(rates)} downloads")
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"peak RSS of this process (body in memory + server): {peak:.0f} MB")
+        if peak is not None:
+            print(f"emulator process peak RSS: {peak:.0f} MB")
 
 
 if __name__ == "__main__":

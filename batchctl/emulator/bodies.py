@@ -39,6 +39,14 @@ class LengthReader:
             self.remaining = 0
         return data
 
+    def readinto(self, buffer: memoryview) -> int:
+        if self.remaining <= 0:
+            return 0
+        view = buffer[: self.remaining] if len(buffer) > self.remaining else buffer
+        count = self._rfile.readinto(view) or 0  # type: ignore[attr-defined]
+        self.remaining = self.remaining - count if count else 0
+        return count
+
     def readline(self, size: int = -1) -> bytes:
         limit = self.remaining if size is None or size < 0 else min(size, self.remaining)
         data = self._rfile.readline(limit) if limit > 0 else b""
@@ -89,6 +97,11 @@ class ChunkedReader(LengthReader):
             out += self._buffer
             self._buffer = b""
         return bytes(out)
+
+    def readinto(self, buffer: memoryview) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
     def readline(self, size: int = -1) -> bytes:
         out = bytearray()
