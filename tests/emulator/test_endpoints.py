@@ -68,6 +68,13 @@ def test_retrieve_follows_the_clock_to_ended(emu, client):
     assert ended.results_url == f"{emu.base_url}/v1/messages/batches/{batch.id}/results"
 
 
+def test_results_url_can_name_a_public_base_url(start_emu):
+    emu = start_emu(processing_seconds=0, public_base_url="http://emulator.example:9000/")
+    with emu.client() as client:
+        batch = client.messages.batches.create(requests=requests_for(1))
+    assert batch.results_url == f"http://emulator.example:9000/v1/messages/batches/{batch.id}/results"
+
+
 def test_list_pages_forward_and_backward_in_creation_order(emu, client):
     # The fake clock stands still: 45 batches share one created_at, so order comes from a sequence.
     ids = [client.messages.batches.create(requests=requests_for(1)).id for _ in range(45)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
 from datetime import timedelta
 
@@ -141,3 +143,25 @@ def test_a_deleted_batch_still_works_as_a_list_cursor(emu, client):
     page = client.messages.batches.list(after_id=ids[1])
     assert [b.id for b in page.data] == [ids[0]]
     assert [b.id for b in client.messages.batches.list()] == [ids[2], ids[0]]
+
+
+_OTHER_PROCESS = """
+import io, sys, orjson
+from batchctl.emulator import make_app
+app = make_app(sys.argv[1])
+body = orjson.dumps({"requests": [{"custom_id": "from-elsewhere", "params": {}}]})
+environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/v1/messages/batches", "HTTP_X_API_KEY": "k",
+           "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "HTTP_HOST": "elsewhere"}
+reply = b"".join(app(environ, lambda status, headers: None))
+print(orjson.loads(reply)["id"])
+"""
+
+
+def test_another_process_on_the_same_data_dir(emu, client):
+    mine = client.messages.batches.create(requests=requests_for(1)).id
+    done = subprocess.run(
+        [sys.executable, "-c", _OTHER_PROCESS, str(emu.data_dir)], capture_output=True, timeout=60, check=True
+    )
+    theirs = done.stdout.decode().strip()
+    assert theirs.startswith("msgbatch_")
+    assert [b.id for b in client.messages.batches.list()] == [theirs, mine]
