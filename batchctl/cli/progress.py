@@ -185,6 +185,7 @@ def watch(
     *,
     interval: float | None = None,
     timeout: float | None = None,
+    fetch_hint: bool = True,
 ) -> tuple[list[dict[str, Any]], bool]:
     """Wait for ``targets`` with the display that suits stderr, then print the summary.
 
@@ -215,7 +216,8 @@ def watch(
             "interrupted; the batches keep running on the server",
             hint=f"resume with: {resume_command(actx, targets)}",
         ) from None
-    return records, print_summary(actx, records, targets, clock.time() - start)
+    elapsed = clock.time() - start
+    return records, print_summary(actx, records, targets, elapsed, fetch_hint=fetch_hint)
 
 
 def resume_command(actx: AppContext, targets: Sequence[Target]) -> str:
@@ -227,9 +229,11 @@ def print_summary(
     records: Sequence[Mapping[str, Any]],
     targets: Sequence[Target],
     elapsed: float,
+    *,
+    fetch_hint: bool = True,
 ) -> bool:
-    """The final summary (stderr, always) and the command that fetches the results; returns
-    whether every batch ended."""
+    """The final summary (stderr, always) and the command that fetches the results (unless
+    ``fetch_hint`` is off: `run` fetches them itself); returns whether every batch ended."""
     t = totals(records)
     detail = ", ".join(f"{t[k]} {k}" for k in ("succeeded", "errored", "canceled", "expired"))
     took = human_duration(elapsed)
@@ -237,7 +241,7 @@ def print_summary(
     if t["ended"] == len(targets):
         ended = f"{t['ended']} of {batches_text(len(targets))} ended"
         output.success(actx, f"{ended} after {took}: {detail}")
-        for ref in refs:
+        for ref in refs if fetch_hint else ():
             output.info(actx, f"fetch the results: {suggest(actx, 'results', ref)}")
         if t["errored"] + t["expired"] + t["canceled"]:
             for ref in refs:
