@@ -88,3 +88,13 @@ OptRefsArg = Annotated[
         autocompletion=complete_refs,
     ),
 ]
+PricesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--prices",
+        metavar="FILE",
+        help="A price table in the form of the built-in prices.json; its models replace or add "
+        "to the built-in rates for the cost estimate.",
+        dir_okay=False,
+    ),
+]

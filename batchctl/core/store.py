@@ -306,6 +306,25 @@ class Store:
                 "UPDATE batches SET deleted_at = ? WHERE id = ?", (self.clock.time(), batch_id)
             )
 
+    # -- retry lineage: a retry job resends failed requests of one parent batch ---------------
+    def set_parent(self, job_id: str, parent_batch_id: str) -> None:
+        """Record ``parent_batch_id`` as the parent of a job and of every batch it made."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE jobs SET parent_batch_id = ? WHERE id = ?", (parent_batch_id, job_id)
+            )
+            conn.execute(
+                "UPDATE batches SET parent_id = ? WHERE job_id = ?", (parent_batch_id, job_id)
+            )
+
+    def children(self, batch_id: str) -> list[dict[str, Any]]:
+        """The retry batches whose parent is ``batch_id``, oldest first."""
+        return self._query(
+            "SELECT * FROM batches WHERE parent_id = ? AND deleted_at IS NULL "
+            "ORDER BY submitted_at, rowid",
+            (batch_id,),
+        )
+
     # -- helpers ------------------------------------------------------------------------------
     @staticmethod
     def _remote(batch: Mapping[str, Any], now: float) -> dict[str, Any]:

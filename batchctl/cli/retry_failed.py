@@ -1,0 +1,159 @@
+"""`batchctl retry-failed ID|JOB`: send the failed requests of a batch again, as a new batch."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from batchctl.cli import output
+from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.options import JsonOpt, OutputOpt, RefArg
+
+if TYPE_CHECKING:
+    from batchctl.core.retry import Plan, Retry
+
+HELP = (
+    "Resubmit the failed requests of a batch (or of every part of a job) as a new batch.\n\n"
+    "Retried: errored requests with an error worth retrying as-is (api_error, overloaded_error, "
+    "rate_limit_error, timeout_error; --all-errors: every error), expired requests, and with "
+    "--include-canceled canceled ones. Their lines are taken from the request file recorded at "
+    "submit, which must be unchanged (else exit 7). The new request file goes to the state "
+    "directory (or -o FILE); the new batch records its parent, so results --merge-retries can "
+    "merge them. Piped, prints the new batch id(s). Nothing to retry: a message, exit 0."
+)
+DRY_RUN_ROWS = 50
+
+AllErrorsOpt = Annotated[
+    bool,
+    typer.Option("--all-errors",
+                 help="Retry every errored request, not only those with a retryable error type."),
+]
+CanceledOpt = Annotated[
+    bool, typer.Option("--include-canceled", help="Retry canceled requests too.")
+]
+DryRunOpt = Annotated[
+    bool,
+    typer.Option("--dry-run",
+                 help="Show what would be sent (piped: the request lines), submit nothing; with "
+                 "-o, write the file and submit nothing."),
+]
+
+
+def retry_failed_command(
+    ctx: typer.Context,
+    ref: RefArg,
+    all_errors: AllErrorsOpt = False,
+    include_canceled: CanceledOpt = False,
+    out: OutputOpt = None,
+    dry_run: DryRunOpt = False,
+    json_: JsonOpt = False,
+) -> None:
+    """`batchctl retry-failed`: see HELP."""
+    from batchctl.core import retry
+
+    actx = app_context(ctx)
+
+    def notify(level: str, message: str) -> None:
+        if level == "warn":
+            output.warn(actx, message)
+        elif actx.stderr_tty:
+            output.info(actx, message)
+
+    api, store = actx.api(), actx.store()
+    rules = retry.Rules(all_errors=all_errors, include_canceled=include_canceled)
+    plans = retry.plan_retries(api, store, ref, rules, notify=notify)
+    _explain(actx, plans)
+    if not any(p.selected for p in plans):
+        output.info(actx, f"nothing to retry in {ref}")
+        return
+    if dry_run and out is None:
+        _show_dry_run(actx, plans, json_)
+        return
+    done = retry.resubmit(
+        api, store, plans, output=out, state_dir=actx.settings.state_dir, clock=actx.clock,
+        notify=notify, submit_files=not dry_run,
+    )
+    if dry_run:
+        for r in done:
+            output.info(actx, f"wrote {r.count:,} requests of {r.plan.parent_id} to {r.path}; "
+                              "nothing was submitted (--dry-run)")
+        return
+    _show_submitted(actx, done, json_)
+
+
+def _reasons(counts: Counter[str]) -> str:
+    return ", ".join(f"{n:,} {reason}" for reason, n in sorted(counts.items()))
+
+
+def _explain(actx: AppContext, plans: list[Plan]) -> None:
+    """Per batch, on stderr: what is retried and what is left out, and why."""
+    for plan in plans:
+        chosen = plan.reasons()
+        if chosen:
+            output.info(actx, f"{plan.parent_id}: {sum(chosen.values()):,} to retry "
+                              f"({_reasons(chosen)})")
+        left = plan.left_out
+        if left:
+            hints = []
+            if any(k.startswith("errored") for k in left):
+                hints.append("--all-errors retries every error")
+            if "canceled" in left:
+                hints.append("--include-canceled retries canceled requests")
+            extra = f"; {', '.join(hints)}" if hints else ""
+            output.info(actx, f"{plan.parent_id}: left out {_reasons(left)}{extra}")
+
+
+def _show_dry_run(actx: AppContext, plans: list[Plan], json_: bool) -> None:
+    from batchctl.core.retry import iter_lines
+
+    def rows():  # type: ignore[no-untyped-def]
+        for plan in plans:
+            for line_no, custom_id, reason, line in iter_lines(plan):
+                yield plan, line_no, custom_id, reason, line
+
+    if json_:
+        output.write_json(
+            {"parent_id": p.parent_id, "request_file": p.row["request_file"], "line": n,
+             "custom_id": c, "reason": r}
+            for p, n, c, r, _ in rows()
+        )
+    elif actx.stdout_tty:
+        shown, total = [], 0
+        for p, n, c, r, _ in rows():
+            total += 1
+            if len(shown) < DRY_RUN_ROWS:
+                shown.append((p.parent_id, n, c, r))
+        output.write_table(actx, ["parent", "line", "custom_id", "reason"], shown)
+        if total > len(shown):
+            output.info(actx, f"... and {total - len(shown):,} more")
+    else:
+        output.write_bytes(line + b"\n" for *_, line in rows())
+    output.info(actx, "dry run: nothing was submitted")
+
+
+def _show_submitted(actx: AppContext, done: list[Retry], json_: bool) -> None:
+    for r in done:
+        ids = ", ".join(rec["id"] for rec in r.records)
+        if r.existing:
+            output.info(actx, f"these {r.count:,} requests of {r.plan.parent_id} were already "
+                              f"resubmitted as {ids} (job {r.job_id})")
+        else:
+            output.success(actx, f"resubmitted {r.count:,} requests of {r.plan.parent_id} as "
+                                 f"{ids} (job {r.job_id}, file {r.path})")
+    records = [rec for r in done for rec in r.records]
+    if json_:
+        output.write_json(records)
+    elif actx.stdout_tty:
+        output.write_table(
+            actx, ["parent", "batch", "requests", "status"],
+            [(rec["parent_id"], rec["id"], f"{rec['request_count']:,}", rec["processing_status"])
+             for rec in records],
+        )
+    else:
+        output.write_lines(rec["id"] for rec in records)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("retry-failed", help=HELP)(retry_failed_command)

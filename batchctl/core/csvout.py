@@ -1,0 +1,141 @@
+"""Results as CSV: one row per request, fixed columns, RFC 4180, UTF-8.
+
+Rows end with CRLF (``\\r\\n``, as RFC 4180 says); a field holding a comma, a double quote, a
+CR or an LF is quoted, with quotes doubled; newlines inside a text stay as they are, inside the
+quotes. UTF-8 without a byte-order mark. The first row is the header. ``text`` is every text
+block of the message joined with nothing in between (a reply with citations comes as several
+text blocks that read as one). An errored result's error is one level down in the API's
+envelope (``result.error.error.type``); that is what ``error_type``/``error_message`` hold.
+Numbers are written as numbers; a field that does not apply is empty.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+COLUMNS = (
+    "custom_id",
+    "result_type",
+    "model",
+    "stop_reason",
+    "text",
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "error_type",
+    "error_message",
+)
+LINE_TERMINATOR = "\r\n"
+FLUSH_AT = 1 << 20  # characters buffered before they are encoded and handed on
+
+
+def _text(content: Any) -> str:
+    if not isinstance(content, list):
+        return ""
+    return "".join(
+        block["text"]
+        for block in content
+        if isinstance(block, dict)
+        and block.get("type") == "text"
+        and isinstance(block.get("text"), str)
+    )
+
+
+def row(record: Mapping[str, Any]) -> list[Any]:
+    """The CSV row of one parsed results line."""
+    try:  # the usual shapes, read directly; anything unusual goes the careful way below
+        result = record["result"]
+        kind = result["type"]
+        if kind == "succeeded":
+            message = result["message"]
+            usage = message["usage"]
+            content = message["content"]
+            if len(content) == 1 and content[0]["type"] == "text":
+                text = content[0]["text"]
+            else:
+                text = _text(content)
+            if type(text) is str:
+                return [
+                    record["custom_id"], kind, message["model"], message.get("stop_reason"),
+                    text, usage["input_tokens"], usage["output_tokens"],
+                    usage.get("cache_creation_input_tokens"),
+                    usage.get("cache_read_input_tokens"), None, None,
+                ]
+        elif kind == "errored":
+            error = result["error"]["error"]
+            return [record["custom_id"], kind, None, None, None, None, None, None, None,
+                    error["type"], error["message"]]
+        elif kind in ("canceled", "expired"):
+            return [record["custom_id"], kind, None, None, None, None, None, None, None, None,
+                    None]
+    except (KeyError, TypeError, AttributeError):
+        pass
+    return _careful_row(record)
+
+
+def _careful_row(record: Mapping[str, Any]) -> list[Any]:
+    result = record.get("result")
+    result = result if isinstance(result, dict) else {}
+    kind = result.get("type")
+    model = stop = text = input_tokens = output_tokens = cache_write = cache_read = None
+    error_type = error_message = None
+    if kind == "succeeded":
+        message = result.get("message")
+        if isinstance(message, dict):
+            model = message.get("model")
+            stop = message.get("stop_reason")
+            text = _text(message.get("content"))
+            usage = message.get("usage")
+            if isinstance(usage, dict):
+                input_tokens = usage.get("input_tokens")
+                output_tokens = usage.get("output_tokens")
+                cache_write = usage.get("cache_creation_input_tokens")
+                cache_read = usage.get("cache_read_input_tokens")
+    elif kind == "errored":
+        envelope = result.get("error")
+        inner = envelope.get("error") if isinstance(envelope, dict) else None
+        if isinstance(inner, dict):  # the API's nesting: result.error.error
+            error_type, error_message = inner.get("type"), inner.get("message")
+        elif isinstance(envelope, dict):  # tolerate a flat error, should one ever come
+            error_type, error_message = envelope.get("type"), envelope.get("message")
+    return [
+        record.get("custom_id"),
+        kind,
+        model,
+        stop,
+        text,
+        input_tokens,
+        output_tokens,
+        cache_write,
+        cache_read,
+        error_type,
+        error_message,
+    ]
+
+
+def encode_blocks(blocks: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
+    """The CSV of blocks of parsed results lines, header first, one block of bytes each."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator=LINE_TERMINATOR)
+    writer.writerow(COLUMNS)
+    for records in blocks:
+        writer.writerows(map(row, records))
+        if buf.tell() >= FLUSH_AT:
+            yield buf.getvalue().encode("utf-8", "replace")
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue().encode("utf-8", "replace")
+
+
+def encode(records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+    """The whole CSV of ``records`` (parsed results lines), header first."""
+    return encode_blocks([list(records)])
+
+
+def read(data: bytes) -> list[dict[str, str]]:
+    """Parse CSV bytes written by this module back into dicts (tests and tools)."""
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))

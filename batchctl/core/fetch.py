@@ -1,0 +1,236 @@
+"""Results bytes from the API: which batches, checked, and their bodies fetched resiliently.
+
+`fetch_body` yields a batch's results body as raw chunks, each byte once: a download cut
+part-way is fetched again (up to FETCH_ATTEMPTS times in all) and resumed where it broke, after
+checking (sha256) that the new body starts with the bytes already passed on. `resolve` and
+`fetch_sources` turn an ID|JOB into checked batches (ended, not archived); `retry_rows` finds a
+batch's retries through the store's parent links. Used by ``results`` and ``retry-failed``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from batchctl.core.errors import (
+    NotFoundError,
+    StillRunningError,
+    StreamDroppedError,
+    UnavailableError,
+)
+from batchctl.core.store import JOB_PREFIX, Store
+
+FETCH_ATTEMPTS = 4  # one download and up to three more after a cut
+BACKOFF = (1.0, 2.0, 4.0)
+
+Notify = Callable[[str, str], None]  # (level: "info" | "warn", message)
+
+
+def quiet(level: str, message: str) -> None:
+    """A Notify that says nothing."""
+
+
+def fetch_body(
+    api: Any,
+    batch: Mapping[str, Any],
+    *,
+    attempts: int = FETCH_ATTEMPTS,
+    notify: Notify = quiet,
+) -> Iterator[bytes]:
+    """The results body of an ended batch, as raw chunks, each byte yielded once.
+
+    After a cut the body is fetched again and the part already yielded is skipped, once its
+    bytes are checked to be the same; StreamDroppedError (exit 6) when every attempt was cut or
+    the body came back different.
+    """
+    digest = hashlib.sha256()
+    sent = 0
+    for attempt in range(attempts):
+        try:
+            with api.open_results(batch) as chunks:
+                skip, check = sent, hashlib.sha256()
+                for chunk in chunks:
+                    if skip:
+                        head, chunk = chunk[:skip], chunk[skip:]
+                        check.update(head)
+                        skip -= len(head)
+                        if skip:
+                            continue
+                        if check.digest() != digest.digest():
+                            raise _changed(batch)
+                        if not chunk:
+                            continue
+                    digest.update(chunk)
+                    sent += len(chunk)
+                    yield chunk
+                if skip:
+                    raise _changed(batch)
+            return
+        except StreamDroppedError as exc:
+            if isinstance(exc, BodyChanged) or attempt == attempts - 1:
+                raise
+            delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+            notify("warn", f"the results download of {batch['id']} was cut after {sent:,} bytes;"
+                           f" fetching again in {delay:g} s ({attempt + 2} of {attempts})")
+            api.clock.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class BodyChanged(StreamDroppedError):
+    """A body fetched again after a cut did not start with the bytes already passed on."""
+
+
+def _changed(batch: Mapping[str, Any]) -> BodyChanged:
+    return BodyChanged(
+        f"the results of batch {batch['id']} came back different after a cut download; "
+        "nothing was kept",
+        hint="run the command again",
+    )
+
+
+def line_blocks(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The stream cut into blocks of whole lines, as the chunks arrive; every block ends with a
+    newline (one is added to a last line that lacks it)."""
+    tail = b""
+    for chunk in chunks:
+        data = tail + chunk if tail else chunk
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            yield data[:cut]
+        tail = data[cut:]
+    if tail.strip():
+        yield tail + b"\n"
+
+
+def lines_of(block: bytes) -> list[bytes]:
+    """The non-blank lines of a block from ``line_blocks``, without their line ends."""
+    lines = block.split(b"\n")
+    lines.pop()
+    if b"\r" in block or b"\n\n" in block or block[:1] == b"\n" or b"\n " in block:
+        lines = [line.rstrip(b"\r") for line in lines if line.strip()]
+    return lines
+
+
+def parse_lines(lines: list[bytes], batch_id: str) -> list[dict[str, Any]]:
+    """Parse results lines, one orjson call for the lot; UnavailableError names a bad one."""
+    try:
+        records = orjson.loads(b"[" + b",".join(lines) + b"]")
+    except orjson.JSONDecodeError:
+        records = None
+    if (
+        type(records) is not list
+        or len(records) != len(lines)
+        or not all(type(r) is dict for r in records)
+    ):
+        records = [parse(line, batch_id) for line in lines]
+    return records
+
+
+def parse(line: bytes, batch_id: str) -> dict[str, Any]:
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise UnavailableError(
+            f"the API sent a results line of batch {batch_id} that is not JSON ({exc})"
+        ) from None
+    if not isinstance(record, dict):
+        raise UnavailableError(f"the API sent a results line of batch {batch_id} that is not an "
+                               "object")
+    return record
+
+
+def result_type(record: Mapping[str, Any]) -> str | None:
+    result = record.get("result")
+    return result.get("type") if isinstance(result, dict) else None
+
+
+
+
+# -- what to download -----------------------------------------------------------------------------
+@dataclass
+class Source:
+    batch: dict[str, Any]  # as the API describes it now
+    row: dict[str, Any] | None  # the state store's row; None for a batch it does not track
+
+    @property
+    def id(self) -> str:
+        return str(self.batch["id"])
+
+    @property
+    def expected(self) -> int:
+        counts = self.batch.get("request_counts") or {}
+        return sum(v for v in counts.values() if isinstance(v, int))
+
+
+def check_ended(batch: Mapping[str, Any], what: str = "batch") -> None:
+    """StillRunningError (exit 8) before a batch has ended; NotFoundError (exit 5) once its
+    results are archived (29 days after it was created)."""
+    batch_id = batch["id"]
+    status = batch.get("processing_status")
+    if status != "ended":
+        counts = batch.get("request_counts") or {}
+        raise StillRunningError(
+            f"{what} {batch_id} is {status} ({counts.get('processing', '?')} requests still "
+            "processing): results are available once it has ended",
+            hint=f"batchctl wait {batch_id}",
+        )
+    if batch.get("archived_at"):
+        raise NotFoundError(
+            f"the results of {what} {batch_id} were archived at {batch['archived_at']} and can "
+            "no longer be downloaded (the API keeps results for 29 days after a batch is created)"
+        )
+
+
+def resolve(
+    api: Any, store: Store, ref: str, *, needs_store: str | None = None
+) -> list[dict[str, Any] | None]:
+    """The store's rows for an ID|JOB, in part order; ``[None]`` for a batch id this store does
+    not track (its results can still be fetched), unless ``needs_store`` names why it must be
+    tracked (then NotFoundError, exit 5)."""
+    try:
+        return list(store.resolve(ref, base_url=api.base_url))
+    except NotFoundError as exc:
+        if ref.strip().startswith(JOB_PREFIX):
+            raise
+        if needs_store:
+            raise NotFoundError(
+                f"batch {ref} is not tracked by this state store: {needs_store} needs the request "
+                "file recorded when it was submitted",
+                hint=exc.hint,
+            ) from None
+        return [None]
+
+
+def fetch_sources(api: Any, store: Store, ref: str, rows: list[dict[str, Any] | None],
+                  what: str = "batch") -> list[Source]:
+    """Retrieve each batch, remember what the API said, and check that it has ended."""
+    sources = []
+    for row in rows:
+        batch = api.retrieve(row["id"] if row else ref.strip())
+        if row is not None:
+            store.update_remote(batch)
+        check_ended(batch, what)
+        sources.append(Source(batch, row))
+    return sources
+
+
+def retry_rows(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every retry of ``rows`` (children through parent_id, recursively), oldest first: in a
+    merge, later ones win."""
+    found: list[tuple[float, int, int, dict[str, Any]]] = []
+    frontier, seen, generation = [r["id"] for r in rows], {r["id"] for r in rows}, 0
+    while frontier:
+        generation += 1
+        following = []
+        for parent in frontier:
+            for child in store.children(parent):
+                if child["id"] not in seen:
+                    seen.add(child["id"])
+                    found.append((child["submitted_at"], generation, len(found), child))
+                    following.append(child["id"])
+        frontier = following
+    return [row for *_, row in sorted(found, key=lambda item: item[:3])]

@@ -1,0 +1,117 @@
+"""Re-ordering and merging results in bounded memory: a spool keyed by custom_id, on disk.
+
+Results come back in no particular order. To put them in the request file's order (or to merge
+a batch with its retries), each results line is spooled into a temporary SQLite file keyed by
+custom_id; the request file is then read in order and each custom_id looked up. Memory stays
+flat whatever the number of results (SQLite's page cache is capped); the disk holds one copy of
+the results while it runs, and the file is removed when the spool is closed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+BATCH = 2000  # rows per executemany
+CACHE_KIB = 16 * 1024  # SQLite page cache: 16 MiB
+
+
+class Spool:
+    """Results lines by custom_id. ``put`` keeps the first line of an id's batch; ``replace``
+    (a newer result of the same request, from a retry) overwrites it in place."""
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+        fd, name = tempfile.mkstemp(prefix="batchctl-spool-", suffix=".sqlite3", dir=directory)
+        os.close(fd)
+        self.path = Path(name)
+        self._db = sqlite3.connect(name, isolation_level=None)
+        for pragma in (
+            "journal_mode = OFF",
+            "synchronous = OFF",
+            "temp_store = FILE",
+            f"cache_size = -{CACHE_KIB}",
+        ):
+            self._db.execute(f"PRAGMA {pragma}")
+        self._db.execute("CREATE TABLE r (cid TEXT PRIMARY KEY, kind TEXT, line BLOB NOT NULL)")
+        self._db.execute("BEGIN")
+        self._pending: list[tuple[str, str | None, bytes]] = []
+        self.count = 0
+
+    # -- filling ------------------------------------------------------------------------------
+    def put(self, cid: str, kind: str | None, line: bytes) -> None:
+        self._pending.append((cid, kind, line))
+        if len(self._pending) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            before = self._db.total_changes
+            self._db.executemany(
+                "INSERT OR IGNORE INTO r (cid, kind, line) VALUES (?, ?, ?)", self._pending
+            )
+            self.count += self._db.total_changes - before
+            self._pending.clear()
+
+    def replace_all(self, rows: Iterable[tuple[str, str | None, bytes]]) -> int:
+        """Overwrite the lines of ids already spooled; ids not spooled are ignored.
+        Returns how many were replaced."""
+        self._flush()
+        before = self._db.total_changes
+        self._db.executemany(
+            "UPDATE r SET kind = ?2, line = ?3 WHERE cid = ?1", rows
+        )
+        return self._db.total_changes - before
+
+    # -- reading ------------------------------------------------------------------------------
+    def get(self, cid: str) -> tuple[str | None, bytes] | None:
+        self._flush()
+        found = self._db.execute("SELECT kind, line FROM r WHERE cid = ?", (cid,)).fetchone()
+        return found if found is None else (found[0], bytes(found[1]))
+
+    def in_spool_order(self) -> Iterator[tuple[str, str | None, bytes]]:
+        """Every spooled line, in the order it was first put."""
+        self._flush()
+        for cid, kind, line in self._db.execute("SELECT cid, kind, line FROM r ORDER BY rowid"):
+            yield cid, kind, bytes(line)
+
+    def lookup(self, cids: Iterable[str]) -> Iterator[tuple[str, str | None, bytes | None]]:
+        """``(cid, kind, line)`` for each id of ``cids``, in that order; ``line`` is None for an
+        id with no spooled result."""
+        self._flush()
+        get = self._db.execute
+        for cid in cids:
+            found = get("SELECT kind, line FROM r WHERE cid = ?", (cid,)).fetchone()
+            if found is None:
+                yield cid, None, None
+            else:
+                yield cid, found[0], bytes(found[1])
+
+    def not_in(self, cids: Iterable[str]) -> Iterator[tuple[str, str | None, bytes]]:
+        """The spooled lines whose id is not among ``cids``, in spool order (the rare results
+        whose custom_id the request file does not have)."""
+        self._flush()
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS known (cid TEXT PRIMARY KEY)")
+        self._db.execute("DELETE FROM known")
+        self._db.executemany("INSERT OR IGNORE INTO known (cid) VALUES (?)", ((c,) for c in cids))
+        rows = self._db.execute(
+            "SELECT cid, kind, line FROM r WHERE cid NOT IN (SELECT cid FROM known) ORDER BY rowid"
+        )
+        for cid, kind, line in rows.fetchall():
+            yield cid, kind, bytes(line)
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+

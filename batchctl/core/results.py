@@ -1,0 +1,286 @@
+"""Results: fetched from the API as raw bytes, filtered, re-ordered, merged, written, summarised.
+
+Without a filter, an order or a merge, JSONL output is the API's bytes unchanged: the body's
+chunks go straight through (a final newline is added only if a body lacks one, so the parts of
+a job join into valid JSONL). Lines are parsed with orjson only where something needs a field:
+the summary's counts and tokens, ``--only``, CSV, ordering and merging. Memory is flat in the
+number of results; ordering and merging spool to disk (``batchctl.core.ordering``).
+
+A download cut part-way is fetched again and resumed where it broke (``batchctl.core.fetch``),
+so stdout and files both get each byte once. A file target is written
+atomically (``batchctl.core.atomic``), so nothing half-written is ever left at its path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from batchctl.core import csvout
+from batchctl.core.atomic import atomic_file
+from batchctl.core.errors import UsageError
+from batchctl.core.fetch import (
+    Notify,
+    Source,
+    fetch_body,
+    fetch_sources,
+    line_blocks,
+    lines_of,
+    parse_lines,
+    quiet,
+    resolve,
+    result_type,
+    retry_rows,
+)
+from batchctl.core.ordering import Spool
+from batchctl.core.sources import check_file, iter_batch_lines
+from batchctl.core.store import Store
+from batchctl.core.summary import RESULT_TYPES, Summary
+
+FORMATS = ("jsonl", "csv")
+ORDERS = ("api", "input")
+SPOOL_BLOCK = 2000  # spooled lines parsed and written at a time
+
+Progress = Callable[[int, int], None]  # (results done, results expected)
+
+
+# -- options --------------------------------------------------------------------------------------
+def parse_types(text: str) -> frozenset[str]:
+    """``--only succeeded,errored`` -> the set of types; a usage error names the bad ones."""
+    names = {part.strip().lower() for part in text.split(",") if part.strip()}
+    bad = sorted(names - set(RESULT_TYPES))
+    if bad or not names:
+        raise UsageError(
+            f"--only: unknown result type {', '.join(map(repr, bad)) or repr(text)}; "
+            f"choose from {', '.join(RESULT_TYPES)} (comma-separated)"
+        )
+    return frozenset(names)
+
+
+def format_for(path: Path | None, given: str | None) -> str:
+    """``--format`` if given, else from the extension of ``-o``: ``.csv`` is CSV, the rest JSONL."""
+    if given is not None:
+        fmt = given.strip().lower()
+        if fmt not in FORMATS:
+            raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {given!r}")
+        return fmt
+    if path is not None and path.suffix.lower() == ".csv":
+        return "csv"
+    return "jsonl"
+
+
+@dataclass(frozen=True)
+class Options:
+    format: str = "jsonl"
+    only: frozenset[str] | None = None
+    order: str = "api"  # "api": as the API sends them; "input": the request file's order
+    merge_retries: bool = False
+    price_table: Mapping[str, Any] | None = None  # None: the built-in table
+
+    @property
+    def passthrough(self) -> bool:
+        return (
+            self.format == "jsonl"
+            and self.only is None
+            and self.order == "api"
+            and not self.merge_retries
+        )
+
+
+# -- the export -----------------------------------------------------------------------------------
+class Export:
+    """One results download, checked and ready: iterate ``chunks()`` (or ``save`` to a file);
+    ``summary`` fills in as it goes."""
+
+    def __init__(
+        self,
+        api: Any,
+        store: Store,
+        sources: list[Source],
+        retries: list[Source],
+        options: Options,
+        *,
+        notify: Notify = quiet,
+        progress: Progress | None = None,
+    ) -> None:
+        self.api, self.store, self.options = api, store, options
+        self.sources, self.retries = sources, retries
+        self.notify, self.progress = notify, progress
+        self.summary = Summary(price_table=options.price_table)
+        self.summary.batches = [s.id for s in sources + retries]
+        self.expected = sum(s.expected for s in sources)
+        self._done = 0
+
+    def _fetch(self, source: Source) -> Iterator[bytes]:
+        return fetch_body(self.api, source.batch, notify=self.notify)
+
+    def _tick(self, lines: int) -> None:
+        self._done += lines
+        if self.progress is not None:
+            self.progress(self._done, self.expected)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The output, formatted, in blocks of bytes."""
+        if self.options.passthrough:
+            blocks = self._passthrough()
+        elif self.options.format == "csv":
+            blocks = csvout.encode_blocks(records for _lines, records in self._batches())
+        else:
+            blocks = (b"\n".join(lines) + b"\n" for lines, _records in self._batches())
+        for block in blocks:
+            if block:
+                self.summary.bytes += len(block)
+                yield block
+
+    def _passthrough(self) -> Iterator[bytes]:
+        """The API's bytes as they come; the summary reads them on the side."""
+        summary = self.summary
+        for source in self.sources:
+            tail, last = b"", b"\n"
+            for chunk in self._fetch(source):
+                if not chunk:
+                    continue
+                yield chunk
+                last = chunk[-1:]
+                data = tail + chunk if tail else chunk
+                cut = data.rfind(b"\n") + 1
+                if cut:
+                    self._account(data[:cut], source)
+                tail = data[cut:]
+            if last != b"\n":
+                yield b"\n"
+            if tail.strip():
+                self._account(tail + b"\n", source)
+
+    def _account(self, block: bytes, source: Source) -> None:
+        if not self.summary.add_block(block):
+            for record in parse_lines(lines_of(block), source.id):
+                self.summary.add(record)
+        self._tick(block.count(b"\n"))
+
+    def _batches(self) -> Iterator[tuple[list[bytes], list[dict[str, Any]]]]:
+        """``(lines, parsed)`` in blocks: the results to write, filtered, in the final order;
+        each is added to the summary."""
+        only, add = self.options.only, self.summary.add
+        for lines, records in self._ordered():
+            if only is not None:
+                keep = [i for i, r in enumerate(records) if result_type(r) in only]
+                if len(keep) != len(records):
+                    lines = [lines[i] for i in keep]
+                    records = [records[i] for i in keep]
+            for record in records:
+                add(record)
+            if lines:
+                yield lines, records
+
+    def _ordered(self) -> Iterator[tuple[list[bytes], list[dict[str, Any]]]]:
+        if self.options.order == "api" and not self.options.merge_retries:
+            for source in self.sources:
+                for block in line_blocks(self._fetch(source)):
+                    lines = lines_of(block)
+                    self._tick(len(lines))
+                    yield lines, parse_lines(lines, source.id)
+            return
+        with Spool() as spool:
+            self._spool(spool)
+            lines: list[bytes] = []
+            for line in self._spooled(spool):
+                lines.append(line)
+                if len(lines) >= SPOOL_BLOCK:
+                    yield lines, parse_lines(lines, "")
+                    lines = []
+            if lines:
+                yield lines, parse_lines(lines, "")
+
+    def _parsed(self, source: Source) -> Iterator[tuple[str, str | None, bytes]]:
+        for block in line_blocks(self._fetch(source)):
+            lines = lines_of(block)
+            for line, record in zip(lines, parse_lines(lines, source.id), strict=True):
+                yield str(record.get("custom_id")), result_type(record), line
+
+    def _spool(self, spool: Spool) -> None:
+        for source in self.sources:
+            for cid, kind, line in self._parsed(source):
+                spool.put(cid, kind, line)
+            self._tick(source.expected)
+        for source in self.retries:
+            replaced = spool.replace_all(self._parsed(source))
+            self.notify("info", f"merged {replaced:,} newer results from retry {source.id}")
+
+    def _spooled(self, spool: Spool) -> Iterator[bytes]:
+        if self.options.order != "input":
+            for _cid, _kind, line in spool.in_spool_order():
+                yield line
+            return
+        missing = emitted = 0
+        for source in self.sources:
+            assert source.row is not None  # ordering needs tracked batches (see open_export)
+            cids = (cid for _, cid, _ in iter_batch_lines(source.row, checked=True))
+            for _cid, _kind, line in spool.lookup(cids):
+                if line is None:
+                    missing += 1
+                    continue
+                emitted += 1
+                yield line
+        if missing and self.options.only is None:
+            self.notify("warn", f"{missing:,} requests of the request file have no result")
+        if emitted < spool.count:
+
+            def all_cids() -> Iterator[str]:
+                for source in self.sources:
+                    assert source.row is not None
+                    for _, cid, _ in iter_batch_lines(source.row, checked=True):
+                        yield cid
+
+            extras = list(spool.not_in(all_cids()))
+            self.notify("warn", f"{len(extras):,} results have a custom_id that is not in the "
+                                "request file; they come last")
+            for _cid, _kind, line in extras:
+                yield line
+
+    def save(self, path: Path) -> Summary:
+        """Write the output to ``path`` atomically; mark the batches collected when the file
+        holds all their results (no ``--only``)."""
+        target = Path(path).absolute()
+        with atomic_file(target) as out:
+            for chunk in self.chunks():
+                out.write(chunk)
+        self.summary.path = str(target)
+        if self.options.only is None:
+            for source in self.sources + self.retries:
+                if source.row is not None:
+                    self.store.mark_collected(source.id, str(target))
+        return self.summary
+
+
+def open_export(
+    api: Any,
+    store: Store,
+    ref: str,
+    options: Options,
+    *,
+    notify: Notify = quiet,
+    progress: Progress | None = None,
+) -> Export:
+    """Check everything that can be checked before a byte is written: the batches exist and
+    have ended (exit 8 if not, 5 if archived), and for ``--order input`` the request files still
+    match their sha256 (exit 7)."""
+    needs = None
+    if options.order == "input":
+        needs = "--order input"
+    elif options.merge_retries:
+        needs = "--merge-retries"
+    rows = resolve(api, store, ref, needs_store=needs)
+    if options.order == "input":
+        seen: dict[str, str] = {}
+        for row in rows:
+            assert row is not None
+            check_file(row, seen)
+    sources = fetch_sources(api, store, ref, rows)
+    retries: list[Source] = []
+    if options.merge_retries:
+        children = retry_rows(store, [r for r in rows if r is not None])
+        retries = fetch_sources(api, store, ref, list(children), what="retry batch")
+    return Export(api, store, sources, retries, options, notify=notify, progress=progress)

@@ -1,0 +1,223 @@
+"""retry-failed: pick a batch's failed requests, rebuild them from the file that produced it,
+and submit them as a new batch whose parent is recorded.
+
+Selected: ``errored`` results whose error type is worth retrying as-is (RETRYABLE_ERRORS; with
+``all_errors``, every error type), ``expired`` results, and with ``include_canceled``,
+``canceled`` ones. The lines are taken byte for byte from the request file recorded for the
+batch, after checking that the file still has the sha256 it had when it was submitted
+(StateError, exit 7, if not). One retry file and one job per parent batch (a JOB with failures
+in several parts gives several), submitted through ``batchctl.core.submit`` (never a second
+path), so a second run of the same retry is answered with the batch the first one made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from batchctl.core.atomic import atomic_file
+from batchctl.core.clock import Clock
+from batchctl.core.errors import StateError, UsageError
+from batchctl.core.fetch import (
+    Notify,
+    Source,
+    fetch_body,
+    fetch_sources,
+    line_blocks,
+    lines_of,
+    parse_lines,
+    quiet,
+)
+from batchctl.core.sources import check_file, iter_batch_lines
+from batchctl.core.store import Store
+
+# errored results worth sending again unchanged; the rest (invalid_request_error,
+# authentication_error, permission_error, billing_error, not_found_error, request_too_large...)
+# fail again the same way until the request is fixed.
+RETRYABLE_ERRORS = frozenset(
+    {"api_error", "overloaded_error", "rate_limit_error", "timeout_error"}
+)
+RETRY_DIR = "retries"
+
+
+@dataclass(frozen=True)
+class Rules:
+    all_errors: bool = False
+    include_canceled: bool = False
+
+    def classify(self, record: Mapping[str, Any]) -> tuple[str | None, str | None]:
+        """``(reason to retry, reason left out)`` of one results line; both None if it
+        succeeded."""
+        result = record.get("result")
+        kind = result.get("type") if isinstance(result, dict) else None
+        if kind == "succeeded":
+            return None, None
+        if kind == "expired":
+            return "expired", None
+        if kind == "canceled":
+            return ("canceled", None) if self.include_canceled else (None, "canceled")
+        if kind == "errored":
+            error_type = _error_type(result)  # type: ignore[arg-type]
+            reason = f"errored: {error_type}"
+            if self.all_errors or error_type in RETRYABLE_ERRORS:
+                return reason, None
+            return None, reason
+        return None, f"unknown result type {kind!r}"
+
+
+def _error_type(result: Mapping[str, Any]) -> str:
+    envelope = result.get("error")
+    inner = envelope.get("error") if isinstance(envelope, dict) else None
+    found = inner.get("type") if isinstance(inner, dict) else None
+    if found is None and isinstance(envelope, dict):
+        found = envelope.get("type") if envelope.get("type") != "error" else None
+    return str(found or "unknown")
+
+
+@dataclass
+class Plan:
+    """The retry of one parent batch: which of its requests go again, and why."""
+
+    row: dict[str, Any]  # the parent's store row
+    batch: dict[str, Any]  # the parent as the API describes it
+    selected: dict[str, str] = field(default_factory=dict)  # custom_id -> reason
+    left_out: Counter[str] = field(default_factory=Counter)  # reason -> count
+
+    @property
+    def parent_id(self) -> str:
+        return str(self.row["id"])
+
+    def reasons(self) -> Counter[str]:
+        return Counter(self.selected.values())
+
+
+@dataclass
+class Retry:
+    """One retry written (and submitted, unless it was a dry run)."""
+
+    plan: Plan
+    path: Path
+    count: int
+    sha256: str
+    job_id: str | None = None
+    records: list[dict[str, Any]] = field(default_factory=list)
+    existing: bool = False
+
+
+def plan_retries(
+    api: Any, store: Store, ref: str, rules: Rules, *, notify: Notify = quiet
+) -> list[Plan]:
+    """Read the results of ID|JOB and pick the requests to send again, per batch.
+
+    Checks first what would make the retry impossible: the batch is tracked (exit 5), its
+    request file is unchanged (exit 7), it has ended and is not archived (exit 8, 5).
+    """
+    rows = store.resolve(ref, base_url=api.base_url)
+    seen: dict[str, str] = {}
+    for row in rows:
+        check_file(row, seen)
+    plans = []
+    for source in fetch_sources(api, store, ref, rows):
+        plans.append(_select(api, source, rules, notify))
+    return plans
+
+
+def _select(api: Any, source: Source, rules: Rules, notify: Notify) -> Plan:
+    assert source.row is not None
+    plan = Plan(source.row, source.batch)
+    classify = rules.classify
+    for block in line_blocks(fetch_body(api, source.batch, notify=notify)):
+        for record in parse_lines(lines_of(block), source.id):
+            chosen, skipped = classify(record)
+            if chosen is not None:
+                plan.selected[str(record.get("custom_id"))] = chosen
+            elif skipped is not None:
+                plan.left_out[skipped] += 1
+    return plan
+
+
+def iter_lines(plan: Plan) -> Iterator[tuple[int, str, str, bytes]]:
+    """``(line_no, custom_id, reason, line)`` of each selected request, in file order, with
+    the line as the request file has it."""
+    found = 0
+    if plan.selected:
+        for line_no, custom_id, line in iter_batch_lines(plan.row, checked=True):
+            reason = plan.selected.get(custom_id)
+            if reason is not None:
+                found += 1
+                yield line_no, custom_id, reason, line
+    if found != len(plan.selected):
+        raise StateError(
+            f"{len(plan.selected) - found} failed requests of batch {plan.parent_id} are not in "
+            f"its request file {plan.row['request_file']} (lines {plan.row['first_line']}-"
+            f"{plan.row['last_line']})"
+        )
+
+
+def write_retry_file(plan: Plan, target: Path | None, state_dir: Path) -> Retry:
+    """Write the selected requests to ``target`` (atomically), or, without one, to
+    ``STATE_DIR/retries/<parent id>-<sha256 prefix>.jsonl`` (named by content, so the same
+    retry lands in the same file)."""
+    if target is None:
+        folder = Path(state_dir) / RETRY_DIR
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        target = folder / f"{plan.parent_id}.jsonl"
+        named_by_content = True
+    else:
+        named_by_content = False
+    digest, count = hashlib.sha256(), 0
+    with atomic_file(target) as out:
+        for _line_no, _cid, _reason, line in iter_lines(plan):
+            data = line + b"\n"
+            digest.update(data)
+            out.write(data)
+            count += 1
+        if named_by_content:
+            out.target = target.with_name(f"{plan.parent_id}-{digest.hexdigest()[:12]}.jsonl")
+    return Retry(plan, Path(out.target).absolute(), count, digest.hexdigest())
+
+
+def resubmit(
+    api: Any,
+    store: Store,
+    plans: list[Plan],
+    *,
+    output: Path | None,
+    state_dir: Path,
+    clock: Clock,
+    notify: Notify = quiet,
+    submit_files: bool = True,
+) -> list[Retry]:
+    """Write a retry file for each plan with something to retry and submit it as a job whose
+    parent is the plan's batch (``submit_files=False``: write only, a dry run with -o)."""
+    from batchctl.core.requests import scan_file
+    from batchctl.core.submit import submit
+
+    todo = [p for p in plans if p.selected]
+    if output is not None and len(todo) > 1:
+        raise UsageError(
+            f"-o names one file, but {len(todo)} batches have requests to retry",
+            hint="leave out -o (each retry gets its own file in the state directory), or retry "
+            "the batches one at a time: " + ", ".join(p.parent_id for p in todo),
+        )
+    done = []
+    for plan in todo:
+        retry = write_retry_file(plan, output, state_dir)
+        if submit_files:
+            row = plan.row
+            job = store.get_job(row["job_id"]) or {}
+            label = f"{row['label']} (retry)" if row.get("label") else f"retry of {row['id']}"
+            scan = scan_file(retry.path)
+            result = submit(
+                api, store, scan, source=str(retry.path), label=label,
+                betas=job.get("betas") or (), clock=clock, notify=notify,
+            )
+            store.set_parent(result.job_id, plan.parent_id)
+            retry.job_id, retry.existing = result.job_id, result.existing
+            retry.records = [{**r, "parent_id": plan.parent_id} for r in result.records]
+        done.append(retry)
+    return done

@@ -1,0 +1,105 @@
+"""The request lines behind a tracked batch: the recorded file, checked, and its line range.
+
+The state store records, for every batch, the absolute path of the request file that produced
+it, the file's sha256 and size, and the batch's line range and byte offsets. Result ordering
+(``results --order input``) and ``retry-failed`` both read those lines back; both go through
+here, so both refuse a file that changed since it was submitted (StateError, exit 7).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from batchctl.core.errors import StateError
+from batchctl.core.requests import Part, iter_lines
+
+
+def _changed(row: Mapping[str, Any], detail: str) -> StateError:
+    return StateError(
+        f"the request file of batch {row['id']}, {row['request_file']}, {detail}",
+        hint="batchctl reads the requests back from the file that was submitted; restore it "
+        "(the same bytes) to use it",
+    )
+
+
+def check_file(row: Mapping[str, Any], _seen: dict[str, str] | None = None) -> Path:
+    """The batch's request file, after checking its size and sha256 against the store.
+
+    ``_seen`` caches digests by path within one run (the parts of a job share one file).
+    """
+    path = Path(row["request_file"])
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise _changed(row, "no longer exists") from None
+    except OSError as exc:
+        raise _changed(row, f"cannot be read: {exc.strerror or exc}") from None
+    if size != row["byte_size"]:
+        raise _changed(
+            row, f"changed since it was submitted: {size:,} bytes now, {row['byte_size']:,} then"
+        )
+    key = f"{path}:{size}"
+    digest = _seen.get(key) if _seen is not None else None
+    if digest is None:
+        try:
+            with open(path, "rb") as f:
+                digest = hashlib.file_digest(f, "sha256").hexdigest()
+        except OSError as exc:
+            raise _changed(row, f"cannot be read: {exc.strerror or exc}") from None
+        if _seen is not None:
+            _seen[key] = digest
+    if digest != row["sha256"]:
+        raise _changed(row, "changed since it was submitted (its sha256 differs)")
+    return path
+
+
+def _part(row: Mapping[str, Any]) -> Part:
+    return Part(
+        index=row["part"],
+        first_line=row["first_line"],
+        last_line=row["last_line"],
+        start_offset=row["start_offset"],
+        end_offset=row["end_offset"],
+        request_count=row["request_count"],
+        body_size=0,
+        sha256=row["sha256"],
+    )
+
+
+def iter_batch_lines(
+    row: Mapping[str, Any], *, checked: bool = False, _seen: dict[str, str] | None = None
+) -> Iterator[tuple[int, str, bytes]]:
+    """``(line_no, custom_id, line)`` for each request of a tracked batch, in file order.
+
+    ``line`` is the request's line as written (stripped of surrounding whitespace). The file is
+    checked first unless ``checked``. Only the custom_id of each line is looked at.
+    """
+    path = Path(row["request_file"]) if checked else check_file(row, _seen)
+    part = _part(row) if row.get("start_offset") is not None else None
+    for line_no, _text, line in iter_lines(os.fspath(path), part):
+        custom_id = _custom_id(line)
+        if custom_id is None:
+            raise _changed(row, f"has no request on line {line_no} any more")
+        yield line_no, custom_id, line
+
+
+_HEAD = b'{"custom_id":"'
+
+
+def _custom_id(line: bytes) -> str | None:
+    """The line's custom_id; without parsing a large line when it starts the usual way."""
+    if line.startswith(_HEAD) and line.count(b'"custom_id"') == 1:
+        end = line.find(b'"', len(_HEAD))
+        if end > 0:
+            return line[len(_HEAD) : end].decode("utf-8", "replace")
+    try:
+        value = orjson.loads(line)["custom_id"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, str) else None

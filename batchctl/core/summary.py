@@ -1,0 +1,177 @@
+"""The summary of a results download: counts per result type, tokens, estimated cost.
+
+Cost is at batch rates from the dated price table (``batchctl.core.prices``, or a table given
+with ``--prices``), per model; a model the table does not know gets no figure (None) and is
+named, rather than being guessed. Tokens are summed in buckets per model (and per long-prompt
+tier for models priced by prompt length), so adding a result costs a few dict operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from batchctl.core import prices
+
+RESULT_TYPES = ("succeeded", "errored", "canceled", "expired")
+_TYPE_PATTERNS = {t: b'"result":{"type":"%s"' % t.encode() for t in RESULT_TYPES}
+_USAGE = b'"usage":{'
+_MODEL = b'"model":"'
+
+TOKEN_KEYS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_tokens",
+)
+
+
+@dataclass
+class Summary:
+    """What was written: counts per result type, tokens, and the estimated cost."""
+
+    price_table: Mapping[str, Any] | None = None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RESULT_TYPES, 0))
+    # (model, long-prompt tier) -> [requests, input, output, cache write 5m, 1h, cache read]
+    buckets: dict[tuple[str, bool], list[int]] = field(default_factory=dict)
+    batches: list[str] = field(default_factory=list)
+    path: str | None = None
+    bytes: int = 0
+    _limits: dict[str, float] = field(default_factory=dict)
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        """Count one parsed results line."""
+        result = record.get("result")
+        kind = result.get("type") if isinstance(result, dict) else None
+        self.counts[kind or "unknown"] = self.counts.get(kind or "unknown", 0) + 1
+        if kind != "succeeded":
+            return
+        message = result.get("message")  # type: ignore[union-attr]
+        if isinstance(message, dict) and isinstance(message.get("usage"), dict):
+            self._usage(str(message.get("model") or "unknown"), message["usage"])
+
+    def _usage(self, model: str, usage: Mapping[str, Any]) -> None:
+        i = usage.get("input_tokens") or 0
+        o = usage.get("output_tokens") or 0
+        cw = usage.get("cache_creation_input_tokens") or 0
+        cr = usage.get("cache_read_input_tokens") or 0
+        cw1h = 0
+        detail = usage.get("cache_creation")
+        if isinstance(detail, dict):
+            cw1h = detail.get("ephemeral_1h_input_tokens") or 0
+        limit = self._limits.get(model)
+        if limit is None:
+            limit = self._limits[model] = _long_limit(model, self.price_table)
+        key = (model, i + cw + cr > limit)
+        b = self.buckets.get(key)
+        if b is None:
+            b = self.buckets[key] = [0, 0, 0, 0, 0, 0]
+        b[0] += 1
+        b[1] += i
+        b[2] += o
+        b[3] += cw - cw1h
+        b[4] += cw1h
+        b[5] += cr
+
+    def add_block(self, block: bytes) -> bool:
+        """Count a block of whole results lines (JSONL, each ending in a newline) without
+        parsing them whole; False, with nothing counted, if the block does not look as the
+        API writes it (then parse its lines and ``add`` them).
+
+        The API writes ``{"custom_id":...,"result":{"type":"succeeded","message":{"id":...,
+        "model":...,"content":[...],...,"usage":{...}}}}``: result types are counted with
+        ``bytes.count``, and each succeeded line's usage object (its last field) and model
+        (its first ``"model"`` key) are read where they sit. Every count is checked against
+        the number of lines, so text that happens to hold those patterns sends the block to
+        the full parse rather than being miscounted.
+        """
+        lines = block.count(b"\n")
+        if not lines or b"\n\n" in block or block[-1:] != b"\n":
+            return not lines and not block.strip()
+        found = [block.count(_TYPE_PATTERNS[t]) for t in RESULT_TYPES]
+        if sum(found) != lines:
+            return False
+        usages: list[tuple[str, dict[str, Any]]] = []
+        find, rfind, loads = block.find, block.rfind, orjson.loads
+        pos = find(_USAGE)
+        while pos >= 0:
+            end = find(b"\n", pos)
+            start = rfind(b"\n", 0, pos) + 1
+            m = find(_MODEL, start, pos)
+            if m < 0 or block[end - 3 : end] != b"}}}":
+                return False
+            try:
+                usage = loads(block[pos + len(_USAGE) - 1 : end - 3])
+            except orjson.JSONDecodeError:
+                return False
+            q = find(b'"', m + len(_MODEL), pos)
+            if type(usage) is not dict or q < 0:
+                return False
+            usages.append((block[m + len(_MODEL) : q].decode("utf-8", "replace"), usage))
+            pos = find(_USAGE, end)
+        if len(usages) != found[0]:
+            return False
+        for kind, n in zip(RESULT_TYPES, found, strict=True):
+            self.counts[kind] += n
+        for model, usage in usages:
+            self._usage(model, usage)
+        return True
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def tokens(self) -> dict[str, int]:
+        sums = [sum(b[k] for b in self.buckets.values()) for k in range(1, 6)]
+        return {
+            "input_tokens": sums[0],
+            "output_tokens": sums[1],
+            "cache_creation_input_tokens": sums[2] + sums[3],
+            "cache_read_input_tokens": sums[4],
+        }
+
+    def costs(self) -> dict[str, Any]:
+        """Estimated USD at batch rates per model and in total; unknown models get None."""
+        table = self.price_table or prices.price_table()
+        per_model: dict[str, float | None] = {}
+        for (model, long), b in sorted(self.buckets.items()):
+            rates = prices.request_rates(model, _limit_plus(model, table) if long else 0, table)
+            if rates is None:
+                per_model[model] = None
+                continue
+            cost = prices.usage_cost(rates, dict(zip(TOKEN_KEYS, b[1:], strict=True)), table)
+            per_model[model] = (per_model.get(model) or 0.0) + cost
+        unpriced = sorted(m for m, c in per_model.items() if c is None)
+        priced = [c for c in per_model.values() if c is not None]
+        return {
+            "est_cost_usd": round(sum(priced), 6) if priced or not per_model else None,
+            "cost_by_model": {m: (None if c is None else round(c, 6)) for m, c in per_model.items()},
+            "unpriced_models": unpriced,
+            "prices_as_of": table.get("as_of"),
+            "prices_file": table.get("source_file"),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batches": list(self.batches),
+            "path": self.path,
+            "bytes": self.bytes,
+            "results": self.total,
+            "counts": dict(self.counts),
+            **self.tokens(),
+            **self.costs(),
+        }
+
+
+def _long_limit(model: str, table: Mapping[str, Any] | None) -> float:
+    price = (table or prices.price_table())["models"].get(model) or {}
+    long = price.get("long_prompt")
+    return float(long.get("over_tokens", float("inf"))) if isinstance(long, dict) else float("inf")
+
+
+def _limit_plus(model: str, table: Mapping[str, Any]) -> int:
+    return int(_long_limit(model, table)) + 1
