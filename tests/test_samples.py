@@ -7,6 +7,7 @@ import base64
 import os
 import re
 import shutil
+import sys
 import subprocess
 from pathlib import Path
 
@@ -98,3 +99,55 @@ def test_crontab_line_names_the_script():
     fields = entries[0].split()
     assert len(fields) >= 6 and fields[5].endswith("samples/cron/collect.sh")
     assert shutil.which("bash")
+
+
+# -- the scripts, really run against the in-process emulator --------------------------------------
+
+
+def script_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
+    env.update(
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        HOME=str(tmp_path / "home"),
+        BATCHCTL_HOME=str(tmp_path / "state"),
+        BATCHCTL_EMULATOR="1",
+        BATCHCTL_EMULATOR_PROCESSING_SECONDS="0",
+    )
+    return env
+
+
+def bash(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", *args], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_oneliner_script_turns_prompts_into_answers(tmp_path):
+    answers = tmp_path / "answers.csv"
+    done = bash([str(SAMPLES / "oneliner.sh"), str(answers)], script_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    rows = answers.read_text().splitlines()
+    assert rows[0].startswith("custom_id,result_type,") and len(rows) == 6
+
+
+def test_ci_step_runs_as_written(tmp_path):
+    steps = re.findall(r"^\s+run: (batchctl run .*)$", (SAMPLES / "ci" / "batch.yml").read_text(),
+                       re.M)
+    assert len(steps) == 1 and "--exit-status" in steps[0]
+    (tmp_path / "samples").symlink_to(SAMPLES)
+    done = bash(["-c", f"set -euo pipefail; {steps[0]}"], script_env(tmp_path), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len((tmp_path / "answers.csv").read_text().splitlines()) == 16
+
+
+def test_cron_script_collects_what_ended(tmp_path):
+    env = script_env(tmp_path)
+    submitted = invoke(["--emulator", "submit", str(SAMPLES / "questions.jsonl"), "--label", "q"],
+                       env={k: env[k] for k in ("BATCHCTL_HOME", "BATCHCTL_EMULATOR_PROCESSING_SECONDS")})
+    assert submitted.exit_code == 0, submitted.stderr
+    batch = submitted.stdout.strip()
+    env["RESULTS_DIR"] = str(tmp_path / "collected")
+    done = bash([str(SAMPLES / "cron" / "collect.sh")], env)
+    assert done.returncode == 0, done.stderr
+    target = tmp_path / "collected" / f"q-{batch}.csv"
+    assert done.stdout.strip() == str(target)
+    assert len(target.read_text().splitlines()) == 16

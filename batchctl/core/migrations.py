@@ -86,6 +86,23 @@ def m001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m002_collect_claims(conn: sqlite3.Connection) -> None:
+    # `collect` claims a batch here, inside a write transaction, before downloading it, so two
+    # overlapping runs never fetch the same batch; a claim whose process is gone, or that is
+    # older than collect's timeout, may be taken over.
+    _script(
+        conn,
+        """
+        CREATE TABLE claims (
+            batch_id   TEXT PRIMARY KEY REFERENCES batches (id),
+            owner      TEXT NOT NULL,    -- host:pid:token of the collecting process
+            claimed_at REAL NOT NULL
+        );
+        """
+    )
+
+
 def _script(conn: sqlite3.Connection, sql: str) -> None:
     # Not executescript(): it COMMITs first, which would break the migration's transaction.
     for statement in sql.split(";"):

@@ -11,7 +11,7 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -324,6 +324,37 @@ class Store:
             "ORDER BY submitted_at, rowid",
             (batch_id,),
         )
+
+    # -- collect claims: one collector per batch at a time (see core/collect.py) -------------
+    def claim(
+        self, batch_id: str, owner: str, *, is_stale: Callable[[dict[str, Any]], bool]
+    ) -> bool:
+        """Claim an uncollected batch for ``owner``, atomically. False if it was collected
+        meanwhile, or another owner holds a claim that ``is_stale`` says is still live."""
+        now = self.clock.time()
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT collected_at FROM batches WHERE id = ?", (batch_id,)
+            ).fetchone()
+            if row is None or row["collected_at"] is not None:
+                return False
+            held = conn.execute("SELECT * FROM claims WHERE batch_id = ?", (batch_id,)).fetchone()
+            if held is not None and held["owner"] != owner and not is_stale(dict(held)):
+                return False
+            conn.execute(
+                "INSERT INTO claims (batch_id, owner, claimed_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (batch_id) DO UPDATE SET owner = excluded.owner, "
+                "claimed_at = excluded.claimed_at",
+                (batch_id, owner, now),
+            )
+        return True
+
+    def release(self, batch_id: str, owner: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM claims WHERE batch_id = ? AND owner = ?", (batch_id, owner))
+
+    def claims(self) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM claims ORDER BY claimed_at")
 
     # -- helpers ------------------------------------------------------------------------------
     @staticmethod

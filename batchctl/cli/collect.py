@@ -1,0 +1,109 @@
+"""`batchctl collect`: for cron, download the results of every tracked batch that has ended."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from batchctl.cli import output
+from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.options import JsonOpt
+from batchctl.cli.results import FormatOpt
+
+HELP = (
+    "Download the results of every tracked batch that has ended and was not collected yet, one "
+    "file per batch: DIR/<label-or-job>-<batch id>.jsonl (or .csv).\n\n"
+    "Made for cron: a run with nothing new does nothing and exits 0; runs that overlap never "
+    "download the same batch twice, and files are written atomically. Piped, it prints the path "
+    "of each file written; --json reports every batch it looked at. A batch that could not be "
+    "collected is tried again next time, and the exit code is that of the first failure."
+)
+
+DirOpt = Annotated[
+    Path | None,
+    typer.Option("--dir", "-d", file_okay=False, show_default=False,
+                 help="Where to write the files (created if needed). Default: results/ in the "
+                 "state directory."),
+]
+
+
+def collect_command(
+    ctx: typer.Context,
+    directory: DirOpt = None,
+    fmt: FormatOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """`batchctl collect`: see HELP."""
+    from batchctl.core import collect as core
+    from batchctl.core.results import format_for
+
+    actx = app_context(ctx)
+    kind = format_for(None, fmt)
+    folder = core.prepare_dir(
+        directory or core.default_dir(actx.settings.state_dir), private=directory is None
+    )
+
+    def notify(level: str, message: str) -> None:
+        (output.warn if level == "warn" else output.info)(actx, message)
+
+    outcomes = []
+    for outcome in core.collect(actx.api(), actx.store(), directory=folder, fmt=kind,
+                                clock=actx.clock, notify=notify):
+        outcomes.append(outcome)
+        if outcome.action == core.FAILED and outcome.error is not None:
+            output.warn(actx, f"{outcome.id}: {outcome.error.message}")
+        elif outcome.action == core.ARCHIVED:
+            output.warn(actx, f"{outcome.id}: its results were archived before they were "
+                              "collected; collect no longer looks at it")
+        if json_:
+            output.write_json(outcome.as_dict())
+        elif outcome.action == core.COLLECTED and not actx.stdout_tty:
+            output.write_lines([outcome.path or ""])
+    if actx.stdout_tty and not json_:
+        rows = [(o.id, o.label or o.job_id, o.results, o.path)
+                for o in outcomes if o.action == core.COLLECTED]
+        if rows:
+            output.write_table(actx, ["batch", "label or job", "results", "file"], rows)
+    _summary(actx, outcomes, folder)
+    failures = [o for o in outcomes if o.action == core.FAILED and o.error is not None]
+    if failures:
+        first = failures[0].error
+        assert first is not None
+        if len(failures) > 1:
+            first.message = (f"{len(failures)} batches could not be collected (tried again next "
+                             f"time); the first: {first.message}")
+        raise first
+
+
+def _summary(actx: AppContext, outcomes: list, folder: Path) -> None:
+    from batchctl.core import collect as core
+    from batchctl.core.lifecycle import batches_text
+
+    by: dict[str, int] = {}
+    for o in outcomes:
+        by[o.action] = by.get(o.action, 0) + 1
+    if not outcomes:
+        output.info(actx, "nothing to collect: no tracked batch is waiting to be collected")
+        return
+    parts = []
+    if by.get(core.COLLECTED):
+        parts.append(f"collected {batches_text(by[core.COLLECTED])} into {folder}")
+    if by.get(core.RUNNING):
+        parts.append(f"{batches_text(by[core.RUNNING])} still running")
+    if by.get(core.BUSY):
+        parts.append(f"{batches_text(by[core.BUSY])} being collected by another run")
+    if by.get(core.ARCHIVED):
+        parts.append(f"{batches_text(by[core.ARCHIVED])} archived")
+    if by.get(core.FAILED):
+        parts.append(f"{batches_text(by[core.FAILED])} failed")
+    message = "; ".join(parts)
+    if by.get(core.COLLECTED):
+        output.success(actx, message)
+    else:
+        output.info(actx, message)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("collect", help=HELP)(collect_command)
