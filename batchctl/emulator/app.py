@@ -105,7 +105,7 @@ class EmulatorApp:
         request_id = new_request_id()
         environ["batchctl.request_id"] = request_id
         try:
-            status, headers, body = self._dispatch(environ, request_id)
+            status, headers, body = self._dispatch(environ)
         except ApiError as error:
             status, headers, data = error_reply(error, request_id)
             body = [data]
@@ -120,7 +120,7 @@ class EmulatorApp:
         start_response(status, headers)
         return body
 
-    def _dispatch(self, environ: dict[str, Any], request_id: str) -> Reply:
+    def _dispatch(self, environ: dict[str, Any]) -> Reply:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         if not _has_key(environ):
             raise ApiError(
