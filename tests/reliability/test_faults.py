@@ -63,3 +63,72 @@ def test_submit_under_faults_makes_exactly_one_batch_per_submit(
         assert again.exit_code == 0, again.stderr
         assert again.stdout.strip() == batch_id
     assert len(view_batches(emu)) == len(files)
+
+
+class Switch:
+    """One URL, two emulator apps over the same data: clean, or with faults (tests flip it)."""
+
+    def __init__(self, clean: Any, faulty: Any) -> None:
+        self.clean, self.faulty = clean, faulty
+        self.app = clean
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+
+def switched_emulator(tmp_path: Path, clock: Any, **faults: Any) -> tuple[Switch, Any]:
+    from batchctl.emulator import EmulatorConfig, EmulatorServer, make_app
+
+    data = tmp_path / "emulator"
+    clean = make_app(data, EmulatorConfig(processing_seconds=0), clock=clock.time)
+    faulty = make_app(data, EmulatorConfig(processing_seconds=0, **faults), clock=clock.time)
+    switch = Switch(clean, faulty)
+    return switch, EmulatorServer(switch).start()
+
+
+def outputs(base_url: str, clock: Any, job: str, out: Path) -> dict[str, bytes]:
+    """Every way of getting a job's results: stdout, -o JSONL, -o CSV, --order input."""
+    out.mkdir()
+    got = {}
+    env = {"ANTHROPIC_API_KEY": API_KEY}
+    stdout = invoke(["--base-url", base_url, "results", job], env=env, clock=clock)
+    assert stdout.exit_code == 0, stdout.stderr
+    got["stdout"] = stdout.stdout_bytes
+    notes = [stdout.stderr]
+    for name, args in {"jsonl": ["-o", str(out / "r.jsonl")],
+                       "csv": ["-o", str(out / "r.csv")],
+                       "input": ["--order", "input", "-o", str(out / "i.jsonl")]}.items():
+        result = invoke(["--base-url", base_url, "results", job, *args], env=env, clock=clock)
+        assert result.exit_code == 0, (name, result.stderr)
+        notes.append(result.stderr)
+        got[name] = Path(args[-1]).read_bytes()
+        assert sorted(p.name for p in out.iterdir() if p.name.endswith(".tmp")) == []
+    got["stderr"] = "".join(notes).encode()
+    return got
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_dropped_result_streams_give_complete_identical_outputs(
+    clock: Any, tmp_path: Path, seed: int
+) -> None:
+    switch, server = switched_emulator(tmp_path, clock, drop_rate=0.3, seed=seed)
+    try:
+        path = write_requests(tmp_path / "req.jsonl", 600, tag=f"d{seed}", text_bytes=300)
+        submitted = invoke(["--base-url", server.base_url, "submit", "--json",
+                            "--max-requests", "200", str(path)],
+                           env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
+        assert submitted.exit_code == 0, submitted.stderr
+        job = {line.split('"job_id":"')[1].split('"')[0]
+               for line in submitted.stdout.splitlines()}.pop()
+        clean = outputs(server.base_url, clock, job, tmp_path / "clean")
+        switch.app = switch.faulty
+        dropped = outputs(server.base_url, clock, job, tmp_path / "dropped")
+    finally:
+        server.stop()
+    assert clean["stdout"] == clean["jsonl"]
+    assert clean["stdout"].count(b"\n") == 600
+    assert clean["csv"].count(b"\n") >= 601
+    assert b"was cut" not in clean.pop("stderr")
+    assert dropped.pop("stderr").count(b"was cut") >= 2  # the faults did happen
+    for name in clean:
+        assert dropped[name] == clean[name], name
