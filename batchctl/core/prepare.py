@@ -95,7 +95,7 @@ def check_spec(spec: PrepareSpec) -> None:
     if "{text}" not in spec.template:
         raise UsageError(
             "--template must contain {text} (where the prompt goes)",
-            hint="e.g. --template 'Summarise in one sentence:\\n\\n{text}'",
+            hint="e.g. --template 'Summarise in one sentence: {text}'",
         )
     if not spec.model.strip():
         raise UsageError("--model must not be empty")
