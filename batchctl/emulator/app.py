@@ -164,7 +164,8 @@ class EmulatorApp:
 
     def _plan(self, row: BatchRow) -> list[outcomes.PlanEntry]:
         try:
-            return outcomes.load_plan(self.store.read_plan(row.id))
+            with intake.without_gc():
+                return outcomes.load_plan(self.store.read_plan(row.id))
         except FileNotFoundError:  # deleted meanwhile (by another thread or process)
             raise not_found(row.id) from None
 
@@ -213,12 +214,12 @@ class EmulatorApp:
 
     def _create(self, environ: dict[str, Any], _batch_id: str | None) -> Reply:
         config = self.config
-        document = intake.read_json_body(environ, self.store.tmp_dir, config.max_body_bytes)
-        items = intake.check_envelope(document)
-        del document
         api_version = environ.get("HTTP_ANTHROPIC_VERSION")
-        plan = outcomes.static_plan(items, config.seed, api_version)
-        del items
+        with intake.without_gc():
+            document = intake.read_json_body(environ, self.store.tmp_dir, config.max_body_bytes)
+            items = intake.check_envelope(document)
+            plan = outcomes.static_plan(items, config.seed, api_version)
+            del document, items
 
         def build_plan(seq: int) -> bytes:
             outcomes.roll_outcomes(plan, config.seed, seq, config.error_rate, config.expire_rate)
@@ -343,7 +344,7 @@ class EmulatorApp:
         path = self.store.results_path(row.id)
         if path.exists():
             return path
-        with self._materialise_lock:
+        with self._materialise_lock, intake.without_gc():
             if not path.exists():
                 plan = self._plan(row)
                 if row.final_counts is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import http.client
 
 import anthropic
@@ -45,6 +46,7 @@ def test_bad_envelopes_are_400_and_create_nothing(emu, body, fragment):
     response = http.post("/v1/messages/batches", content=body, headers={"content-type": "application/json"})
     assert fragment in assert_envelope(response, 400, "invalid_request_error")["error"]["message"]
     assert http.get("/v1/messages/batches").json()["data"] == []
+    assert gc.isenabled()  # paused while a body is parsed, back on after a refusal too
 
 
 def test_exactly_100000_requests_is_the_limit(emu):
