@@ -80,7 +80,7 @@ def test_error_and_expire_rates_are_deterministic_for_a_seed(start_emu):
     again = _outcomes(start_emu(seed=7, **rates), requests)
     other = _outcomes(start_emu(seed=8, **rates), requests)
     assert first == again and first != other
-    kinds = {value for value in first.values()}
+    kinds = set(first.values())
     assert kinds == {("succeeded", None), ("expired", None), ("errored", "api_error"), ("errored", "overloaded_error")}
     errored = sum(1 for kind, _ in first.values() if kind == "errored")
     expired = sum(1 for kind, _ in first.values() if kind == "expired")
