@@ -24,7 +24,7 @@ from batchctl.core.clock import Clock, SystemClock
 from batchctl.core.settings import Settings
 
 BATCHES_PATH = "/v1/messages/batches"
-DEFAULT_MAX_RETRIES = 3
+DEFAULT_MAX_RETRIES = 8  # 9 attempts: rides out ~50% failing calls (429/5xx/lost replies); create: 0
 RESULTS_CHUNK = 1 << 20
 
 T = TypeVar("T")
