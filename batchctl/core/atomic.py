@@ -1,11 +1,12 @@
 """Atomic file writes: nothing half-written ever sits at the target path.
 
 `atomic_file(target)` gives a binary file that is really a temp file beside the target
-(``.NAME.<random>.<pid>.tmp``, same directory so the rename stays on one filesystem). On a normal
-exit it is flushed, fsynced and renamed over the target (then the directory is fsynced); on any
-exception, Ctrl-C or SIGTERM (turned into KeyboardInterrupt while the file is open) it is removed and the target is left as it was. A process killed
-with SIGKILL cannot clean up: its temp file stays beside the target (never at it), and the next
-write to the same target removes temp files whose process is gone.
+(``.NAME.<random>.<pid>.tmp``, same directory so the rename stays on one filesystem). On a
+normal exit it is flushed, fsynced and renamed over the target (then the directory is fsynced);
+on any exception, Ctrl-C or SIGTERM (turned into KeyboardInterrupt while the file is open) it is
+removed and the target is left as it was. A process killed with SIGKILL cannot clean up: its
+temp file stays beside the target (never at it), and the next write to the same target removes
+temp files whose process is gone.
 """
 
 from __future__ import annotations

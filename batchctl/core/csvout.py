@@ -117,18 +117,34 @@ def _careful_row(record: Mapping[str, Any]) -> list[Any]:
     ]
 
 
+class Encoder:
+    """Rows in, UTF-8 bytes out in blocks of about FLUSH_AT characters; the header first."""
+
+    def __init__(self) -> None:
+        self._buf = io.StringIO()
+        self._writer = csv.writer(self._buf, lineterminator=LINE_TERMINATOR)
+        self._writer.writerow(COLUMNS)
+
+    def add(self, rows: Iterable[list[Any]]) -> bytes | None:
+        """Add rows; returns a block of bytes once enough has built up."""
+        self._writer.writerows(rows)
+        return self.take() if self._buf.tell() >= FLUSH_AT else None
+
+    def take(self) -> bytes:
+        data = self._buf.getvalue().encode("utf-8", "replace")
+        self._buf.seek(0)
+        self._buf.truncate()
+        return data
+
+
 def encode_blocks(blocks: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
-    """The CSV of blocks of parsed results lines, header first, one block of bytes each."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator=LINE_TERMINATOR)
-    writer.writerow(COLUMNS)
+    """The CSV of blocks of parsed results lines, header first."""
+    encoder = Encoder()
     for records in blocks:
-        writer.writerows(map(row, records))
-        if buf.tell() >= FLUSH_AT:
-            yield buf.getvalue().encode("utf-8", "replace")
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue().encode("utf-8", "replace")
+        data = encoder.add(map(row, records))
+        if data:
+            yield data
+    yield encoder.take()
 
 
 def encode(records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:

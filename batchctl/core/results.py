@@ -28,6 +28,7 @@ from batchctl.core.fetch import (
     fetch_sources,
     line_blocks,
     lines_of,
+    parse_block,
     parse_lines,
     quiet,
     resolve,
@@ -126,9 +127,9 @@ class Export:
         if self.options.passthrough:
             blocks = self._passthrough()
         elif self.options.format == "csv":
-            blocks = csvout.encode_blocks(records for _lines, records in self._batches())
+            blocks = self._csv()
         else:
-            blocks = (b"\n".join(lines) + b"\n" for lines, _records in self._batches())
+            blocks = (b"\n".join(lines) + b"\n" for lines, _records in self._batches() if lines)
         for block in blocks:
             if block:
                 self.summary.bytes += len(block)
@@ -160,39 +161,59 @@ class Export:
                 self.summary.add(record)
         self._tick(block.count(b"\n"))
 
-    def _batches(self) -> Iterator[tuple[list[bytes], list[dict[str, Any]]]]:
+    def _csv(self) -> Iterator[bytes]:
+        encoder, add_rows = csvout.Encoder(), self.summary.add_rows
+        for _lines, records in self._batches(summarise=False):
+            rows = list(map(csvout.row, records))
+            add_rows(rows, records)  # the summary, read off the rows: cheaper than per record
+            data = encoder.add(rows)
+            if data:
+                yield data
+        yield encoder.take()
+
+    def _batches(
+        self, *, summarise: bool = True
+    ) -> Iterator[tuple[list[bytes] | None, list[dict[str, Any]]]]:
         """``(lines, parsed)`` in blocks: the results to write, filtered, in the final order;
-        each is added to the summary."""
+        each is added to the summary unless ``summarise`` is False. ``lines`` (the API's
+        lines) only for JSONL."""
         only, add = self.options.only, self.summary.add
         for lines, records in self._ordered():
             if only is not None:
                 keep = [i for i, r in enumerate(records) if result_type(r) in only]
                 if len(keep) != len(records):
-                    lines = [lines[i] for i in keep]
                     records = [records[i] for i in keep]
-            for record in records:
-                add(record)
-            if lines:
+                    if lines is not None:
+                        lines = [lines[i] for i in keep]
+            if summarise:
+                for record in records:
+                    add(record)
+            if records:
                 yield lines, records
 
-    def _ordered(self) -> Iterator[tuple[list[bytes], list[dict[str, Any]]]]:
+    def _ordered(self) -> Iterator[tuple[list[bytes] | None, list[dict[str, Any]]]]:
         if self.options.order == "api" and not self.options.merge_retries:
+            jsonl = self.options.format == "jsonl"
             for source in self.sources:
                 for block in line_blocks(self._fetch(source)):
-                    lines = lines_of(block)
-                    self._tick(len(lines))
-                    yield lines, parse_lines(lines, source.id)
+                    if jsonl:
+                        lines: list[bytes] | None = lines_of(block)
+                        records = parse_lines(lines, source.id)  # type: ignore[arg-type]
+                    else:
+                        lines, records = None, parse_block(block, source.id)
+                    self._tick(len(records))
+                    yield lines, records
             return
         with Spool() as spool:
             self._spool(spool)
-            lines: list[bytes] = []
+            spooled: list[bytes] = []
             for line in self._spooled(spool):
-                lines.append(line)
-                if len(lines) >= SPOOL_BLOCK:
-                    yield lines, parse_lines(lines, "")
-                    lines = []
-            if lines:
-                yield lines, parse_lines(lines, "")
+                spooled.append(line)
+                if len(spooled) >= SPOOL_BLOCK:
+                    yield spooled, parse_lines(spooled, "")
+                    spooled = []
+            if spooled:
+                yield spooled, parse_lines(spooled, "")
 
     def _parsed(self, source: Source) -> Iterator[tuple[str, str | None, bytes]]:
         for block in line_blocks(self._fetch(source)):

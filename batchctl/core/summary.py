@@ -8,8 +8,11 @@ tier for models priced by prompt length), so adding a result costs a few dict op
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -19,6 +22,9 @@ from batchctl.core import prices
 RESULT_TYPES = ("succeeded", "errored", "canceled", "expired")
 _TYPE_PATTERNS = {t: b'"result":{"type":"%s"' % t.encode() for t in RESULT_TYPES}
 _USAGE = b'"usage":{'
+# csvout.row columns: result_type, model; input, output, cache write, cache read tokens
+_COL_KIND, _COL_MODEL = itemgetter(1), itemgetter(2)
+_TOKEN_COLUMNS = tuple(itemgetter(i) for i in (5, 6, 7, 8))
 _MODEL = b'"model":"'
 
 TOKEN_KEYS = (
@@ -45,9 +51,15 @@ class Summary:
 
     def add(self, record: Mapping[str, Any]) -> None:
         """Count one parsed results line."""
-        result = record.get("result")
-        kind = result.get("type") if isinstance(result, dict) else None
-        self.counts[kind or "unknown"] = self.counts.get(kind or "unknown", 0) + 1
+        try:  # the usual shape, read directly
+            result = record["result"]
+            kind = result["type"]
+            self.counts[kind] += 1
+        except (KeyError, TypeError):
+            result = record.get("result")
+            kind = result.get("type") if isinstance(result, dict) else None
+            key = kind if isinstance(kind, str) else "unknown"
+            self.counts[key] = self.counts.get(key, 0) + 1
         if kind != "succeeded":
             return
         message = result.get("message")  # type: ignore[union-attr]
@@ -55,27 +67,66 @@ class Summary:
             self._usage(str(message.get("model") or "unknown"), message["usage"])
 
     def _usage(self, model: str, usage: Mapping[str, Any]) -> None:
-        i = usage.get("input_tokens") or 0
-        o = usage.get("output_tokens") or 0
-        cw = usage.get("cache_creation_input_tokens") or 0
-        cr = usage.get("cache_read_input_tokens") or 0
-        cw1h = 0
-        detail = usage.get("cache_creation")
-        if isinstance(detail, dict):
-            cw1h = detail.get("ephemeral_1h_input_tokens") or 0
-        limit = self._limits.get(model)
-        if limit is None:
-            limit = self._limits[model] = _long_limit(model, self.price_table)
-        key = (model, i + cw + cr > limit)
-        b = self.buckets.get(key)
-        if b is None:
-            b = self.buckets[key] = [0, 0, 0, 0, 0, 0]
+        get = usage.get
+        i = get("input_tokens") or 0
+        cw = get("cache_creation_input_tokens") or 0
+        cr = get("cache_read_input_tokens") or 0
+        detail = get("cache_creation")
+        cw1h = (detail.get("ephemeral_1h_input_tokens") or 0) if type(detail) is dict else 0
+        b = self._bucket((model, i + cw + cr > self._limit(model)))
         b[0] += 1
         b[1] += i
-        b[2] += o
+        b[2] += get("output_tokens") or 0
         b[3] += cw - cw1h
         b[4] += cw1h
         b[5] += cr
+
+    def add_rows(self, rows: list[list[Any]], records: list[Mapping[str, Any]]) -> None:
+        """Count a block of CSV rows (``batchctl.core.csvout.row``) made from ``records``.
+
+        Column-wise where it can be: a block whose succeeded rows share one model without a
+        long-prompt tier, with integer tokens and no cache writes, is summed with ``map``;
+        anything else is counted record by record."""
+        counts = self.counts
+        for kind, n in Counter(map(_COL_KIND, rows)).items():
+            key = kind if isinstance(kind, str) else "unknown"
+            counts[key] = counts.get(key, 0) + n
+        succeeded = [r for r in rows if r[1] == "succeeded"]
+        if not succeeded:
+            return
+        models = set(map(_COL_MODEL, succeeded))
+        if len(models) == 1:
+            model = models.pop()
+            if isinstance(model, str) and self._limit(model) == math.inf:
+                try:
+                    sums = [sum(map(col, succeeded)) for col in _TOKEN_COLUMNS]
+                except TypeError:  # a token field missing (None)
+                    sums = None
+                if sums is not None and sums[2] == 0:
+                    b = self._bucket((model, False))
+                    b[0] += len(succeeded)
+                    b[1] += sums[0]
+                    b[2] += sums[1]
+                    b[5] += sums[3]
+                    return
+        for record in records:
+            result = record.get("result")
+            if isinstance(result, dict) and result.get("type") == "succeeded":
+                message = result.get("message")
+                if isinstance(message, dict) and isinstance(message.get("usage"), dict):
+                    self._usage(str(message.get("model") or "unknown"), message["usage"])
+
+    def _limit(self, model: str) -> float:
+        limit = self._limits.get(model)
+        if limit is None:
+            limit = self._limits[model] = _long_limit(model, self.price_table)
+        return limit
+
+    def _bucket(self, key: tuple[str, bool]) -> list[int]:
+        b = self.buckets.get(key)
+        if b is None:
+            b = self.buckets[key] = [0, 0, 0, 0, 0, 0]
+        return b
 
     def add_block(self, block: bytes) -> bool:
         """Count a block of whole results lines (JSONL, each ending in a newline) without
@@ -149,7 +200,9 @@ class Summary:
         priced = [c for c in per_model.values() if c is not None]
         return {
             "est_cost_usd": round(sum(priced), 6) if priced or not per_model else None,
-            "cost_by_model": {m: (None if c is None else round(c, 6)) for m, c in per_model.items()},
+            "cost_by_model": {
+                m: (None if c is None else round(c, 6)) for m, c in per_model.items()
+            },
             "unpriced_models": unpriced,
             "prices_as_of": table.get("as_of"),
             "prices_file": table.get("source_file"),
