@@ -200,7 +200,8 @@ def test_refusals(tmp_path: Path, emulator: Any, cli: Any, clock: Any) -> None:
     running = cli("retry-failed", batch_id)
     assert running.exit_code == 8 and "in_progress" in running.stderr
     with emulator.client() as client:
-        untracked = client.messages.batches.create(requests=[request("a", "b")]).id  # type: ignore[list-item]
+        reqs: Any = [request("a", "b")]
+        untracked = client.messages.batches.create(requests=reqs).id
     clock.advance(3600)
     unknown = cli("retry-failed", untracked)
     assert unknown.exit_code == 5 and "no tracked batch" in unknown.stderr
