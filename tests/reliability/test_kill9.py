@@ -13,6 +13,7 @@ import hashlib
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -79,3 +80,83 @@ def test_kill_during_submit_then_submit_again_makes_one_batch(live_emulator: Any
         assert [b["id"] for b in made] == [again.stdout.strip()], (delay, outcomes[-1], made)
         assert integrity(home / "batchctl.db") == "ok"
     assert len(emu.batches()) == TRIALS + 1
+
+
+def test_kill_during_results_never_leaves_a_partial_file(live_emulator: Any,
+                                                         tmp_path: Path) -> None:
+    emu = live_emulator()
+    home = tmp_path / "state"
+    path = write_requests(tmp_path / "req.jsonl", 20_000, tag="res", text_bytes=60)
+    submitted = run_batchctl(emu.base_url, home, "submit", str(path))
+    assert submitted.returncode == 0, submitted.stderr
+    batch_id = submitted.stdout.strip()
+    out = tmp_path / "out"
+    out.mkdir()
+    # Clean runs: the reference bytes, and how long a download takes here.
+    reference, spans = {}, {}
+    for fmt in ("jsonl", "csv"):
+        ref = tmp_path / f"reference.{fmt}"
+        done, spans[fmt] = timed(lambda: run_batchctl(emu.base_url, home, "results", batch_id,
+                                                      "-o", str(ref)))
+        assert done.returncode == 0, done.stderr
+        reference[fmt] = ref.read_bytes()
+    assert reference["jsonl"].count(b"\n") == 20_000
+    rng = random.Random(7002)
+    for trial, fmt in enumerate(["jsonl", "csv", "jsonl"]):
+        target = out / f"r.{fmt}"
+        target.unlink(missing_ok=True)
+        delay = rng.uniform(0.05, 1.0) * spans[fmt]
+        outcome = run_and_kill(batchctl_cmd(emu.base_url, "results", batch_id, "-o", str(target)),
+                               child_env(home), delay)
+        # Whatever moment the kill hit: nothing at the target, or all of it.
+        assert not target.exists() or target.read_bytes() == reference[fmt], (trial, outcome)
+        again = run_batchctl(emu.base_url, home, "results", batch_id, "-o", str(target))
+        assert again.returncode == 0, (outcome, again.stderr)
+        assert target.read_bytes() == reference[fmt]
+        assert leftovers(out) == [], outcome  # a killed run's temp file is swept by the next
+        assert integrity(home / "batchctl.db") == "ok"
+
+
+def test_kill_during_collect_never_leaves_a_partial_file(live_emulator: Any,
+                                                         tmp_path: Path) -> None:
+    import shutil
+
+    emu = live_emulator()
+    seed_home = tmp_path / "state"
+    for i in range(3):
+        path = write_requests(tmp_path / f"req{i}.jsonl", 6_000 + i, tag=f"col{i}", text_bytes=60)
+        submitted = run_batchctl(emu.base_url, seed_home, "submit", "--label", f"part{i}",
+                                 str(path))
+        assert submitted.returncode == 0, submitted.stderr
+    # A clean collect on a copy of the store: the reference files, and the time it takes.
+    shutil.copytree(seed_home, tmp_path / "s-clean")
+    clean_dir = tmp_path / "clean"
+    clean, span = timed(lambda: run_batchctl(emu.base_url, tmp_path / "s-clean", "collect",
+                                             "--dir", str(clean_dir)))
+    assert clean.returncode == 0, clean.stderr
+    reference = {p.name: p.read_bytes() for p in clean_dir.iterdir()}
+    assert len(reference) == 3 and all(n.endswith(".jsonl") for n in reference)
+    rng = random.Random(7003)
+    for trial in range(TRIALS):
+        home = tmp_path / f"s{trial}"
+        shutil.copytree(seed_home, home)
+        target = tmp_path / f"collected{trial}"
+        delay = rng.uniform(0.05, 1.0) * span
+        outcome = run_and_kill(batchctl_cmd(emu.base_url, "collect", "--dir", str(target)),
+                               child_env(home), delay)
+        if target.exists():
+            for p in target.iterdir():
+                if not p.name.endswith(".tmp"):
+                    assert p.read_bytes() == reference[p.name], (trial, outcome, p.name)
+        again = run_batchctl(emu.base_url, home, "collect", "--dir", str(target))
+        assert again.returncode == 0, (outcome, again.stderr)
+        assert {p.name: p.read_bytes() for p in target.iterdir()} == reference, outcome
+        assert integrity(home / "batchctl.db") == "ok"
+        conn = sqlite3.connect(home / "batchctl.db")
+        try:
+            uncollected = conn.execute(
+                "SELECT count(*) FROM batches WHERE collected_at IS NULL").fetchone()[0]
+        finally:
+            conn.close()
+        assert uncollected == 0
+    assert len(emu.batches()) == 3
