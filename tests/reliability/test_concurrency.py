@@ -1,5 +1,6 @@
-"""Eight processes at once on one state store (which none of them has created yet): no
-"database is locked", no lost rows, every batch made once."""
+"""Eight processes at once on one state store (which none of them has created yet), submitting,
+then submitting and collecting: no "database is locked", no lost rows, every batch made once and
+collected once."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def store_rows(home: Path, sql: str) -> list[tuple]:
         conn.close()
 
 
-def test_eight_submits_at_once_on_a_fresh_store(live_emulator: Any, tmp_path: Path) -> None:
+def test_eight_processes_submitting_and_collecting_on_one_store(live_emulator: Any, tmp_path: Path) -> None:
     emu = live_emulator()
     home = tmp_path / "state"
     sizes = [40 + i for i in range(PROCESSES)]
@@ -55,4 +56,28 @@ def test_eight_submits_at_once_on_a_fresh_store(live_emulator: Any, tmp_path: Pa
     assert store_rows(home, "SELECT count(*) FROM intents WHERE state != 'done'") == [(0,)]
     remote = {b["id"]: sum(b["request_counts"].values()) for b in emu.batches()}
     assert remote == dict(zip(ids, sizes))
+    assert integrity(home / "batchctl.db") == "ok"
+
+    # Then eight at once again: four collect everything, four submit new files.
+    out = tmp_path / "collected"
+    more = [write_requests(tmp_path / f"g{i}.jsonl", 60 + i, tag=f"g{i}") for i in range(4)]
+    mixed = [batchctl_cmd(emu.base_url, "collect", "--dir", str(out)) for _ in range(4)]
+    mixed += [batchctl_cmd(emu.base_url, "submit", str(f)) for f in more]
+    second = run_all(mixed, home)
+    assert_all_ok(second)
+    new_ids = [r.stdout.strip() for r in second[4:]]
+    # Every batch of the first round was collected exactly once, complete; none twice.
+    files = sorted(out.iterdir())
+    assert [p.name for p in files if p.name.endswith(".tmp")] == []
+    collected = {p.name.rsplit("-", 1)[-1].removesuffix(".jsonl"): p for p in files}
+    assert set(ids) <= set(collected), (sorted(collected), ids)
+    assert len(collected) == len(files)
+    for batch_id, n in zip(ids, sizes):
+        assert collected[batch_id].read_bytes().count(b"\n") == n
+    assert store_rows(home, "SELECT count(*) FROM batches WHERE collected_at IS NULL AND id IN "
+                      f"({','.join(repr(i) for i in ids)})") == [(0,)]
+    assert len(store_rows(home, "SELECT id FROM batches")) == PROCESSES + 4
+    assert len(store_rows(home, "SELECT id FROM jobs")) == PROCESSES + 4
+    remote = {b["id"]: sum(b["request_counts"].values()) for b in emu.batches()}
+    assert remote == dict(zip(ids + new_ids, sizes + [60, 61, 62, 63]))
     assert integrity(home / "batchctl.db") == "ok"
