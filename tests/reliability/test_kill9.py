@@ -86,7 +86,7 @@ def test_kill_during_results_never_leaves_a_partial_file(live_emulator: Any,
                                                          tmp_path: Path) -> None:
     emu = live_emulator()
     home = tmp_path / "state"
-    path = write_requests(tmp_path / "req.jsonl", 20_000, tag="res", text_bytes=60)
+    path = write_requests(tmp_path / "req.jsonl", 10_000, tag="res", text_bytes=60)
     submitted = run_batchctl(emu.base_url, home, "submit", str(path))
     assert submitted.returncode == 0, submitted.stderr
     batch_id = submitted.stdout.strip()
@@ -100,7 +100,7 @@ def test_kill_during_results_never_leaves_a_partial_file(live_emulator: Any,
                                                       "-o", str(ref)))
         assert done.returncode == 0, done.stderr
         reference[fmt] = ref.read_bytes()
-    assert reference["jsonl"].count(b"\n") == 20_000
+    assert reference["jsonl"].count(b"\n") == 10_000
     rng = random.Random(7002)
     for trial, fmt in enumerate(["jsonl", "csv", "jsonl"]):
         target = out / f"r.{fmt}"
