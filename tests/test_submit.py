@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from batchctl.cli import submit as cli_submit
+from batchctl.cli import options as cli_options
 from batchctl.core import requests as core_requests
 from batchctl.core.errors import StateError
 from batchctl.core.settings import Settings
@@ -366,8 +366,8 @@ def test_state_files_are_private(cli, emulator, seven, state_dir):
 
 
 def test_cli_defaults_match_the_core():
-    assert cli_submit.DEFAULT_MAX_REQUESTS == core_requests.DEFAULT_MAX_REQUESTS
-    assert core_requests.parse_size(cli_submit.DEFAULT_MAX_BYTES) == core_requests.DEFAULT_MAX_BYTES
+    assert cli_options.DEFAULT_MAX_REQUESTS == core_requests.DEFAULT_MAX_REQUESTS
+    assert core_requests.parse_size(cli_options.DEFAULT_MAX_BYTES) == core_requests.DEFAULT_MAX_BYTES
 
 
 def test_an_unreachable_api_is_retried_with_backoff_then_exit_6(clock, seven, state_dir):

@@ -45,9 +45,7 @@ def collect_command(
         directory or core.default_dir(actx.settings.state_dir), private=directory is None
     )
 
-    def notify(level: str, message: str) -> None:
-        (output.warn if level == "warn" else output.info)(actx, message)
-
+    notify = output.notifier(actx)
     outcomes = []
     for outcome in core.collect(actx.api(), actx.store(), directory=folder, fmt=kind,
                                 clock=actx.clock, notify=notify):

@@ -98,3 +98,61 @@ PricesOpt = Annotated[
         dir_okay=False,
     ),
 ]
+
+# -- submit (and run) -------------------------------------------------------------------------
+# batchctl.core.requests.DEFAULT_MAX_REQUESTS / DEFAULT_MAX_BYTES, repeated here so that
+# `batchctl --help` does not import the request reader (tests check they agree).
+DEFAULT_MAX_REQUESTS = 100_000
+DEFAULT_MAX_BYTES = "250MB"
+
+FileArg = Annotated[
+    str,
+    typer.Argument(
+        help="A JSONL request file, or - for stdin. One request per line: "
+        '{"custom_id", "params"} or OpenAI-style {"custom_id", "method", "url", "body"}.',
+        show_default=False,
+        metavar="FILE|-",
+    ),
+]
+MaxRequestsOpt = Annotated[
+    int,
+    typer.Option("--max-requests", help="At most this many requests per batch.", min=1,
+                 max=DEFAULT_MAX_REQUESTS),
+]
+MaxBytesOpt = Annotated[
+    str,
+    typer.Option("--max-bytes", metavar="SIZE",
+                 help="At most this much request body per batch: 250MB, 10k, 1MiB..."),
+]
+DryRunOpt = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Validate and print what would be sent, with estimated tokens "
+                 "and cost; send nothing (no key needed)."),
+]
+BetaOpt = Annotated[
+    list[str] | None,
+    typer.Option("--beta", metavar="NAME", help="Send with this anthropic-beta (repeatable)."),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force", help="Submit even if this content was already submitted."),
+]
+
+# -- results (and run) ------------------------------------------------------------------------
+FormatOpt = Annotated[
+    str | None,
+    typer.Option("--format", "-f", metavar="jsonl|csv",
+                 help="Output format (default: from the -o extension, .csv = CSV; else JSONL)."),
+]
+OnlyOpt = Annotated[
+    str | None,
+    typer.Option("--only", metavar="TYPES",
+                 help="Only these result types, comma-separated: succeeded, errored, canceled, "
+                 "expired."),
+]
+OrderOpt = Annotated[
+    str,
+    typer.Option("--order", metavar="api|input",
+                 help="api: as the API sends them (no fixed order); input: the request file's "
+                 "order (for a job, across its parts), in bounded memory."),
+]

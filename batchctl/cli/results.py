@@ -11,11 +11,19 @@ import typer
 
 from batchctl.cli import output
 from batchctl.cli.context import AppContext, app_context
-from batchctl.cli.options import JsonOpt, OutputOpt, PricesOpt, RefArg
+from batchctl.cli.options import (
+    FormatOpt,
+    JsonOpt,
+    OnlyOpt,
+    OrderOpt,
+    OutputOpt,
+    PricesOpt,
+    RefArg,
+)
 from batchctl.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from batchctl.core.results import Progress
+    from batchctl.core.results import Options, Progress
     from batchctl.core.summary import Summary
 
 HELP = (
@@ -27,23 +35,6 @@ HELP = (
     "ended; 5 if its results were archived (29 days after creation)."
 )
 
-FormatOpt = Annotated[
-    str | None,
-    typer.Option("--format", "-f", metavar="jsonl|csv",
-                 help="Output format (default: from the -o extension, .csv = CSV; else JSONL)."),
-]
-OnlyOpt = Annotated[
-    str | None,
-    typer.Option("--only", metavar="TYPES",
-                 help="Only these result types, comma-separated: succeeded, errored, canceled, "
-                 "expired."),
-]
-OrderOpt = Annotated[
-    str,
-    typer.Option("--order", metavar="api|input",
-                 help="api: as the API sends them (no fixed order); input: the request file's "
-                 "order (for a job, across its parts), in bounded memory."),
-]
 MergeOpt = Annotated[
     bool,
     typer.Option("--merge-retries",
@@ -64,16 +55,34 @@ def results_command(
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl results`: see HELP."""
+    actx = app_context(ctx)
+    options = build_options(
+        out=out, fmt=fmt, only=only, order=order, merge_retries=merge_retries,
+        prices_file=prices_file, json_=json_,
+    )
+    export(actx, actx.api(), actx.store(), ref, options, out)
+
+
+def build_options(
+    *,
+    out: Path | None,
+    fmt: str | None,
+    only: str | None,
+    order: str,
+    prices_file: Path | None,
+    json_: bool,
+    merge_retries: bool = False,
+) -> Options:
+    """Check the results options (before anything is sent or fetched) and bundle them."""
     from batchctl.core import results
 
-    actx = app_context(ctx)
     if json_:
         if fmt is not None and fmt.strip().lower() != "jsonl":
             raise UsageError("--json writes JSONL: it cannot be used with --format csv")
         fmt = fmt or "jsonl"
     if order not in results.ORDERS:
         raise UsageError(f"--order must be one of {', '.join(results.ORDERS)}, not {order!r}")
-    options = results.Options(
+    return results.Options(
         format=results.format_for(out, fmt),
         only=results.parse_types(only) if only is not None else None,
         order=order,
@@ -81,20 +90,24 @@ def results_command(
         price_table=_price_table(prices_file),
     )
 
-    def notify(level: str, message: str) -> None:
-        (output.warn if level == "warn" else output.info)(actx, message)
 
-    store = actx.store()
+def export(
+    actx: AppContext, api: Any, store: Any, ref: str, options: Options, out: Path | None
+) -> Summary:
+    """Write the results of ``ref`` to ``out`` (atomically) or stdout; summary on stderr."""
+    from batchctl.core import results
+
     with _progress(actx, enabled=out is not None) as progress:
-        export = results.open_export(
-            actx.api(), store, ref, options, notify=notify, progress=progress
+        exported = results.open_export(
+            api, store, ref, options, notify=output.notifier(actx), progress=progress
         )
         if out is not None:
-            summary = export.save(out)
+            summary = exported.save(out)
         else:
-            output.write_bytes(export.chunks())
-            summary = export.summary
+            output.write_bytes(exported.chunks())
+            summary = exported.summary
     show_summary(actx, summary, options.format)
+    return summary
 
 
 def _price_table(path: Path | None) -> dict[str, Any] | None:

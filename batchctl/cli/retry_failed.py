@@ -55,12 +55,7 @@ def retry_failed_command(
 
     actx = app_context(ctx)
 
-    def notify(level: str, message: str) -> None:
-        if level == "warn":
-            output.warn(actx, message)
-        elif actx.stderr_tty:
-            output.info(actx, message)
-
+    notify = output.notifier(actx, info_off_tty=False)
     api, store = actx.api(), actx.store()
     rules = retry.Rules(all_errors=all_errors, include_canceled=include_canceled)
     plans = retry.plan_retries(api, store, ref, rules, notify=notify)

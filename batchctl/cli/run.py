@@ -15,24 +15,24 @@ import typer
 from batchctl.cli import output
 from batchctl.cli.context import AppContext, app_context
 from batchctl.cli.options import (
-    ExitStatusOpt,
-    IntervalOpt,
-    JsonOpt,
-    LabelOpt,
-    OutputOpt,
-    PricesOpt,
-    TimeoutOpt,
-)
-from batchctl.cli.results import FormatOpt, OnlyOpt, OrderOpt
-from batchctl.cli.submit import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_REQUESTS,
     BetaOpt,
     DryRunOpt,
+    ExitStatusOpt,
     FileArg,
     ForceOpt,
+    FormatOpt,
+    IntervalOpt,
+    JsonOpt,
+    LabelOpt,
     MaxBytesOpt,
     MaxRequestsOpt,
+    OnlyOpt,
+    OrderOpt,
+    OutputOpt,
+    PricesOpt,
+    TimeoutOpt,
 )
 from batchctl.core.errors import Interrupted, StillRunningError, UsageError
 
@@ -73,42 +73,24 @@ def run_command(
     """`batchctl run`: see HELP."""
     from batchctl.cli import results as results_cli
     from batchctl.cli import submit as submit_cli
-    from batchctl.core import lifecycle
-    from batchctl.core import results as core_results
-    from batchctl.core.requests import check_limits, parse_size, scan_file
     from batchctl.cli.progress import watch
-    from batchctl.core.submit import submit
+    from batchctl.core import lifecycle
 
     actx = app_context(ctx)
     # Every option is checked before anything is sent.
-    if json_ and fmt is not None and fmt.strip().lower() != "jsonl":
-        raise UsageError("--json writes JSONL: it cannot be used with --format csv")
-    if order not in core_results.ORDERS:
-        raise UsageError(f"--order must be one of {', '.join(core_results.ORDERS)}, not {order!r}")
-    options = core_results.Options(
-        format=core_results.format_for(out, fmt),
-        only=core_results.parse_types(only) if only is not None else None,
-        order=order,
-        price_table=results_cli._price_table(prices_file),
+    options = results_cli.build_options(
+        out=out, fmt=fmt, only=only, order=order, prices_file=prices_file, json_=json_
     )
     if out is not None and not out.absolute().parent.is_dir():
         raise UsageError(f"cannot write {out}: its folder does not exist")
-    limit = parse_size(max_bytes)
-    check_limits(max_requests, limit)
-    path, display = submit_cli._input_path(actx, file)
-    scan = scan_file(path, display_name=display, max_requests=max_requests, max_bytes=limit)
-    if dry_run:
-        submit_cli._show_dry_run(actx, scan, json_)
-        return
-
-    def notify(level: str, message: str) -> None:
-        (output.warn if level == "warn" else output.info)(actx, message)
-
-    api, store = actx.api(), actx.store()
-    job = submit(
-        api, store, scan, source="-" if file == "-" else file, label=label, betas=beta or (),
-        force=force, clock=actx.clock, notify=notify,
+    submitted = submit_cli.submit_step(
+        actx, file, max_requests=max_requests, max_bytes=max_bytes, dry_run=dry_run,
+        label=label, beta=beta, force=force, json_=json_, info_off_tty=True,
     )
+    if submitted is None:
+        return
+    scan, job = submitted
+    api, store = actx.api(), actx.store()
     _say_submitted(actx, job, scan.display_name)
     targets = lifecycle.resolve_targets(store, [job.job_id], base_url=api.base_url)
     if interval is None and actx.settings.emulator:
@@ -126,16 +108,7 @@ def run_command(
             f"{lifecycle.batches_text(running)} of job {job.job_id} still running",
             hint=again,
         )
-    with results_cli._progress(actx, enabled=out is not None) as progress:
-        export = core_results.open_export(
-            api, store, job.job_id, options, notify=notify, progress=progress
-        )
-        if out is not None:
-            summary = export.save(out)
-        else:
-            output.write_bytes(export.chunks())
-            summary = export.summary
-    results_cli.show_summary(actx, summary, options.format)
+    results_cli.export(actx, api, store, job.job_id, options, out)
     if exit_status:
         lifecycle.check_exit_status(records)
 

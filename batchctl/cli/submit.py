@@ -5,17 +5,29 @@ from __future__ import annotations
 import io
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from batchctl.cli import output
 from batchctl.cli.context import AppContext, app_context
-from batchctl.cli.options import JsonOpt, LabelOpt
+from batchctl.cli.options import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_REQUESTS,
+    BetaOpt,
+    DryRunOpt,
+    FileArg,
+    ForceOpt,
+    JsonOpt,
+    LabelOpt,
+    MaxBytesOpt,
+    MaxRequestsOpt,
+)
 from batchctl.core.errors import UsageError
 
 if TYPE_CHECKING:
     from batchctl.core.requests import Scan
+    from batchctl.core.submit import SubmitResult
 
 HELP = (
     "Validate a request file, split it if over the limits, submit it; print the batch id(s).\n\n"
@@ -25,43 +37,6 @@ HELP = (
     "id=$(batchctl submit f.jsonl)."
 )
 STDIN_NAME = "<stdin>"
-# batchctl.core.requests.DEFAULT_MAX_REQUESTS / DEFAULT_MAX_BYTES, repeated here so that
-# `batchctl --help` does not import the request reader (tests check they agree).
-DEFAULT_MAX_REQUESTS = 100_000
-DEFAULT_MAX_BYTES = "250MB"
-
-FileArg = Annotated[
-    str,
-    typer.Argument(
-        help="A JSONL request file, or - for stdin. One request per line: "
-        '{"custom_id", "params"} or OpenAI-style {"custom_id", "method", "url", "body"}.',
-        show_default=False,
-        metavar="FILE|-",
-    ),
-]
-MaxRequestsOpt = Annotated[
-    int,
-    typer.Option("--max-requests", help="At most this many requests per batch.", min=1,
-                 max=DEFAULT_MAX_REQUESTS),
-]
-MaxBytesOpt = Annotated[
-    str,
-    typer.Option("--max-bytes", metavar="SIZE",
-                 help="At most this much request body per batch: 250MB, 10k, 1MiB..."),
-]
-DryRunOpt = Annotated[
-    bool,
-    typer.Option("--dry-run", help="Validate and print what would be sent, with estimated tokens "
-                 "and cost; send nothing (no key needed)."),
-]
-BetaOpt = Annotated[
-    list[str] | None,
-    typer.Option("--beta", metavar="NAME", help="Send with this anthropic-beta (repeatable)."),
-]
-ForceOpt = Annotated[
-    bool,
-    typer.Option("--force", help="Submit even if this content was already submitted."),
-]
 
 
 def submit_command(
@@ -76,32 +51,16 @@ def submit_command(
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl submit`: see HELP."""
-    from batchctl.core.requests import check_limits, parse_size, scan_file
-
     actx = app_context(ctx)
-    limit = parse_size(max_bytes)
-    check_limits(max_requests, limit)
-    if not dry_run:
-        _warm_api()
-    path, display = _input_path(actx, file)
-    scan = scan_file(path, display_name=display, max_requests=max_requests, max_bytes=limit)
-    if dry_run:
-        _show_dry_run(actx, scan, json_)
-        return
-    from batchctl.core.submit import submit
-
-    def notify(level: str, message: str) -> None:
-        if level == "warn":
-            output.warn(actx, message)
-        elif actx.stderr_tty:
-            output.info(actx, message)
-
-    api, store = actx.api(), actx.store()
-    result = submit(
-        api, store, scan, source="-" if file == "-" else file, label=label, betas=beta or (),
-        force=force, clock=actx.clock, notify=notify,
+    result = submit_step(
+        actx, file, max_requests=max_requests, max_bytes=max_bytes, dry_run=dry_run,
+        label=label, beta=beta, force=force, json_=json_, info_off_tty=False,
     )
+    if result is None:
+        return
+    scan, result = result
     ids = [r["id"] for r in result.records]
+    api = actx.api()
     if result.existing:
         output.info(
             actx,
@@ -117,7 +76,44 @@ def submit_command(
         output.write_lines(ids)
 
 
-def _warm_api() -> None:
+def submit_step(
+    actx: AppContext,
+    file: str,
+    *,
+    max_requests: int,
+    max_bytes: str,
+    dry_run: bool,
+    label: str | None,
+    beta: list[str] | None,
+    force: bool,
+    json_: bool,
+    info_off_tty: bool,
+) -> tuple[Scan, SubmitResult] | None:
+    """Check the whole input, then submit it (never twice); None after a --dry-run.
+
+    The submit half of `submit` and `run`."""
+    from batchctl.core.requests import check_limits, parse_size, scan_file
+
+    limit = parse_size(max_bytes)
+    check_limits(max_requests, limit)
+    if not dry_run:
+        warm_api()
+    path, display = input_path(actx, file)
+    scan = scan_file(path, display_name=display, max_requests=max_requests, max_bytes=limit)
+    if dry_run:
+        show_dry_run(actx, scan, json_)
+        return None
+    from batchctl.core.submit import submit
+
+    result = submit(
+        actx.api(), actx.store(), scan, source="-" if file == "-" else file, label=label,
+        betas=beta or (), force=force, clock=actx.clock,
+        notify=output.notifier(actx, info_off_tty=info_off_tty),
+    )
+    return scan, result
+
+
+def warm_api() -> None:
     """Import the API layer (anthropic: about a second) in a thread while the file is read and
     checked; the work overlaps, since much of an import waits on the disk or releases the GIL."""
     import threading
@@ -131,7 +127,7 @@ def _warm_api() -> None:
     threading.Thread(target=load, name="batchctl-warm-api", daemon=True).start()
 
 
-def _input_path(actx: AppContext, file: str) -> tuple[Path, str]:
+def input_path(actx: AppContext, file: str) -> tuple[Path, str]:
     """The file to scan and the name problems are reported under; stdin is spooled first."""
     if file != "-":
         path = Path(file)
@@ -175,7 +171,7 @@ def _money(value: float | None) -> str:
     return "unknown" if value is None else f"${value:,.2f}" if value >= 0.01 else f"${value:.4f}"
 
 
-def _show_dry_run(actx: AppContext, scan: Scan, json_: bool) -> None:
+def show_dry_run(actx: AppContext, scan: Scan, json_: bool) -> None:
     from batchctl.core.submit import dry_run_summary
 
     summary = dry_run_summary(scan)

@@ -137,7 +137,6 @@ class Export:
 
     def _passthrough(self) -> Iterator[bytes]:
         """The API's bytes as they come; the summary reads them on the side."""
-        summary = self.summary
         for source in self.sources:
             tail, last = b"", b"\n"
             for chunk in self._fetch(source):
