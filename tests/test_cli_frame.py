@@ -140,3 +140,19 @@ def test_report_error_without_context_writes_plain_stderr(capsys) -> None:
     report_error(None, errors.UsageError("plain", hint="try this"))
     err = capsys.readouterr().err
     assert err == "error: plain\nhint: try this\n"
+
+
+def test_piped_help_and_usage_errors_are_plain_text() -> None:
+    help_ = subprocess.run(
+        [sys.executable, "-m", "batchctl", "--help"], capture_output=True, text=True
+    )
+    assert help_.returncode == 0
+    assert help_.stdout.startswith("Usage: batchctl")
+    assert "╭" not in help_.stdout and "\x1b[" not in help_.stdout
+    assert "(env: BATCHCTL_HOME)" in help_.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "batchctl", "submit"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2
+    assert bad.stdout == ""
+    assert "Missing argument" in bad.stderr and "╭" not in bad.stderr

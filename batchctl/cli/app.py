@@ -103,7 +103,7 @@ def root(
         typer.Option(
             "--emulator/--no-emulator",
             help="Use the local emulator, in-process, with its data under the state directory: "
-            "no key, no network, no cost. \\[env: BATCHCTL_EMULATOR=1]",
+            "no key, no network, no cost. (env: BATCHCTL_EMULATOR=1)",
             show_default=False,
         ),
     ] = None,
@@ -111,7 +111,7 @@ def root(
         Path | None,
         typer.Option(
             "--state-dir",
-            help="Where batchctl keeps its state store. \\[env: BATCHCTL_HOME]",
+            help="Where batchctl keeps its state store. (env: BATCHCTL_HOME)",
             file_okay=False,
             show_default=False,
         ),
@@ -120,7 +120,7 @@ def root(
         str | None,
         typer.Option(
             "--base-url",
-            help="API base URL. \\[env: ANTHROPIC_BASE_URL; default https://api.anthropic.com]",
+            help="API base URL. (env: ANTHROPIC_BASE_URL; default https://api.anthropic.com)",
             show_default=False,
         ),
     ] = None,
@@ -162,4 +162,12 @@ _register_commands()
 
 def main() -> None:
     """Console-script entry point."""
+    from batchctl.cli.context import FORCE_TTY_ENV
+
+    if not (sys.stdout.isatty() or os.environ.get(FORCE_TTY_ENV, "").strip() in {"1", "true"}):
+        # Piped help and usage errors in plain text: no box drawing in logs, and `--help`
+        # skips loading Rich's help renderer (a third of its start-up).
+        import typer.core
+
+        typer.core.HAS_RICH = False
     app(prog_name="batchctl")
