@@ -149,7 +149,7 @@ def test_piped_help_and_usage_errors_are_plain_text() -> None:
     assert help_.returncode == 0
     assert help_.stdout.startswith("Usage: batchctl")
     assert "╭" not in help_.stdout and "\x1b[" not in help_.stdout
-    assert "(env: BATCHCTL_HOME)" in help_.stdout
+    assert "(env: BATCHCTL_HOME)" in " ".join(help_.stdout.split())
     bad = subprocess.run(
         [sys.executable, "-m", "batchctl", "submit"], capture_output=True, text=True
     )
