@@ -273,6 +273,7 @@ class Bench:
 
     # -- setup ----------------------------------------------------------------------------
     def prepare(self) -> None:
+        self.load_before = os.getloadavg()[0]
         if not self.file.exists():
             self.log(f"generating {self.file.name} ...")
             generate(self.file, self.scale, self.text_bytes)
@@ -447,15 +448,18 @@ class Bench:
     # -- start-up ---------------------------------------------------------------------------
     def bench_startup(self) -> None:
         reps = max(self.reps, 7)
-        row = Row("`batchctl --help`", theirs_label="python -c pass", abs_target=0.15,
-                  note="start-up")
-        self.rows.append(row)
         home = WORK / "state-help"
-        alternate(
-            reps,
-            lambda rep: row.ours.append(measure([*BATCHCTL, "--help"], self.env(home))),
-            lambda rep: row.theirs.append(measure([PY, "-c", "pass"], self.env())),
-        )
+        # Piped (plain help), and as on a terminal (Rich's help renderer; BATCHCTL_FORCE_TTY=1).
+        for where, extra in (("piped", {}), ("terminal", {"BATCHCTL_FORCE_TTY": "1"})):
+            row = Row("`batchctl --help`", theirs_label="python -c pass", abs_target=0.15,
+                      note=f"start-up, {where}")
+            self.rows.append(row)
+            env = {**self.env(home), **extra}
+            alternate(
+                reps,
+                lambda rep, row=row, env=env: row.ours.append(measure([*BATCHCTL, "--help"], env)),
+                lambda rep, row=row: row.theirs.append(measure([PY, "-c", "pass"], self.env())),
+            )
         row2 = Row("`batchctl status ID`", theirs_label="SDK retrieve",
                    note="one batch, tracked")
         self.rows.append(row2)
@@ -495,7 +499,9 @@ class Bench:
 
         today = dt.date.today().isoformat()
         machine = (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
-                   f"Python {platform.python_version()}, anthropic {anthropic.__version__}")
+                   f"Python {platform.python_version()}, anthropic {anthropic.__version__}, "
+                   f"load average {self.load_before:.1f} before and "
+                   f"{os.getloadavg()[0]:.1f} after the run")
         lines = [
             f"### {self.scale:,} requests — {today}",
             "",
