@@ -416,3 +416,80 @@ def test_a_lost_reply_that_cannot_be_checked_stops_and_the_next_run_checks(
     record = json.loads(again.stdout)
     assert (record["id"], record["job_id"]) == (made["id"], job["id"])
     assert "earlier submit" in again.stderr
+
+
+# -- adoption after a lost reply is only a guess until the results can be checked -----------------
+def _other_client_batch(emulator, prefix: str, n: int = 7) -> str:
+    """A batch of the same size made by someone else (another host, another store), through a
+    second, fault-free server on the same emulator data."""
+    import anthropic
+
+    from batchctl.emulator import EmulatorConfig, EmulatorServer, make_app
+
+    app = make_app(emulator.data_dir, EmulatorConfig(processing_seconds=10),
+                   clock=emulator.clock.time)
+    with EmulatorServer(app) as server:
+        client = anthropic.Anthropic(api_key="someone-else", base_url=server.base_url,
+                                     max_retries=0)
+        return client.messages.batches.create(
+            requests=[req(f"{prefix}{i}", f"someone else's question {i}") for i in range(n)]
+        ).id
+
+
+def test_a_foreign_batch_adopted_after_a_failed_create_is_caught_by_results(
+    make_emulator, clock, seven, tmp_path, state_dir
+):
+    # Our create fails with a 5xx (nothing created), while another client has just made a batch
+    # of the same size: reconciliation can only match on size and time, so it adopts that one.
+    emulator = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"create"}),
+                             processing_seconds=10)
+    theirs = _other_client_batch(emulator, "hostB-")
+    result = run_on(emulator, clock, "submit", str(seven))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == theirs
+    assert "checked when its results are fetched" in result.stderr
+    store = Store.open(state_dir)
+    assert store.get_batch(theirs)["adoption"] == "unverified"
+    clock.advance(60)
+    out = tmp_path / "answers.jsonl"
+    fetched = run_on(emulator, clock, "results", theirs, "-o", str(out))
+    assert fetched.exit_code == 7
+    assert "another client's batch" in fetched.stderr and "never sent" in fetched.stderr
+    assert "submit --force" in fetched.stderr
+    assert fetched.stdout == "" and not out.exists()  # nobody gets hostB's answers as ours
+    assert store.get_batch(theirs)["adoption"] == "foreign"
+    again = run_on(emulator, clock, "results", theirs)  # stays refused, without a download
+    assert again.exit_code == 7 and again.stdout == ""
+
+
+def test_several_candidates_are_refused_not_guessed(make_emulator, clock, seven, state_dir):
+    emulator = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"create"}))
+    first = _other_client_batch(emulator, "a")
+    second = _other_client_batch(emulator, "b")
+    result = run_on(emulator, clock, "submit", str(seven))
+    assert result.exit_code == 7
+    assert result.stdout == ""
+    assert first in result.stderr and second in result.stderr
+    assert "will not guess" in result.stderr
+    store = Store.open(state_dir)
+    assert store.get_batch(first) is None and store.get_batch(second) is None
+    job = store.find_job(sha256=core_requests.scan_file(seven).sha256,
+                         split_key=split_key(core_requests.scan_file(seven)),
+                         base_url=emulator.base_url)
+    assert store.get_intent(job["id"], 1)["state"] == "open"  # the next run checks again
+
+
+def test_our_own_adopted_batch_is_verified_and_its_results_flow(
+    make_emulator, clock, seven, state_dir
+):
+    emulator = make_emulator(lost_reply_rate=1.0, fault_endpoints=frozenset({"create"}),
+                             processing_seconds=10)
+    batch_id = run_on(emulator, clock, "submit", str(seven)).stdout.strip()
+    store = Store.open(state_dir)
+    assert store.get_batch(batch_id)["adoption"] == "unverified"
+    clock.advance(60)
+    fetched = run_on(emulator, clock, "results", batch_id)
+    assert fetched.exit_code == 0, fetched.stderr
+    ids = sorted(json.loads(line)["custom_id"] for line in fetched.stdout.splitlines())
+    assert ids == sorted(f"r{i}" for i in range(7))
+    assert store.get_batch(batch_id)["adoption"] == "verified"

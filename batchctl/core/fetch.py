@@ -18,6 +18,7 @@ import orjson
 
 from batchctl.core.errors import (
     NotFoundError,
+    StateError,
     StillRunningError,
     StreamDroppedError,
     UnavailableError,
@@ -223,16 +224,66 @@ def resolve(
 
 
 def fetch_sources(api: Any, store: Store, ref: str, rows: list[dict[str, Any] | None],
-                  what: str = "batch") -> list[Source]:
-    """Retrieve each batch, remember what the API said, and check that it has ended."""
+                  what: str = "batch", notify: Notify = quiet) -> list[Source]:
+    """Retrieve each batch, remember what the API said, and check that it has ended (and, for
+    a batch submit adopted after a lost reply, that it answers this part's requests)."""
     sources = []
     for row in rows:
         batch = api.retrieve(row["id"] if row else ref.strip())
         if row is not None:
             store.update_remote(batch)
         check_ended(batch, what)
+        if row is not None and row.get("adoption") in ("unverified", "foreign"):
+            verify_adopted(api, store, batch, row, notify=notify)
         sources.append(Source(batch, row))
     return sources
+
+
+def verify_adopted(
+    api: Any, store: Store, batch: Mapping[str, Any], row: Mapping[str, Any], *,
+    notify: Notify = quiet,
+) -> None:
+    """Check that an adopted batch's results answer exactly its part's requests.
+
+    submit adopts a batch after a lost create reply on what the API shows before a batch ends
+    (time, size); once it has ended its custom_ids can be compared with the request file. A
+    match marks it 'verified'; a mismatch marks it 'foreign' and raises StateError (exit 7):
+    its results are another client's, and this part's requests were never sent."""
+    from batchctl.core.sources import iter_batch_lines
+
+    if row.get("adoption") == "unverified":
+        notify("info", f"checking that {batch['id']} (found after a lost reply) answers the "
+                       f"requests of {row['request_file']}")
+        expected = {custom_id for _, custom_id, _ in iter_batch_lines(row)}
+        got: set[str] = set()
+        lines = 0
+        for block in line_blocks(fetch_body(api, batch, notify=notify)):
+            for line in lines_of(block):
+                lines += 1
+                got.add(_result_custom_id(line, batch["id"]))
+        if got == expected and lines == len(expected):
+            store.set_adoption(batch["id"], "verified")
+            return
+        store.set_adoption(batch["id"], "foreign")
+    raise StateError(
+        f"batch {batch['id']} was adopted by a submit whose create reply was lost, but its "
+        f"results answer other requests than those of {row['request_file']} (lines "
+        f"{row['first_line']}-{row['last_line']}): it is another client's batch, and these "
+        "requests were never sent",
+        hint=f"`batchctl submit --force {row['request_file']}` sends them",
+    )
+
+
+_RESULT_HEAD = b'{"custom_id":"'
+
+
+def _result_custom_id(line: bytes, batch_id: str) -> str:
+    if line.startswith(_RESULT_HEAD):
+        end = line.find(b'"', len(_RESULT_HEAD))
+        if end > 0 and b"\\" not in line[: end]:
+            return line[len(_RESULT_HEAD) : end].decode("utf-8", "replace")
+    value = parse(line, batch_id).get("custom_id")
+    return value if isinstance(value, str) else ""
 
 
 def retry_rows(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -103,6 +103,15 @@ def m002_collect_claims(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m003_batch_adoption(conn: sqlite3.Connection) -> None:
+    # How a batch came to be tracked when submit did not see the create's reply: NULL = the
+    # create's own answer; 'unverified' = found by reconciliation after a lost reply, its
+    # requests not yet checked; 'verified' = its results answer exactly this part's requests;
+    # 'foreign' = they do not (another client's batch).
+    conn.execute("ALTER TABLE batches ADD COLUMN adoption TEXT")
+
+
 def _script(conn: sqlite3.Connection, sql: str) -> None:
     # Not executescript(): it COMMITs first, which would break the migration's transaction.
     for statement in sql.split(";"):

@@ -298,9 +298,10 @@ def open_export(
         for row in rows:
             assert row is not None
             check_file(row, seen)
-    sources = fetch_sources(api, store, ref, rows)
+    sources = fetch_sources(api, store, ref, rows, notify=notify)
     retries: list[Source] = []
     if options.merge_retries:
         children = retry_rows(store, [r for r in rows if r is not None])
-        retries = fetch_sources(api, store, ref, list(children), what="retry batch")
+        retries = fetch_sources(api, store, ref, list(children), what="retry batch",
+                                notify=notify)
     return Export(api, store, sources, retries, options, notify=notify, progress=progress)

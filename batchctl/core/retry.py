@@ -121,7 +121,7 @@ def plan_retries(
     for row in rows:
         check_file(row, seen)
     plans = []
-    for source in fetch_sources(api, store, ref, rows):
+    for source in fetch_sources(api, store, ref, rows, notify=notify):
         plans.append(_select(api, source, rules, notify))
     return plans
 

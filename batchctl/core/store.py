@@ -307,6 +307,11 @@ class Store:
             )
 
     # -- retry lineage: a retry job resends failed requests of one parent batch ---------------
+    def set_adoption(self, batch_id: str, adoption: str) -> None:
+        """Record what checking an adopted batch's results found ('verified' or 'foreign')."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE batches SET adoption = ? WHERE id = ?", (adoption, batch_id))
+
     def set_parent(self, job_id: str, parent_batch_id: str) -> None:
         """Record ``parent_batch_id`` as the parent of a job and of every batch it made."""
         with self.transaction() as conn:

@@ -5,6 +5,9 @@ goes out with the SDK's retries off, and after an ambiguous failure (connection 
 may have arrived, 5xx) the API's list is searched, newest first, for a batch this intent made
 (created after it, same request count, not tracked by another row) before anything is sent again.
 A run that finds an open intent left by a crashed run reconciles the same way before creating.
+Such a match is a guess (the API shows no requests before a batch ends): a single candidate is
+adopted as 'unverified' and checked against the request file when its results are fetched
+(batchctl.core.fetch.verify_adopted); several candidates are refused.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from batchctl.core.body import part_body
 from batchctl.core.clock import Clock
-from batchctl.core.errors import APIError, UnavailableError
+from batchctl.core.errors import APIError, StateError, UnavailableError
 from batchctl.core.prices import ESTIMATE_NOTE, cost_summary
 from batchctl.core.requests import Part, Scan
 from batchctl.core.store import Store
@@ -151,8 +154,9 @@ def _submit_part(
         say("info", f"an earlier submit of {where} did not finish; looking for its batch")
         found = _reconcile(api, store, intent, part, where)
         if found is not None:
-            say("warn", f"found {found['id']}, created by the earlier submit: not sending again")
-            return _store_batch(store, found, scan, job, part), True
+            say("warn", f"found {found['id']}, apparently created by the earlier submit: not "
+                        "sending again (its requests are checked when its results are fetched)")
+            return _store_batch(store, found, scan, job, part, adopted=True), True
     intent = store.open_intent(job_id=job["id"], part=part.index, request_count=part.request_count)
     body = part_body(scan.path, part)
     for attempt in range(CREATE_ATTEMPTS):
@@ -165,8 +169,9 @@ def _submit_part(
                             "looking for it before trying again")
                 found = _reconcile(api, store, intent, part, where)
                 if found is not None:
-                    say("warn", f"found {found['id']}: the create had worked")
-                    return _store_batch(store, found, scan, job, part), True
+                    say("warn", f"found {found['id']}: the create had apparently worked (its "
+                                "requests are checked when its results are fetched)")
+                    return _store_batch(store, found, scan, job, part, adopted=True), True
             if last:
                 exc.hint = exc.hint or (
                     "run the same submit again later: it looks for the batch before sending"
@@ -207,42 +212,58 @@ def _timestamp(value: Any) -> float | None:
 def _reconcile(
     api: Api, store: Store, intent: dict, part: Part, where: str
 ) -> dict[str, Any] | None:
-    """The untracked batch created since ``intent`` with the part's request count, if any.
+    """The batch this intent's create made although its reply was lost, if it can be told.
 
-    Batches come newest first; the search stops at the first one older than the intent. Of
-    several matches, the earliest (the one nearest the intent) is taken. If the list cannot be
-    read, nothing more is sent: the intent stays open for the next run to check."""
+    The API shows nothing of a batch's requests before it ends, so a batch can only be matched
+    on what it shows: created since the intent (less CLOCK_SKEW), the part's request count, and
+    tracked by no row of this store. One such batch is adopted, marked 'unverified': results
+    and retry-failed check its custom_ids against the request file before trusting it. Several
+    are refused (StateError, exit 7): another client submitted a batch of the same size at the
+    same time, and picking one could hand this job someone else's answers. If the list cannot
+    be read, nothing more is sent: the intent stays open for the next run to check."""
     try:
-        return _find(api, store, intent, part)
+        found = _candidates(api, store, intent, part)
     except UnavailableError as exc:
         raise UnavailableError(
             f"could not check whether {where} was created: {exc.message}",
             status=exc.status, request_id=exc.request_id, error_type=exc.error_type,
             hint="run the same submit again: it looks for the batch before sending anything",
         ) from exc
+    if len(found) > 1:
+        ids = ", ".join(b["id"] for b in found)
+        raise StateError(
+            f"the reply to the create of {where} was lost, and {len(found)} batches of "
+            f"{part.request_count:,} requests were created since, none tracked here ({ids}): "
+            "one of them may be this submit's, but batchctl will not guess whose is whose",
+            hint="when they have ended, `batchctl results ID` of each shows whose requests it "
+            "answers; `batchctl submit --force` sends this file again (billed again)",
+        )
+    return found[0] if found else None
 
 
-def _find(api: Api, store: Store, intent: dict, part: Part) -> dict[str, Any] | None:
+def _candidates(api: Api, store: Store, intent: dict, part: Part) -> list[dict[str, Any]]:
     since = float(intent["created_at"]) - CLOCK_SKEW
-    match = None
+    found = []
     for batch in api.iter_batches(page_size=100):
         created = _timestamp(batch.get("created_at"))
         if created is not None and created < since:
-            break
+            break  # newest first: everything further down is older than the intent
         counts = batch.get("request_counts") or {}
         if sum(counts.values()) == part.request_count and store.get_batch(batch["id"]) is None:
-            match = batch
-    return match
+            found.append(batch)
+    return found
 
 
 def _store_batch(
-    store: Store, batch: dict[str, Any], scan: Scan, job: dict, part: Part
+    store: Store, batch: dict[str, Any], scan: Scan, job: dict, part: Part, *,
+    adopted: bool = False,
 ) -> dict[str, Any]:
     return store.record_batch(
         batch, job_id=job["id"], part=part.index, base_url=job["base_url"],
         request_file=scan.path, sha256=scan.sha256, byte_size=scan.byte_size,
         first_line=part.first_line, last_line=part.last_line, start_offset=part.start_offset,
         end_offset=part.end_offset, request_count=part.request_count, label=job["label"],
+        adoption="unverified" if adopted else None,
     )
 
 
