@@ -222,3 +222,22 @@ def test_bad_emulator_env_is_a_usage_error(tmp_path) -> None:
     with pytest.raises(errors.UsageError) as info:
         Api.connect(settings, environ={"BATCHCTL_EMULATOR_ERROR_RATE": "lots"})
     assert "BATCHCTL_EMULATOR_ERROR_RATE" in str(info.value)
+
+
+def test_sdk_retries_are_reported_to_the_caller(clock, tmp_path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    waits: list[float] = []
+    settings = Settings.resolve(state_dir=tmp_path, base_url=f"http://127.0.0.1:{port}",
+                                emulator=False)
+    api = Api.connect(settings, clock=clock, environ={"ANTHROPIC_API_KEY": API_KEY},
+                      max_retries=1, on_retry=waits.append)
+    with pytest.raises(errors.UnavailableError):
+        api.retrieve("msgbatch_x")
+    assert len(waits) == 1 and 0 < waits[0] <= 1.0  # the SDK's first backoff, as it said it
+    api.close()
+    import logging
+
+    assert not any(type(h).__name__ == "_RetryLog"
+                   for h in logging.getLogger("anthropic._base_client").handlers)

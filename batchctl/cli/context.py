@@ -118,8 +118,18 @@ class AppContext:
                 emulator_config=self.overrides.emulator_config,
                 clock=self.clock,
                 max_retries=self.overrides.api_max_retries,
+                on_retry=self._say_retry,
             )
         return self._api
+
+    def _say_retry(self, seconds: float) -> None:
+        # Only waits a person would notice: the SDK's sub-second backoffs pass silently.
+        if seconds >= 1.0:
+            self.err.print(
+                f"warning: the API did not answer as expected; retrying in {seconds:.0f} s",
+                markup=False,
+                highlight=False,
+            )
 
     def store(self) -> Store:
         if self._store is None:

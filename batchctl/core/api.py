@@ -8,6 +8,7 @@ SDK: paging, retries with backoff and ``retry-after`` are the SDK's.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -135,15 +136,47 @@ class _Body:
         return iter(self._chunks())
 
 
+class _RetryLog(logging.Handler):
+    """Hands the SDK's own "Retrying request to URL in N seconds" log lines to a callback, so
+    the CLI can say why it is waiting (with 8 retries, an unreachable API takes ~40 s)."""
+
+    def __init__(self, on_retry: Callable[[float], None]) -> None:
+        super().__init__(logging.INFO)
+        self.on_retry = on_retry
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == _SDK_RETRY_MESSAGE and len(record.args or ()) == 2:
+            try:
+                self.on_retry(float(record.args[1]))  # type: ignore[index]
+            except Exception:  # noqa: BLE001 - a report must never break the call
+                pass
+
+
+_SDK_LOGGER = "anthropic._base_client"
+_SDK_RETRY_MESSAGE = "Retrying request to %s in %f seconds"
+
+
 class Api:
     """The Message Batches API as batchctl uses it. Build it with ``Api.connect``."""
 
     def __init__(
-        self, client: anthropic.Anthropic, base_url: str, *, clock: Clock | None = None
+        self,
+        client: anthropic.Anthropic,
+        base_url: str,
+        *,
+        clock: Clock | None = None,
+        on_retry: Callable[[float], None] | None = None,
     ) -> None:
         self._client = client
         self.base_url = base_url
         self.clock = clock or SystemClock()
+        self._retry_log: _RetryLog | None = None
+        if on_retry is not None:
+            logger = logging.getLogger(_SDK_LOGGER)
+            if logger.level == logging.NOTSET or logger.level > logging.INFO:
+                logger.setLevel(logging.INFO)  # its own handlers stay as ANTHROPIC_LOG set them
+            self._retry_log = _RetryLog(on_retry)
+            logger.addHandler(self._retry_log)
 
     @classmethod
     def connect(
@@ -154,6 +187,7 @@ class Api:
         clock: Clock | None = None,
         max_retries: int | None = None,
         environ: Mapping[str, str] | None = None,
+        on_retry: Callable[[float], None] | None = None,
     ) -> Api:
         env = os.environ if environ is None else environ
         retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
@@ -173,7 +207,7 @@ class Api:
                 http_client=http_client,
                 max_retries=retries,
             )
-            return cls(client, settings.base_url, clock=clock)
+            return cls(client, settings.base_url, clock=clock, on_retry=on_retry)
         key = env.get("ANTHROPIC_API_KEY")
         if not key:
             raise errors.AuthError(
@@ -181,9 +215,12 @@ class Api:
                 hint="to try batchctl without a key, add --emulator (or set BATCHCTL_EMULATOR=1)",
             )
         client = anthropic.Anthropic(api_key=key, base_url=settings.base_url, max_retries=retries)
-        return cls(client, settings.base_url, clock=clock)
+        return cls(client, settings.base_url, clock=clock, on_retry=on_retry)
 
     def close(self) -> None:
+        if self._retry_log is not None:
+            logging.getLogger(_SDK_LOGGER).removeHandler(self._retry_log)
+            self._retry_log = None
         self._client.close()
 
     # -- batches ------------------------------------------------------------------------------
