@@ -156,3 +156,15 @@ def test_piped_help_and_usage_errors_are_plain_text() -> None:
     assert bad.returncode == 2
     assert bad.stdout == ""
     assert "Missing argument" in bad.stderr and "╭" not in bad.stderr
+
+
+def test_every_command_of_the_contract_is_registered() -> None:
+    # DESIGN.md's command table (plus `state`); a lost line in COMMAND_MODULES once dropped one.
+    from batchctl.cli.app import app as root_app
+
+    import typer.main
+
+    group = typer.main.get_command(root_app)
+    expected = {"submit", "status", "wait", "results", "cancel", "delete", "list",
+                "retry-failed", "run", "collect", "prepare", "emulator", "state"}
+    assert expected <= set(group.commands)

@@ -19,7 +19,21 @@ from batchctl.core.errors import BatchctlError, ExitCode, InputError
 from batchctl.core.settings import Settings
 
 # One module per command, each with `register(app)`. Order is the order of `--help`.
-COMMAND_MODULES: tuple[str, ...] = ("submit", "status", "wait", "list_cmd", "cancel", "delete", "results", "retry_failed", "run", "collect", "prepare", "emulator", "state")
+COMMAND_MODULES: tuple[str, ...] = (
+    "submit",
+    "status",
+    "wait",
+    "list_cmd",
+    "cancel",
+    "delete",
+    "results",
+    "retry_failed",
+    "run",
+    "collect",
+    "prepare",
+    "emulator",
+    "state",
+)
 
 
 def report_error(actx: AppContext | None, exc: BatchctlError) -> None:
