@@ -105,6 +105,51 @@ def test_the_three_ways_of_summing_agree_and_price_each_tier() -> None:
         (sonnet_in * 3 + sonnet_out * 15 + 200 * 3.75 + 100 * 6 + 40 * 0.3) / 1e6 * 0.5, 6)
 
 
+def test_the_byte_path_sums_columns_per_model_and_falls_back_per_group() -> None:
+    """Blocks the byte path takes whole: several models, errored/expired lines among them,
+    1-hour cache writes (summed per record), a long prompt and a null token field (that
+    model's group summed per record): the same figures as the full parse."""
+    from batchctl.core.summary import Summary
+
+    def usage(i: int, o: int, cw: int = 0, cr: int = 0, **extra: Any) -> dict[str, Any]:
+        return {"input_tokens": i, "output_tokens": o, "cache_creation_input_tokens": cw,
+                "cache_read_input_tokens": cr, **extra}
+
+    zero_1h = {"cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}}
+    blocks = [
+        [_succeeded(f"m{i}", ("claude-haiku-4-5", MODEL, "claude-opus-4-1")[i % 3],
+                    usage(100 + i, 7 * i, cr=i % 2, **zero_1h)) for i in range(30)],
+        [_succeeded("a", MODEL, usage(5, 6)),
+         {"custom_id": "e", "result": {"type": "errored", "error": {"type": "error", "error": {
+             "type": "overloaded_error", "message": "busy"}, "request_id": None}}},
+         _succeeded("b", "claude-haiku-5-5", usage(150_000, 10)),  # the long-prompt tier
+         _succeeded("c", "claude-haiku-5-5", usage(20, 3)),
+         _succeeded("d", "claude-haiku-4-5", usage(8, None)),  # type: ignore[arg-type]
+         {"custom_id": "x", "result": {"type": "expired"}}],
+        [_succeeded("h", MODEL, usage(1, 2, 300, 40, cache_creation={
+            "ephemeral_5m_input_tokens": 200, "ephemeral_1h_input_tokens": 100})),
+         _succeeded("i", "claude-haiku-4-5", usage(3, 4))],
+        [_succeeded("u", "", usage(1, 1))],  # no model name: "unknown", as the full parse says
+    ]
+    by_record, by_bytes = Summary(), Summary()
+    for records in blocks:
+        for r in records:
+            by_record.add(r)
+        assert by_bytes.add_block(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    assert by_bytes.as_dict() == by_record.as_dict()
+    assert by_bytes.counts == {"succeeded": 37, "errored": 1, "canceled": 0, "expired": 1}
+    assert ("claude-haiku-5-5", True) in by_bytes.buckets and "unknown" in {
+        m for m, _ in by_bytes.buckets}
+    escaped = orjson.dumps(_succeeded("q", 'claude-"odd"', usage(1, 1))) + b"\n"
+    assert not Summary().add_block(escaped)  # an escaped quote in the name: the full parse
+    no_usage = _succeeded("n", MODEL, usage(1, 1))
+    del no_usage["result"]["message"]["usage"]
+    trailing = {**_succeeded("t", MODEL, usage(1, 1)), "z": 1}  # usage not the last field
+    for odd in (no_usage, trailing):
+        odd_block = b"".join(orjson.dumps(r) + b"\n" for r in (blocks[0][0], odd))
+        assert not Summary().add_block(odd_block)
+
+
 # -- the atomic writer ----------------------------------------------------------------------------
 def test_atomic_file_replaces_the_target_only_when_complete(tmp_path: Path) -> None:
     target = tmp_path / "out.jsonl"
