@@ -105,8 +105,8 @@ def test_the_three_ways_of_summing_agree_and_price_each_tier() -> None:
         (sonnet_in * 3 + sonnet_out * 15 + 200 * 3.75 + 100 * 6 + 40 * 0.3) / 1e6 * 0.5, 6)
 
 
-def test_the_byte_path_sums_columns_per_model_and_falls_back_per_group() -> None:
-    """Blocks the byte path takes whole: several models, errored/expired lines among them,
+def test_the_column_paths_sum_per_model_and_fall_back_per_group() -> None:
+    """Blocks the byte path takes whole (and the rows path sums per model): several models, errored/expired lines among them,
     1-hour cache writes (summed per record), a long prompt and a null token field (that
     model's group summed per record): the same figures as the full parse."""
     from batchctl.core.summary import Summary
@@ -131,12 +131,13 @@ def test_the_byte_path_sums_columns_per_model_and_falls_back_per_group() -> None
          _succeeded("i", "claude-haiku-4-5", usage(3, 4))],
         [_succeeded("u", "", usage(1, 1))],  # no model name: "unknown", as the full parse says
     ]
-    by_record, by_bytes = Summary(), Summary()
+    by_record, by_rows, by_bytes = Summary(), Summary(), Summary()
     for records in blocks:
         for r in records:
             by_record.add(r)
+        by_rows.add_rows([csvout.row(r) for r in records], records)
         assert by_bytes.add_block(b"".join(orjson.dumps(r) + b"\n" for r in records))
-    assert by_bytes.as_dict() == by_record.as_dict()
+    assert by_bytes.as_dict() == by_rows.as_dict() == by_record.as_dict()
     assert by_bytes.counts == {"succeeded": 37, "errored": 1, "canceled": 0, "expired": 1}
     assert ("claude-haiku-5-5", True) in by_bytes.buckets and "unknown" in {
         m for m, _ in by_bytes.buckets}

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import add, itemgetter, lt
+from operator import add, eq, itemgetter, lt
 from typing import Any
 
 import orjson
@@ -97,35 +97,38 @@ class Summary:
     def add_rows(self, rows: list[list[Any]], records: list[Mapping[str, Any]]) -> None:
         """Count a block of CSV rows (``batchctl.core.csvout.row``) made from ``records``.
 
-        Column-wise where it can be: a block whose succeeded rows share one model without a
-        long-prompt tier, with integer tokens and no cache writes, is summed with ``map``;
-        anything else is counted record by record."""
+        Column-wise per model where it can be: a model's succeeded rows with integer tokens,
+        no cache writes (the rows do not say which are 1-hour writes) and no long prompt are
+        summed with ``map``; that model's records are otherwise counted one by one."""
         counts = self.counts
-        for kind, n in Counter(map(_COL_KIND, rows)).items():
+        kinds = list(map(_COL_KIND, rows))
+        for kind, n in Counter(kinds).items():
             key = kind if isinstance(kind, str) else "unknown"
             counts[key] = counts.get(key, 0) + n
-        succeeded = [r for r in rows if r[1] == "succeeded"]
-        if not succeeded:
+        mask = list(map(eq, kinds, repeat("succeeded")))
+        if not any(mask):
             return
-        models = set(map(_COL_MODEL, succeeded))
-        if len(models) == 1:
-            model = models.pop()
-            if isinstance(model, str) and self._limit(model) == math.inf:
-                try:
-                    sums = [sum(map(col, succeeded)) for col in _TOKEN_COLUMNS]
-                except TypeError:  # a token field missing (None)
-                    sums = None
-                if sums is not None and sums[2] == 0:
-                    b = self._bucket((model, False))
-                    b[0] += len(succeeded)
-                    b[1] += sums[0]
-                    b[2] += sums[1]
-                    b[5] += sums[3]
-                    return
-        for record in records:
-            result = record.get("result")
-            if isinstance(result, dict) and result.get("type") == "succeeded":
-                message = result.get("message")
+        if all(mask):
+            rows_s, records_s = rows, records
+        else:
+            rows_s, records_s = list(compress(rows, mask)), list(compress(records, mask))
+        models = list(map(_COL_MODEL, rows_s))
+        distinct = set(models)
+        if len(distinct) == 1:
+            groups = [(models[0], rows_s, records_s)]
+        else:
+            groups = []
+            for model in distinct:
+                pick = list(map(eq, models, repeat(model)))
+                groups.append((model, list(compress(rows_s, pick)), list(compress(records_s, pick))))
+        for model, group_rows, group_records in groups:
+            if isinstance(model, str) and model:
+                cols = [list(map(col, group_rows)) for col in _TOKEN_COLUMNS]
+                if not any(cols[2]) and self._add_columns(model, cols):
+                    continue
+            for record in group_records:
+                result = record.get("result")
+                message = result.get("message") if isinstance(result, dict) else None
                 if isinstance(message, dict) and isinstance(message.get("usage"), dict):
                     self._usage(str(message.get("model") or "unknown"), message["usage"])
 
@@ -221,12 +224,20 @@ class Summary:
 
     def _sum_columns(self, model: str, usages: list[dict[str, Any]]) -> bool:
         """Add the usages of one model (no 1-hour cache writes) column by column; False, with
-        nothing added, unless every token field is there as an integer and no prompt reaches
-        the model's long-prompt tier."""
+        nothing added, unless every token field is there."""
         try:
             cols = [list(map(get, usages)) for get in _USAGE_COLUMNS]
+        except KeyError:
+            return False
+        return self._add_columns(model, cols)
+
+    def _add_columns(self, model: str, cols: list[list[Any]]) -> bool:
+        """Add token columns (input, output, cache write, cache read) of one model's requests;
+        False, with nothing added, unless all are integers and no prompt reaches the model's
+        long-prompt tier."""
+        try:
             sums = [sum(col) for col in cols]
-        except (KeyError, TypeError):
+        except TypeError:
             return False
         if any(type(s) is not int for s in sums):
             return False
@@ -234,7 +245,7 @@ class Summary:
         if limit != math.inf and max(map(add, map(add, cols[0], cols[2]), cols[3])) > limit:
             return False
         b = self._bucket((model, False))
-        b[0] += len(usages)
+        b[0] += len(cols[0])
         b[1] += sums[0]
         b[2] += sums[1]
         b[3] += sums[2]
