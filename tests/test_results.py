@@ -225,7 +225,7 @@ def _drop_seed(rate: float, at_least: float) -> int:
 def test_a_dropped_stream_is_fetched_again_and_comes_out_complete(
     tmp_path: Path, make_emulator: Any, clock: Any, target: str, count: int
 ) -> None:
-    # 4,000 results are ~2.2 MB: cut after 60% of it, more than one 1 MiB chunk was passed on,
+    # 4,000 results are ~2.2 MB: cut after 60% of it, some twenty 64 KiB chunks were passed on,
     # so the second download must skip exactly those bytes (checked by their sha256).
     emu = make_emulator(drop_rate=0.5, seed=_drop_seed(0.5, 0.6))
     run = lambda *a, **k: run_on(emu, clock, *a, **k)  # noqa: E731

@@ -26,7 +26,7 @@ from batchctl.core.settings import Settings
 
 BATCHES_PATH = "/v1/messages/batches"
 DEFAULT_MAX_RETRIES = 8  # 9 attempts: rides out ~50% failing calls (429/5xx/lost replies); create: 0
-RESULTS_CHUNK = 1 << 20
+RESULTS_CHUNK = 1 << 16  # 64 KiB: what a cut download keeps; 1 MiB was no faster, 9-24 MB more RSS
 
 T = TypeVar("T")
 
