@@ -127,6 +127,10 @@ class AppContext:
         return self.stdin_tty and self.stderr_tty
 
     # -- lazily built dependencies --------------------------------------------------------------
+    def preload_api(self) -> None:
+        """Import the API layer now (about a second), without connecting."""
+        _import_api()
+
     def api(self) -> Api:
         if self._api is None:
             Api = _import_api()

@@ -96,13 +96,18 @@ def submit_step(
 
     limit = parse_size(max_bytes)
     check_limits(max_requests, limit)
-    if not dry_run:
-        warm_api()
     path, display = input_path(actx, file)
-    scan = scan_file(path, display_name=display, max_requests=max_requests, max_bytes=limit)
+
+    def check() -> Scan:
+        return scan_file(path, display_name=display, max_requests=max_requests, max_bytes=limit)
+
     if dry_run:
-        show_dry_run(actx, scan, json_)
+        show_dry_run(actx, check(), json_)
         return None
+    from batchctl.core.fork import beside
+
+    # The file is checked in a forked child while this process loads the SDK (two cores).
+    scan = beside(check, actx.preload_api)
     from batchctl.core.submit import submit
 
     result = submit(
@@ -111,20 +116,6 @@ def submit_step(
         notify=output.notifier(actx, info_off_tty=info_off_tty),
     )
     return scan, result
-
-
-def warm_api() -> None:
-    """Import the API layer (anthropic: about a second) in a thread while the file is read and
-    checked; the work overlaps, since much of an import waits on the disk or releases the GIL."""
-    import threading
-
-    def load() -> None:
-        try:
-            import batchctl.core.api  # noqa: F401
-        except Exception:  # noqa: BLE001 - the import on first use reports it properly
-            pass
-
-    threading.Thread(target=load, name="batchctl-warm-api", daemon=True).start()
 
 
 def input_path(actx: AppContext, file: str) -> tuple[Path, str]:

@@ -36,6 +36,18 @@ class BatchctlError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickle every attribute (hint, problems, request_id...), not only the message: an
+        # error raised in a forked child (batchctl.core.fork) is re-raised whole in the parent.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[BatchctlError], args: tuple[object, ...], state: dict) -> BatchctlError:
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
 
 class UsageError(BatchctlError):
     """A bad flag or argument, or `--yes` needed without a terminal."""
