@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from batchctl.emulator import intake, outcomes
+from batchctl.emulator.bodies import Holding
 from batchctl.emulator.config import EmulatorConfig
 from batchctl.emulator.faults import Faults, ReplyLost, cut_body, read_chunks
 from batchctl.emulator.outcomes import Timeline
@@ -213,13 +214,31 @@ class EmulatorApp:
     # -- endpoints ---------------------------------------------------------------------------
 
     def _create(self, environ: dict[str, Any], _batch_id: str | None) -> Reply:
-        config = self.config
         api_version = environ.get("HTTP_ANTHROPIC_VERSION")
-        with intake.without_gc():
-            document = intake.read_json_body(environ, self.store.tmp_dir, config.max_body_bytes)
-            items = intake.check_envelope(document)
-            plan = outcomes.static_plan(items, config.seed, api_version)
-            del document, items
+        # The cyclic GC stays paused until the reply has gone out and the parsed body and the
+        # plan (a million or so objects, none of them cyclic) are freed: see ``Holding``.
+        intake.without_gc.hold()
+        keep: list[object] = []
+        try:
+            reply = self._create_held(environ, api_version, keep)
+        except BaseException:
+            keep.clear()
+            intake.without_gc.release()
+            raise
+        status, headers, data = reply
+        return status, headers, Holding([data], keep, intake.without_gc.release)
+
+    def _create_held(
+        self, environ: dict[str, Any], api_version: str | None, keep: list[object]
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
+        config = self.config
+        document = intake.read_json_body(environ, self.store.tmp_dir, config.max_body_bytes)
+        keep.append(document)
+        items = intake.check_envelope(document)
+        keep.append(items)
+        plan = outcomes.static_plan(items, config.seed, api_version)
+        keep.append(plan)
+        del document, items
 
         def build_plan(seq: int) -> bytes:
             outcomes.roll_outcomes(plan, config.seed, seq, config.error_rate, config.expire_rate)
@@ -244,7 +263,7 @@ class EmulatorApp:
         if row.timeline.status(now) == "ended":  # processing_seconds=0: count from the plan in hand
             self.store.save_counts(row.id, outcomes.final_counts(plan, row.timeline))
             row = self._row(row.id)
-        return self._json(environ, self._batch_json(environ, row, now))
+        return json_reply(200, self._batch_json(environ, row, now), environ["batchctl.request_id"])
 
     def _list(self, environ: dict[str, Any], _batch_id: str | None) -> Reply:
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)

@@ -45,20 +45,30 @@ class _GcPause:
         self._holders = 0
         self._was_enabled = False
 
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
+    @property
+    def held(self) -> int:
+        return self._holders
+
+    def hold(self) -> None:
         with self._lock:
             if self._holders == 0:
                 self._was_enabled = gc.isenabled()
                 gc.disable()
             self._holders += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._holders -= 1
+            if self._holders == 0 and self._was_enabled:
+                gc.enable()
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        self.hold()
         try:
             yield
         finally:
-            with self._lock:
-                self._holders -= 1
-                if self._holders == 0 and self._was_enabled:
-                    gc.enable()
+            self.release()
 
 
 #: Turning a large body into Python objects makes hundreds of thousands of (acyclic) containers,

@@ -13,8 +13,10 @@ and a fixed outcome (succeeded, errored, expired). What a client sees then follo
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -137,6 +139,13 @@ class Timeline:
 
 def final_counts(plan: list[PlanEntry], timeline: Timeline) -> dict[str, int]:
     counts = dict.fromkeys(RESULT_TYPES, 0)
+    if timeline.cancel_initiated_at is None and timeline.created_at + timeline.processing_seconds < timeline.expires_at:
+        # Every request is processed (u < 1) before expiry and none is canceled: kinds decide.
+        kinds = Counter(map(itemgetter(3), plan))
+        counts["succeeded"] = kinds.pop("ok", 0)
+        counts["expired"] = kinds.pop("expired", 0)
+        counts["errored"] = sum(kinds.values())
+        return {"processing": 0, **counts}
     for entry in plan:
         counts[timeline.final_type(entry)] += 1
     return {"processing": 0, **counts}

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gc
 import http.client
+import time
 
 import anthropic
+import httpx2
 import orjson
 import pytest
 
+from batchctl.emulator import EmulatorConfig, intake, make_app
 from tests.emulator.support import NEW_VERSION, requests_for
 from tests.emulator.test_endpoints import assert_envelope
 
@@ -47,6 +50,26 @@ def test_bad_envelopes_are_400_and_create_nothing(emu, body, fragment):
     assert fragment in assert_envelope(response, 400, "invalid_request_error")["error"]["message"]
     assert http.get("/v1/messages/batches").json()["data"] == []
     assert gc.isenabled()  # paused while a body is parsed, back on after a refusal too
+
+
+def _gc_back_on(timeout: float = 5.0) -> bool:
+    """The server frees a create's objects, then resumes the GC, just after the reply is sent."""
+    deadline = time.monotonic() + timeout
+    while not gc.isenabled() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return gc.isenabled() and intake.without_gc.held == 0
+
+
+def test_the_gc_is_back_on_once_a_create_has_been_answered(emu, tmp_path, clock):
+    response = emu.http().post("/v1/messages/batches", json={"requests": requests_for(3)})
+    assert response.status_code == 200 and response.json()["request_counts"]["processing"] == 3
+    assert _gc_back_on()
+    app = make_app(tmp_path / "in-process", EmulatorConfig(), clock=clock.time)
+    with httpx2.Client(transport=httpx2.WSGITransport(app=app), base_url="http://emulator.local") as http:
+        headers = {"x-api-key": "k", "anthropic-version": "2023-06-01"}
+        response = http.post("/v1/messages/batches", json={"requests": requests_for(2)}, headers=headers)
+        assert response.status_code == 200 and response.json()["request_counts"]["processing"] == 2
+    assert _gc_back_on()
 
 
 def test_exactly_100000_requests_is_the_limit(emu):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import anthropic
 import httpx2
 import pytest
@@ -69,6 +71,7 @@ def test_a_lost_create_reply_over_http_still_made_the_batch(start_emu):
             client.messages.batches.create(requests=requests_for(3))
         made = client.messages.batches.list().data
         assert len(made) == 1 and made[0].request_counts.processing == 3
+    assert gc.isenabled()  # the lost reply's held objects were freed and the GC resumed
 
 
 def _in_process(tmp_path, clock, **config) -> anthropic.Anthropic:
@@ -90,6 +93,7 @@ def test_a_lost_create_reply_in_process_is_a_connection_error(tmp_path, clock):
     assert isinstance(caught.value.__cause__, ReplyLost)
     made = lossy.messages.batches.list().data
     assert len(made) == 1 and made[0].request_counts.processing == 2
+    assert gc.isenabled()
 
 
 def test_a_dropped_results_stream_over_http_raises_while_reading(start_emu):
