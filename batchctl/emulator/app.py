@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from batchctl.emulator import intake, outcomes
+from batchctl.emulator import helper, intake, outcomes
 from batchctl.emulator.bodies import Holding
 from batchctl.emulator.config import EmulatorConfig
 from batchctl.emulator.faults import Faults, ReplyLost, cut_body, read_chunks
@@ -232,12 +232,24 @@ class EmulatorApp:
         self, environ: dict[str, Any], api_version: str | None, keep: list[object]
     ) -> tuple[str, list[tuple[str, str]], bytes]:
         config = self.config
-        document = intake.read_json_body(environ, self.store.tmp_dir, config.max_body_bytes)
-        keep.append(document)
-        items = intake.check_envelope(document)
-        keep.append(items)
-        plan = outcomes.static_plan(items, config.seed, api_version)
-        keep.append(plan)
+        jobs: list[helper.Job] = []
+
+        def on_file(fd: int, size: int) -> None:  # a large body: a helper plans its tail meanwhile
+            if size >= helper.MIN_BYTES:
+                job = helper.shared().begin(fd, config.seed, api_version)
+                if job is not None:
+                    jobs.append(job)
+
+        try:
+            document = intake.read_json_body(environ, self.store.tmp_dir, config.max_body_bytes, on_file)
+            keep.append(document)
+            items = intake.check_envelope(document)
+            keep.append(items)
+            plan = self._static_plan(items, api_version, jobs[0] if jobs else None)
+            keep.append(plan)
+        finally:
+            for job in jobs:
+                job.cancel()
         del document, items
 
         def build_plan(seq: int) -> bytes:
@@ -264,6 +276,20 @@ class EmulatorApp:
             self.store.save_counts(row.id, outcomes.final_counts(plan, row.timeline))
             row = self._row(row.id)
         return json_reply(200, self._batch_json(environ, row, now), environ["batchctl.request_id"])
+
+    def _static_plan(
+        self, items: list[tuple[str, dict[str, Any]]], api_version: str | None, job: helper.Job | None
+    ) -> list[outcomes.PlanEntry]:
+        seed = self.config.seed
+        if job is None:
+            return outcomes.static_plan(items, seed, api_version)
+        head = helper.split(len(items))
+        plan = outcomes.static_plan(items[:head], seed, api_version)
+        tail = job.result()
+        if tail is None or len(tail) != len(items) - head:
+            tail = outcomes.static_plan(items[head:], seed, api_version)
+        plan += tail
+        return plan
 
     def _list(self, environ: dict[str, Any], _batch_id: str | None) -> Reply:
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)

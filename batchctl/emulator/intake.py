@@ -13,7 +13,7 @@ import mmap
 import re
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -114,11 +114,14 @@ def _fill(stream: Any, view: memoryview) -> int:
     return filled
 
 
-def read_json_body(environ: dict[str, Any], tmp_dir: Path, max_bytes: int) -> Any:
+def read_json_body(
+    environ: dict[str, Any], tmp_dir: Path, max_bytes: int, on_file: Callable[[int, int], None] | None = None
+) -> Any:
     """Parse the body with orjson without holding a second copy of it in Python memory.
 
     In process (a WSGI transport hands over a BytesIO) the bytes are parsed where they are. Over
-    HTTP they are received straight into a memory-mapped temporary file, then parsed from it.
+    HTTP they are received straight into a memory-mapped temporary file, then parsed from it;
+    ``on_file(fd, size)`` is called with that file before it is parsed.
     """
     stream: BinaryIO = environ["wsgi.input"]
     length = body_length(environ)
@@ -152,6 +155,8 @@ def read_json_body(environ: dict[str, Any], tmp_dir: Path, max_bytes: int) -> An
             size = 0
         if size == 0:
             return _parse(b"")
+        if on_file is not None:
+            on_file(spool.fileno(), size)
         with mmap.mmap(spool.fileno(), 0, access=mmap.ACCESS_READ) as source, memoryview(source) as view:
             return _parse(view)
 
