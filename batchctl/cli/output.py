@@ -97,6 +97,13 @@ def write_table(
     actx.out.print(table)
 
 
+def money(value: float | None) -> str:
+    """An estimated cost in USD: cents, or four decimals below a cent; "unknown" for None."""
+    if value is None:
+        return "unknown"
+    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
+
+
 def info(actx: AppContext, message: str) -> None:
     """A note for the person at the terminal (stderr). Not markup: printed as given."""
     actx.err.print(message, markup=False, highlight=False)

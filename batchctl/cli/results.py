@@ -142,10 +142,6 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
-def _money(value: float) -> str:
-    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
-
-
 def summary_lines(summary: Summary, fmt: str) -> list[str]:
     """The summary as plain lines (the same words on and off a terminal)."""
     data = summary.as_dict()
@@ -169,7 +165,7 @@ def summary_lines(summary: Summary, fmt: str) -> list[str]:
         source += f", with {data['prices_file']}"
     if data["est_cost_usd"] is not None:
         partial = " for the priced models" if data["unpriced_models"] else ""
-        lines.append(f"estimated cost{partial}: {_money(data['est_cost_usd'])} at batch rates "
+        lines.append(f"estimated cost{partial}: {output.money(data['est_cost_usd'])} at batch rates "
                      f"({source})")
     for model in data["unpriced_models"]:
         lines.append(f"no cost estimate for model {model}: it is not in the price table "

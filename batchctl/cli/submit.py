@@ -158,10 +158,6 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'s' * (n != 1)}"
 
 
-def _money(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:,.2f}" if value >= 0.01 else f"${value:.4f}"
-
-
 def show_dry_run(actx: AppContext, scan: Scan, json_: bool) -> None:
     from batchctl.core.submit import dry_run_summary
 
@@ -179,11 +175,11 @@ def show_dry_run(actx: AppContext, scan: Scan, json_: bool) -> None:
             ("batches", f"{len(summary['parts'])}: lines {parts}"),
             ("est. input tokens", f"~{summary['est_input_tokens']:,}"),
             ("max output tokens", f"{summary['max_output_tokens']:,}"),
-            ("est. cost (batch rates)", _money(summary["est_cost_usd"])),
+            ("est. cost (batch rates)", output.money(summary["est_cost_usd"])),
         ]
         rows += [
             (f"model {m['model']}", f"{_count(m['requests'], 'request')}, ~{m['est_input_tokens']:,} "
-             f"input tokens, {m['max_output_tokens']:,} max output, {_money(m['est_cost_usd'])}")
+             f"input tokens, {m['max_output_tokens']:,} max output, {output.money(m['est_cost_usd'])}")
             for m in summary["models"]
         ]
         output.write_table(actx, ["dry run", ""], rows)

@@ -249,7 +249,7 @@ def verify_adopted(
     (time, size); once it has ended its custom_ids can be compared with the request file. A
     match marks it 'verified'; a mismatch marks it 'foreign' and raises StateError (exit 7):
     its results are another client's, and this part's requests were never sent."""
-    from batchctl.core.sources import iter_batch_lines
+    from batchctl.core.sources import custom_id_of, iter_batch_lines
 
     if row.get("adoption") == "unverified":
         notify("info", f"checking that {batch['id']} (found after a lost reply) answers the "
@@ -260,7 +260,7 @@ def verify_adopted(
         for block in line_blocks(fetch_body(api, batch, notify=notify)):
             for line in lines_of(block):
                 lines += 1
-                got.add(_result_custom_id(line, batch["id"]))
+                got.add(custom_id_of(line) or "")
         if got == expected and lines == len(expected):
             store.set_adoption(batch["id"], "verified")
             return
@@ -272,18 +272,6 @@ def verify_adopted(
         "requests were never sent",
         hint=f"`batchctl submit --force {row['request_file']}` sends them",
     )
-
-
-_RESULT_HEAD = b'{"custom_id":"'
-
-
-def _result_custom_id(line: bytes, batch_id: str) -> str:
-    if line.startswith(_RESULT_HEAD):
-        end = line.find(b'"', len(_RESULT_HEAD))
-        if end > 0 and b"\\" not in line[: end]:
-            return line[len(_RESULT_HEAD) : end].decode("utf-8", "replace")
-    value = parse(line, batch_id).get("custom_id")
-    return value if isinstance(value, str) else ""
 
 
 def retry_rows(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

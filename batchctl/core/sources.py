@@ -83,7 +83,7 @@ def iter_batch_lines(
     path = Path(row["request_file"]) if checked else check_file(row, _seen)
     part = _part(row) if row.get("start_offset") is not None else None
     for line_no, _text, line in iter_lines(os.fspath(path), part):
-        custom_id = _custom_id(line)
+        custom_id = custom_id_of(line)
         if custom_id is None:
             raise _changed(row, f"has no request on line {line_no} any more")
         yield line_no, custom_id, line
@@ -92,8 +92,9 @@ def iter_batch_lines(
 _HEAD = b'{"custom_id":"'
 
 
-def _custom_id(line: bytes) -> str | None:
-    """The line's custom_id; without parsing a large line when it starts the usual way."""
+def custom_id_of(line: bytes) -> str | None:
+    """The custom_id of a request or results line (None if it has none); without parsing a
+    large line when it starts the usual way."""
     if line.startswith(_HEAD) and line.count(b'"custom_id"') == 1:
         end = line.find(b'"', len(_HEAD))
         if end > 0:
