@@ -6,7 +6,7 @@ from __future__ import annotations
 import anthropic
 import pytest
 
-from batchctl.core.store import Store
+from batchctl.core.state.store import Store
 from tests.lifecycle_support import (
     assert_plain,
     json_lines,

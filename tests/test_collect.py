@@ -12,8 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from batchctl.core import collect as core
-from batchctl.core.store import Store
+from batchctl.core.jobs import collect as core
+from batchctl.core.state.store import Store
 from tests.conftest import API_KEY
 from tests.helpers import FakeClock, invoke
 

@@ -7,9 +7,9 @@ import pytest
 
 from batchctl.cli.batchview import TSV_COLUMNS
 from batchctl.core.api import Api
-from batchctl.core.listing import list_remote
+from batchctl.core.jobs.listing import list_remote
 from batchctl.core.settings import Settings
-from batchctl.core.store import Store
+from batchctl.core.state.store import Store
 from tests.conftest import API_KEY
 from tests.helpers import invoke
 from tests.lifecycle_support import (

@@ -9,8 +9,8 @@ import orjson
 import pytest
 
 from batchctl.core.errors import ExitCode, InputError, UsageError
-from batchctl.core.prepare import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, PrepareSpec, prepare
-from batchctl.core.requests import scan_file
+from batchctl.core.requests.prepare import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, PrepareSpec, prepare
+from batchctl.core.requests.scan import scan_file
 from tests.helpers import invoke
 
 ID_RULE = re.compile(r"[A-Za-z0-9_-]{1,64}")

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from batchctl.core.body import iter_body, part_body, requests_body
+from batchctl.core.requests.body import iter_body, part_body, requests_body
 from batchctl.core.errors import ExitCode, InputError, StateError, UsageError
-from batchctl.core.prices import estimate_input_tokens
-from batchctl.core.requests import (
+from batchctl.core.catalog.prices import estimate_input_tokens
+from batchctl.core.requests.scan import (
     BODY_OVERHEAD,
     check_limits,
     iter_requests,

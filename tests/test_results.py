@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 import pytest
 
-from batchctl.core import csvout
-from batchctl.core.store import Store
+from batchctl.core.results import csvout
+from batchctl.core.state.store import Store
 from tests.conftest import API_KEY
 from tests.lifecycle_support import run_on, submit
 

@@ -10,10 +10,10 @@ from typing import Any
 import orjson
 import pytest
 
-from batchctl.core import csvout
-from batchctl.core.atomic import atomic_file, sweep_stale
+from batchctl.core.results import csvout
+from batchctl.core.results.atomic import atomic_file, sweep_stale
 from batchctl.core.errors import UsageError
-from batchctl.core.ordering import Spool
+from batchctl.core.results.ordering import Spool
 
 MODEL = "claude-sonnet-4-6"
 
@@ -56,7 +56,7 @@ def _succeeded(cid: str, model: str, usage: dict[str, Any], content: Any = None)
 
 
 def test_the_three_ways_of_summing_agree_and_price_each_tier() -> None:
-    from batchctl.core.summary import Summary
+    from batchctl.core.results.summary import Summary
 
     plain = [_succeeded(f"p{i}", MODEL, {"input_tokens": 10 + i, "output_tokens": 5,
                                          "cache_creation_input_tokens": 0,
@@ -109,7 +109,7 @@ def test_the_column_paths_sum_per_model_and_fall_back_per_group() -> None:
     """Blocks the byte path takes whole (and the rows path sums per model): several models, errored/expired lines among them,
     1-hour cache writes (summed per record), a long prompt and a null token field (that
     model's group summed per record): the same figures as the full parse."""
-    from batchctl.core.summary import Summary
+    from batchctl.core.results.summary import Summary
 
     def usage(i: int, o: int, cw: int = 0, cr: int = 0, **extra: Any) -> dict[str, Any]:
         return {"input_tokens": i, "output_tokens": o, "cache_creation_input_tokens": cw,

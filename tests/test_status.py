@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from batchctl.cli.batchview import TSV_COLUMNS
-from batchctl.core.store import Store
+from batchctl.core.state.store import Store
 from tests.conftest import API_KEY
 from tests.helpers import invoke
 from tests.lifecycle_support import (

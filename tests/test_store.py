@@ -8,8 +8,8 @@ import stat
 import pytest
 
 from batchctl.core import errors
-from batchctl.core.migrations import MIGRATIONS
-from batchctl.core.store import Store
+from batchctl.core.state.migrations import MIGRATIONS
+from batchctl.core.state.store import Store
 from tests.helpers import FakeClock
 
 BATCH = {

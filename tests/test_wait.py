@@ -10,10 +10,10 @@ import pytest
 
 from batchctl.core.api import Api
 from batchctl.core.errors import UnavailableError
-from batchctl.core.lifecycle import resolve_targets
+from batchctl.core.jobs.lifecycle import resolve_targets
 from batchctl.core.settings import Settings
-from batchctl.core.store import Store
-from batchctl.core.waiting import (
+from batchctl.core.state.store import Store
+from batchctl.core.jobs.waiting import (
     FIRST_INTERVAL,
     MAX_INTERVAL,
     SLEEP_SLICE,

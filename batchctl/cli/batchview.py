@@ -12,7 +12,7 @@ from typing import Any
 
 from batchctl.cli import output
 from batchctl.cli.context import AppContext
-from batchctl.core.lifecycle import COUNT_KEYS, counts
+from batchctl.core.jobs.lifecycle import COUNT_KEYS, counts
 from batchctl.core.times import human_duration, parse_ts, short_ts
 
 #: Off a terminal: one tab-separated row per batch, these fields, in this order (stable).

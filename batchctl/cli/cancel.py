@@ -31,7 +31,7 @@ def cancel(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOp
     Requests not yet processed end canceled (not billed); results of the others are kept. A
     batch that has already ended (or is already canceling) is reported, not an error (exit 0).
     """
-    from batchctl.core import lifecycle
+    from batchctl.core.jobs import lifecycle
 
     actx = app_context(ctx)
     store = actx.store()

@@ -36,8 +36,8 @@ def collect_command(
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl collect`: see HELP."""
-    from batchctl.core import collect as core
-    from batchctl.core.results import format_for
+    from batchctl.core.jobs import collect as core
+    from batchctl.core.results.export import format_for
 
     actx = app_context(ctx)
     kind = format_for(None, fmt)
@@ -76,8 +76,8 @@ def collect_command(
 
 
 def _summary(actx: AppContext, outcomes: list, folder: Path) -> None:
-    from batchctl.core import collect as core
-    from batchctl.core.lifecycle import batches_text
+    from batchctl.core.jobs import collect as core
+    from batchctl.core.jobs.lifecycle import batches_text
 
     by: dict[str, int] = {}
     for o in outcomes:

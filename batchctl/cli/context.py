@@ -21,7 +21,7 @@ from batchctl.core.settings import Settings
 
 if TYPE_CHECKING:
     from batchctl.core.api import Api
-    from batchctl.core.store import Store
+    from batchctl.core.state.store import Store
 
 FORCE_TTY_ENV = "BATCHCTL_FORCE_TTY"
 
@@ -154,7 +154,7 @@ class AppContext:
 
     def store(self) -> Store:
         if self._store is None:
-            from batchctl.core.store import Store
+            from batchctl.core.state.store import Store
 
             self._store = Store.open(self.settings.state_dir, clock=self.clock)
         return self._store

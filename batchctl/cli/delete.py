@@ -17,7 +17,7 @@ def delete(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOp
     Only ended batches can be deleted: if one is still running, nothing is deleted and the exit
     is 8 (cancel it first). The state store keeps each batch's record, marked deleted.
     """
-    from batchctl.core import lifecycle
+    from batchctl.core.jobs import lifecycle
 
     actx = app_context(ctx)
     store = actx.store()

@@ -12,7 +12,7 @@ from batchctl.cli import output
 from batchctl.cli.context import app_context
 from batchctl.cli.options import JsonOpt
 
-DEFAULT_LIMIT = 20  # same as batchctl.core.listing.DEFAULT_LIMIT (not imported: start-up time)
+DEFAULT_LIMIT = 20  # same as batchctl.core.jobs.listing.DEFAULT_LIMIT (not imported: start-up time)
 
 
 class Status(str, Enum):
@@ -58,7 +58,7 @@ def list_batches(
     if all_ and limit is not None:
         raise typer.BadParameter("give --limit or --all, not both", param_hint="--all")
     from batchctl.cli.batchview import write_records
-    from batchctl.core import listing
+    from batchctl.core.jobs import listing
 
     actx = app_context(ctx)
     cap = None if all_ else (limit or DEFAULT_LIMIT)

@@ -100,7 +100,7 @@ PricesOpt = Annotated[
 ]
 
 # -- submit (and run) -------------------------------------------------------------------------
-# batchctl.core.requests.DEFAULT_MAX_REQUESTS / DEFAULT_MAX_BYTES, repeated here so that
+# batchctl.core.requests.scan.DEFAULT_MAX_REQUESTS / DEFAULT_MAX_BYTES, repeated here so that
 # `batchctl --help` does not import the request reader (tests check they agree).
 DEFAULT_MAX_REQUESTS = 100_000
 DEFAULT_MAX_BYTES = "250MB"

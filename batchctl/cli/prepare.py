@@ -11,7 +11,7 @@ import typer
 from batchctl.cli import output
 from batchctl.cli.context import AppContext, app_context
 from batchctl.cli.options import JsonOpt
-from batchctl.core import prepare as core
+from batchctl.core.requests import prepare as core
 
 _SPOOL_CHUNK = 1 << 20
 

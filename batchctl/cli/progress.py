@@ -17,7 +17,7 @@ from typing import Any
 from batchctl.cli import output
 from batchctl.cli.batchview import counts_text, expires_text
 from batchctl.cli.context import AppContext
-from batchctl.core.lifecycle import Target, batches_text, counts, is_ended, totals
+from batchctl.core.jobs.lifecycle import Target, batches_text, counts, is_ended, totals
 from batchctl.core.settings import DEFAULT_BASE_URL
 from batchctl.core.times import human_duration, parse_ts
 
@@ -193,7 +193,7 @@ def watch(
     130) naming the command that resumes. Used by `wait` and `run`.
     """
     from batchctl.core.errors import Interrupted
-    from batchctl.core.waiting import wait_for
+    from batchctl.core.jobs.waiting import wait_for
 
     clock = actx.clock
     start = clock.time()

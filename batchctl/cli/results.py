@@ -23,8 +23,8 @@ from batchctl.cli.options import (
 from batchctl.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from batchctl.core.results import Options, Progress
-    from batchctl.core.summary import Summary
+    from batchctl.core.results.export import Options, Progress
+    from batchctl.core.results.summary import Summary
 
 HELP = (
     "Stream the results of a batch (or of every part of a job, in order) to stdout or -o FILE.\n\n"
@@ -74,7 +74,7 @@ def build_options(
     merge_retries: bool = False,
 ) -> Options:
     """Check the results options (before anything is sent or fetched) and bundle them."""
-    from batchctl.core import results
+    from batchctl.core.results import export as results
 
     if json_:
         if fmt is not None and fmt.strip().lower() != "jsonl":
@@ -95,7 +95,7 @@ def export(
     actx: AppContext, api: Any, store: Any, ref: str, options: Options, out: Path | None
 ) -> Summary:
     """Write the results of ``ref`` to ``out`` (atomically) or stdout; summary on stderr."""
-    from batchctl.core import results
+    from batchctl.core.results import export as results
 
     with _progress(actx, enabled=out is not None) as progress:
         exported = results.open_export(
@@ -113,7 +113,7 @@ def export(
 def _price_table(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
-    from batchctl.core.prices import load_price_table
+    from batchctl.core.catalog.prices import load_price_table
 
     return load_price_table(path)
 

@@ -12,7 +12,7 @@ from batchctl.cli.context import AppContext, app_context
 from batchctl.cli.options import JsonOpt, OutputOpt, RefArg
 
 if TYPE_CHECKING:
-    from batchctl.core.retry import Plan, Retry
+    from batchctl.core.jobs.retry import Plan, Retry
 
 HELP = (
     "Resubmit the failed requests of a batch (or of every part of a job) as a new batch.\n\n"
@@ -51,7 +51,7 @@ def retry_failed_command(
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl retry-failed`: see HELP."""
-    from batchctl.core import retry
+    from batchctl.core.jobs import retry
 
     actx = app_context(ctx)
 
@@ -101,7 +101,7 @@ def _explain(actx: AppContext, plans: list[Plan]) -> None:
 
 
 def _show_dry_run(actx: AppContext, plans: list[Plan], json_: bool) -> None:
-    from batchctl.core.retry import iter_lines
+    from batchctl.core.jobs.retry import iter_lines
 
     def rows():  # type: ignore[no-untyped-def]
         for plan in plans:

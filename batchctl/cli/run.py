@@ -37,7 +37,7 @@ from batchctl.cli.options import (
 from batchctl.core.errors import Interrupted, StillRunningError, UsageError
 
 if TYPE_CHECKING:
-    from batchctl.core.submit import SubmitResult
+    from batchctl.core.jobs.submit import SubmitResult
 
 HELP = (
     "Submit a request file, wait for its batches to end, and write their results: the whole "
@@ -74,7 +74,7 @@ def run_command(
     from batchctl.cli import results as results_cli
     from batchctl.cli import submit as submit_cli
     from batchctl.cli.progress import watch
-    from batchctl.core import lifecycle
+    from batchctl.core.jobs import lifecycle
 
     actx = app_context(ctx)
     # Every option is checked before anything is sent.

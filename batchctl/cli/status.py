@@ -23,7 +23,7 @@ def status(
     expired or canceled requests.
     """
     from batchctl.cli.batchview import write_records
-    from batchctl.core import lifecycle
+    from batchctl.core.jobs import lifecycle
 
     actx = app_context(ctx)
     store = actx.store()

@@ -26,8 +26,8 @@ from batchctl.cli.options import (
 from batchctl.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from batchctl.core.requests import Scan
-    from batchctl.core.submit import SubmitResult
+    from batchctl.core.requests.scan import Scan
+    from batchctl.core.jobs.submit import SubmitResult
 
 HELP = (
     "Validate a request file, split it if over the limits, submit it; print the batch id(s).\n\n"
@@ -92,7 +92,7 @@ def submit_step(
     """Check the whole input, then submit it (never twice); None after a --dry-run.
 
     The submit half of `submit` and `run`."""
-    from batchctl.core.requests import check_limits, parse_size, scan_file
+    from batchctl.core.requests.scan import check_limits, parse_size, scan_file
 
     limit = parse_size(max_bytes)
     check_limits(max_requests, limit)
@@ -108,7 +108,7 @@ def submit_step(
 
     # The file is checked in a forked child while this process loads the SDK (two cores).
     scan = beside(check, actx.preload_api)
-    from batchctl.core.submit import submit
+    from batchctl.core.jobs.submit import submit
 
     result = submit(
         actx.api(), actx.store(), scan, source="-" if file == "-" else file, label=label,
@@ -127,7 +127,7 @@ def input_path(actx: AppContext, file: str) -> tuple[Path, str]:
         if not path.is_file():
             raise UsageError(f"{file}: not a regular file")
         return path, file
-    from batchctl.core.submit import spool
+    from batchctl.core.jobs.submit import spool
 
     if actx.stdin_tty:
         output.info(actx, "reading requests from stdin; end with Ctrl-D")
@@ -159,7 +159,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def show_dry_run(actx: AppContext, scan: Scan, json_: bool) -> None:
-    from batchctl.core.submit import dry_run_summary
+    from batchctl.core.jobs.submit import dry_run_summary
 
     summary = dry_run_summary(scan)
     if json_:

@@ -25,7 +25,7 @@ def wait(
     waiting; the batches keep running.
     """
     from batchctl.cli.progress import resume_command, watch
-    from batchctl.core import lifecycle
+    from batchctl.core.jobs import lifecycle
     from batchctl.core.errors import StillRunningError
 
     actx = app_context(ctx)

@@ -230,7 +230,7 @@ class Api:
         """POST a create body streamed from ``chunks()`` (``size`` bytes), with SDK retries OFF.
 
         A retried create can bill twice (no idempotency key), so the caller decides what to do
-        after a failure: see batchctl.core.submit.
+        after a failure: see batchctl.core.jobs.submit.
         """
         headers = {"Content-Type": "application/json", "Content-Length": str(size)}
         if betas:

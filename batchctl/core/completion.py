@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 
 from batchctl.core.errors import BatchctlError
-from batchctl.core.store import Store
+from batchctl.core.state.store import Store
 
 MAX_CANDIDATES = 100
 

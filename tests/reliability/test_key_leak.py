@@ -86,7 +86,7 @@ def test_key_not_in_the_sdk_debug_log_or_a_crash_traceback(live_emulator: Any,
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(textwrap.dedent("""
-        import batchctl.core.store as store
+        import batchctl.core.state.store as store
 
         def record_batch(self, batch, **fields):
             raise RuntimeError("injected bug while recording " + batch["id"])

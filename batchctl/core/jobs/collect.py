@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.clock import Clock
 from batchctl.core.errors import BatchctlError, UsageError
-from batchctl.core.lifecycle import Target, counts, is_ended, refresh, tracked_targets
-from batchctl.core.store import Store
+from batchctl.core.jobs.lifecycle import Target, counts, is_ended, refresh, tracked_targets
+from batchctl.core.state.store import Store
 from batchctl.core.times import parse_ts
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def collect(
     owner: str | None = None,
 ) -> Iterator[Outcome]:
     """Collect every tracked, uncollected batch of ``api`` that has ended (see the module)."""
-    from batchctl.core import results  # deferred: the results stack is only needed here
+    from batchctl.core.results import export as results  # deferred: the results stack is only needed here
 
     say = notify or (lambda level, message: None)
     owner = owner or new_owner()
@@ -182,7 +182,7 @@ def _download(
     owner: str,
     say: Notify,
 ) -> Outcome:
-    from batchctl.core import results
+    from batchctl.core.results import export as results
 
     assert target.row is not None
     path = directory / file_name(target.row, options.format)

@@ -6,7 +6,7 @@ Selected: ``errored`` results whose error type is worth retrying as-is (RETRYABL
 ``canceled`` ones. The lines are taken byte for byte from the request file recorded for the
 batch, after checking that the file still has the sha256 it had when it was submitted
 (StateError, exit 7, if not). One retry file and one job per parent batch (a JOB with failures
-in several parts gives several), submitted through ``batchctl.core.submit`` (never a second
+in several parts gives several), submitted through ``batchctl.core.jobs.submit`` (never a second
 path), so a second run of the same retry is answered with the batch the first one made.
 """
 
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batchctl.core.atomic import atomic_file
+from batchctl.core.results.atomic import atomic_file
 from batchctl.core.clock import Clock
 from batchctl.core.errors import StateError, UsageError
-from batchctl.core.fetch import (
+from batchctl.core.results.fetch import (
     Notify,
     Source,
     fetch_body,
@@ -32,8 +32,8 @@ from batchctl.core.fetch import (
     parse_lines,
     quiet,
 )
-from batchctl.core.sources import check_file, iter_batch_lines
-from batchctl.core.store import Store
+from batchctl.core.results.sources import check_file, iter_batch_lines
+from batchctl.core.state.store import Store
 
 # errored results worth sending again unchanged; the rest (invalid_request_error,
 # authentication_error, permission_error, billing_error, not_found_error, request_too_large...)
@@ -194,8 +194,8 @@ def resubmit(
 ) -> list[Retry]:
     """Write a retry file for each plan with something to retry and submit it as a job whose
     parent is the plan's batch (``submit_files=False``: write only, a dry run with -o)."""
-    from batchctl.core.requests import scan_file
-    from batchctl.core.submit import submit
+    from batchctl.core.requests.scan import scan_file
+    from batchctl.core.jobs.submit import submit
 
     todo = [p for p in plans if p.selected]
     if output is not None and len(todo) > 1:

@@ -1,7 +1,7 @@
 """The local state store: one SQLite file mapping every batch to the request file that made it.
 
 WAL mode and a busy timeout because cron jobs overlap; short ``BEGIN IMMEDIATE`` transactions;
-append-only migrations (``batchctl.core.migrations``); the directory is created 0700 and the
+append-only migrations (``batchctl.core.state.migrations``); the directory is created 0700 and the
 files 0600. The API key is never stored. Rows come back as plain dicts.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from batchctl.core.clock import Clock, SystemClock
 from batchctl.core.errors import NotFoundError, StateError
-from batchctl.core.migrations import migrate
+from batchctl.core.state.migrations import migrate
 from batchctl.core.settings import DB_NAME
 
 BUSY_TIMEOUT_MS = 30_000
@@ -330,7 +330,7 @@ class Store:
             (batch_id,),
         )
 
-    # -- collect claims: one collector per batch at a time (see core/collect.py) -------------
+    # -- collect claims: one collector per batch at a time (see core/jobs/collect.py) -------------
     def claim(
         self, batch_id: str, owner: str, *, is_stale: Callable[[dict[str, Any]], bool]
     ) -> bool:

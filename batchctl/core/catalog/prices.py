@@ -26,7 +26,7 @@ ESTIMATE_NOTE = (
 @cache
 def price_table() -> dict[str, Any]:
     """The whole table: ``as_of``, ``batch_discount``, ``sources``, ``models``."""
-    return json.loads(resources.files("batchctl.core").joinpath("prices.json").read_text("utf-8"))
+    return json.loads(resources.files("batchctl.core.catalog").joinpath("prices.json").read_text("utf-8"))
 
 
 def model_price(model: str) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ A request file has one request per non-blank line, in either form:
 submit needs: every problem as ``FILE:LINE: message`` (raised as `InputError`), the sha256 and
 size of the file, the split into parts that fit one batch each (with the exact size of each
 part's create body), and the facts a dry run shows. `iter_requests` re-reads requests as dicts.
-The create body itself is streamed by `batchctl.core.body`.
+The create body itself is streamed by `batchctl.core.requests.body`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from batchctl.core.errors import InputError, StateError, UsageError
-from batchctl.core.prices import estimate_input_tokens
+from batchctl.core.catalog.prices import estimate_input_tokens
 
 API_MAX_REQUESTS = 100_000
 API_MAX_BYTES = 256_000_000  # the API's 256 MB; read as decimal, the smaller of the two readings

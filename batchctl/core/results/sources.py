@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from batchctl.core.errors import StateError
-from batchctl.core.requests import Part, iter_lines
+from batchctl.core.requests.scan import Part, iter_lines
 
 
 def _changed(row: Mapping[str, Any], detail: str) -> StateError:

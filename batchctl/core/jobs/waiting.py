@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.clock import Clock
 from batchctl.core.errors import UnavailableError
-from batchctl.core.lifecycle import Target, is_ended, refresh
+from batchctl.core.jobs.lifecycle import Target, is_ended, refresh
 
 if TYPE_CHECKING:
     from batchctl.core.api import Api
-    from batchctl.core.store import Store
+    from batchctl.core.state.store import Store
 
 FIRST_INTERVAL = 5.0  # default: poll every 5 s at first,
 MAX_INTERVAL = 60.0  # then every tenth of the time waited so far, up to once a minute

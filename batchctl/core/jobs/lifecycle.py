@@ -19,12 +19,12 @@ from batchctl.core.errors import (
     StillRunningError,
     UsageError,
 )
-from batchctl.core.store import JOB_PREFIX, REMOTE_FIELDS
+from batchctl.core.state.store import JOB_PREFIX, REMOTE_FIELDS
 from batchctl.core.times import human_duration, iso, parse_ts
 
 if TYPE_CHECKING:
     from batchctl.core.api import Api
-    from batchctl.core.store import Store
+    from batchctl.core.state.store import Store
 
 ENDED = "ended"
 STATUSES = ("in_progress", "canceling", "ended")

@@ -1,6 +1,6 @@
 """The summary of a results download: counts per result type, tokens, estimated cost.
 
-Cost is at batch rates from the dated price table (``batchctl.core.prices``, or a table given
+Cost is at batch rates from the dated price table (``batchctl.core.catalog.prices``, or a table given
 with ``--prices``), per model; a model the table does not know gets no figure (None) and is
 named, rather than being guessed. Tokens are summed in buckets per model (and per long-prompt
 tier for models priced by prompt length), so adding a result costs a few dict operations.
@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from batchctl.core import prices
+from batchctl.core.catalog import prices
 
 RESULT_TYPES = ("succeeded", "errored", "canceled", "expired")
 _TYPE_PATTERNS = {t: b'"result":{"type":"%s"' % t.encode() for t in RESULT_TYPES}
@@ -95,7 +95,7 @@ class Summary:
         b[5] += cr
 
     def add_rows(self, rows: list[list[Any]], records: list[Mapping[str, Any]]) -> None:
-        """Count a block of CSV rows (``batchctl.core.csvout.row``) made from ``records``.
+        """Count a block of CSV rows (``batchctl.core.results.csvout.row``) made from ``records``.
 
         Column-wise per model where it can be: a model's succeeded rows with integer tokens,
         no cache writes (the rows do not say which are 1-hour writes) and no long prompt are

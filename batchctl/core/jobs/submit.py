@@ -7,7 +7,7 @@ may have arrived, 5xx) the API's list is searched, newest first, for a batch thi
 A run that finds an open intent left by a crashed run reconciles the same way before creating.
 Such a match is a guess (the API shows no requests before a batch ends): a single candidate is
 adopted as 'unverified' and checked against the request file when its results are fetched
-(batchctl.core.fetch.verify_adopted); several candidates are refused.
+(batchctl.core.results.fetch.verify_adopted); several candidates are refused.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from batchctl.core.body import part_body
+from batchctl.core.requests.body import part_body
 from batchctl.core.clock import Clock
 from batchctl.core.errors import APIError, StateError, UnavailableError
-from batchctl.core.prices import ESTIMATE_NOTE, cost_summary
-from batchctl.core.requests import Part, Scan
-from batchctl.core.store import Store
+from batchctl.core.catalog.prices import ESTIMATE_NOTE, cost_summary
+from batchctl.core.requests.scan import Part, Scan
+from batchctl.core.state.store import Store
 
 if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
     from batchctl.core.api import Api

@@ -4,11 +4,11 @@ Without a filter, an order or a merge, JSONL output is the API's bytes unchanged
 chunks go straight through (a final newline is added only if a body lacks one, so the parts of
 a job join into valid JSONL). Lines are parsed with orjson only where something needs a field:
 the summary's counts and tokens, ``--only``, CSV, ordering and merging. Memory is flat in the
-number of results; ordering and merging spool to disk (``batchctl.core.ordering``).
+number of results; ordering and merging spool to disk (``batchctl.core.results.ordering``).
 
-A download cut part-way is fetched again and resumed where it broke (``batchctl.core.fetch``),
+A download cut part-way is fetched again and resumed where it broke (``batchctl.core.results.fetch``),
 so stdout and files both get each byte once. A file target is written
-atomically (``batchctl.core.atomic``), so nothing half-written is ever left at its path.
+atomically (``batchctl.core.results.atomic``), so nothing half-written is ever left at its path.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from batchctl.core import csvout
-from batchctl.core.atomic import atomic_file
+from batchctl.core.results import csvout
+from batchctl.core.results.atomic import atomic_file
 from batchctl.core.errors import UsageError
-from batchctl.core.fetch import (
+from batchctl.core.results.fetch import (
     Notify,
     Source,
     fetch_body,
@@ -35,10 +35,10 @@ from batchctl.core.fetch import (
     result_type,
     retry_rows,
 )
-from batchctl.core.ordering import Spool
-from batchctl.core.sources import check_file, iter_batch_lines
-from batchctl.core.store import Store
-from batchctl.core.summary import RESULT_TYPES, Summary
+from batchctl.core.results.ordering import Spool
+from batchctl.core.results.sources import check_file, iter_batch_lines
+from batchctl.core.state.store import Store
+from batchctl.core.results.summary import RESULT_TYPES, Summary
 
 FORMATS = ("jsonl", "csv")
 ORDERS = ("api", "input")

@@ -3,7 +3,7 @@
 A `Body` knows its exact size up front (so Content-Length is set) and can be iterated again
 for a retry. A part of a request file is read from disk each time, never held whole: native
 lines are copied byte for byte, other lines are re-encoded with orjson, exactly as
-`batchctl.core.requests.scan_file` measured them. If the file changed since the scan, the
+`batchctl.core.requests.scan.scan_file` measured them. If the file changed since the scan, the
 iteration raises `StateError` before the closing bytes, so a truncated body never makes a batch.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import orjson
 
 from batchctl.core.errors import StateError
-from batchctl.core.requests import (
+from batchctl.core.requests.scan import (
     BODY_HEAD,
     BODY_OVERHEAD,
     BODY_TAIL,

@@ -23,7 +23,7 @@ from batchctl.core.errors import (
     StreamDroppedError,
     UnavailableError,
 )
-from batchctl.core.store import JOB_PREFIX, Store
+from batchctl.core.state.store import JOB_PREFIX, Store
 
 FETCH_ATTEMPTS = 4  # one download and up to three more after a cut
 BACKOFF = (1.0, 2.0, 4.0)
@@ -249,7 +249,7 @@ def verify_adopted(
     (time, size); once it has ended its custom_ids can be compared with the request file. A
     match marks it 'verified'; a mismatch marks it 'foreign' and raises StateError (exit 7):
     its results are another client's, and this part's requests were never sent."""
-    from batchctl.core.sources import custom_id_of, iter_batch_lines
+    from batchctl.core.results.sources import custom_id_of, iter_batch_lines
 
     if row.get("adoption") == "unverified":
         notify("info", f"checking that {batch['id']} (found after a lost reply) answers the "

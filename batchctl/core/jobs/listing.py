@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from batchctl.core.lifecycle import local_record, record
+from batchctl.core.jobs.lifecycle import local_record, record
 
 if TYPE_CHECKING:
     from batchctl.core.api import Api
-    from batchctl.core.store import Store
+    from batchctl.core.state.store import Store
 
 DEFAULT_LIMIT = 20
 MAX_PAGE = 1000  # the API's largest page

@@ -1,0 +1,1 @@
+"""What batchctl knows of the models: dated price tables (and limits)."""

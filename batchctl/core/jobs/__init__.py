@@ -1,0 +1,1 @@
+"""A job's life: submit (never twice), status, wait, list, cancel, retry, collect."""

@@ -1,0 +1,1 @@
+"""Downloading results and writing them out: JSONL, CSV, order, summaries, atomic files."""
