@@ -5,24 +5,9 @@ from __future__ import annotations
 import typer
 
 from batchctl.cli import output
-from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.context import app_context
 from batchctl.cli.options import JsonOpt, RefsArg, YesOpt
-from batchctl.core.errors import ExitCode
-
-
-def confirm_or_stop(
-    actx: AppContext, verb: str, ids: list[str], consequence: str, *, yes: bool
-) -> None:
-    """Ask before a destructive call (on a terminal), require --yes without one (exit 2); a
-    "no" changes nothing and exits 2 as well. Used by cancel and delete."""
-    if len(ids) == 1:
-        what = ids[0]
-    else:
-        shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
-        what = f"{len(ids)} batches ({shown})"
-    if not output.confirm(actx, f"{verb.capitalize()} {what}? {consequence}", yes=yes, action=verb):
-        output.info(actx, f"nothing done: {verb} not confirmed")
-        raise typer.Exit(ExitCode.USAGE)
+from batchctl.cli.shared import confirm_or_stop
 
 
 def cancel(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOpt = False) -> None:

@@ -9,8 +9,7 @@ import typer
 
 from batchctl.cli import output
 from batchctl.cli.context import AppContext, app_context
-from batchctl.cli.options import JsonOpt
-from batchctl.cli.results import FormatOpt
+from batchctl.cli.options import FormatOpt, JsonOpt
 
 HELP = (
     "Download the results of every tracked batch that has ended and was not collected yet, one "

@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 
 from batchctl.cli import output
-from batchctl.cli.cancel import confirm_or_stop
 from batchctl.cli.context import app_context
 from batchctl.cli.options import JsonOpt, RefsArg, YesOpt
+from batchctl.cli.shared import confirm_or_stop
 
 
 def delete(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOpt = False) -> None:

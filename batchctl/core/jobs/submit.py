@@ -12,14 +12,10 @@ adopted as 'unverified' and checked against the request file when its results ar
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from batchctl.core.requests.body import part_body
 from batchctl.core.clock import Clock
@@ -35,7 +31,6 @@ CREATE_ATTEMPTS = 4  # one call and three more, only after reconciling found not
 BACKOFF = (1.0, 2.0, 4.0, 8.0)
 MAX_RETRY_AFTER = 600.0  # seconds: a longer retry-after is cut to this
 CLOCK_SKEW = 30.0  # seconds the API's clock may be behind ours when matching a created_at
-SPOOL_DIR = "inputs"
 
 Notify = Callable[[str, str], None]  # (level: "info" | "warn", message)
 
@@ -51,29 +46,6 @@ class SubmitResult:
 def split_key(scan: Scan) -> str:
     """The part boundaries as text: a file split differently is a different job."""
     return ",".join(f"{first}-{last}" for first, last in scan.boundaries)
-
-
-def spool(stream: BinaryIO, state_dir: Path, chunk_size: int = 1 << 20) -> Path:
-    """Copy ``stream`` (stdin) to ``state_dir/inputs/<sha256>.jsonl``, 0600, and return the path.
-
-    Content-addressed, so the same input spools to the same file and can be re-read later
-    (retries, retry-failed)."""
-    Path(state_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
-    folder = Path(state_dir) / SPOOL_DIR
-    folder.mkdir(exist_ok=True, mode=0o700)
-    digest = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".stdin-", suffix=".part")  # mode 0600
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := stream.read(chunk_size):
-                digest.update(chunk)
-                out.write(chunk)
-        final = folder / f"{digest.hexdigest()}.jsonl"
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return final
 
 
 def dry_run_summary(scan: Scan) -> dict[str, Any]:

@@ -72,6 +72,37 @@ def format_for(path: Path | None, given: str | None) -> str:
     return "jsonl"
 
 
+def build_options(
+    *,
+    out: Path | None,
+    fmt: str | None,
+    only: str | None,
+    order: str,
+    prices_file: Path | None,
+    json_: bool,
+    merge_retries: bool = False,
+) -> Options:
+    """Check the results options (before anything is sent or fetched) and bundle them."""
+    if json_:
+        if fmt is not None and fmt.strip().lower() != "jsonl":
+            raise UsageError("--json writes JSONL: it cannot be used with --format csv")
+        fmt = fmt or "jsonl"
+    if order not in ORDERS:
+        raise UsageError(f"--order must be one of {', '.join(ORDERS)}, not {order!r}")
+    price_table = None
+    if prices_file is not None:
+        from batchctl.core.catalog.prices import load_price_table
+
+        price_table = load_price_table(prices_file)
+    return Options(
+        format=format_for(out, fmt),
+        only=parse_types(only) if only is not None else None,
+        order=order,
+        merge_retries=merge_retries,
+        price_table=price_table,
+    )
+
+
 @dataclass(frozen=True)
 class Options:
     format: str = "jsonl"
@@ -305,3 +336,23 @@ def open_export(
         retries = fetch_sources(api, store, ref, list(children), what="retry batch",
                                 notify=notify)
     return Export(api, store, sources, retries, options, notify=notify, progress=progress)
+
+
+def export(
+    api: Any,
+    store: Store,
+    ref: str,
+    options: Options,
+    out: Path | None,
+    *,
+    write: Callable[[Iterator[bytes]], object],
+    notify: Notify = quiet,
+    progress: Progress | None = None,
+) -> Summary:
+    """The results of ``ref`` written to ``out`` atomically, or handed to ``write`` (stdout);
+    the step `results` and `run` share. Returns the summary."""
+    exported = open_export(api, store, ref, options, notify=notify, progress=progress)
+    if out is not None:
+        return exported.save(out)
+    write(exported.chunks())
+    return exported.summary

@@ -1,0 +1,69 @@
+"""`run`: submit a request file, wait for its batches, write their results, as one workflow.
+
+It composes the steps the single commands use: ``send`` (validation, splitting, never twice),
+the wait loop (given as ``watch``, which shows the progress), and the results export (given as
+``export``, which writes and summarises). Running it again after a crash, a Ctrl-C or a
+--timeout answers the job already submitted (submit's content check) and carries on waiting,
+then writes the results to the same place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from batchctl.core.errors import Interrupted, StillRunningError
+from batchctl.core.jobs import lifecycle
+from batchctl.core.jobs.send import Deps, Input, Limits, Notify, send
+
+if TYPE_CHECKING:
+    from batchctl.core.jobs.submit import SubmitResult
+
+Watch = Callable[[Sequence[lifecycle.Target]], tuple[list[dict[str, Any]], bool]]
+
+
+def run(
+    deps: Deps,
+    source: Input,
+    limits: Limits,
+    *,
+    label: str | None,
+    betas: Sequence[str],
+    force: bool,
+    timeout: float | None,
+    exit_status: bool,
+    notify: Notify,
+    watch: Watch,
+    export: Callable[[str], object],
+) -> None:
+    """Submit ``source`` (or answer its job), ``watch`` its batches until they end, then
+    ``export`` the job's results; with ``exit_status``, FailedRequestsError (9) after that if
+    requests failed."""
+    scan, job = send(deps, source, limits, label=label, betas=betas, force=force, notify=notify)
+    notify("info", submitted_text(job, scan.display_name))
+    api, store = deps.api(), deps.store()
+    targets = lifecycle.resolve_targets(store, [job.job_id], base_url=api.base_url)
+    again = f"run the same command again: it picks up job {job.job_id} instead of submitting"
+    try:
+        records, all_ended = watch(targets)
+    except Interrupted as exc:
+        raise Interrupted(exc.message, hint=again) from None
+    if not all_ended:
+        running = sum(not lifecycle.is_ended(r) for r in records)
+        raise StillRunningError(
+            f"gave up waiting after --timeout {timeout or 0:g} s; "
+            f"{lifecycle.batches_text(running)} of job {job.job_id} still running",
+            hint=again,
+        )
+    export(job.job_id)
+    if exit_status:
+        lifecycle.check_exit_status(records)
+
+
+def submitted_text(job: SubmitResult, name: str) -> str:
+    ids = ", ".join(r["id"] for r in job.records)
+    count = sum(r["request_count"] for r in job.records)
+    if job.existing:
+        return (f"{name} was already submitted as job {job.job_id} ({ids}): waiting for it, "
+                "not submitting again (--force submits anew)")
+    return f"submitted {count:,} requests from {name} as job {job.job_id} ({ids})"

@@ -1,0 +1,145 @@
+"""Check a whole request file, then submit it (never twice): the step `submit` and `run` share.
+
+The file is checked in a forked child while this process loads the SDK (two cores; see
+``batchctl.core.fork``), then ``batchctl.core.jobs.submit.submit`` answers the job already
+tracked for the same content or sends the parts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+
+from batchctl.core.clock import Clock
+
+if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
+    from batchctl.core.api import Api
+    from batchctl.core.jobs.submit import SubmitResult
+    from batchctl.core.requests.scan import Scan
+    from batchctl.core.state.store import Store
+
+SPOOL_DIR = "inputs"
+STDIN_NAME = "<stdin>"
+
+Notify = Callable[[str, str], None]  # (level: "info" | "warn", message)
+
+
+class Deps(Protocol):
+    """What a workflow needs from the outside, built lazily (the CLI's AppContext is one)."""
+
+    clock: Clock
+
+    def api(self) -> Api: ...
+
+    def store(self) -> Store: ...
+
+    def preload_api(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Limits:
+    """``--max-requests`` and ``--max-bytes``, checked."""
+
+    max_requests: int
+    max_bytes: int
+
+    @classmethod
+    def parse(cls, max_requests: int, max_bytes: str) -> Limits:
+        from batchctl.core.requests.scan import check_limits, parse_size
+
+        limit = parse_size(max_bytes)
+        check_limits(max_requests, limit)
+        return cls(max_requests, limit)
+
+
+@dataclass(frozen=True)
+class Input:
+    """The file to check and the name its problems are reported under."""
+
+    path: Path
+    display: str
+    source: str  # what the job records as its source: the path as given, or "-" for stdin
+
+
+def file_input(file: str) -> Input:
+    """A request file named on the command line (a usage error if it is not a file)."""
+    from batchctl.core.errors import UsageError
+
+    path = Path(file)
+    if not path.exists():
+        raise UsageError(f"{file}: no such file")
+    if not path.is_file():
+        raise UsageError(f"{file}: not a regular file")
+    return Input(path, file, file)
+
+
+def stdin_input(stream: BinaryIO, state_dir: Path) -> Input:
+    """Requests read from stdin, spooled first (see ``spool``)."""
+    return Input(spool(stream, state_dir), STDIN_NAME, "-")
+
+
+def spool(stream: BinaryIO, state_dir: Path, chunk_size: int = 1 << 20) -> Path:
+    """Copy ``stream`` (stdin) to ``state_dir/inputs/<sha256>.jsonl``, 0600, and return the path.
+
+    Content-addressed, so the same input spools to the same file and can be re-read later
+    (retries, retry-failed)."""
+    Path(state_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder = Path(state_dir) / SPOOL_DIR
+    folder.mkdir(exist_ok=True, mode=0o700)
+    digest = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".stdin-", suffix=".part")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(chunk_size):
+                digest.update(chunk)
+                out.write(chunk)
+        final = folder / f"{digest.hexdigest()}.jsonl"
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return final
+
+
+def check(source: Input, limits: Limits) -> Scan:
+    """The whole file checked and split (InputError with FILE:LINE problems if it is invalid)."""
+    from batchctl.core.requests.scan import scan_file
+
+    return scan_file(source.path, display_name=source.display,
+                     max_requests=limits.max_requests, max_bytes=limits.max_bytes)
+
+
+def dry_run(source: Input, limits: Limits) -> dict[str, Any]:
+    """What a submit of ``source`` would send, with estimates; no network, no store."""
+    from batchctl.core.jobs.submit import dry_run_summary
+
+    return dry_run_summary(check(source, limits))
+
+
+def send(
+    deps: Deps,
+    source: Input,
+    limits: Limits,
+    *,
+    label: str | None,
+    betas: Sequence[str],
+    force: bool,
+    notify: Notify,
+) -> tuple[Scan, SubmitResult]:
+    """Check the whole input, then submit it (never twice)."""
+    from batchctl.core.fork import beside
+
+    # The file is checked in a forked child while this process loads the SDK (two cores).
+    scan = beside(lambda: check(source, limits), deps.preload_api)
+    from batchctl.core.jobs.submit import submit
+
+    result = submit(
+        deps.api(), deps.store(), scan, source=source.source, label=label, betas=betas,
+        force=force, clock=deps.clock, notify=notify,
+    )
+    return scan, result
