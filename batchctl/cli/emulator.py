@@ -44,6 +44,20 @@ def emulator(
     ] = None,
     drop_rate: Annotated[float | None, _rate("Share of results downloads cut part-way.")] = None,
     seed: Annotated[int | None, typer.Option(show_default=False, help="Seed of every injected outcome.")] = None,
+    queue_limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1, show_default=False, metavar="N",
+            help="Requests allowed in batches not yet ended; a create past it answers 429.",
+        ),
+    ] = None,
+    rate_limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1, show_default=False, metavar="RPM",
+            help="HTTP calls allowed per minute; past it, 429 with retry-after (seconds).",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log each request on stderr.")] = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -65,6 +79,8 @@ def emulator(
             lost_reply_rate=lost_reply_rate,
             drop_rate=drop_rate,
             seed=seed,
+            queue_limit=queue_limit,
+            rate_limit=rate_limit,
         )
     except ValueError as exc:
         raise UsageError(f"emulator settings: {exc}") from None

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from batchctl.emulator import helper, intake, outcomes
+from batchctl.emulator import helper, intake, limits, outcomes
 from batchctl.emulator.bodies import Holding
 from batchctl.emulator.config import EmulatorConfig
 from batchctl.emulator.faults import Faults, ReplyLost, cut_body, read_chunks
@@ -90,6 +90,7 @@ class EmulatorApp:
         self.clock = clock
         self.store = Store(data_dir)
         self.faults = Faults(config)
+        self.rate = limits.RateLimit(config.rate_limit)
         self._materialise_lock = threading.Lock()
         self._handlers: dict[str, Callable[[dict[str, Any], str | None], Reply]] = {
             "create": self._create,
@@ -134,6 +135,9 @@ class EmulatorApp:
         if route is None:
             raise ApiError(404, "not_found_error", f"Not found: {method} /{'/'.join(segments)}")
         endpoint, batch_id = route
+        refused = self.rate.check(self.clock())
+        if refused is not None:
+            raise refused
         fault = self.faults.before(endpoint)
         if fault is not None:
             raise fault
@@ -271,11 +275,26 @@ class EmulatorApp:
             timing=timing,
             api_version=api_version,
             build_plan=build_plan,
+            admit=self._admit(len(plan), now),
         )
         if row.timeline.status(now) == "ended":  # processing_seconds=0: count from the plan in hand
             self.store.save_counts(row.id, outcomes.final_counts(plan, row.timeline))
             row = self._row(row.id)
         return json_reply(200, self._batch_json(environ, row, now), environ["batchctl.request_id"])
+
+    def _admit(self, incoming: int, now: float) -> Callable[[list[tuple[float, int]]], None] | None:
+        """The processing-queue check of a create (``queue_limit``; see emulator.limits)."""
+        limit = self.config.queue_limit
+        if limit is None:
+            return None
+
+        def admit(unended: list[tuple[float, int]]) -> None:
+            queued = sum(count for _, count in unended)
+            refused = limits.queue_full(limit, queued, incoming, unended, now)
+            if refused is not None:
+                raise refused
+
+        return admit
 
     def _static_plan(
         self, items: list[tuple[str, dict[str, Any]]], api_version: str | None, job: helper.Job | None

@@ -20,6 +20,7 @@ MAX_REQUESTS = 100_000
 ENV_PREFIX = "BATCHCTL_EMULATOR_"
 
 _SECONDS = ("processing_seconds", "cancel_seconds", "expiry_seconds", "archive_seconds")
+_LIMITS = ("queue_limit", "rate_limit")  # batchctl.emulator.limits
 _RATES = ("error_rate", "expire_rate", "fault_rate", "lost_reply_rate", "drop_rate")
 
 
@@ -40,6 +41,8 @@ class EmulatorConfig:
     seed: int = 0
     public_base_url: str | None = None  # for absolute results_url; else derived from Host
     max_body_bytes: int = MAX_BODY_BYTES  # 413 request_too_large above this (tests shrink it)
+    queue_limit: int | None = None  # requests in unended batches; a create past it: 429
+    rate_limit: int | None = None  # HTTP calls per minute; past it: 429 with retry-after (s)
 
     def __post_init__(self) -> None:
         for name in _SECONDS:
@@ -64,6 +67,10 @@ class EmulatorConfig:
             raise ValueError(f"seed must be an integer, not {self.seed!r}")
         if not isinstance(self.max_body_bytes, int) or self.max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be a positive integer, not {self.max_body_bytes!r}")
+        for name in _LIMITS:
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
         if self.public_base_url is not None:
             object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
 
@@ -107,7 +114,7 @@ def _parse(name: str, raw: str) -> object:
         if not math.isfinite(value):
             raise ValueError("not a finite number")
         return value
-    if name in ("seed", "max_body_bytes"):
+    if name in ("seed", "max_body_bytes", *_LIMITS):
         try:
             return int(raw)
         except ValueError:

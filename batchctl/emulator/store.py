@@ -152,9 +152,15 @@ class Store:
         timing: Timeline,
         api_version: str | None,
         build_plan: Callable[[int], bytes],
+        admit: Callable[[list[tuple[float, int]]], None] | None = None,
     ) -> BatchRow:
-        """Insert a batch; ``build_plan(seq)`` makes its plan file inside the same transaction."""
+        """Insert a batch; ``build_plan(seq)`` makes its plan file inside the same transaction.
+
+        ``admit(unended)`` runs first, in the transaction, with (ends_at, request_count) of
+        every batch not ended at ``created_at``; it raises to refuse the batch."""
         with self._write() as db:
+            if admit is not None:
+                admit(self._unended(db, created_at))
             cursor = db.execute(
                 "INSERT INTO batches (id, created_at, request_count, processing_seconds, cancel_seconds,"
                 " expiry_seconds, archive_seconds, api_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -175,6 +181,16 @@ class Store:
         row = self.get(batch_id)
         assert row is not None
         return row
+
+    @staticmethod
+    def _unended(db: sqlite3.Connection, now: float) -> list[tuple[float, int]]:
+        """(ends_at, request_count) of the batches not ended at ``now`` (Timeline.ends_at)."""
+        rows = db.execute(
+            "SELECT MIN(created_at + processing_seconds, created_at + expiry_seconds,"
+            " COALESCE(cancel_initiated_at + cancel_seconds, created_at + expiry_seconds)),"
+            " request_count FROM batches WHERE deleted_at IS NULL"
+        ).fetchall()
+        return [(float(end), int(count)) for end, count in rows if end > now]
 
     def get(self, batch_id: str, *, include_deleted: bool = False) -> BatchRow | None:
         found = self._db().execute(f"SELECT {_COLUMNS} FROM batches WHERE id = ?", (batch_id,)).fetchone()
