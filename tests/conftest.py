@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.backends import postgres_url, store_value  # noqa: F401 - fixtures
 from tests.helpers import FakeClock, invoke
 
 API_KEY = "sk-ant-test-0123456789-secret"

@@ -1,13 +1,16 @@
-"""The state store: schema, migrations, permissions, WAL, resolving ids and jobs."""
+"""The state store on both backends: schema, migrations, resolving ids and jobs, claims and locks;
+then what only SQLite has (file permissions, WAL, a corrupt file)."""
 
 from __future__ import annotations
 
 import sqlite3
 import stat
+from pathlib import Path
 
 import pytest
 
 from batchctl.core import errors
+from batchctl.core.state.location import parse_store
 from batchctl.core.state.migrations import MIGRATIONS
 from batchctl.core.state.store import Store
 from tests.helpers import FakeClock
@@ -25,19 +28,35 @@ BATCH = {
 }
 
 
+@pytest.fixture
+def open_store(tmp_path: Path, store_value: str):
+    """Open the store of the current backend (each call: a new connection to the same store)."""
+    opened: list[Store] = []
+
+    def open_(clock: FakeClock | None = None) -> Store:
+        store = Store.open(tmp_path / "s", clock=clock or FakeClock(),
+                           location=parse_store(store_value))
+        opened.append(store)
+        return store
+
+    yield open_
+    for store in opened:
+        store.close()
+
+
 def _job(store: Store, **over):
-    fields = dict(
-        base_url="http://x",
-        request_file="/abs/f.jsonl",
-        source="f.jsonl",
-        sha256="ab" * 32,
-        byte_size=10,
-        request_count=2,
-        part_count=1,
-        split_key="1:2",
-        label="nightly",
-        betas=["b1"],
-    )
+    fields = {
+        "base_url": "http://x",
+        "request_file": "/abs/f.jsonl",
+        "source": "f.jsonl",
+        "sha256": "ab" * 32,
+        "byte_size": 10,
+        "request_count": 2,
+        "part_count": 1,
+        "split_key": "1:2",
+        "label": "nightly",
+        "betas": ["b1"],
+    }
     fields.update(over)
     return store.insert_job(**fields)
 
@@ -58,24 +77,21 @@ def _batch(store: Store, job: dict, batch=BATCH, part=1):
     )
 
 
-def test_files_are_private_and_wal(tmp_path) -> None:
-    store = Store.open(tmp_path / "s", clock=FakeClock())
-    assert stat.S_IMODE((tmp_path / "s").stat().st_mode) == 0o700
-    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
-    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    _job(store)
-    for side in tmp_path.joinpath("s").glob("batchctl.db-*"):
-        store.close()
-        store = Store.open(tmp_path / "s")
-        assert stat.S_IMODE(side.stat().st_mode) == 0o600
+def _columns(store: Store, table: str) -> set[str]:
+    if store.db.dialect == "sqlite":
+        sql = f"SELECT name FROM pragma_table_info('{table}')"
+    else:
+        sql = ("SELECT column_name AS name FROM information_schema.columns "
+               f"WHERE table_name = '{table}' AND table_schema = current_schema()")
+    return {r["name"] for r in store.db.query(sql)}
 
 
-def test_migrations_recorded_once_and_columns_exact(tmp_path) -> None:
-    Store.open(tmp_path).close()
-    store = Store.open(tmp_path)  # second open applies nothing new
-    names = [r[0] for r in store.conn.execute("SELECT name FROM migrations ORDER BY name")]
+def test_migrations_recorded_once_and_columns_exact(open_store) -> None:
+    open_store().close()
+    store = open_store()  # second open applies nothing new
+    names = [r["name"] for r in store.db.query("SELECT name FROM migrations ORDER BY name")]
     assert names == [name for name, _ in MIGRATIONS]
-    cols = {r[1] for r in store.conn.execute("PRAGMA table_info(batches)")}
+    cols = _columns(store, "batches")
     for needed in ("id", "job_id", "part", "base_url", "request_file", "sha256", "byte_size",
                    "first_line", "last_line", "request_count", "label", "parent_id",
                    "processing_status", "results_path", "collected_at", "deleted_at"):
@@ -83,8 +99,8 @@ def test_migrations_recorded_once_and_columns_exact(tmp_path) -> None:
     assert not any("key" in c for c in cols)
 
 
-def test_record_batch_closes_intent_and_resolves_by_id_and_job(tmp_path) -> None:
-    store = Store.open(tmp_path, clock=FakeClock())
+def test_record_batch_closes_intent_and_resolves_by_id_and_job(open_store) -> None:
+    store = open_store()
     job = _job(store)
     intent = store.open_intent(job_id=job["id"], part=1, request_count=2)
     assert intent["state"] == "open" and intent["batch_id"] is None
@@ -95,30 +111,41 @@ def test_record_batch_closes_intent_and_resolves_by_id_and_job(tmp_path) -> None
     assert [r["id"] for r in store.resolve("msgbatch_01")] == ["msgbatch_01"]
     assert [r["id"] for r in store.resolve(job["id"])] == ["msgbatch_01"]
     assert store.get_job(job["id"])["betas"] == ["b1"]
+    assert "seq" not in row and "rowid" not in row
     with pytest.raises(errors.NotFoundError) as info:
         store.resolve("msgbatch_01", base_url="http://other")
     assert info.value.exit_code == 5
 
 
-def test_reopening_an_intent_counts_attempts(tmp_path) -> None:
-    store = Store.open(tmp_path, clock=FakeClock())
+def test_reopening_an_intent_counts_attempts(open_store) -> None:
+    store = open_store()
     job = _job(store)
     store.open_intent(job_id=job["id"], part=1, request_count=2)
     again = store.open_intent(job_id=job["id"], part=1, request_count=2)
     assert again["attempts"] == 2 and again["state"] == "open"
 
 
-def test_find_job_matches_content_split_and_base_url(tmp_path) -> None:
-    store = Store.open(tmp_path, clock=FakeClock())
-    job = _job(store)
-    assert store.find_job(sha256="ab" * 32, split_key="1:2", base_url="http://x")["id"] == job["id"]
+def test_find_job_matches_content_split_and_base_url_newest_first(open_store) -> None:
+    store = open_store()
+    _job(store)
+    newer = _job(store)  # the same instant (fake clock): insertion order decides
+    assert store.find_job(sha256="ab" * 32, split_key="1:2", base_url="http://x")["id"] == newer["id"]
     assert store.find_job(sha256="ab" * 32, split_key="1:1", base_url="http://x") is None
     assert store.find_job(sha256="ab" * 32, split_key="1:2", base_url="http://y") is None
 
 
-def test_update_collect_delete_and_filters(tmp_path) -> None:
+def test_timestamps_keep_full_precision(open_store) -> None:
     clock = FakeClock()
-    store = Store.open(tmp_path, clock=clock)
+    clock.advance(0.123456)
+    store = open_store(clock)
+    job = _job(store, byte_size=5 * 2**31)  # larger than a 32-bit integer
+    assert store.get_job(job["id"])["created_at"] == clock.now
+    assert store.get_job(job["id"])["byte_size"] == 5 * 2**31
+
+
+def test_update_collect_delete_and_filters(open_store) -> None:
+    clock = FakeClock()
+    store = open_store(clock)
     job = _job(store)
     _batch(store, job)
     ended = dict(BATCH, processing_status="ended", results_url="http://x/r")
@@ -134,17 +161,79 @@ def test_update_collect_delete_and_filters(tmp_path) -> None:
     assert store.batches(include_deleted=True)[0]["deleted_at"] == clock.now
 
 
-def test_corrupt_store_is_a_state_error(tmp_path) -> None:
+def test_listings_newest_first_and_completion_candidates(open_store) -> None:
+    store = open_store()
+    job = _job(store)
+    for n in range(3):
+        _batch(store, job, dict(BATCH, id=f"msgbatch_0{n}"), part=n + 1)
+    assert [r["id"] for r in store.batches()] == ["msgbatch_02", "msgbatch_01", "msgbatch_00"]
+    got = store.ref_candidates("msgbatch_0", base_url="http://x")
+    assert [i for i, _ in got] == ["msgbatch_02", "msgbatch_01", "msgbatch_00"]
+    assert store.ref_candidates(job["id"][:6]) == [(job["id"], "nightly: job of 3 batches")]
+
+
+def test_two_connections_see_each_other(open_store) -> None:
+    a, b = open_store(), open_store()
+    job = _job(a)
+    assert b.get_job(job["id"]) is not None
+
+
+def test_a_claim_excludes_a_second_collector_until_released(open_store) -> None:
+    a, b = open_store(), open_store()
+    _batch(a, _job(a))
+
+    def live(claim: dict) -> bool:  # no claim row is stale by age or pid here
+        return False
+
+    assert a.claim("msgbatch_01", "host:1:a", is_stale=live)
+    assert not b.claim("msgbatch_01", "host:2:b", is_stale=live)
+    assert [c["owner"] for c in b.claims()] == ["host:1:a"]
+    a.release("msgbatch_01", "host:1:a")
+    assert b.claim("msgbatch_01", "host:2:b", is_stale=live)
+    b.mark_collected("msgbatch_01", "/out")
+    b.release("msgbatch_01", "host:2:b")
+    assert not a.claim("msgbatch_01", "host:1:a", is_stale=live)  # collected meanwhile
+    assert b.claims() == []
+
+
+def test_a_claim_dies_with_its_connection_on_postgres(tmp_path, postgres_url) -> None:
+    # (SQLite's claims die with their process: the kill -9 suite shows it.)
+    a, b = (Store.open(tmp_path, location=parse_store(postgres_url)) for _ in range(2))
+    _batch(a, _job(a))
+    assert a.claim("msgbatch_01", "elsewhere:1:a", is_stale=lambda claim: False)
+    a.close()  # as if its host died: the server drops the session and its locks
+    assert b.claim("msgbatch_01", "here:2:b", is_stale=lambda claim: False)
+    assert [c["owner"] for c in b.claims()] == ["here:2:b"]
+    b.close()
+
+
+def test_hold_waits_for_the_other_holder(open_store) -> None:
+    a, b = open_store(), open_store()
+    with a.hold("submit:x"):
+        if a.db.dialect == "postgresql":  # SQLite's record locks are per process
+            assert not b.db.try_hold("submit:x")
+    assert b.db.try_hold("submit:x")
+    b.db.unhold("submit:x")
+
+
+# -- SQLite only ---------------------------------------------------------------------------------
+def test_sqlite_files_are_private_and_wal(tmp_path) -> None:
+    store = Store.open(tmp_path / "s", clock=FakeClock())
+    path = tmp_path / "s" / "batchctl.db"
+    assert stat.S_IMODE((tmp_path / "s").stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert store.db.query("PRAGMA journal_mode")[0]["journal_mode"] == "wal"
+    _job(store)
+    for side in tmp_path.joinpath("s").glob("batchctl.db-*"):
+        store.close()
+        store = Store.open(tmp_path / "s")
+        assert stat.S_IMODE(side.stat().st_mode) == 0o600
+    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_sqlite_corrupt_store_is_a_state_error(tmp_path) -> None:
     (tmp_path / "batchctl.db").write_bytes(b"this is not a database" * 100)
     with pytest.raises(errors.StateError) as info:
         Store.open(tmp_path)
     assert info.value.exit_code == 7
     assert "batchctl.db" in str(info.value)
-
-
-def test_two_connections_see_each_other(tmp_path) -> None:
-    a = Store.open(tmp_path)
-    b = Store.open(tmp_path)
-    job = _job(a)
-    assert b.get_job(job["id"]) is not None
-    assert sqlite3.connect(a.path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"

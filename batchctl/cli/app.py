@@ -138,6 +138,16 @@ def root(
             show_default=False,
         ),
     ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="The state store: 'sqlite' (a file under the state directory, the default) or "
+            "a PostgreSQL URL (postgresql://...) shared by several machines. "
+            "(env: BATCHCTL_STORE)",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -156,7 +166,9 @@ def root(
         raise typer.Exit(ExitCode.USAGE)
     overrides = ctx.obj if isinstance(ctx.obj, Overrides) else None
     try:
-        settings = Settings.resolve(state_dir=state_dir, emulator=emulator, base_url=base_url)
+        settings = Settings.resolve(
+            state_dir=state_dir, emulator=emulator, base_url=base_url, store=store
+        )
     except BatchctlError as exc:
         report_error(None, exc)
         raise typer.Exit(exc.exit_code) from None

@@ -156,7 +156,9 @@ class AppContext:
         if self._store is None:
             from batchctl.core.state.store import Store
 
-            self._store = Store.open(self.settings.state_dir, clock=self.clock)
+            self._store = Store.open(
+                self.settings.state_dir, clock=self.clock, location=self.settings.store
+            )
         return self._store
 
     def close(self) -> None:

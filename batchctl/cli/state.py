@@ -1,4 +1,4 @@
-"""`batchctl state ...`: where the state store lives (for backups and ad-hoc sqlite3)."""
+"""`batchctl state ...`: which state store is in use and where (for backups, ad-hoc sqlite3/psql)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from batchctl.cli.options import JsonOpt
 
 state_app = typer.Typer(
     name="state",
-    help="The local state store: where it lives.",
+    help="The state store: which one is in use, where it lives.",
     no_args_is_help=True,
 )
 
@@ -23,20 +23,21 @@ def path(
     json_: JsonOpt = False,
     dir_: Annotated[bool, typer.Option("--dir", help="Print the state directory instead.")] = False,
 ) -> None:
-    """Print the path of the state store (or of the state directory with --dir)."""
-    actx = app_context(ctx)
-    db = actx.settings.store_path
+    """Print the state store in use: the SQLite file's path, or the PostgreSQL URL with its
+    password masked (or the state directory with --dir)."""
+    settings = app_context(ctx).settings
     if json_:
         output.write_json(
             {
-                "state_dir": str(actx.settings.state_dir),
-                "store": str(db),
-                "emulator_dir": str(actx.settings.emulator_dir),
-                "base_url": actx.settings.base_url,
+                "state_dir": str(settings.state_dir),
+                "backend": settings.store.kind,
+                "store": settings.store_display,
+                "emulator_dir": str(settings.emulator_dir),
+                "base_url": settings.base_url,
             }
         )
         return
-    output.write_lines([str(actx.settings.state_dir if dir_ else db)])
+    output.write_lines([str(settings.state_dir) if dir_ else settings.store_display])
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from batchctl.core.errors import UsageError
+from batchctl.core.state.location import SQLITE, STORE_ENV, StoreLocation, parse_store
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 # The in-process emulator answers on this origin; it is what the state store records as the
@@ -32,11 +33,17 @@ class Settings:
     state_dir: Path
     emulator: bool
     base_url: str
+    store: StoreLocation = SQLITE
 
     @property
     def store_path(self) -> Path:
-        """The SQLite state store."""
+        """The SQLite state store (used when ``store`` is SQLite)."""
         return self.state_dir / DB_NAME
+
+    @property
+    def store_display(self) -> str:
+        """The store in use, for people: the SQLite path, or the URL with its password masked."""
+        return self.store.masked if self.store.is_postgres else str(self.store_path)
 
     @property
     def emulator_dir(self) -> Path:
@@ -50,9 +57,11 @@ class Settings:
         state_dir: Path | None = None,
         emulator: bool | None = None,
         base_url: str | None = None,
+        store: str | None = None,
         environ: os._Environ[str] | dict[str, str] | None = None,
     ) -> Settings:
         env = os.environ if environ is None else environ
+        where = parse_store(store if store is not None else env.get(STORE_ENV))
         if state_dir is None:
             home = env.get(STATE_ENV)
             state_dir = Path(home) if home else default_state_dir()
@@ -66,8 +75,8 @@ class Settings:
                     hint="the emulator is mounted in-process; run `batchctl emulator` to serve it "
                     "over HTTP and point --base-url at that instead",
                 )
-            return cls(state_dir=state_dir, emulator=True, base_url=EMULATOR_BASE_URL)
+            return cls(state_dir=state_dir, emulator=True, base_url=EMULATOR_BASE_URL, store=where)
         base_url = (base_url or env.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         if not base_url.startswith(("http://", "https://")):
             raise UsageError(f"--base-url must start with http:// or https://, got {base_url!r}")
-        return cls(state_dir=state_dir, emulator=False, base_url=base_url)
+        return cls(state_dir=state_dir, emulator=False, base_url=base_url, store=where)

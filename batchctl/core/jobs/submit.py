@@ -22,6 +22,7 @@ from batchctl.core.clock import Clock
 from batchctl.core.errors import APIError, StateError, UnavailableError
 from batchctl.core.catalog.prices import ESTIMATE_NOTE, cost_summary
 from batchctl.core.requests.scan import Part, Scan
+from batchctl.core.state.jobs import content_key
 from batchctl.core.state.store import Store
 
 if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
@@ -82,9 +83,27 @@ def submit(
     clock: Clock,
     notify: Notify | None = None,
 ) -> SubmitResult:
-    """Submit every part of a scanned file as one job (or answer the job that already did)."""
+    """Submit every part of a scanned file as one job (or answer the job that already did).
+
+    Two submits of the same content at once, on one store (on any machines, with PostgreSQL),
+    make one job and one batch per part: the second waits on the content's lock in the store
+    (which dies with the process holding it), then finds the job done."""
     say = notify or (lambda level, message: None)
     key = split_key(scan)
+    lock = content_key(sha256=scan.sha256, split_key=key, base_url=api.base_url)
+
+    def waiting() -> None:
+        say("info", "another submit of the same content is under way; waiting for it")
+
+    with store.hold(lock, on_wait=waiting):
+        return _submit_locked(api, store, scan, key, source=source, label=label, betas=betas,
+                              force=force, clock=clock, say=say)
+
+
+def _submit_locked(
+    api: Api, store: Store, scan: Scan, key: str, *, source: str, label: str | None,
+    betas: Sequence[str], force: bool, clock: Clock, say: Notify,
+) -> SubmitResult:
     job = None if force else store.find_job(sha256=scan.sha256, split_key=key, base_url=api.base_url)
     if job is not None:
         done = {b["part"]: b for b in store.job_batches(job["id"])}

@@ -1,14 +1,19 @@
 """Append-only schema migrations of the state store, recorded in a table.
 
-Never edit or reorder a migration that has shipped: add a new one at the end.
+Never edit or reorder a migration that has shipped: add a new one at the end. The same
+migrations run on SQLite and PostgreSQL: written in portable SQL, with SQLite's type names,
+which ``_script`` widens on PostgreSQL (REAL to DOUBLE PRECISION, INTEGER to BIGINT, as SQLite's
+are 64-bit); a step that cannot be portable says so and branches on ``tx.dialect``.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import re
 from collections.abc import Callable
 
-Migration = Callable[[sqlite3.Connection], None]
+from batchctl.core.state.db import Tx
+
+Migration = Callable[[Tx], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
 
 
@@ -18,9 +23,9 @@ def migration(fn: Migration) -> Migration:
 
 
 @migration
-def m001_initial(conn: sqlite3.Connection) -> None:
+def m001_initial(tx: Tx) -> None:
     _script(
-        conn,
+        tx,
         """
         CREATE TABLE jobs (
             id              TEXT PRIMARY KEY,
@@ -87,12 +92,12 @@ def m001_initial(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m002_collect_claims(conn: sqlite3.Connection) -> None:
+def m002_collect_claims(tx: Tx) -> None:
     # `collect` claims a batch here, inside a write transaction, before downloading it, so two
     # overlapping runs never fetch the same batch; a claim whose process is gone, or that is
     # older than collect's timeout, may be taken over.
     _script(
-        conn,
+        tx,
         """
         CREATE TABLE claims (
             batch_id   TEXT PRIMARY KEY REFERENCES batches (id),
@@ -104,35 +109,52 @@ def m002_collect_claims(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m003_batch_adoption(conn: sqlite3.Connection) -> None:
+def m003_batch_adoption(tx: Tx) -> None:
     # How a batch came to be tracked when submit did not see the create's reply: NULL = the
     # create's own answer; 'unverified' = found by reconciliation after a lost reply, its
     # requests not yet checked; 'verified' = its results answer exactly this part's requests;
     # 'foreign' = they do not (another client's batch).
-    conn.execute("ALTER TABLE batches ADD COLUMN adoption TEXT")
+    tx.execute("ALTER TABLE batches ADD COLUMN adoption TEXT")
 
 
-def _script(conn: sqlite3.Connection, sql: str) -> None:
+@migration
+def m004_row_order(tx: Tx) -> None:
+    # Newest-first listings break ties on insertion order: SQLite's implicit rowid, which
+    # PostgreSQL lacks, so it gets a sequence column there (the store's SQL says `rowid`; the
+    # PostgreSQL layer reads it as `seq`).
+    if tx.dialect == "postgresql":
+        tx.execute("ALTER TABLE jobs ADD COLUMN seq BIGSERIAL")
+        tx.execute("ALTER TABLE batches ADD COLUMN seq BIGSERIAL")
+
+
+_PG_TYPES = {"REAL": "DOUBLE PRECISION", "INTEGER": "BIGINT"}
+_TYPE_WORDS = re.compile(r"\b(REAL|INTEGER)\b")
+
+
+def _script(tx: Tx, sql: str) -> None:
     # Not executescript(): it COMMITs first, which would break the migration's transaction.
+    if tx.dialect == "postgresql":
+        sql = _TYPE_WORDS.sub(lambda m: _PG_TYPES[m.group(1)], sql)
     for statement in sql.split(";"):
         if statement.strip():
-            conn.execute(statement)
+            tx.execute(statement)
 
 
-def migrate(conn: sqlite3.Connection, now: float) -> list[str]:
+def migrate(tx: Tx, now: float) -> list[str]:
     """Apply the migrations this database has not seen, in order; returns their names.
 
-    Call inside a write transaction.
+    Call inside a write transaction; concurrent first opens wait for each other.
     """
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+    tx.lock("migrate")
+    _script(
+        tx, "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
     )
-    done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
+    done = {row["name"] for row in tx.query("SELECT name FROM migrations")}
     applied = []
     for name, fn in MIGRATIONS:
         if name in done:
             continue
-        fn(conn)
-        conn.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, now))
+        fn(tx)
+        tx.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, now))
         applied.append(name)
     return applied

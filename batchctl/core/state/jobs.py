@@ -1,0 +1,75 @@
+"""Jobs (one submit of one file), the intents recorded before each create, and retry lineage."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from batchctl.core.state.db import Row, Tx
+from batchctl.core.state.records import Records
+
+JOB_PREFIX = "job_"
+
+
+def new_job_id() -> str:
+    return JOB_PREFIX + secrets.token_hex(6)
+
+
+def content_key(*, sha256: str, split_key: str, base_url: str) -> str:
+    """The lock name of a submit of this content, split this way, to this API."""
+    return f"submit:{base_url}:{sha256}:{split_key}"
+
+
+
+class JobRecords(Records):
+    def insert_job(self, **fields: Any) -> Row:
+        """Insert a job row (id, base_url, request_file, source, sha256, byte_size,
+        request_count, part_count, split_key, label, betas, parent_batch_id)."""
+        with self.transaction() as tx:
+            job_id = self._insert_job(tx, fields)
+        return self.get_job(job_id)  # type: ignore[return-value]
+
+    def _insert_job(self, tx: Tx, fields: dict[str, Any]) -> str:
+        fields.setdefault("id", new_job_id())
+        fields.setdefault("created_at", self.clock.time())
+        if "betas" in fields and not isinstance(fields["betas"], str):
+            fields["betas"] = json.dumps(list(fields["betas"] or []))
+        self._insert(tx, "jobs", fields)
+        return str(fields["id"])
+
+    def get_job(self, job_id: str) -> Row | None:
+        return self._one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+
+    def find_job(self, *, sha256: str, split_key: str, base_url: str) -> Row | None:
+        """The newest job that submitted exactly this content, split this way, to this API."""
+        return self._one(
+            "SELECT * FROM jobs WHERE sha256 = ? AND split_key = ? AND base_url = ? "
+            "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            (sha256, split_key, base_url),
+        )
+
+    # -- intents: recorded before each create, closed with the batch id it produced -----------
+    def open_intent(self, *, job_id: str, part: int, request_count: int) -> Row:
+        now = self.clock.time()
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT INTO intents (job_id, part, request_count, created_at, state) "
+                "VALUES (?, ?, ?, ?, 'open') ON CONFLICT (job_id, part) DO UPDATE SET "
+                "attempts = intents.attempts + 1, updated_at = ?",
+                (job_id, part, request_count, now, now),
+            )
+        return self.get_intent(job_id, part)  # type: ignore[return-value]
+
+    def get_intent(self, job_id: str, part: int) -> Row | None:
+        return self._one("SELECT * FROM intents WHERE job_id = ? AND part = ?", (job_id, part))
+
+    # -- retry lineage: a retry job resends failed requests of one parent batch ---------------
+    def set_parent(self, job_id: str, parent_batch_id: str) -> None:
+        """Record ``parent_batch_id`` as the parent of a job and of every batch it made."""
+        with self.transaction() as tx:
+            tx.execute("UPDATE jobs SET parent_batch_id = ? WHERE id = ?", (parent_batch_id, job_id))
+            tx.execute(
+                "UPDATE batches SET parent_id = ? WHERE job_id = ?", (parent_batch_id, job_id)
+            )
+

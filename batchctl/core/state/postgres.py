@@ -1,0 +1,140 @@
+"""The state store on PostgreSQL, through psycopg 3 (the optional extra ``batchctl[postgres]``).
+
+Imported only when ``BATCHCTL_STORE`` / ``--store`` names a PostgreSQL store, so ``import
+batchctl`` and ``--help`` load nothing of psycopg. The store's portable SQL is translated here:
+``?`` placeholders become ``%s``, and ``rowid`` (SQLite's insertion order) becomes the ``seq``
+column that migration m004 adds on PostgreSQL; ``seq`` never leaves this module.
+
+One connection per process, in autocommit mode: reads are single statements, writes are short
+explicit transactions. Locks are advisory locks: ``Tx.lock`` a transaction-level one, ``hold``
+and ``try_hold`` session-level ones, which the server drops when the connection goes, so a
+process killed anywhere, on any machine, leaves no lock behind. The password of the URL never
+appears in a message: the location is masked and any error text is scrubbed of it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from batchctl.core.errors import StateError
+from batchctl.core.state.db import Database, Row, Tx, lock_number
+from batchctl.core.state.location import StoreLocation
+
+INSTALL = "pip install 'batchctl[postgres]'"
+CONNECT_TIMEOUT = 10  # seconds
+_ROWID = re.compile(r"\browid\b")
+
+
+def translate(sql: str) -> str:
+    """The store's portable SQL in psycopg's dialect."""
+    return _ROWID.sub("seq", sql.replace("%", "%%").replace("?", "%s"))
+
+
+class PgTx(Tx):
+    dialect = "postgresql"
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self.db = db
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> None:
+        self.db.conn.execute(translate(sql), tuple(args))  # type: ignore[call-overload]
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        cur = self.db.conn.execute(translate(sql), tuple(args))  # type: ignore[call-overload]
+        return [_clean(r) for r in cur.fetchall()]
+
+    def lock(self, key: str) -> None:
+        self.db.conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_number(key),))
+
+
+def _clean(row: dict[str, Any]) -> Row:
+    row.pop("seq", None)
+    return row
+
+
+class PostgresDatabase(Database):
+    dialect = "postgresql"
+    locks_follow_sessions = True
+
+    def __init__(self, conn: Any, where: StoreLocation) -> None:
+        self.conn = conn
+        self.where = where
+        self.location = where.masked
+
+    @classmethod
+    def connect(cls, where: StoreLocation) -> PostgresDatabase:
+        try:
+            import psycopg
+            from psycopg.rows import dict_row
+        except ImportError:
+            raise StateError(
+                f"the PostgreSQL store needs the psycopg driver: {INSTALL}"
+            ) from None
+        try:
+            conn = psycopg.connect(
+                where.conninfo, autocommit=True, row_factory=dict_row,
+                connect_timeout=CONNECT_TIMEOUT, application_name="batchctl",
+            )
+        except psycopg.Error as exc:
+            raise StateError(
+                f"cannot connect to the state store {where.masked}: {where.scrub(str(exc))}",
+                hint="check BATCHCTL_STORE / --store, and that the server is up",
+            ) from None
+        return cls(conn, where)
+
+    def _error(self, doing: str, exc: Exception) -> StateError:
+        text = self.where.scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+        return StateError(f"could not {doing} the state store {self.location}: {text}")
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        import psycopg
+
+        try:
+            cur = self.conn.execute(translate(sql), tuple(args))
+            return [_clean(r) for r in cur.fetchall()]
+        except psycopg.Error as exc:
+            raise self._error("read", exc) from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        import psycopg
+
+        try:
+            with self.conn.transaction():
+                yield PgTx(self)
+        except psycopg.IntegrityError as exc:
+            raise self._error("write a row to", exc) from None
+        except psycopg.Error as exc:
+            raise self._error("write", exc) from None
+
+    @contextmanager
+    def hold(self, key: str, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+        if not self.try_hold(key):
+            if on_wait is not None:
+                on_wait()
+            self._call("SELECT pg_advisory_lock(%s)", key)
+        try:
+            yield
+        finally:
+            self.unhold(key)
+
+    def try_hold(self, key: str) -> bool:
+        return bool(self._call("SELECT pg_try_advisory_lock(%s) AS got", key))
+
+    def unhold(self, key: str) -> None:
+        self._call("SELECT pg_advisory_unlock(%s) AS got", key)
+
+    def _call(self, sql: str, key: str) -> Any:
+        import psycopg
+
+        try:
+            row = self.conn.execute(sql, (lock_number(key),)).fetchone()
+        except psycopg.Error as exc:
+            raise self._error("lock", exc) from None
+        return next(iter(row.values())) if row else None
+
+    def close(self) -> None:
+        self.conn.close()
