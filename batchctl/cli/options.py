@@ -156,3 +156,15 @@ OrderOpt = Annotated[
                  help="api: as the API sends them (no fixed order); input: the request file's "
                  "order (for a job, across its parts), in bounded memory."),
 ]
+ExtractOpt = Annotated[
+    str | None,
+    typer.Option("--extract", metavar="json|tool:NAME",
+                 help="Structured answers: json takes the first tool_use input, else the JSON "
+                 "in the text (a ```json block, or the whole text); tool:NAME that tool's input. "
+                 "CSV: its top-level keys as json.KEY columns, plus extract_error. JSONL: "
+                 "\"extracted\" and \"extract_error\" beside the untouched result."),
+]
+ThinkingOpt = Annotated[
+    bool,
+    typer.Option("--thinking", help="CSV: add a thinking column (the reply's thinking blocks)."),
+]

@@ -9,6 +9,7 @@ import typer
 from batchctl.cli import shared
 from batchctl.cli.context import app_context
 from batchctl.cli.options import (
+    ExtractOpt,
     FormatOpt,
     JsonOpt,
     OnlyOpt,
@@ -16,11 +17,12 @@ from batchctl.cli.options import (
     OutputOpt,
     PricesOpt,
     RefArg,
+    ThinkingOpt,
 )
 
 HELP = (
     "Stream the results of a batch (or of every part of a job, in order) to stdout or -o FILE.\n\n"
-    "JSONL by default: without --only, --order or --merge-retries it is the API's bytes, "
+    "JSONL by default: without --only, --order, --merge-retries or --extract it is the API's bytes, "
     "unchanged. CSV with --format csv or -o FILE.csv: one row per request, RFC 4180. A file is "
     "written atomically (never half-written) and its batches are marked collected. A summary "
     "(counts, tokens, estimated cost at batch rates) goes to stderr. Exit 8 if a batch has not "
@@ -44,6 +46,8 @@ def results_command(
     order: OrderOpt = "api",
     merge_retries: MergeOpt = False,
     prices_file: PricesOpt = None,
+    extract: ExtractOpt = None,
+    thinking: ThinkingOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl results`: see HELP."""
@@ -52,7 +56,7 @@ def results_command(
     actx = app_context(ctx)
     options = build_options(
         out=out, fmt=fmt, only=only, order=order, merge_retries=merge_retries,
-        prices_file=prices_file, json_=json_,
+        prices_file=prices_file, json_=json_, extract=extract, thinking=thinking,
     )
     shared.export_results(actx, ref, options, out)
 

@@ -15,6 +15,7 @@ from batchctl.cli.options import (
     BetaOpt,
     DryRunOpt,
     ExitStatusOpt,
+    ExtractOpt,
     FileArg,
     ForceOpt,
     FormatOpt,
@@ -27,6 +28,7 @@ from batchctl.cli.options import (
     OrderOpt,
     OutputOpt,
     PricesOpt,
+    ThinkingOpt,
     TimeoutOpt,
 )
 from batchctl.core.errors import UsageError
@@ -60,6 +62,8 @@ def run_command(
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
     dry_run: DryRunOpt = False,
     prices_file: PricesOpt = None,
+    extract: ExtractOpt = None,
+    thinking: ThinkingOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl run`: see HELP."""
@@ -70,7 +74,8 @@ def run_command(
     actx = app_context(ctx)
     # Every option is checked before anything is sent.
     options = build_options(
-        out=out, fmt=fmt, only=only, order=order, prices_file=prices_file, json_=json_
+        out=out, fmt=fmt, only=only, order=order, prices_file=prices_file, json_=json_,
+        extract=extract, thinking=thinking,
     )
     if out is not None and not out.absolute().parent.is_dir():
         raise UsageError(f"cannot write {out}: its folder does not exist")

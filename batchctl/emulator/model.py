@@ -2,7 +2,9 @@
 
 Nothing here runs a real model. A reply says it comes from the batchctl emulator and echoes a
 short digest of the last user message, so a human reading results can tell what happened, and a
-test can check that a reply belongs to its request.
+test can check that a reply belongs to its request. A request with tools, a JSON output format,
+the word JSON or thinking gets a structured answer instead, by the rule in
+``batchctl.emulator.shapes``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import zlib
 from typing import Any
 
+from batchctl.emulator import shapes
 from batchctl.emulator.wire import base62
 
 #: anthropic-version from which temperature / top_p / top_k are rejected in a batch request.
@@ -21,8 +24,10 @@ _NON_TEXT_BLOCK_CHARS = 1600 * _CHARS_PER_TOKEN  # an image or document counts a
 _SNIPPET = 40
 
 # A reply seed: everything the reply needs, computed once when the batch is created.
-# [model, input_tokens, max_tokens, last_user_chars, crc32, snippet]
+# [model, input_tokens, max_tokens, last_user_chars, crc32, snippet(, structured spec)]: the
+# seventh item (``shapes.plan``) only for a structured answer; plain seeds keep six.
 ReplySeed = list
+_STRUCTURED = ("tools", "output_config", "thinking")
 
 
 def uses_new_rules(api_version: str | None) -> bool:
@@ -81,7 +86,10 @@ def assess(params: dict[str, Any], new_rules: bool) -> tuple[str | None, ReplySe
         for name in _SAMPLING:
             if params.get(name) is not None:
                 return f"{name}: not supported with anthropic-version {NEW_API_VERSION}; remove it", None
-    return None, _seed(model, chars, max_tokens, last_user)
+    conflict = shapes.thinking_conflict(params)
+    if conflict is not None:
+        return conflict, None
+    return None, _seed(model, chars, max_tokens, last_user, params)
 
 
 def _block_chars(block: Any) -> int:
@@ -120,7 +128,7 @@ def _text_of(content: Any) -> str:
     return ""
 
 
-def _seed(model: str, chars: int, max_tokens: int, last_user: Any) -> ReplySeed:
+def _seed(model: str, chars: int, max_tokens: int, last_user: Any, params: dict[str, Any]) -> ReplySeed:
     input_tokens = max(1, -(-chars // _CHARS_PER_TOKEN))
     text = last_user if type(last_user) is str else _text_of(last_user)
     try:
@@ -132,11 +140,16 @@ def _seed(model: str, chars: int, max_tokens: int, last_user: Any) -> ReplySeed:
         snippet = " ".join(snippet.split())
     if len(text) > _SNIPPET:
         snippet = snippet[: _SNIPPET - 1].rstrip() + "\u2026"
-    return [model, input_tokens, max_tokens, len(text), zlib.crc32(raw), snippet]
+    crc = zlib.crc32(raw)
+    if "JSON" in text or any(k in params for k in _STRUCTURED):
+        spec = shapes.plan(params, text, len(text), crc, snippet)
+        if spec is not None:
+            return [model, input_tokens, max_tokens, len(text), crc, snippet, spec]
+    return [model, input_tokens, max_tokens, len(text), crc, snippet]
 
 
 def reply_text(seed: ReplySeed) -> str:
-    _model, _input, _max, chars, crc, snippet = seed
+    _model, _input, _max, chars, crc, snippet = seed[:6]
     return (
         "This is the batchctl emulator, a stand-in for a real model: nothing was generated. "
         f"Your last message had {chars} characters (crc32 {crc:08x}) and began: \"{snippet}\"."
@@ -150,6 +163,8 @@ def message_id(batch_id: str, custom_id: str) -> str:
 
 def render_message(batch_id: str, custom_id: str, seed: ReplySeed) -> dict[str, Any]:
     """The Messages API ``Message`` of a succeeded request; cut at ``max_tokens`` when longer."""
+    if len(seed) > 6:
+        return _structured(batch_id, custom_id, seed)
     model, input_tokens, max_tokens, _chars, _crc, _snippet = seed
     text = reply_text(seed)
     output_tokens = max(1, -(-len(text) // _CHARS_PER_TOKEN))
@@ -158,12 +173,34 @@ def render_message(batch_id: str, custom_id: str, seed: ReplySeed) -> dict[str, 
         text = text[: max_tokens * _CHARS_PER_TOKEN]
         output_tokens = max_tokens
         stop_reason = "max_tokens"
+    return _message(batch_id, custom_id, model, [{"type": "text", "text": text}], stop_reason,
+                    input_tokens, output_tokens)
+
+
+def _structured(batch_id: str, custom_id: str, seed: ReplySeed) -> dict[str, Any]:
+    model, input_tokens, max_tokens, _chars, crc, _snippet, spec = seed
+    tool_id = "toolu_01" + message_id(batch_id, custom_id)[6:]
+    content, tool_call = shapes.blocks(spec, tool_id, crc, reply_text(seed))
+    chars = sum(map(shapes.size, content))
+    output_tokens = max(1, -(-chars // _CHARS_PER_TOKEN))
+    stop_reason = "tool_use" if tool_call else "end_turn"
+    if output_tokens > max_tokens:
+        content = shapes.cut(content, max_tokens * _CHARS_PER_TOKEN)
+        output_tokens = max_tokens
+        stop_reason = "max_tokens"
+    return _message(batch_id, custom_id, model, content, stop_reason, input_tokens, output_tokens)
+
+
+def _message(
+    batch_id: str, custom_id: str, model: str, content: list[dict[str, Any]], stop_reason: str,
+    input_tokens: int, output_tokens: int,
+) -> dict[str, Any]:
     return {
         "id": message_id(batch_id, custom_id),
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": [{"type": "text", "text": text}],
+        "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": None,
         "usage": {

@@ -6,15 +6,20 @@ quotes. UTF-8 without a byte-order mark. The first row is the header. ``text`` i
 block of the message joined with nothing in between (a reply with citations comes as several
 text blocks that read as one). An errored result's error is one level down in the API's
 envelope (``result.error.error.type``); that is what ``error_type``/``error_message`` hold.
-Numbers are written as numbers; a field that does not apply is empty.
+``tool_use`` is the compact JSON of the ``input`` of the reply's tool_use block (of all of them,
+as an array, when there are several). ``thinking`` (a column only when asked for) is every
+thinking block joined with a blank line between. Numbers are written as numbers; a field that
+does not apply is empty.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
+
+import orjson
 
 COLUMNS = (
     "custom_id",
@@ -28,7 +33,9 @@ COLUMNS = (
     "cache_read_input_tokens",
     "error_type",
     "error_message",
+    "tool_use",
 )
+THINKING = "thinking"
 LINE_TERMINATOR = "\r\n"
 FLUSH_AT = 1 << 20  # characters buffered before they are encoded and handed on
 
@@ -45,6 +52,36 @@ def _text(content: Any) -> str:
     )
 
 
+def _tool_use(content: Any) -> str | None:
+    if not isinstance(content, list):
+        return None
+    inputs = [
+        block.get("input")
+        for block in content
+        if isinstance(block, dict) and block.get("type") == "tool_use"
+    ]
+    if not inputs:
+        return None
+    return orjson.dumps(inputs[0] if len(inputs) == 1 else inputs).decode()
+
+
+def thinking(record: Mapping[str, Any]) -> str | None:
+    """The ``thinking`` field of one parsed results line: its thinking blocks' text."""
+    result = record.get("result")
+    message = result.get("message") if isinstance(result, dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, list):
+        return None
+    parts = [
+        block["thinking"]
+        for block in content
+        if isinstance(block, dict)
+        and block.get("type") == "thinking"
+        and isinstance(block.get("thinking"), str)
+    ]
+    return "\n\n".join(parts) if parts else None
+
+
 def row(record: Mapping[str, Any]) -> list[Any]:
     """The CSV row of one parsed results line."""
     try:  # the usual shapes, read directly; anything unusual goes the careful way below
@@ -55,23 +92,23 @@ def row(record: Mapping[str, Any]) -> list[Any]:
             usage = message["usage"]
             content = message["content"]
             if len(content) == 1 and content[0]["type"] == "text":
-                text = content[0]["text"]
+                text, tool_use = content[0]["text"], None
             else:
-                text = _text(content)
+                text, tool_use = _text(content), _tool_use(content)
             if type(text) is str:
                 return [
                     record["custom_id"], kind, message["model"], message.get("stop_reason"),
                     text, usage["input_tokens"], usage["output_tokens"],
                     usage.get("cache_creation_input_tokens"),
-                    usage.get("cache_read_input_tokens"), None, None,
+                    usage.get("cache_read_input_tokens"), None, None, tool_use,
                 ]
         elif kind == "errored":
             error = result["error"]["error"]
             return [record["custom_id"], kind, None, None, None, None, None, None, None,
-                    error["type"], error["message"]]
+                    error["type"], error["message"], None]
         elif kind in ("canceled", "expired"):
             return [record["custom_id"], kind, None, None, None, None, None, None, None, None,
-                    None]
+                    None, None]
     except (KeyError, TypeError, AttributeError):
         pass
     return _careful_row(record)
@@ -82,13 +119,14 @@ def _careful_row(record: Mapping[str, Any]) -> list[Any]:
     result = result if isinstance(result, dict) else {}
     kind = result.get("type")
     model = stop = text = input_tokens = output_tokens = cache_write = cache_read = None
-    error_type = error_message = None
+    error_type = error_message = tool_use = None
     if kind == "succeeded":
         message = result.get("message")
         if isinstance(message, dict):
             model = message.get("model")
             stop = message.get("stop_reason")
             text = _text(message.get("content"))
+            tool_use = _tool_use(message.get("content"))
             usage = message.get("usage")
             if isinstance(usage, dict):
                 input_tokens = usage.get("input_tokens")
@@ -114,16 +152,17 @@ def _careful_row(record: Mapping[str, Any]) -> list[Any]:
         cache_read,
         error_type,
         error_message,
+        tool_use,
     ]
 
 
 class Encoder:
     """Rows in, UTF-8 bytes out in blocks of about FLUSH_AT characters; the header first."""
 
-    def __init__(self) -> None:
+    def __init__(self, columns: Sequence[str] = COLUMNS) -> None:
         self._buf = io.StringIO()
         self._writer = csv.writer(self._buf, lineterminator=LINE_TERMINATOR)
-        self._writer.writerow(COLUMNS)
+        self._writer.writerow(columns)
 
     def add(self, rows: Iterable[list[Any]]) -> bytes | None:
         """Add rows; returns a block of bytes once enough has built up."""

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from batchctl.core.errors import UsageError
 from batchctl.core.results import csvout
 from batchctl.core.results.atomic import atomic_file
-from batchctl.core.errors import UsageError
+from batchctl.core.results.extract import ColumnSpool, Extractor, add_to_line
+from batchctl.core.results.extract import parse as parse_extract
 from batchctl.core.results.fetch import (
     Notify,
     Source,
@@ -37,8 +39,8 @@ from batchctl.core.results.fetch import (
 )
 from batchctl.core.results.ordering import Spool
 from batchctl.core.results.sources import check_file, iter_batch_lines
-from batchctl.core.state.store import Store
 from batchctl.core.results.summary import RESULT_TYPES, Summary
+from batchctl.core.state.store import Store
 
 FORMATS = ("jsonl", "csv")
 ORDERS = ("api", "input")
@@ -81,6 +83,8 @@ def build_options(
     prices_file: Path | None,
     json_: bool,
     merge_retries: bool = False,
+    extract: str | None = None,
+    thinking: bool = False,
 ) -> Options:
     """Check the results options (before anything is sent or fetched) and bundle them."""
     if json_:
@@ -94,8 +98,14 @@ def build_options(
         from batchctl.core.catalog.prices import load_price_table
 
         price_table = load_price_table(prices_file)
+    fmt = format_for(out, fmt)
+    if thinking and fmt != "csv":
+        raise UsageError("--thinking adds a CSV column: use it with --format csv or -o FILE.csv "
+                         "(JSONL keeps every block as the API sent it)")
     return Options(
-        format=format_for(out, fmt),
+        format=fmt,
+        extract=parse_extract(extract),
+        thinking=thinking,
         only=parse_types(only) if only is not None else None,
         order=order,
         merge_retries=merge_retries,
@@ -110,6 +120,8 @@ class Options:
     order: str = "api"  # "api": as the API sends them; "input": the request file's order
     merge_retries: bool = False
     price_table: Mapping[str, Any] | None = None  # None: the built-in table
+    extract: Extractor | None = None  # --extract: structured answers as columns / "extracted"
+    thinking: bool = False  # --thinking: a CSV column of the thinking blocks
 
     @property
     def passthrough(self) -> bool:
@@ -118,6 +130,7 @@ class Options:
             and self.only is None
             and self.order == "api"
             and not self.merge_retries
+            and self.extract is None
         )
 
 
@@ -160,7 +173,7 @@ class Export:
         elif self.options.format == "csv":
             blocks = self._csv()
         else:
-            blocks = (b"\n".join(lines) + b"\n" for lines, _records in self._batches() if lines)
+            blocks = self._jsonl()
         for block in blocks:
             if block:
                 self.summary.bytes += len(block)
@@ -191,15 +204,61 @@ class Export:
                 self.summary.add(record)
         self._tick(block.count(b"\n"))
 
+    def _jsonl(self) -> Iterator[bytes]:
+        extract = self.options.extract
+        for lines, records in self._batches():
+            if not lines:
+                continue
+            if extract is not None:
+                lines = [add_to_line(line, *extract(record))
+                         for line, record in zip(lines, records, strict=True)]
+            yield b"\n".join(lines) + b"\n"
+
     def _csv(self) -> Iterator[bytes]:
-        encoder, add_rows = csvout.Encoder(), self.summary.add_rows
-        for _lines, records in self._batches(summarise=False):
-            rows = list(map(csvout.row, records))
-            add_rows(rows, records)  # the summary, read off the rows: cheaper than per record
+        columns = list(csvout.COLUMNS)
+        if self.options.thinking:
+            columns.append(csvout.THINKING)
+        if self.options.extract is not None:
+            yield from self._csv_extracted(columns, self.options.extract)
+            return
+        encoder = csvout.Encoder(columns)
+        for rows, _records in self._csv_rows():
             data = encoder.add(rows)
             if data:
                 yield data
         yield encoder.take()
+
+    def _csv_rows(self) -> Iterator[tuple[list[list[Any]], list[dict[str, Any]]]]:
+        """Blocks of CSV rows (before extraction) and their records, counted in the summary."""
+        add_rows, thinking = self.summary.add_rows, self.options.thinking
+        for _lines, records in self._batches(summarise=False):
+            rows = list(map(csvout.row, records))
+            add_rows(rows, records)  # the summary, read off the rows: cheaper than per record
+            if thinking:
+                for r, record in zip(rows, records, strict=True):
+                    r.append(csvout.thinking(record))
+            yield rows, records
+
+    def _csv_extracted(self, columns: list[str], extract: Extractor) -> Iterator[bytes]:
+        """The CSV with ``json.*`` columns: rows wait on disk until every key is known."""
+        spool = ColumnSpool()
+        try:
+            for rows, records in self._csv_rows():
+                for r, record in zip(rows, records, strict=True):
+                    spool.put(r, *extract(record))
+            encoder = csvout.Encoder(columns + spool.columns)
+            block: list[list[Any]] = []
+            for r in spool.rows():
+                block.append(r)
+                if len(block) >= SPOOL_BLOCK:
+                    data = encoder.add(block)
+                    block = []
+                    if data:
+                        yield data
+            encoder.add(block)
+            yield encoder.take()
+        finally:
+            spool.close()
 
     def _batches(
         self, *, summarise: bool = True
