@@ -412,7 +412,7 @@ class Bench:
             self.checks.append(f"batchctl's CSV has the same header and rows as the SDK loop's "
                                f"({len(a) - 1:,} rows): {'yes' if same else 'NO'}")
             if not same:
-                diff = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None)
+                diff = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
                 detail = f"first difference: {a[diff]!r} vs {b[diff]!r}" if diff is not None \
                     else f"{len(a)} vs {len(b)} rows"
                 self.problems.append(f"CSV differs from the SDK loop's: {detail[:600]}")
@@ -523,10 +523,10 @@ class Bench:
         for row in self.rows:
             for attr, unit in (("wall", "s"), ("rss_mb", "MB")):
                 ours, theirs = Row.med(row.ours, attr), Row.med(row.theirs, attr)
-                ratio = f"{ours / theirs:.2f}×" if ours and theirs else ""
+                ratio = f"{ours / theirs:.2f}x" if ours and theirs else ""
                 target, met = "", ""
                 if attr == "wall" and row.wall_target is not None:
-                    target = f"≤ {row.wall_target}× {row.theirs_label}"
+                    target = f"≤ {row.wall_target}x {row.theirs_label}"
                     if ours is not None and theirs:
                         met = "yes" if ours / theirs <= row.wall_target else "**MISSED**"
                 if attr == "wall" and row.abs_target is not None:

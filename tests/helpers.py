@@ -42,7 +42,7 @@ class FakeClock:
 def invoke(
     args: list[str],
     *,
-    input: str | bytes | None = None,
+    input: str | bytes | None = None,  # noqa: A002 - CliRunner.invoke's name
     tty: bool = False,
     clock: Any = None,
     env: dict[str, str | None] | None = None,

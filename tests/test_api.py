@@ -76,9 +76,8 @@ def test_results_are_the_raw_bytes(emulator, clock, tmp_path) -> None:
 def test_results_before_end_is_still_running(emulator, clock, tmp_path) -> None:
     api = _api(emulator.base_url, clock, tmp_path)
     batch = _create(api)
-    with pytest.raises(errors.StillRunningError) as info:
-        with api.open_results(batch):
-            pass
+    with pytest.raises(errors.StillRunningError) as info, api.open_results(batch):
+        pass
     assert info.value.exit_code == 8
 
 
@@ -176,9 +175,8 @@ def test_dropped_results_stream_raises_stream_dropped(make_emulator, clock, tmp_
     batch = _create(api, REQUESTS * 1)
     clock.advance(3600)
     ended = api.retrieve(batch["id"])
-    with pytest.raises(errors.StreamDroppedError) as info:
-        with api.open_results(ended) as chunks:
-            b"".join(chunks)
+    with pytest.raises(errors.StreamDroppedError) as info, api.open_results(ended) as chunks:
+        b"".join(chunks)
     assert info.value.exit_code == 6
 
 

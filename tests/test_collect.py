@@ -10,7 +10,6 @@ import threading
 from pathlib import Path
 
 import orjson
-import pytest
 
 from batchctl.core.jobs import collect as core
 from batchctl.core.state.store import Store
@@ -211,7 +210,7 @@ def test_two_overlapping_collect_processes_download_each_batch_once(tmp_path, cl
         outputs = {who: p.communicate(timeout=120) for who, p in procs.items()}
     finally:
         server.stop()
-    for who, (stdout, stderr) in outputs.items():
+    for who, (_stdout, stderr) in outputs.items():
         assert procs[who].returncode == 0, (who, stderr)
     records = [orjson.loads(x) for stdout, _ in outputs.values() for x in stdout.splitlines()]
     collected = sorted(r["id"] for r in records if r["action"] == "collected")

@@ -21,8 +21,9 @@ def track(store: Store, batch_id: str, *, base_url: str, label: str | None = Non
           job_id: str | None = None, part: int = 1, status: str = "in_progress") -> str:
     job = store.get_job(job_id) if job_id else None
     if job is None:
-        fields = dict(base_url=base_url, request_file="/x.jsonl", source="x.jsonl", sha256="0" * 64,
-                      byte_size=1, request_count=1, part_count=1, split_key="1-1", label=label)
+        fields = {"base_url": base_url, "request_file": "/x.jsonl", "source": "x.jsonl",
+                  "sha256": "0" * 64, "byte_size": 1, "request_count": 1, "part_count": 1,
+                  "split_key": "1-1", "label": label}
         if job_id:
             fields["id"] = job_id
         job = store.insert_job(**fields)

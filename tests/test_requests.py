@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from batchctl.core.requests.body import iter_body, part_body, requests_body
-from batchctl.core.errors import ExitCode, InputError, StateError, UsageError
 from batchctl.core.catalog.prices import estimate_input_tokens
+from batchctl.core.errors import ExitCode, InputError, StateError, UsageError
+from batchctl.core.requests.body import iter_body, part_body, requests_body
 from batchctl.core.requests.scan import (
     BODY_OVERHEAD,
     check_limits,
@@ -210,7 +210,10 @@ def test_unknown_params_keys_pass_untouched(tmp_path):
 
 
 def test_native_lines_are_copied_byte_for_byte(tmp_path):
-    raw = b'{ "custom_id" : "a",  "params": {"model":"m","max_tokens":1,"messages":[{"role":"user","content":"\\u00e9 1.50"}], "x": 1.50} }'
+    raw = (
+        b'{ "custom_id" : "a",  "params": {"model":"m","max_tokens":1,'
+        b'"messages":[{"role":"user","content":"\\u00e9 1.50"}], "x": 1.50} }'
+    )
     path = write(tmp_path, raw, end=b"  \r\n")
     scan = scan_file(path)
     data = part_body(scan.path, scan.parts[0]).read_all()
@@ -230,16 +233,22 @@ def test_split_at_exactly_max_requests(tmp_path):
     path = write(tmp_path, *reqs[:3], b"", *reqs[3:])
     scan = scan_file(path, max_requests=3)
     assert [(p.index, p.first_line, p.last_line, p.request_count) for p in scan.parts] == [
-        (1, 1, 3, 3), (2, 5, 7, 3), (3, 8, 8, 1),
+        (1, 1, 3, 3),
+        (2, 5, 7, 3),
+        (3, 8, 8, 1),
     ]
     assert body_requests(scan) == [reqs[:3], reqs[3:6], reqs[6:]]
     data = path.read_bytes()
     in_range = [  # the offsets delimit exactly each part's lines
-        [orjson.loads(x)["custom_id"] for x in data[p.start_offset:p.end_offset].split(b"\n") if x]
+        [
+            orjson.loads(x)["custom_id"]
+            for x in data[p.start_offset : p.end_offset].split(b"\n")
+            if x
+        ]
         for p in scan.parts
     ]
     assert in_range == [["r0", "r1", "r2"], ["r3", "r4", "r5"], ["r6"]]
-    assert data[scan.parts[2].end_offset:] == b""
+    assert data[scan.parts[2].end_offset :] == b""
     assert len(scan_file(path, max_requests=7).parts) == 1
 
 
@@ -247,7 +256,10 @@ def test_split_at_exactly_max_requests(tmp_path):
 def big_file(tmp_path_factory):
     """100,001 minimal requests (about 9 MB)."""
     path = tmp_path_factory.mktemp("big") / "big.jsonl"
-    template = b'{"custom_id":"r%d","params":{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"x"}]}}\n'
+    template = (
+        b'{"custom_id":"r%d","params":{"model":"m","max_tokens":1,'
+        b'"messages":[{"role":"user","content":"x"}]}}\n'
+    )
     path.write_bytes(b"".join(template % i for i in range(100_001)))
     return path
 
@@ -255,7 +267,8 @@ def big_file(tmp_path_factory):
 def test_api_limit_of_100000_requests(big_file, tmp_path):
     scan = scan_file(big_file)
     assert [(p.first_line, p.last_line, p.request_count) for p in scan.parts] == [
-        (1, 100_000, 100_000), (100_001, 100_001, 1),
+        (1, 100_000, 100_000),
+        (100_001, 100_001, 1),
     ]
     exact = tmp_path / "exact.jsonl"
     with open(big_file, "rb") as src:
@@ -299,8 +312,17 @@ def test_limits_are_checked():
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("123", 123), ("10k", 10_000), ("10K", 10_000), ("250MB", 250_000_000), ("250mb", 250_000_000),
-     ("1MiB", 1_048_576), ("1.5kb", 1500), ("2GiB", 2 * 1024**3), ("64KiB", 65_536)],
+    [
+        ("123", 123),
+        ("10k", 10_000),
+        ("10K", 10_000),
+        ("250MB", 250_000_000),
+        ("250mb", 250_000_000),
+        ("1MiB", 1_048_576),
+        ("1.5kb", 1500),
+        ("2GiB", 2 * 1024**3),
+        ("64KiB", 65_536),
+    ],
 )
 def test_parse_size(text, value):
     assert parse_size(text) == value
@@ -358,8 +380,13 @@ def test_token_estimate_counts_text_of_system_messages_and_tools():
         "system": [{"type": "text", "text": "a" * 40}],
         "messages": [
             {"role": "user", "content": "b" * 20},
-            {"role": "assistant", "content": [{"type": "text", "text": "c" * 20},
-                                              {"type": "image", "source": {"data": "d" * 999}}]},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "text", "text": "c" * 20},
+                    {"type": "image", "source": {"data": "d" * 999}},
+                ],
+            },
         ],
     }
     assert estimate_input_tokens(params) == 20
@@ -375,7 +402,9 @@ def test_token_estimates_are_per_model(tmp_path):
     assert scan.output_tokens == {"claude-haiku-4-5": 32, "other": 16}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     texts=st.lists(st.text(max_size=40), min_size=1, max_size=25),
     blank=st.lists(st.booleans(), min_size=25, max_size=25),
@@ -392,8 +421,14 @@ def test_any_split_covers_every_request_in_order_within_the_limits(
         if blank[i]:
             lines.append(b"")
         if openai[i]:
-            lines.append({"custom_id": r["custom_id"], "method": "POST", "url": "/v1/messages",
-                          "body": r["params"]})
+            lines.append(
+                {
+                    "custom_id": r["custom_id"],
+                    "method": "POST",
+                    "url": "/v1/messages",
+                    "body": r["params"],
+                }
+            )
         else:
             lines.append(r)
     max_bytes = BODY_OVERHEAD + max(len(line(r)) for r in reqs) + slack

@@ -43,7 +43,7 @@ def raw_body(emulator: Any, batch_id: str) -> bytes:
     """The results body exactly as the emulator serves it over HTTP (no SDK in between)."""
     url = f"{emulator.base_url}/v1/messages/batches/{batch_id}/results"
     req = urllib.request.Request(url, headers={"x-api-key": API_KEY})
-    with urllib.request.urlopen(req) as response:  # noqa: S310 - loopback emulator
+    with urllib.request.urlopen(req) as response:  # the loopback emulator
         return response.read()
 
 

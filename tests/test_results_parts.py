@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
+from batchctl.core.errors import UsageError
 from batchctl.core.results import csvout
 from batchctl.core.results.atomic import atomic_file, sweep_stale
-from batchctl.core.errors import UsageError
 from batchctl.core.results.ordering import Spool
 
 MODEL = "claude-sonnet-4-6"
@@ -106,29 +106,66 @@ def test_the_three_ways_of_summing_agree_and_price_each_tier() -> None:
 
 
 def test_the_column_paths_sum_per_model_and_fall_back_per_group() -> None:
-    """Blocks the byte path takes whole (and the rows path sums per model): several models, errored/expired lines among them,
-    1-hour cache writes (summed per record), a long prompt and a null token field (that
-    model's group summed per record): the same figures as the full parse."""
+    """Blocks the byte path takes whole (and the rows path sums per model): several models,
+    errored/expired lines among them, 1-hour cache writes (summed per record), a long prompt and
+    a null token field (that model's group summed per record): the same figures as the full
+    parse."""
     from batchctl.core.results.summary import Summary
 
     def usage(i: int, o: int, cw: int = 0, cr: int = 0, **extra: Any) -> dict[str, Any]:
-        return {"input_tokens": i, "output_tokens": o, "cache_creation_input_tokens": cw,
-                "cache_read_input_tokens": cr, **extra}
+        return {
+            "input_tokens": i,
+            "output_tokens": o,
+            "cache_creation_input_tokens": cw,
+            "cache_read_input_tokens": cr,
+            **extra,
+        }
 
     zero_1h = {"cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}}
     blocks = [
-        [_succeeded(f"m{i}", ("claude-haiku-4-5", MODEL, "claude-opus-4-1")[i % 3],
-                    usage(100 + i, 7 * i, cr=i % 2, **zero_1h)) for i in range(30)],
-        [_succeeded("a", MODEL, usage(5, 6)),
-         {"custom_id": "e", "result": {"type": "errored", "error": {"type": "error", "error": {
-             "type": "overloaded_error", "message": "busy"}, "request_id": None}}},
-         _succeeded("b", "claude-haiku-5-5", usage(150_000, 10)),  # the long-prompt tier
-         _succeeded("c", "claude-haiku-5-5", usage(20, 3)),
-         _succeeded("d", "claude-haiku-4-5", usage(8, None)),  # type: ignore[arg-type]
-         {"custom_id": "x", "result": {"type": "expired"}}],
-        [_succeeded("h", MODEL, usage(1, 2, 300, 40, cache_creation={
-            "ephemeral_5m_input_tokens": 200, "ephemeral_1h_input_tokens": 100})),
-         _succeeded("i", "claude-haiku-4-5", usage(3, 4))],
+        [
+            _succeeded(
+                f"m{i}",
+                ("claude-haiku-4-5", MODEL, "claude-opus-4-1")[i % 3],
+                usage(100 + i, 7 * i, cr=i % 2, **zero_1h),
+            )
+            for i in range(30)
+        ],
+        [
+            _succeeded("a", MODEL, usage(5, 6)),
+            {
+                "custom_id": "e",
+                "result": {
+                    "type": "errored",
+                    "error": {
+                        "type": "error",
+                        "error": {"type": "overloaded_error", "message": "busy"},
+                        "request_id": None,
+                    },
+                },
+            },
+            _succeeded("b", "claude-haiku-5-5", usage(150_000, 10)),  # the long-prompt tier
+            _succeeded("c", "claude-haiku-5-5", usage(20, 3)),
+            _succeeded("d", "claude-haiku-4-5", usage(8, None)),  # type: ignore[arg-type]
+            {"custom_id": "x", "result": {"type": "expired"}},
+        ],
+        [
+            _succeeded(
+                "h",
+                MODEL,
+                usage(
+                    1,
+                    2,
+                    300,
+                    40,
+                    cache_creation={
+                        "ephemeral_5m_input_tokens": 200,
+                        "ephemeral_1h_input_tokens": 100,
+                    },
+                ),
+            ),
+            _succeeded("i", "claude-haiku-4-5", usage(3, 4)),
+        ],
         [_succeeded("u", "", usage(1, 1))],  # no model name: "unknown", as the full parse says
     ]
     by_record, by_rows, by_bytes = Summary(), Summary(), Summary()
@@ -140,7 +177,8 @@ def test_the_column_paths_sum_per_model_and_fall_back_per_group() -> None:
     assert by_bytes.as_dict() == by_rows.as_dict() == by_record.as_dict()
     assert by_bytes.counts == {"succeeded": 37, "errored": 1, "canceled": 0, "expired": 1}
     assert ("claude-haiku-5-5", True) in by_bytes.buckets and "unknown" in {
-        m for m, _ in by_bytes.buckets}
+        m for m, _ in by_bytes.buckets
+    }
     escaped = orjson.dumps(_succeeded("q", 'claude-"odd"', usage(1, 1))) + b"\n"
     assert not Summary().add_block(escaped)  # an escaped quote in the name: the full parse
     no_usage = _succeeded("n", MODEL, usage(1, 1))
@@ -207,8 +245,10 @@ def test_spool_orders_merges_and_cleans_up(tmp_path: Path) -> None:
         assert spool.replace_all([("c7", "succeeded", b"new7"), ("zz", "x", b"unknown")]) == 1
         wanted = ["c9", "c7", "missing", "c0"]
         assert list(spool.lookup(wanted)) == [
-            ("c9", "errored", b"old9"), ("c7", "succeeded", b"new7"),
-            ("missing", None, None), ("c0", "errored", b"old0"),
+            ("c9", "errored", b"old9"),
+            ("c7", "succeeded", b"new7"),
+            ("missing", None, None),
+            ("c0", "errored", b"old0"),
         ]
         assert spool.count == 5001
         everything = [f"c{i}" for i in range(5000)]

@@ -7,8 +7,8 @@ import base64
 import os
 import re
 import shutil
-import sys
 import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -57,7 +57,7 @@ def test_invalid_sample_reports_each_problem_on_its_line():
     assert result.stdout == ""
     found = re.findall(rf"^{re.escape(str(path))}:(\d+): (.*)$", result.stderr, re.M)
     assert [int(n) for n, _ in found] == list(range(2, 14))  # line 1 is valid; 2..13 each wrong
-    messages = dict((int(n), m) for n, m in found)
+    messages = {int(n): m for n, m in found}
     expect = {
         2: "invalid JSON", 3: "custom_id", 4: 'custom_id "ok-1" repeats line 1',
         5: "max_tokens is missing", 6: "max_tokens must be at least 1", 7: "model is missing",

@@ -11,11 +11,11 @@ import orjson
 import pytest
 
 from batchctl.cli import options as cli_options
-from batchctl.core.requests import scan as core_requests
 from batchctl.core.errors import StateError
+from batchctl.core.jobs.submit import split_key, submit
+from batchctl.core.requests import scan as core_requests
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
-from batchctl.core.jobs.submit import split_key, submit
 from tests.conftest import API_KEY
 from tests.helpers import invoke
 

@@ -133,8 +133,8 @@ class AppContext:
 
     def api(self) -> Api:
         if self._api is None:
-            Api = _import_api()
-            self._api = Api.connect(
+            api_class = _import_api()
+            self._api = api_class.connect(
                 self.settings,
                 emulator_config=self.overrides.emulator_config,
                 clock=self.clock,

@@ -15,14 +15,19 @@ from batchctl.cli.context import app_context
 from batchctl.cli.options import JsonOpt
 from batchctl.core.errors import UsageError
 
+
 def _rate(help_text: str) -> Any:
     return typer.Option(min=0.0, max=1.0, show_default=False, help=help_text)
 
 
 def emulator(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")] = 8765,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (loopback by default).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")
+    ] = 8765,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -36,25 +41,33 @@ def emulator(
         float | None,
         typer.Option(min=0.0, show_default=False, help="Seconds from create to ended (default 3)."),
     ] = None,
-    error_rate: Annotated[float | None, _rate("Share of requests that end errored (retryable).")] = None,
+    error_rate: Annotated[
+        float | None, _rate("Share of requests that end errored (retryable).")
+    ] = None,
     expire_rate: Annotated[float | None, _rate("Share of requests that end expired.")] = None,
     fault_rate: Annotated[float | None, _rate("Share of HTTP calls answered 429/500/529.")] = None,
     lost_reply_rate: Annotated[
         float | None, _rate("Share of HTTP calls whose reply is lost after the work is done.")
     ] = None,
     drop_rate: Annotated[float | None, _rate("Share of results downloads cut part-way.")] = None,
-    seed: Annotated[int | None, typer.Option(show_default=False, help="Seed of every injected outcome.")] = None,
+    seed: Annotated[
+        int | None, typer.Option(show_default=False, help="Seed of every injected outcome.")
+    ] = None,
     queue_limit: Annotated[
         int | None,
         typer.Option(
-            min=1, show_default=False, metavar="N",
+            min=1,
+            show_default=False,
+            metavar="N",
             help="Requests allowed in batches not yet ended; a create past it answers 429.",
         ),
     ] = None,
     rate_limit: Annotated[
         int | None,
         typer.Option(
-            min=1, show_default=False, metavar="RPM",
+            min=1,
+            show_default=False,
+            metavar="RPM",
             help="HTTP calls allowed per minute; past it, 429 with retry-after (seconds).",
         ),
     ] = None,
@@ -103,7 +116,11 @@ def emulator(
         previous = None
     try:
         if json_:
-            record = {"base_url": server.base_url, "api_key": EMULATOR_API_KEY, "data_dir": str(data_dir)}
+            record = {
+                "base_url": server.base_url,
+                "api_key": EMULATOR_API_KEY,
+                "data_dir": str(data_dir),
+            }
             output.write_json(record)
         else:
             output.write_lines(

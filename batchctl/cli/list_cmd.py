@@ -15,7 +15,7 @@ from batchctl.cli.options import JsonOpt
 DEFAULT_LIMIT = 20  # same as batchctl.core.jobs.listing.DEFAULT_LIMIT (not imported: start-up time)
 
 
-class Status(str, Enum):
+class Status(str, Enum):  # noqa: UP042 - typer's choices, kept as they are
     in_progress = "in_progress"
     canceling = "canceling"
     ended = "ended"

@@ -20,7 +20,7 @@ def complete_refs(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
             emulator=given.get("emulator"),
             base_url=given.get("base_url"),
         )
-    except Exception:  # a half-typed flag must not break the shell's completion
+    except Exception:  # noqa: BLE001 - a half-typed flag must not break the shell's completion
         return []
     return candidates(settings.state_dir, base_url=settings.base_url, incomplete=incomplete)
 

@@ -66,7 +66,9 @@ def prepare(
 ) -> None:
     """Turn plain prompts into a request file, written to stdout.
 
-    Nothing is written unless the whole input is good: problems are reported as FILE:LINE on stderr (exit 3); a --column that is not in the CSV header is a usage error (exit 2). The output is JSON lines, with or without --json.
+    Nothing is written unless the whole input is good: problems are reported as FILE:LINE on
+    stderr (exit 3); a --column that is not in the CSV header is a usage error (exit 2). The output
+    is JSON lines, with or without --json.
 
     Example:
 
@@ -108,7 +110,9 @@ def _summary(actx: AppContext, spec: core.PrepareSpec, result: core.Prepared) ->
             parts.append(f"{result.renamed} made valid")
         if result.deduplicated:
             parts.append(f"{result.deduplicated} made unique")
-        output.warn(actx, f"custom_ids changed: {', '.join(parts)}; e.g. " + "; ".join(result.examples))
+        output.warn(
+            actx, f"custom_ids changed: {', '.join(parts)}; e.g. " + "; ".join(result.examples)
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -101,8 +101,8 @@ class RichView:
             redirect_stdout=False,
             redirect_stderr=False,
         )
-        fields = {"done": "", "status": "[dim]asking[/]", "since": None, "until": None,
-                  "expires": None}
+        fields: dict[str, Any] = {"done": "", "status": "[dim]asking[/]", "since": None,
+                                  "until": None, "expires": None}
         self.tasks = {t.id: self.progress.add_task(t.id, total=None, **fields) for t in targets}
         self.overall = None
         if self.count > 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -103,7 +104,7 @@ def _explain(actx: AppContext, plans: list[Plan]) -> None:
 def _show_dry_run(actx: AppContext, plans: list[Plan], json_: bool) -> None:
     from batchctl.core.jobs.retry import iter_lines
 
-    def rows():  # type: ignore[no-untyped-def]
+    def rows() -> Iterator[tuple[Plan, int, str, str, bytes]]:
         for plan in plans:
             for line_no, custom_id, reason, line in iter_lines(plan):
                 yield plan, line_no, custom_id, reason, line
@@ -115,7 +116,8 @@ def _show_dry_run(actx: AppContext, plans: list[Plan], json_: bool) -> None:
             for p, n, c, r, _ in rows()
         )
     elif actx.stdout_tty:
-        shown, total = [], 0
+        shown: list[tuple[str, int, str, str]] = []
+        total = 0
         for p, n, c, r, _ in rows():
             total += 1
             if len(shown) < DRY_RUN_ROWS:

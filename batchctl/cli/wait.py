@@ -25,8 +25,8 @@ def wait(
     waiting; the batches keep running.
     """
     from batchctl.cli.progress import resume_command, watch
-    from batchctl.core.jobs import lifecycle
     from batchctl.core.errors import StillRunningError
+    from batchctl.core.jobs import lifecycle
 
     actx = app_context(ctx)
     targets = lifecycle.resolve_targets(actx.store(), refs, base_url=actx.settings.base_url)

@@ -145,9 +145,13 @@ class _RetryLog(logging.Handler):
         self.on_retry = on_retry
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.msg == _SDK_RETRY_MESSAGE and len(record.args or ()) == 2:
+        args = record.args
+        if (
+            record.msg == _SDK_RETRY_MESSAGE and isinstance(args, tuple) and len(args) == 2
+            and isinstance(args[1], (int, float))
+        ):
             try:
-                self.on_retry(float(record.args[1]))  # type: ignore[index]
+                self.on_retry(float(args[1]))
             except Exception:  # noqa: BLE001 - a report must never break the call
                 pass
 

@@ -69,7 +69,7 @@ def beside(work: Callable[[], T], meanwhile: Callable[[], object]) -> T:
         return work()
     ok, value = pickle.loads(data)
     if ok:
-        return value  # type: ignore[no-any-return]
+        return value
     raise value
 
 

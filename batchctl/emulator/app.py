@@ -113,11 +113,11 @@ class EmulatorApp:
             body = [data]
         except ReplyLost:
             raise
-        except Exception as exc:  # a bug in the emulator: answer like the API would, say so once
+        except Exception as exc:  # noqa: BLE001 - a bug in the emulator: answer like the API would, say so once
             errors = environ.get("wsgi.errors") or sys.stderr
             print(f"batchctl emulator: internal error: {exc!r}", file=errors)
-            error = ApiError(500, "api_error", f"Internal error in the batchctl emulator: {exc!r}")
-            status, headers, data = error_reply(error, request_id)
+            internal = ApiError(500, "api_error", f"Internal error in the batchctl emulator: {exc!r}")
+            status, headers, data = error_reply(internal, request_id)
             body = [data]
         start_response(status, headers)
         return body
@@ -128,7 +128,8 @@ class EmulatorApp:
             raise ApiError(
                 401,
                 "authentication_error",
-                "No API key: send X-Api-Key or Authorization: Bearer (the emulator accepts any non-empty key).",
+                "No API key: send X-Api-Key or Authorization: Bearer"
+                " (the emulator accepts any non-empty key).",
             )
         segments = _segments(environ)
         route = _route(method, segments)
@@ -146,7 +147,9 @@ class EmulatorApp:
             close = getattr(body, "close", None)
             if close is not None:
                 close()
-            raise ReplyLost(f"batchctl emulator: reply to {endpoint} lost after the work was done (lost_reply_rate)")
+            raise ReplyLost(
+                f"batchctl emulator: reply to {endpoint} lost after the work was done (lost_reply_rate)"
+            )
         return status, headers, body
 
     def _json(self, environ: dict[str, Any], body: object) -> Reply:
@@ -195,7 +198,13 @@ class EmulatorApp:
         if ended:
             counts = self._counts(row, timeline)
         else:
-            counts = {"processing": row.request_count, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+            counts = {
+                "processing": row.request_count,
+                "succeeded": 0,
+                "errored": 0,
+                "canceled": 0,
+                "expired": 0,
+            }
         return {
             "id": row.id,
             "type": "message_batch",
@@ -206,7 +215,9 @@ class EmulatorApp:
             "ended_at": rfc3339(timeline.ends_at) if ended else None,
             "cancel_initiated_at": rfc3339(row.cancel_initiated_at),
             "archived_at": rfc3339(timeline.archived_at(now)),
-            "results_url": f"{self._base_url(environ)}/v1/messages/batches/{row.id}/results" if ended else None,
+            "results_url": f"{self._base_url(environ)}/v1/messages/batches/{row.id}/results"
+            if ended
+            else None,
         }
 
     def _row(self, batch_id: str | None) -> BatchRow:
@@ -245,7 +256,9 @@ class EmulatorApp:
                     jobs.append(job)
 
         try:
-            document = intake.read_json_body(environ, self.store.tmp_dir, config.max_body_bytes, on_file)
+            document = intake.read_json_body(
+                environ, self.store.tmp_dir, config.max_body_bytes, on_file
+            )
             keep.append(document)
             items = intake.check_envelope(document)
             keep.append(items)
@@ -297,7 +310,10 @@ class EmulatorApp:
         return admit
 
     def _static_plan(
-        self, items: list[tuple[str, dict[str, Any]]], api_version: str | None, job: helper.Job | None
+        self,
+        items: list[tuple[str, dict[str, Any]]],
+        api_version: str | None,
+        job: helper.Job | None,
     ) -> list[outcomes.PlanEntry]:
         seed = self.config.seed
         if job is None:
@@ -316,7 +332,9 @@ class EmulatorApp:
         try:
             limit = int(raw_limit)
         except ValueError:
-            raise bad_request(f"limit: Input should be a valid integer, not {raw_limit!r}") from None
+            raise bad_request(
+                f"limit: Input should be a valid integer, not {raw_limit!r}"
+            ) from None
         if not 1 <= limit <= 1000:
             raise bad_request(f"limit: Input should be between 1 and 1000, not {limit}")
         after_id = (query.get("after_id") or [""])[-1]
@@ -350,7 +368,9 @@ class EmulatorApp:
         now = self.clock()
         status = row.timeline.status(now)
         if status == "ended":
-            raise bad_request(f"Message batch {row.id} has already ended; only a batch in progress can be canceled.")
+            raise bad_request(
+                f"Message batch {row.id} has already ended; only a batch in progress can be canceled."
+            )
         if status == "in_progress":
             self.store.set_cancel(row.id, now)
             row = self._row(row.id)
@@ -375,7 +395,8 @@ class EmulatorApp:
         status = timeline.status(now)
         if status != "ended":
             raise bad_request(
-                f"Message batch {row.id} is {status}; results are available once its processing_status is ended."
+                f"Message batch {row.id} is {status}; results are available once its"
+                " processing_status is ended."
             )
         archived = timeline.archived_at(now)
         if archived is not None:

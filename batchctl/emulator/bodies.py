@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from io import BufferedIOBase
 from typing import BinaryIO
 
 
@@ -13,7 +14,7 @@ class FileWrapper:
         self.file = file
         self.block_size = block_size
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[bytes]:
         while chunk := self.file.read(self.block_size):
             yield chunk
 
@@ -24,7 +25,7 @@ class FileWrapper:
 class LengthReader:
     """``wsgi.input`` for a body with a Content-Length: never reads past the body."""
 
-    def __init__(self, rfile: BinaryIO, length: int) -> None:
+    def __init__(self, rfile: BufferedIOBase, length: int) -> None:
         self._rfile = rfile
         self.remaining = length
 
@@ -43,7 +44,7 @@ class LengthReader:
         if self.remaining <= 0:
             return 0
         view = buffer[: self.remaining] if len(buffer) > self.remaining else buffer
-        count = self._rfile.readinto(view) or 0  # type: ignore[attr-defined]
+        count = self._rfile.readinto(view) or 0
         self.remaining = self.remaining - count if count else 0
         return count
 
@@ -53,7 +54,7 @@ class LengthReader:
         self.remaining -= len(data)
         return data
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[bytes]:
         while line := self.readline():
             yield line
 
@@ -68,7 +69,7 @@ class LengthReader:
 class ChunkedReader(LengthReader):
     """``wsgi.input`` for a ``Transfer-Encoding: chunked`` body, decoded."""
 
-    def __init__(self, rfile: BinaryIO) -> None:
+    def __init__(self, rfile: BufferedIOBase) -> None:
         super().__init__(rfile, 0)
         self._done = False
         self._buffer = b""
@@ -151,7 +152,7 @@ class Chained:
     def __init__(self, first: bytes, rest: Iterable[bytes], original: object) -> None:
         self._first, self._rest, self._original = first, rest, original
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[bytes]:
         yield self._first
         yield from self._rest
 

@@ -93,7 +93,10 @@ class Helper:
         self._stop()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         code = "from batchctl.emulator.helper import main; main()"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_root(), os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [_root(), os.environ.get("PYTHONPATH")])),
+        }
         try:
             self._process = subprocess.Popen(  # our own interpreter and module
                 [sys.executable, "-c", code, str(theirs.fileno())],

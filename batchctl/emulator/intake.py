@@ -133,9 +133,8 @@ def read_json_body(
         raise too_large
     if isinstance(stream, io.BytesIO) and length is not None:
         start = stream.tell()
-        with stream.getbuffer() as whole:
-            with whole[start : start + length] as view:
-                return _parse(view)
+        with stream.getbuffer() as whole, whole[start : start + length] as view:
+            return _parse(view)
     with tempfile.TemporaryFile(dir=tmp_dir) as spool:
         if length is None:  # chunked: to the end of the stream, within the limit
             size = 0

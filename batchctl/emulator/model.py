@@ -74,7 +74,10 @@ def assess(params: dict[str, Any], new_rules: bool) -> tuple[str | None, ReplySe
         elif type(content) is list:
             chars += _content_chars(content)
         else:
-            return f"messages.{index}.content: Input should be a valid string or a list of content blocks", None
+            return (
+                f"messages.{index}.content: Input should be a valid string or a list of content blocks",
+                None,
+            )
         if role == "user":
             last_user = content
     stream = params.get("stream")
@@ -85,7 +88,10 @@ def assess(params: dict[str, Any], new_rules: bool) -> tuple[str | None, ReplySe
     if new_rules:
         for name in _SAMPLING:
             if params.get(name) is not None:
-                return f"{name}: not supported with anthropic-version {NEW_API_VERSION}; remove it", None
+                return (
+                    f"{name}: not supported with anthropic-version {NEW_API_VERSION}; remove it",
+                    None,
+                )
     conflict = shapes.thinking_conflict(params)
     if conflict is not None:
         return conflict, None
@@ -152,7 +158,7 @@ def reply_text(seed: ReplySeed) -> str:
     _model, _input, _max, chars, crc, snippet = seed[:6]
     return (
         "This is the batchctl emulator, a stand-in for a real model: nothing was generated. "
-        f"Your last message had {chars} characters (crc32 {crc:08x}) and began: \"{snippet}\"."
+        f'Your last message had {chars} characters (crc32 {crc:08x}) and began: "{snippet}".'
     )
 
 

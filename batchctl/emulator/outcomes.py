@@ -43,7 +43,9 @@ def _unit(data: bytes) -> float:
     return int.from_bytes(data[:7], "big") / float(1 << 56)
 
 
-def static_plan(items: Sequence[tuple[str, dict[str, Any]]], seed: int, api_version: str | None) -> list[PlanEntry]:
+def static_plan(
+    items: Sequence[tuple[str, dict[str, Any]]], seed: int, api_version: str | None
+) -> list[PlanEntry]:
     """What does not depend on the batch's number: checks, reply seeds, timing, shuffle order."""
     new_rules = model.uses_new_rules(api_version)
     assess = model.assess
@@ -59,11 +61,17 @@ def static_plan(items: Sequence[tuple[str, dict[str, Any]]], seed: int, api_vers
         problem, reply = assess(params, new_rules)
         u = from_bytes(digest[:7], "big") / scale
         shuffle = from_bytes(digest[8:15], "big")
-        append([custom_id, u, shuffle, "ok", reply] if problem is None else [custom_id, u, shuffle, "invalid", problem])
+        append(
+            [custom_id, u, shuffle, "ok", reply]
+            if problem is None
+            else [custom_id, u, shuffle, "invalid", problem]
+        )
     return plan
 
 
-def roll_outcomes(plan: list[PlanEntry], seed: int, seq: int, error_rate: float, expire_rate: float) -> None:
+def roll_outcomes(
+    plan: list[PlanEntry], seed: int, seq: int, error_rate: float, expire_rate: float
+) -> None:
     """Injected outcomes, from (seed, batch number, custom_id): a resubmitted request rolls again."""
     if error_rate <= 0 and expire_rate <= 0:
         return
@@ -139,7 +147,10 @@ class Timeline:
 
 def final_counts(plan: list[PlanEntry], timeline: Timeline) -> dict[str, int]:
     counts = dict.fromkeys(RESULT_TYPES, 0)
-    if timeline.cancel_initiated_at is None and timeline.created_at + timeline.processing_seconds < timeline.expires_at:
+    if (
+        timeline.cancel_initiated_at is None
+        and timeline.created_at + timeline.processing_seconds < timeline.expires_at
+    ):
         # Every request is processed (u < 1) before expiry and none is canceled: kinds decide.
         kinds = Counter(map(itemgetter(3), plan))
         counts["succeeded"] = kinds.pop("ok", 0)
@@ -160,7 +171,11 @@ def _result(batch_id: str, entry: PlanEntry, result_type: str) -> dict[str, Any]
         error_type = "invalid_request_error" if kind == "invalid" else kind
         return {
             "type": "errored",
-            "error": {"type": "error", "error": {"type": error_type, "message": message}, "request_id": None},
+            "error": {
+                "type": "error",
+                "error": {"type": error_type, "message": message},
+                "request_id": None,
+            },
         }
     return {"type": result_type}
 
@@ -169,5 +184,8 @@ def result_lines(batch_id: str, plan: list[PlanEntry], timeline: Timeline) -> It
     """The results file, one compact JSON line per request, in a seeded shuffled order."""
     dumps = orjson.dumps
     for entry in sorted(plan, key=lambda e: e[2]):
-        line = {"custom_id": entry[0], "result": _result(batch_id, entry, timeline.final_type(entry))}
+        line = {
+            "custom_id": entry[0],
+            "result": _result(batch_id, entry, timeline.final_type(entry)),
+        }
         yield dumps(line) + b"\n"

@@ -136,12 +136,12 @@ class _Handler(BaseHTTPRequestHandler):
                 chunks = iter(result)
                 first = next(chunks, b"")
                 result = Chained(first, chunks, result)
-        except Exception:  # the reply is lost: close without answering
+        except Exception:  # noqa: BLE001 - the reply is lost: close without answering
             self._abort()
             return
         try:
             self._send(result, reply["status"], reply["headers"])
-        except Exception:  # cut part-way (or the client left): the connection cannot be reused
+        except Exception:  # noqa: BLE001 - cut part-way (or the client left): the connection cannot be reused
             self._abort()
         finally:
             close = getattr(result, "close", None)
@@ -256,7 +256,9 @@ class _HTTPServer(ThreadingHTTPServer):
 class EmulatorServer:
     """Serve a WSGI app (normally the emulator's) over HTTP/1.1 on ``host:port`` (0 = a free port)."""
 
-    def __init__(self, app: Callable, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False) -> None:
+    def __init__(
+        self, app: Callable, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False
+    ) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._httpd = _HTTPServer((host, port), app, family, verbose)
         self.host = host
@@ -270,7 +272,10 @@ class EmulatorServer:
         """Serve in a background thread; returns self."""
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="batchctl-emulator", daemon=True
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="batchctl-emulator",
+                daemon=True,
             )
             self._thread.start()
         return self

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -60,9 +61,9 @@ class BatchRow:
     final_counts: dict[str, int] | None
 
     @classmethod
-    def from_sql(cls, row: tuple) -> BatchRow:
+    def from_sql(cls, row: tuple[Any, ...]) -> BatchRow:
         counts = orjson.loads(row[11]) if row[11] else None
-        return cls(*row[:11], counts)
+        return cls(*[*row[:11], counts])
 
     @property
     def timeline(self) -> Timeline:
@@ -233,7 +234,9 @@ class Store:
 
     def mark_deleted(self, batch_id: str, when: float) -> None:
         with self._write() as db:
-            db.execute("UPDATE batches SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL", (when, batch_id))
+            db.execute(
+                "UPDATE batches SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL", (when, batch_id)
+            )
         for path in (self.plan_path(batch_id), self.results_path(batch_id)):
             try:
                 path.unlink()
@@ -242,7 +245,10 @@ class Store:
 
     def save_counts(self, batch_id: str, counts: dict[str, int]) -> None:
         with self._write() as db:
-            db.execute("UPDATE batches SET final_counts = ? WHERE id = ?", (orjson.dumps(counts).decode(), batch_id))
+            db.execute(
+                "UPDATE batches SET final_counts = ? WHERE id = ?",
+                (orjson.dumps(counts).decode(), batch_id),
+            )
 
     def read_plan(self, batch_id: str) -> bytes:
         return self.plan_path(batch_id).read_bytes()

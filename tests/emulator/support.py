@@ -15,7 +15,10 @@ def requests_for(count: int, prefix: str = "req", **params: Any) -> list[dict[st
     return [
         {
             "custom_id": f"{prefix}-{i}",
-            "params": {**base, "messages": [{"role": "user", "content": f"Question number {i}: what is {i}+{i}?"}]},
+            "params": {
+                **base,
+                "messages": [{"role": "user", "content": f"Question number {i}: what is {i}+{i}?"}],
+            },
         }
         for i in range(count)
     ]

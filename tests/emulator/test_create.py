@@ -41,12 +41,17 @@ def _item(custom_id: object = "a", params: object = GOOD) -> dict:
         (orjson.dumps({"requests": [_item("has space")]}), "should match pattern"),
         (orjson.dumps({"requests": [_item("a" * 65)]}), "should match pattern"),
         (orjson.dumps({"requests": [_item("a"), _item("b"), _item("a")]}), "requests.2.custom_id"),
-        (orjson.dumps({"requests": [_item("a", [])]}), "requests.0.params: Input should be a valid dictionary"),
+        (
+            orjson.dumps({"requests": [_item("a", [])]}),
+            "requests.0.params: Input should be a valid dictionary",
+        ),
     ],
 )
 def test_bad_envelopes_are_400_and_create_nothing(emu, body, fragment):
     http = emu.http()
-    response = http.post("/v1/messages/batches", content=body, headers={"content-type": "application/json"})
+    response = http.post(
+        "/v1/messages/batches", content=body, headers={"content-type": "application/json"}
+    )
     assert fragment in assert_envelope(response, 400, "invalid_request_error")["error"]["message"]
     assert http.get("/v1/messages/batches").json()["data"] == []
     assert gc.isenabled()  # paused while a body is parsed, back on after a refusal too
@@ -65,9 +70,13 @@ def test_the_gc_is_back_on_once_a_create_has_been_answered(emu, tmp_path, clock)
     assert response.status_code == 200 and response.json()["request_counts"]["processing"] == 3
     assert _gc_back_on()
     app = make_app(tmp_path / "in-process", EmulatorConfig(), clock=clock.time)
-    with httpx2.Client(transport=httpx2.WSGITransport(app=app), base_url="http://emulator.local") as http:
+    with httpx2.Client(
+        transport=httpx2.WSGITransport(app=app), base_url="http://emulator.local"
+    ) as http:
         headers = {"x-api-key": "k", "anthropic-version": "2023-06-01"}
-        response = http.post("/v1/messages/batches", json={"requests": requests_for(2)}, headers=headers)
+        response = http.post(
+            "/v1/messages/batches", json={"requests": requests_for(2)}, headers=headers
+        )
         assert response.status_code == 200 and response.json()["request_counts"]["processing"] == 2
     assert _gc_back_on()
 
@@ -76,7 +85,10 @@ def test_exactly_100000_requests_is_the_limit(emu):
     item = b'{"custom_id":"x%d","params":{}}'
     too_many = b'{"requests":[' + b",".join(item % i for i in range(100_001)) + b"]}"
     response = emu.http().post("/v1/messages/batches", content=too_many)
-    assert "at most 100000 items" in assert_envelope(response, 400, "invalid_request_error")["error"]["message"]
+    assert (
+        "at most 100000 items"
+        in assert_envelope(response, 400, "invalid_request_error")["error"]["message"]
+    )
 
 
 def test_a_body_over_the_limit_is_413_request_too_large(start_emu):
@@ -87,7 +99,9 @@ def test_a_body_over_the_limit_is_413_request_too_large(start_emu):
         assert caught.value.status_code == 413
         assert caught.value.body["error"]["type"] == "request_too_large"
         assert caught.value.request_id.startswith("req_")
-        assert client.messages.batches.create(requests=requests_for(2)).request_counts.processing == 2
+        assert (
+            client.messages.batches.create(requests=requests_for(2)).request_counts.processing == 2
+        )
 
 
 def test_a_chunked_body_is_read_and_its_size_limit_enforced(start_emu):
@@ -97,14 +111,19 @@ def test_a_chunked_body_is_read_and_its_size_limit_enforced(start_emu):
 
     def post(payload: bytes) -> http.client.HTTPResponse:
         chunks = (payload[i : i + 100] for i in range(0, len(payload), 100))
-        connection.request("POST", "/v1/messages/batches", body=chunks, headers=headers, encode_chunked=True)
+        connection.request(
+            "POST", "/v1/messages/batches", body=chunks, headers=headers, encode_chunked=True
+        )
         return connection.getresponse()
 
     small = post(orjson.dumps({"requests": requests_for(3)}))
     assert small.status == 200 and orjson.loads(small.read())["request_counts"]["processing"] == 3
     large = post(orjson.dumps({"requests": requests_for(100)}))
-    assert large.status == 413 and orjson.loads(large.read())["error"]["type"] == "request_too_large"
-    connection.request("GET", "/v1/messages/batches", headers=headers)  # same connection, still in sync
+    assert (
+        large.status == 413 and orjson.loads(large.read())["error"]["type"] == "request_too_large"
+    )
+    # same connection, still in sync
+    connection.request("GET", "/v1/messages/batches", headers=headers)
     assert len(orjson.loads(connection.getresponse().read())["data"]) == 1
     connection.close()
 
@@ -127,7 +146,9 @@ INVALID = [
 
 
 def test_bad_params_end_errored_with_invalid_request_error(emu, client):
-    requests = [{"custom_id": f"bad-{i}", "params": params} for i, (params, _) in enumerate(INVALID)]
+    requests = [
+        {"custom_id": f"bad-{i}", "params": params} for i, (params, _) in enumerate(INVALID)
+    ]
     requests.append({"custom_id": "good", "params": {**GOOD, "stream": False}})
     batch = client.messages.batches.create(requests=requests)  # accepted: checked "asynchronously"
     assert batch.request_counts.processing == len(requests)
@@ -152,7 +173,9 @@ def test_sampling_params_are_fine_under_the_old_api_version(emu):
     emu.clock.advance(60)
     lines = http.get(f"/v1/messages/batches/{batch_id}/results").content.splitlines()
     assert orjson.loads(lines[0])["result"]["type"] == "succeeded"
-    new = http.post("/v1/messages/batches", json=body, headers={"anthropic-version": NEW_VERSION}).json()["id"]
+    new = http.post(
+        "/v1/messages/batches", json=body, headers={"anthropic-version": NEW_VERSION}
+    ).json()["id"]
     emu.clock.advance(60)
     line = http.get(f"/v1/messages/batches/{new}/results").content
     assert orjson.loads(line)["result"]["error"]["error"]["type"] == "invalid_request_error"

@@ -115,15 +115,29 @@ def test_bad_limit_is_400(emu, query):
 def test_unknown_or_conflicting_cursors_are_400(emu, client):
     batch = client.messages.batches.create(requests=requests_for(1))
     http = emu.http()
-    assert_envelope(http.get("/v1/messages/batches", params={"after_id": "msgbatch_nope"}), 400, "invalid_request_error")
+    assert_envelope(
+        http.get("/v1/messages/batches", params={"after_id": "msgbatch_nope"}),
+        400,
+        "invalid_request_error",
+    )
     both = {"after_id": batch.id, "before_id": batch.id}
     assert_envelope(http.get("/v1/messages/batches", params=both), 400, "invalid_request_error")
 
 
 def test_beta_query_and_headers_and_unknown_params_are_ignored(emu, client):
-    batch = client.beta.messages.batches.create(requests=requests_for(2), betas=["message-batches-2024-09-24"])
-    http = emu.http(**{"anthropic-beta": "foo-2025,message-batches-2024-09-24", "x-stainless-timeout": "NOT_GIVEN"})
-    page = http.get("/v1/messages/batches?beta=true&limit=3&colour=blue", headers={"accept": "application/binary"})
+    batch = client.beta.messages.batches.create(
+        requests=requests_for(2), betas=["message-batches-2024-09-24"]
+    )
+    http = emu.http(
+        **{
+            "anthropic-beta": "foo-2025,message-batches-2024-09-24",
+            "x-stainless-timeout": "NOT_GIVEN",
+        }
+    )
+    page = http.get(
+        "/v1/messages/batches?beta=true&limit=3&colour=blue",
+        headers={"accept": "application/binary"},
+    )
     assert page.status_code == 200 and [b["id"] for b in page.json()["data"]] == [batch.id]
     assert http.get(f"/v1/messages/batches/{batch.id}?beta=true").json()["id"] == batch.id
     assert client.beta.messages.batches.retrieve(batch.id, betas=["x-2025"]).id == batch.id
@@ -136,7 +150,9 @@ def test_both_auth_headers_and_both_versions_are_accepted(emu):
     assert http.get("/v1/messages/batches", headers={**bearer, "x-api-key": ""}).status_code == 200
 
 
-@pytest.mark.parametrize("headers", [{}, {"authorization": "Bearer"}, {"authorization": "Basic abc"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"authorization": "Bearer"}, {"authorization": "Basic abc"}]
+)
 def test_no_key_is_401_with_an_envelope(emu, headers):
     import httpx2
 
@@ -173,14 +189,20 @@ def test_cancel_works_with_and_without_a_content_type(emu, client):
     one = client.messages.batches.create(requests=requests_for(1)).id
     two = client.messages.batches.create(requests=requests_for(1)).id
     http = emu.http()
-    assert http.post(f"/v1/messages/batches/{one}/cancel", content=b"").json()["processing_status"] == "canceling"
-    typed = http.post(f"/v1/messages/batches/{two}/cancel", headers={"content-type": "application/json"})
+    assert (
+        http.post(f"/v1/messages/batches/{one}/cancel", content=b"").json()["processing_status"]
+        == "canceling"
+    )
+    typed = http.post(
+        f"/v1/messages/batches/{two}/cancel", headers={"content-type": "application/json"}
+    )
     assert typed.json()["cancel_initiated_at"] is not None
 
 
 def test_delete_needs_an_ended_batch_then_everything_is_404(emu, client):
     batch = client.messages.batches.create(requests=requests_for(2))
-    with pytest.raises(anthropic.BadRequestError) as caught:  # 400, never 409 (which the SDKs retry)
+    # 400, never 409 (which the SDKs retry)
+    with pytest.raises(anthropic.BadRequestError) as caught:
         client.messages.batches.delete(batch.id)
     assert caught.value.status_code == 400 and "only an ended batch" in caught.value.message
     emu.clock.advance(60)
@@ -188,10 +210,10 @@ def test_delete_needs_an_ended_batch_then_everything_is_404(emu, client):
     assert deleted.headers["request-id"].startswith("req_")
     assert deleted.parse().to_dict() == {"id": batch.id, "type": "message_batch_deleted"}
     http = emu.http()
-    for method, path in [
-        ("GET", ""), ("DELETE", ""), ("POST", "/cancel"), ("GET", "/results")
-    ]:
-        assert_envelope(http.request(method, f"/v1/messages/batches/{batch.id}{path}"), 404, "not_found_error")
+    for method, path in [("GET", ""), ("DELETE", ""), ("POST", "/cancel"), ("GET", "/results")]:
+        assert_envelope(
+            http.request(method, f"/v1/messages/batches/{batch.id}{path}"), 404, "not_found_error"
+        )
     assert client.messages.batches.list().data == []
 
 

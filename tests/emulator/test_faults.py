@@ -61,7 +61,8 @@ def test_faults_can_be_limited_to_some_endpoints(start_emu):
     emu = start_emu(fault_rate=1.0, fault_endpoints=frozenset({"create"}))
     http = emu.http()
     assert http.get("/v1/messages/batches").status_code == 200
-    assert http.post("/v1/messages/batches", json={"requests": requests_for(1)}).status_code in {429, 500, 529}
+    response = http.post("/v1/messages/batches", json={"requests": requests_for(1)})
+    assert response.status_code in {429, 500, 529}
 
 
 def test_a_lost_create_reply_over_http_still_made_the_batch(start_emu):
@@ -110,7 +111,8 @@ def test_a_dropped_results_stream_over_http_raises_while_reading(start_emu):
                 for chunk in response.iter_raw():
                     received += chunk
             assert 0 < len(received) < promised
-        assert client.messages.batches.retrieve(batch.id).processing_status == "ended"  # server still fine
+        # the server is still fine
+        assert client.messages.batches.retrieve(batch.id).processing_status == "ended"
 
 
 def test_a_dropped_results_stream_in_process_raises_reply_lost(tmp_path, clock):

@@ -16,7 +16,9 @@ def _mixed(count: int) -> list[dict]:
     for index in range(0, count, 7):
         requests[index]["params"]["max_tokens"] = 0
     for index in range(3, count, 11):
-        requests[index]["params"]["messages"] = [{"role": "user", "content": [{"type": "text", "text": "é\nx"}]}]
+        requests[index]["params"]["messages"] = [
+            {"role": "user", "content": [{"type": "text", "text": "é\nx"}]}
+        ]
     return requests
 
 
@@ -29,7 +31,9 @@ def with_helper(monkeypatch):
 
 def _plan_of(start_emu, body: bytes) -> bytes:
     emu = start_emu(seed=11, error_rate=0.2, expire_rate=0.1)
-    response = emu.http().post("/v1/messages/batches", content=body, headers={"content-type": "application/json"})
+    response = emu.http().post(
+        "/v1/messages/batches", content=body, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 200, response.text
     return emu.app.store.read_plan(response.json()["id"])
 
@@ -37,7 +41,8 @@ def _plan_of(start_emu, body: bytes) -> bytes:
 def test_a_plan_built_with_the_helper_is_the_plan_built_alone(start_emu, with_helper, monkeypatch):
     body = orjson.dumps({"requests": _mixed(500)})
     assisted = _plan_of(start_emu, body)
-    assert with_helper._process is not None and with_helper._process.poll() is None  # it did take part
+    # it did take part
+    assert with_helper._process is not None and with_helper._process.poll() is None
     monkeypatch.setattr(helper, "MIN_BYTES", 1 << 62)
     alone = _plan_of(start_emu, body)
     assert assisted == alone
@@ -55,8 +60,15 @@ def test_a_bad_envelope_with_the_helper_busy_is_still_a_400(start_emu, with_help
     emu = start_emu()
     http = emu.http()
     duplicate = orjson.dumps({"requests": [*requests_for(50), *requests_for(1)]})
-    response = http.post("/v1/messages/batches", content=duplicate, headers={"content-type": "application/json"})
-    assert "requests.50.custom_id" in assert_envelope(response, 400, "invalid_request_error")["error"]["message"]
+    response = http.post(
+        "/v1/messages/batches", content=duplicate, headers={"content-type": "application/json"}
+    )
+    assert (
+        "requests.50.custom_id"
+        in assert_envelope(response, 400, "invalid_request_error")["error"]["message"]
+    )
     good = orjson.dumps({"requests": _mixed(60)})
-    response = http.post("/v1/messages/batches", content=good, headers={"content-type": "application/json"})
+    response = http.post(
+        "/v1/messages/batches", content=good, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 200 and response.json()["request_counts"]["processing"] == 60

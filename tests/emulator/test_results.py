@@ -81,7 +81,12 @@ def test_error_and_expire_rates_are_deterministic_for_a_seed(start_emu):
     other = _outcomes(start_emu(seed=8, **rates), requests)
     assert first == again and first != other
     kinds = set(first.values())
-    assert kinds == {("succeeded", None), ("expired", None), ("errored", "api_error"), ("errored", "overloaded_error")}
+    assert kinds == {
+        ("succeeded", None),
+        ("expired", None),
+        ("errored", "api_error"),
+        ("errored", "overloaded_error"),
+    }
     errored = sum(1 for kind, _ in first.values() if kind == "errored")
     expired = sum(1 for kind, _ in first.values() if kind == "expired")
     assert 35 <= errored <= 85 and 20 <= expired <= 60

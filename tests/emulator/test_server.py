@@ -15,7 +15,12 @@ HEADERS = {"x-api-key": "k", "content-type": "application/json"}
 
 def test_one_connection_serves_many_requests(emu):
     connection = http.client.HTTPConnection("127.0.0.1", emu.server.port, timeout=10)
-    connection.request("POST", "/v1/messages/batches", body=orjson.dumps({"requests": requests_for(2)}), headers=HEADERS)
+    connection.request(
+        "POST",
+        "/v1/messages/batches",
+        body=orjson.dumps({"requests": requests_for(2)}),
+        headers=HEADERS,
+    )
     first = connection.getresponse()
     assert first.status == 200 and first.version == 11
     batch_id = orjson.loads(first.read())["id"]

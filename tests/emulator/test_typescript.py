@@ -52,11 +52,20 @@ def test_the_typescript_sdk_creates_lists_and_reads_results(start_emu):
     report = json.loads(done.stdout)
     created = report["created"]
     assert created["id"].startswith("msgbatch_") and created["processing_status"] == "ended"
-    assert created["request_counts"] == {"processing": 0, "succeeded": 3, "errored": 1, "canceled": 0, "expired": 0}
+    assert created["request_counts"] == {
+        "processing": 0,
+        "succeeded": 3,
+        "errored": 1,
+        "canceled": 0,
+        "expired": 0,
+    }
     assert report["retrieved"] == created
     assert report["listed"] == [created["id"], older]  # auto-paging with limit=1
     assert report["cancelStatus"] == 400
     results = {r["custom_id"]: r for r in report["results"]}
     assert set(results) == {"ts-a", "ts-b", "ts-c", "ts-bad"}
     assert "batchctl emulator" in results["ts-a"]["text"] and "hello 0" in results["ts-a"]["text"]
-    assert results["ts-bad"]["type"] == "errored" and results["ts-bad"]["error"] == "invalid_request_error"
+    assert (
+        results["ts-bad"]["type"] == "errored"
+        and results["ts-bad"]["error"] == "invalid_request_error"
+    )

@@ -20,7 +20,7 @@ def run_all(commands: list[list[str]], home: Path) -> list[subprocess.CompletedP
     procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for cmd in commands]
     done = []
-    for cmd, proc in zip(commands, procs):
+    for cmd, proc in zip(commands, procs, strict=True):
         out, err = proc.communicate(timeout=120)
         done.append(subprocess.CompletedProcess(cmd, proc.returncode, out, err))
     return done
@@ -51,11 +51,11 @@ def test_eight_processes_submitting_and_collecting_on_one_store(live_emulator: A
     ids = [r.stdout.strip() for r in results]
     assert len(set(ids)) == PROCESSES
     rows = store_rows(home, "SELECT id, request_count, request_file FROM batches")
-    assert sorted(rows) == sorted(zip(ids, sizes, [str(f) for f in files]))
+    assert sorted(rows) == sorted(zip(ids, sizes, [str(f) for f in files], strict=True))
     assert len(store_rows(home, "SELECT id FROM jobs")) == PROCESSES
     assert store_rows(home, "SELECT count(*) FROM intents WHERE state != 'done'") == [(0,)]
     remote = {b["id"]: sum(b["request_counts"].values()) for b in emu.batches()}
-    assert remote == dict(zip(ids, sizes))
+    assert remote == dict(zip(ids, sizes, strict=True))
     assert integrity(home / "batchctl.db") == "ok"
 
     # Then eight at once again: four collect everything, four submit new files.
@@ -72,12 +72,12 @@ def test_eight_processes_submitting_and_collecting_on_one_store(live_emulator: A
     collected = {p.name.rsplit("-", 1)[-1].removesuffix(".jsonl"): p for p in files}
     assert set(ids) <= set(collected), (sorted(collected), ids)
     assert len(collected) == len(files)
-    for batch_id, n in zip(ids, sizes):
+    for batch_id, n in zip(ids, sizes, strict=True):
         assert collected[batch_id].read_bytes().count(b"\n") == n
     assert store_rows(home, "SELECT count(*) FROM batches WHERE collected_at IS NULL AND id IN "
                       f"({','.join(repr(i) for i in ids)})") == [(0,)]
     assert len(store_rows(home, "SELECT id FROM batches")) == PROCESSES + 4
     assert len(store_rows(home, "SELECT id FROM jobs")) == PROCESSES + 4
     remote = {b["id"]: sum(b["request_counts"].values()) for b in emu.batches()}
-    assert remote == dict(zip(ids + new_ids, sizes + [60, 61, 62, 63]))
+    assert remote == dict(zip(ids + new_ids, [*sizes, 60, 61, 62, 63], strict=True))
     assert integrity(home / "batchctl.db") == "ok"

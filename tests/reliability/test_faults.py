@@ -57,7 +57,7 @@ def test_submit_under_faults_makes_exactly_one_batch_per_submit(
     by_id = {b["id"]: b for b in remote}
     assert [size(by_id[i]) for i in ids] == [3, 4, 5, 6]
     # Submitting the same files again answers the batches already made.
-    for path, batch_id in zip(files, ids):
+    for path, batch_id in zip(files, ids, strict=True):
         again = invoke(["--base-url", emu.base_url, "submit", str(path)],
                        env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
         assert again.exit_code == 0, again.stderr

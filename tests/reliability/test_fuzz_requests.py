@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from batchctl.core.requests.body import part_body
 from batchctl.core.errors import ExitCode, InputError
+from batchctl.core.requests.body import part_body
 from batchctl.core.requests.scan import scan_file
 from tests.helpers import invoke
 

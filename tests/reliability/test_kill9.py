@@ -96,8 +96,8 @@ def test_kill_during_results_never_leaves_a_partial_file(live_emulator: Any,
     reference, spans = {}, {}
     for fmt in ("jsonl", "csv"):
         ref = tmp_path / f"reference.{fmt}"
-        done, spans[fmt] = timed(lambda: run_batchctl(emu.base_url, home, "results", batch_id,
-                                                      "-o", str(ref)))
+        done, spans[fmt] = timed(lambda ref=ref: run_batchctl(emu.base_url, home, "results",
+                                                              batch_id, "-o", str(ref)))
         assert done.returncode == 0, done.stderr
         reference[fmt] = ref.read_bytes()
     assert reference["jsonl"].count(b"\n") == 10_000

@@ -17,11 +17,11 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from batchctl.core.results.atomic import atomic_file
 from batchctl.core.clock import Clock
 from batchctl.core.errors import StateError, UsageError
+from batchctl.core.results.atomic import atomic_file
 from batchctl.core.results.fetch import (
     Notify,
     Source,
@@ -34,6 +34,9 @@ from batchctl.core.results.fetch import (
 )
 from batchctl.core.results.sources import check_file, iter_batch_lines
 from batchctl.core.state.store import Store
+
+if TYPE_CHECKING:
+    from batchctl.core.api import Api
 
 # errored results worth sending again unchanged; the rest (invalid_request_error,
 # authentication_error, permission_error, billing_error, not_found_error, request_too_large...)
@@ -109,7 +112,7 @@ class Retry:
 
 
 def plan_retries(
-    api: Any, store: Store, ref: str, rules: Rules, *, notify: Notify = quiet
+    api: Api, store: Store, ref: str, rules: Rules, *, notify: Notify = quiet
 ) -> list[Plan]:
     """Read the results of ID|JOB and pick the requests to send again, per batch.
 
@@ -126,7 +129,7 @@ def plan_retries(
     return plans
 
 
-def _select(api: Any, source: Source, rules: Rules, notify: Notify) -> Plan:
+def _select(api: Api, source: Source, rules: Rules, notify: Notify) -> Plan:
     assert source.row is not None
     plan = Plan(source.row, source.batch)
     classify = rules.classify
@@ -182,7 +185,7 @@ def write_retry_file(plan: Plan, target: Path | None, state_dir: Path) -> Retry:
 
 
 def resubmit(
-    api: Any,
+    api: Api,
     store: Store,
     plans: list[Plan],
     *,
@@ -194,8 +197,8 @@ def resubmit(
 ) -> list[Retry]:
     """Write a retry file for each plan with something to retry and submit it as a job whose
     parent is the plan's batch (``submit_files=False``: write only, a dry run with -o)."""
-    from batchctl.core.requests.scan import scan_file
     from batchctl.core.jobs.submit import submit
+    from batchctl.core.requests.scan import scan_file
 
     todo = [p for p in plans if p.selected]
     if output is not None and len(todo) > 1:

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from batchctl.core.requests.body import part_body
+from batchctl.core.catalog.prices import ESTIMATE_NOTE, cost_summary
 from batchctl.core.clock import Clock
 from batchctl.core.errors import APIError, StateError, UnavailableError
-from batchctl.core.catalog.prices import ESTIMATE_NOTE, cost_summary
+from batchctl.core.requests.body import part_body
 from batchctl.core.requests.scan import Part, Scan
 from batchctl.core.state.jobs import content_key
 from batchctl.core.state.store import Store

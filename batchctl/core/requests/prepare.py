@@ -188,7 +188,7 @@ def _open_source(source: str, stdin: IO[bytes] | None) -> tuple[str, IO[bytes], 
             raise UsageError("no standard input to read")
         return "<stdin>", stdin, False
     try:
-        return source, open(source, "rb"), True  # noqa: SIM115 - closed by the caller
+        return source, open(source, "rb"), True  # closed by the caller
     except FileNotFoundError:
         raise InputError(f"{source}: no such file") from None
     except IsADirectoryError:

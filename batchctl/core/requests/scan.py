@@ -24,8 +24,8 @@ from typing import Any
 
 import orjson
 
-from batchctl.core.errors import InputError, StateError, UsageError
 from batchctl.core.catalog.prices import estimate_input_tokens
+from batchctl.core.errors import InputError, StateError, UsageError
 
 API_MAX_REQUESTS = 100_000
 API_MAX_BYTES = 256_000_000  # the API's 256 MB; read as decimal, the smaller of the two readings
@@ -237,6 +237,10 @@ class _Splitter:
         self.parts: list[Part] = []
         self.count = 0
         self.pending: list[bytes] = []  # blank lines since the last request of the open part
+        # the open part: first and last line, byte range, body size, hash, lines to convert
+        self.first = self.last = self.start = self.end = self.size = 0
+        self.hash = hashlib.sha256()
+        self.convert: set[int] = set()
 
     def add(self, line_no: int, start: int, raw: bytes, size: int, convert: bool) -> None:
         if self.count and (
@@ -337,6 +341,7 @@ def scan_file(
                 for message in found:
                     problem(line_no, message)
                 continue
+            assert params is not None  # check_request found no problem
             verbatim = is_verbatim(obj)
             try:
                 size = len(line) if verbatim else len(orjson.dumps(to_request(obj)))
@@ -432,8 +437,8 @@ def iter_requests(
         except orjson.JSONDecodeError as exc:
             found = [_line_problem(text, line, exc)]
         else:
-            custom_id, params, _, found = check_request(obj)
-        if found:
+            custom_id, _params, _, found = check_request(obj)
+        if found or custom_id is None:
             problems = [f"{name}:{line_no}: {message}" for message in found]
             raise InputError(f"{name}: invalid request on line {line_no}", problems=problems)
         yield line_no, custom_id, to_request(obj)

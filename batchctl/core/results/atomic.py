@@ -45,7 +45,7 @@ def _alive(pid: int) -> bool:
 def sweep_stale(target: Path) -> list[Path]:
     """Remove temp files of ``target`` left by processes that no longer run; returns them."""
     pattern = re.compile(r"\." + re.escape(target.name) + r"\.[^.]+\.(\d+)\.tmp")
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(target.parent.iterdir())
     except OSError:

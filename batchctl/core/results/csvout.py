@@ -176,7 +176,7 @@ class Encoder:
         return data
 
 
-def encode_blocks(blocks: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
+def encode_blocks(blocks: Iterable[Sequence[Mapping[str, Any]]]) -> Iterator[bytes]:
     """The CSV of blocks of parsed results lines, header first."""
     encoder = Encoder()
     for records in blocks:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import UsageError
 from batchctl.core.results import csvout
@@ -41,6 +41,9 @@ from batchctl.core.results.ordering import Spool
 from batchctl.core.results.sources import check_file, iter_batch_lines
 from batchctl.core.results.summary import RESULT_TYPES, Summary
 from batchctl.core.state.store import Store
+
+if TYPE_CHECKING:
+    from batchctl.core.api import Api
 
 FORMATS = ("jsonl", "csv")
 ORDERS = ("api", "input")
@@ -141,7 +144,7 @@ class Export:
 
     def __init__(
         self,
-        api: Any,
+        api: Api,
         store: Store,
         sources: list[Source],
         retries: list[Source],
@@ -176,7 +179,7 @@ class Export:
             blocks = self._jsonl()
         for block in blocks:
             if block:
-                self.summary.bytes += len(block)
+                self.summary.written_bytes += len(block)
                 yield block
 
     def _passthrough(self) -> Iterator[bytes]:
@@ -286,8 +289,9 @@ class Export:
             for source in self.sources:
                 for block in line_blocks(self._fetch(source)):
                     if jsonl:
-                        lines: list[bytes] | None = lines_of(block)
-                        records = parse_lines(lines, source.id)  # type: ignore[arg-type]
+                        block_lines = lines_of(block)
+                        lines: list[bytes] | None = block_lines
+                        records = parse_lines(block_lines, source.id)
                     else:
                         lines, records = None, parse_block(block, source.id)
                     self._tick(len(records))
@@ -328,12 +332,12 @@ class Export:
         for source in self.sources:
             assert source.row is not None  # ordering needs tracked batches (see open_export)
             cids = (cid for _, cid, _ in iter_batch_lines(source.row, checked=True))
-            for _cid, _kind, line in spool.lookup(cids):
-                if line is None:
+            for _cid, _kind, found in spool.lookup(cids):
+                if found is None:
                     missing += 1
                     continue
                 emitted += 1
-                yield line
+                yield found
         if missing and self.options.only is None:
             self.notify("warn", f"{missing:,} requests of the request file have no result")
         if emitted < spool.count:
@@ -366,7 +370,7 @@ class Export:
 
 
 def open_export(
-    api: Any,
+    api: Api,
     store: Store,
     ref: str,
     options: Options,

@@ -10,9 +10,9 @@ batch's retries through the store's parent links. Used by ``results`` and ``retr
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -25,6 +25,9 @@ from batchctl.core.errors import (
 )
 from batchctl.core.state.store import JOB_PREFIX, Store
 
+if TYPE_CHECKING:
+    from batchctl.core.api import Api
+
 FETCH_ATTEMPTS = 4  # one download and up to three more after a cut
 BACKOFF = (1.0, 2.0, 4.0)
 
@@ -36,7 +39,7 @@ def quiet(level: str, message: str) -> None:
 
 
 def fetch_body(
-    api: Any,
+    api: Api,
     batch: Mapping[str, Any],
     *,
     attempts: int = FETCH_ATTEMPTS,
@@ -204,7 +207,7 @@ def check_ended(batch: Mapping[str, Any], what: str = "batch") -> None:
 
 
 def resolve(
-    api: Any, store: Store, ref: str, *, needs_store: str | None = None
+    api: Api, store: Store, ref: str, *, needs_store: str | None = None
 ) -> list[dict[str, Any] | None]:
     """The store's rows for an ID|JOB, in part order; ``[None]`` for a batch id this store does
     not track (its results can still be fetched), unless ``needs_store`` names why it must be
@@ -223,7 +226,7 @@ def resolve(
         return [None]
 
 
-def fetch_sources(api: Any, store: Store, ref: str, rows: list[dict[str, Any] | None],
+def fetch_sources(api: Api, store: Store, ref: str, rows: Sequence[dict[str, Any] | None],
                   what: str = "batch", notify: Notify = quiet) -> list[Source]:
     """Retrieve each batch, remember what the API said, and check that it has ended (and, for
     a batch submit adopted after a lost reply, that it answers this part's requests)."""
@@ -240,7 +243,7 @@ def fetch_sources(api: Any, store: Store, ref: str, rows: list[dict[str, Any] | 
 
 
 def verify_adopted(
-    api: Any, store: Store, batch: Mapping[str, Any], row: Mapping[str, Any], *,
+    api: Api, store: Store, batch: Mapping[str, Any], row: Mapping[str, Any], *,
     notify: Notify = quiet,
 ) -> None:
     """Check that an adopted batch's results answer exactly its part's requests.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import add, eq, itemgetter, lt
@@ -59,7 +59,7 @@ class Summary:
     buckets: dict[tuple[str, bool], list[int]] = field(default_factory=dict)
     batches: list[str] = field(default_factory=list)
     path: str | None = None
-    bytes: int = 0
+    written_bytes: int = 0
     _limits: dict[str, float] = field(default_factory=dict)
 
     def add(self, record: Mapping[str, Any]) -> None:
@@ -75,7 +75,7 @@ class Summary:
             self.counts[key] = self.counts.get(key, 0) + 1
         if kind != "succeeded":
             return
-        message = result.get("message")  # type: ignore[union-attr]
+        message = result.get("message")
         if isinstance(message, dict) and isinstance(message.get("usage"), dict):
             self._usage(str(message.get("model") or "unknown"), message["usage"])
 
@@ -94,7 +94,7 @@ class Summary:
         b[4] += cw1h
         b[5] += cr
 
-    def add_rows(self, rows: list[list[Any]], records: list[Mapping[str, Any]]) -> None:
+    def add_rows(self, rows: Sequence[list[Any]], records: Sequence[Mapping[str, Any]]) -> None:
         """Count a block of CSV rows (``batchctl.core.results.csvout.row``) made from ``records``.
 
         Column-wise per model where it can be: a model's succeeded rows with integer tokens,
@@ -292,7 +292,7 @@ class Summary:
         return {
             "batches": list(self.batches),
             "path": self.path,
-            "bytes": self.bytes,
+            "bytes": self.written_bytes,
             "results": self.total,
             "counts": dict(self.counts),
             **self.tokens(),

@@ -40,10 +40,10 @@ class PgTx(Tx):
         self.db = db
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> None:
-        self.db.conn.execute(translate(sql), tuple(args))  # type: ignore[call-overload]
+        self.db.conn.execute(translate(sql), tuple(args))
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
-        cur = self.db.conn.execute(translate(sql), tuple(args))  # type: ignore[call-overload]
+        cur = self.db.conn.execute(translate(sql), tuple(args))
         return [_clean(r) for r in cur.fetchall()]
 
     def lock(self, key: str) -> None:
