@@ -402,7 +402,7 @@ def open_export(
 
 
 def export(
-    api: Any,
+    api: Api,
     store: Store,
     ref: str,
     options: Options,
