@@ -168,3 +168,21 @@ ThinkingOpt = Annotated[
     bool,
     typer.Option("--thinking", help="CSV: add a thinking column (the reply's thinking blocks)."),
 ]
+JoinOpt = Annotated[
+    bool,
+    typer.Option("--join", help="Write every row of DATA (the argument after --join: CSV, or "
+                 ".jsonl), in its order, its columns first, then the answer columns; rows "
+                 "without a result are 'missing'. For a job made by `prepare` from a CSV, "
+                 "--join alone joins to that CSV."),
+]
+JoinDataArg = Annotated[
+    Path | None,
+    typer.Argument(metavar="DATA", help="With --join: the data file to join the answers to.",
+                   show_default=False, dir_okay=False),
+]
+IdColumnOpt = Annotated[
+    str | None,
+    typer.Option("--id-column", metavar="COLUMN",
+                 help="With --join: the column (JSONL: key) of DATA that holds the custom_id.",
+                 show_default=False),
+]

@@ -91,7 +91,8 @@ def prepare(
         output.info(actx, "reading prompts from the terminal, one per line; end with Ctrl-D")
     # Spooled so that nothing reaches stdout (and a `| batchctl submit -`) unless all is good.
     with tempfile.TemporaryFile(prefix="batchctl-prepare-") as spool:
-        result = core.prepare(spec, spool.write, stdin=sys.stdin.buffer if file == "-" else None)
+        result = core.prepare(spec, spool.write, stdin=sys.stdin.buffer if file == "-" else None,
+                              remember_in=actx.settings.state_dir)
         spool.seek(0)
         output.write_bytes(iter(lambda: spool.read(_SPOOL_CHUNK), b""))
     _summary(actx, spec, result)

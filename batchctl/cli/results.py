@@ -11,6 +11,9 @@ from batchctl.cli.context import app_context
 from batchctl.cli.options import (
     ExtractOpt,
     FormatOpt,
+    IdColumnOpt,
+    JoinDataArg,
+    JoinOpt,
     JsonOpt,
     OnlyOpt,
     OrderOpt,
@@ -19,6 +22,7 @@ from batchctl.cli.options import (
     RefArg,
     ThinkingOpt,
 )
+from batchctl.core.errors import UsageError
 
 HELP = (
     "Stream the results of a batch (or of every part of a job, in order) to stdout or -o FILE.\n\n"
@@ -40,6 +44,7 @@ MergeOpt = Annotated[
 def results_command(
     ctx: typer.Context,
     ref: RefArg,
+    data: JoinDataArg = None,
     out: OutputOpt = None,
     fmt: FormatOpt = None,
     only: OnlyOpt = None,
@@ -48,15 +53,21 @@ def results_command(
     prices_file: PricesOpt = None,
     extract: ExtractOpt = None,
     thinking: ThinkingOpt = False,
+    join: JoinOpt = False,
+    id_column: IdColumnOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl results`: see HELP."""
     from batchctl.core.results.export import build_options
 
     actx = app_context(ctx)
+    if data is not None and not join:
+        raise UsageError(f"unexpected argument {str(data)!r}: a data file goes with --join",
+                         hint=f"batchctl results {ref} --join {data} --id-column COLUMN")
     options = build_options(
         out=out, fmt=fmt, only=only, order=order, merge_retries=merge_retries,
         prices_file=prices_file, json_=json_, extract=extract, thinking=thinking,
+        join=(str(data) if data is not None else "") if join else None, id_column=id_column, state_dir=actx.settings.state_dir,
     )
     shared.export_results(actx, ref, options, out)
 

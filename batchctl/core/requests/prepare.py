@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import csv
 import glob
+import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
 from batchctl.core.errors import InputError, UsageError
+from batchctl.core.requests import provenance
 
 DEFAULT_MODEL = "claude-haiku-4-5"  # cheap and fast: what most bulk everyday prompts want
 MODEL_ENV = "BATCHCTL_MODEL"
@@ -233,6 +236,20 @@ def _csv_text(
 def _from_csv(
     spec: PrepareSpec, name: str, stream: IO[bytes], ids: _Ids, problems: _Problems
 ) -> Iterator[bytes]:
+    for _loc, header, row, custom_id, text in csv_rows(spec, name, stream, ids, problems):
+        if custom_id is None or text is None:
+            continue
+        values = {h: (row[i] if i < len(row) else "") for i, h in enumerate(header) if h}
+        values["text"] = text
+        yield request_line(spec, custom_id, fill(spec.template, values))
+
+
+def csv_rows(
+    spec: PrepareSpec, name: str, stream: IO[bytes], ids: _Ids, problems: _Problems
+) -> Iterator[tuple[str, list[str], list[str], str | None, str | None]]:
+    """``(loc, header, row, custom_id, prompt)`` for every non-blank data row of a CSV, in
+    order; custom_id and prompt are None for a row with a problem (added to ``problems``).
+    ``results --join`` reads a prepared CSV through this too, so it finds the same ids."""
     assert spec.column is not None
     counter = [0]
     delimiter = "\t" if name.lower().endswith(".tsv") else ","
@@ -270,22 +287,23 @@ def _from_csv(
         needed = max(index, id_index if id_index is not None else -1)
         if len(row) <= needed:
             problems.add(loc, f"row has {len(row)} fields; the header has {len(header)}")
+            yield loc, header, row, None, None
             continue
         text = row[index].strip()
         if not text:
             problems.add(loc, f"column {spec.column!r} is empty")
+            yield loc, header, row, None, None
             continue
         if id_index is not None:
             raw_id = row[id_index].strip()
             if not raw_id:
                 problems.add(loc, f"column {spec.id_column!r} (the id) is empty")
+                yield loc, header, row, None, None
                 continue
             custom_id = ids.take(prefix + raw_id, loc, fallback=f"row-{row_no}")
         else:
             custom_id = ids.take(f"{prefix}{row_no}", loc, fallback=f"row-{row_no}")
-        values = {h: (row[i] if i < len(row) else "") for i, h in enumerate(header) if h}
-        values["text"] = text
-        yield request_line(spec, custom_id, fill(spec.template, values))
+        yield loc, header, row, custom_id, text
 
 
 def _column_index(header: list[str], column: str, flag: str, name: str) -> int:
@@ -356,13 +374,34 @@ def prepare(
     sink: Callable[[bytes], Any],
     *,
     stdin: IO[bytes] | None = None,
+    remember_in: Path | None = None,
 ) -> Prepared:
     """Write the request file for ``spec`` through ``sink`` (one JSON line per call).
 
     Raises `UsageError` (exit 2) for bad options or a CSV column that is not in the header, and
     `InputError` (exit 3) with every problem as ``FILE:LINE: message`` after reading the whole
-    input; the caller must then discard what ``sink`` received.
+    input; the caller must then discard what ``sink`` received. With ``remember_in`` (the state
+    directory), a request file made from a CSV file is remembered for ``results --join``
+    (``batchctl.core.requests.provenance``).
     """
+    if remember_in is not None and spec.mode == "csv" and spec.source not in (None, "-"):
+        digest = hashlib.sha256()
+
+        def hashed(line: bytes) -> None:
+            digest.update(line)
+            sink(line)
+
+        result = prepare(spec, hashed, stdin=stdin)
+        assert spec.source is not None
+        provenance.remember(remember_in, digest.hexdigest(), {
+            "source": os.path.abspath(spec.source),
+            "source_sha256": provenance.file_sha256(spec.source),
+            "column": spec.column,
+            "id_column": spec.id_column,
+            "id_prefix": spec.id_prefix,
+            "ids_changed": bool(result.renamed or result.deduplicated),
+        })
+        return result
     check_spec(spec)
     result = Prepared(mode=spec.mode)
     ids = _Ids(result)
@@ -390,3 +429,20 @@ def _drain(lines: Iterable[bytes], sink: Callable[[bytes], Any], result: Prepare
     for line in lines:
         sink(line)
         result.requests += 1
+
+
+def prepared_rows(
+    record: dict[str, Any], path: str
+) -> Iterator[tuple[list[str], list[str], str | None]]:
+    """``(header, row, custom_id)`` for every data row of the CSV that ``record`` (from
+    ``provenance``) says ``prepare`` read, with the custom_ids prepare gave them (None for a
+    row it refused). Ids are replayed through the same checks only when prepare had to change
+    some (the replay holds every id in memory); otherwise they are read straight off the row."""
+    spec = PrepareSpec(source=path, column=record.get("column"), id_column=record.get("id_column"),
+                       id_prefix=record.get("id_prefix"))
+    ids = _Ids(Prepared(mode="csv"))
+    if not record.get("ids_changed"):
+        ids.take = lambda wanted, loc, *, fallback: wanted  # type: ignore[method-assign]
+    with open(path, "rb") as stream:
+        for _loc, header, row, custom_id, _text in csv_rows(spec, path, stream, ids, _Problems()):
+            yield header, row, custom_id

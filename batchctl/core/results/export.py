@@ -37,6 +37,8 @@ from batchctl.core.results.fetch import (
     result_type,
     retry_rows,
 )
+from batchctl.core.results.join import Joined, JoinPlan, JoinRequest
+from batchctl.core.results.join import plan as plan_join
 from batchctl.core.results.ordering import Spool
 from batchctl.core.results.sources import check_file, iter_batch_lines
 from batchctl.core.results.summary import RESULT_TYPES, Summary
@@ -88,8 +90,21 @@ def build_options(
     merge_retries: bool = False,
     extract: str | None = None,
     thinking: bool = False,
+    join: str | None = None,
+    id_column: str | None = None,
+    state_dir: Path | None = None,
 ) -> Options:
-    """Check the results options (before anything is sent or fetched) and bundle them."""
+    """Check the results options (before anything is sent or fetched) and bundle them.
+    ``join``: the ``--join`` DATA path, "" for the CSV that prepare remembered."""
+    joining = None
+    if join is not None:
+        if only is not None or order != "api":
+            raise UsageError("--join writes every row of DATA in its order: it cannot be used "
+                             "with --only or --order")
+        assert state_dir is not None
+        joining = JoinRequest(Path(join) if join else None, id_column, state_dir)
+    elif id_column is not None:
+        raise UsageError("--id-column goes with --join DATA")
     if json_:
         if fmt is not None and fmt.strip().lower() != "jsonl":
             raise UsageError("--json writes JSONL: it cannot be used with --format csv")
@@ -109,6 +124,7 @@ def build_options(
         format=fmt,
         extract=parse_extract(extract),
         thinking=thinking,
+        join=joining,
         only=parse_types(only) if only is not None else None,
         order=order,
         merge_retries=merge_retries,
@@ -125,6 +141,7 @@ class Options:
     price_table: Mapping[str, Any] | None = None  # None: the built-in table
     extract: Extractor | None = None  # --extract: structured answers as columns / "extracted"
     thinking: bool = False  # --thinking: a CSV column of the thinking blocks
+    join: JoinRequest | None = None  # --join: DATA's rows with their answers
 
     @property
     def passthrough(self) -> bool:
@@ -134,6 +151,7 @@ class Options:
             and self.order == "api"
             and not self.merge_retries
             and self.extract is None
+            and self.join is None
         )
 
 
@@ -160,6 +178,8 @@ class Export:
         self.summary.batches = [s.id for s in sources + retries]
         self.expected = sum(s.expected for s in sources)
         self._done = 0
+        self.join_plan: JoinPlan | None = None  # set by open_export for --join
+        self.joined: Joined | None = None
 
     def _fetch(self, source: Source) -> Iterator[bytes]:
         return fetch_body(self.api, source.batch, notify=self.notify)
@@ -173,6 +193,8 @@ class Export:
         """The output, formatted, in blocks of bytes."""
         if self.options.passthrough:
             blocks = self._passthrough()
+        elif self.join_plan is not None:
+            blocks = self._joined(self.join_plan)
         elif self.options.format == "csv":
             blocks = self._csv()
         else:
@@ -206,6 +228,13 @@ class Export:
             for record in parse_lines(lines_of(block), source.id):
                 self.summary.add(record)
         self._tick(block.count(b"\n"))
+
+    def _joined(self, plan: JoinPlan) -> Iterator[bytes]:
+        with Spool() as spool:
+            self._spool(spool)
+            self.joined = Joined(plan, spool, self.summary, self.options.format,
+                                 self.options.extract, self.options.thinking, self.notify)
+            yield from self.joined.chunks()
 
     def _jsonl(self) -> Iterator[bytes]:
         extract = self.options.extract
@@ -386,7 +415,10 @@ def open_export(
         needs = "--order input"
     elif options.merge_retries:
         needs = "--merge-retries"
+    elif options.join is not None and options.join.data is None:
+        needs = "--join"
     rows = resolve(api, store, ref, needs_store=needs)
+    join_plan = plan_join(options.join, rows) if options.join is not None else None
     if options.order == "input":
         seen: dict[str, str] = {}
         for row in rows:
@@ -398,7 +430,9 @@ def open_export(
         children = retry_rows(store, [r for r in rows if r is not None])
         retries = fetch_sources(api, store, ref, list(children), what="retry batch",
                                 notify=notify)
-    return Export(api, store, sources, retries, options, notify=notify, progress=progress)
+    exported = Export(api, store, sources, retries, options, notify=notify, progress=progress)
+    exported.join_plan = join_plan
+    return exported
 
 
 def export(

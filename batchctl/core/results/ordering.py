@@ -36,7 +36,9 @@ class Spool:
             f"cache_size = -{CACHE_KIB}",
         ):
             self._db.execute(f"PRAGMA {pragma}")
-        self._db.execute("CREATE TABLE r (cid TEXT PRIMARY KEY, kind TEXT, line BLOB NOT NULL)")
+        self._db.execute(
+            "CREATE TABLE r (cid TEXT PRIMARY KEY, kind TEXT, line BLOB NOT NULL, hit INTEGER)"
+        )
         self._db.execute("BEGIN")
         self._pending: list[tuple[str, str | None, bytes]] = []
         self.count = 0
@@ -89,6 +91,20 @@ class Spool:
                 yield cid, None, None
             else:
                 yield cid, found[0], bytes(found[1])
+
+    def claim(self, cid: str) -> bytes | None:
+        """The line of ``cid`` (None if it has none), marked as used (``results --join``)."""
+        self._flush()
+        found = self._db.execute(
+            "UPDATE r SET hit = 1 WHERE cid = ? RETURNING line", (cid,)
+        ).fetchone()
+        return None if found is None else bytes(found[0])
+
+    def unclaimed(self) -> Iterator[str]:
+        """The ids never claimed, in spool order."""
+        self._flush()
+        for (cid,) in self._db.execute("SELECT cid FROM r WHERE hit IS NULL ORDER BY rowid"):
+            yield cid
 
     def not_in(self, cids: Iterable[str]) -> Iterator[tuple[str, str | None, bytes]]:
         """The spooled lines whose id is not among ``cids``, in spool order (the rare results
