@@ -67,7 +67,8 @@ def results_command(
     options = build_options(
         out=out, fmt=fmt, only=only, order=order, merge_retries=merge_retries,
         prices_file=prices_file, json_=json_, extract=extract, thinking=thinking,
-        join=(str(data) if data is not None else "") if join else None, id_column=id_column, state_dir=actx.settings.state_dir,
+        join=(str(data) if data is not None else "") if join else None, id_column=id_column,
+        state_dir=actx.settings.state_dir,
     )
     shared.export_results(actx, ref, options, out)
 
