@@ -138,6 +138,14 @@ ForceOpt = Annotated[
     typer.Option("--force", help="Submit even if this content was already submitted."),
 ]
 
+MaxQueuedOpt = Annotated[
+    int | None,
+    typer.Option("--max-queued", metavar="N", min=1, show_default=False,
+                 help="Keep at most N of this job's requests in batches not yet ended (a margin "
+                 "in the API's processing queue for other work); the rest wait, and wait, run, "
+                 "collect or the same submit send them as batches end."),
+]
+
 # -- results (and run) ------------------------------------------------------------------------
 FormatOpt = Annotated[
     str | None,

@@ -18,10 +18,12 @@ from batchctl.cli.options import (
     JsonOpt,
     LabelOpt,
     MaxBytesOpt,
+    MaxQueuedOpt,
     MaxRequestsOpt,
 )
 
 if TYPE_CHECKING:
+    from batchctl.core.jobs.submit import SubmitResult
     from batchctl.core.requests.scan import Scan
 
 HELP = (
@@ -29,7 +31,11 @@ HELP = (
     "Nothing is sent unless every line is valid: problems are listed as FILE:LINE: message "
     "(exit 3). Content already submitted to the same API is answered with its batches (exit 0); "
     "--force submits it again. Piped, it prints one batch id per line: "
-    "id=$(batchctl submit f.jsonl)."
+    "id=$(batchctl submit f.jsonl).\n\n"
+    "A file larger than the API's processing queue goes in part by part: when the queue is "
+    "full (or --max-queued would be passed), submit stops sending, lists the parts still "
+    "pending on stderr (--json: records with processing_status pending) and exits 0; wait JOB, "
+    "run, collect or the same submit again send them as the queue drains."
 )
 
 
@@ -42,6 +48,7 @@ def submit_command(
     label: LabelOpt = None,
     beta: BetaOpt = None,
     force: ForceOpt = False,
+    max_queued: MaxQueuedOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl submit`: see HELP."""
@@ -55,7 +62,7 @@ def submit_command(
         return
     scan, result = send.send(
         actx, source, limits, label=label, betas=beta or (), force=force,
-        notify=output.notifier(actx, info_off_tty=False),
+        notify=output.notifier(actx, info_off_tty=False), max_queued=max_queued,
     )
     ids = [r["id"] for r in result.records]
     if result.existing:
@@ -66,25 +73,42 @@ def submit_command(
             f"id{'s' * (len(ids) > 1)} (--force submits it again)",
         )
     if json_:
-        output.write_json(result.records)
+        output.write_json([*result.records, *result.pending])
     elif actx.stdout_tty:
-        _show_table(actx, result.records, scan, result.job_id, result.existing)
+        _show_table(actx, [*result.records, *result.pending], scan, result.job_id,
+                    result.existing)
     else:
         output.write_lines(ids)
+    show_pending(actx, result)
+
+
+def show_pending(actx: AppContext, result: SubmitResult) -> None:
+    """The parts not sent, why, and what sends them (stderr, always)."""
+    from batchctl.core.jobs.feed import held_lines
+
+    store = actx.store()
+    job = store.get_job(result.job_id) or {}
+    lines = held_lines(result.job_id, result.pending, result.held, result.retry_at,
+                       actx.clock.time(), max_queued=job.get("max_queued"))
+    for line in lines:
+        output.info(actx, line)
 
 
 def _show_table(
     actx: AppContext, records: list[dict], scan: Scan, job_id: str, existing: bool
 ) -> None:
     verb = "Already submitted" if existing else "Submitted"
-    batches = f"{len(records)} batch{'es' * (len(records) > 1)}"
+    sent = [r for r in records if not r.get("pending")]
+    batches = f"{len(sent)} batch{'es' * (len(sent) != 1)}"
+    requests = sum(r["request_count"] for r in sent)
+    of = f" of {scan.request_count:,}" if len(sent) < len(records) else ""
     output.success(
-        actx, f"{verb} {scan.request_count:,} requests from {scan.display_name} as {batches}, "
+        actx, f"{verb} {requests:,}{of} requests from {scan.display_name} as {batches}, "
         f"job {job_id}",
     )
     rows = [
-        (r["part"], r["id"], f"{r['first_line']}-{r['last_line']}", f"{r['request_count']:,}",
-         r["processing_status"])
+        (r["part"], r["id"] or "-", f"{r['first_line']}-{r['last_line']}",
+         f"{r['request_count']:,}", r["processing_status"])
         for r in records
     ]
     output.write_table(actx, ["part", "batch", "lines", "requests", "status"], rows)

@@ -128,6 +128,11 @@ class UnavailableError(APIError):
     exit_code = ExitCode.UNAVAILABLE
 
 
+class QueueFullError(UnavailableError):
+    """429 on a create: the API's processing queue has no room for this batch now. Nothing
+    was created; the part stays pending and is sent once the queue drains."""
+
+
 class StreamDroppedError(UnavailableError):
     """A response body (results) was cut off part-way; fetching it again may succeed."""
 

@@ -130,6 +130,7 @@ def send(
     betas: Sequence[str],
     force: bool,
     notify: Notify,
+    max_queued: int | None = None,
 ) -> tuple[Scan, SubmitResult]:
     """Check the whole input, then submit it (never twice)."""
     from batchctl.core.fork import beside
@@ -140,6 +141,6 @@ def send(
 
     result = submit(
         deps.api(), deps.store(), scan, source=source.source, label=label, betas=betas,
-        force=force, clock=deps.clock, notify=notify,
+        force=force, max_queued=max_queued, clock=deps.clock, notify=notify,
     )
     return scan, result

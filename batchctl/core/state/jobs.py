@@ -56,10 +56,24 @@ class JobRecords(Records):
             tx.execute(
                 "INSERT INTO intents (job_id, part, request_count, created_at, state) "
                 "VALUES (?, ?, ?, ?, 'open') ON CONFLICT (job_id, part) DO UPDATE SET "
-                "attempts = intents.attempts + 1, updated_at = ?",
+                "attempts = intents.attempts + 1, updated_at = ?, "
+                # An intent the API refused (nothing made) starts afresh; an open one keeps the
+                # time of its first create, which reconciliation searches from.
+                "created_at = CASE WHEN intents.state = 'open' THEN intents.created_at "
+                "ELSE excluded.created_at END, state = 'open'",
                 (job_id, part, request_count, now, now),
             )
         return self.get_intent(job_id, part)  # type: ignore[return-value]
+
+    def refuse_intent(self, job_id: str, part: int) -> None:
+        """The create was refused outright (the queue-full 429): no batch was made, so the
+        next attempt has nothing to look for."""
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE intents SET state = 'refused', updated_at = ? "
+                "WHERE job_id = ? AND part = ? AND state = 'open'",
+                (self.clock.time(), job_id, part),
+            )
 
     def get_intent(self, job_id: str, part: int) -> Row | None:
         return self._one("SELECT * FROM intents WHERE job_id = ? AND part = ?", (job_id, part))

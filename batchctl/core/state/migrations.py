@@ -127,6 +127,39 @@ def m004_row_order(tx: Tx) -> None:
         tx.execute("ALTER TABLE batches ADD COLUMN seq BIGSERIAL")
 
 
+@migration
+def m005_job_parts(tx: Tx) -> None:
+    # Every part of a job, recorded with the job, so a part not sent yet (the API's processing
+    # queue was full, --max-queued, a spend limit) can be sent later by wait, run, collect or a
+    # repeated submit without checking the file again. A part is pending while no batches row
+    # has its (job_id, part). `held` says why it was last not sent; `retry_at` when to try again
+    # at the earliest; `held_unended` the job's requests in unended batches then (fewer later:
+    # the queue drained). jobs.max_queued: the job's --max-queued.
+    _script(
+        tx,
+        """
+        CREATE TABLE parts (
+            job_id        TEXT NOT NULL REFERENCES jobs (id),
+            part          INTEGER NOT NULL,
+            first_line    INTEGER NOT NULL,
+            last_line     INTEGER NOT NULL,
+            start_offset  INTEGER NOT NULL,
+            end_offset    INTEGER NOT NULL,
+            request_count INTEGER NOT NULL,
+            body_size     INTEGER NOT NULL,
+            sha256        TEXT NOT NULL,     -- of the file's bytes start_offset..end_offset
+            convert_lines TEXT,              -- JSON [[first, last], ...] of lines re-encoded
+            held          TEXT,              -- queue_full | max_queued | ... (NULL: never held)
+            held_at       REAL,
+            retry_at      REAL,
+            held_unended  INTEGER,
+            PRIMARY KEY (job_id, part)
+        );
+        ALTER TABLE jobs ADD COLUMN max_queued INTEGER
+        """
+    )
+
+
 _PG_TYPES = {"REAL": "DOUBLE PRECISION", "INTEGER": "BIGINT"}
 _TYPE_WORDS = re.compile(r"\b(REAL|INTEGER)\b")
 

@@ -19,11 +19,12 @@ from batchctl.core.state.db import Database, SQLiteDatabase
 from batchctl.core.state.jobs import JOB_PREFIX, JobRecords, new_job_id
 from batchctl.core.state.location import SQLITE, StoreLocation
 from batchctl.core.state.migrations import migrate
+from batchctl.core.state.parts import PartRecords
 
 __all__ = ["BATCH_PREFIX", "DB_NAME", "JOB_PREFIX", "REMOTE_FIELDS", "Store", "new_job_id"]
 
 
-class Store(JobRecords, BatchRecords, ClaimRecords):
+class Store(JobRecords, BatchRecords, ClaimRecords, PartRecords):
     """One connection per process; open with ``Store.open(state_dir)``."""
 
     def __init__(self, db: Database, clock: Clock) -> None:

@@ -1,0 +1,141 @@
+"""Queue-aware jobs: a job larger than the API's processing queue is fed part by part, through
+the emulator's --queue-limit, never sending a part twice."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from batchctl.core.state.store import Store
+from tests.test_submit import remote, req, sizes, write
+
+
+@pytest.fixture
+def seven(tmp_path: Path) -> Path:
+    return write(tmp_path / "seven.jsonl", [req(f"r{i}", f"question {i}") for i in range(7)])
+
+
+@pytest.fixture
+def queued(make_emulator):
+    """An emulator whose processing queue holds 6 requests; batches end 60 s after create."""
+    return make_emulator(queue_limit=6, processing_seconds=60)
+
+
+@pytest.fixture
+def qcli(queued, clock):
+    from tests.conftest import API_KEY
+    from tests.helpers import invoke
+
+    def run(*args: str, **kwargs):
+        kwargs.setdefault("clock", clock)
+        return invoke(["--base-url", queued.base_url, *args],
+                      env={"ANTHROPIC_API_KEY": API_KEY}, **kwargs)
+
+    return run
+
+
+def _store(state_dir: Path) -> Store:
+    return Store.open(state_dir)
+
+
+def test_submit_stops_at_a_full_queue_lists_the_pending_part_and_exits_0(qcli, queued, seven):
+    result = qcli("submit", str(seven), "--max-requests", "3")
+    assert result.exit_code == 0, result.stderr
+    batches = remote(queued)
+    assert sorted(sizes(batches)) == [3, 3]  # parts 1 and 2 fill the queue of 6
+    assert result.stdout.split() == [b["id"] for b in reversed(batches)]
+    assert "1 of 3 parts of job job_" in result.stderr
+    assert "the API's processing queue is full (next try in 1m" in result.stderr
+    assert "part 3: lines 7-7 (1 requests) pending" in result.stderr
+
+
+def test_json_marks_the_parts_not_sent_pending(qcli, seven):
+    result = qcli("submit", str(seven), "--max-requests", "3", "--json")
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["part"] for r in records] == [1, 2, 3]
+    assert [r["processing_status"] for r in records] == ["in_progress", "in_progress", "pending"]
+    assert [r["pending"] for r in records] == [False, False, True]
+    assert records[2]["id"] is None and records[2]["held"] == "queue_full"
+    assert (records[2]["first_line"], records[2]["request_count"]) == (7, 1)
+
+
+def test_the_same_submit_sends_the_pending_part_once_the_queue_drained(
+    qcli, queued, seven, clock, state_dir
+):
+    first = qcli("submit", str(seven), "--max-requests", "3")
+    assert first.exit_code == 0, first.stderr
+    early = qcli("submit", str(seven), "--max-requests", "3")  # nothing ended: no create call
+    assert early.exit_code == 0 and "1 of 3 parts" in early.stderr
+    store = _store(state_dir)
+    job_id = store.batches()[0]["job_id"]
+    assert store.get_intent(job_id, 3)["attempts"] == 1
+    assert store.get_intent(job_id, 3)["state"] == "refused"
+    clock.advance(60)
+    again = qcli("submit", str(seven), "--max-requests", "3")
+    assert again.exit_code == 0, again.stderr
+    assert "not sent yet" not in again.stderr
+    assert sorted(sizes(remote(queued))) == [1, 3, 3]  # part 3 sent, nothing twice
+    assert len(again.stdout.split()) == 3
+    assert store.get_intent(job_id, 3)["state"] == "done"
+    third = qcli("submit", str(seven), "--max-requests", "3")
+    assert third.exit_code == 0 and "already submitted" in third.stderr
+    assert len(remote(queued)) == 3
+
+
+def test_max_queued_keeps_a_margin_without_a_refused_call(qcli, queued, seven, clock, state_dir):
+    result = qcli("submit", str(seven), "--max-requests", "3", "--max-queued", "4")
+    assert result.exit_code == 0, result.stderr
+    assert sizes(remote(queued)) == [3]
+    assert "2 of 3 parts of job" in result.stderr and "--max-queued 4" in result.stderr
+    store = _store(state_dir)
+    job_id = store.batches()[0]["job_id"]
+    assert store.get_intent(job_id, 2) is None  # never tried: nothing refused
+    clock.advance(60)  # part 1 ends: 0 queued, then 3, then 3 + 1 = 4
+    again = qcli("submit", str(seven), "--max-requests", "3")  # the margin is remembered
+    assert again.exit_code == 0, again.stderr
+    assert sorted(sizes(remote(queued))) == [1, 3, 3]
+
+
+def test_max_queued_below_a_part_is_a_usage_error_before_anything_is_sent(qcli, queued, seven):
+    result = qcli("submit", str(seven), "--max-requests", "3", "--max-queued", "2")
+    assert result.exit_code == 2
+    assert "--max-queued 2 is smaller than a part of 3 requests" in result.stderr
+    assert remote(queued) == [] and result.stdout == ""
+
+
+def test_a_job_another_live_process_is_feeding_is_left_to_it(
+    qcli, queued, seven, clock, state_dir
+):
+    first = qcli("submit", str(seven), "--max-requests", "3")
+    assert first.exit_code == 0
+    job_id = _store(state_dir).batches()[0]["job_id"]
+    holder = subprocess.Popen(  # another process feeding the job: it holds the job's lock
+        [sys.executable, "-c", HOLD_FEED, str(state_dir), job_id],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        clock.advance(60)
+        result = qcli("submit", str(seven), "--max-requests", "3")
+        assert result.exit_code == 0, result.stderr
+        assert "another batchctl process is sending them" in result.stderr
+        assert len(remote(queued)) == 2
+    finally:
+        holder.communicate("", timeout=30)
+    result = qcli("submit", str(seven), "--max-requests", "3")  # its lock died with it
+    assert result.exit_code == 0 and len(remote(queued)) == 3
+
+
+HOLD_FEED = """
+import sys
+from batchctl.core.state.store import Store
+store = Store.open(sys.argv[1])
+assert store.claim_feed(sys.argv[2])
+print("held", flush=True)
+sys.stdin.read()
+"""
