@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from batchctl.core.state.store import Store
+from tests.helpers import FakeClock
+from tests.test_store import BATCH, _job, open_store  # noqa: F401 - open_store is a fixture
 from tests.test_submit import remote, req, sizes, write
 
 
@@ -139,3 +141,39 @@ assert store.claim_feed(sys.argv[2])
 print("held", flush=True)
 sys.stdin.read()
 """
+
+
+def test_parts_pending_held_and_intents_on_both_backends(open_store) -> None:
+    clock = FakeClock()
+    store = open_store(clock)
+    job = _job(store, part_count=2)
+    part = {"first_line": 1, "last_line": 2, "start_offset": 0, "end_offset": 10,
+            "request_count": 2, "body_size": 30, "sha256": "cd" * 32, "convert_lines": None}
+    parts = [{**part, "part": 1}, {**part, "part": 2, "convert_lines": "[[3,4]]"}]
+    store.record_parts(job["id"], parts)
+    store.record_parts(job["id"], parts)  # again: nothing changes
+    assert [p["batch_id"] for p in store.job_parts(job["id"])] == [None, None]
+    assert store.pending_jobs(base_url="http://x") == [job["id"]]
+    store.hold_part(job["id"], 2, held="queue_full", retry_at=clock.now + 60, unended=2)
+    first = store.open_intent(job_id=job["id"], part=1, request_count=2)
+    store.record_batch({**BATCH, "id": "msgbatch_01"}, job_id=job["id"], part=1,
+                       base_url="http://x", request_file="/abs/f.jsonl", sha256="ab" * 32,
+                       byte_size=10, request_count=2)
+    rows = store.job_parts(job["id"])
+    assert [(p["batch_id"], p["processing_status"]) for p in rows] == [
+        ("msgbatch_01", "in_progress"), (None, None)]
+    assert (rows[1]["held"], rows[1]["held_unended"], rows[1]["convert_lines"]) == (
+        "queue_full", 2, "[[3,4]]")
+    assert first["state"] == "open"
+    store.open_intent(job_id=job["id"], part=2, request_count=2)
+    store.refuse_intent(job["id"], 2)
+    assert store.get_intent(job["id"], 2)["state"] == "refused"
+    clock.advance(100)
+    again = store.open_intent(job_id=job["id"], part=2, request_count=2)
+    assert again["state"] == "open" and again["attempts"] == 2
+    assert again["created_at"] == clock.now  # a refused intent starts afresh
+    clock.advance(5)
+    assert store.open_intent(job_id=job["id"], part=2, request_count=2)["created_at"] == again[
+        "created_at"]  # an open one keeps the time of its first create
+    store.set_max_queued(job["id"], 5)
+    assert store.get_job(job["id"])["max_queued"] == 5
