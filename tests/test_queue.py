@@ -143,7 +143,7 @@ sys.stdin.read()
 """
 
 
-def test_parts_pending_held_and_intents_on_both_backends(open_store) -> None:
+def test_parts_pending_held_and_intents_on_both_backends(open_store) -> None:  # noqa: F811
     clock = FakeClock()
     store = open_store(clock)
     job = _job(store, part_count=2)
