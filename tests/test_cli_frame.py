@@ -99,6 +99,7 @@ CASES = [
     (errors.StateError("locked"), 7),
     (errors.StillRunningError("running"), 8),
     (errors.FailedRequestsError("failed"), 9),
+    (errors.SpendLimitError("over the cap"), 10),
     (errors.Interrupted("stop"), 130),
 ]
 

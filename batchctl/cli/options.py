@@ -194,3 +194,10 @@ IdColumnOpt = Annotated[
                  help="With --join: the column (JSONL: key) of DATA that holds the custom_id.",
                  show_default=False),
 ]
+MaxCostOpt = Annotated[
+    str | None,
+    typer.Option("--max-cost", metavar="USD",
+                 help="Refuse (exit 10, nothing sent) when the worst-case cost (input estimated, "
+                 "output at max_tokens, batch rates) is above USD. Default: $BATCHCTL_MAX_COST.",
+                 show_default=False),
+]

@@ -23,6 +23,7 @@ from batchctl.cli.options import (
     JsonOpt,
     LabelOpt,
     MaxBytesOpt,
+    MaxCostOpt,
     MaxRequestsOpt,
     OnlyOpt,
     OrderOpt,
@@ -60,6 +61,7 @@ def run_command(
     force: ForceOpt = False,
     max_requests: MaxRequestsOpt = DEFAULT_MAX_REQUESTS,
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
+    max_cost: MaxCostOpt = None,
     dry_run: DryRunOpt = False,
     prices_file: PricesOpt = None,
     extract: ExtractOpt = None,
@@ -79,7 +81,7 @@ def run_command(
     )
     if out is not None and not out.absolute().parent.is_dir():
         raise UsageError(f"cannot write {out}: its folder does not exist")
-    limits = send.Limits.parse(max_requests, max_bytes)
+    limits = send.Limits.parse(max_requests, max_bytes, max_cost)
     source = shared.request_input(actx, file)
     if dry_run:
         shared.show_dry_run(actx, send.dry_run(source, limits), json_)

@@ -18,6 +18,7 @@ from batchctl.cli.options import (
     JsonOpt,
     LabelOpt,
     MaxBytesOpt,
+    MaxCostOpt,
     MaxQueuedOpt,
     MaxRequestsOpt,
 )
@@ -44,6 +45,7 @@ def submit_command(
     file: FileArg,
     max_requests: MaxRequestsOpt = DEFAULT_MAX_REQUESTS,
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
+    max_cost: MaxCostOpt = None,
     dry_run: DryRunOpt = False,
     label: LabelOpt = None,
     beta: BetaOpt = None,
@@ -55,7 +57,7 @@ def submit_command(
     from batchctl.core.jobs import send
 
     actx = app_context(ctx)
-    limits = send.Limits.parse(max_requests, max_bytes)
+    limits = send.Limits.parse(max_requests, max_bytes, max_cost)
     source = shared.request_input(actx, file)
     if dry_run:
         shared.show_dry_run(actx, send.dry_run(source, limits), json_)

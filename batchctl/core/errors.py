@@ -20,6 +20,7 @@ class ExitCode:
     STATE = 7
     RUNNING = 8
     FAILED_REQUESTS = 9
+    SPEND_LIMIT = 10
     INTERRUPTED = 130
 
 
@@ -153,6 +154,13 @@ class FailedRequestsError(BatchctlError):
     """Batches ended with errored, expired or canceled requests (only with `--exit-status`)."""
 
     exit_code = ExitCode.FAILED_REQUESTS
+
+
+class SpendLimitError(BatchctlError):
+    """A spending or usage limit refused the request (the API's spend cap, or ``--max-cost``):
+    retrying will not help."""
+
+    exit_code = ExitCode.SPEND_LIMIT
 
 
 class Interrupted(BatchctlError):

@@ -43,18 +43,20 @@ class Deps(Protocol):
 
 @dataclass(frozen=True)
 class Limits:
-    """``--max-requests`` and ``--max-bytes``, checked."""
+    """``--max-requests``, ``--max-bytes`` and ``--max-cost``, checked."""
 
     max_requests: int
     max_bytes: int
+    max_cost: float | None = None  # USD; None: no cap (batchctl.core.jobs.spend)
 
     @classmethod
-    def parse(cls, max_requests: int, max_bytes: str) -> Limits:
+    def parse(cls, max_requests: int, max_bytes: str, max_cost: str | None = None) -> Limits:
+        from batchctl.core.jobs.spend import parse_max_cost
         from batchctl.core.requests.scan import check_limits, parse_size
 
         limit = parse_size(max_bytes)
         check_limits(max_requests, limit)
-        return cls(max_requests, limit)
+        return cls(max_requests, limit, parse_max_cost(max_cost))
 
 
 @dataclass(frozen=True)
@@ -107,11 +109,17 @@ def spool(stream: BinaryIO, state_dir: Path, chunk_size: int = 1 << 20) -> Path:
 
 
 def check(source: Input, limits: Limits) -> Scan:
-    """The whole file checked and split (InputError with FILE:LINE problems if it is invalid)."""
+    """The whole file checked and split (InputError with FILE:LINE problems if it is invalid),
+    and its worst-case cost under ``--max-cost`` (SpendLimitError otherwise)."""
     from batchctl.core.requests.scan import scan_file
 
-    return scan_file(source.path, display_name=source.display,
+    scan = scan_file(source.path, display_name=source.display,
                      max_requests=limits.max_requests, max_bytes=limits.max_bytes)
+    if limits.max_cost is not None:  # refused here, before anything is sent (exit 10)
+        from batchctl.core.jobs.spend import check_cap
+
+        check_cap(limits.max_cost, scan.models, scan.input_tokens, scan.output_tokens)
+    return scan
 
 
 def dry_run(source: Input, limits: Limits) -> dict[str, Any]:
