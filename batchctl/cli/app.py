@@ -58,6 +58,11 @@ def report_error(actx: AppContext | None, exc: BatchctlError) -> None:
             line(problem)
         if exc.more:
             line(f"... and {exc.more} more problem{'s' if exc.more != 1 else ''}")
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            from batchctl.cli.annotations import github_errors
+
+            for annotation in github_errors(exc.problems or [exc.message]):
+                sys.stderr.write(annotation + "\n")
     if exc.hint:
         line(f"hint: {exc.hint}", "dim")
 

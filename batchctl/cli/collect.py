@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from batchctl.cli import output
+from batchctl.cli import output, shared
 from batchctl.cli.context import AppContext, app_context
 from batchctl.cli.options import FormatOpt, JsonOpt
 
@@ -64,6 +64,10 @@ def collect_command(
         if rows:
             output.write_table(actx, ["batch", "label or job", "results", "file"], rows)
     _summary(actx, outcomes, folder)
+    for o in outcomes:
+        if o.action == core.COLLECTED and o.summary is not None:
+            shared.step_summary(actx, f"batchctl collect {o.id}", o.summary,
+                                Path(o.path or "").suffix.lstrip(".") or "jsonl")
     failures = [o for o in outcomes if o.action == core.FAILED and o.error is not None]
     if failures:
         first = failures[0].error

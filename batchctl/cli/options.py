@@ -201,3 +201,9 @@ MaxCostOpt = Annotated[
                  "output at max_tokens, batch rates) is above USD. Default: $BATCHCTL_MAX_COST.",
                  show_default=False),
 ]
+SummaryJsonOpt = Annotated[
+    Path | None,
+    typer.Option("--summary-json", metavar="FILE",
+                 help="Also write the summary (counts, error types, tokens, cost, output path) "
+                 "to FILE as JSON, for CI systems.", dir_okay=False, show_default=False),
+]

@@ -20,6 +20,7 @@ from batchctl.cli.options import (
     OutputOpt,
     PricesOpt,
     RefArg,
+    SummaryJsonOpt,
     ThinkingOpt,
 )
 from batchctl.core.errors import UsageError
@@ -55,6 +56,7 @@ def results_command(
     thinking: ThinkingOpt = False,
     join: JoinOpt = False,
     id_column: IdColumnOpt = None,
+    summary_json: SummaryJsonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl results`: see HELP."""
@@ -70,7 +72,7 @@ def results_command(
         join=(str(data) if data is not None else "") if join else None, id_column=id_column,
         state_dir=actx.settings.state_dir,
     )
-    shared.export_results(actx, ref, options, out)
+    shared.export_results(actx, ref, options, out, summary_json=summary_json)
 
 
 def register(app: typer.Typer) -> None:

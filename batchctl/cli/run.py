@@ -93,7 +93,7 @@ def run_command(
         exit_status=exit_status, notify=output.notifier(actx),
         watch=lambda targets: watch(actx, targets, interval=interval, timeout=timeout,
                                     fetch_hint=False),
-        export=lambda ref: shared.export_results(actx, ref, options, out),
+        export=lambda ref: shared.export_results(actx, ref, options, out, command="run"),
     )
 
 

@@ -75,17 +75,38 @@ def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None
 
 
 # -- results of results and run -------------------------------------------------------------------
-def export_results(actx: AppContext, ref: str, options: Options, out: Path | None) -> Summary:
-    """Write the results of ``ref`` to ``out`` (atomically) or stdout; summary on stderr."""
+def export_results(
+    actx: AppContext, ref: str, options: Options, out: Path | None, *,
+    command: str = "results", summary_json: Path | None = None,
+) -> Summary:
+    """Write the results of ``ref`` to ``out`` (atomically) or stdout; summary on stderr, in
+    the GitHub step summary when there is one, and in ``summary_json``."""
+    from batchctl.core.results import report
     from batchctl.core.results.export import export
 
+    if summary_json is not None:
+        report.check_json_target(summary_json)
     with _progress(actx, enabled=out is not None) as progress:
         summary = export(
             actx.api(), actx.store(), ref, options, out, write=output.write_bytes,
             notify=output.notifier(actx), progress=progress,
         )
     show_summary(actx, summary, options.format)
+    data = summary.as_dict()
+    step_summary(actx, f"batchctl {command} {ref}", data, options.format)
+    if summary_json is not None:
+        report.write_json(summary_json, data)
     return summary
+
+
+def step_summary(actx: AppContext, title: str, data: dict[str, Any], fmt: str) -> None:
+    """Append a summary to ``$GITHUB_STEP_SUMMARY`` when it is set (GitHub Actions)."""
+    from batchctl.core.results import report
+
+    try:
+        report.append_step_summary(report.markdown(title, data, fmt))
+    except OSError as exc:
+        output.warn(actx, f"cannot append to ${report.STEP_SUMMARY_ENV}: {exc.strerror}")
 
 
 @contextmanager

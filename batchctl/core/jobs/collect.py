@@ -57,6 +57,7 @@ class Outcome:
     path: str | None = None
     results: int | None = None
     error: BatchctlError | None = None
+    summary: dict[str, Any] | None = None  # the results summary of a collected batch
 
     def as_dict(self) -> dict[str, Any]:
         out = {
@@ -196,4 +197,5 @@ def _download(
         store.release(target.id, owner)
     outcome.action, outcome.path = COLLECTED, str(path.absolute())
     outcome.results = sum(summary.counts.values())
+    outcome.summary = summary.as_dict()
     return outcome

@@ -60,6 +60,7 @@ class Summary:
     batches: list[str] = field(default_factory=list)
     path: str | None = None
     written_bytes: int = 0
+    error_types: dict[str, int] = field(default_factory=dict)  # errored results per error type
     _limits: dict[str, float] = field(default_factory=dict)
 
     def add(self, record: Mapping[str, Any]) -> None:
@@ -73,11 +74,23 @@ class Summary:
             kind = result.get("type") if isinstance(result, dict) else None
             key = kind if isinstance(kind, str) else "unknown"
             self.counts[key] = self.counts.get(key, 0) + 1
+        if kind == "errored":
+            self._error_type(result)
         if kind != "succeeded":
             return
         message = result.get("message")
         if isinstance(message, dict) and isinstance(message.get("usage"), dict):
             self._usage(str(message.get("model") or "unknown"), message["usage"])
+
+    def _error_type(self, result: Any) -> None:
+        """Count an errored result under its error type (``result.error.error.type``)."""
+        envelope = result.get("error") if isinstance(result, dict) else None
+        inner = envelope.get("error") if isinstance(envelope, dict) else None
+        kind = inner.get("type") if isinstance(inner, dict) else None
+        if not isinstance(kind, str) and isinstance(envelope, dict):
+            kind = envelope.get("type")  # a flat error, should one ever come
+        key = kind if isinstance(kind, str) else "unknown"
+        self.error_types[key] = self.error_types.get(key, 0) + 1
 
     def _usage(self, model: str, usage: Mapping[str, Any]) -> None:
         get = usage.get
@@ -105,6 +118,11 @@ class Summary:
         for kind, n in Counter(kinds).items():
             key = kind if isinstance(kind, str) else "unknown"
             counts[key] = counts.get(key, 0) + n
+        if "errored" in kinds:
+            for r in rows:
+                if r[1] == "errored":
+                    key = r[9] if isinstance(r[9], str) else "unknown"
+                    self.error_types[key] = self.error_types.get(key, 0) + 1
         mask = list(map(eq, kinds, repeat("succeeded")))
         if not any(mask):
             return
@@ -179,6 +197,15 @@ class Summary:
                 return False
         if succ and not self._add_usages(succ):
             return False
+        if found[1]:  # errored lines are few: parse them for their error type
+            pattern = _TYPE_PATTERNS["errored"]
+            for line in lines:
+                if pattern in line:
+                    try:
+                        record = orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        record = {}
+                    self._error_type(record.get("result") if isinstance(record, dict) else None)
         for kind, k in zip(RESULT_TYPES, found, strict=True):
             self.counts[kind] += k
         return True
@@ -295,6 +322,7 @@ class Summary:
             "bytes": self.written_bytes,
             "results": self.total,
             "counts": dict(self.counts),
+            "error_types": dict(sorted(self.error_types.items())),
             **self.tokens(),
             **self.costs(),
         }

@@ -1,0 +1,90 @@
+"""Results summaries where CI systems look: a GitHub step summary (Markdown), a JSON file.
+
+``GITHUB_STEP_SUMMARY`` names a file that GitHub Actions renders on the run's page; a step
+appends Markdown to it ("Adding a job summary", https://docs.github.com/en/actions/reference/
+workflows-and-actions/workflow-commands#adding-a-job-summary). ``results --summary-json FILE``
+writes the same figures (``Summary.as_dict``) as JSON for other CI systems.
+
+Strings that come from the server (error types, model names) are reduced to plain characters
+before they reach the Markdown, so a reply cannot inject markup into the page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from batchctl.core.errors import UsageError
+from batchctl.core.results.atomic import atomic_file
+
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+_PLAIN = re.compile(r"[^A-Za-z0-9_.:/ -]+")
+
+
+def _plain(text: Any) -> str:
+    return _PLAIN.sub("_", str(text))[:200]
+
+
+def _n(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else "-"
+
+
+def markdown(title: str, data: Mapping[str, Any], fmt: str | None = None) -> str:
+    """One summary (``Summary.as_dict()``) as a Markdown section."""
+    counts = data.get("counts") or {}
+    lines = [f"### {_plain(title)}", "", "| result | count |", "|---|---:|"]
+    for kind, count in counts.items():
+        if count or kind in ("succeeded", "errored", "canceled", "expired"):
+            lines.append(f"| {_plain(kind)} | {_n(count)} |")
+    lines += [
+        "",
+        f"**Tokens:** {_n(data.get('input_tokens'))} input, {_n(data.get('output_tokens'))} "
+        f"output, {_n(data.get('cache_creation_input_tokens'))} cache write, "
+        f"{_n(data.get('cache_read_input_tokens'))} cache read",
+    ]
+    cost = data.get("est_cost_usd")
+    if cost is not None:
+        lines.append(f"**Estimated cost:** ${cost:,.2f} at batch rates (prices as of "
+                     f"{_plain(data.get('prices_as_of'))})")
+    unpriced = data.get("unpriced_models") or []
+    if unpriced:
+        lines.append("**No price for:** " + ", ".join(_plain(m) for m in unpriced))
+    errors = data.get("error_types") or {}
+    if errors:
+        lines += ["", "| error type | results |", "|---|---:|"]
+        lines += [f"| {_plain(k)} | {_n(v)} |" for k, v in errors.items()]
+    path = data.get("path")
+    if path:
+        where = f"`{str(path).replace('`', '')}`"
+        lines += ["", f"**Output:** {where} ({fmt or 'jsonl'}, {_n(data.get('bytes'))} bytes)"]
+    return "\n".join(lines) + "\n\n"
+
+
+def append_step_summary(text: str) -> bool:
+    """Append ``text`` to the GitHub step summary file, if ``GITHUB_STEP_SUMMARY`` names one.
+    False when it is unset; an unwritable file is a warning's business, not an error's."""
+    target = os.environ.get(STEP_SUMMARY_ENV)
+    if not target:
+        return False
+    with open(target, "a", encoding="utf-8") as f:
+        f.write(text)
+    return True
+
+
+def check_json_target(path: Path) -> None:
+    """A usage error (before anything is fetched) if ``--summary-json`` cannot be written."""
+    if not path.absolute().parent.is_dir():
+        raise UsageError(f"--summary-json {path}: its folder does not exist")
+    if path.is_dir():
+        raise UsageError(f"--summary-json {path}: is a folder")
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """The summary as one JSON object, written atomically."""
+    with atomic_file(Path(path).absolute()) as out:
+        out.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
