@@ -3,6 +3,8 @@ ended and running batches, the store's record, and every exit code they can give
 
 from __future__ import annotations
 
+import re
+
 import anthropic
 import pytest
 
@@ -116,7 +118,9 @@ def test_delete_a_running_batch_says_cancel_first_and_exits_8(cli, emulator):
     result = cli("delete", "--yes", batch)
     assert result.exit_code == 8
     assert "only an ended batch can be deleted" in result.stderr
-    assert f"batchctl cancel {batch}" in result.stderr
+    # the hint reaches the same API and state store as the command that printed it
+    assert re.search(rf"hint: cancel them first: batchctl --base-url {emulator.base_url} "
+                     rf"--state-dir \S+ cancel {batch}$", result.stderr, re.M)
     assert remote_status(emulator, batch) == "in_progress"
 
 

@@ -189,7 +189,9 @@ def test_a_running_batch_exits_8_and_writes_nothing(tmp_path: Path, cli: Any) ->
     out = tmp_path / "out.jsonl"
     result = cli("results", batch_id, "-o", str(out))
     assert result.exit_code == 8
-    assert "in_progress" in result.stderr and f"batchctl wait {batch_id}" in result.stderr
+    assert "in_progress" in result.stderr
+    assert re.search(rf"hint: wait for it: batchctl --base-url \S+ --state-dir \S+ wait {batch_id}$",
+                     result.stderr, re.M)
     assert result.stdout == "" and not out.exists()
     assert list(tmp_path.glob(".out.jsonl*")) == []
 

@@ -48,7 +48,7 @@ def test_piped_one_line_per_change_then_summary_and_results_command(cli, tmp_pat
         assert "in_progress" in mine[0] and "expires in" in mine[0]
         assert "ended: 3 succeeded" in mine[1] or "ended: 2 succeeded" in mine[1]
     assert "2 of 2 batches ended after 1m" in result.stderr
-    fetch = rf"^fetch the results: batchctl --base-url \S+ results {job}$"
+    fetch = rf"^fetch the results: batchctl --base-url \S+ --state-dir \S+ results {job}$"
     assert re.search(fetch, result.stderr, re.M)
     assert len(lines) == 2 * len(ids) + 2
     assert 60 <= clock.time() - start <= 60 + MAX_INTERVAL  # the emulator's 60 s, in fake time
@@ -97,7 +97,8 @@ def test_timeout_is_exit_8_and_says_how_to_resume(cli, tmp_path, clock):
     assert 12 <= clock.time() - start < 13
     assert "0 of 1 batch ended after 12s" in result.stderr
     assert "gave up waiting after --timeout 12 s" in result.stderr
-    assert re.search(rf"resume with: batchctl --base-url \S+ wait {job}", result.stderr)
+    assert re.search(rf"resume with: batchctl --base-url \S+ --state-dir \S+ wait {job}",
+                     result.stderr)
     (record,) = json_lines(result.stdout)  # --json still reports where things stand
     assert record["processing_status"] == "in_progress"
 

@@ -65,6 +65,12 @@ def report_error(actx: AppContext | None, exc: BatchctlError) -> None:
                 sys.stderr.write(annotation + "\n")
     if exc.hint:
         line(f"hint: {exc.hint}", "dim")
+    if exc.next_steps:
+        from batchctl.cli.output import next_step
+
+        settings = actx.settings if actx is not None else None
+        for step in exc.next_steps:
+            line(f"hint: {next_step(settings, step)}", "dim")
 
 
 class BatchctlGroup(TyperGroup):

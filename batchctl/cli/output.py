@@ -15,7 +15,8 @@ import orjson
 from rich.markup import escape
 
 from batchctl.cli.context import AppContext
-from batchctl.core.errors import UsageError
+from batchctl.core.errors import NextStep, UsageError
+from batchctl.core.settings import DEFAULT_BASE_URL, Settings, default_state_dir
 
 _JSON_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 
@@ -102,6 +103,32 @@ def money(value: float | None) -> str:
     if value is None:
         return "unknown"
     return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
+
+
+def command_line(settings: Settings | None, command: str, *args: str) -> str:
+    """A batchctl command line that reaches the same API and state store as this invocation:
+    the global options that differ from the defaults come first, every word shell-quoted."""
+    import shlex
+
+    words = ["batchctl"]
+    if settings is not None:
+        if settings.emulator:
+            words.append("--emulator")
+        elif settings.base_url != DEFAULT_BASE_URL:
+            words += ["--base-url", settings.base_url]
+        if settings.state_dir != default_state_dir().expanduser().absolute():
+            words += ["--state-dir", str(settings.state_dir)]
+    return " ".join(shlex.quote(w) for w in [*words, command, *args])
+
+
+def next_step(settings: Settings | None, step: NextStep) -> str:
+    """The one way a next step is shown: ``what it does: batchctl [global options] command``."""
+    return f"{step.why}: {command_line(settings, step.command, *step.args)}"
+
+
+def suggest(actx: AppContext, step: NextStep) -> None:
+    """A next step, on stderr."""
+    info(actx, next_step(actx.settings, step))
 
 
 def info(actx: AppContext, message: str) -> None:

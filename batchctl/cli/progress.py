@@ -17,21 +17,11 @@ from typing import Any
 from batchctl.cli import output
 from batchctl.cli.batchview import counts_text, expires_text
 from batchctl.cli.context import AppContext
+from batchctl.core.errors import NextStep
 from batchctl.core.jobs.lifecycle import Target, batches_text, counts, is_ended, totals
-from batchctl.core.settings import DEFAULT_BASE_URL
 from batchctl.core.times import human_duration, parse_ts
 
 HEARTBEAT_SECONDS = 300.0
-
-
-def suggest(actx: AppContext, *words: str) -> str:
-    """A batchctl command line that reaches the same API as this invocation."""
-    prefix = ["batchctl"]
-    if actx.settings.emulator:
-        prefix.append("--emulator")
-    elif actx.settings.base_url != DEFAULT_BASE_URL:
-        prefix += ["--base-url", actx.settings.base_url]
-    return " ".join([*prefix, *words])
 
 
 def unique_refs(targets: Sequence[Target]) -> list[str]:
@@ -214,14 +204,14 @@ def watch(
     except KeyboardInterrupt:
         raise Interrupted(
             "interrupted; the batches keep running on the server",
-            hint=f"resume with: {resume_command(actx, targets)}",
+            next_steps=[resume_step(targets)],
         ) from None
     elapsed = clock.time() - start
     return records, print_summary(actx, records, targets, elapsed, fetch_hint=fetch_hint)
 
 
-def resume_command(actx: AppContext, targets: Sequence[Target]) -> str:
-    return suggest(actx, "wait", *unique_refs(targets))
+def resume_step(targets: Sequence[Target]) -> NextStep:
+    return NextStep("resume with", "wait", tuple(unique_refs(targets)))
 
 
 def print_summary(
@@ -242,11 +232,12 @@ def print_summary(
         ended = f"{t['ended']} of {batches_text(len(targets))} ended"
         output.success(actx, f"{ended} after {took}: {detail}")
         for ref in refs if fetch_hint else ():
-            output.info(actx, f"fetch the results: {suggest(actx, 'results', ref)}")
+            output.suggest(actx, NextStep("fetch the results", "results", (ref,)))
         if t["errored"] + t["expired"] + t["canceled"]:
-            for ref in refs:
-                again = suggest(actx, "retry-failed", ref)
-                output.info(actx, f"send the failed requests again: {again}")
+            from batchctl.core.jobs.advice import retry_steps
+
+            for step in retry_steps(actx.api(), targets, records):
+                output.suggest(actx, step)
         return True
     output.info(actx, f"{t['ended']} of {batches_text(len(targets))} ended after {took}")
     return False

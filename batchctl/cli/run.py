@@ -5,6 +5,8 @@ The workflow is ``batchctl.core.jobs.run.run``; this module parses, shows progre
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from batchctl.cli import output, shared
@@ -91,10 +93,24 @@ def run_command(
     run.run(
         actx, source, limits, label=label, betas=beta or (), force=force, timeout=timeout,
         exit_status=exit_status, notify=output.notifier(actx),
+        results_args=_results_args(out, fmt, only, order, prices_file, json_),
         watch=lambda targets: watch(actx, targets, interval=interval, timeout=timeout,
                                     fetch_hint=False),
         export=lambda ref: shared.export_results(actx, ref, options, out, command="run"),
     )
+
+
+def _results_args(
+    out: Path | None, fmt: str | None, only: str | None, order: str, prices: Path | None,
+    json_: bool,
+) -> list[str]:
+    """The `results` options that write what this run writes."""
+    args = ["-o", str(out)] if out is not None else []
+    args += ["--format", fmt] if fmt is not None else []
+    args += ["--only", only] if only is not None else []
+    args += ["--order", order] if order != "api" else []
+    args += ["--prices", str(prices)] if prices is not None else []
+    return args + (["--json"] if json_ else [])
 
 
 def register(app: typer.Typer) -> None:

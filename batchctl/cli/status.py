@@ -40,7 +40,9 @@ def status(
     now = actx.clock.time()
     collected = {t.id for t in targets if t.row is not None and t.row.get("collected_at")}
     for rec in records:
-        for message in lifecycle.warnings(rec, now, collected=rec["id"] in collected):
+        for message, step in lifecycle.warnings(rec, now, collected=rec["id"] in collected):
+            if step is not None:
+                message = f"{message}; {output.next_step(actx.settings, step)}"
             output.warn(actx, message)
     if missing:
         if not refs:  # a tracked batch the API no longer knows: say so, show the rest
@@ -51,7 +53,11 @@ def status(
                 output.warn(actx, exc.message)
             raise missing[0]
     if exit_status:
-        lifecycle.check_exit_status(records)
+        from batchctl.core.jobs.advice import retry_steps
+
+        failed = any(lifecycle.failed(r) for r in records)
+        steps = retry_steps(actx.api(), targets, records) if failed else []
+        lifecycle.check_exit_status(records, retry=steps)
 
 
 def register(app: typer.Typer) -> None:

@@ -24,7 +24,7 @@ def wait(
     --exit-status, 9 if requests ended errored, expired or canceled. Ctrl-C (exit 130) stops
     waiting; the batches keep running.
     """
-    from batchctl.cli.progress import resume_command, watch
+    from batchctl.cli.progress import resume_step, watch
     from batchctl.core.errors import StillRunningError
     from batchctl.core.jobs import lifecycle
 
@@ -39,9 +39,9 @@ def wait(
         raise StillRunningError(
             f"gave up waiting after --timeout {timeout or 0:g} s; "
             f"{lifecycle.batches_text(len(running))} still running",
-            hint=f"resume with: {resume_command(actx, targets)}",
+            next_steps=[resume_step(targets)],
         )
-    if exit_status:
+    if exit_status:  # the summary above has said what helps next
         lifecycle.check_exit_status(records)
 
 

@@ -7,6 +7,7 @@ The core raises these; ``batchctl.cli.app`` turns them into a message on stderr 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 
 class ExitCode:
@@ -24,15 +25,33 @@ class ExitCode:
     INTERRUPTED = 130
 
 
+@dataclass(frozen=True)
+class NextStep:
+    """A batchctl command that helps next, as data: the CLI renders it with the global options
+    of the invocation (``--emulator``, ``--base-url``, ``--state-dir``), so it reaches the same
+    API and state store. ``why`` says what it does (``wait for it``); ``args`` are the command's
+    arguments, one word each (quoted when rendered)."""
+
+    why: str
+    command: str
+    args: tuple[str, ...] = ()
+
+
 class BatchctlError(Exception):
-    """Base class: an error that is reported as its message, with no traceback."""
+    """Base class: an error that is reported as its message, with no traceback.
+
+    ``hint`` is advice in words; ``next_steps`` are the commands that help next (never a
+    hard-coded `batchctl ...` string: see NextStep)."""
 
     exit_code: int = ExitCode.BUG
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, next_steps: Sequence[NextStep] = ()
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.next_steps = tuple(next_steps)
 
     def __str__(self) -> str:
         return self.message
@@ -71,8 +90,9 @@ class InputError(BatchctlError):
         problems: Sequence[str] = (),
         more: int = 0,
         hint: str | None = None,
+        next_steps: Sequence[NextStep] = (),
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, next_steps=next_steps)
         self.problems = list(problems)
         self.more = more
 
@@ -92,10 +112,11 @@ class APIError(BatchctlError):
         hint: str | None = None,
         retry_after: float | None = None,
         request_sent: bool = True,
+        next_steps: Sequence[NextStep] = (),
     ) -> None:
         if request_id and request_id not in message:
             message = f"{message} (request_id: {request_id})"
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, next_steps=next_steps)
         self.status = status
         self.request_id = request_id
         self.error_type = error_type

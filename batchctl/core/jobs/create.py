@@ -20,7 +20,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.clock import Clock
-from batchctl.core.errors import APIError, QueueFullError, StateError, UnavailableError
+from batchctl.core.errors import (
+    APIError,
+    NextStep,
+    QueueFullError,
+    StateError,
+    UnavailableError,
+)
 from batchctl.core.requests.body import part_body
 from batchctl.core.requests.scan import Part
 from batchctl.core.state.store import Store
@@ -61,7 +67,7 @@ def send_part(
     if intent is not None and intent["state"] == "open":
         # A run before this one recorded the intent and never recorded a batch: it may exist.
         say("info", f"an earlier submit of {where} did not finish; looking for its batch")
-        found = _reconcile(api, store, intent, part, where)
+        found = _reconcile(api, store, intent, part, where, str(job['request_file']))
         if found is not None:
             say("warn", f"found {found['id']}, apparently created by the earlier submit: not "
                         "sending again (its requests are checked when its results are fetched)")
@@ -82,7 +88,7 @@ def send_part(
             if _ambiguous(exc):
                 say("warn", f"creating {where} failed ({exc.message}); the batch may exist: "
                             "looking for it before trying again")
-                found = _reconcile(api, store, intent, part, where)
+                found = _reconcile(api, store, intent, part, where, str(job['request_file']))
                 if found is not None:
                     say("warn", f"found {found['id']}: the create had apparently worked (its "
                                 "requests are checked when its results are fetched)")
@@ -125,7 +131,7 @@ def _timestamp(value: Any) -> float | None:
 
 
 def _reconcile(
-    api: Api, store: Store, intent: dict, part: Part, where: str
+    api: Api, store: Store, intent: dict, part: Part, where: str, path: str
 ) -> dict[str, Any] | None:
     """The batch this intent's create made although its reply was lost, if it can be told.
 
@@ -150,8 +156,12 @@ def _reconcile(
             f"the reply to the create of {where} was lost, and {len(found)} batches of "
             f"{part.request_count:,} requests were created since, none tracked here ({ids}): "
             "one of them may be this submit's, but batchctl will not guess whose is whose",
-            hint="when they have ended, `batchctl results ID` of each shows whose requests it "
-            "answers; `batchctl submit --force` sends this file again (billed again)",
+            hint="when they have ended, the results of each show whose requests it answers",
+            next_steps=[
+                *(NextStep(f"the results of {b['id']}", "results", (str(b["id"]),))
+                  for b in found),
+                NextStep("send this file again (billed again)", "submit", ("--force", path)),
+            ],
         )
     return found[0] if found else None
 

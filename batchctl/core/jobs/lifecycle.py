@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from batchctl.core.errors import (
     BadRequestError,
     FailedRequestsError,
+    NextStep,
     NotFoundError,
     StillRunningError,
     UsageError,
@@ -156,7 +157,7 @@ def refresh(api: Api, store: Store, target: Target, now: float) -> dict[str, Any
                 f"batch {target.id} was deleted (at {iso(row['deleted_at'])})",
                 status=exc.status,
                 request_id=exc.request_id,
-                hint="`batchctl list --local` still shows what the store knew of it",
+                next_steps=[NextStep("what the store knew of it", "list", ("--local",))],
             ) from exc
         raise
     if row is not None:
@@ -180,45 +181,53 @@ def refresh_all(
 
 
 # -- warnings and exit status -----------------------------------------------------------------
-def warnings(rec: Mapping[str, Any], now: float, *, collected: bool = False) -> list[str]:
-    """Expiry under an hour away; results archived within three days (or already)."""
-    out: list[str] = []
+def warnings(
+    rec: Mapping[str, Any], now: float, *, collected: bool = False
+) -> list[tuple[str, NextStep | None]]:
+    """Expiry under an hour away; results archived within three days (or already); each with
+    the step that helps, if one does."""
+    out: list[tuple[str, NextStep | None]] = []
     batch_id = rec.get("id")
     if not is_ended(rec):
         expires = parse_ts(rec.get("expires_at"))
         if expires is not None and expires - now < EXPIRY_WARNING:
             left = human_duration(expires - now) if expires > now else "now"
-            out.append(
-                f"{batch_id} expires in {left}: requests still processing then will end expired"
-            )
+            out.append((
+                f"{batch_id} expires in {left}: requests still processing then will end expired",
+                None,
+            ))
         return out
     if collected:
         return out
     archived = parse_ts(rec.get("archived_at"))
     if archived is not None:
-        out.append(
-            f"the results of {batch_id} were archived at {rec.get('archived_at')}: "
-            "they can no longer be downloaded"
-        )
+        out.append((
+            (f"the results of {batch_id} were archived at {rec.get('archived_at')}: they can no "
+            "longer be downloaded"),
+            None,
+        ))
         return out
     created = parse_ts(rec.get("created_at"))
     if created is not None and created + RETENTION - now < ARCHIVE_WARNING:
         left = human_duration(created + RETENTION - now)
-        out.append(
-            f"the results of {batch_id} will be archived in {left} (29 days after creation): "
-            f"fetch them before then with `batchctl results {batch_id}`"
-        )
+        out.append((
+            f"the results of {batch_id} will be archived in {left} (29 days after creation)",
+            NextStep("fetch them before then", "results", (str(batch_id),)),
+        ))
     return out
 
 
-def check_exit_status(records: Sequence[Mapping[str, Any]]) -> None:
+def check_exit_status(
+    records: Sequence[Mapping[str, Any]], *, retry: Sequence[NextStep] = ()
+) -> None:
     """For `--exit-status`: StillRunningError (8) if any batch has not ended, else
-    FailedRequestsError (9) if any ended with errored, expired or canceled requests."""
+    FailedRequestsError (9) if any ended with errored, expired or canceled requests, with the
+    ``retry`` steps that can help (``batchctl.core.jobs.advice``)."""
     running = [r["id"] for r in records if not is_ended(r)]
     if running:
         raise StillRunningError(
             f"{batches_text(len(running))} not ended yet: {_ids(running)}",
-            hint="`batchctl wait` waits for them",
+            next_steps=[NextStep("wait for them", "wait", tuple(running))],
         )
     bad = [r for r in records if failed(r)]
     if bad:
@@ -227,7 +236,7 @@ def check_exit_status(records: Sequence[Mapping[str, Any]]) -> None:
         raise FailedRequestsError(
             f"{batches_text(len(bad))} ended with failed requests ({detail}): "
             f"{_ids(r['id'] for r in bad)}",
-            hint="`batchctl retry-failed ID` sends the failed requests again",
+            next_steps=retry,
         )
 
 
@@ -309,8 +318,8 @@ def delete(api: Api, store: Store, targets: Sequence[Target], now: float) -> lis
         raise StillRunningError(
             f"only an ended batch can be deleted; {_ids(ids)} "
             f"{'is' if len(ids) == 1 else 'are'} {'/'.join(states)}; nothing was deleted",
-            hint=f"cancel first (`batchctl cancel {' '.join(ids)}`), wait until "
-            "ended, then delete",
+            hint="delete them once they have ended",
+            next_steps=[NextStep("cancel them first", "cancel", tuple(ids))],
         )
     outcomes: list[Outcome] = []
     for item in plan:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from batchctl.core.errors import Interrupted, StillRunningError
+from batchctl.core.errors import Interrupted, NextStep, StillRunningError
 from batchctl.core.jobs import lifecycle
 from batchctl.core.jobs.send import Deps, Input, Limits, Notify, send
 
@@ -32,32 +32,47 @@ def run(
     force: bool,
     timeout: float | None,
     exit_status: bool,
+    results_args: Sequence[str] = (),
     notify: Notify,
     watch: Watch,
     export: Callable[[str], object],
 ) -> None:
     """Submit ``source`` (or answer its job), ``watch`` its batches until they end, then
     ``export`` the job's results; with ``exit_status``, FailedRequestsError (9) after that if
-    requests failed."""
+    requests failed. ``results_args``: the `results` options that write the same output, for
+    the hint after a Ctrl-C or a --timeout."""
     scan, job = send(deps, source, limits, label=label, betas=betas, force=force, notify=notify)
     notify("info", submitted_text(job, scan.display_name))
     api, store = deps.api(), deps.store()
     targets = lifecycle.resolve_targets(store, [job.job_id], base_url=api.base_url)
-    again = f"run the same command again: it picks up job {job.job_id} instead of submitting"
+    again = resume(job.job_id, force=force, results_args=results_args)
     try:
         records, all_ended = watch(targets)
     except Interrupted as exc:
-        raise Interrupted(exc.message, hint=again) from None
+        raise Interrupted(exc.message, **again) from None
     if not all_ended:
         running = sum(not lifecycle.is_ended(r) for r in records)
         raise StillRunningError(
             f"gave up waiting after --timeout {timeout or 0:g} s; "
             f"{lifecycle.batches_text(running)} of job {job.job_id} still running",
-            hint=again,
+            **again,
         )
     export(job.job_id)
     if exit_status:
         lifecycle.check_exit_status(records)
+
+
+def resume(job_id: str, *, force: bool, results_args: Sequence[str]) -> dict[str, Any]:
+    """How to carry on after a Ctrl-C or a --timeout, without ever submitting twice: the same
+    command finds the job by its content, unless it had --force (it would submit anew): then
+    `wait` for the job and write its `results`."""
+    if not force:
+        return {"hint": f"run the same command again: it picks up job {job_id} instead of "
+                        "submitting (without --force)"}
+    return {"next_steps": [
+        NextStep("wait for it", "wait", (job_id,)),
+        NextStep("then write its results", "results", (job_id, *results_args)),
+    ]}
 
 
 def submitted_text(job: SubmitResult, name: str) -> str:

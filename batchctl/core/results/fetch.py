@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from batchctl.core.errors import (
+    NextStep,
     NotFoundError,
     StateError,
     StillRunningError,
@@ -197,7 +198,7 @@ def check_ended(batch: Mapping[str, Any], what: str = "batch") -> None:
         raise StillRunningError(
             f"{what} {batch_id} is {status} ({counts.get('processing', '?')} requests still "
             "processing): results are available once it has ended",
-            hint=f"batchctl wait {batch_id}",
+            next_steps=[NextStep("wait for it", "wait", (str(batch_id),))],
         )
     if batch.get("archived_at"):
         raise NotFoundError(
@@ -273,7 +274,8 @@ def verify_adopted(
         f"results answer other requests than those of {row['request_file']} (lines "
         f"{row['first_line']}-{row['last_line']}): it is another client's batch, and these "
         "requests were never sent",
-        hint=f"`batchctl submit --force {row['request_file']}` sends them",
+        next_steps=[NextStep("send the file again (all of it is billed again)", "submit",
+                             ("--force", str(row["request_file"])))],
     )
 
 

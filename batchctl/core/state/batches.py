@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from batchctl.core.errors import NotFoundError
+from batchctl.core.errors import NextStep, NotFoundError
 from batchctl.core.state.db import Row
 from batchctl.core.state.jobs import JOB_PREFIX
 from batchctl.core.state.records import Records
@@ -77,7 +77,7 @@ class BatchRecords(Records):
             kind = "job" if ref.startswith(JOB_PREFIX) else "batch"
             raise NotFoundError(
                 f"no tracked {kind} {ref!r}" + (f" for {base_url}" if base_url else ""),
-                hint="`batchctl list --local` shows what this state store tracks",
+                next_steps=[NextStep("what this state store tracks", "list", ("--local",))],
             )
         return rows
 
