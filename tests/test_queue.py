@@ -177,3 +177,144 @@ def test_parts_pending_held_and_intents_on_both_backends(open_store) -> None:  #
         "created_at"]  # an open one keeps the time of its first create
     store.set_max_queued(job["id"], 5)
     assert store.get_job(job["id"])["max_queued"] == 5
+
+
+# -- wait, run: pending parts are sent as the queue drains -----------------------------------------
+def _job_id(state_dir: Path) -> str:
+    return _store(state_dir).batches()[0]["job_id"]
+
+
+def test_wait_job_sends_the_pending_parts_as_the_queue_drains(qcli, queued, seven, state_dir):
+    assert qcli("submit", str(seven), "--max-requests", "3").exit_code == 0
+    job_id = _job_id(state_dir)
+    result = qcli("wait", job_id, "--json", "--interval", "5")
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["processing_status"] for r in records] == ["ended"] * 3
+    assert sorted(sizes(remote(queued))) == [1, 3, 3]  # part 3 went in once, after part 1 ended
+    assert f"sent part 3 of job {job_id} as msgbatch_" in result.stderr
+    assert "3 of 3 batches ended" in result.stderr
+
+
+def test_wait_times_out_with_the_parts_still_pending_counted(qcli, seven, state_dir):
+    assert qcli("submit", str(seven), "--max-requests", "3").exit_code == 0
+    job_id = _job_id(state_dir)
+    result = qcli("wait", job_id, "--json", "--timeout", "10", "--interval", "5")
+    assert result.exit_code == 8
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["processing_status"] for r in records] == ["in_progress", "in_progress", "pending"]
+    assert "1 part not sent yet" in result.stderr and f"wait {job_id}" in result.stderr
+
+
+def test_a_job_with_nothing_sent_yet_can_be_waited_for(qcli, queued, seven, state_dir, clock):
+    with queued.client() as client:  # other work fills the queue
+        client.messages.batches.create(requests=[req(f"o{i}") for i in range(6)])
+    result = qcli("submit", str(seven), "--max-requests", "3")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "3 of 3 parts of job" in result.stderr
+    job_id = result.stderr.split("parts of job ")[1].split()[0]
+    waited = qcli("wait", job_id, "--interval", "5")
+    assert waited.exit_code == 0, waited.stderr
+    assert sorted(sizes(remote(queued))) == [1, 3, 3, 6]
+
+
+def test_run_feeds_a_job_larger_than_the_queue_to_the_end(qcli, queued, seven, tmp_path):
+    out = tmp_path / "out.jsonl"
+    result = qcli("run", str(seven), "--max-requests", "3", "-o", str(out), "--interval", "5")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(json.loads(line)["custom_id"] for line in out.read_text().splitlines()) == [
+        f"r{i}" for i in range(7)]
+    assert sorted(sizes(remote(queued))) == [1, 3, 3]
+    assert "1 more parts (1 requests) go in as the API's processing queue drains" in result.stderr
+
+
+# -- request economy ---------------------------------------------------------------------------
+def test_wait_over_many_batches_reads_list_pages_not_one_retrieve_each(make_emulator, clock,
+                                                                       tmp_path, state_dir):
+    from tests.conftest import API_KEY
+    from tests.helpers import invoke
+
+    # Every retrieve fails: only list pages can tell wait how the 10 batches are doing.
+    emu = make_emulator(processing_seconds=30, fault_rate=1.0, fault_endpoints={"retrieve"})
+    ten = write(tmp_path / "ten.jsonl", [req(f"t{i}") for i in range(10)])
+
+    def run(*args: str):
+        return invoke(["--base-url", emu.base_url, *args], env={"ANTHROPIC_API_KEY": API_KEY},
+                      clock=clock, api_max_retries=0)
+
+    assert run("submit", str(ten), "--max-requests", "1").exit_code == 0
+    result = run("wait", _job_id(state_dir), "--interval", "5")
+    assert result.exit_code == 0, result.stderr
+    assert "10 of 10 batches ended" in result.stderr
+
+
+def test_wait_keeps_to_one_call_a_second_whatever_the_interval(cli, tmp_path, clock, seven):
+    assert cli("submit", str(seven), "--max-requests", "4").exit_code == 0  # two batches
+    ids = [b["id"] for b in _store_of(cli).batches()]
+    clock.sleeps.clear()
+    result = cli("wait", *ids, "--interval", "0.5")
+    assert result.exit_code == 0, result.stderr
+    assert clock.sleeps and min(clock.sleeps) >= 2.0  # two retrieves a round: 2 s between
+
+
+def _store_of(cli) -> Store:
+    import os
+
+    return Store.open(Path(os.environ["BATCHCTL_HOME"]))
+
+
+def test_wait_waits_out_a_rate_limit_as_retry_after_asks(make_emulator, clock, tmp_path,
+                                                        state_dir):
+    from tests.conftest import API_KEY
+    from tests.helpers import invoke
+
+    emu = make_emulator(processing_seconds=20, rate_limit=3)
+    one = write(tmp_path / "one.jsonl", [req("x")])
+
+    def run(*args: str):
+        return invoke(["--base-url", emu.base_url, *args], env={"ANTHROPIC_API_KEY": API_KEY},
+                      clock=clock, api_max_retries=0)
+
+    assert run("submit", str(one)).exit_code == 0
+    result = run("wait", _job_id(state_dir), "--interval", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "the API limited the rate of calls; waiting" in result.stderr
+    assert any(s >= 5 for s in clock.sleeps)  # the retry-after, in seconds, was honoured
+
+
+# -- status and collect ------------------------------------------------------------------------
+def test_status_job_gives_exact_pending_sent_and_ended_counts(qcli, seven, state_dir, clock):
+    assert qcli("submit", str(seven), "--max-requests", "3").exit_code == 0
+    job_id = _job_id(state_dir)
+    clock.advance(60)  # parts 1 and 2 end; part 3 is still pending (nothing fed it)
+    result = qcli("status", job_id, "--json")
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["processing_status"] for r in records] == ["ended", "ended", "pending"]
+    assert records[2]["part"] == 3 and records[2]["id"] is None
+    assert (f"{job_id}: 3 parts (7 requests): 1 pending (1 requests), 2 sent (6), "
+            "2 ended (6)") in result.stderr
+    piped = qcli("status", job_id)
+    assert len(piped.stdout.splitlines()) == 2  # tab-separated rows: one per batch
+    table = qcli("status", job_id, tty=True, width=200)
+    assert "pending" in table.stdout and "1 requests" in table.stdout
+
+
+def test_collect_sends_held_parts_and_says_what_is_still_waiting(
+    qcli, queued, seven, state_dir, clock, tmp_path
+):
+    big = write(tmp_path / "big.jsonl", [req(f"b{i}") for i in range(12)])
+    assert qcli("submit", str(big), "--max-requests", "3").exit_code == 0  # 2 of 4 parts sent
+    early = qcli("collect", "--dir", str(tmp_path / "out"))
+    assert early.exit_code == 0 and early.stdout == ""
+    assert "2 parts of 1 job still waiting for room in the API's processing queue" in early.stderr
+    clock.advance(60)
+    result = qcli("collect", "--dir", str(tmp_path / "out"), "--json")
+    assert result.exit_code == 0, result.stderr
+    outcomes = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["action"] for o in outcomes] == ["collected", "collected", "sent", "sent"]
+    assert sorted(sizes(remote(queued))) == [3, 3, 3, 3]
+    clock.advance(60)
+    again = qcli("collect", "--dir", str(tmp_path / "out"))
+    assert again.exit_code == 0 and len(again.stdout.splitlines()) == 2
+    assert len(remote(queued)) == 4  # nothing sent twice

@@ -78,10 +78,11 @@ def table_row(rec: Mapping[str, Any], now: float) -> list[Any]:
     job = rec.get("job") or ""
     if rec.get("label"):
         job = f"{job} ({rec['label']})" if job else str(rec["label"])
+    pending = rec.get("processing_status") == "pending"  # a job's part not sent yet
     return [
-        rec.get("id"),
+        rec.get("id") or "-",
         status_text(rec),
-        counts_text(rec),
+        f"{rec.get('request_count') or 0:,} requests" if pending else counts_text(rec),
         short_ts(rec.get("created_at")),
         ends_text(rec, now),
         job,

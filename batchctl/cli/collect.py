@@ -17,7 +17,8 @@ HELP = (
     "Made for cron: a run with nothing new does nothing and exits 0; runs that overlap never "
     "download the same batch twice, and files are written atomically. Piped, it prints the path "
     "of each file written; --json reports every batch it looked at. A batch that could not be "
-    "collected is tried again next time, and the exit code is that of the first failure."
+    "collected is tried again next time, and the exit code is that of the first failure. "
+    "Parts of jobs that the API's processing queue held back are sent as it drains."
 )
 
 DirOpt = Annotated[
@@ -97,6 +98,13 @@ def _summary(actx: AppContext, outcomes: list, folder: Path) -> None:
         parts.append(f"{batches_text(by[core.BUSY])} being collected by another run")
     if by.get(core.ARCHIVED):
         parts.append(f"{batches_text(by[core.ARCHIVED])} archived")
+    if by.get(core.SENT):
+        parts.append(f"sent {batches_text(by[core.SENT])} of jobs the queue had held back")
+    waiting = sum(o.results or 0 for o in outcomes if o.action == core.PENDING)
+    if waiting:
+        parts.append(f"{waiting} part{'s' * (waiting != 1)} of {by[core.PENDING]} "
+                     f"job{'s' * (by[core.PENDING] != 1)} still waiting for room in the API's "
+                     "processing queue (the next collect sends them)")
     if by.get(core.FAILED):
         parts.append(f"{batches_text(by[core.FAILED])} failed")
     message = "; ".join(parts)

@@ -26,6 +26,7 @@ from batchctl.cli.options import (
     LabelOpt,
     MaxBytesOpt,
     MaxCostOpt,
+    MaxQueuedOpt,
     MaxRequestsOpt,
     OnlyOpt,
     OrderOpt,
@@ -64,6 +65,7 @@ def run_command(
     max_requests: MaxRequestsOpt = DEFAULT_MAX_REQUESTS,
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
     max_cost: MaxCostOpt = None,
+    max_queued: MaxQueuedOpt = None,
     dry_run: DryRunOpt = False,
     prices_file: PricesOpt = None,
     extract: ExtractOpt = None,
@@ -91,11 +93,12 @@ def run_command(
     if interval is None and actx.settings.emulator:
         interval = EMULATOR_INTERVAL
     run.run(
-        actx, source, limits, label=label, betas=beta or (), force=force, timeout=timeout,
+        actx, source, limits, label=label, betas=beta or (), force=force, max_queued=max_queued,
+        timeout=timeout,
         exit_status=exit_status, notify=output.notifier(actx),
         results_args=_results_args(out, fmt, only, order, prices_file, json_),
-        watch=lambda targets: watch(actx, targets, interval=interval, timeout=timeout,
-                                    fetch_hint=False),
+        watch=lambda targets, jobs: watch(actx, targets, jobs=jobs, interval=interval,
+                                          timeout=timeout, fetch_hint=False),
         export=lambda ref: shared.export_results(actx, ref, options, out, command="run"),
     )
 

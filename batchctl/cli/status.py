@@ -24,6 +24,7 @@ def status(
     """
     from batchctl.cli.batchview import write_records
     from batchctl.core.jobs import lifecycle
+    from batchctl.core.jobs.feed import job_reports
 
     actx = app_context(ctx)
     store = actx.store()
@@ -36,7 +37,14 @@ def status(
             output.info(actx, f"no tracked batches waiting to be collected (for {base_url})")
             return
     records, missing = lifecycle.refresh_all(actx.api(), store, targets, actx.clock.time())
-    write_records(actx, records, json_=json_)
+    reports = job_reports(store, lifecycle.job_refs(refs or []))
+    pending = [p for _, _, rows in reports for p in rows]
+    # A job's parts not sent yet: records marked pending with --json and in the table (the
+    # tab-separated rows stay one per batch); their counts on stderr either way.
+    write_records(actx, [*records, *pending] if json_ or actx.stdout_tty else records,
+                  json_=json_)
+    for job_id, c, _ in reports:
+        output.info(actx, job_counts_text(job_id, c))
     now = actx.clock.time()
     collected = {t.id for t in targets if t.row is not None and t.row.get("collected_at")}
     for rec in records:
@@ -58,6 +66,17 @@ def status(
         failed = any(lifecycle.failed(r) for r in records)
         steps = retry_steps(actx.api(), targets, records) if failed else []
         lifecycle.check_exit_status(records, retry=steps)
+
+
+def job_counts_text(job_id: str, c: dict[str, int]) -> str:
+    """``job_x: 3 parts (7 requests): 1 pending (1 request), 2 sent (6), 1 ended (3)``."""
+    def n(k: str) -> str:
+        return f"{c[k + '_requests']:,}"
+
+    total = c["pending_requests"] + c["sent_requests"]
+    return (f"{job_id}: {c['parts']} parts ({total:,} requests): {c['pending']} pending "
+            f"({n('pending')} requests), {c['sent']} sent ({n('sent')}), {c['ended']} ended "
+            f"({n('ended')})")
 
 
 def register(app: typer.Typer) -> None:

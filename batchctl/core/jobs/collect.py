@@ -39,6 +39,8 @@ RUNNING = "running"  # not ended yet: next time
 BUSY = "busy"  # another collect holds it (or collected it meanwhile)
 ARCHIVED = "archived"  # ended, but its results were archived before they were collected
 FAILED = "failed"  # an error; ``error`` says which; tried again next time
+SENT = "sent"  # a pending part of a job, sent now that the processing queue has room
+PENDING = "pending"  # ``id`` is a job with parts still not sent (``results``: how many)
 
 Notify = Callable[[str, str], None]
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -171,6 +173,31 @@ def collect(
             yield outcome
             continue
         yield _download(api, store, target, outcome, options, directory, owner, say)
+    yield from feed_pending(api, store, clock=clock, notify=say)
+
+
+def feed_pending(
+    api: Api, store: Store, *, clock: Clock, notify: Notify | None = None
+) -> Iterator[Outcome]:
+    """Send what the processing queue has room for of every job with parts not sent yet
+    (batchctl.core.jobs.feed), after the statuses were refreshed above."""
+    from batchctl.core.jobs.feed import feed
+
+    for job_id in store.pending_jobs(base_url=api.base_url):
+        try:
+            fed = feed(api, store, job_id, clock=clock, notify=notify)
+        except BatchctlError as exc:
+            yield Outcome(job_id, FAILED, job_id=job_id, error=exc)
+            continue
+        for row in fed.sent:
+            yield Outcome(row["id"], SENT, job_id=job_id, label=row.get("label"),
+                          processing_status=row.get("processing_status"),
+                          request_counts=counts(row))
+        if fed.pending:
+            yield Outcome(job_id, PENDING, job_id=job_id, label=fed.pending[0]["label"],
+                          processing_status=PENDING, results=len(fed.pending),
+                          request_counts={"processing": sum(p["request_count"]
+                                                            for p in fed.pending)})
 
 
 def _download(

@@ -97,7 +97,7 @@ def _ranges(lines: Iterable[int]) -> str | None:
 def pending_record(row: Mapping[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
     """A part not sent yet, in the shape of a submitted batch's record, marked pending."""
     return {
-        "id": None, "job_id": job["id"], "part": row["part"], "parts": job["part_count"],
+        "id": None, "job_id": job["id"], "job": job["id"], "part": row["part"], "parts": job["part_count"],
         "file": job["source"], "request_file": job["request_file"], "sha256": job["sha256"],
         "first_line": row["first_line"], "last_line": row["last_line"],
         "request_count": row["request_count"], "label": job["label"],
@@ -131,6 +131,21 @@ def job_counts(store: Store, job_id: str) -> dict[str, int]:
         if row["processing_status"] == ENDED:
             out["ended"] += 1
             out["ended_requests"] += n
+    return out
+
+
+def job_reports(
+    store: Store, job_ids: Iterable[str]
+) -> list[tuple[str, dict[str, int], list[dict[str, Any]]]]:
+    """(job id, job_counts, pending records) of each job that records its parts."""
+    out = []
+    for job_id in dict.fromkeys(job_ids):
+        job = store.get_job(job_id)
+        rows = store.job_parts(job_id) if job is not None else []
+        if job is None or not rows:
+            continue
+        pending = [pending_record(r, job) for r in rows if r["batch_id"] is None]
+        out.append((job_id, job_counts(store, job_id), pending))
     return out
 
 

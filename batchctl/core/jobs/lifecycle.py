@@ -64,7 +64,13 @@ def resolve_targets(store: Store, refs: Sequence[str], *, base_url: str) -> list
         if not ref:
             raise UsageError("an empty batch or job id was given")
         if ref.startswith(JOB_PREFIX):
-            rows = store.resolve(ref, base_url=base_url)
+            try:
+                rows = store.resolve(ref, base_url=base_url)
+            except NotFoundError:
+                job = store.get_job(ref)
+                if job is None or job["base_url"] != base_url or not store.job_parts(ref):
+                    raise
+                rows = []  # a job none of whose parts could be sent yet (a full queue)
         else:
             try:
                 rows = store.resolve(ref, base_url=base_url)
@@ -77,6 +83,11 @@ def resolve_targets(store: Store, refs: Sequence[str], *, base_url: str) -> list
             tracked = None if row.get("_untracked") else row
             targets.append(Target(id=row["id"], row=tracked, ref=ref))
     return targets
+
+
+def job_refs(refs: Sequence[str]) -> list[str]:
+    """The JOB arguments among ID|JOB arguments, each once."""
+    return list(dict.fromkeys(r.strip() for r in refs if r.strip().startswith(JOB_PREFIX)))
 
 
 def tracked_targets(store: Store, *, base_url: str) -> list[Target]:
@@ -168,16 +179,14 @@ def refresh(api: Api, store: Store, target: Target, now: float) -> dict[str, Any
 def refresh_all(
     api: Api, store: Store, targets: Sequence[Target], now: float
 ) -> tuple[list[dict[str, Any]], list[NotFoundError]]:
-    """Refresh every target. A 404 does not stop the others: it is returned beside the records
-    (the caller shows what it could, then reports it). Any other error propagates."""
-    records: list[dict[str, Any]] = []
-    missing: list[NotFoundError] = []
-    for target in targets:
-        try:
-            records.append(refresh(api, store, target, now))
-        except NotFoundError as exc:
-            missing.append(exc)
-    return records, missing
+    """Refresh every target, with list pages when they take fewer calls than one retrieve per
+    batch (batchctl.core.jobs.polling). A 404 does not stop the others: it is returned beside
+    the records (the caller shows what it could, then reports it). Any other error propagates."""
+    from batchctl.core.jobs.polling import poll
+
+    found = poll(api, store, targets, now, keep_going=True)
+    records = [found.records[t.id] for t in targets if t.id in found.records]
+    return records, found.missing
 
 
 # -- warnings and exit status -----------------------------------------------------------------

@@ -19,7 +19,8 @@ from batchctl.core.jobs.send import Deps, Input, Limits, Notify, send
 if TYPE_CHECKING:
     from batchctl.core.jobs.submit import SubmitResult
 
-Watch = Callable[[Sequence[lifecycle.Target]], tuple[list[dict[str, Any]], bool]]
+#: ``watch(targets, jobs)``: wait for the targets, sending the jobs' pending parts meanwhile.
+Watch = Callable[[Sequence[lifecycle.Target], Sequence[str]], tuple[list[dict[str, Any]], bool]]
 
 
 def run(
@@ -30,6 +31,7 @@ def run(
     label: str | None,
     betas: Sequence[str],
     force: bool,
+    max_queued: int | None = None,
     timeout: float | None,
     exit_status: bool,
     results_args: Sequence[str] = (),
@@ -41,20 +43,23 @@ def run(
     ``export`` the job's results; with ``exit_status``, FailedRequestsError (9) after that if
     requests failed. ``results_args``: the `results` options that write the same output, for
     the hint after a Ctrl-C or a --timeout."""
-    scan, job = send(deps, source, limits, label=label, betas=betas, force=force, notify=notify)
+    scan, job = send(deps, source, limits, label=label, betas=betas, force=force, notify=notify,
+                     max_queued=max_queued)
     notify("info", submitted_text(job, scan.display_name))
     api, store = deps.api(), deps.store()
     targets = lifecycle.resolve_targets(store, [job.job_id], base_url=api.base_url)
     again = resume(job.job_id, force=force, results_args=results_args)
     try:
-        records, all_ended = watch(targets)
+        records, all_ended = watch(targets, [job.job_id])
     except Interrupted as exc:
         raise Interrupted(exc.message, **again) from None
     if not all_ended:
-        running = sum(not lifecycle.is_ended(r) for r in records)
+        running = sum(not lifecycle.is_ended(r) for r in records if r.get("id"))
+        pending = sum(not r.get("id") for r in records)
+        left = f" and {pending} part{'s' * (pending != 1)} not sent yet" if pending else ""
         raise StillRunningError(
             f"gave up waiting after --timeout {timeout or 0:g} s; "
-            f"{lifecycle.batches_text(running)} of job {job.job_id} still running",
+            f"{lifecycle.batches_text(running)} of job {job.job_id} still running{left}",
             **again,
         )
     export(job.job_id)
@@ -78,6 +83,11 @@ def resume(job_id: str, *, force: bool, results_args: Sequence[str]) -> dict[str
 def submitted_text(job: SubmitResult, name: str) -> str:
     ids = ", ".join(r["id"] for r in job.records)
     count = sum(r["request_count"] for r in job.records)
+    if job.pending:
+        waiting = sum(p["request_count"] for p in job.pending)
+        return (f"submitted {count:,} requests from {name} as job {job.job_id} ({ids or 'none yet'}); "
+                f"{len(job.pending)} more parts ({waiting:,} requests) go in as the API's "
+                "processing queue drains")
     if job.existing:
         return (f"{name} was already submitted as job {job.job_id} ({ids}): waiting for it, "
                 "not submitting again (--force submits anew)")

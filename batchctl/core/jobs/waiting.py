@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.clock import Clock
 from batchctl.core.errors import UnavailableError
-from batchctl.core.jobs.lifecycle import Target, is_ended, refresh
+from batchctl.core.jobs.feed import FeedResult, feed
+from batchctl.core.jobs.lifecycle import Target, is_ended, local_record
+from batchctl.core.jobs.polling import Budget, poll
 
 if TYPE_CHECKING:
     from batchctl.core.api import Api
@@ -29,6 +31,8 @@ Record = dict[str, Any]
 OnChange = Callable[[Record, Record | None], None]
 OnTick = Callable[[Sequence[Record], float], None]
 OnError = Callable[[Exception], None]
+OnFeed = Callable[[FeedResult], None]
+Notify = Callable[[str, str], None]
 
 
 class Backoff:
@@ -73,51 +77,90 @@ def wait_for(
     on_change: OnChange | None = None,
     on_tick: OnTick | None = None,
     on_error: OnError | None = None,
+    on_feed: OnFeed | None = None,
+    jobs: Sequence[str] = (),
+    notify: Notify | None = None,
     seed: int | None = None,
 ) -> list[Record]:
     """Poll every batch that has not ended until all have, or ``timeout`` seconds have passed.
 
-    Returns the last record of every target, in order: if any has not ended, the timeout
-    elapsed. ``on_change(record, previous)`` runs when a batch is first seen and whenever its
-    status or counts change; ``on_tick(records, now)`` after every round of polls;
-    ``on_error(exc)`` when a round failed because the API was unavailable (the loop keeps going
-    for up to OUTAGE_LIMIT seconds once every batch has been seen; before that, it raises).
-    KeyboardInterrupt propagates, the batches keep running on the server.
+    Returns the last record of every target, in order, then a record marked ``pending`` for
+    every part of ``jobs`` not sent yet: if any has not ended (or is pending), the timeout
+    elapsed. Each round polls with the fewest calls (list pages for many batches, see
+    batchctl.core.jobs.polling), then sends what the processing queue now has room for of
+    ``jobs``' pending parts (batchctl.core.jobs.feed); a batch sent joins the targets. The
+    pause before the next round is the backoff, at least the calls just made / MAX_RATE, and
+    at least a 429's retry-after: a rate limit is waited out, never an error.
+    ``on_change(record, previous)`` runs when a batch is first seen and whenever its status or
+    counts change; ``on_tick(records, now)`` after every round; ``on_feed(result)`` after each
+    feed of a job; ``on_error(exc)`` when a round failed because the API was unavailable or
+    limited the rate (the loop keeps going for up to OUTAGE_LIMIT seconds of outage once every
+    batch has been seen; before that, it raises). KeyboardInterrupt propagates, the batches
+    keep running on the server.
     """
-    if not targets:
+    targets = list(targets)
+    if not targets and not jobs:
         return []
     start = clock.time()
     deadline = None if timeout is None else start + timeout
     backoff = Backoff(interval, seed=seed)
+    budget = Budget()
     records: dict[str, Record] = {}
+    pending: dict[str, list[Record]] = {}
     outage_since: float | None = None
     while True:
+        calls, wait_asked = 0, 0.0
         try:
-            for target in targets:
-                previous = records.get(target.id)
-                if is_ended(previous):
-                    continue
-                rec = refresh(api, store, target, clock.time())
-                records[target.id] = rec
-                if on_change is not None and changed(previous, rec):
-                    on_change(rec, previous)
+            calls += _poll_round(api, store, targets, records, clock.time(), on_change)
+            for job_id in jobs:
+                fed = feed(api, store, job_id, clock=clock, notify=notify)
+                calls += len(fed.sent)
+                for row in fed.sent:
+                    targets.append(Target(row["id"], row, job_id))
+                    records[row["id"]] = rec = local_record(row)
+                    if on_change is not None:
+                        on_change(rec, None)
+                pending[job_id] = fed.pending
+                if on_feed is not None:
+                    on_feed(fed)
             outage_since = None
         except UnavailableError as exc:
             now = clock.time()
-            outage_since = now if outage_since is None else outage_since
-            if len(records) < len(targets) or now - outage_since >= OUTAGE_LIMIT:
-                raise
+            if exc.status == 429:  # a rate limit: wait as long as asked, then go on
+                wait_asked = exc.retry_after if exc.retry_after is not None else FIRST_INTERVAL
+            else:
+                outage_since = now if outage_since is None else outage_since
+                if len(records) < len(targets) or now - outage_since >= OUTAGE_LIMIT:
+                    raise
             if on_error is not None:
                 on_error(exc)
         now = clock.time()
         current = [records[t.id] for t in targets if t.id in records]
+        current += [p for job_id in jobs for p in pending.get(job_id, [])]
         if on_tick is not None:
             on_tick(current, now)
-        if all(is_ended(records.get(t.id)) for t in targets):
+        if all(is_ended(r) for r in current) and len(records) == len(targets):
             return current
         if deadline is not None and now >= deadline:
             return current
-        pause = backoff.next(now - start)
+        pause = max(backoff.next(now - start), budget.pause(calls), wait_asked)
         if deadline is not None:
             pause = min(pause, deadline - now)
         sleep_until(clock, now + pause)
+
+
+def _poll_round(
+    api: Api, store: Store, targets: Sequence[Target], records: dict[str, Record], now: float,
+    on_change: OnChange | None,
+) -> int:
+    """Poll the targets not ended yet, note changes; returns the calls made."""
+    todo = [t for t in targets if not is_ended(records.get(t.id))]
+    if not todo:
+        return 0
+    found = poll(api, store, todo, now)
+    for target in todo:
+        previous = records.get(target.id)
+        rec = records[target.id] = found.records[target.id]
+        if on_change is not None and changed(previous, rec):
+            on_change(rec, previous)
+    return found.calls
