@@ -53,6 +53,7 @@ def test_submit_stops_at_a_full_queue_lists_the_pending_part_and_exits_0(qcli, q
     assert "1 of 3 parts of job job_" in result.stderr
     assert "the API's processing queue is full (next try in 1m" in result.stderr
     assert "part 3: lines 7-7 (1 requests) pending" in result.stderr
+    assert "send the rest as the queue drains" in result.stderr and "wait job_" in result.stderr
 
 
 def test_json_marks_the_parts_not_sent_pending(qcli, seven):
@@ -318,3 +319,17 @@ def test_collect_sends_held_parts_and_says_what_is_still_waiting(
     again = qcli("collect", "--dir", str(tmp_path / "out"))
     assert again.exit_code == 0 and len(again.stdout.splitlines()) == 2
     assert len(remote(queued)) == 4  # nothing sent twice
+
+
+def test_results_of_a_job_with_parts_not_sent_is_exit_8_not_a_partial_file(
+    qcli, seven, state_dir, clock, tmp_path
+):
+    assert qcli("submit", str(seven), "--max-requests", "3").exit_code == 0
+    job_id = _job_id(state_dir)
+    clock.advance(60)  # parts 1 and 2 have ended; part 3 was never sent
+    out = tmp_path / "r.jsonl"
+    result = qcli("results", job_id, "-o", str(out))
+    assert result.exit_code == 8
+    assert f"1 of 3 parts of job {job_id} are not sent yet" in result.stderr
+    assert f"wait {job_id}" in result.stderr
+    assert not out.exists() and result.stdout == ""

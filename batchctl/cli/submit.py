@@ -86,7 +86,7 @@ def submit_command(
 
 def show_pending(actx: AppContext, result: SubmitResult) -> None:
     """The parts not sent, why, and what sends them (stderr, always)."""
-    from batchctl.core.jobs.feed import held_lines
+    from batchctl.core.jobs.feed import held_lines, send_step
 
     store = actx.store()
     job = store.get_job(result.job_id) or {}
@@ -94,6 +94,8 @@ def show_pending(actx: AppContext, result: SubmitResult) -> None:
                        actx.clock.time(), max_queued=job.get("max_queued"))
     for line in lines:
         output.info(actx, line)
+    if lines:
+        output.suggest(actx, send_step(result.job_id))
 
 
 def _show_table(

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.clock import Clock
-from batchctl.core.errors import QueueFullError
+from batchctl.core.errors import NextStep, QueueFullError
 from batchctl.core.jobs.create import MAX_RETRY_AFTER, send_part
 from batchctl.core.requests.scan import Part
 
@@ -247,6 +247,10 @@ def held_lines(
     lines = [f"{n} of {total} parts of job {job_id} not sent yet: {why}"]
     lines += [f"  part {p['part']}: lines {p['first_line']}-{p['last_line']} "
               f"({p['request_count']:,} requests) pending" for p in pending]
-    lines.append(f"`batchctl wait {job_id}` (or run, collect, or the same submit again) sends "
-                 "them as the queue drains")
     return lines
+
+
+def send_step(job_id: str) -> NextStep:
+    """What sends a job's pending parts (so do run, collect and the same submit again)."""
+    return NextStep("send the rest as the queue drains (or run collect, or this submit again)",
+                    "wait", (job_id,))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.clock import Clock
 from batchctl.core.errors import UnavailableError
-from batchctl.core.jobs.feed import FeedResult, feed
+from batchctl.core.jobs.feed import QUEUE_FULL, FeedResult, feed
 from batchctl.core.jobs.lifecycle import Target, is_ended, local_record
 from batchctl.core.jobs.polling import Budget, poll
 
@@ -107,6 +107,7 @@ def wait_for(
     budget = Budget()
     records: dict[str, Record] = {}
     pending: dict[str, list[Record]] = {}
+    feed_at: dict[str, float | None] = {}
     outage_since: float | None = None
     while True:
         calls, wait_asked = 0, 0.0
@@ -121,6 +122,7 @@ def wait_for(
                     if on_change is not None:
                         on_change(rec, None)
                 pending[job_id] = fed.pending
+                feed_at[job_id] = fed.retry_at if fed.reason == QUEUE_FULL else None
                 if on_feed is not None:
                     on_feed(fed)
             outage_since = None
@@ -143,7 +145,11 @@ def wait_for(
             return current
         if deadline is not None and now >= deadline:
             return current
-        pause = max(backoff.next(now - start), budget.pause(calls), wait_asked)
+        pause = backoff.next(now - start)
+        retry_at = [f for f in feed_at.values() if f is not None]
+        if retry_at:  # a full queue said when to try again: be there, within the budget
+            pause = min(pause, max(min(retry_at) - now, 0.0))
+        pause = max(pause, budget.pause(calls), wait_asked)
         if deadline is not None:
             pause = min(pause, deadline - now)
         sleep_until(clock, now + pause)

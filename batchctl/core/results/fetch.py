@@ -213,6 +213,8 @@ def resolve(
     """The store's rows for an ID|JOB, in part order; ``[None]`` for a batch id this store does
     not track (its results can still be fetched), unless ``needs_store`` names why it must be
     tracked (then NotFoundError, exit 5)."""
+    if ref.strip().startswith(JOB_PREFIX):
+        _check_all_sent(store, ref.strip())
     try:
         return list(store.resolve(ref, base_url=api.base_url))
     except NotFoundError as exc:
@@ -225,6 +227,20 @@ def resolve(
                 hint=exc.hint,
             ) from None
         return [None]
+
+
+def _check_all_sent(store: Store, job_id: str) -> None:
+    """A job whose parts are not all sent yet (a full processing queue) has no complete
+    results: StillRunningError (exit 8) rather than a file that silently lacks them."""
+    pending = [p for p in store.job_parts(job_id) if p["batch_id"] is None]
+    if pending:
+        total = len(store.job_parts(job_id))
+        raise StillRunningError(
+            f"{len(pending)} of {total} parts of job {job_id} are not sent yet (the API's "
+            "processing queue was full): its results would be incomplete",
+            next_steps=[NextStep("send them as the queue drains and wait for them", "wait",
+                                 (job_id,))],
+        )
 
 
 def fetch_sources(api: Api, store: Store, ref: str, rows: Sequence[dict[str, Any] | None],
