@@ -92,13 +92,23 @@ def test_not_found_carries_request_id(emulator, clock, tmp_path) -> None:
     assert exc.error_type == "not_found_error"
 
 
-def test_not_found_grace_retries_on_the_clock(emulator, clock, tmp_path) -> None:
-    api = _api(emulator.base_url, clock, tmp_path)
+def test_not_found_grace_backs_off_on_the_clock_and_says_so(emulator, clock, tmp_path) -> None:
+    notes: list[str] = []
+    api = _api(emulator.base_url, clock, tmp_path, on_note=notes.append)
     start = clock.time()
     with pytest.raises(errors.NotFoundError):
-        api.retrieve("msgbatch_nope", not_found_grace=5)
-    assert clock.time() - start >= 5
-    assert len(clock.sleeps) >= 5
+        api.retrieve("msgbatch_nope", not_found_grace=60)
+    assert clock.time() - start == 60
+    assert clock.sleeps == [1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0]  # the last one cut to the grace
+    assert len(notes) == 1 and "404" in notes[0] and "#1432" in notes[0]
+
+
+def test_no_grace_means_one_call(emulator, clock, tmp_path) -> None:
+    notes: list[str] = []
+    api = _api(emulator.base_url, clock, tmp_path, on_note=notes.append)
+    with pytest.raises(errors.NotFoundError):
+        api.retrieve("msgbatch_nope")
+    assert clock.sleeps == [] and notes == []
 
 
 def test_bad_request_is_usage_exit_code(emulator, clock, tmp_path) -> None:

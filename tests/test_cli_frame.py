@@ -100,6 +100,7 @@ CASES = [
     (errors.StillRunningError("running"), 8),
     (errors.FailedRequestsError("failed"), 9),
     (errors.SpendLimitError("over the cap"), 10),
+    (errors.SpendLimitError("spend cap", status=429, request_id="req_123"), 10),
     (errors.Interrupted("stop"), 130),
 ]
 

@@ -140,8 +140,12 @@ class AppContext:
                 clock=self.clock,
                 max_retries=self.overrides.api_max_retries,
                 on_retry=self._say_retry,
+                on_note=self._say_note,
             )
         return self._api
+
+    def _say_note(self, message: str) -> None:
+        self.err.print(f"note: {message}", markup=False, highlight=False)
 
     def _say_retry(self, seconds: float) -> None:
         # Only waits a person would notice: the SDK's sub-second backoffs pass silently.

@@ -71,6 +71,32 @@ def emulator(
             help="HTTP calls allowed per minute; past it, 429 with retry-after (seconds).",
         ),
     ] = None,
+    spend_limit: Annotated[
+        bool,
+        typer.Option(
+            "--spend-limit",
+            help="Every create answers the usage tier's spend-cap 429 (enforced_spend_limit_reached; "
+            "BATCHCTL_EMULATOR_SPEND_LIMIT=contract|linked|ramp|workspace for the other caps).",
+        ),
+    ] = False,
+    spend_limit_after: Annotated[
+        int | None,
+        typer.Option(min=0, show_default=False, help="With --spend-limit: only once N batches exist."),
+    ] = None,
+    flaky_404_seconds: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            show_default=False,
+            help="Retrieve and results answer 404 for S seconds after a create and after the end.",
+        ),
+    ] = None,
+    results_origin: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL", show_default=False, help="Give results_url on this origin (scheme://host:port)."
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log each request on stderr.")] = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -94,6 +120,10 @@ def emulator(
             seed=seed,
             queue_limit=queue_limit,
             rate_limit=rate_limit,
+            spend_limit="tier" if spend_limit else None,
+            spend_limit_after=spend_limit_after,
+            flaky_404_seconds=flaky_404_seconds,
+            results_origin=results_origin,
         )
     except ValueError as exc:
         raise UsageError(f"emulator settings: {exc}") from None

@@ -4,13 +4,31 @@ It builds the client (from the environment, or with the emulator mounted in-proc
 SDK's ``http_client``), returns plain dicts with the API's field names, and turns every SDK error
 into the batchctl error tree with the request_id in the message. It does not re-implement the
 SDK: paging, retries with backoff and ``retry-after`` are the SDK's.
+
+Two guards ride on the httpx client given to the SDK (``_guard_hooks``), because they must act
+inside the SDK's retry loop, on every attempt and every redirect:
+
+* a request hook refuses any request off the base URL's origin before it is sent (the key is
+  never sent elsewhere: a ``results_url``, or a redirect, to another host gets nothing);
+* a response hook reads 400/429 error bodies and stops at a spend or usage cap
+  (``batchctl.core.untrusted.spend_limit``). The SDK retries on the status alone
+  (``_base_client._should_retry``: 429 is retried unless the server sends
+  ``x-should-retry: false``, which the real API is not documented to do), so a cap would cost
+  ``max_retries`` backoffs (30-40 s) and then read as "unavailable". The hooks raise a
+  ``_Refused``, an ``anthropic.AnthropicError``: the SDK passes those through unwrapped
+  (``_attempt_request``) and never retries them (``_should_retry_exception`` retries only
+  status, connection and ``RetryableError`` errors). An httpx hook was chosen over the SDK's
+  middleware because it also sees redirects, and it leaves the SDK's request path unchanged.
+
+Every batch the server describes is checked (``untrusted.check_batch``) before it is returned,
+and every server message is made printable before it reaches an error.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,12 +38,13 @@ import anthropic
 import httpx2
 from anthropic.types.messages import MessageBatch
 
-from batchctl.core import errors
+from batchctl.core import errors, untrusted
 from batchctl.core.clock import Clock, SystemClock
 from batchctl.core.settings import Settings
 
 BATCHES_PATH = "/v1/messages/batches"
 DEFAULT_MAX_RETRIES = 8  # 9 attempts: rides out ~50% failing calls (429/5xx/lost replies); create: 0
+NOT_FOUND_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0)  # then every 15 s, until the grace is spent
 RESULTS_CHUNK = 1 << 16  # 64 KiB: what a cut download keeps; 1 MiB was no faster, 9-24 MB more RSS
 
 T = TypeVar("T")
@@ -44,25 +63,38 @@ def _error_body(exc: anthropic.APIStatusError) -> tuple[str | None, str]:
     if isinstance(body, Mapping):
         inner = body.get("error")
         if isinstance(inner, Mapping):
-            return inner.get("type"), str(inner.get("message") or exc.message)
-    return None, exc.message
+            kind = inner.get("type")
+            kind = untrusted.printable(kind, 60) if isinstance(kind, str) else None
+            return kind, untrusted.printable(str(inner.get("message") or exc.message), 1000)
+    return None, untrusted.printable(exc.message, 1000)
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """The server's ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date), if usable."""
-    try:
-        if (ms := headers.get("retry-after-ms")) is not None:
-            return max(float(ms) / 1000, 0.0)
-        if (value := headers.get("retry-after")) is not None:
-            try:
-                return max(float(value), 0.0)
-            except ValueError:
-                from email.utils import parsedate_to_datetime
+class _Refused(anthropic.AnthropicError):
+    """Raised by the client's hooks: the SDK neither wraps nor retries an AnthropicError;
+    ``translate`` hands out the batchctl error it carries."""
 
-                return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return None
+    def __init__(self, error: errors.BatchctlError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _guard_hooks(base_url: str) -> dict[str, list[Callable[[Any], None]]]:
+    """httpx event hooks: nothing leaves the base URL's origin; a spend cap is not retried."""
+
+    def on_request(request: httpx2.Request) -> None:
+        error = untrusted.off_origin(str(request.url), base_url)
+        if error is not None:
+            raise _Refused(error)
+
+    def on_response(response: httpx2.Response) -> None:
+        if response.status_code in (400, 429):
+            error = untrusted.spend_limit_error(
+                response.status_code, response.headers, response.read()
+            )
+            if error is not None:
+                raise _Refused(error)
+
+    return {"request": [on_request], "response": [on_response]}
 
 
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:
@@ -80,15 +112,17 @@ def translate(exc: BaseException) -> errors.BatchctlError:
         # while it was being sent) travels out wrapped as a connection error: unwrap it.
         if isinstance(link, errors.BatchctlError):
             return link
+        if isinstance(link, _Refused):
+            return link.error
     if isinstance(exc, anthropic.APIStatusError):
         status = exc.status_code
         error_type, message = _error_body(exc)
         text = f"API error {status}" + (f" {error_type}" if error_type else "") + f": {message}"
         kwargs: dict[str, Any] = {
             "status": status,
-            "request_id": exc.request_id,
+            "request_id": untrusted.printable(exc.request_id, 80) if exc.request_id else None,
             "error_type": error_type,
-            "retry_after": _retry_after(exc.response.headers),
+            "retry_after": untrusted.retry_after(exc.response.headers),
         }
         if status in (401, 402, 403):
             hint = "check ANTHROPIC_API_KEY" if status == 401 else None
@@ -170,10 +204,12 @@ class Api:
         *,
         clock: Clock | None = None,
         on_retry: Callable[[float], None] | None = None,
+        on_note: Callable[[str], None] | None = None,
     ) -> None:
         self._client = client
         self.base_url = base_url
         self.clock = clock or SystemClock()
+        self._note = on_note or (lambda message: None)
         self._retry_log: _RetryLog | None = None
         if on_retry is not None:
             logger = logging.getLogger(_SDK_LOGGER)
@@ -192,7 +228,10 @@ class Api:
         max_retries: int | None = None,
         environ: Mapping[str, str] | None = None,
         on_retry: Callable[[float], None] | None = None,
+        on_note: Callable[[str], None] | None = None,
     ) -> Api:
+        """``on_retry(seconds)``: the SDK is about to retry; ``on_note(text)``: a note for the
+        user (a 404 being ridden out)."""
         env = os.environ if environ is None else environ
         retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
         clock = clock or SystemClock()
@@ -204,22 +243,29 @@ class Api:
             except ValueError as exc:
                 raise errors.UsageError(f"emulator settings: {exc}") from None
             app = make_app(settings.emulator_dir, config, clock=clock.time)
-            http_client = httpx2.Client(transport=httpx2.WSGITransport(app=app))
+            http_client = httpx2.Client(
+                transport=httpx2.WSGITransport(app=app), event_hooks=_guard_hooks(settings.base_url)
+            )
             client = anthropic.Anthropic(
                 api_key=EMULATOR_API_KEY,
                 base_url=settings.base_url,
                 http_client=http_client,
                 max_retries=retries,
             )
-            return cls(client, settings.base_url, clock=clock, on_retry=on_retry)
+            return cls(client, settings.base_url, clock=clock, on_retry=on_retry, on_note=on_note)
         key = env.get("ANTHROPIC_API_KEY")
         if not key:
             raise errors.AuthError(
                 "no API key: set ANTHROPIC_API_KEY",
                 hint="to try batchctl without a key, add --emulator (or set BATCHCTL_EMULATOR=1)",
             )
-        client = anthropic.Anthropic(api_key=key, base_url=settings.base_url, max_retries=retries)
-        return cls(client, settings.base_url, clock=clock, on_retry=on_retry)
+        client = anthropic.Anthropic(
+            api_key=key,
+            base_url=settings.base_url,
+            max_retries=retries,
+            http_client=anthropic.DefaultHttpxClient(event_hooks=_guard_hooks(settings.base_url)),
+        )
+        return cls(client, settings.base_url, clock=clock, on_retry=on_retry, on_note=on_note)
 
     def close(self) -> None:
         if self._retry_log is not None:
@@ -240,7 +286,7 @@ class Api:
         if betas:
             headers["anthropic-beta"] = ",".join(betas)
         client = self._client.with_options(max_retries=0)
-        return _call(
+        batch = _call(
             lambda: batch_dict(
                 client.post(
                     BATCHES_PATH,
@@ -250,18 +296,40 @@ class Api:
                 )
             )
         )
+        return untrusted.check_batch(batch)
+
+    def _riding_404(self, call: Callable[[], T], what: str, grace: float) -> T:
+        """``call()``, a 404 retried with backoff for up to ``grace`` seconds on the clock.
+
+        The API can answer 404 for a batch that exists: a second after its create, mid-poll,
+        and for its results just after it ended (anthropic-sdk-python#1432; every such batch
+        completed). Callers give a grace only for a batch this store created."""
+        deadline = self.clock.time() + grace
+        for attempt in itertools.count():
+            try:
+                return call()
+            except errors.NotFoundError:
+                left = deadline - self.clock.time()
+                if left <= 0:
+                    raise
+                if attempt == 0:
+                    self._note(
+                        f"the API answered 404 (not found) for {what}, which this store saw "
+                        f"created: the API can lag (anthropic-sdk-python#1432); trying again "
+                        f"for up to {left:.0f} s"
+                    )
+                self.clock.sleep(min(NOT_FOUND_BACKOFF[min(attempt, len(NOT_FOUND_BACKOFF) - 1)], left))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def retrieve(self, batch_id: str, *, not_found_grace: float = 0.0) -> dict[str, Any]:
-        """GET one batch. ``not_found_grace``: keep retrying a 404 for this many seconds (the API
-        can answer 404 for a moment right after a create)."""
-        deadline = self.clock.time() + not_found_grace
-        while True:
-            try:
-                return _call(lambda: batch_dict(self._client.messages.batches.retrieve(batch_id)))
-            except errors.NotFoundError:
-                if self.clock.time() >= deadline:
-                    raise
-                self.clock.sleep(1.0)
+        """GET one batch. ``not_found_grace``: keep retrying a 404 for this many seconds (see
+        ``_riding_404``)."""
+        batch = self._riding_404(
+            lambda: _call(lambda: batch_dict(self._client.messages.batches.retrieve(batch_id))),
+            f"batch {batch_id}",
+            not_found_grace,
+        )
+        return untrusted.check_batch(batch, expected_id=batch_id)
 
     def list_page(
         self, *, limit: int = 20, after_id: str | None = None, before_id: str | None = None
@@ -273,10 +341,10 @@ class Api:
             kwargs["before_id"] = before_id
         page = _call(lambda: self._client.messages.batches.list(**kwargs))
         return Page(
-            data=[batch_dict(b) for b in page.data],
+            data=[untrusted.check_batch(batch_dict(b)) for b in page.data],
             has_more=bool(page.has_more),
-            first_id=page.first_id,
-            last_id=page.last_id,
+            first_id=_page_id(page.first_id),
+            last_id=_page_id(page.last_id),
         )
 
     def iter_batches(self, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
@@ -290,39 +358,59 @@ class Api:
             after = page.last_id
 
     def cancel(self, batch_id: str) -> dict[str, Any]:
-        return _call(lambda: batch_dict(self._client.messages.batches.cancel(batch_id)))
+        batch = _call(lambda: batch_dict(self._client.messages.batches.cancel(batch_id)))
+        return untrusted.check_batch(batch, expected_id=batch_id)
 
     def delete(self, batch_id: str) -> dict[str, Any]:
-        return _call(lambda: self._client.messages.batches.delete(batch_id).model_dump(mode="json"))
+        gone = _call(lambda: self._client.messages.batches.delete(batch_id).model_dump(mode="json"))
+        if gone.get("id") != batch_id:
+            untrusted.check_batch_id(gone.get("id"), "deleted batch id")
+            raise untrusted.UntrustedReplyError(
+                f"asked to delete batch {batch_id}, the API answered for {gone.get('id')}"
+            )
+        return gone
 
     # -- results ------------------------------------------------------------------------------
     @contextmanager
     def open_results(
-        self, batch: Mapping[str, Any], *, chunk_size: int = RESULTS_CHUNK
+        self,
+        batch: Mapping[str, Any],
+        *,
+        chunk_size: int = RESULTS_CHUNK,
+        not_found_grace: float = 0.0,
     ) -> Iterator[Iterator[bytes]]:
         """Stream a batch's results body as raw bytes (the API's JSONL, unchanged).
 
-        ``batch`` is a batch dict that has ended (it carries ``results_url``). A body cut off
-        part-way raises StreamDroppedError while iterating; the caller may fetch again.
+        ``batch`` is a batch dict that has ended (it carries ``results_url``, followed only on
+        the base URL's origin). A body cut off part-way raises StreamDroppedError while
+        iterating; the caller may fetch again. ``not_found_grace``: see ``_riding_404``.
         """
-        url = batch.get("results_url")
-        if not url:
+        if not batch.get("results_url"):
             raise errors.StillRunningError(
                 f"batch {batch.get('id')} has no results yet "
                 f"(processing_status: {batch.get('processing_status')})"
             )
-        response = _call(
-            lambda: self._client.get(
-                url,
-                cast_to=httpx2.Response,
-                options={"headers": {"Accept": "application/binary"}},
-                stream=True,
-            )
+        url = untrusted.check_results_url(batch, self.base_url)
+        response = self._riding_404(
+            lambda: _call(
+                lambda: self._client.get(
+                    url,
+                    cast_to=httpx2.Response,
+                    options={"headers": {"Accept": "application/binary"}},
+                    stream=True,
+                )
+            ),
+            f"the results of batch {batch.get('id')}",
+            not_found_grace,
         )
         try:
             yield _guard(response.iter_bytes(chunk_size))
         finally:
             response.close()
+
+
+def _page_id(value: str | None) -> str | None:
+    return None if value is None else untrusted.check_batch_id(value, "list cursor")
 
 
 def _guard(chunks: Iterator[bytes]) -> Iterator[bytes]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from batchctl.emulator import helper, intake, limits, outcomes
+from batchctl.emulator import helper, intake, limits, outcomes, quirks
 from batchctl.emulator.bodies import Holding
 from batchctl.emulator.config import EmulatorConfig
 from batchctl.emulator.faults import Faults, ReplyLost, cut_body, read_chunks
@@ -91,6 +91,7 @@ class EmulatorApp:
         self.store = Store(data_dir)
         self.faults = Faults(config)
         self.rate = limits.RateLimit(config.rate_limit)
+        self.organization_id = quirks.organization_id(config)
         self._materialise_lock = threading.Lock()
         self._handlers: dict[str, Callable[[dict[str, Any], str | None], Reply]] = {
             "create": self._create,
@@ -119,7 +120,7 @@ class EmulatorApp:
             internal = ApiError(500, "api_error", f"Internal error in the batchctl emulator: {exc!r}")
             status, headers, data = error_reply(internal, request_id)
             body = [data]
-        start_response(status, headers)
+        start_response(status, [*headers, ("anthropic-organization-id", self.organization_id)])
         return body
 
     def _dispatch(self, environ: dict[str, Any]) -> Reply:
@@ -158,7 +159,9 @@ class EmulatorApp:
 
     # -- batches as JSON ---------------------------------------------------------------------
 
-    def _base_url(self, environ: dict[str, Any]) -> str:
+    def _base_url(self, environ: dict[str, Any], *, results: bool = False) -> str:
+        if results and self.config.results_origin:  # results_url on another origin (an option)
+            return self.config.results_origin + environ.get("SCRIPT_NAME", "").rstrip("/")
         if self.config.public_base_url:
             return self.config.public_base_url
         scheme = environ.get("wsgi.url_scheme", "http")
@@ -215,7 +218,7 @@ class EmulatorApp:
             "ended_at": rfc3339(timeline.ends_at) if ended else None,
             "cancel_initiated_at": rfc3339(row.cancel_initiated_at),
             "archived_at": rfc3339(timeline.archived_at(now)),
-            "results_url": f"{self._base_url(environ)}/v1/messages/batches/{row.id}/results"
+            "results_url": f"{self._base_url(environ, results=True)}/v1/messages/batches/{row.id}/results"
             if ended
             else None,
         }
@@ -229,6 +232,9 @@ class EmulatorApp:
     # -- endpoints ---------------------------------------------------------------------------
 
     def _create(self, environ: dict[str, Any], _batch_id: str | None) -> Reply:
+        refused = quirks.spend_limit(self.config, self.store.count() if self.config.spend_limit else 0)
+        if refused is not None:
+            raise refused
         api_version = environ.get("HTTP_ANTHROPIC_VERSION")
         # The cyclic GC stays paused until the reply has gone out and the parsed body and the
         # plan (a million or so objects, none of them cyclic) are freed: see ``Holding``.
@@ -361,7 +367,9 @@ class EmulatorApp:
 
     def _retrieve(self, environ: dict[str, Any], batch_id: str | None) -> Reply:
         row = self._row(batch_id)
-        return self._json(environ, self._batch_json(environ, row, self.clock()))
+        now = self.clock()
+        quirks.flaky_404(self.config, row.id, row.timeline, now)
+        return self._json(environ, self._batch_json(environ, row, now))
 
     def _cancel(self, environ: dict[str, Any], batch_id: str | None) -> Reply:
         row = self._row(batch_id)
@@ -392,6 +400,7 @@ class EmulatorApp:
         row = self._row(batch_id)
         now = self.clock()
         timeline = row.timeline
+        quirks.flaky_404(self.config, row.id, timeline, now)
         status = timeline.status(now)
         if status != "ended":
             raise bad_request(

@@ -19,8 +19,12 @@ MAX_REQUESTS = 100_000
 
 ENV_PREFIX = "BATCHCTL_EMULATOR_"
 
-_SECONDS = ("processing_seconds", "cancel_seconds", "expiry_seconds", "archive_seconds")
 _LIMITS = ("queue_limit", "rate_limit")  # batchctl.emulator.limits
+_SECONDS = (
+    "processing_seconds", "cancel_seconds", "expiry_seconds", "archive_seconds", "flaky_404_seconds"
+)
+#: What ``spend_limit`` may name (batchctl.emulator.quirks.SPEND_LIMITS); "1"/"true" is "tier".
+SPEND_LIMIT_KINDS = ("tier", "contract", "linked", "ramp", "workspace")
 _RATES = ("error_rate", "expire_rate", "fault_rate", "lost_reply_rate", "drop_rate")
 
 
@@ -43,6 +47,11 @@ class EmulatorConfig:
     max_body_bytes: int = MAX_BODY_BYTES  # 413 request_too_large above this (tests shrink it)
     queue_limit: int | None = None  # requests in unended batches; a create past it: 429
     rate_limit: int | None = None  # HTTP calls per minute; past it: 429 with retry-after (s)
+    # The real API's behaviours (batchctl.emulator.quirks):
+    spend_limit: str | None = None  # every create answers this spend cap (SPEND_LIMIT_KINDS)
+    spend_limit_after: int = 0  # ... once this many batches exist (a cap hit part-way)
+    flaky_404_seconds: float = 0.0  # retrieve/results 404 this long after create and after end
+    results_origin: str | None = None  # results_url on this origin (scheme://host:port)
 
     def __post_init__(self) -> None:
         for name in _SECONDS:
@@ -73,6 +82,19 @@ class EmulatorConfig:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
         if self.public_base_url is not None:
             object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
+        if self.spend_limit is not None and self.spend_limit not in SPEND_LIMIT_KINDS:
+            raise ValueError(
+                f"spend_limit must be one of {', '.join(SPEND_LIMIT_KINDS)}, not {self.spend_limit!r}"
+            )
+        if isinstance(self.spend_limit_after, bool) or not isinstance(self.spend_limit_after, int) or (
+            self.spend_limit_after < 0
+        ):
+            raise ValueError(f"spend_limit_after must be an integer >= 0, not {self.spend_limit_after!r}")
+        if self.results_origin is not None:
+            origin = self.results_origin.rstrip("/")
+            if not origin.startswith(("http://", "https://")) or "/" in origin.split("://", 1)[1]:
+                raise ValueError(f"results_origin must be scheme://host[:port], not {self.results_origin!r}")
+            object.__setattr__(self, "results_origin", origin)
 
     def faults_apply(self, endpoint: str) -> bool:
         return self.fault_endpoints is None or endpoint in self.fault_endpoints
@@ -114,11 +136,13 @@ def _parse(name: str, raw: str) -> object:
         if not math.isfinite(value):
             raise ValueError("not a finite number")
         return value
-    if name in ("seed", "max_body_bytes", *_LIMITS):
+    if name == "spend_limit":
+        return "tier" if raw.lower() in ("1", "true", "yes", "on") else raw.lower()
+    if name in ("seed", "max_body_bytes", "spend_limit_after", *_LIMITS):
         try:
             return int(raw)
         except ValueError:
             raise ValueError("not an integer") from None
     if name == "fault_endpoints":
         return frozenset(part.strip() for part in raw.split(",") if part.strip())
-    return raw  # public_base_url
+    return raw  # public_base_url, results_origin

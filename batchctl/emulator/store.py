@@ -193,6 +193,10 @@ class Store:
         ).fetchall()
         return [(float(end), int(count)) for end, count in rows if end > now]
 
+    def count(self) -> int:
+        """Batches ever created here, deleted ones included."""
+        return int(self._db().execute("SELECT COUNT(*) FROM batches").fetchone()[0])
+
     def get(self, batch_id: str, *, include_deleted: bool = False) -> BatchRow | None:
         found = self._db().execute(f"SELECT {_COLUMNS} FROM batches WHERE id = ?", (batch_id,)).fetchone()
         if found is None:

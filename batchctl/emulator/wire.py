@@ -51,12 +51,14 @@ class ApiError(Exception):
         message: str,
         *,
         headers: Iterable[tuple[str, str]] = (),
+        details: dict[str, object] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.error_type = error_type
         self.message = message
         self.headers = list(headers)
+        self.details = details  # error.details (e.g. error_code), as the API's typed errors
 
 
 def bad_request(message: str) -> ApiError:
@@ -97,9 +99,8 @@ def json_reply(
 
 
 def error_reply(error: ApiError, request_id: str) -> tuple[str, list[tuple[str, str]], bytes]:
-    envelope = {
-        "type": "error",
-        "error": {"type": error.error_type, "message": error.message},
-        "request_id": request_id,
-    }
+    inner: dict[str, object] = {"type": error.error_type, "message": error.message}
+    if error.details is not None:
+        inner["details"] = error.details
+    envelope = {"type": "error", "error": inner, "request_id": request_id}
     return json_reply(error.status, envelope, request_id, error.headers)

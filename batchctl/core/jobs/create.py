@@ -24,12 +24,14 @@ from batchctl.core.errors import (
     APIError,
     NextStep,
     QueueFullError,
+    SpendLimitError,
     StateError,
     UnavailableError,
 )
 from batchctl.core.requests.body import part_body
 from batchctl.core.requests.scan import Part
 from batchctl.core.state.store import Store
+from batchctl.core.untrusted import UntrustedReplyError
 
 if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
     from batchctl.core.api import Api
@@ -60,8 +62,10 @@ def send_part(
     """Create the batch of one part of ``job`` at most once; returns its new store row and
     whether it was adopted (found by reconciliation) rather than created by this call.
 
-    A refusal that is no failure of the call (QueueFullError: the processing queue is full)
-    is raised at once, the intent marked refused: nothing was made."""
+    A refusal that is no failure of the call (QueueFullError: the processing queue is full;
+    SpendLimitError: a spend cap) is raised at once, the intent marked refused: nothing was
+    made. An answer batchctl does not trust (UntrustedReplyError) is raised at once too, the
+    intent left open: the batch may exist."""
     where = where_text(part.index, job["part_count"])
     intent = store.get_intent(job["id"], part.index)
     if intent is not None and intent["state"] == "open":
@@ -77,6 +81,14 @@ def send_part(
     for attempt in range(CREATE_ATTEMPTS):
         try:
             batch = api.create(body.chunks, body.size, betas=betas)
+        except SpendLimitError:
+            store.refuse_intent(job["id"], part.index)  # a spend cap: nothing was made
+            raise
+        except UntrustedReplyError as exc:
+            # An answer batchctl will not store (e.g. an id of the wrong shape): sending again
+            # could make a second batch. The intent stays open: the next run looks first.
+            exc.hint = "check the server behind --base-url; the next submit looks for the batch first"
+            raise
         except UnavailableError as exc:
             if queue_full(exc):
                 store.refuse_intent(job["id"], part.index)

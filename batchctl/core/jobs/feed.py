@@ -12,7 +12,10 @@ create, reconciliation: never twice), and stops at the first one that cannot go 
   have dropped below what they were at the refusal (the queue drained);
 * ``max_queued``: sending it would take this job's unended requests over the job's
   ``--max-queued`` (a margin the user keeps for other work); no call is made;
-* ``busy``: another live process is feeding this job (a store lock that dies with it).
+* ``busy``: another live process is feeding this job (a store lock that dies with it);
+* ``spend_limit``: the create met a spend or usage cap (SpendLimitError, exit 10). The part is
+  held and the error propagates with what was sent: retrying cannot help until the limit
+  changes, and the same submit (or run, wait, collect) later sends the parts left.
 
 submit, run, wait JOB and collect call it; the held reason is kept on the part row, so another
 helper's reason (a spend limit, say) can use the same "parts not yet sent" record.
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.clock import Clock
-from batchctl.core.errors import NextStep, QueueFullError
+from batchctl.core.errors import NextStep, QueueFullError, SpendLimitError
 from batchctl.core.jobs.create import MAX_RETRY_AFTER, send_part
 from batchctl.core.requests.scan import Part
 
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
 QUEUE_FULL = "queue_full"
 MAX_QUEUED = "max_queued"
 BUSY = "busy"
+SPEND_LIMIT = "spend_limit"
 PENDING = "pending"  # the processing_status shown for a part not sent yet
 
 QUEUE_RETRY = 300.0  # s before a full queue is tried again when the 429 gave no retry-after
@@ -219,10 +223,31 @@ def _send_pending(
                             unended=unended)
             result.reason, result.retry_at = QUEUE_FULL, retry_at
             return
+        except SpendLimitError as exc:
+            store.hold_part(job_id, row["part"], held=SPEND_LIMIT, retry_at=None, unended=unended)
+            _stopped_by_limit(store, job, exc)
+            raise
         result.sent.append(batch)
         if adopted:
             result.adopted.append(row["part"])
         unended += count
+
+
+def _stopped_by_limit(store: Store, job: Mapping[str, Any], exc: SpendLimitError) -> None:
+    """Say what a cap left: the parts sent stay tracked, the same submit sends the rest."""
+    parts = store.job_parts(job["id"])
+    sent = sum(p["batch_id"] is not None for p in parts)
+    left = len(parts) - sent
+    if sent:
+        exc.hint = (
+            f"{sent} of {len(parts)} parts of job {job['id']} were sent and stay tracked; once "
+            f"the limit allows, the same submit sends only the {left} part{'s' * (left != 1)} left"
+        )
+    else:
+        exc.hint = "nothing was sent; once the limit allows, the same submit sends it"
+    exc.next_steps = (
+        NextStep("once the limit allows, send the parts left", "submit", (str(job["source"]),)),
+    )
 
 
 def held_lines(
@@ -243,6 +268,7 @@ def held_lines(
         MAX_QUEUED: f"sending more would take this job over --max-queued {max_queued or 0:,} "
                     "requests in unended batches",
         BUSY: "another batchctl process is sending them",
+        SPEND_LIMIT: "a spend or usage limit refused them (exit 10 said which)",
     }.get(reason or "", "not sent yet")
     lines = [f"{n} of {total} parts of job {job_id} not sent yet: {why}"]
     lines += [f"  part {p['part']}: lines {p['first_line']}-{p['last_line']} "

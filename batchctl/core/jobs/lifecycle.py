@@ -20,6 +20,7 @@ from batchctl.core.errors import (
     StillRunningError,
     UsageError,
 )
+from batchctl.core.results.fetch import not_found_grace
 from batchctl.core.state.store import JOB_PREFIX, REMOTE_FIELDS
 from batchctl.core.times import human_duration, iso, parse_ts
 
@@ -32,10 +33,6 @@ STATUSES = ("in_progress", "canceling", "ended")
 COUNT_KEYS = ("processing", "succeeded", "errored", "canceled", "expired")
 FAILED_KEYS = ("errored", "expired", "canceled")
 
-#: A 404 for a batch the store saw created less than this long ago is retried (the API can
-#: answer 404 for a moment right after a create) for up to NOT_FOUND_GRACE seconds.
-RECENT_SECONDS = 60.0
-NOT_FOUND_GRACE = 10.0
 EXPIRY_WARNING = 3600.0
 ARCHIVE_WARNING = 3 * 86400.0
 RETENTION = 29 * 86400.0  # results are kept for 29 days after created_at
@@ -146,22 +143,11 @@ def totals(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return out
 
 
-def not_found_grace(row: Mapping[str, Any] | None, now: float) -> float:
-    """How long a 404 for this batch should be retried: briefly if the store saw it created
-    moments ago (the API can lag right after a create), else not at all."""
-    if row is None:
-        return 0.0
-    submitted = row.get("submitted_at")
-    if submitted is not None and now - float(submitted) < RECENT_SECONDS:
-        return NOT_FOUND_GRACE
-    return 0.0
-
-
 def refresh(api: Api, store: Store, target: Target, now: float) -> dict[str, Any]:
     """Ask the API about one batch, remember the answer in the store, return its record."""
     row = target.row
     try:
-        batch = api.retrieve(target.id, not_found_grace=not_found_grace(row, now))
+        batch = api.retrieve(target.id, not_found_grace=not_found_grace(row))
     except NotFoundError as exc:
         if row is not None and row.get("deleted_at") is not None:
             raise NotFoundError(

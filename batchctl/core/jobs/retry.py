@@ -29,6 +29,7 @@ from batchctl.core.results.fetch import (
     fetch_sources,
     line_blocks,
     lines_of,
+    not_found_grace,
     parse_lines,
     quiet,
 )
@@ -133,7 +134,8 @@ def _select(api: Api, source: Source, rules: Rules, notify: Notify) -> Plan:
     assert source.row is not None
     plan = Plan(source.row, source.batch)
     classify = rules.classify
-    for block in line_blocks(fetch_body(api, source.batch, notify=notify)):
+    body = fetch_body(api, source.batch, notify=notify, not_found_grace=not_found_grace(source.row))
+    for block in line_blocks(body):
         for record in parse_lines(lines_of(block), source.id):
             chosen, skipped = classify(record)
             if chosen is not None:

@@ -30,6 +30,7 @@ from batchctl.core.results.fetch import (
     fetch_sources,
     line_blocks,
     lines_of,
+    not_found_grace,
     parse_block,
     parse_lines,
     quiet,
@@ -182,7 +183,9 @@ class Export:
         self.joined: Joined | None = None
 
     def _fetch(self, source: Source) -> Iterator[bytes]:
-        return fetch_body(self.api, source.batch, notify=self.notify)
+        return fetch_body(
+            self.api, source.batch, notify=self.notify, not_found_grace=not_found_grace(source.row)
+        )
 
     def _tick(self, lines: int) -> None:
         self._done += lines

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 FETCH_ATTEMPTS = 4  # one download and up to three more after a cut
 BACKOFF = (1.0, 2.0, 4.0)
+#: Seconds a 404 is ridden out (retrieve and results) for a batch this store created: the API
+#: can answer 404 for a batch that exists, after its create, mid-poll and just after it ended
+#: (anthropic-sdk-python#1432). An id never created here gets its 404 at once.
+NOT_FOUND_GRACE = 60.0
 
 Notify = Callable[[str, str], None]  # (level: "info" | "warn", message)
 
@@ -39,24 +43,33 @@ def quiet(level: str, message: str) -> None:
     """A Notify that says nothing."""
 
 
+def not_found_grace(row: Mapping[str, Any] | None) -> float:
+    """How long a 404 for this batch is retried: NOT_FOUND_GRACE for a batch this store created
+    (and did not delete), 0 for one it does not track."""
+    if row is None or row.get("deleted_at") is not None:
+        return 0.0
+    return NOT_FOUND_GRACE
+
+
 def fetch_body(
     api: Api,
     batch: Mapping[str, Any],
     *,
     attempts: int = FETCH_ATTEMPTS,
     notify: Notify = quiet,
+    not_found_grace: float = 0.0,
 ) -> Iterator[bytes]:
     """The results body of an ended batch, as raw chunks, each byte yielded once.
 
     After a cut the body is fetched again and the part already yielded is skipped, once its
     bytes are checked to be the same; StreamDroppedError (exit 6) when every attempt was cut or
-    the body came back different.
+    the body came back different. ``not_found_grace``: see ``not_found_grace()``.
     """
     digest = hashlib.sha256()
     sent = 0
     for attempt in range(attempts):
         try:
-            with api.open_results(batch) as chunks:
+            with api.open_results(batch, not_found_grace=not_found_grace) as chunks:
                 skip, check = sent, hashlib.sha256()
                 for chunk in chunks:
                     if skip:
@@ -249,7 +262,7 @@ def fetch_sources(api: Api, store: Store, ref: str, rows: Sequence[dict[str, Any
     a batch submit adopted after a lost reply, that it answers this part's requests)."""
     sources = []
     for row in rows:
-        batch = api.retrieve(row["id"] if row else ref.strip())
+        batch = api.retrieve(row["id"] if row else ref.strip(), not_found_grace=not_found_grace(row))
         if row is not None:
             store.update_remote(batch)
         check_ended(batch, what)
@@ -277,7 +290,8 @@ def verify_adopted(
         expected = {custom_id for _, custom_id, _ in iter_batch_lines(row)}
         got: set[str] = set()
         lines = 0
-        for block in line_blocks(fetch_body(api, batch, notify=notify)):
+        body = fetch_body(api, batch, notify=notify, not_found_grace=not_found_grace(row))
+        for block in line_blocks(body):
             for line in lines_of(block):
                 lines += 1
                 got.add(custom_id_of(line) or "")
