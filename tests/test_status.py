@@ -175,7 +175,8 @@ def test_known_and_unknown_ids_show_what_exists_then_exit_5(cli, emulator):
     assert "msgbatch_gone" in result.stderr
 
 
-def test_404_right_after_create_is_retried_briefly(cli, state_dir, clock):
+def test_a_404_for_a_batch_created_here_is_retried_for_a_minute(cli, state_dir, clock):
+    """anthropic-sdk-python#1432: the API can answer 404 for a batch that exists."""
     store = Store.open(state_dir, clock=clock)
     job = store.insert_job(base_url=cli_base_url(cli), request_file="/x.jsonl", source="/x.jsonl",
                            sha256="0" * 64, byte_size=1, request_count=1, part_count=1,
@@ -185,14 +186,15 @@ def test_404_right_after_create_is_retried_briefly(cli, state_dir, clock):
                        request_file="/x.jsonl", sha256="0" * 64, byte_size=1, request_count=1)
     store.close()
     clock.sleeps.clear()
-    fresh = cli("status", "msgbatch_notyetvisible")
-    assert fresh.exit_code == 5
-    assert sum(clock.sleeps) >= 10  # retried for the grace period (fake time)
-    clock.advance(300)
+    tracked = cli("status", "msgbatch_notyetvisible")
+    assert tracked.exit_code == 5
+    assert sum(clock.sleeps) == 60  # ridden out on the fake clock, then the 404 stands
+    assert "note: the API answered 404 (not found) for batch msgbatch_notyetvisible" in tracked.stderr
     clock.sleeps.clear()
-    old = cli("status", "msgbatch_notyetvisible")
-    assert old.exit_code == 5
-    assert clock.sleeps == []  # an old batch's 404 is reported at once
+    never = cli("status", "msgbatch_nevercreatedhere")
+    assert never.exit_code == 5
+    assert clock.sleeps == []  # an id this store never created: its 404 at once
+    assert "note:" not in never.stderr
 
 
 def cli_base_url(cli) -> str:

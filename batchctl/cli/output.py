@@ -17,6 +17,7 @@ from rich.markup import escape
 from batchctl.cli.context import AppContext
 from batchctl.core.errors import NextStep, UsageError
 from batchctl.core.settings import DEFAULT_BASE_URL, Settings, default_state_dir
+from batchctl.core.untrusted import printable
 
 _JSON_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 
@@ -68,10 +69,12 @@ def write_lines(lines: Iterable[str]) -> None:
 
 
 def _cell(value: Any) -> str:
+    """One table cell on one line, other control characters escaped (cells may hold server
+    text: statuses, error types)."""
     if value is None:
         return ""
-    text = str(value)
-    return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    text = str(value).replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    return text if text.isprintable() else printable(text, limit=None)
 
 
 def write_table(

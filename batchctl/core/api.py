@@ -157,7 +157,8 @@ def _call(fn: Callable[[], T]) -> T:
 
 
 def batch_dict(batch: Any) -> dict[str, Any]:
-    return batch.model_dump(mode="json")
+    # warnings=False: pydantic would print a hostile value raw on stderr; check_batch judges it.
+    return batch.model_dump(mode="json", warnings=False)
 
 
 class _Body:
@@ -362,7 +363,7 @@ class Api:
         return untrusted.check_batch(batch, expected_id=batch_id)
 
     def delete(self, batch_id: str) -> dict[str, Any]:
-        gone = _call(lambda: self._client.messages.batches.delete(batch_id).model_dump(mode="json"))
+        gone = _call(lambda: self._client.messages.batches.delete(batch_id).model_dump(mode="json", warnings=False))
         if gone.get("id") != batch_id:
             untrusted.check_batch_id(gone.get("id"), "deleted batch id")
             raise untrusted.UntrustedReplyError(

@@ -48,11 +48,12 @@ def _escape(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def printable(value: object, limit: int = SHOWN) -> str:
+def printable(value: object, limit: int | None = SHOWN) -> str:
     """``value`` as text safe to show on a terminal: control and format characters (ESC,
-    carriage return, bidi overrides...) escaped as ``\\xNN`` / ``\\uNNNN``, cut to ``limit``."""
+    carriage return, bidi overrides...) escaped as ``\\xNN`` / ``\\uNNNN``, cut to ``limit``
+    characters (None: not cut)."""
     text = value if isinstance(value, str) else repr(value)
-    if len(text) > limit:
+    if limit is not None and len(text) > limit:
         text = text[:limit] + "..."
     if text.isprintable():
         return text
@@ -120,7 +121,7 @@ def check_batch_id(value: object, what: str = "batch id") -> str:
         return value
     raise UntrustedReplyError(
         f"the API sent a {what} that is not of the documented shape msgbatch_...: "
-        f"{printable(value)!r}; nothing was done with it"
+        f"'{printable(value)}'; nothing was done with it"
     )
 
 
@@ -147,7 +148,7 @@ def check_batch(batch: Mapping[str, Any], expected_id: str | None = None) -> dic
     problems = []
     status = batch.get("processing_status")
     if status not in STATUSES:
-        problems.append(f"processing_status {printable(status)!r}")
+        problems.append(f"processing_status '{printable(status)}'")
     counts = batch.get("request_counts")
     if not isinstance(counts, Mapping) or not all(
         type(counts.get(key)) is int and counts[key] >= 0 for key in COUNT_KEYS
@@ -155,7 +156,7 @@ def check_batch(batch: Mapping[str, Any], expected_id: str | None = None) -> dic
         problems.append(f"request_counts {printable(counts)}")
     for name in TIME_FIELDS:
         if not _timestamp_ok(batch.get(name)):
-            problems.append(f"{name} {printable(batch.get(name))!r}")
+            problems.append(f"{name} '{printable(batch.get(name))}'")
     url = batch.get("results_url")
     if url is not None and not isinstance(url, str):
         problems.append(f"results_url {printable(url)}")
