@@ -18,11 +18,13 @@ Answer = tuple[int, dict[str, str], bytes]
 
 
 def json_answer(body: object, status: int = 200, **headers: str) -> Answer:
-    return status, {"Content-Type": "application/json", "request-id": "req_hostile", **headers}, orjson.dumps(body)
+    sent = {"Content-Type": "application/json", "request-id": "req_hostile", **headers}
+    return status, sent, orjson.dumps(body)
 
 
 def error_answer(status: int, error_type: str, message: str, **headers: str) -> Answer:
-    return json_answer({"type": "error", "error": {"type": error_type, "message": message}}, status, **headers)
+    envelope = {"type": "error", "error": {"type": error_type, "message": message}}
+    return json_answer(envelope, status, **headers)
 
 
 def batch(batch_id: str, status: str = "ended", results_url: str | None = None, **fields: Any) -> dict:
@@ -75,7 +77,7 @@ class HostileServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = do_DELETE = _any
+            do_GET = do_POST = do_DELETE = _any  # noqa: N815 - http.server's names
 
             def log_message(self, *args: Any) -> None:
                 pass

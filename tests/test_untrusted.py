@@ -49,7 +49,9 @@ def assert_clean(result) -> None:
         assert API_KEY not in text
 
 
-def test_a_results_url_on_another_origin_is_refused_and_never_asked(make_emulator, clock, recorder, tmp_path):
+def test_a_results_url_on_another_origin_is_refused_and_never_asked(
+    make_emulator, clock, recorder, tmp_path
+):
     emulator = make_emulator(results_origin=recorder.origin, processing_seconds=0)
     path = write(tmp_path / "one.jsonl", [req("a")])
     submitted = run(emulator.base_url, clock, "submit", str(path))
@@ -58,7 +60,8 @@ def test_a_results_url_on_another_origin_is_refused_and_never_asked(make_emulato
     assert result.exit_code == 6
     assert result.stdout == ""
     port = recorder.origin.rsplit(":", 1)[1]
-    assert f"a results_url on another origin (http://127.0.0.1:{port}, not {emulator.base_url})" in result.stderr
+    origins = f"(http://127.0.0.1:{port}, not {emulator.base_url})"
+    assert f"a results_url on another origin {origins}" in result.stderr
     assert "sends the API key only to the base URL's origin" in result.stderr
     collected = run(emulator.base_url, clock, "collect", "--dir", str(tmp_path / "out"))
     assert collected.exit_code == 6 and "another origin" in collected.stderr
@@ -70,7 +73,8 @@ def test_a_redirect_to_another_origin_is_refused_before_it_is_followed(servers, 
     def answer(method: str, path: str) -> Answer:
         if path.endswith("/results"):
             return 302, {"Location": f"{recorder.origin}/steal"}, b""
-        return json_answer(batch(GOOD_ID, results_url=f"{hostile.origin}/v1/messages/batches/{GOOD_ID}/results"))
+        url = f"{hostile.origin}/v1/messages/batches/{GOOD_ID}/results"
+        return json_answer(batch(GOOD_ID, results_url=url))
 
     hostile = servers(answer)
     result = run(hostile.origin, clock, "results", GOOD_ID)

@@ -363,7 +363,9 @@ class Api:
         return untrusted.check_batch(batch, expected_id=batch_id)
 
     def delete(self, batch_id: str) -> dict[str, Any]:
-        gone = _call(lambda: self._client.messages.batches.delete(batch_id).model_dump(mode="json", warnings=False))
+        gone = _call(
+            lambda: self._client.messages.batches.delete(batch_id).model_dump(mode="json", warnings=False)
+        )
         if gone.get("id") != batch_id:
             untrusted.check_batch_id(gone.get("id"), "deleted batch id")
             raise untrusted.UntrustedReplyError(
