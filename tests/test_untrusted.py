@@ -189,3 +189,25 @@ def test_same_origin_is_scheme_host_and_port(url, same):
     from batchctl.core.untrusted import same_origin
 
     assert same_origin(url, "http://127.0.0.1:8765") is same
+
+
+def test_a_results_body_reaches_a_terminal_without_its_control_characters(servers, clock):
+    line = (b'{"custom_id":"a\x1b]0;pwned\x07","result":{"type":"succeeded","message":'
+            b'{"content":[{"type":"text","text":"hi\xc2\x9b2J"}]}}}\n')
+
+    def answer(method: str, path: str) -> Answer:
+        if path.endswith("/results"):
+            return 200, {"Content-Type": "application/x-jsonl"}, line
+        url = f"{hostile.origin}/v1/messages/batches/{GOOD_ID}/results"
+        return json_answer(batch(GOOD_ID, results_url=url))
+
+    hostile = servers(answer)
+    shown = invoke(["--base-url", hostile.origin, "results", GOOD_ID],
+                   env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock, tty=True)
+    assert shown.exit_code == 6  # raw control characters are not JSON: refused, after...
+    assert "that is not JSON" in shown.stderr
+    # ... the bytes already copied reached the terminal escaped, never raw
+    assert "a\\x1b]0;pwned\\x07" in shown.stdout and "hi\\x9b2J" in shown.stdout
+    assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout and "\x9b" not in shown.stdout
+    piped = run(hostile.origin, clock, "results", GOOD_ID)  # data for a program: unchanged
+    assert piped.exit_code == 6 and piped.stdout_bytes == line

@@ -7,6 +7,7 @@ command quietly (see ``batchctl.cli.app``).
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -41,6 +42,18 @@ def write_bytes(chunks: Iterable[bytes]) -> int:
     if buf is not None:
         buf.flush()
     return total
+
+
+_RAW_CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
+
+
+def write_terminal_bytes(chunks: Iterable[bytes]) -> int:
+    """``write_bytes`` for a terminal: raw control characters (ESC sequences, C1 controls, which
+    valid JSONL never holds outside its escapes) are written escaped, as ``\\xNN``. The
+    results body is the server's: it must not drive the terminal."""
+    return write_bytes(
+        _RAW_CONTROL.sub(lambda m: b"\\x%02x" % m.group()[-1], chunk) for chunk in chunks
+    )
 
 
 def json_line(record: Any) -> bytes:

@@ -88,7 +88,8 @@ def export_results(
         report.check_json_target(summary_json)
     with _progress(actx, enabled=out is not None) as progress:
         summary = export(
-            actx.api(), actx.store(), ref, options, out, write=output.write_bytes,
+            actx.api(), actx.store(), ref, options, out,
+            write=output.write_terminal_bytes if actx.stdout_tty else output.write_bytes,
             notify=output.notifier(actx), progress=progress,
         )
     show_summary(actx, summary, options.format)
