@@ -34,11 +34,13 @@ def test_the_tier_cap_on_create_exits_10_at_once_with_one_sentence(make_emulator
     result = _run(emulator, clock, "submit", str(seven))
     assert result.exit_code == 10
     assert result.stdout == ""
-    error, hint = result.stderr.splitlines()
+    error, hint, step = result.stderr.splitlines()
     assert error.startswith("error: the API refused the request: your organization has reached "
                             "the monthly spend cap of its usage tier (enforced_spend_limit_reached)")
     assert "retrying will not help" in error and "request_id: req_" in error
-    assert hint.startswith("hint: nothing was sent")
+    assert hint.startswith("hint: nothing was sent; job job_")
+    assert step.startswith("hint: once the limit allows, send it and wait: batchctl --base-url ")
+    assert " wait job_" in step
     assert clock.sleeps == []  # not one retry, not one backoff
     assert emulator.client().messages.batches.list().data == []
 
@@ -87,7 +89,7 @@ def test_a_cap_part_way_keeps_the_sent_parts_and_the_same_submit_sends_the_rest(
     assert first.stdout == ""
     job_id = first.stderr.split("parts of job ", 1)[1].split()[0]
     assert f"hint: 1 of 3 parts of job {job_id} were sent and stay tracked" in first.stderr
-    assert "sends only the 2 parts left" in first.stderr
+    assert "the same submit (same options) or `wait` sends the 2 parts left" in first.stderr
     store = Store.open(state_dir, clock=clock)
     try:
         sent = store.job_batches(job_id)

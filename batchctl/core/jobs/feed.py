@@ -234,19 +234,18 @@ def _send_pending(
 
 
 def _stopped_by_limit(store: Store, job: Mapping[str, Any], exc: SpendLimitError) -> None:
-    """Say what a cap left: the parts sent stay tracked, the same submit sends the rest."""
+    """Say what a cap left: the parts sent stay tracked; the job sends the rest later."""
     parts = store.job_parts(job["id"])
     sent = sum(p["batch_id"] is not None for p in parts)
     left = len(parts) - sent
-    if sent:
-        exc.hint = (
-            f"{sent} of {len(parts)} parts of job {job['id']} were sent and stay tracked; once "
-            f"the limit allows, the same submit sends only the {left} part{'s' * (left != 1)} left"
-        )
-    else:
-        exc.hint = "nothing was sent; once the limit allows, the same submit sends it"
+    what = f"the {left} part{'s' * (left != 1)} left" if sent else "it"
+    exc.hint = (
+        (f"{sent} of {len(parts)} parts of job {job['id']} were sent and stay tracked; " if sent
+         else f"nothing was sent; job {job['id']} keeps the file; ")
+        + f"once the limit allows, the same submit (same options) or `wait` sends {what}"
+    )
     exc.next_steps = (
-        NextStep("once the limit allows, send the parts left", "submit", (str(job["source"]),)),
+        NextStep(f"once the limit allows, send {what} and wait", "wait", (str(job["id"]),)),
     )
 
 
