@@ -1,15 +1,51 @@
-"""Test helpers shared by the suite: a fake clock, and running the CLI in-process."""
+"""Test helpers shared by the suite: a fake clock, the one request factory, and running the CLI
+in-process."""
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import orjson
 from typer.testing import CliRunner, Result
 
 from batchctl.cli.app import app
 from batchctl.cli.context import Overrides
+
+MODEL = "claude-haiku-4-5"
+
+
+def request(
+    custom_id: Any, text: str = "hello", *, model: Any = MODEL, max_tokens: Any = 32, **params: Any
+) -> dict[str, Any]:
+    """The suite's one request factory: a native request line (one user message of ``text``);
+    ``params`` adds or replaces fields of ``params`` (any value, valid or not)."""
+    return {
+        "custom_id": custom_id,
+        "params": {
+            "model": model,
+            "max_tokens": max_tokens,
+            "messages": [{"role": "user", "content": text}],
+            **params,
+        },
+    }
+
+
+def write_jsonl(path: Path, objects: Iterable[Any]) -> Path:
+    """Write one JSON line per object (a request file); returns ``path``."""
+    path.write_bytes(b"".join(orjson.dumps(obj) + b"\n" for obj in objects))
+    return path
+
+
+def read_csv(data: bytes) -> list[dict[str, str]]:
+    """Rows of a CSV that batchctl wrote (UTF-8, a header line), as dicts."""
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+
 
 START = 1_790_000_000.0  # 2026-09-21T...Z: a fixed "now" for every test
 

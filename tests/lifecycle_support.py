@@ -7,29 +7,12 @@ import socket
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from tests.conftest import API_KEY
-from tests.helpers import invoke
-
-MODEL = "claude-haiku-4-5"
-
-
-def request(custom_id: str, text: str = "hello") -> dict[str, Any]:
-    return {
-        "custom_id": custom_id,
-        "params": {
-            "model": MODEL,
-            "max_tokens": 32,
-            "messages": [{"role": "user", "content": text}],
-        },
-    }
+from tests.helpers import invoke, request, write_jsonl
 
 
 def write_requests(path: Path, count: int, prefix: str = "r") -> Path:
-    lines = (orjson.dumps(request(f"{prefix}{i}", f"q {prefix}{i}")) + b"\n" for i in range(count))
-    path.write_bytes(b"".join(lines))
-    return path
+    return write_jsonl(path, (request(f"{prefix}{i}", f"q {prefix}{i}") for i in range(count)))
 
 
 def run_on(emulator: Any, clock: Any, *args: str, **kwargs: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import orjson
 import pytest
 
 from batchctl.core.results import csvout
+from tests.helpers import read_csv, request
 from tests.lifecycle_support import submit
 
 MODEL = "claude-sonnet-4-6"
@@ -37,10 +39,7 @@ SCHEMA = {
 }
 
 
-def req(custom_id: str, text: str, max_tokens: int = 256, **params: Any) -> dict[str, Any]:
-    return {"custom_id": custom_id, "params": {
-        "model": MODEL, "max_tokens": max_tokens,
-        "messages": [{"role": "user", "content": text}], **params}}
+req = partial(request, model=MODEL, max_tokens=256)
 
 
 REQUESTS = [
@@ -109,7 +108,7 @@ def test_default_csv_adds_tool_use_and_leaves_thinking_out(ended: str, cli: Any,
     assert got.stdout == ""
     data = out.read_bytes()
     assert data.split(b"\r\n", 1)[0].decode() == ",".join(csvout.COLUMNS)
-    rows = by_id(csvout.read(data))
+    rows = by_id(read_csv(data))
     assert json.loads(rows["forced"]["tool_use"])["category"] == "shoes"
     assert rows["forced"]["text"] == ""
     assert rows["plain"]["tool_use"] == ""
@@ -121,7 +120,7 @@ def test_thinking_column_on_request(ended: str, cli: Any, tmp_path: Path) -> Non
     out = tmp_path / "out.csv"
     got = cli("results", ended, "--thinking", "-o", str(out))
     assert got.exit_code == 0, got.stderr
-    rows = by_id(csvout.read(out.read_bytes()))
+    rows = by_id(read_csv(out.read_bytes()))
     assert "does not think" in rows["think"]["thinking"]
     assert rows["plain"]["thinking"] == ""
 
@@ -141,7 +140,7 @@ def test_extract_json_writes_keys_as_columns(ended: str, cli: Any, tmp_path: Pat
     assert header[: len(csvout.COLUMNS) + 1] == [*csvout.COLUMNS, "extract_error"]
     assert {"json.category", "json.score", "json.tags", "json.in_stock", "json.q",
             "json.title", "json.size", "json.chars", "json.detail"} <= set(header)
-    rows = by_id(csvout.read(data))
+    rows = by_id(read_csv(data))
     forced = rows["forced"]
     assert (forced["json.category"], forced["json.score"], forced["json.in_stock"]) == (
         "shoes", "9", "false")
@@ -160,7 +159,7 @@ def test_extract_json_writes_keys_as_columns(ended: str, cli: Any, tmp_path: Pat
 def test_extract_tool_picks_the_tool(ended: str, cli: Any) -> None:
     got = cli("results", ended, "--extract", "tool:lookup", "--format", "csv")
     assert got.exit_code == 0, got.stderr
-    rows = by_id(csvout.read(got.stdout_bytes))
+    rows = by_id(read_csv(got.stdout_bytes))
     assert rows["auto"]["json.q"] == "please lookup blue hats"
     assert rows["forced"]["extract_error"] == "no tool_use block named 'lookup' (it called 'classify')"
     assert rows["schema"]["extract_error"] == "no tool_use block named 'lookup'"
@@ -198,7 +197,7 @@ def test_extract_errors_for_failed_results_stay_empty(tmp_path: Path, make_emula
     clock.advance(3600)
     got = run_on(emulator, clock, "results", batch_id, "--extract", "json", "--format", "csv")
     assert got.exit_code == 0, got.stderr
-    (row,) = csvout.read(got.stdout_bytes)
+    (row,) = read_csv(got.stdout_bytes)
     assert row["result_type"] == "errored"
     assert row["extract_error"] == ""
 
@@ -220,6 +219,6 @@ def test_thinking_with_a_forced_tool_errors_as_the_api_does(tmp_path: Path, cli:
     _, (batch_id,) = submit(cli, path)
     clock.advance(3600)
     got = cli("results", batch_id, "--format", "csv")
-    (row,) = csvout.read(got.stdout_bytes)
+    (row,) = read_csv(got.stdout_bytes)
     assert (row["result_type"], row["error_type"]) == ("errored", "invalid_request_error")
     assert "tool_choice" in row["error_message"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -9,20 +11,16 @@ from hypothesis import strategies as st
 
 from batchctl.core.catalog.prices import estimate_input_tokens
 from batchctl.core.errors import ExitCode, InputError, StateError, UsageError
-from batchctl.core.requests.body import iter_body, part_body, requests_body
+from batchctl.core.requests.body import iter_body, part_body
 from batchctl.core.requests.scan import (
     BODY_OVERHEAD,
     check_limits,
-    iter_requests,
     parse_size,
     scan_file,
 )
+from tests.helpers import request
 
-
-def req(custom_id: str, text: str = "hi", model: str = "claude-haiku-4-5", **extra) -> dict:
-    params = {"model": model, "max_tokens": 16, "messages": [{"role": "user", "content": text}]}
-    params.update(extra)
-    return {"custom_id": custom_id, "params": params}
+req = partial(request, max_tokens=16)
 
 
 def line(obj) -> bytes:
@@ -45,7 +43,7 @@ def problems(path, **kwargs) -> list[str]:
 def body_requests(scan) -> list[list[dict]]:
     out = []
     for part in scan.parts:
-        data = part_body(scan.path, part).read_all()
+        data = b"".join(part_body(scan.path, part))
         assert len(data) == part.body_size
         out.append(orjson.loads(data)["requests"])
     return out
@@ -100,7 +98,6 @@ def test_openai_style_lines_are_converted_to_params(tmp_path):
     scan = scan_file(path)
     assert scan.openai_style == 1
     assert body_requests(scan) == [[{"custom_id": "x", "params": body}, req("y")]]
-    assert list(iter_requests(path)) == [(1, "x", {"custom_id": "x", "params": body}), (2, "y", req("y"))]
 
 
 @pytest.mark.parametrize(
@@ -216,7 +213,7 @@ def test_native_lines_are_copied_byte_for_byte(tmp_path):
     )
     path = write(tmp_path, raw, end=b"  \r\n")
     scan = scan_file(path)
-    data = part_body(scan.path, scan.parts[0]).read_all()
+    data = b"".join(part_body(scan.path, scan.parts[0]))
     assert data == b'{"requests":[' + raw + b"]}"
     assert scan.parts[0].body_size == len(data)
 
@@ -355,24 +352,14 @@ def test_body_refuses_a_file_changed_after_the_scan(tmp_path):
     assert info.value.exit_code == ExitCode.STATE
 
 
-def test_requests_body_for_in_memory_requests():
-    reqs = [req("a"), req("b")]
-    body = requests_body(reqs)
-    data = body.read_all()
-    assert len(data) == body.size
-    assert orjson.loads(data) == {"requests": reqs}
-    assert requests_body([]).read_all() == b'{"requests":[]}'
-
-
-def test_iter_requests_of_one_part_and_bad_lines(tmp_path):
+def test_the_body_of_one_part_and_a_bad_line(tmp_path):
     reqs = [req(f"r{i}") for i in range(5)]
     path = write(tmp_path, *reqs)
     scan = scan_file(path, max_requests=2)
-    assert [(n, c) for n, c, _ in iter_requests(path, scan.parts[1])] == [(3, "r2"), (4, "r3")]
+    assert [p.first_line for p in scan.parts] == [1, 3, 5]
+    assert [r["custom_id"] for r in body_requests(scan)[1]] == ["r2", "r3"]
     bad = write(tmp_path, req("a"), b"{", name="bad.jsonl")
-    with pytest.raises(InputError) as info:
-        list(iter_requests(bad, display_name="bad"))
-    assert info.value.problems == ["bad:2: invalid JSON: unexpected end of data at column 2"]
+    assert problems(bad) == ["in.jsonl:2: invalid JSON: unexpected end of data at column 2"]
 
 
 def test_token_estimate_counts_text_of_system_messages_and_tools():

@@ -11,32 +11,24 @@ import sys
 import threading
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
-from batchctl.core.results import csvout
 from batchctl.core.state.store import Store
+from tests import helpers
 from tests.conftest import API_KEY
+from tests.helpers import read_csv
 from tests.lifecycle_support import run_on, submit
 
 MODEL = "claude-sonnet-4-6"
 ANSI = "\x1b["
 
 
-def request(custom_id: str, text: str, **params: Any) -> dict[str, Any]:
-    return {
-        "custom_id": custom_id,
-        "params": {"model": params.pop("model", MODEL), "max_tokens": 64,
-                   "messages": [{"role": "user", "content": text}], **params},
-    }
-
-
-def write(path: Path, requests: list[dict[str, Any]]) -> Path:
-    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in requests))
-    return path
+request = partial(helpers.request, model=MODEL, max_tokens=64)
+write = helpers.write_jsonl
 
 
 def raw_body(emulator: Any, batch_id: str) -> bytes:
@@ -134,7 +126,7 @@ def test_csv_from_the_emulator_matches_the_jsonl(tmp_path: Path, emulator: Any, 
     out = tmp_path / "r.CSV"  # the extension picks the format, in any case
     result = cli("results", batch_id, "-o", str(out), "--order", "input")
     assert result.exit_code == 0, result.stderr
-    rows = csvout.read(out.read_bytes())
+    rows = read_csv(out.read_bytes())
     ordered = cli("results", batch_id, "--order", "input").stdout
     jsonl = [json.loads(x) for x in ordered.splitlines()]
     assert [r["custom_id"] for r in rows] == ["c0", "c1", "c2"]
@@ -145,7 +137,7 @@ def test_csv_from_the_emulator_matches_the_jsonl(tmp_path: Path, emulator: Any, 
         assert row["output_tokens"] == str(message["usage"]["output_tokens"])
     assert 'quote "" and, comma' in out.read_text("utf-8")  # quoted, quotes doubled
     piped = cli("results", batch_id, "--format", "csv")  # the API's order, same rows
-    assert sorted(csvout.read(piped.stdout_bytes), key=lambda r: r["custom_id"]) == rows
+    assert sorted(read_csv(piped.stdout_bytes), key=lambda r: r["custom_id"]) == rows
 
 
 # -- filters --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from batchctl.core.errors import UsageError
 from batchctl.core.results import csvout
 from batchctl.core.results.atomic import atomic_file, sweep_stale
 from batchctl.core.results.ordering import Spool
+from tests.helpers import read_csv
 
 MODEL = "claude-sonnet-4-6"
 
@@ -33,10 +34,10 @@ def test_csv_round_trip_keeps_quotes_newlines_commas_and_non_ascii() -> None:
             "type": "invalid_request_error", "message": NASTY}, "request_id": None}}},
         {"custom_id": "late", "result": {"type": "expired"}},
     ]
-    data = b"".join(csvout.encode(records))
+    data = b"".join(csvout.encode_blocks([records]))
     assert data.startswith(",".join(csvout.COLUMNS).encode() + b"\r\n")
     assert data.endswith(b"\r\n") and not data.startswith(b"\xef\xbb\xbf")
-    rows = csvout.read(data)
+    rows = read_csv(data)
     assert [r["custom_id"] for r in rows] == ["ok", "bad", "late"]
     assert rows[0]["text"] == NASTY  # text blocks joined, tool_use skipped
     assert (rows[0]["input_tokens"], rows[0]["output_tokens"]) == ("7", "9")

@@ -17,27 +17,14 @@ from batchctl.core.requests import scan as core_requests
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
 from tests.conftest import API_KEY
-from tests.helpers import invoke
+from tests.helpers import invoke, request, write_jsonl
 
 MODEL = "claude-haiku-4-5"
 
 
-def req(custom_id: str, text: str = "hello", model: str = MODEL, max_tokens: int = 32) -> dict:
-    return {
-        "custom_id": custom_id,
-        "params": {"model": model, "max_tokens": max_tokens,
-                   "messages": [{"role": "user", "content": text}]},
-    }
-
-
-def write(path: Path, reqs: list[dict]) -> Path:
-    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in reqs))
-    return path
-
-
 @pytest.fixture
 def seven(tmp_path: Path) -> Path:
-    return write(tmp_path / "seven.jsonl", [req(f"r{i}", f"question {i}") for i in range(7)])
+    return write_jsonl(tmp_path / "seven.jsonl", [request(f"r{i}", f"question {i}") for i in range(7)])
 
 
 def remote(emulator) -> list[dict]:
@@ -164,7 +151,7 @@ def test_stdin_is_spooled_and_deduplicated(cli, emulator, seven, state_dir):
 
 
 def test_stdin_problems_are_reported_as_stdin(cli, emulator):
-    result = cli("submit", "-", input=orjson.dumps(req("a")) + b"\n[]\n")
+    result = cli("submit", "-", input=orjson.dumps(request("a")) + b"\n[]\n")
     assert result.exit_code == 3
     assert "<stdin>:2: expected a JSON object, got a list" in result.stderr
     assert remote(emulator) == []
@@ -172,7 +159,7 @@ def test_stdin_problems_are_reported_as_stdin(cli, emulator):
 
 def test_openai_style_lines_are_submitted_as_params(cli, emulator, clock, tmp_path):
     lines = [
-        {"custom_id": f"o{i}", "method": "POST", "url": "/v1/messages", "body": req("x")["params"]}
+        {"custom_id": f"o{i}", "method": "POST", "url": "/v1/messages", "body": request("x")["params"]}
         for i in range(3)
     ]
     path = tmp_path / "openai.jsonl"
@@ -187,11 +174,11 @@ def test_openai_style_lines_are_submitted_as_params(cli, emulator, clock, tmp_pa
 
 
 def test_invalid_file_exits_3_and_sends_nothing(cli, emulator, tmp_path):
-    bad = req("b")
+    bad = request("b")
     bad["params"]["max_tokens"] = 0
     path = tmp_path / "bad.jsonl"
-    path.write_bytes(orjson.dumps(req("a")) + b"\n\n" + orjson.dumps(bad) + b"\n"
-                     + orjson.dumps(req("a")) + b"\n")
+    path.write_bytes(orjson.dumps(request("a")) + b"\n\n" + orjson.dumps(bad) + b"\n"
+                     + orjson.dumps(request("a")) + b"\n")
     result = cli("submit", str(path))
     assert result.exit_code == 3
     assert result.stdout == ""
@@ -234,7 +221,7 @@ def test_dry_run_sends_nothing_and_needs_no_key(emulator, clock, seven, tmp_path
 
 
 def test_dry_run_with_an_unknown_model_gives_no_cost(cli, emulator, tmp_path):
-    path = write(tmp_path / "m.jsonl", [req("a"), req("b", model="claude-unknown-9")])
+    path = write_jsonl(tmp_path / "m.jsonl", [request("a"), request("b", model="claude-unknown-9")])
     result = cli("submit", str(path), "--dry-run")
     assert result.exit_code == 0
     rows = dict(line.split("\t", 1) for line in result.stdout.splitlines())
@@ -320,7 +307,7 @@ def test_crash_before_create_creates_once(emulator, clock, seven, state_dir):
 
 def test_a_batch_tracked_by_another_job_is_not_adopted(emulator, clock, seven, tmp_path, state_dir):
     _crashed_run(state_dir, emulator.base_url, seven, clock)
-    other = write(tmp_path / "other.jsonl", [req(f"x{i}") for i in range(7)])
+    other = write_jsonl(tmp_path / "other.jsonl", [request(f"x{i}") for i in range(7)])
     tracked = run_on(emulator, clock, "submit", str(other)).stdout.strip()  # same count, later
     result = run_on(emulator, clock, "submit", str(seven))
     assert result.exit_code == 0, result.stderr
@@ -432,7 +419,7 @@ def _other_client_batch(emulator, prefix: str, n: int = 7) -> str:
         client = anthropic.Anthropic(api_key="someone-else", base_url=server.base_url,
                                      max_retries=0)
         return client.messages.batches.create(
-            requests=[req(f"{prefix}{i}", f"someone else's question {i}") for i in range(n)]
+            requests=[request(f"{prefix}{i}", f"someone else's question {i}") for i in range(n)]
         ).id
 
 

@@ -10,7 +10,6 @@ import typer
 
 from batchctl.cli import output
 from batchctl.cli.context import AppContext, app_context
-from batchctl.cli.options import JsonOpt
 from batchctl.core.requests import prepare as core
 
 _SPOOL_CHUNK = 1 << 20
@@ -62,13 +61,12 @@ def prepare(
         typer.Option("--id-prefix", help="Start every custom_id with this (default: line- for "
                      "text, row- for CSV rows).", show_default=False),
     ] = None,
-    json_: JsonOpt = False,
 ) -> None:
     """Turn plain prompts into a request file, written to stdout.
 
     Nothing is written unless the whole input is good: problems are reported as FILE:LINE on
     stderr (exit 3); a --column that is not in the CSV header is a usage error (exit 2). The output
-    is JSON lines, with or without --json.
+    is JSON lines.
 
     Example:
 

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import gc
 import http.client
-import time
+from functools import partial
 
 import anthropic
 import httpx2
 import orjson
 import pytest
 
-from batchctl.emulator import EmulatorConfig, intake, make_app
+from batchctl.emulator import EmulatorConfig, make_app
 from tests.emulator.support import NEW_VERSION, requests_for
 from tests.emulator.test_endpoints import assert_envelope
+from tests.helpers import request
 
 GOOD = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
-
-
-def _item(custom_id: object = "a", params: object = GOOD) -> dict:
-    return {"custom_id": custom_id, "params": params}
+_item = partial(request, text="hi", model="m", max_tokens=5)
 
 
 @pytest.mark.parametrize(
@@ -31,44 +29,36 @@ def _item(custom_id: object = "a", params: object = GOOD) -> dict:
         (b"{}", "requests: Field required"),
         (orjson.dumps({"requests": {}}), "valid list"),
         (orjson.dumps({"requests": []}), "at least 1 item"),
-        (orjson.dumps({"requests": [_item()], "extra": 1}), "extra: Extra inputs"),
+        (orjson.dumps({"requests": [_item("a")], "extra": 1}), "extra: Extra inputs"),
         (orjson.dumps({"requests": ["x"]}), "requests.0: Input should be a valid dictionary"),
         (orjson.dumps({"requests": [{"params": GOOD}]}), "requests.0.custom_id: Field required"),
         (orjson.dumps({"requests": [{"custom_id": "a"}]}), "requests.0.params: Field required"),
-        (orjson.dumps({"requests": [{**_item(), "x": 1}]}), "requests.0.x: Extra inputs"),
+        (orjson.dumps({"requests": [{**_item("a"), "x": 1}]}), "requests.0.x: Extra inputs"),
         (orjson.dumps({"requests": [_item(7)]}), "valid string"),
         (orjson.dumps({"requests": [_item("")]}), "should match pattern"),
         (orjson.dumps({"requests": [_item("has space")]}), "should match pattern"),
         (orjson.dumps({"requests": [_item("a" * 65)]}), "should match pattern"),
         (orjson.dumps({"requests": [_item("a"), _item("b"), _item("a")]}), "requests.2.custom_id"),
         (
-            orjson.dumps({"requests": [_item("a", [])]}),
+            orjson.dumps({"requests": [{"custom_id": "a", "params": []}]}),
             "requests.0.params: Input should be a valid dictionary",
         ),
     ],
 )
-def test_bad_envelopes_are_400_and_create_nothing(emu, body, fragment):
-    http = emu.http()
+def test_bad_envelopes_are_400_and_create_nothing(emulator, body, fragment):
+    http = emulator.http()
     response = http.post(
         "/v1/messages/batches", content=body, headers={"content-type": "application/json"}
     )
     assert fragment in assert_envelope(response, 400, "invalid_request_error")["error"]["message"]
     assert http.get("/v1/messages/batches").json()["data"] == []
-    assert gc.isenabled()  # paused while a body is parsed, back on after a refusal too
+    assert gc.isenabled()  # the emulator never pauses the GC, not even for a refusal
 
 
-def _gc_back_on(timeout: float = 5.0) -> bool:
-    """The server frees a create's objects, then resumes the GC, just after the reply is sent."""
-    deadline = time.monotonic() + timeout
-    while not gc.isenabled() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return gc.isenabled() and intake.without_gc.held == 0
-
-
-def test_the_gc_is_back_on_once_a_create_has_been_answered(emu, tmp_path, clock):
-    response = emu.http().post("/v1/messages/batches", json={"requests": requests_for(3)})
+def test_the_gc_is_on_once_a_create_has_been_answered(emulator, tmp_path, clock):
+    response = emulator.http().post("/v1/messages/batches", json={"requests": requests_for(3)})
     assert response.status_code == 200 and response.json()["request_counts"]["processing"] == 3
-    assert _gc_back_on()
+    assert gc.isenabled()
     app = make_app(tmp_path / "in-process", EmulatorConfig(), clock=clock.time)
     with httpx2.Client(
         transport=httpx2.WSGITransport(app=app), base_url="http://emulator.local"
@@ -78,22 +68,22 @@ def test_the_gc_is_back_on_once_a_create_has_been_answered(emu, tmp_path, clock)
             "/v1/messages/batches", json={"requests": requests_for(2)}, headers=headers
         )
         assert response.status_code == 200 and response.json()["request_counts"]["processing"] == 2
-    assert _gc_back_on()
+    assert gc.isenabled()
 
 
-def test_exactly_100000_requests_is_the_limit(emu):
+def test_exactly_100000_requests_is_the_limit(emulator):
     item = b'{"custom_id":"x%d","params":{}}'
     too_many = b'{"requests":[' + b",".join(item % i for i in range(100_001)) + b"]}"
-    response = emu.http().post("/v1/messages/batches", content=too_many)
+    response = emulator.http().post("/v1/messages/batches", content=too_many)
     assert (
         "at most 100000 items"
         in assert_envelope(response, 400, "invalid_request_error")["error"]["message"]
     )
 
 
-def test_a_body_over_the_limit_is_413_request_too_large(start_emu):
-    emu = start_emu(max_body_bytes=2000)
-    with emu.client() as client:
+def test_a_body_over_the_limit_is_413_request_too_large(make_emulator):
+    emulator = make_emulator(max_body_bytes=2000)
+    with emulator.client() as client:
         with pytest.raises(anthropic.RequestTooLargeError) as caught:
             client.messages.batches.create(requests=requests_for(40))
         assert caught.value.status_code == 413
@@ -104,9 +94,9 @@ def test_a_body_over_the_limit_is_413_request_too_large(start_emu):
         )
 
 
-def test_a_chunked_body_is_read_and_its_size_limit_enforced(start_emu):
-    emu = start_emu(max_body_bytes=5000)
-    connection = http.client.HTTPConnection("127.0.0.1", emu.server.port, timeout=10)
+def test_a_chunked_body_is_read_and_its_size_limit_enforced(make_emulator):
+    emulator = make_emulator(max_body_bytes=5000)
+    connection = http.client.HTTPConnection("127.0.0.1", emulator.server.port, timeout=10)
     headers = {"x-api-key": "k", "content-type": "application/json"}
 
     def post(payload: bytes) -> http.client.HTTPResponse:
@@ -145,14 +135,14 @@ INVALID = [
 ]
 
 
-def test_bad_params_end_errored_with_invalid_request_error(emu, client):
+def test_bad_params_end_errored_with_invalid_request_error(emulator, client):
     requests = [
         {"custom_id": f"bad-{i}", "params": params} for i, (params, _) in enumerate(INVALID)
     ]
     requests.append({"custom_id": "good", "params": {**GOOD, "stream": False}})
     batch = client.messages.batches.create(requests=requests)  # accepted: checked "asynchronously"
     assert batch.request_counts.processing == len(requests)
-    emu.clock.advance(60)
+    emulator.clock.advance(60)
     ended = client.messages.batches.retrieve(batch.id)
     assert (ended.request_counts.errored, ended.request_counts.succeeded) == (len(INVALID), 1)
     results = {r.custom_id: r.result for r in client.messages.batches.results(batch.id)}
@@ -165,17 +155,17 @@ def test_bad_params_end_errored_with_invalid_request_error(emu, client):
         assert fragment in result.error.error.message
 
 
-def test_sampling_params_are_fine_under_the_old_api_version(emu):
-    http = emu.http()  # anthropic-version 2023-06-01, as 0.x/1.x SDKs send
+def test_sampling_params_are_fine_under_the_old_api_version(emulator):
+    http = emulator.http()  # anthropic-version 2023-06-01, as 0.x/1.x SDKs send
     params = {**GOOD, "temperature": 0.5, "top_k": 3}
     body = {"requests": [{"custom_id": "old", "params": params}]}
     batch_id = http.post("/v1/messages/batches", json=body).json()["id"]
-    emu.clock.advance(60)
+    emulator.clock.advance(60)
     lines = http.get(f"/v1/messages/batches/{batch_id}/results").content.splitlines()
     assert orjson.loads(lines[0])["result"]["type"] == "succeeded"
     new = http.post(
         "/v1/messages/batches", json=body, headers={"anthropic-version": NEW_VERSION}
     ).json()["id"]
-    emu.clock.advance(60)
+    emulator.clock.advance(60)
     line = http.get(f"/v1/messages/batches/{new}/results").content
     assert orjson.loads(line)["result"]["error"]["error"]["type"] == "invalid_request_error"

@@ -37,7 +37,7 @@ def assert_envelope(response, status: int, error_type: str) -> dict:
     return body
 
 
-def test_create_answers_an_in_progress_batch_with_all_ten_keys(emu, client):
+def test_create_answers_an_in_progress_batch_with_all_ten_keys(emulator, client):
     raw = client.messages.batches.with_raw_response.create(requests=requests_for(3))
     assert raw.headers["content-type"] == "application/json"
     assert raw.headers["request-id"].startswith("req_")
@@ -50,32 +50,32 @@ def test_create_answers_an_in_progress_batch_with_all_ten_keys(emu, client):
     assert batch.request_counts.to_dict() == {
         "processing": 3, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0
     }
-    assert batch.created_at.timestamp() == pytest.approx(emu.clock.now)
+    assert batch.created_at.timestamp() == pytest.approx(emulator.clock.now)
     assert batch.expires_at - batch.created_at == timedelta(hours=24)
     assert (batch.ended_at, batch.cancel_initiated_at, batch.archived_at, batch.results_url) == (None,) * 4
     assert body["created_at"].endswith("Z")
 
 
-def test_retrieve_follows_the_clock_to_ended(emu, client):
+def test_retrieve_follows_the_clock_to_ended(emulator, client):
     batch = client.messages.batches.create(requests=requests_for(4))
-    emu.clock.advance(59.9)
+    emulator.clock.advance(59.9)
     assert client.messages.batches.retrieve(batch.id).processing_status == "in_progress"
-    emu.clock.advance(0.1)
+    emulator.clock.advance(0.1)
     ended = client.messages.batches.retrieve(batch.id)
     assert ended.processing_status == "ended"
     assert ended.ended_at - ended.created_at == timedelta(seconds=60)
     assert ended.request_counts.succeeded == 4 and ended.request_counts.processing == 0
-    assert ended.results_url == f"{emu.base_url}/v1/messages/batches/{batch.id}/results"
+    assert ended.results_url == f"{emulator.base_url}/v1/messages/batches/{batch.id}/results"
 
 
-def test_results_url_can_name_a_public_base_url(start_emu):
-    emu = start_emu(processing_seconds=0, public_base_url="http://emulator.example:9000/")
-    with emu.client() as client:
+def test_results_url_can_name_a_public_base_url(make_emulator):
+    emulator = make_emulator(processing_seconds=0, public_base_url="http://emulator.example:9000/")
+    with emulator.client() as client:
         batch = client.messages.batches.create(requests=requests_for(1))
     assert batch.results_url == f"http://emulator.example:9000/v1/messages/batches/{batch.id}/results"
 
 
-def test_list_pages_forward_and_backward_in_creation_order(emu, client):
+def test_list_pages_forward_and_backward_in_creation_order(emulator, client):
     # The fake clock stands still: 45 batches share one created_at, so order comes from a sequence.
     ids = [client.messages.batches.create(requests=requests_for(1)).id for _ in range(45)]
     newest_first = ids[::-1]
@@ -97,24 +97,25 @@ def test_list_pages_forward_and_backward_in_creation_order(emu, client):
     assert [[b.id for b in p.data] for p in pages] == [ids[20:0:-1], ids[40:20:-1], ids[44:40:-1]]
     assert pages[-1].has_more is False
 
-    default = emu.http().get("/v1/messages/batches").json()
+    default = emulator.http().get("/v1/messages/batches").json()
     assert len(default["data"]) == 20 and default["has_more"] is True
 
 
-def test_empty_list_still_has_every_page_key(emu):
-    page = emu.http().get("/v1/messages/batches", params={"limit": 1000}).json()
+def test_empty_list_still_has_every_page_key(emulator):
+    page = emulator.http().get("/v1/messages/batches", params={"limit": 1000}).json()
     assert page == {"data": [], "has_more": False, "first_id": None, "last_id": None}
 
 
 @pytest.mark.parametrize("query", [{"limit": 0}, {"limit": 1001}, {"limit": "ten"}, {"limit": -3}])
-def test_bad_limit_is_400(emu, query):
-    body = assert_envelope(emu.http().get("/v1/messages/batches", params=query), 400, "invalid_request_error")
+def test_bad_limit_is_400(emulator, query):
+    response = emulator.http().get("/v1/messages/batches", params=query)
+    body = assert_envelope(response, 400, "invalid_request_error")
     assert "limit" in body["error"]["message"]
 
 
-def test_unknown_or_conflicting_cursors_are_400(emu, client):
+def test_unknown_or_conflicting_cursors_are_400(emulator, client):
     batch = client.messages.batches.create(requests=requests_for(1))
-    http = emu.http()
+    http = emulator.http()
     assert_envelope(
         http.get("/v1/messages/batches", params={"after_id": "msgbatch_nope"}),
         400,
@@ -124,11 +125,11 @@ def test_unknown_or_conflicting_cursors_are_400(emu, client):
     assert_envelope(http.get("/v1/messages/batches", params=both), 400, "invalid_request_error")
 
 
-def test_beta_query_and_headers_and_unknown_params_are_ignored(emu, client):
+def test_beta_query_and_headers_and_unknown_params_are_ignored(emulator, client):
     batch = client.beta.messages.batches.create(
         requests=requests_for(2), betas=["message-batches-2024-09-24"]
     )
-    http = emu.http(
+    http = emulator.http(
         **{
             "anthropic-beta": "foo-2025,message-batches-2024-09-24",
             "x-stainless-timeout": "NOT_GIVEN",
@@ -143,8 +144,8 @@ def test_beta_query_and_headers_and_unknown_params_are_ignored(emu, client):
     assert client.beta.messages.batches.retrieve(batch.id, betas=["x-2025"]).id == batch.id
 
 
-def test_both_auth_headers_and_both_versions_are_accepted(emu):
-    http = emu.http()
+def test_both_auth_headers_and_both_versions_are_accepted(emulator):
+    http = emulator.http()
     assert http.get("/v1/messages/batches").status_code == 200  # X-Api-Key, 2023-06-01
     bearer = {"authorization": "Bearer k", "anthropic-version": NEW_VERSION}
     assert http.get("/v1/messages/batches", headers={**bearer, "x-api-key": ""}).status_code == 200
@@ -153,10 +154,10 @@ def test_both_auth_headers_and_both_versions_are_accepted(emu):
 @pytest.mark.parametrize(
     "headers", [{}, {"authorization": "Bearer"}, {"authorization": "Basic abc"}]
 )
-def test_no_key_is_401_with_an_envelope(emu, headers):
+def test_no_key_is_401_with_an_envelope(emulator, headers):
     import httpx2
 
-    with httpx2.Client(base_url=emu.base_url) as http:
+    with httpx2.Client(base_url=emulator.base_url) as http:
         response = http.get("/v1/messages/batches", headers=headers)
         assert_envelope(response, 401, "authentication_error")
 
@@ -171,24 +172,24 @@ def test_no_key_is_401_with_an_envelope(emu, headers):
         ("GET", "/v1/messages/batches//results"),
     ],
 )
-def test_unknown_routes_are_404_envelopes(emu, method, path):
-    assert_envelope(emu.http().request(method, path), 404, "not_found_error")
+def test_unknown_routes_are_404_envelopes(emulator, method, path):
+    assert_envelope(emulator.http().request(method, path), 404, "not_found_error")
 
 
-def test_ids_are_percent_decoded(emu, client):
+def test_ids_are_percent_decoded(emulator, client):
     batch = client.messages.batches.create(requests=requests_for(1))
     encoded = "".join(f"%{ord(c):02X}" if c == "_" else c for c in batch.id)
-    assert emu.http().get(f"/v1/messages/batches/{encoded}").json()["id"] == batch.id
+    assert emulator.http().get(f"/v1/messages/batches/{encoded}").json()["id"] == batch.id
     with pytest.raises(anthropic.NotFoundError) as caught:
         client.messages.batches.retrieve("a/b c")  # sent as a%2Fb%20c
     assert "'a/b c'" in caught.value.body["error"]["message"]
     assert caught.value.request_id.startswith("req_")
 
 
-def test_cancel_works_with_and_without_a_content_type(emu, client):
+def test_cancel_works_with_and_without_a_content_type(emulator, client):
     one = client.messages.batches.create(requests=requests_for(1)).id
     two = client.messages.batches.create(requests=requests_for(1)).id
-    http = emu.http()
+    http = emulator.http()
     assert (
         http.post(f"/v1/messages/batches/{one}/cancel", content=b"").json()["processing_status"]
         == "canceling"
@@ -199,17 +200,17 @@ def test_cancel_works_with_and_without_a_content_type(emu, client):
     assert typed.json()["cancel_initiated_at"] is not None
 
 
-def test_delete_needs_an_ended_batch_then_everything_is_404(emu, client):
+def test_delete_needs_an_ended_batch_then_everything_is_404(emulator, client):
     batch = client.messages.batches.create(requests=requests_for(2))
     # 400, never 409 (which the SDKs retry)
     with pytest.raises(anthropic.BadRequestError) as caught:
         client.messages.batches.delete(batch.id)
     assert caught.value.status_code == 400 and "only an ended batch" in caught.value.message
-    emu.clock.advance(60)
+    emulator.clock.advance(60)
     deleted = client.messages.batches.with_raw_response.delete(batch.id)
     assert deleted.headers["request-id"].startswith("req_")
     assert deleted.parse().to_dict() == {"id": batch.id, "type": "message_batch_deleted"}
-    http = emu.http()
+    http = emulator.http()
     for method, path in [("GET", ""), ("DELETE", ""), ("POST", "/cancel"), ("GET", "/results")]:
         assert_envelope(
             http.request(method, f"/v1/messages/batches/{batch.id}{path}"), 404, "not_found_error"
@@ -217,17 +218,17 @@ def test_delete_needs_an_ended_batch_then_everything_is_404(emu, client):
     assert client.messages.batches.list().data == []
 
 
-def test_cancel_of_an_ended_batch_is_400(emu, client):
+def test_cancel_of_an_ended_batch_is_400(emulator, client):
     batch = client.messages.batches.create(requests=requests_for(1))
-    emu.clock.advance(61)
+    emulator.clock.advance(61)
     with pytest.raises(anthropic.BadRequestError) as caught:
         client.messages.batches.cancel(batch.id)
     assert "already ended" in caught.value.message
 
 
-def test_results_before_the_end_are_400(emu, client):
+def test_results_before_the_end_are_400(emulator, client):
     batch = client.messages.batches.create(requests=requests_for(1))
-    response = emu.http().get(f"/v1/messages/batches/{batch.id}/results")
+    response = emulator.http().get(f"/v1/messages/batches/{batch.id}/results")
     body = assert_envelope(response, 400, "invalid_request_error")
     assert "in_progress" in body["error"]["message"]
     with pytest.raises(anthropic.AnthropicError, match="results_url"):

@@ -12,29 +12,29 @@ from batchctl.emulator import EMULATOR_API_KEY, EmulatorConfig, ReplyLost, make_
 from tests.emulator.support import requests_for
 
 
-def test_sdk_retries_survive_a_fault_rate_of_one_half(start_emu):
-    emu = start_emu(fault_rate=0.5, seed=11, processing_seconds=1)
+def test_sdk_retries_survive_a_fault_rate_of_one_half(make_emulator):
+    emulator = make_emulator(fault_rate=0.5, seed=11, processing_seconds=1)
     retries = 0
-    with emu.client(max_retries=6) as client:
+    with emulator.client(max_retries=6) as client:
         ids = []
         for _ in range(6):
             raw = client.messages.batches.with_raw_response.create(requests=requests_for(2))
             retries += raw.retries_taken
             ids.append(raw.parse().id)
-        emu.clock.advance(1)
+        emulator.clock.advance(1)
         for batch_id in ids:
             assert client.messages.batches.retrieve(batch_id).processing_status == "ended"
             assert len(list(client.messages.batches.results(batch_id))) == 2
         assert sorted(b.id for b in client.messages.batches.list()) == sorted(ids)
         client.messages.batches.delete(ids[0])
     assert retries > 0  # faults did happen, and no retried create made a second batch
-    clean = start_emu(data_dir=emu.data_dir)
+    clean = make_emulator(data_dir=emulator.data_dir)
     assert len(clean.http().get("/v1/messages/batches").json()["data"]) == 5
 
 
-def test_a_fault_is_an_envelope_with_a_short_retry_delay_and_does_nothing(start_emu):
-    emu = start_emu(fault_rate=1.0, seed=5)
-    http = emu.http()
+def test_a_fault_is_an_envelope_with_a_short_retry_delay_and_does_nothing(make_emulator):
+    emulator = make_emulator(fault_rate=1.0, seed=5)
+    http = emulator.http()
     statuses = set()
     for _ in range(12):
         response = http.post("/v1/messages/batches", json={"requests": requests_for(1)})
@@ -45,29 +45,29 @@ def test_a_fault_is_an_envelope_with_a_short_retry_delay_and_does_nothing(start_
         assert body["error"]["type"] == expected
         assert 10 <= int(response.headers["retry-after-ms"]) <= 50
     assert statuses == {429, 500, 529}
-    clean = start_emu(data_dir=emu.data_dir)
+    clean = make_emulator(data_dir=emulator.data_dir)
     assert clean.http().get("/v1/messages/batches").json()["data"] == []
 
 
-def test_fault_decisions_repeat_for_a_seed(start_emu):
+def test_fault_decisions_repeat_for_a_seed(make_emulator):
     def statuses(seed: int) -> list[int]:
-        http = start_emu(fault_rate=0.5, seed=seed).http()
+        http = make_emulator(fault_rate=0.5, seed=seed).http()
         return [http.get("/v1/messages/batches").status_code for _ in range(30)]
 
     assert statuses(1) == statuses(1) != statuses(2)
 
 
-def test_faults_can_be_limited_to_some_endpoints(start_emu):
-    emu = start_emu(fault_rate=1.0, fault_endpoints=frozenset({"create"}))
-    http = emu.http()
+def test_faults_can_be_limited_to_some_endpoints(make_emulator):
+    emulator = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"create"}))
+    http = emulator.http()
     assert http.get("/v1/messages/batches").status_code == 200
     response = http.post("/v1/messages/batches", json={"requests": requests_for(1)})
     assert response.status_code in {429, 500, 529}
 
 
-def test_a_lost_create_reply_over_http_still_made_the_batch(start_emu):
-    emu = start_emu(lost_reply_rate=1.0, fault_endpoints=frozenset({"create"}))
-    with emu.client() as client:
+def test_a_lost_create_reply_over_http_still_made_the_batch(make_emulator):
+    emulator = make_emulator(lost_reply_rate=1.0, fault_endpoints=frozenset({"create"}))
+    with emulator.client() as client:
         with pytest.raises(anthropic.APIConnectionError):
             client.messages.batches.create(requests=requests_for(3))
         made = client.messages.batches.list().data
@@ -97,14 +97,14 @@ def test_a_lost_create_reply_in_process_is_a_connection_error(tmp_path, clock):
     assert gc.isenabled()
 
 
-def test_a_dropped_results_stream_over_http_raises_while_reading(start_emu):
-    emu = start_emu(drop_rate=1.0, processing_seconds=1)
-    with emu.client() as client:
+def test_a_dropped_results_stream_over_http_raises_while_reading(make_emulator):
+    emulator = make_emulator(drop_rate=1.0, processing_seconds=1)
+    with emulator.client() as client:
         batch = client.messages.batches.create(requests=requests_for(50))
-        emu.clock.advance(1)
+        emulator.clock.advance(1)
         with pytest.raises(httpx2.RemoteProtocolError):
             list(client.messages.batches.results(batch.id))
-        with emu.http().stream("GET", f"/v1/messages/batches/{batch.id}/results") as response:
+        with emulator.http().stream("GET", f"/v1/messages/batches/{batch.id}/results") as response:
             promised = int(response.headers["content-length"])
             received = bytearray()
             with pytest.raises(httpx2.RemoteProtocolError):

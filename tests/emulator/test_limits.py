@@ -18,11 +18,11 @@ def _refusal(call) -> anthropic.RateLimitError:
     return info.value
 
 
-def test_a_create_past_the_queue_limit_is_a_429_that_says_when_room_frees(start_emu):
-    emu = start_emu(queue_limit=5, processing_seconds=60)
-    with emu.client() as client:
+def test_a_create_past_the_queue_limit_is_a_429_that_says_when_room_frees(make_emulator):
+    emulator = make_emulator(queue_limit=5, processing_seconds=60)
+    with emulator.client() as client:
         first = client.messages.batches.create(requests=requests_for(3))
-        emu.clock.advance(20)
+        emulator.clock.advance(20)
         client.messages.batches.create(requests=requests_for(2))  # 5 of 5: still fits
         exc = _refusal(lambda: client.messages.batches.create(requests=requests_for(1)))
         assert exc.status_code == 429 and exc.body["error"]["type"] == "rate_limit_error"
@@ -31,35 +31,35 @@ def test_a_create_past_the_queue_limit_is_a_429_that_says_when_room_frees(start_
         # The first batch (3 requests) ends 40 s from now: then one more request fits.
         assert exc.response.headers["retry-after"] == "40"
         assert len(client.messages.batches.list().data) == 2  # nothing was created
-        emu.clock.advance(40)
+        emulator.clock.advance(40)
         assert client.messages.batches.retrieve(first.id).processing_status == "ended"
         client.messages.batches.create(requests=requests_for(3))  # 2 queued + 3 = 5
 
 
-def test_a_batch_larger_than_the_whole_queue_gets_no_retry_after(start_emu):
-    emu = start_emu(queue_limit=4)
-    with emu.client() as client:
+def test_a_batch_larger_than_the_whole_queue_gets_no_retry_after(make_emulator):
+    emulator = make_emulator(queue_limit=4)
+    with emulator.client() as client:
         exc = _refusal(lambda: client.messages.batches.create(requests=requests_for(5)))
     assert "retry-after" not in exc.response.headers
     assert "processing queue" in exc.body["error"]["message"]
 
 
-def test_a_canceled_batch_leaves_the_queue_once_it_has_ended(start_emu):
-    emu = start_emu(queue_limit=3, processing_seconds=600, cancel_seconds=5)
-    with emu.client() as client:
+def test_a_canceled_batch_leaves_the_queue_once_it_has_ended(make_emulator):
+    emulator = make_emulator(queue_limit=3, processing_seconds=600, cancel_seconds=5)
+    with emulator.client() as client:
         batch = client.messages.batches.create(requests=requests_for(3))
         client.messages.batches.cancel(batch.id)
         exc = _refusal(lambda: client.messages.batches.create(requests=requests_for(1)))
         assert exc.response.headers["retry-after"] == "5"
-        emu.clock.advance(5)
+        emulator.clock.advance(5)
         client.messages.batches.create(requests=requests_for(3))
 
 
-def test_calls_past_the_rate_limit_get_a_429_with_retry_after_in_seconds(start_emu):
-    emu = start_emu(rate_limit=3)
-    with emu.client() as client:
+def test_calls_past_the_rate_limit_get_a_429_with_retry_after_in_seconds(make_emulator):
+    emulator = make_emulator(rate_limit=3)
+    with emulator.client() as client:
         client.messages.batches.create(requests=requests_for(1))
-        emu.clock.advance(10)
+        emulator.clock.advance(10)
         client.messages.batches.list()
         client.messages.batches.list()
         exc = _refusal(lambda: client.messages.batches.list())
@@ -67,9 +67,9 @@ def test_calls_past_the_rate_limit_get_a_429_with_retry_after_in_seconds(start_e
         assert "3 requests per minute" in exc.body["error"]["message"]
         assert exc.response.headers["retry-after"] == "50"  # the create leaves the window
         assert "retry-after-ms" not in exc.response.headers
-        emu.clock.advance(49)
+        emulator.clock.advance(49)
         _refusal(lambda: client.messages.batches.list())  # a refused call does not count
-        emu.clock.advance(1)
+        emulator.clock.advance(1)
         client.messages.batches.list()
 
 

@@ -10,16 +10,16 @@ from anthropic.types.messages import MessageBatchIndividualResponse
 from tests.emulator.support import requests_for
 
 
-def _ended(emu, client, requests):
+def _ended(emulator, client, requests):
     batch = client.messages.batches.create(requests=requests)
-    emu.clock.advance(emu.config.processing_seconds)
+    emulator.clock.advance(emulator.config.processing_seconds)
     return client.messages.batches.retrieve(batch.id)
 
 
-def test_results_body_is_compact_jsonl_in_a_shuffled_order(emu, client):
+def test_results_body_is_compact_jsonl_in_a_shuffled_order(emulator, client):
     requests = requests_for(30)
-    batch = _ended(emu, client, requests)
-    response = emu.http().get(batch.results_url)
+    batch = _ended(emulator, client, requests)
+    response = emulator.http().get(batch.results_url)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/x-jsonl"
     assert response.headers["request-id"].startswith("req_")
@@ -33,14 +33,14 @@ def test_results_body_is_compact_jsonl_in_a_shuffled_order(emu, client):
     order = [orjson.loads(line)["custom_id"] for line in lines]
     assert sorted(order) == sorted(r["custom_id"] for r in requests)
     assert order != [r["custom_id"] for r in requests]
-    assert emu.http().get(batch.results_url).content == body  # the same bytes every time
+    assert emulator.http().get(batch.results_url).content == body  # the same bytes every time
 
 
-def test_the_sdk_decodes_results_and_replies_say_what_they_are(emu, client):
+def test_the_sdk_decodes_results_and_replies_say_what_they_are(emulator, client):
     requests = requests_for(5, model="claude-echo-9")
     requests[0]["params"]["system"] = "Be brief. " * 20
     requests[1]["params"]["max_tokens"] = 3
-    batch = _ended(emu, client, requests)
+    batch = _ended(emulator, client, requests)
     results = {r.custom_id: r.result for r in client.messages.batches.results(batch.id)}
     assert set(results) == {r["custom_id"] for r in requests}
 
@@ -62,9 +62,9 @@ def test_the_sdk_decodes_results_and_replies_say_what_they_are(emu, client):
     assert full.id.startswith("msg_") and full.id != cut.id
 
 
-def _outcomes(emu, requests) -> dict[str, tuple[str, str | None]]:
-    with emu.client() as client:
-        batch = _ended(emu, client, requests)
+def _outcomes(emulator, requests) -> dict[str, tuple[str, str | None]]:
+    with emulator.client() as client:
+        batch = _ended(emulator, client, requests)
         out = {}
         for line in client.messages.batches.results(batch.id):
             result = line.result
@@ -73,12 +73,12 @@ def _outcomes(emu, requests) -> dict[str, tuple[str, str | None]]:
         return out
 
 
-def test_error_and_expire_rates_are_deterministic_for_a_seed(start_emu):
+def test_error_and_expire_rates_are_deterministic_for_a_seed(make_emulator):
     requests = requests_for(200)
     rates = {"error_rate": 0.3, "expire_rate": 0.2, "processing_seconds": 5}
-    first = _outcomes(start_emu(seed=7, **rates), requests)
-    again = _outcomes(start_emu(seed=7, **rates), requests)
-    other = _outcomes(start_emu(seed=8, **rates), requests)
+    first = _outcomes(make_emulator(seed=7, **rates), requests)
+    again = _outcomes(make_emulator(seed=7, **rates), requests)
+    other = _outcomes(make_emulator(seed=8, **rates), requests)
     assert first == again and first != other
     kinds = set(first.values())
     assert kinds == {
@@ -92,21 +92,21 @@ def test_error_and_expire_rates_are_deterministic_for_a_seed(start_emu):
     assert 35 <= errored <= 85 and 20 <= expired <= 60
 
 
-def test_a_resubmitted_request_rolls_again(start_emu):
-    emu = start_emu(seed=3, error_rate=0.5, processing_seconds=5)
+def test_a_resubmitted_request_rolls_again(make_emulator):
+    emulator = make_emulator(seed=3, error_rate=0.5, processing_seconds=5)
     requests = requests_for(40)
-    first = _outcomes(emu, requests)
+    first = _outcomes(emulator, requests)
     failed = [r for r in requests if first[r["custom_id"]][0] == "errored"]
     assert failed
-    retried = _outcomes(emu, failed)  # like retry-failed: same custom_ids, a new batch
+    retried = _outcomes(emulator, failed)  # like retry-failed: same custom_ids, a new batch
     assert any(kind == "succeeded" for kind, _ in retried.values())
 
 
-def test_errored_lines_use_the_nested_envelope(start_emu):
-    emu = start_emu(error_rate=1.0, processing_seconds=1)
-    with emu.client() as client:
-        batch = _ended(emu, client, requests_for(3))
-        for line in emu.http().get(batch.results_url).content.splitlines():
+def test_errored_lines_use_the_nested_envelope(make_emulator):
+    emulator = make_emulator(error_rate=1.0, processing_seconds=1)
+    with emulator.client() as client:
+        batch = _ended(emulator, client, requests_for(3))
+        for line in emulator.http().get(batch.results_url).content.splitlines():
             error = orjson.loads(line)["result"]["error"]
             assert error["type"] == "error" and error["request_id"] is None
             assert error["error"]["type"] in {"api_error", "overloaded_error"}

@@ -13,8 +13,8 @@ from tests.emulator.support import requests_for
 HEADERS = {"x-api-key": "k", "content-type": "application/json"}
 
 
-def test_one_connection_serves_many_requests(emu):
-    connection = http.client.HTTPConnection("127.0.0.1", emu.server.port, timeout=10)
+def test_one_connection_serves_many_requests(emulator):
+    connection = http.client.HTTPConnection("127.0.0.1", emulator.server.port, timeout=10)
     connection.request(
         "POST",
         "/v1/messages/batches",
@@ -36,13 +36,13 @@ def test_one_connection_serves_many_requests(emu):
     connection.close()
 
 
-def test_concurrent_clients_all_get_their_batches(emu):
+def test_concurrent_clients_all_get_their_batches(emulator):
     made: list[str] = []
     errors: list[BaseException] = []
 
     def work() -> None:
         try:
-            with emu.client() as client:
+            with emulator.client() as client:
                 for _ in range(4):
                     made.append(client.messages.batches.create(requests=requests_for(3)).id)
                     client.messages.batches.list(limit=5)
@@ -56,17 +56,17 @@ def test_concurrent_clients_all_get_their_batches(emu):
         thread.join(timeout=60)
     assert errors == []
     assert len(set(made)) == 24
-    with emu.client() as client:
+    with emulator.client() as client:
         assert sorted(b.id for b in client.messages.batches.list(limit=100)) == sorted(made)
 
 
-def test_a_large_results_body_arrives_whole(start_emu):
-    emu = start_emu(processing_seconds=1)
-    with emu.client() as client:
+def test_a_large_results_body_arrives_whole(make_emulator):
+    emulator = make_emulator(processing_seconds=1)
+    with emulator.client() as client:
         batch = client.messages.batches.create(requests=requests_for(3000))
-        emu.clock.advance(1)
+        emulator.clock.advance(1)
         ended = client.messages.batches.retrieve(batch.id)
-    connection = http.client.HTTPConnection("127.0.0.1", emu.server.port, timeout=10)
+    connection = http.client.HTTPConnection("127.0.0.1", emulator.server.port, timeout=10)
     connection.request("GET", ended.results_url, headers=HEADERS)
     response = connection.getresponse()
     body = response.read()
@@ -75,15 +75,15 @@ def test_a_large_results_body_arrives_whole(start_emu):
     connection.close()
 
 
-def test_the_server_prints_nothing(start_emu, capfd):
-    emu = start_emu(lost_reply_rate=0.5, fault_rate=0.3, drop_rate=1.0, processing_seconds=1)
-    with emu.client(max_retries=0) as client:
+def test_the_server_prints_nothing(make_emulator, capfd):
+    emulator = make_emulator(lost_reply_rate=0.5, fault_rate=0.3, drop_rate=1.0, processing_seconds=1)
+    with emulator.client(max_retries=0) as client:
         for _ in range(10):
             try:
                 client.messages.batches.create(requests=requests_for(1))
             except Exception:  # noqa: BLE001 - faults are the point; the output is what is checked
                 pass
-    http = emu.http()
+    http = emulator.http()
     http.get("/v1/nothing")
     captured = capfd.readouterr()
     assert captured.out == "" and captured.err == ""

@@ -9,7 +9,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.reliability.conftest import batchctl_cmd, child_env, integrity, write_requests
+import pytest
+
+from tests.reliability.support import batchctl_cmd, child_env, integrity, write_requests
+
+pytestmark = pytest.mark.slow  # minutes of subprocesses: -m "not slow" leaves it out
 
 PROCESSES = 8
 
@@ -41,8 +45,8 @@ def store_rows(home: Path, sql: str) -> list[tuple]:
         conn.close()
 
 
-def test_eight_processes_submitting_and_collecting_on_one_store(live_emulator: Any, tmp_path: Path) -> None:
-    emu = live_emulator()
+def test_eight_processes_submitting_and_collecting_on_one_store(make_emulator: Any, tmp_path: Path) -> None:
+    emu = make_emulator(real_clock=True)
     home = tmp_path / "state"
     sizes = [40 + i for i in range(PROCESSES)]
     files = [write_requests(tmp_path / f"f{i}.jsonl", n, tag=f"c{i}") for i, n in enumerate(sizes)]

@@ -15,7 +15,9 @@ import pytest
 
 from tests.conftest import API_KEY
 from tests.helpers import invoke
-from tests.reliability.conftest import write_requests
+from tests.reliability.support import write_requests
+
+pytestmark = pytest.mark.slow  # minutes of subprocesses: -m "not slow" leaves it out
 
 FAULTS = {"fault_rate": 0.3, "lost_reply_rate": 0.3}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers import invoke
-from tests.reliability.conftest import KEY, batchctl_cmd, child_env, write_requests
+from tests.reliability.support import KEY, batchctl_cmd, child_env, write_requests
 
 # The key, and pieces long enough to mean it leaked (cut, or partly masked).
 NEEDLES = [KEY, KEY[7:], KEY[-16:], KEY[:20]]
@@ -65,11 +65,11 @@ def test_key_never_printed_or_stored(make_emulator: Any, clock: Any, tmp_path: P
     assert_files_clean(tmp_path / "out", expect_store=False)
 
 
-def test_key_not_in_the_sdk_debug_log_or_a_crash_traceback(live_emulator: Any,
+def test_key_not_in_the_sdk_debug_log_or_a_crash_traceback(make_emulator: Any,
                                                            tmp_path: Path) -> None:
     """In a real process with ANTHROPIC_LOG=debug (the SDK logs every request it sends): one
     submit that works, and one that crashes (exit 1) after the API call, with its traceback."""
-    emu = live_emulator()
+    emu = make_emulator(real_clock=True)
     home = tmp_path / "state"
     requests = write_requests(tmp_path / "req.jsonl", 2, tag="crash")
     env = child_env(home, ANTHROPIC_LOG="debug")

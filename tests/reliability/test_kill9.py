@@ -19,13 +19,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.reliability.conftest import (
+import pytest
+
+from tests.reliability.support import (
     batchctl_cmd,
     child_env,
     integrity,
     run_batchctl,
     write_requests,
 )
+
+pytestmark = pytest.mark.slow  # minutes of subprocesses: -m "not slow" leaves it out
 
 TRIALS = 3
 
@@ -56,9 +60,9 @@ def leftovers(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp"))
 
 
-def test_kill_during_submit_then_submit_again_makes_one_batch(live_emulator: Any,
+def test_kill_during_submit_then_submit_again_makes_one_batch(make_emulator: Any,
                                                               tmp_path: Path) -> None:
-    emu = live_emulator()
+    emu = make_emulator(real_clock=True)
     rng = random.Random(7001)
     base = 10_000
     # A clean run first, to learn how long a submit takes here (and that it works).
@@ -82,9 +86,9 @@ def test_kill_during_submit_then_submit_again_makes_one_batch(live_emulator: Any
     assert len(emu.batches()) == TRIALS + 1
 
 
-def test_kill_during_results_never_leaves_a_partial_file(live_emulator: Any,
+def test_kill_during_results_never_leaves_a_partial_file(make_emulator: Any,
                                                          tmp_path: Path) -> None:
-    emu = live_emulator()
+    emu = make_emulator(real_clock=True)
     home = tmp_path / "state"
     path = write_requests(tmp_path / "req.jsonl", 10_000, tag="res", text_bytes=60)
     submitted = run_batchctl(emu.base_url, home, "submit", str(path))
@@ -117,11 +121,11 @@ def test_kill_during_results_never_leaves_a_partial_file(live_emulator: Any,
         assert integrity(home / "batchctl.db") == "ok"
 
 
-def test_kill_during_collect_never_leaves_a_partial_file(live_emulator: Any,
+def test_kill_during_collect_never_leaves_a_partial_file(make_emulator: Any,
                                                          tmp_path: Path) -> None:
     import shutil
 
-    emu = live_emulator()
+    emu = make_emulator(real_clock=True)
     seed_home = tmp_path / "state"
     for i in range(3):
         path = write_requests(tmp_path / f"req{i}.jsonl", 6_000 + i, tag=f"col{i}", text_bytes=60)

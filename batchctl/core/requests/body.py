@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import orjson
@@ -40,27 +40,12 @@ class Body:
     def __iter__(self) -> Iterator[bytes]:
         return self.chunks()
 
-    def read_all(self) -> bytes:
-        """The whole body in memory; for tests and small bodies only."""
-        return b"".join(self.chunks())
-
 
 def part_body(
     path: str | os.PathLike[str], part: Part, *, chunk_size: int = CHUNK_SIZE
 ) -> Body:
     """The body of one part of a scanned request file, read from ``path`` on each iteration."""
     return Body(part.body_size, part.request_count, lambda: iter_body(path, part, chunk_size))
-
-
-def requests_body(requests: Iterable[Mapping], *, chunk_size: int = CHUNK_SIZE) -> Body:
-    """The body for requests already in memory (``{"custom_id", "params"}`` mappings)."""
-    encoded = [orjson.dumps(dict(r)) for r in requests]
-    size = BODY_OVERHEAD + sum(map(len, encoded)) + max(len(encoded) - 1, 0)
-
-    def chunks() -> Iterator[bytes]:
-        yield from _chunked(iter(encoded), chunk_size)
-
-    return Body(size, len(encoded), chunks)
 
 
 def _chunked(items: Iterator[bytes], chunk_size: int) -> Iterator[bytes]:

@@ -184,13 +184,3 @@ def encode_blocks(blocks: Iterable[Sequence[Mapping[str, Any]]]) -> Iterator[byt
         if data:
             yield data
     yield encoder.take()
-
-
-def encode(records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
-    """The whole CSV of ``records`` (parsed results lines), header first."""
-    return encode_blocks([list(records)])
-
-
-def read(data: bytes) -> list[dict[str, str]]:
-    """Parse CSV bytes written by this module back into dicts (tests and tools)."""
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))

@@ -69,11 +69,6 @@ class Spool:
         return self._db.total_changes - before
 
     # -- reading ------------------------------------------------------------------------------
-    def get(self, cid: str) -> tuple[str | None, bytes] | None:
-        self._flush()
-        found = self._db.execute("SELECT kind, line FROM r WHERE cid = ?", (cid,)).fetchone()
-        return found if found is None else (found[0], bytes(found[1]))
-
     def in_spool_order(self) -> Iterator[tuple[str, str | None, bytes]]:
         """Every spooled line, in the order it was first put."""
         self._flush()
