@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from batchctl.emulator import helper, intake, limits, outcomes, quirks
-from batchctl.emulator.bodies import Holding
+from batchctl.emulator import intake, limits, outcomes, quirks
 from batchctl.emulator.config import EmulatorConfig
 from batchctl.emulator.faults import Faults, ReplyLost, cut_body, read_chunks
 from batchctl.emulator.outcomes import Timeline
@@ -175,8 +174,7 @@ class EmulatorApp:
 
     def _plan(self, row: BatchRow) -> list[outcomes.PlanEntry]:
         try:
-            with intake.without_gc():
-                return outcomes.load_plan(self.store.read_plan(row.id))
+            return outcomes.load_plan(self.store.read_plan(row.id))
         except FileNotFoundError:  # deleted meanwhile (by another thread or process)
             raise not_found(row.id) from None
 
@@ -236,43 +234,10 @@ class EmulatorApp:
         if refused is not None:
             raise refused
         api_version = environ.get("HTTP_ANTHROPIC_VERSION")
-        # The cyclic GC stays paused until the reply has gone out and the parsed body and the
-        # plan (a million or so objects, none of them cyclic) are freed: see ``Holding``.
-        intake.without_gc.hold()
-        keep: list[object] = []
-        try:
-            reply = self._create_held(environ, api_version, keep)
-        except BaseException:
-            keep.clear()
-            intake.without_gc.release()
-            raise
-        status, headers, data = reply
-        return status, headers, Holding([data], keep, intake.without_gc.release)
-
-    def _create_held(
-        self, environ: dict[str, Any], api_version: str | None, keep: list[object]
-    ) -> tuple[str, list[tuple[str, str]], bytes]:
         config = self.config
-        jobs: list[helper.Job] = []
-
-        def on_file(fd: int, size: int) -> None:  # a large body: a helper plans its tail meanwhile
-            if size >= helper.MIN_BYTES:
-                job = helper.shared().begin(fd, config.seed, api_version)
-                if job is not None:
-                    jobs.append(job)
-
-        try:
-            document = intake.read_json_body(
-                environ, self.store.tmp_dir, config.max_body_bytes, on_file
-            )
-            keep.append(document)
-            items = intake.check_envelope(document)
-            keep.append(items)
-            plan = self._static_plan(items, api_version, jobs[0] if jobs else None)
-            keep.append(plan)
-        finally:
-            for job in jobs:
-                job.cancel()
+        document = intake.read_json_body(environ, self.store.tmp_dir, config.max_body_bytes)
+        items = intake.check_envelope(document)
+        plan = outcomes.static_plan(items, config.seed, api_version)
         del document, items
 
         def build_plan(seq: int) -> bytes:
@@ -299,7 +264,7 @@ class EmulatorApp:
         if row.timeline.status(now) == "ended":  # processing_seconds=0: count from the plan in hand
             self.store.save_counts(row.id, outcomes.final_counts(plan, row.timeline))
             row = self._row(row.id)
-        return json_reply(200, self._batch_json(environ, row, now), environ["batchctl.request_id"])
+        return self._json(environ, self._batch_json(environ, row, now))
 
     def _admit(self, incoming: int, now: float) -> Callable[[list[tuple[float, int]]], None] | None:
         """The processing-queue check of a create (``queue_limit``; see emulator.limits)."""
@@ -314,23 +279,6 @@ class EmulatorApp:
                 raise refused
 
         return admit
-
-    def _static_plan(
-        self,
-        items: list[tuple[str, dict[str, Any]]],
-        api_version: str | None,
-        job: helper.Job | None,
-    ) -> list[outcomes.PlanEntry]:
-        seed = self.config.seed
-        if job is None:
-            return outcomes.static_plan(items, seed, api_version)
-        head = helper.split(len(items))
-        plan = outcomes.static_plan(items[:head], seed, api_version)
-        tail = job.result()
-        if tail is None or len(tail) != len(items) - head:
-            tail = outcomes.static_plan(items[head:], seed, api_version)
-        plan += tail
-        return plan
 
     def _list(self, environ: dict[str, Any], _batch_id: str | None) -> Reply:
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
@@ -438,7 +386,7 @@ class EmulatorApp:
         path = self.store.results_path(row.id)
         if path.exists():
             return path
-        with self._materialise_lock, intake.without_gc():
+        with self._materialise_lock:
             if not path.exists():
                 plan = self._plan(row)
                 if row.final_counts is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from io import BufferedIOBase
 from typing import BinaryIO
 
@@ -120,30 +120,6 @@ class ChunkedReader(LengthReader):
             if total > limit:
                 return False
         return True
-
-
-class Holding(list):
-    """A reply body (a list of chunks) that keeps ``keep`` alive until the server closes it.
-
-    A large create leaves a million or so Python objects behind (the parsed body, the plan);
-    freeing them takes a tenth of a second, which the client need not wait for: the server calls
-    ``close()`` once the reply is sent. ``release`` (called once, after the objects are freed)
-    lets the caller keep the cyclic GC paused until then, so that it never scans them.
-    """
-
-    def __init__(self, chunks: Iterable[bytes], keep: list[object], release: Callable[[], None]) -> None:
-        super().__init__(chunks)
-        self._keep = keep
-        self._release: Callable[[], None] | None = release
-
-    def close(self) -> None:
-        self._keep.clear()
-        release, self._release = self._release, None
-        if release is not None:
-            release()
-
-    def __del__(self) -> None:  # a WSGI server that never calls close()
-        self.close()
 
 
 class Chained:

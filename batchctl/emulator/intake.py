@@ -7,14 +7,10 @@ API does, and end ``errored`` (see ``model.assess``).
 
 from __future__ import annotations
 
-import gc
 import io
 import mmap
 import re
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -35,45 +31,6 @@ def _drain(stream: BinaryIO, remaining: int | None) -> None:
             return
         if remaining is not None:
             remaining -= len(chunk)
-
-
-class _GcPause:
-    """Pauses the cyclic garbage collector while any thread holds it (nested and thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._holders = 0
-        self._was_enabled = False
-
-    @property
-    def held(self) -> int:
-        return self._holders
-
-    def hold(self) -> None:
-        with self._lock:
-            if self._holders == 0:
-                self._was_enabled = gc.isenabled()
-                gc.disable()
-            self._holders += 1
-
-    def release(self) -> None:
-        with self._lock:
-            self._holders -= 1
-            if self._holders == 0 and self._was_enabled:
-                gc.enable()
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        self.hold()
-        try:
-            yield
-        finally:
-            self.release()
-
-
-#: Turning a large body into Python objects makes hundreds of thousands of (acyclic) containers,
-#: which sets off the cyclic collector again and again for nothing: about 30 % of a create.
-without_gc = _GcPause()
 
 
 def body_length(environ: dict[str, Any]) -> int | None:
@@ -114,14 +71,11 @@ def _fill(stream: Any, view: memoryview) -> int:
     return filled
 
 
-def read_json_body(
-    environ: dict[str, Any], tmp_dir: Path, max_bytes: int, on_file: Callable[[int, int], None] | None = None
-) -> Any:
+def read_json_body(environ: dict[str, Any], tmp_dir: Path, max_bytes: int) -> Any:
     """Parse the body with orjson without holding a second copy of it in Python memory.
 
     In process (a WSGI transport hands over a BytesIO) the bytes are parsed where they are. Over
-    HTTP they are received straight into a memory-mapped temporary file, then parsed from it;
-    ``on_file(fd, size)`` is called with that file before it is parsed.
+    HTTP they are received straight into a memory-mapped temporary file, then parsed from it.
     """
     stream: BinaryIO = environ["wsgi.input"]
     length = body_length(environ)
@@ -154,8 +108,6 @@ def read_json_body(
             size = 0
         if size == 0:
             return _parse(b"")
-        if on_file is not None:
-            on_file(spool.fileno(), size)
         with mmap.mmap(spool.fileno(), 0, access=mmap.ACCESS_READ) as source, memoryview(source) as view:
             return _parse(view)
 
