@@ -18,7 +18,8 @@ from typing import Any
 from batchctl.core.errors import APIError, NextStep
 from batchctl.core.jobs.lifecycle import Target, counts
 from batchctl.core.jobs.retry import RETRYABLE_ERRORS, Rules
-from batchctl.core.results.fetch import fetch_body, line_blocks, lines_of, parse_lines
+from batchctl.core.results.download import fetch_body
+from batchctl.core.results.lines import line_blocks, lines_of, parse_lines
 
 RETRY_WHY = "send the failed requests again"
 _ERRORED = b'"type":"errored"'

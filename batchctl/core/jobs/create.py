@@ -7,7 +7,7 @@ may have arrived, 5xx) the API's list is searched, newest first, for a batch thi
 A run that finds an open intent left by a crashed run reconciles the same way before creating.
 Such a match is a guess (the API shows no requests before a batch ends): a single candidate is
 adopted as 'unverified' and checked against the request file when its results are fetched
-(batchctl.core.results.fetch.verify_adopted); several candidates are refused.
+(batchctl.core.results.selection.verify_adopted); several candidates are refused.
 
 Every send of a part goes through ``send_part``: submit's first sends, and the later sends of
 pending parts by wait, run, collect and a repeated submit (batchctl.core.jobs.feed).

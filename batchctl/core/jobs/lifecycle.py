@@ -20,7 +20,7 @@ from batchctl.core.errors import (
     StillRunningError,
     UsageError,
 )
-from batchctl.core.results.fetch import not_found_grace
+from batchctl.core.results.download import not_found_grace
 from batchctl.core.state.store import JOB_PREFIX, REMOTE_FIELDS
 from batchctl.core.times import human_duration, iso, parse_ts
 

@@ -22,17 +22,9 @@ from typing import TYPE_CHECKING, Any
 from batchctl.core.clock import Clock
 from batchctl.core.errors import StateError, UsageError
 from batchctl.core.results.atomic import atomic_file
-from batchctl.core.results.fetch import (
-    Notify,
-    Source,
-    fetch_body,
-    fetch_sources,
-    line_blocks,
-    lines_of,
-    not_found_grace,
-    parse_lines,
-    quiet,
-)
+from batchctl.core.results.download import Notify, fetch_body, not_found_grace, quiet
+from batchctl.core.results.lines import line_blocks, lines_of, parse_lines
+from batchctl.core.results.selection import Source, fetch_sources
 from batchctl.core.results.sources import check_file, iter_batch_lines
 from batchctl.core.state.store import Store
 

@@ -6,7 +6,7 @@ a job join into valid JSONL). Lines are parsed with orjson only where something 
 the summary's counts and tokens, ``--only``, CSV, ordering and merging. Memory is flat in the
 number of results; ordering and merging spool to disk (``batchctl.core.results.ordering``).
 
-A download cut part-way is fetched again and resumed where it broke (``batchctl.core.results.fetch``),
+A download cut part-way is fetched again and resumed where it broke (``batchctl.core.results.download``),
 so stdout and files both get each byte once. A file target is written
 atomically (``batchctl.core.results.atomic``), so nothing half-written is ever left at its path.
 """
@@ -21,26 +21,14 @@ from typing import TYPE_CHECKING, Any
 from batchctl.core.errors import UsageError
 from batchctl.core.results import csvout
 from batchctl.core.results.atomic import atomic_file
+from batchctl.core.results.download import Notify, fetch_body, not_found_grace, quiet
 from batchctl.core.results.extract import ColumnSpool, Extractor, add_to_line
 from batchctl.core.results.extract import parse as parse_extract
-from batchctl.core.results.fetch import (
-    Notify,
-    Source,
-    fetch_body,
-    fetch_sources,
-    line_blocks,
-    lines_of,
-    not_found_grace,
-    parse_block,
-    parse_lines,
-    quiet,
-    resolve,
-    result_type,
-    retry_rows,
-)
 from batchctl.core.results.join import Joined, JoinPlan, JoinRequest
 from batchctl.core.results.join import plan as plan_join
+from batchctl.core.results.lines import line_blocks, lines_of, parse_block, parse_lines, result_type
 from batchctl.core.results.ordering import Spool
+from batchctl.core.results.selection import Source, fetch_sources, resolve, retry_rows
 from batchctl.core.results.sources import check_file, iter_batch_lines
 from batchctl.core.results.summary import RESULT_TYPES, Summary
 from batchctl.core.state.store import Store

@@ -1,191 +1,29 @@
-"""Results bytes from the API: which batches, checked, and their bodies fetched resiliently.
-
-`fetch_body` yields a batch's results body as raw chunks, each byte once: a download cut
-part-way is fetched again (up to FETCH_ATTEMPTS times in all) and resumed where it broke, after
-checking (sha256) that the new body starts with the bytes already passed on. `resolve` and
-`fetch_sources` turn an ID|JOB into checked batches (ended, not archived); `retry_rows` finds a
-batch's retries through the store's parent links. Used by ``results`` and ``retry-failed``.
+"""Which batches a results download reads: an ID|JOB resolved through the state store, each
+batch retrieved and checked (ended, not archived; a batch adopted after a lost create reply
+checked to answer its part's requests), and a batch's retries found through parent links.
+Used by ``results`` and ``retry-failed``.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-import orjson
 
 from batchctl.core.errors import (
     NextStep,
     NotFoundError,
     StateError,
     StillRunningError,
-    StreamDroppedError,
-    UnavailableError,
 )
+from batchctl.core.results.download import Notify, fetch_body, not_found_grace, quiet
+from batchctl.core.results.lines import line_blocks, lines_of
 from batchctl.core.state.store import JOB_PREFIX, Store
 
 if TYPE_CHECKING:
     from batchctl.core.api import Api
 
-FETCH_ATTEMPTS = 4  # one download and up to three more after a cut
-BACKOFF = (1.0, 2.0, 4.0)
-#: Seconds a 404 is ridden out (retrieve and results) for a batch this store created: the API
-#: can answer 404 for a batch that exists, after its create, mid-poll and just after it ended
-#: (anthropic-sdk-python#1432). An id never created here gets its 404 at once.
-NOT_FOUND_GRACE = 60.0
 
-Notify = Callable[[str, str], None]  # (level: "info" | "warn", message)
-
-
-def quiet(level: str, message: str) -> None:
-    """A Notify that says nothing."""
-
-
-def not_found_grace(row: Mapping[str, Any] | None) -> float:
-    """How long a 404 for this batch is retried: NOT_FOUND_GRACE for a batch this store created
-    (and did not delete), 0 for one it does not track."""
-    if row is None or row.get("deleted_at") is not None:
-        return 0.0
-    return NOT_FOUND_GRACE
-
-
-def fetch_body(
-    api: Api,
-    batch: Mapping[str, Any],
-    *,
-    attempts: int = FETCH_ATTEMPTS,
-    notify: Notify = quiet,
-    not_found_grace: float = 0.0,
-) -> Iterator[bytes]:
-    """The results body of an ended batch, as raw chunks, each byte yielded once.
-
-    After a cut the body is fetched again and the part already yielded is skipped, once its
-    bytes are checked to be the same; StreamDroppedError (exit 6) when every attempt was cut or
-    the body came back different. ``not_found_grace``: see ``not_found_grace()``.
-    """
-    digest = hashlib.sha256()
-    sent = 0
-    for attempt in range(attempts):
-        try:
-            with api.open_results(batch, not_found_grace=not_found_grace) as chunks:
-                skip, check = sent, hashlib.sha256()
-                for chunk in chunks:
-                    if skip:
-                        head, chunk = chunk[:skip], chunk[skip:]
-                        check.update(head)
-                        skip -= len(head)
-                        if skip:
-                            continue
-                        if check.digest() != digest.digest():
-                            raise _changed(batch)
-                        if not chunk:
-                            continue
-                    digest.update(chunk)
-                    sent += len(chunk)
-                    yield chunk
-                if skip:
-                    raise _changed(batch)
-            return
-        except StreamDroppedError as exc:
-            if isinstance(exc, BodyChanged) or attempt == attempts - 1:
-                raise
-            delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
-            notify("warn", f"the results download of {batch['id']} was cut after {sent:,} bytes;"
-                           f" fetching again in {delay:g} s ({attempt + 2} of {attempts})")
-            api.clock.sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-class BodyChanged(StreamDroppedError):
-    """A body fetched again after a cut did not start with the bytes already passed on."""
-
-
-def _changed(batch: Mapping[str, Any]) -> BodyChanged:
-    return BodyChanged(
-        f"the results of batch {batch['id']} came back different after a cut download; "
-        "nothing was kept",
-        hint="run the command again",
-    )
-
-
-def line_blocks(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """The stream cut into blocks of whole lines, as the chunks arrive; every block ends with a
-    newline (one is added to a last line that lacks it)."""
-    tail = b""
-    for chunk in chunks:
-        data = tail + chunk if tail else chunk
-        cut = data.rfind(b"\n") + 1
-        if cut:
-            yield data[:cut]
-        tail = data[cut:]
-    if tail.strip():
-        yield tail + b"\n"
-
-
-def lines_of(block: bytes) -> list[bytes]:
-    """The non-blank lines of a block from ``line_blocks``, without their line ends."""
-    lines = block.split(b"\n")
-    lines.pop()
-    if b"\r" in block or b"\n\n" in block or block[:1] == b"\n" or b"\n " in block:
-        lines = [line.rstrip(b"\r") for line in lines if line.strip()]
-    return lines
-
-
-def parse_lines(lines: list[bytes], batch_id: str) -> list[dict[str, Any]]:
-    """Parse results lines, one orjson call for the lot; UnavailableError names a bad one."""
-    try:
-        records = orjson.loads(b"[" + b",".join(lines) + b"]")
-    except orjson.JSONDecodeError:
-        records = None
-    if (
-        type(records) is not list
-        or len(records) != len(lines)
-        or not all(type(r) is dict for r in records)
-    ):
-        records = [parse(line, batch_id) for line in lines]
-    return records
-
-
-def parse_block(block: bytes, batch_id: str) -> list[dict[str, Any]]:
-    """Parse a block from ``line_blocks`` without splitting it into lines first (one orjson
-    call over the block with its newlines made commas); any doubt goes the line way."""
-    if block and b"\r" not in block and b"\n\n" not in block and block[:1] != b"\n":
-        try:
-            records = orjson.loads(b"[" + block[:-1].replace(b"\n", b",") + b"]")
-        except orjson.JSONDecodeError:
-            records = None
-        if (
-            type(records) is list
-            and len(records) == block.count(b"\n")
-            and all(type(r) is dict for r in records)
-        ):
-            return records
-    return parse_lines(lines_of(block), batch_id)
-
-
-def parse(line: bytes, batch_id: str) -> dict[str, Any]:
-    try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        raise UnavailableError(
-            f"the API sent a results line of batch {batch_id} that is not JSON ({exc})"
-        ) from None
-    if not isinstance(record, dict):
-        raise UnavailableError(f"the API sent a results line of batch {batch_id} that is not an "
-                               "object")
-    return record
-
-
-def result_type(record: Mapping[str, Any]) -> str | None:
-    result = record.get("result")
-    return result.get("type") if isinstance(result, dict) else None
-
-
-
-
-# -- what to download -----------------------------------------------------------------------------
 @dataclass
 class Source:
     batch: dict[str, Any]  # as the API describes it now
