@@ -3,6 +3,7 @@ the on-disk spool."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,12 @@ def test_csv_round_trip_keeps_quotes_newlines_commas_and_non_ascii() -> None:
                                                            "result_type": "expired"}
 
 
+def _parsed_line(record: dict[str, Any]) -> bytes:
+    """One results line written unlike the API (spaces after separators): the summary parses
+    it in full instead of reading it as bytes."""
+    return json.dumps(record).encode() + b"\n"
+
+
 def _succeeded(cid: str, model: str, usage: dict[str, Any], content: Any = None) -> dict:
     return {"custom_id": cid, "result": {"type": "succeeded", "message": {
         "id": f"msg_{cid}", "type": "message", "role": "assistant", "model": model,
@@ -56,7 +63,7 @@ def _succeeded(cid: str, model: str, usage: dict[str, Any], content: Any = None)
         "stop_sequence": None, "usage": usage}}}
 
 
-def test_the_three_ways_of_summing_agree_and_price_each_tier() -> None:
+def test_read_as_bytes_or_parsed_the_summary_agrees_and_prices_each_tier() -> None:
     from batchctl.core.results.summary import Summary
 
     plain = [_succeeded(f"p{i}", MODEL, {"input_tokens": 10 + i, "output_tokens": 5,
@@ -80,19 +87,12 @@ def test_the_three_ways_of_summing_agree_and_price_each_tier() -> None:
         {"custom_id": "c", "result": {"type": "canceled"}},
     ]
     blocks = [plain, mixed]
-    by_record, by_rows, by_bytes = Summary(), Summary(), Summary()
-    fell_back = []
+    by_record, by_bytes = Summary(), Summary()
     for records in blocks:
         for r in records:
-            by_record.add(r)
-        by_rows.add_rows([csvout.row(r) for r in records], records)
-        data = b"".join(orjson.dumps(r) + b"\n" for r in records)
-        if not by_bytes.add_block(data):
-            fell_back.append(len(records))
-            for r in records:
-                by_bytes.add(r)
-    assert fell_back == [len(mixed)]  # the clean block is read as bytes, the tricky one parsed
-    assert by_record.as_dict() == by_rows.as_dict() == by_bytes.as_dict()
+            by_record.add(_parsed_line(r))
+        by_bytes.add(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    assert by_record.as_dict() == by_bytes.as_dict()
     totals = by_record.as_dict()
     assert totals["counts"] == {"succeeded": 8, "errored": 1, "canceled": 1, "expired": 1}
     assert totals["cache_creation_input_tokens"] == 300 and totals["cache_read_input_tokens"] == 40
@@ -107,7 +107,7 @@ def test_the_three_ways_of_summing_agree_and_price_each_tier() -> None:
 
 
 def test_the_column_paths_sum_per_model_and_fall_back_per_group() -> None:
-    """Blocks the byte path takes whole (and the rows path sums per model): several models,
+    """Blocks the summary reads as bytes, summing per model: several models,
     errored/expired lines among them, 1-hour cache writes (summed per record), a long prompt and
     a null token field (that model's group summed per record): the same figures as the full
     parse."""
@@ -169,25 +169,28 @@ def test_the_column_paths_sum_per_model_and_fall_back_per_group() -> None:
         ],
         [_succeeded("u", "", usage(1, 1))],  # no model name: "unknown", as the full parse says
     ]
-    by_record, by_rows, by_bytes = Summary(), Summary(), Summary()
+    by_record, by_bytes = Summary(), Summary()
     for records in blocks:
         for r in records:
-            by_record.add(r)
-        by_rows.add_rows([csvout.row(r) for r in records], records)
-        assert by_bytes.add_block(b"".join(orjson.dumps(r) + b"\n" for r in records))
-    assert by_bytes.as_dict() == by_rows.as_dict() == by_record.as_dict()
+            by_record.add(_parsed_line(r))
+        by_bytes.add(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    assert by_bytes.as_dict() == by_record.as_dict()
     assert by_bytes.counts == {"succeeded": 37, "errored": 1, "canceled": 0, "expired": 1}
     assert ("claude-haiku-5-5", True) in by_bytes.buckets and "unknown" in {
         m for m, _ in by_bytes.buckets
     }
-    escaped = orjson.dumps(_succeeded("q", 'claude-"odd"', usage(1, 1))) + b"\n"
-    assert not Summary().add_block(escaped)  # an escaped quote in the name: the full parse
+    # An escaped quote in the model name, no usage, usage not the last field: the same figures
+    # as each line parsed on its own.
+    escaped = _succeeded("q", 'claude-"odd"', usage(1, 1))
     no_usage = _succeeded("n", MODEL, usage(1, 1))
     del no_usage["result"]["message"]["usage"]
-    trailing = {**_succeeded("t", MODEL, usage(1, 1)), "z": 1}  # usage not the last field
-    for odd in (no_usage, trailing):
-        odd_block = b"".join(orjson.dumps(r) + b"\n" for r in (blocks[0][0], odd))
-        assert not Summary().add_block(odd_block)
+    trailing = {**_succeeded("t", MODEL, usage(1, 1)), "z": 1}
+    for odd in (escaped, no_usage, trailing):
+        whole, each = Summary(), Summary()
+        whole.add(b"".join(orjson.dumps(r) + b"\n" for r in (blocks[0][0], odd)))
+        for r in (blocks[0][0], odd):
+            each.add(_parsed_line(r))
+        assert whole.as_dict() == each.as_dict()
 
 
 # -- the atomic writer ----------------------------------------------------------------------------

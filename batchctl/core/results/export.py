@@ -26,7 +26,14 @@ from batchctl.core.results.extract import ColumnSpool, Extractor, add_to_line
 from batchctl.core.results.extract import parse as parse_extract
 from batchctl.core.results.join import Joined, JoinPlan, JoinRequest
 from batchctl.core.results.join import plan as plan_join
-from batchctl.core.results.lines import line_blocks, lines_of, parse_block, parse_lines, result_type
+from batchctl.core.results.lines import (
+    line_blocks,
+    lines_of,
+    parse_block,
+    parse_lines,
+    result_type,
+    tidy,
+)
 from batchctl.core.results.ordering import Spool
 from batchctl.core.results.selection import Source, fetch_sources, resolve, retry_rows
 from batchctl.core.results.sources import check_file, iter_batch_lines
@@ -215,9 +222,7 @@ class Export:
                 self._account(tail + b"\n", source)
 
     def _account(self, block: bytes, source: Source) -> None:
-        if not self.summary.add_block(block):
-            for record in parse_lines(lines_of(block), source.id):
-                self.summary.add(record)
+        self.summary.add(block, source.id)
         self._tick(block.count(b"\n"))
 
     def _joined(self, plan: JoinPlan) -> Iterator[bytes]:
@@ -229,12 +234,12 @@ class Export:
 
     def _jsonl(self) -> Iterator[bytes]:
         extract = self.options.extract
-        for lines, records in self._batches():
-            if not lines:
+        for block, records in self._batches():
+            if extract is None:
+                yield block
                 continue
-            if extract is not None:
-                lines = [add_to_line(line, *extract(record))
-                         for line, record in zip(lines, records, strict=True)]
+            lines = [add_to_line(line, *extract(record))
+                     for line, record in zip(lines_of(block), records, strict=True)]
             yield b"\n".join(lines) + b"\n"
 
     def _csv(self) -> Iterator[bytes]:
@@ -253,10 +258,9 @@ class Export:
 
     def _csv_rows(self) -> Iterator[tuple[list[list[Any]], list[dict[str, Any]]]]:
         """Blocks of CSV rows (before extraction) and their records, counted in the summary."""
-        add_rows, thinking = self.summary.add_rows, self.options.thinking
-        for _lines, records in self._batches(summarise=False):
+        thinking = self.options.thinking
+        for _block, records in self._batches():
             rows = list(map(csvout.row, records))
-            add_rows(rows, records)  # the summary, read off the rows: cheaper than per record
             if thinking:
                 for r, record in zip(rows, records, strict=True):
                     r.append(csvout.thinking(record))
@@ -283,39 +287,30 @@ class Export:
         finally:
             spool.close()
 
-    def _batches(
-        self, *, summarise: bool = True
-    ) -> Iterator[tuple[list[bytes] | None, list[dict[str, Any]]]]:
-        """``(lines, parsed)`` in blocks: the results to write, filtered, in the final order;
-        each is added to the summary unless ``summarise`` is False. ``lines`` (the API's
-        lines) only for JSONL."""
-        only, add = self.options.only, self.summary.add
-        for lines, records in self._ordered():
+    def _batches(self) -> Iterator[tuple[bytes, list[dict[str, Any]]]]:
+        """``(block, parsed)``: the results to write, filtered, in the final order, as blocks
+        of whole lines (the API's lines) with those lines parsed; each block is added to the
+        summary."""
+        only = self.options.only
+        for block, records in self._ordered():
             if only is not None:
                 keep = [i for i, r in enumerate(records) if result_type(r) in only]
                 if len(keep) != len(records):
                     records = [records[i] for i in keep]
-                    if lines is not None:
-                        lines = [lines[i] for i in keep]
-            if summarise:
-                for record in records:
-                    add(record)
+                    lines = lines_of(block)
+                    block = b"".join(lines[i] + b"\n" for i in keep)
             if records:
-                yield lines, records
+                self.summary.add(block)
+                yield block, records
 
-    def _ordered(self) -> Iterator[tuple[list[bytes] | None, list[dict[str, Any]]]]:
+    def _ordered(self) -> Iterator[tuple[bytes, list[dict[str, Any]]]]:
         if self.options.order == "api" and not self.options.merge_retries:
-            jsonl = self.options.format == "jsonl"
             for source in self.sources:
                 for block in line_blocks(self._fetch(source)):
-                    if jsonl:
-                        block_lines = lines_of(block)
-                        lines: list[bytes] | None = block_lines
-                        records = parse_lines(block_lines, source.id)
-                    else:
-                        lines, records = None, parse_block(block, source.id)
+                    block = tidy(block)
+                    records = parse_block(block, source.id)
                     self._tick(len(records))
-                    yield lines, records
+                    yield block, records
             return
         with Spool() as spool:
             self._spool(spool)
@@ -323,10 +318,10 @@ class Export:
             for line in self._spooled(spool):
                 spooled.append(line)
                 if len(spooled) >= SPOOL_BLOCK:
-                    yield spooled, parse_lines(spooled, "")
+                    yield b"\n".join(spooled) + b"\n", parse_lines(spooled, "")
                     spooled = []
             if spooled:
-                yield spooled, parse_lines(spooled, "")
+                yield b"\n".join(spooled) + b"\n", parse_lines(spooled, "")
 
     def _parsed(self, source: Source) -> Iterator[tuple[str, str | None, bytes]]:
         for block in line_blocks(self._fetch(source)):

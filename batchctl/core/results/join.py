@@ -240,8 +240,8 @@ class Joined:
                     answer.append(None)
                 yield cells, answer, None
                 continue
+            add(found + b"\n")
             record = orjson.loads(found)
-            add(record)
             answer = csvout.row(record)
             if self.thinking:
                 answer.append(csvout.thinking(record))

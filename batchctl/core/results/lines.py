@@ -29,9 +29,22 @@ def lines_of(block: bytes) -> list[bytes]:
     """The non-blank lines of a block from ``line_blocks``, without their line ends."""
     lines = block.split(b"\n")
     lines.pop()
-    if b"\r" in block or b"\n\n" in block or block[:1] == b"\n" or b"\n " in block:
+    if _untidy(block):
         lines = [line.rstrip(b"\r") for line in lines if line.strip()]
     return lines
+
+
+def tidy(block: bytes) -> bytes:
+    """A block from ``line_blocks`` as ``lines_of`` sees it: its non-blank lines, each ending
+    in a plain newline (the block itself when it already is)."""
+    if not _untidy(block):
+        return block
+    lines = lines_of(block)
+    return b"\n".join(lines) + b"\n" if lines else b""
+
+
+def _untidy(block: bytes) -> bool:
+    return b"\r" in block or b"\n\n" in block or block[:1] == b"\n" or b"\n " in block
 
 
 def parse_lines(lines: list[bytes], batch_id: str) -> list[dict[str, Any]]:

@@ -9,23 +9,20 @@ tier for models priced by prompt length), so adding a result costs a few dict op
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import add, eq, itemgetter, lt
+from operator import add, itemgetter, lt
 from typing import Any
 
 import orjson
 
 from batchctl.core.catalog import prices
+from batchctl.core.results.lines import lines_of, parse_lines
 
 RESULT_TYPES = ("succeeded", "errored", "canceled", "expired")
 _TYPE_PATTERNS = {t: b'"result":{"type":"%s"' % t.encode() for t in RESULT_TYPES}
 _USAGE = b'"usage":{'
-# csvout.row columns: result_type, model; input, output, cache write, cache read tokens
-_COL_KIND, _COL_MODEL = itemgetter(1), itemgetter(2)
-_TOKEN_COLUMNS = tuple(itemgetter(i) for i in (5, 6, 7, 8))
 _MODEL = b'"model":"'
 _ANY_TYPE = b'"result":{"type":"'
 _ONE_HOUR = b'"ephemeral_1h_input_tokens":'
@@ -63,7 +60,16 @@ class Summary:
     error_types: dict[str, int] = field(default_factory=dict)  # errored results per error type
     _limits: dict[str, float] = field(default_factory=dict)
 
-    def add(self, record: Mapping[str, Any]) -> None:
+    def add(self, block: bytes, batch_id: str = "") -> None:
+        """Count a block of whole results lines (JSONL, each ending in a newline): the one way
+        results reach the summary. Read as bytes where the block looks as the API writes it,
+        else parsed line by line (a line that is not a JSON object: UnavailableError naming
+        ``batch_id``)."""
+        if not self._fast(block):
+            for record in parse_lines(lines_of(block), batch_id):
+                self._record(record)
+
+    def _record(self, record: Mapping[str, Any]) -> None:
         """Count one parsed results line."""
         try:  # the usual shape, read directly
             result = record["result"]
@@ -107,49 +113,6 @@ class Summary:
         b[4] += cw1h
         b[5] += cr
 
-    def add_rows(self, rows: Sequence[list[Any]], records: Sequence[Mapping[str, Any]]) -> None:
-        """Count a block of CSV rows (``batchctl.core.results.csvout.row``) made from ``records``.
-
-        Column-wise per model where it can be: a model's succeeded rows with integer tokens,
-        no cache writes (the rows do not say which are 1-hour writes) and no long prompt are
-        summed with ``map``; that model's records are otherwise counted one by one."""
-        counts = self.counts
-        kinds = list(map(_COL_KIND, rows))
-        for kind, n in Counter(kinds).items():
-            key = kind if isinstance(kind, str) else "unknown"
-            counts[key] = counts.get(key, 0) + n
-        if "errored" in kinds:
-            for r in rows:
-                if r[1] == "errored":
-                    key = r[9] if isinstance(r[9], str) else "unknown"
-                    self.error_types[key] = self.error_types.get(key, 0) + 1
-        mask = list(map(eq, kinds, repeat("succeeded")))
-        if not any(mask):
-            return
-        if all(mask):
-            rows_s, records_s = rows, records
-        else:
-            rows_s, records_s = list(compress(rows, mask)), list(compress(records, mask))
-        models = list(map(_COL_MODEL, rows_s))
-        distinct = set(models)
-        if len(distinct) == 1:
-            groups = [(models[0], rows_s, records_s)]
-        else:
-            groups = []
-            for model in distinct:
-                pick = list(map(eq, models, repeat(model)))
-                groups.append((model, list(compress(rows_s, pick)), list(compress(records_s, pick))))
-        for model, group_rows, group_records in groups:
-            if isinstance(model, str) and model:
-                cols = [list(map(col, group_rows)) for col in _TOKEN_COLUMNS]
-                if not any(cols[2]) and self._add_columns(model, cols):
-                    continue
-            for record in group_records:
-                result = record.get("result")
-                message = result.get("message") if isinstance(result, dict) else None
-                if isinstance(message, dict) and isinstance(message.get("usage"), dict):
-                    self._usage(str(message.get("model") or "unknown"), message["usage"])
-
     def _limit(self, model: str) -> float:
         limit = self._limits.get(model)
         if limit is None:
@@ -162,10 +125,9 @@ class Summary:
             b = self.buckets[key] = [0, 0, 0, 0, 0, 0]
         return b
 
-    def add_block(self, block: bytes) -> bool:
-        """Count a block of whole results lines (JSONL, each ending in a newline) without
-        parsing them whole; False, with nothing counted, if the block does not look as the
-        API writes it (then parse its lines and ``add`` them).
+    def _fast(self, block: bytes) -> bool:
+        """Count a block of whole results lines without parsing them whole; False, with
+        nothing counted, if the block does not look as the API writes it.
 
         The API writes ``{"custom_id":...,"result":{"type":"succeeded","message":{"id":...,
         "model":...,"content":[...],...,"usage":{...}}}}``: result types are counted with
