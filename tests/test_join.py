@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from batchctl.core.results import csvout
+from tests.helpers import request
 from tests.lifecycle_support import submit
 
 MODEL = "claude-sonnet-4-6"
@@ -22,9 +24,7 @@ DATA = (
 )
 
 
-def req(custom_id: str, text: str) -> dict[str, Any]:
-    return {"custom_id": custom_id, "params": {
-        "model": MODEL, "max_tokens": 200, "messages": [{"role": "user", "content": text}]}}
+req = partial(request, model=MODEL, max_tokens=200)
 
 
 def submitted(cli: Any, clock: Any, path: Path, requests: list[dict[str, Any]]) -> str:

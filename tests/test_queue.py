@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from batchctl.core.state.store import Store
-from tests.helpers import FakeClock
+from tests.helpers import FakeClock, request, write_jsonl
 from tests.test_store import BATCH, _job, open_store  # noqa: F401 - open_store is a fixture
-from tests.test_submit import remote, req, sizes, write
+from tests.test_submit import remote, sizes
 
 
 @pytest.fixture
 def seven(tmp_path: Path) -> Path:
-    return write(tmp_path / "seven.jsonl", [req(f"r{i}", f"question {i}") for i in range(7)])
+    return write_jsonl(tmp_path / "seven.jsonl", [request(f"r{i}", f"question {i}") for i in range(7)])
 
 
 @pytest.fixture
