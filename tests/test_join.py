@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from batchctl.core.results import csvout
-from tests.helpers import request
+from tests.helpers import read_csv, request
 from tests.lifecycle_support import submit
 
 MODEL = "claude-sonnet-4-6"
@@ -48,7 +48,7 @@ def test_join_writes_every_row_in_data_order(tmp_path: Path, cli: Any, clock: An
     raw = out.read_bytes()
     header = raw.split(b"\r\n", 1)[0].decode().split(",")
     assert header == ["sku", "name", "price", *csvout.COLUMNS]
-    rows = csvout.read(raw)
+    rows = read_csv(raw)
     assert [r["sku"] for r in rows] == ["A1", "B2", "C3", "D4"]
     assert [r["result_type"] for r in rows] == ["succeeded", "succeeded", "missing", "succeeded"]
     assert rows[1]["name"] == "blue, hats"
@@ -71,7 +71,7 @@ def test_join_jsonl_data_and_jsonl_output(tmp_path: Path, cli: Any, clock: Any) 
     assert "began: \"one\"" in lines[0]["result.text"]
     assert lines[1]["meta"] is None and lines[1]["result_type"] == "succeeded"
     csv_out = cli("results", job, "--join", str(data), "--id-column", "id", "--format", "csv")
-    rows = csvout.read(csv_out.stdout_bytes)
+    rows = read_csv(csv_out.stdout_bytes)
     assert rows[0]["meta"] == '{"k":1}' and rows[0]["id"] == "1"
 
 
@@ -83,7 +83,7 @@ def test_join_with_extract(tmp_path: Path, cli: Any, clock: Any) -> None:
     got = cli("results", job, "--join", str(data), "--id-column", "id", "--extract", "json",
               "--format", "csv")
     assert got.exit_code == 0, got.stderr
-    rows = csvout.read(got.stdout_bytes)
+    rows = read_csv(got.stdout_bytes)
     assert rows[0]["json.began"] == "Answer in JSON: x"
     assert rows[1]["extract_error"].startswith("the text is not JSON")
 
@@ -107,7 +107,7 @@ def test_prepare_remembers_the_csv_so_join_needs_no_arguments(tmp_path: Path, cl
     clock.advance(3600)
     got = cli("results", batch_id, "--join", "--format", "csv")
     assert got.exit_code == 0, got.stderr
-    rows = csvout.read(got.stdout_bytes)
+    rows = read_csv(got.stdout_bytes)
     assert [(r["sku"], r["custom_id"], r["result_type"]) for r in rows] == [
         ("A 1", "A_1", "succeeded"), ("A 1", "A_1-2", "succeeded"), ("D4", "D4", "succeeded")]
     assert "blue hats" in rows[1]["text"]
