@@ -209,7 +209,7 @@ def test_wait_times_out_with_the_parts_still_pending_counted(qcli, seven, state_
 
 def test_a_job_with_nothing_sent_yet_can_be_waited_for(qcli, queued, seven, state_dir, clock):
     with queued.client() as client:  # other work fills the queue
-        client.messages.batches.create(requests=[req(f"o{i}") for i in range(6)])
+        client.messages.batches.create(requests=[request(f"o{i}") for i in range(6)])
     result = qcli("submit", str(seven), "--max-requests", "3")
     assert result.exit_code == 0 and result.stdout == ""
     assert "3 of 3 parts of job" in result.stderr
@@ -237,7 +237,7 @@ def test_wait_over_many_batches_reads_list_pages_not_one_retrieve_each(make_emul
 
     # Every retrieve fails: only list pages can tell wait how the 10 batches are doing.
     emu = make_emulator(processing_seconds=30, fault_rate=1.0, fault_endpoints={"retrieve"})
-    ten = write(tmp_path / "ten.jsonl", [req(f"t{i}") for i in range(10)])
+    ten = write_jsonl(tmp_path / "ten.jsonl", [request(f"t{i}") for i in range(10)])
 
     def run(*args: str):
         return invoke(["--base-url", emu.base_url, *args], env={"ANTHROPIC_API_KEY": API_KEY},
@@ -270,7 +270,7 @@ def test_wait_waits_out_a_rate_limit_as_retry_after_asks(make_emulator, clock, t
     from tests.helpers import invoke
 
     emu = make_emulator(processing_seconds=20, rate_limit=3)
-    one = write(tmp_path / "one.jsonl", [req("x")])
+    one = write_jsonl(tmp_path / "one.jsonl", [request("x")])
 
     def run(*args: str):
         return invoke(["--base-url", emu.base_url, *args], env={"ANTHROPIC_API_KEY": API_KEY},
@@ -304,7 +304,7 @@ def test_status_job_gives_exact_pending_sent_and_ended_counts(qcli, seven, state
 def test_collect_sends_held_parts_and_says_what_is_still_waiting(
     qcli, queued, seven, state_dir, clock, tmp_path
 ):
-    big = write(tmp_path / "big.jsonl", [req(f"b{i}") for i in range(12)])
+    big = write_jsonl(tmp_path / "big.jsonl", [request(f"b{i}") for i in range(12)])
     assert qcli("submit", str(big), "--max-requests", "3").exit_code == 0  # 2 of 4 parts sent
     early = qcli("collect", "--dir", str(tmp_path / "out"))
     assert early.exit_code == 0 and early.stdout == ""
