@@ -14,13 +14,12 @@ from batchctl.core import errors
 from batchctl.core.api import Api
 from batchctl.core.settings import Settings
 from tests.conftest import API_KEY
-from tests.helpers import invoke
-from tests.test_submit import req, write
+from tests.helpers import invoke, request, write_jsonl
 
 
 @pytest.fixture
 def three(tmp_path: Path) -> Path:
-    return write(tmp_path / "three.jsonl", [req(f"r{i}", f"question {i}") for i in range(3)])
+    return write_jsonl(tmp_path / "three.jsonl", [request(f"r{i}", f"question {i}") for i in range(3)])
 
 
 def run(emulator, clock, *args: str):
@@ -41,7 +40,7 @@ def test_run_rides_out_404s_after_create_and_after_the_end(make_emulator, clock,
 
 def test_an_id_never_created_here_gets_its_404_at_once(make_emulator, clock):
     emulator = make_emulator(flaky_404_seconds=5)
-    foreign = emulator.client().messages.batches.create(requests=[req("a")])  # not via batchctl
+    foreign = emulator.client().messages.batches.create(requests=[request("a")])  # not via batchctl
     result = run(emulator, clock, "status", foreign.id)
     assert result.exit_code == 5
     assert "404" in result.stderr and "#1432" not in result.stderr
@@ -63,7 +62,7 @@ def test_results_404_just_after_the_end_is_retried(make_emulator, clock, tmp_pat
     notes: list[str] = []
     settings = Settings.resolve(state_dir=tmp_path / "s", base_url=emulator.base_url, emulator=False)
     api = Api.connect(settings, clock=clock, environ={"ANTHROPIC_API_KEY": API_KEY}, on_note=notes.append)
-    body = orjson.dumps({"requests": [req("a"), req("b")]})
+    body = orjson.dumps({"requests": [request("a"), request("b")]})
     api.create(lambda: [body], len(body))
     clock.advance(11)  # ended a second ago: list shows it ended, results still answer 404
     (ended,) = api.list_page().data

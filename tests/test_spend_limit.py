@@ -15,13 +15,12 @@ from batchctl.core.api import Api, translate
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
 from tests.conftest import API_KEY
-from tests.helpers import invoke
-from tests.test_submit import req, write
+from tests.helpers import invoke, request, write_jsonl
 
 
 @pytest.fixture
 def seven(tmp_path: Path) -> Path:
-    return write(tmp_path / "seven.jsonl", [req(f"r{i}", f"question {i}") for i in range(7)])
+    return write_jsonl(tmp_path / "seven.jsonl", [request(f"r{i}", f"question {i}") for i in range(7)])
 
 
 def _run(emulator, clock, *args: str):
@@ -71,7 +70,7 @@ def test_the_sdk_does_not_retry_a_cap_either(make_emulator, clock, tmp_path):
                       max_retries=8, on_retry=retries.append)
     client = api._client  # the SDK client batchctl built, retries on
     with pytest.raises(anthropic.AnthropicError) as info:
-        client.messages.batches.create(requests=[req("a")])
+        client.messages.batches.create(requests=[request("a")])
     exc = translate(info.value)
     assert isinstance(exc, errors.SpendLimitError) and exc.exit_code == 10
     assert exc.status == 429 and "contract_spend_limit_reached" in exc.message

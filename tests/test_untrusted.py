@@ -11,9 +11,8 @@ import pytest
 
 from batchctl.core.state.store import Store
 from tests.conftest import API_KEY
-from tests.helpers import invoke
+from tests.helpers import invoke, request, write_jsonl
 from tests.hostile import Answer, HostileServer, batch, error_answer, json_answer
-from tests.test_submit import req, write
 
 GOOD_ID = "msgbatch_01HostileServerBatch0001"
 
@@ -53,7 +52,7 @@ def test_a_results_url_on_another_origin_is_refused_and_never_asked(
     make_emulator, clock, recorder, tmp_path
 ):
     emulator = make_emulator(results_origin=recorder.origin, processing_seconds=0)
-    path = write(tmp_path / "one.jsonl", [req("a")])
+    path = write_jsonl(tmp_path / "one.jsonl", [request("a")])
     submitted = run(emulator.base_url, clock, "submit", str(path))
     batch_id = submitted.stdout.strip()
     result = run(emulator.base_url, clock, "results", batch_id)
@@ -88,7 +87,7 @@ def test_a_redirect_to_another_origin_is_refused_before_it_is_followed(servers, 
 
 def test_a_created_id_of_the_wrong_shape_never_reaches_the_store(servers, clock, tmp_path, state_dir):
     hostile = servers(lambda method, path: json_answer(batch("../../../tmp/evil", status="in_progress")))
-    path = write(tmp_path / "one.jsonl", [req("a")])
+    path = write_jsonl(tmp_path / "one.jsonl", [request("a")])
     result = run(hostile.origin, clock, "submit", str(path))
     assert result.exit_code == 6
     assert result.stdout == ""
@@ -155,7 +154,7 @@ def test_retry_after_in_seconds_is_honoured(servers, clock, tmp_path):
         json_answer(batch(GOOD_ID, status="in_progress")),
     ])
     hostile = servers(lambda method, path: next(answers))
-    path = write(tmp_path / "one.jsonl", [req("a")])
+    path = write_jsonl(tmp_path / "one.jsonl", [request("a")])
     result = run(hostile.origin, clock, "submit", str(path))
     assert result.exit_code == 0, result.stderr
     assert result.stdout == f"{GOOD_ID}\n"

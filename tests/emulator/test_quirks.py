@@ -20,9 +20,9 @@ from tests.emulator.support import requests_for
         ("workspace", 400, "invalid_request_error", None),
     ],
 )
-def test_a_spend_cap_refuses_every_create_and_makes_nothing(start_emu, kind, status, error_type, code):
-    emu = start_emu(spend_limit=kind)
-    with emu.client() as client, pytest.raises(anthropic.APIStatusError) as info:
+def test_a_spend_cap_refuses_every_create_and_makes_nothing(make_emulator, kind, status, error_type, code):
+    emulator = make_emulator(spend_limit=kind)
+    with emulator.client() as client, pytest.raises(anthropic.APIStatusError) as info:
         client.messages.batches.create(requests=requests_for(2))
     exc = info.value
     assert exc.status_code == status
@@ -32,13 +32,13 @@ def test_a_spend_cap_refuses_every_create_and_makes_nothing(start_emu, kind, sta
     assert ("retry-after" in exc.response.headers) == (kind == "ramp")
     if kind == "workspace":
         assert exc.body["error"]["message"].startswith("You have reached your specified workspace")
-    with emu.client() as client:
+    with emulator.client() as client:
         assert client.messages.batches.list().data == []
 
 
-def test_spend_limit_after_lets_the_first_batches_through(start_emu):
-    emu = start_emu(spend_limit="tier", spend_limit_after=2)
-    with emu.client() as client:
+def test_spend_limit_after_lets_the_first_batches_through(make_emulator):
+    emulator = make_emulator(spend_limit="tier", spend_limit_after=2)
+    with emulator.client() as client:
         client.messages.batches.create(requests=requests_for(1))
         client.messages.batches.create(requests=requests_for(1))
         with pytest.raises(anthropic.RateLimitError):
@@ -46,35 +46,35 @@ def test_spend_limit_after_lets_the_first_batches_through(start_emu):
         assert len(client.messages.batches.list().data) == 2
 
 
-def test_flaky_404s_after_create_and_after_the_end(start_emu):
-    emu = start_emu(flaky_404_seconds=5, processing_seconds=60)
-    with emu.client() as client:
+def test_flaky_404s_after_create_and_after_the_end(make_emulator):
+    emulator = make_emulator(flaky_404_seconds=5, processing_seconds=60)
+    with emulator.client() as client:
         batch = client.messages.batches.create(requests=requests_for(3))
         with pytest.raises(anthropic.NotFoundError):
             client.messages.batches.retrieve(batch.id)
-        emu.clock.advance(5)
+        emulator.clock.advance(5)
         assert client.messages.batches.retrieve(batch.id).processing_status == "in_progress"
-        emu.clock.advance(55)  # the end: 404 again, on retrieve and on results
+        emulator.clock.advance(55)  # the end: 404 again, on retrieve and on results
         with pytest.raises(anthropic.NotFoundError):
             client.messages.batches.retrieve(batch.id)
         with pytest.raises(anthropic.NotFoundError):
             list(client.messages.batches.results(batch.id))
-        emu.clock.advance(5)
+        emulator.clock.advance(5)
         assert client.messages.batches.retrieve(batch.id).processing_status == "ended"
         assert len(list(client.messages.batches.results(batch.id))) == 3
         assert [b.id for b in client.messages.batches.list().data] == [batch.id]  # list: never
 
 
-def test_results_origin_moves_only_the_results_url(start_emu):
-    emu = start_emu(results_origin="http://127.0.0.1:9/", processing_seconds=0)
-    with emu.client() as client:
+def test_results_origin_moves_only_the_results_url(make_emulator):
+    emulator = make_emulator(results_origin="http://127.0.0.1:9/", processing_seconds=0)
+    with emulator.client() as client:
         batch = client.messages.batches.create(requests=requests_for(1))
     assert batch.results_url == f"http://127.0.0.1:9/v1/messages/batches/{batch.id}/results"
 
 
-def test_every_response_names_the_organization(start_emu):
-    emu = start_emu()
-    http = emu.http()
+def test_every_response_names_the_organization(make_emulator):
+    emulator = make_emulator()
+    http = emulator.http()
     answers = [
         http.post("/v1/messages/batches", json={"requests": requests_for(1)}),
         http.get("/v1/messages/batches"),
