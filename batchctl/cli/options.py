@@ -207,3 +207,8 @@ SummaryJsonOpt = Annotated[
                  help="Also write the summary (counts, error types, tokens, cost, output path) "
                  "to FILE as JSON, for CI systems.", dir_okay=False, show_default=False),
 ]
+CountTokensOpt = Annotated[
+    bool,
+    typer.Option("--count-tokens", help="With --dry-run: count input tokens exactly with the API's "
+                 "free count-tokens endpoint, once per distinct prompt (needs a key)."),
+]

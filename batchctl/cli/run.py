@@ -15,6 +15,7 @@ from batchctl.cli.options import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_REQUESTS,
     BetaOpt,
+    CountTokensOpt,
     DryRunOpt,
     ExitStatusOpt,
     ExtractOpt,
@@ -67,6 +68,7 @@ def run_command(
     max_cost: MaxCostOpt = None,
     max_queued: MaxQueuedOpt = None,
     dry_run: DryRunOpt = False,
+    count_tokens: CountTokensOpt = False,
     prices_file: PricesOpt = None,
     extract: ExtractOpt = None,
     thinking: ThinkingOpt = False,
@@ -85,10 +87,13 @@ def run_command(
     )
     if out is not None and not out.absolute().parent.is_dir():
         raise UsageError(f"cannot write {out}: its folder does not exist")
+    if count_tokens and not dry_run:
+        raise UsageError("--count-tokens goes with --dry-run (it counts what would be sent)")
     limits = send.Limits.parse(max_requests, max_bytes, max_cost)
     source = shared.request_input(actx, file)
     if dry_run:
-        shared.show_dry_run(actx, send.dry_run(source, limits), json_)
+        shared.show_dry_run(
+            actx, shared.dry_run(actx, source, limits, count_tokens=count_tokens), json_)
         return
     if interval is None and actx.settings.emulator:
         interval = EMULATOR_INTERVAL

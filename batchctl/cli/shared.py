@@ -53,17 +53,19 @@ def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None
         parts = ", ".join(
             f"{p['first_line']}-{p['last_line']} ({p['requests']:,})" for p in summary["parts"]
         )
+        approx = "" if summary.get("input_tokens_counted") else "~"
+        label = "input tokens (counted)" if not approx else "est. input tokens"
         rows = [
             ("file", summary["file"]),
             ("requests", f"{summary['requests']:,}"),
             ("bytes", f"{summary['bytes']:,}"),
             ("batches", f"{len(summary['parts'])}: lines {parts}"),
-            ("est. input tokens", f"~{summary['est_input_tokens']:,}"),
+            (label, f"{approx}{summary['est_input_tokens']:,}"),
             ("max output tokens", f"{summary['max_output_tokens']:,}"),
             ("est. cost (batch rates)", output.money(summary["est_cost_usd"])),
         ]
         rows += [
-            (f"model {m['model']}", (f"{_count(m['requests'], 'request')}, ~{m['est_input_tokens']:,} "
+            (f"model {m['model']}", (f"{_count(m['requests'], 'request')}, {approx}{m['est_input_tokens']:,} "
              f"input tokens, {m['max_output_tokens']:,} max output, {output.money(m['est_cost_usd'])}"))
             for m in summary["models"]
         ]
@@ -72,6 +74,29 @@ def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None
         output.warn(actx, f"no price known for model {model}: its cost is not estimated")
     output.info(actx, f"dry run: nothing was sent. {summary['note']}; "
                       f"prices as of {summary['prices_as_of']}")
+
+
+def dry_run(actx: AppContext, source: Any, limits: Any, *, count_tokens: bool) -> dict[str, Any]:
+    """``send.dry_run``, with ``--count-tokens`` through the API and a progress bar on a
+    terminal (stderr) while the prompts are counted."""
+    from batchctl.core.jobs import send
+
+    if not count_tokens:
+        return send.dry_run(source, limits)
+    api = actx.api()
+    if not actx.stderr_tty:
+        return send.dry_run(source, limits, api=api)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn("counting tokens"), BarColumn(), MofNCompleteColumn(),
+                   console=actx.err, transient=True)
+    task = bar.add_task("count", total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total or None)
+
+    with bar:
+        return send.dry_run(source, limits, api=api, progress=update)
 
 
 # -- results of results and run -------------------------------------------------------------------

@@ -12,6 +12,7 @@ from batchctl.cli.options import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_REQUESTS,
     BetaOpt,
+    CountTokensOpt,
     DryRunOpt,
     FileArg,
     ForceOpt,
@@ -22,6 +23,7 @@ from batchctl.cli.options import (
     MaxQueuedOpt,
     MaxRequestsOpt,
 )
+from batchctl.core.errors import UsageError
 
 if TYPE_CHECKING:
     from batchctl.core.jobs.submit import SubmitResult
@@ -47,6 +49,7 @@ def submit_command(
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
     max_cost: MaxCostOpt = None,
     dry_run: DryRunOpt = False,
+    count_tokens: CountTokensOpt = False,
     label: LabelOpt = None,
     beta: BetaOpt = None,
     force: ForceOpt = False,
@@ -57,10 +60,13 @@ def submit_command(
     from batchctl.core.jobs import send
 
     actx = app_context(ctx)
+    if count_tokens and not dry_run:
+        raise UsageError("--count-tokens goes with --dry-run (it counts what would be sent)")
     limits = send.Limits.parse(max_requests, max_bytes, max_cost)
     source = shared.request_input(actx, file)
     if dry_run:
-        shared.show_dry_run(actx, send.dry_run(source, limits), json_)
+        shared.show_dry_run(
+            actx, shared.dry_run(actx, source, limits, count_tokens=count_tokens), json_)
         return
     scan, result = send.send(
         actx, source, limits, label=label, betas=beta or (), force=force,

@@ -358,6 +358,14 @@ class Api:
                 return
             after = page.last_id
 
+    # -- token counting -----------------------------------------------------------------------
+    def count_tokens(self, fields: Mapping[str, Any]) -> int:
+        """Exact input tokens of one Messages request (``client.messages.count_tokens``, POST
+        /v1/messages/count_tokens: free, https://docs.claude.com/en/docs/build-with-claude/
+        token-counting). ``fields``: its model, messages, system, tools..., no max_tokens."""
+        counted = _call(lambda: self._client.messages.count_tokens(**fields))
+        return int(counted.input_tokens)
+
     def cancel(self, batch_id: str) -> dict[str, Any]:
         batch = _call(lambda: batch_dict(self._client.messages.batches.cancel(batch_id)))
         return untrusted.check_batch(batch, expected_id=batch_id)

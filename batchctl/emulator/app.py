@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from batchctl.emulator import intake, limits, outcomes, quirks
+import orjson
+
+from batchctl.emulator import intake, limits, model, outcomes, quirks
 from batchctl.emulator.config import EmulatorConfig
 from batchctl.emulator.faults import Faults, ReplyLost, cut_body, read_chunks
 from batchctl.emulator.outcomes import Timeline
@@ -37,6 +39,7 @@ from batchctl.emulator.wire import (
 )
 
 PREFIX = ("v1", "messages", "batches")
+COUNT_TOKENS_MAX_BYTES = 32 * 1024 * 1024  # the Messages API's request size limit (32 MB)
 Reply = tuple[str, list[tuple[str, str]], Iterable[bytes]]
 
 
@@ -61,6 +64,8 @@ def _segments(environ: dict[str, Any]) -> list[str]:
 
 
 def _route(method: str, segments: list[str]) -> tuple[str, str | None] | None:
+    if segments == ["v1", "messages", "count_tokens"]:
+        return ("count_tokens", None) if method == "POST" else None
     if tuple(segments[:3]) != PREFIX:
         return None
     rest = segments[3:]
@@ -99,6 +104,7 @@ class EmulatorApp:
             "cancel": self._cancel,
             "delete": self._delete,
             "results": self._results,
+            "count_tokens": self._count_tokens,
         }
 
     # -- WSGI --------------------------------------------------------------------------------
@@ -136,7 +142,10 @@ class EmulatorApp:
         if route is None:
             raise ApiError(404, "not_found_error", f"Not found: {method} /{'/'.join(segments)}")
         endpoint, batch_id = route
-        refused = self.rate.check(self.clock())
+        # Token counting has rate limits of its own, "separate and independent from message
+        # creation" (https://docs.claude.com/en/docs/build-with-claude/token-counting#pricing-and-rate-limits):
+        # the Message Batches rate limit does not count it.
+        refused = self.rate.check(self.clock()) if endpoint != "count_tokens" else None
         if refused is not None:
             raise refused
         fault = self.faults.before(endpoint)
@@ -228,6 +237,24 @@ class EmulatorApp:
         return row
 
     # -- endpoints ---------------------------------------------------------------------------
+
+    def _count_tokens(self, environ: dict[str, Any], _batch_id: str | None) -> Reply:
+        """``POST /v1/messages/count_tokens`` (https://docs.claude.com/en/api/messages-count-tokens):
+        ``{"input_tokens": N}`` for a Messages body without ``max_tokens``, from the stand-in
+        model's own estimator, so a count matches the ``usage.input_tokens`` of the result."""
+        length = intake.body_length(environ) or 0
+        if length > COUNT_TOKENS_MAX_BYTES:
+            raise ApiError(413, "request_too_large",
+                           f"Request exceeds the maximum allowed size of {COUNT_TOKENS_MAX_BYTES} bytes.")
+        raw = environ["wsgi.input"].read(length) if length else b""
+        try:
+            params = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise bad_request(f"The request body is not valid JSON: {exc}") from None
+        problem, tokens = model.count_tokens(params)
+        if problem is not None:
+            raise bad_request(problem)
+        return self._json(environ, {"input_tokens": tokens})
 
     def _create(self, environ: dict[str, Any], _batch_id: str | None) -> Reply:
         refused = quirks.spend_limit(self.config, self.store.count() if self.config.spend_limit else 0)

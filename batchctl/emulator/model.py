@@ -98,6 +98,17 @@ def assess(params: dict[str, Any], new_rules: bool) -> tuple[str | None, ReplySe
     return None, _seed(model, chars, max_tokens, last_user, params)
 
 
+def count_tokens(params: Any) -> tuple[str | None, int]:
+    """``(problem, 0)`` or ``(None, input tokens)`` for a count_tokens body: the same checks
+    and the same estimate as a batch request's ``usage.input_tokens``."""
+    if type(params) is not dict:
+        return "The request body must be a JSON object.", 0
+    problem, seed = assess({**params, "max_tokens": 1}, False)
+    if problem is not None or seed is None:
+        return problem or "invalid request", 0
+    return None, int(seed[1])
+
+
 def _block_chars(block: Any) -> int:
     if isinstance(block, str):
         return len(block)

@@ -108,25 +108,45 @@ def spool(stream: BinaryIO, state_dir: Path, chunk_size: int = 1 << 20) -> Path:
     return final
 
 
-def check(source: Input, limits: Limits) -> Scan:
+def check(source: Input, limits: Limits, *, cap: bool = True) -> Scan:
     """The whole file checked and split (InputError with FILE:LINE problems if it is invalid),
     and its worst-case cost under ``--max-cost`` (SpendLimitError otherwise)."""
     from batchctl.core.requests.scan import scan_file
 
     scan = scan_file(source.path, display_name=source.display,
                      max_requests=limits.max_requests, max_bytes=limits.max_bytes)
+    if cap:
+        _check_cap(scan, limits)
+    return scan
+
+
+def _check_cap(scan: Scan, limits: Limits) -> None:
     if limits.max_cost is not None:  # refused here, before anything is sent (exit 10)
         from batchctl.core.jobs.spend import check_cap
 
         check_cap(limits.max_cost, scan.models, scan.input_tokens, scan.output_tokens)
-    return scan
 
 
-def dry_run(source: Input, limits: Limits) -> dict[str, Any]:
-    """What a submit of ``source`` would send, with estimates; no network, no store."""
+def dry_run(
+    source: Input, limits: Limits, *, api: Api | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """What a submit of ``source`` would send, with estimates; no store. With ``api``
+    (``--count-tokens``), input tokens are counted exactly by the API, once per distinct prompt
+    (``batchctl.core.jobs.tokens``); otherwise there is no network call."""
+    from dataclasses import replace
+
     from batchctl.core.jobs.submit import dry_run_summary
 
-    return dry_run_summary(check(source, limits))
+    scan = check(source, limits, cap=api is None)
+    if api is None:
+        return dry_run_summary(scan)
+    from batchctl.core.jobs.tokens import count_input_tokens
+
+    counted, distinct = count_input_tokens(api, source.path, source.display, progress=progress)
+    scan = replace(scan, input_tokens=counted)
+    _check_cap(scan, limits)
+    return dry_run_summary(scan, counted_prompts=distinct)
 
 
 def send(

@@ -38,9 +38,15 @@ def split_key(scan: Scan) -> str:
     return ",".join(f"{first}-{last}" for first, last in scan.boundaries)
 
 
-def dry_run_summary(scan: Scan) -> dict[str, Any]:
-    """What a submit of ``scan`` would send, with estimates; no network, no store."""
+def dry_run_summary(scan: Scan, *, counted_prompts: int | None = None) -> dict[str, Any]:
+    """What a submit of ``scan`` would send, with estimates; ``counted_prompts``: input tokens
+    were counted by the API for that many distinct prompts (``--count-tokens``)."""
     costs = cost_summary(scan.models, scan.input_tokens, scan.output_tokens)
+    note = ESTIMATE_NOTE + "; cost at batch rates (50% of standard)"
+    if counted_prompts is not None:
+        note = (f"input tokens counted by the API's count-tokens endpoint ({counted_prompts:,} "
+                "distinct prompts); output priced at max_tokens, an upper bound; cost at batch "
+                "rates (50% of standard)")
     return {
         "file": scan.display_name,
         "path": scan.path,
@@ -56,7 +62,8 @@ def dry_run_summary(scan: Scan) -> dict[str, Any]:
         "est_input_tokens": scan.est_input_tokens,
         "max_output_tokens": scan.max_output_tokens,
         **costs,
-        "note": ESTIMATE_NOTE + "; cost at batch rates (50% of standard)",
+        "input_tokens_counted": counted_prompts is not None,
+        "note": note,
     }
 
 
