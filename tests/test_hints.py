@@ -164,3 +164,18 @@ def test_a_retry_hint_when_an_error_is_worth_retrying(make_emulator, tmp_path, c
     assert rec["request_counts"]["errored"] == 3
     step = retry_step(api, rec["id"], [rec])
     assert step is not None and (step.command, step.args) == ("retry-failed", (rec["id"],))
+
+
+def test_a_store_url_is_named_but_never_its_password(tmp_path):
+    from batchctl.cli.output import command_line
+    from batchctl.core.state.location import parse_store
+
+    def line(url: str) -> str:
+        settings = Settings(state_dir=tmp_path, emulator=True, base_url="", store=parse_store(url))
+        return command_line(settings, "wait", "job_1")
+
+    plain = line("postgresql://u@db.example/batchctl")
+    assert shlex.split(plain)[-4:] == ["--store", "postgresql://u@db.example/batchctl", "wait",
+                                       "job_1"]
+    secret = line("postgresql://u:hunter2@db.example/batchctl")
+    assert "hunter2" not in secret and "--store" not in secret

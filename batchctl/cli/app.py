@@ -73,8 +73,46 @@ def report_error(actx: AppContext | None, exc: BatchctlError) -> None:
             line(f"hint: {next_step(settings, step)}", "dim")
 
 
+# The global options (the root callback's), and which of them take a value.
+GLOBAL_FLAGS = frozenset({"--emulator", "--no-emulator"})
+GLOBAL_VALUED = frozenset({"--state-dir", "--base-url", "--store"})
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``status --emulator ID`` -> ``--emulator status ID``: global options given after the
+    command (or a sub-command) are moved before it, so they work in either place. Nothing after
+    ``--`` is touched; no command has an option of the same name."""
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        i += 2 if args[i] in GLOBAL_VALUED else 1
+    if i >= len(args) or args[i] == "--":
+        return args
+    moved: list[str] = []
+    kept: list[str] = []
+    rest = args[i:]
+    j = 0
+    while j < len(rest):
+        word = rest[j]
+        if word == "--":
+            kept += rest[j:]
+            break
+        if word in GLOBAL_FLAGS or (word.split("=", 1)[0] in GLOBAL_VALUED and "=" in word):
+            moved.append(word)
+        elif word in GLOBAL_VALUED and j + 1 < len(rest):
+            moved += [word, rest[j + 1]]
+            j += 1
+        else:
+            kept.append(word)
+        j += 1
+    return args[:i] + moved + kept
+
+
 class BatchctlGroup(TyperGroup):
-    """Maps the error tree to exit codes for every command, CliRunner included."""
+    """Maps the error tree to exit codes for every command, CliRunner included; takes the
+    global options after the command too."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(list(args)))
 
     def invoke(self, ctx: Any) -> Any:
         try:

@@ -123,7 +123,8 @@ def money(value: float | None) -> str:
 
 def command_line(settings: Settings | None, command: str, *args: str) -> str:
     """A batchctl command line that reaches the same API and state store as this invocation:
-    the global options that differ from the defaults come first, every word shell-quoted."""
+    the global options that differ from the defaults come first, every word shell-quoted. A
+    PostgreSQL store with a password in its URL is not named (the password is never shown)."""
     import shlex
 
     words = ["batchctl"]
@@ -134,6 +135,9 @@ def command_line(settings: Settings | None, command: str, *args: str) -> str:
             words += ["--base-url", settings.base_url]
         if settings.state_dir != default_state_dir().expanduser().absolute():
             words += ["--state-dir", str(settings.state_dir)]
+        store = settings.store
+        if store.is_postgres and not store.password:  # a password is never printed: it is
+            words += ["--store", store.masked]  # left to BATCHCTL_STORE, PGPASSWORD or .pgpass
     return " ".join(shlex.quote(w) for w in [*words, command, *args])
 
 

@@ -15,6 +15,7 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 EMULATOR_BASE_URL = "http://batchctl-emulator.invalid"
 STATE_ENV = "BATCHCTL_HOME"
 EMULATOR_ENV = "BATCHCTL_EMULATOR"
+BASE_URL_ENV = "ANTHROPIC_BASE_URL"
 DB_NAME = "batchctl.db"
 
 
@@ -66,8 +67,16 @@ class Settings:
             home = env.get(STATE_ENV)
             state_dir = Path(home) if home else default_state_dir()
         state_dir = state_dir.expanduser().absolute()
-        if emulator is None:
+        if emulator is None:  # from the environment: refused where the flags would be
             emulator = env_flag(env.get(EMULATOR_ENV))
+            if emulator and (base_url or env.get(BASE_URL_ENV, "").strip()):
+                given = "--base-url" if base_url else f"{BASE_URL_ENV} (set in the environment)"
+                raise UsageError(
+                    f"{EMULATOR_ENV}=1 (set in the environment) and {given} cannot be used "
+                    "together: batchctl cannot tell which API to talk to",
+                    hint=f"say it for this command with --emulator or --no-emulator, or unset "
+                    f"{EMULATOR_ENV} or {BASE_URL_ENV}",
+                )
         if emulator:
             if base_url:
                 raise UsageError(
@@ -76,7 +85,7 @@ class Settings:
                     "over HTTP and point --base-url at that instead",
                 )
             return cls(state_dir=state_dir, emulator=True, base_url=EMULATOR_BASE_URL, store=where)
-        base_url = (base_url or env.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        base_url = (base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
         if not base_url.startswith(("http://", "https://")):
             raise UsageError(f"--base-url must start with http:// or https://, got {base_url!r}")
         return cls(state_dir=state_dir, emulator=False, base_url=base_url, store=where)
