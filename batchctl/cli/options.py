@@ -32,13 +32,20 @@ YesOpt = Annotated[
     bool,
     typer.Option("--yes", "-y", help="Do not ask for confirmation (required without a terminal)."),
 ]
+def _dash_is_stdout(value: Path | None) -> Path | None:
+    """``-o -`` is stdout, as with every Unix tool: the same as no ``-o``."""
+    return None if value is not None and str(value) == "-" else value
+
+
 OutputOpt = Annotated[
     Path | None,
     typer.Option(
         "--output",
         "-o",
-        help="Write to this file (atomically: a temp file beside it, renamed when complete).",
+        help="Write to this file (atomically: a temp file beside it, renamed when complete; a "
+        "symlink's target is replaced, a device or FIFO is written in place; - is stdout).",
         dir_okay=False,
+        callback=_dash_is_stdout,
     ),
 ]
 ExitStatusOpt = Annotated[

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from batchctl.cli import output
 from batchctl.cli.context import AppContext, app_context
-from batchctl.cli.options import JsonOpt, OutputOpt, RefArg
+from batchctl.cli.options import JsonOpt, RefArg
+from batchctl.core.errors import UsageError
 
 if TYPE_CHECKING:
     from batchctl.core.jobs.retry import Plan, Retry
@@ -41,13 +43,24 @@ DryRunOpt = Annotated[
                  "-o, write the file and submit nothing."),
 ]
 
+RetryFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output", "-o",
+        help="Write the retry request file here (a regular file, written atomically; a symlink's "
+        "target is replaced) instead of the state directory. With --dry-run it may be a device, "
+        "FIFO or - (stdout): the request lines are written there and nothing is submitted.",
+        dir_okay=False,
+    ),
+]
+
 
 def retry_failed_command(
     ctx: typer.Context,
     ref: RefArg,
     all_errors: AllErrorsOpt = False,
     include_canceled: CanceledOpt = False,
-    out: OutputOpt = None,
+    out: RetryFileOpt = None,
     dry_run: DryRunOpt = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -55,6 +68,16 @@ def retry_failed_command(
     from batchctl.core.jobs import retry
 
     actx = app_context(ctx)
+    to_stdout = out is not None and str(out) == "-"
+    if to_stdout:
+        if not dry_run:
+            raise UsageError(
+                "-o - writes the retry requests to stdout, so it needs --dry-run: a retry that is "
+                "submitted needs a regular file (read again to send it, kept as its request file)",
+                hint="leave out -o (the retry file goes to the state directory), or add --dry-run",
+            )
+        out = None
+    retry.check_output(out, submitting=not dry_run)
 
     notify = output.notifier(actx, info_off_tty=False)
     api, store = actx.api(), actx.store()
@@ -65,7 +88,7 @@ def retry_failed_command(
         output.info(actx, f"nothing to retry in {ref}")
         return
     if dry_run and out is None:
-        _show_dry_run(actx, plans, json_)
+        _show_dry_run(actx, plans, json_, raw=to_stdout)
         return
     done = retry.resubmit(
         api, store, plans, output=out, state_dir=actx.settings.state_dir, clock=actx.clock,
@@ -101,7 +124,7 @@ def _explain(actx: AppContext, plans: list[Plan]) -> None:
             output.info(actx, f"{plan.parent_id}: left out {_reasons(left)}{extra}")
 
 
-def _show_dry_run(actx: AppContext, plans: list[Plan], json_: bool) -> None:
+def _show_dry_run(actx: AppContext, plans: list[Plan], json_: bool, *, raw: bool) -> None:
     from batchctl.core.jobs.retry import iter_lines
 
     def rows() -> Iterator[tuple[Plan, int, str, str, bytes]]:
@@ -115,7 +138,7 @@ def _show_dry_run(actx: AppContext, plans: list[Plan], json_: bool) -> None:
              "custom_id": c, "reason": r}
             for p, n, c, r, _ in rows()
         )
-    elif actx.stdout_tty:
+    elif actx.stdout_tty and not raw:
         shown: list[tuple[str, int, str, str]] = []
         total = 0
         for p, n, c, r, _ in rows():

@@ -77,6 +77,7 @@ def run_command(
     """`batchctl run`: see HELP."""
     from batchctl.cli.progress import watch
     from batchctl.core.jobs import run, send
+    from batchctl.core.results.atomic import check_target
     from batchctl.core.results.export import build_options
 
     actx = app_context(ctx)
@@ -85,8 +86,8 @@ def run_command(
         out=out, fmt=fmt, only=only, order=order, prices_file=prices_file, json_=json_,
         extract=extract, thinking=thinking,
     )
-    if out is not None and not out.absolute().parent.is_dir():
-        raise UsageError(f"cannot write {out}: its folder does not exist")
+    if out is not None:
+        check_target(out)
     if count_tokens and not dry_run:
         raise UsageError("--count-tokens goes with --dry-run (it counts what would be sent)")
     limits = send.Limits.parse(max_requests, max_bytes, max_cost)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.clock import Clock
 from batchctl.core.errors import StateError, UsageError
-from batchctl.core.results.atomic import atomic_file
+from batchctl.core.results.atomic import atomic_file, check_target
 from batchctl.core.results.download import Notify, fetch_body, not_found_grace, quiet
 from batchctl.core.results.lines import line_blocks, lines_of, parse_lines
 from batchctl.core.results.selection import Source, fetch_sources
@@ -117,7 +117,8 @@ def plan_retries(
     for row in rows:
         check_file(row, seen)
     plans = []
-    for source in fetch_sources(api, store, ref, rows, notify=notify):
+    tracked: list[dict[str, Any] | None] = list(rows)
+    for source in fetch_sources(api, store, ref, tracked, notify=notify):
         plans.append(_select(api, source, rules, notify))
     return plans
 
@@ -152,6 +153,21 @@ def iter_lines(plan: Plan) -> Iterator[tuple[int, str, str, bytes]]:
             f"{len(plan.selected) - found} failed requests of batch {plan.parent_id} are not in "
             f"its request file {plan.row['request_file']} (lines {plan.row['first_line']}-"
             f"{plan.row['last_line']})"
+        )
+
+
+def check_output(output: Path | None, *, submitting: bool) -> None:
+    """Refuse, before anything is fetched, an ``-o`` the retry cannot use. A retry that is
+    submitted is read again to be sent and stays the new batch's request file, so it must be a
+    regular file: a device, FIFO or /dev/stdout only takes a dry run's lines."""
+    if output is None:
+        return
+    target = check_target(output)
+    if submitting and target.in_place:
+        raise UsageError(
+            f"-o {output} is not a regular file: a retry file is read again to submit it and "
+            "kept as the new batch's request file",
+            hint="name a regular file, or add --dry-run to only write the requests there",
         )
 
 
@@ -194,6 +210,7 @@ def resubmit(
     from batchctl.core.jobs.submit import submit
     from batchctl.core.requests.scan import scan_file
 
+    check_output(output, submitting=submit_files)
     todo = [p for p in plans if p.selected]
     if output is not None and len(todo) > 1:
         raise UsageError(

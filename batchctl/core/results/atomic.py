@@ -7,6 +7,13 @@ on any exception, Ctrl-C or SIGTERM (turned into KeyboardInterrupt while the fil
 removed and the target is left as it was. A process killed with SIGKILL cannot clean up: its
 temp file stays beside the target (never at it), and the next write to the same target removes
 temp files whose process is gone.
+
+Only a regular file is ever replaced. The target is resolved first (``resolve_target``): a
+symlink is followed, hop by hop, and the file it leads to is the one replaced (the link stays); a
+target that exists and is not a regular file (a device such as /dev/null, a FIFO, a terminal,
+/dev/stdout or anything else under /proc/*/fd) is opened and written in place, as a shell's ``>``
+would, because renaming over it would destroy it (as root, /dev/null for the whole machine). Such
+a write cannot be undone part-way: what was written stays written.
 """
 
 from __future__ import annotations
@@ -15,15 +22,18 @@ import contextlib
 import os
 import re
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from batchctl.core.errors import StateError, UsageError
 
 BUFFER = 1 << 20
+MAX_LINKS = 40  # symlink hops before giving up (Linux's own limit is 40)
 
 
 def _umask() -> int:
@@ -40,6 +50,57 @@ def _alive(pid: int) -> bool:
     except (PermissionError, OSError):
         return True
     return True
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an output's bytes land. ``path``: the file after following symlinks. ``in_place``:
+    it exists and is not a regular file, so it is written where it is, never replaced.
+    ``append``: it is a descriptor of this process (/dev/stdout, /proc/self/fd/N), opened to
+    append so that what the shell already put there stays."""
+
+    path: Path
+    in_place: bool = False
+    append: bool = False
+
+
+def _is_fd_dir(folder: Path) -> bool:
+    """/proc/<pid>/fd and the like: its entries are open descriptors, not files to replace."""
+    real = Path(os.path.realpath(folder))
+    return len(real.parts) > 1 and real.parts[1] == "proc"
+
+
+def resolve_target(target: str | os.PathLike[str]) -> Target:
+    """Follow ``target``'s symlinks to what would really be written (see the module docstring).
+
+    A directory, or a link loop, is a UsageError (exit 2). A missing target (or a symlink to a
+    missing file) is created, atomically, where it would be.
+    """
+    path = Path(os.path.abspath(target))
+    for _ in range(MAX_LINKS):
+        if _is_fd_dir(path.parent):
+            return Target(path, in_place=True, append=True)
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            return Target(path)
+        except OSError as exc:
+            raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
+        if stat.S_ISLNK(info.st_mode):
+            path = Path(os.path.abspath(path.parent / os.readlink(path)))
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            raise UsageError(f"cannot write {target}: it is a directory")
+        return Target(path, in_place=not stat.S_ISREG(info.st_mode))
+    raise UsageError(f"cannot write {target}: too many levels of symbolic links")
+
+
+def check_target(target: str | os.PathLike[str]) -> Target:
+    """``resolve_target``, and its folder exists: checked before anything is sent or fetched."""
+    resolved = resolve_target(target)
+    if not resolved.in_place and not resolved.path.parent.is_dir():
+        raise UsageError(f"cannot write {target}: its folder does not exist")
+    return resolved
 
 
 def sweep_stale(target: Path) -> list[Path]:
@@ -83,10 +144,11 @@ def _sigterm_raises() -> Iterator[None]:
 
 
 class AtomicFile:
-    """The open temp file. ``target`` may be changed, within the same directory, before the
-    block ends (for a name that depends on the content, such as its sha256)."""
+    """The open temp file (``tmp`` None: the target itself, written in place). ``target`` may
+    be changed, within the same directory, before the block ends (for a name that depends on
+    the content, such as its sha256)."""
 
-    def __init__(self, file: BinaryIO, tmp: Path, target: Path) -> None:
+    def __init__(self, file: BinaryIO, tmp: Path | None, target: Path) -> None:
         self.file = file
         self.tmp = tmp
         self.target = target
@@ -101,10 +163,15 @@ def atomic_file(target: str | os.PathLike[str]) -> Iterator[AtomicFile]:
 
     A target whose directory is missing or not writable is a UsageError (exit 2), raised before
     anything else happens; a write that fails part-way (disk full) is a StateError (exit 7).
+    A target that is not a regular file is written in place (``resolve_target``).
     """
-    target = Path(target)
-    if target.is_dir():
-        raise UsageError(f"cannot write {target}: it is a directory")
+    given = target
+    resolved = resolve_target(target)
+    if resolved.in_place:
+        with _in_place(given, resolved) as handle:
+            yield handle
+        return
+    target = resolved.path
     sweep_stale(target)
     with _sigterm_raises():  # installed before the temp file exists, so it never outlives us
         try:
@@ -112,7 +179,7 @@ def atomic_file(target: str | os.PathLike[str]) -> Iterator[AtomicFile]:
                 dir=target.parent, prefix=f".{target.name}.", suffix=f".{os.getpid()}.tmp"
             )
         except OSError as exc:
-            raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
+            raise UsageError(f"cannot write {given}: {exc.strerror or exc}") from None
         tmp = Path(name)
         try:
             mode = target.stat().st_mode & 0o777
@@ -133,9 +200,28 @@ def atomic_file(target: str | os.PathLike[str]) -> Iterator[AtomicFile]:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             if isinstance(exc, OSError):
-                raise StateError(f"could not write {target}: {exc.strerror or exc}") from exc
+                raise StateError(f"could not write {given}: {exc.strerror or exc}") from exc
             raise
     _fsync_dir(target.parent)
+
+
+@contextlib.contextmanager
+def _in_place(given: str | os.PathLike[str], target: Target) -> Iterator[AtomicFile]:
+    """Write straight into a device, FIFO or descriptor (opening a FIFO waits for a reader)."""
+    flags = os.O_WRONLY | (os.O_APPEND if target.append else 0)
+    try:
+        fd = os.open(target.path, flags)
+    except OSError as exc:
+        raise UsageError(f"cannot write {given}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb", buffering=BUFFER) as file:
+            handle = AtomicFile(file, None, target.path)
+            yield handle
+            if handle.target != target.path:
+                raise ValueError(f"{given} is not a regular file: it cannot be renamed")
+            file.flush()
+    except OSError as exc:
+        raise StateError(f"could not write {given}: {exc.strerror or exc}") from exc
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import UsageError
 from batchctl.core.results import csvout
-from batchctl.core.results.atomic import atomic_file
+from batchctl.core.results.atomic import atomic_file, check_target
 from batchctl.core.results.download import Notify, fetch_body, not_found_grace, quiet
 from batchctl.core.results.extract import ColumnSpool, Extractor, add_to_line
 from batchctl.core.results.extract import parse as parse_extract
@@ -434,6 +434,8 @@ def export(
 ) -> Summary:
     """The results of ``ref`` written to ``out`` atomically, or handed to ``write`` (stdout);
     the step `results` and `run` share. Returns the summary."""
+    if out is not None:
+        check_target(out)  # before anything is fetched
     exported = open_export(api, store, ref, options, notify=notify, progress=progress)
     if out is not None:
         return exported.save(out)
