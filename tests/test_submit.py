@@ -378,7 +378,8 @@ def test_a_lost_reply_that_cannot_be_checked_stops_and_the_next_run_checks(
     result = run_on(lost, clock, "submit", str(seven), api_max_retries=0)
     assert result.exit_code == 6
     assert "could not check whether the batch was created" in result.stderr
-    assert "run the same submit again" in result.stderr
+    assert "carry on: it looks for the batch before sending anything" in result.stderr
+    assert " wait job_" in result.stderr
     assert clock.sleeps == []  # nothing sent a second time
     store = Store.open(state_dir)
     try:

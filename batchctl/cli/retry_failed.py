@@ -24,7 +24,9 @@ HELP = (
     "--include-canceled canceled ones. Their lines are taken from the request file recorded at "
     "submit, which must be unchanged (else exit 7). The new request file goes to the state "
     "directory (or -o FILE); the new batch records its parent, so results --merge-retries can "
-    "merge them. Piped, prints the new batch id(s). Nothing to retry: a message, exit 0."
+    "merge them. Running the same retry again answers the batch it made (--force sends it "
+    "again); a retry is never answered with its parent, even when every request failed. "
+    "Piped, prints the new batch id(s). Nothing to retry: a message, exit 0."
 )
 DRY_RUN_ROWS = 50
 
@@ -55,6 +57,13 @@ RetryFileOpt = Annotated[
 ]
 
 
+ForceRetryOpt = Annotated[
+    bool,
+    typer.Option("--force", help="Send the retry even if the same retry was already sent (billed "
+                 "again); without it, a second run answers the batch the first one made."),
+]
+
+
 def retry_failed_command(
     ctx: typer.Context,
     ref: RefArg,
@@ -62,6 +71,7 @@ def retry_failed_command(
     include_canceled: CanceledOpt = False,
     out: RetryFileOpt = None,
     dry_run: DryRunOpt = False,
+    force: ForceRetryOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl retry-failed`: see HELP."""
@@ -92,7 +102,7 @@ def retry_failed_command(
         return
     done = retry.resubmit(
         api, store, plans, output=out, state_dir=actx.settings.state_dir, clock=actx.clock,
-        notify=notify, submit_files=not dry_run,
+        notify=notify, submit_files=not dry_run, force=force,
     )
     if dry_run:
         for r in done:
@@ -158,7 +168,7 @@ def _show_submitted(actx: AppContext, done: list[Retry], json_: bool) -> None:
         ids = ", ".join(rec["id"] for rec in r.records)
         if r.existing:
             output.info(actx, f"these {r.count:,} requests of {r.plan.parent_id} were already "
-                              f"resubmitted as {ids} (job {r.job_id})")
+                              f"resubmitted as {ids} (job {r.job_id}; --force sends them again)")
         else:
             output.success(actx, f"resubmitted {r.count:,} requests of {r.plan.parent_id} as "
                                  f"{ids} (job {r.job_id}, file {r.path})")

@@ -67,11 +67,15 @@ def send_part(
     made. An answer batchctl does not trust (UntrustedReplyError) is raised at once too, the
     intent left open: the batch may exist."""
     where = where_text(part.index, job["part_count"])
+    # The way on after a failure never goes through --force (which would send a new batch):
+    # wait (like the same command without --force) looks for the batch before sending.
+    again = NextStep("carry on: it looks for the batch before sending anything", "wait",
+                     (str(job["id"]),))
     intent = store.get_intent(job["id"], part.index)
     if intent is not None and intent["state"] == "open":
         # A run before this one recorded the intent and never recorded a batch: it may exist.
         say("info", f"an earlier submit of {where} did not finish; looking for its batch")
-        found = _reconcile(api, store, intent, part, where, str(job['request_file']))
+        found = _reconcile(api, store, intent, part, where, str(job['request_file']), again)
         if found is not None:
             say("warn", f"found {found['id']}, apparently created by the earlier submit: not "
                         "sending again (its requests are checked when its results are fetched)")
@@ -100,15 +104,14 @@ def send_part(
             if _ambiguous(exc):
                 say("warn", f"creating {where} failed ({exc.message}); the batch may exist: "
                             "looking for it before trying again")
-                found = _reconcile(api, store, intent, part, where, str(job['request_file']))
+                found = _reconcile(api, store, intent, part, where, str(job['request_file']), again)
                 if found is not None:
                     say("warn", f"found {found['id']}: the create had apparently worked (its "
                                 "requests are checked when its results are fetched)")
                     return _store_batch(store, found, job, part, adopted=True), True
             if last:
-                exc.hint = exc.hint or (
-                    "run the same submit again later: it looks for the batch before sending"
-                )
+                if not exc.next_steps:
+                    exc.next_steps = (again,)
                 raise
             delay = _delay(exc, attempt)
             say("info", f"trying {where} again in {delay:.3g} s")
@@ -143,7 +146,7 @@ def _timestamp(value: Any) -> float | None:
 
 
 def _reconcile(
-    api: Api, store: Store, intent: dict, part: Part, where: str, path: str
+    api: Api, store: Store, intent: dict, part: Part, where: str, path: str, again: NextStep
 ) -> dict[str, Any] | None:
     """The batch this intent's create made although its reply was lost, if it can be told.
 
@@ -160,7 +163,7 @@ def _reconcile(
         raise UnavailableError(
             f"could not check whether {where} was created: {exc.message}",
             status=exc.status, request_id=exc.request_id, error_type=exc.error_type,
-            hint="run the same submit again: it looks for the batch before sending anything",
+            next_steps=[again],
         ) from exc
     if len(found) > 1:
         ids = ", ".join(b["id"] for b in found)
@@ -199,5 +202,5 @@ def _store_batch(
         request_file=job["request_file"], sha256=job["sha256"], byte_size=job["byte_size"],
         first_line=part.first_line, last_line=part.last_line, start_offset=part.start_offset,
         end_offset=part.end_offset, request_count=part.request_count, label=job["label"],
-        adoption="unverified" if adopted else None,
+        adoption="unverified" if adopted else None, parent_id=job.get("parent_batch_id"),
     )

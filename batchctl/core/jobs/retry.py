@@ -204,9 +204,14 @@ def resubmit(
     clock: Clock,
     notify: Notify = quiet,
     submit_files: bool = True,
+    force: bool = False,
 ) -> list[Retry]:
     """Write a retry file for each plan with something to retry and submit it as a job whose
-    parent is the plan's batch (``submit_files=False``: write only, a dry run with -o)."""
+    parent is the plan's batch (``submit_files=False``: write only, a dry run with -o).
+
+    The parent is part of what makes a submit the same one: a second run of the same retry is
+    answered with the batch the first made (unless ``force``), but a retry whose file equals its
+    parent's (every request failed) is sent, never answered with the parent itself."""
     from batchctl.core.jobs.submit import submit
     from batchctl.core.requests.scan import scan_file
 
@@ -228,9 +233,9 @@ def resubmit(
             scan = scan_file(retry.path)
             result = submit(
                 api, store, scan, source=str(retry.path), label=label,
-                betas=job.get("betas") or (), clock=clock, notify=notify,
+                betas=job.get("betas") or (), force=force, parent_id=plan.parent_id,
+                clock=clock, notify=notify,
             )
-            store.set_parent(result.job_id, plan.parent_id)
             retry.job_id, retry.existing = result.job_id, result.existing
             retry.records = [{**r, "parent_id": plan.parent_id} for r in result.records]
         done.append(retry)

@@ -77,10 +77,14 @@ def submit(
     betas: Sequence[str] = (),
     force: bool = False,
     max_queued: int | None = None,
+    parent_id: str | None = None,
     clock: Clock,
     notify: Notify | None = None,
 ) -> SubmitResult:
     """Submit every part of a scanned file as one job (or answer the job that already did).
+
+    ``parent_id``: the batch this is a retry of; only a retry of the same batch counts as the
+    same submit (the lineage makes a retry distinct even when its file equals its parent's).
 
     Parts go out in order while the API's processing queue has room (batchctl.core.jobs.feed):
     on the queue-full 429, or when the next part would take the job's unended requests over
@@ -105,16 +109,21 @@ def submit(
     # in the store (which dies with the process holding it), then finds the job done.
     with store.hold(lock, on_wait=waiting):
         return _submit_locked(api, store, scan, key, source=source, label=label, betas=betas,
-                              force=force, max_queued=max_queued, clock=clock, say=say)
+                              force=force, max_queued=max_queued, parent_id=parent_id,
+                              clock=clock, say=say)
 
 
 def _submit_locked(
     api: Api, store: Store, scan: Scan, key: str, *, source: str, label: str | None,
-    betas: Sequence[str], force: bool, max_queued: int | None, clock: Clock, say: Notify,
+    betas: Sequence[str], force: bool, max_queued: int | None, parent_id: str | None,
+    clock: Clock, say: Notify,
 ) -> SubmitResult:
-    job = None if force else store.find_job(sha256=scan.sha256, split_key=key, base_url=api.base_url)
+    job = None if force else store.find_job(
+        sha256=scan.sha256, split_key=key, base_url=api.base_url, parent_batch_id=parent_id
+    )
     done: dict[int, dict[str, Any]] = {}
     if job is not None:
+        _say_label_kept(job, label, say)
         store.record_parts(job["id"], [part_fields(p) for p in scan.parts])  # jobs before m005
         if max_queued is not None and max_queued != job.get("max_queued"):
             store.set_max_queued(job["id"], max_queued)
@@ -130,13 +139,23 @@ def _submit_locked(
             base_url=api.base_url, request_file=scan.path, source=source, sha256=scan.sha256,
             byte_size=scan.byte_size, request_count=scan.request_count,
             part_count=len(scan.parts), split_key=key, label=label, betas=list(betas),
-            max_queued=max_queued,
+            max_queued=max_queued, parent_batch_id=parent_id,
         )
         store.record_parts(job["id"], [part_fields(p) for p in scan.parts])
     fed = feed(api, store, job["id"], clock=clock, notify=say)
     records = [_record(b, job, existing=b["part"] in done) for b in store.job_batches(job["id"])]
     return SubmitResult(job["id"], records, adopted=fed.adopted, pending=fed.pending,
                         held=fed.reason, retry_at=fed.retry_at)
+
+
+def _say_label_kept(job: dict[str, Any], label: str | None, say: Notify) -> None:
+    """A --label that cannot apply (the content was submitted before, under another label or
+    none) is said, never dropped in silence: the job keeps the label it was made with."""
+    if label is None or label == job["label"]:
+        return
+    was = f"label {job['label']!r}" if job["label"] else "no label"
+    say("warn", f"--label {label!r} is not applied: this content was already submitted as job "
+                f"{job['id']}, with {was}, which it keeps")
 
 
 def _refresh_unended(

@@ -41,12 +41,18 @@ class JobRecords(Records):
     def get_job(self, job_id: str) -> Row | None:
         return self._one("SELECT * FROM jobs WHERE id = ?", (job_id,))
 
-    def find_job(self, *, sha256: str, split_key: str, base_url: str) -> Row | None:
-        """The newest job that submitted exactly this content, split this way, to this API."""
+    def find_job(
+        self, *, sha256: str, split_key: str, base_url: str, parent_batch_id: str | None = None
+    ) -> Row | None:
+        """The newest job that submitted exactly this content, split this way, to this API.
+        With ``parent_batch_id`` (a retry), only a retry of that same batch: a retry whose
+        file equals its parent's (every request failed) is a new batch, not the parent."""
+        lineage = "" if parent_batch_id is None else "AND parent_batch_id = ? "
         return self._one(
             "SELECT * FROM jobs WHERE sha256 = ? AND split_key = ? AND base_url = ? "
-            "ORDER BY created_at DESC, rowid DESC LIMIT 1",
-            (sha256, split_key, base_url),
+            + lineage + "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            (sha256, split_key, base_url)
+            + (() if parent_batch_id is None else (parent_batch_id,)),
         )
 
     # -- intents: recorded before each create, closed with the batch id it produced -----------
@@ -77,13 +83,4 @@ class JobRecords(Records):
 
     def get_intent(self, job_id: str, part: int) -> Row | None:
         return self._one("SELECT * FROM intents WHERE job_id = ? AND part = ?", (job_id, part))
-
-    # -- retry lineage: a retry job resends failed requests of one parent batch ---------------
-    def set_parent(self, job_id: str, parent_batch_id: str) -> None:
-        """Record ``parent_batch_id`` as the parent of a job and of every batch it made."""
-        with self.transaction() as tx:
-            tx.execute("UPDATE jobs SET parent_batch_id = ? WHERE id = ?", (parent_batch_id, job_id))
-            tx.execute(
-                "UPDATE batches SET parent_id = ? WHERE job_id = ?", (parent_batch_id, job_id)
-            )
 
