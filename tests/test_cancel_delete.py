@@ -153,7 +153,8 @@ def test_delete_an_ended_batch_keeps_the_record_marked_deleted(
     assert cli("status").stdout == ""
     # deleting again: nothing to do
     again = cli("delete", "--yes", batch)
-    assert again.exit_code == 0 and "already deleted" in again.stderr
+    assert again.exit_code == 0 and f"batch {batch} was deleted (at " in again.stderr
+    assert "nothing to do" in again.stderr
 
 
 def test_delete_piped_prints_ids_and_on_a_terminal_asks(cli, emulator, clock):

@@ -37,6 +37,7 @@ def collect_command(
 ) -> None:
     """`batchctl collect`: see HELP."""
     from batchctl.core.jobs import collect as core
+    from batchctl.core.jobs.gone import archived_text
     from batchctl.core.results.export import format_for
 
     actx = app_context(ctx)
@@ -53,8 +54,8 @@ def collect_command(
         if outcome.action == core.FAILED and outcome.error is not None:
             output.warn(actx, f"{outcome.id}: {outcome.error.message}")
         elif outcome.action == core.ARCHIVED:
-            output.warn(actx, f"{outcome.id}: its results were archived before they were "
-                              "collected; collect no longer looks at it")
+            output.warn(actx, f"{archived_text(outcome.id, outcome.archived_at)}; collect no "
+                              "longer looks at it")
         if json_:
             output.write_json(outcome.as_dict())
         elif outcome.action == core.COLLECTED and not actx.stdout_tty:

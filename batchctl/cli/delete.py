@@ -18,6 +18,7 @@ def delete(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOp
     is 8 (cancel it first). The state store keeps each batch's record, marked deleted.
     """
     from batchctl.core.jobs import lifecycle
+    from batchctl.core.jobs.gone import deleted_text
 
     actx = app_context(ctx)
     store = actx.store()
@@ -34,7 +35,7 @@ def delete(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOp
         if o.action == lifecycle.DELETED:
             output.success(actx, f"{o.id}: deleted")
         else:
-            output.info(actx, f"{o.id} was already deleted; nothing to do")
+            output.info(actx, f"{deleted_text(o.id, o.record.get('deleted_at'))}; nothing to do")
     if json_:
         output.write_json(o.record for o in outcomes)
     elif not actx.stdout_tty:

@@ -18,6 +18,7 @@ from batchctl.cli import output
 from batchctl.cli.batchview import counts_text, expires_text
 from batchctl.cli.context import AppContext
 from batchctl.core.errors import NextStep
+from batchctl.core.jobs.gone import archived_text
 from batchctl.core.jobs.lifecycle import Target, batches_text, counts, is_ended, totals
 from batchctl.core.times import human_duration, parse_ts
 
@@ -303,6 +304,11 @@ def print_summary(
     if t["ended"] == len(sent) and not pending:
         ended = f"{t['ended']} of {batches_text(len(sent))} ended"
         output.success(actx, f"{ended} after {took}: {detail}")
+        archived = [r for r in records if r.get("archived_at")]
+        for rec in archived if fetch_hint else ():  # (`run` says it when it fetches them)
+            output.warn(actx, archived_text(str(rec["id"]), rec["archived_at"]))
+        if len(archived) == len(records):
+            return True  # nothing left to fetch or retry: no hint to either
         for ref in refs if fetch_hint else ():
             output.suggest(actx, NextStep("fetch the results", "results", (ref,)))
         if t["errored"] + t["expired"] + t["canceled"]:

@@ -60,6 +60,7 @@ class Outcome:
     results: int | None = None
     error: BatchctlError | None = None
     summary: dict[str, Any] | None = None  # the results summary of a collected batch
+    archived_at: str | None = None  # ARCHIVED: when the API archived its results
 
     def as_dict(self) -> dict[str, Any]:
         out = {
@@ -165,7 +166,7 @@ def collect(
         if archived is not None and archived <= clock.time():
             # Nothing can be downloaded any more: stop tracking it for collect, say so once.
             store.mark_collected(target.id, None)
-            outcome.action = ARCHIVED
+            outcome.action, outcome.archived_at = ARCHIVED, rec.get("archived_at")
             yield outcome
             continue
         if not store.claim(target.id, owner, is_stale=stale_check(clock.time())):

@@ -20,6 +20,7 @@ from batchctl.core.errors import (
     StillRunningError,
     UsageError,
 )
+from batchctl.core.jobs import gone
 from batchctl.core.results.download import not_found_grace
 from batchctl.core.state.store import JOB_PREFIX, REMOTE_FIELDS
 from batchctl.core.times import human_duration, iso, parse_ts
@@ -146,17 +147,7 @@ def totals(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
 def refresh(api: Api, store: Store, target: Target, now: float) -> dict[str, Any]:
     """Ask the API about one batch, remember the answer in the store, return its record."""
     row = target.row
-    try:
-        batch = api.retrieve(target.id, not_found_grace=not_found_grace(row))
-    except NotFoundError as exc:
-        if row is not None and row.get("deleted_at") is not None:
-            raise NotFoundError(
-                f"batch {target.id} was deleted (at {iso(row['deleted_at'])})",
-                status=exc.status,
-                request_id=exc.request_id,
-                next_steps=[NextStep("what the store knew of it", "list", ("--local",))],
-            ) from exc
-        raise
+    batch = gone.retrieve(api, target.id, row, not_found_grace=not_found_grace(row))
     if row is not None:
         store.update_remote(batch)
     return record(batch, row)
@@ -196,11 +187,7 @@ def warnings(
         return out
     archived = parse_ts(rec.get("archived_at"))
     if archived is not None:
-        out.append((
-            (f"the results of {batch_id} were archived at {rec.get('archived_at')}: they can no "
-            "longer be downloaded"),
-            None,
-        ))
+        out.append((gone.archived_text(str(batch_id), rec.get("archived_at")), None))
         return out
     created = parse_ts(rec.get("created_at"))
     if created is not None and created + RETENTION - now < ARCHIVE_WARNING:

@@ -16,6 +16,7 @@ from batchctl.core.errors import (
     StateError,
     StillRunningError,
 )
+from batchctl.core.jobs.gone import archived_text, retrieve
 from batchctl.core.results.download import Notify, fetch_body, not_found_grace, quiet
 from batchctl.core.results.lines import line_blocks, lines_of
 from batchctl.core.state.store import JOB_PREFIX, Store
@@ -52,10 +53,7 @@ def check_ended(batch: Mapping[str, Any], what: str = "batch") -> None:
             next_steps=[NextStep("wait for it", "wait", (str(batch_id),))],
         )
     if batch.get("archived_at"):
-        raise NotFoundError(
-            f"the results of {what} {batch_id} were archived at {batch['archived_at']} and can "
-            "no longer be downloaded (the API keeps results for 29 days after a batch is created)"
-        )
+        raise NotFoundError(archived_text(batch_id, batch["archived_at"]))
 
 
 def resolve(
@@ -100,7 +98,8 @@ def fetch_sources(api: Api, store: Store, ref: str, rows: Sequence[dict[str, Any
     a batch submit adopted after a lost reply, that it answers this part's requests)."""
     sources = []
     for row in rows:
-        batch = api.retrieve(row["id"] if row else ref.strip(), not_found_grace=not_found_grace(row))
+        batch = retrieve(api, row["id"] if row else ref.strip(), row,
+                         not_found_grace=not_found_grace(row))
         if row is not None:
             store.update_remote(batch)
         check_ended(batch, what)
