@@ -200,7 +200,10 @@ def test_retry_failed_needs_a_regular_file_unless_dry_run(
     from tests.lifecycle_support import run_on
 
     emu = make_emulator(expire_rate=1.0, seed=3)
-    run = lambda *a, **k: run_on(emu, clock, *a, **k)
+
+    def run(*a: Any, **k: Any) -> Any:
+        return run_on(emu, clock, *a, **k)
+
     path = write(tmp_path / "req.jsonl", [request(f"e{i}", f"q {i}") for i in range(3)])
     lines = path.read_bytes()
     with open(path, "ab") as f:
