@@ -36,7 +36,7 @@ def test_a_deleted_batch_is_said_the_same_way(cli: Any, deleted: str, command: l
     assert first.endswith("Z): the API no longer has it or its results")
     assert hint.startswith("hint: what the state store knew of it: batchctl --base-url ")
     assert hint.endswith(" list --local")
-    assert "404" not in result.stderr and "request_id" not in result.stderr
+    assert "not_found_error" not in result.stderr and "request_id" not in result.stderr
     assert not (tmp_path / "out.csv").exists()
 
 
