@@ -214,6 +214,9 @@ def test_a_job_with_nothing_sent_yet_can_be_waited_for(qcli, queued, seven, stat
     assert result.exit_code == 0 and result.stdout == ""
     assert "3 of 3 parts of job" in result.stderr
     job_id = result.stderr.split("parts of job ")[1].split()[0]
+    status = qcli("status")  # no argument: jobs with parts not sent are counted too
+    assert status.exit_code == 0 and status.stdout == ""
+    assert f"{job_id}: 3 parts (7 requests): 3 pending (7 requests), 0 sent" in status.stderr
     waited = qcli("wait", job_id, "--interval", "5")
     assert waited.exit_code == 0, waited.stderr
     assert sorted(sizes(remote(queued))) == [1, 3, 3, 6]
@@ -333,3 +336,4 @@ def test_results_of_a_job_with_parts_not_sent_is_exit_8_not_a_partial_file(
     assert f"1 of 3 parts of job {job_id} are not sent yet" in result.stderr
     assert f"wait {job_id}" in result.stderr
     assert not out.exists() and result.stdout == ""
+

@@ -31,13 +31,15 @@ def status(
     base_url = actx.settings.base_url
     if refs:
         targets = lifecycle.resolve_targets(store, refs, base_url=base_url)
-    else:
+        jobs = lifecycle.job_refs(refs)
+    else:  # every tracked batch not collected, and every job with parts not sent yet
         targets = lifecycle.tracked_targets(store, base_url=base_url)
-        if not targets:
+        jobs = store.pending_jobs(base_url=base_url)
+        if not targets and not jobs:
             output.info(actx, f"no tracked batches waiting to be collected (for {base_url})")
             return
     records, missing = lifecycle.refresh_all(actx.api(), store, targets, actx.clock.time())
-    reports = job_reports(store, lifecycle.job_refs(refs or []))
+    reports = job_reports(store, jobs)
     pending = [p for _, _, rows in reports for p in rows]
     # A job's parts not sent yet: records marked pending with --json and in the table (the
     # tab-separated rows stay one per batch); their counts on stderr either way.

@@ -82,6 +82,7 @@ def send_part(
             return _store_batch(store, found, job, part, adopted=True), True
     intent = store.open_intent(job_id=job["id"], part=part.index, request_count=part.request_count)
     body = part_body(job["request_file"], part)
+    maybe_made = False  # an attempt whose outcome is unknown: the intent must stay open
     for attempt in range(CREATE_ATTEMPTS):
         try:
             batch = api.create(body.chunks, body.size, betas=betas)
@@ -95,13 +96,15 @@ def send_part(
             raise
         except UnavailableError as exc:
             if queue_full(exc):
-                store.refuse_intent(job["id"], part.index)
+                if not maybe_made:
+                    store.refuse_intent(job["id"], part.index)
                 raise QueueFullError(
                     exc.message, status=exc.status, request_id=exc.request_id,
                     error_type=exc.error_type, retry_after=exc.retry_after,
                 ) from exc
             last = attempt == CREATE_ATTEMPTS - 1
             if _ambiguous(exc):
+                maybe_made = True
                 say("warn", f"creating {where} failed ({exc.message}); the batch may exist: "
                             "looking for it before trying again")
                 found = _reconcile(api, store, intent, part, where, str(job['request_file']), again)
@@ -110,6 +113,8 @@ def send_part(
                                 "requests are checked when its results are fetched)")
                     return _store_batch(store, found, job, part, adopted=True), True
             if last:
+                if not maybe_made:  # every attempt was refused outright: nothing to look for
+                    store.refuse_intent(job["id"], part.index)
                 if not exc.next_steps:
                     exc.next_steps = (again,)
                 raise
