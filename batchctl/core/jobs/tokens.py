@@ -43,10 +43,20 @@ def _digest(fields: dict[str, Any]) -> bytes:
 
 
 def _requests(path: Path, display: str) -> Any:
-    from batchctl.core.requests.scan import iter_requests
+    """The counted fields of every request of a valid file (InputError at a bad line)."""
+    from batchctl.core.errors import InputError
+    from batchctl.core.requests.scan import check_request, iter_lines, to_request
 
-    for _line, _cid, request in iter_requests(path, display_name=display):
-        params = request.get("params")
+    for line_no, _text, line in iter_lines(path):
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise InputError(f"{display}:{line_no}: not JSON (the file changed?)") from None
+        _cid, _params, _, found = check_request(obj)
+        if found:
+            raise InputError(f"{display}: invalid request on line {line_no}",
+                             problems=[f"{display}:{line_no}: {m}" for m in found])
+        params = to_request(obj).get("params")
         if isinstance(params, dict):
             yield _fields(params)
 
