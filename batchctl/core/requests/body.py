@@ -17,13 +17,13 @@ from dataclasses import dataclass
 import orjson
 
 from batchctl.core.errors import StateError
+from batchctl.core.requests.check import to_request
 from batchctl.core.requests.scan import (
     BODY_HEAD,
     BODY_OVERHEAD,
     BODY_TAIL,
     Part,
     iter_lines,
-    to_request,
 )
 
 CHUNK_SIZE = 1 << 20
