@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anthropic
-import orjson
 import pytest
 
+from tests.helpers import request, write_jsonl
 from tests.lifecycle_support import submit
 
 MODEL = "claude-haiku-4-5"
@@ -17,15 +18,8 @@ TOOL = {"name": "lookup", "description": "Find a thing.",
         "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}}}
 
 
-def req(custom_id: str, text: str, max_tokens: int = 50, **params: Any) -> dict[str, Any]:
-    return {"custom_id": custom_id, "params": {
-        "model": MODEL, "max_tokens": max_tokens, "system": "Be brief.",
-        "messages": [{"role": "user", "content": text}], **params}}
-
-
-def write(path: Path, requests: list[dict[str, Any]]) -> Path:
-    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in requests))
-    return path
+req = partial(request, model=MODEL, max_tokens=50, system="Be brief.")
+write = write_jsonl
 
 
 def test_the_emulator_counts_as_its_results_report(tmp_path: Path, emulator: Any, cli: Any,
