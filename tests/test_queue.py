@@ -252,6 +252,26 @@ def test_wait_over_many_batches_reads_list_pages_not_one_retrieve_each(make_emul
     assert "10 of 10 batches ended" in result.stderr
 
 
+def test_status_of_ten_batches_is_one_call(make_emulator, clock, tmp_path, state_dir):
+    from tests.conftest import API_KEY
+    from tests.helpers import invoke
+
+    # 11 calls a minute: the 10 creates, then one more. One retrieve per batch would need 10.
+    emu = make_emulator(processing_seconds=30, rate_limit=11)
+    ten = write_jsonl(tmp_path / "ten.jsonl", [request(f"t{i}") for i in range(10)])
+
+    def run(*args: str):
+        return invoke(["--base-url", emu.base_url, *args], env={"ANTHROPIC_API_KEY": API_KEY},
+                      clock=clock, api_max_retries=0)
+
+    assert run("submit", str(ten), "--max-requests", "1").exit_code == 0
+    result = run("status", _job_id(state_dir), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line)["processing_status"] for line in result.stdout.splitlines()] == [
+        "in_progress"] * 10
+    assert run("status", _job_id(state_dir)).exit_code == 6  # the minute's calls are spent
+
+
 def test_wait_keeps_to_one_call_a_second_whatever_the_interval(cli, tmp_path, clock, seven):
     assert cli("submit", str(seven), "--max-requests", "4").exit_code == 0  # two batches
     ids = [b["id"] for b in _store_of(cli).batches()]
