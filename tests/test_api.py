@@ -173,9 +173,10 @@ def test_connection_refused_is_unavailable(clock, tmp_path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     api = _api(f"http://127.0.0.1:{port}", clock, tmp_path, max_retries=0)
-    with pytest.raises(errors.UnavailableError) as info:
+    with pytest.raises(errors.RefusedError) as info:
         api.retrieve("msgbatch_x")
-    assert "could not reach the API" in str(info.value)
+    assert f"could not connect to http://127.0.0.1:{port}" in str(info.value)
+    assert info.value.exit_code == 6  # an unavailable API
     assert info.value.request_sent is False  # refused: nothing can have been created
 
 
@@ -232,18 +233,16 @@ def test_bad_emulator_env_is_a_usage_error(tmp_path) -> None:
     assert "BATCHCTL_EMULATOR_ERROR_RATE" in str(info.value)
 
 
-def test_sdk_retries_are_reported_to_the_caller(clock, tmp_path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def test_sdk_retries_are_reported_to_the_caller(make_emulator, clock, tmp_path) -> None:
+    # (A refused connection is not retried at all: tests/test_unreachable.py.)
+    emu = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"retrieve"}))
     waits: list[float] = []
-    settings = Settings.resolve(state_dir=tmp_path, base_url=f"http://127.0.0.1:{port}",
-                                emulator=False)
+    settings = Settings.resolve(state_dir=tmp_path, base_url=emu.base_url, emulator=False)
     api = Api.connect(settings, clock=clock, environ={"ANTHROPIC_API_KEY": API_KEY},
                       max_retries=1, on_retry=waits.append)
     with pytest.raises(errors.UnavailableError):
         api.retrieve("msgbatch_x")
-    assert len(waits) == 1 and 0 < waits[0] <= 1.0  # the SDK's first backoff, as it said it
+    assert len(waits) == 1 and 0 < waits[0] <= 60.0  # the SDK's one wait, as it said it
     api.close()
     import logging
 

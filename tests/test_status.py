@@ -231,7 +231,7 @@ def test_api_down_is_exit_6():
     result = invoke(["--base-url", closed_port_url(), "status", "msgbatch_x"],
                     env={"ANTHROPIC_API_KEY": API_KEY}, api_max_retries=0)
     assert result.exit_code == 6
-    assert "could not reach the API" in result.stderr
+    assert "could not connect to http://127.0.0.1:" in result.stderr
 
 
 def test_corrupt_store_is_exit_7(cli, state_dir: Path):

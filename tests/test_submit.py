@@ -357,7 +357,7 @@ def test_cli_defaults_match_the_core():
     assert core_requests.parse_size(cli_options.DEFAULT_MAX_BYTES) == core_requests.DEFAULT_MAX_BYTES
 
 
-def test_an_unreachable_api_is_retried_with_backoff_then_exit_6(clock, seven, state_dir):
+def test_a_refused_connection_is_exit_6_at_once_with_nothing_sent(clock, seven, state_dir):
     import socket
 
     with socket.socket() as sock:  # a port nobody listens on
@@ -367,7 +367,8 @@ def test_an_unreachable_api_is_retried_with_backoff_then_exit_6(clock, seven, st
                     env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
     assert result.exit_code == 6
     assert result.stdout == ""
-    assert clock.sleeps == [1.0, 2.0, 4.0]  # refused: nothing was sent, so no list to check
+    assert f"could not connect to http://127.0.0.1:{port}: connection refused" in result.stderr
+    assert clock.sleeps == []  # refused: nothing was sent, and trying again would not help
 
 
 def test_a_lost_reply_that_cannot_be_checked_stops_and_the_next_run_checks(

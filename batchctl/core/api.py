@@ -140,7 +140,8 @@ def translate(exc: BaseException) -> errors.BatchctlError:
         # ConnectError: the connection was never made (refused, unknown host), nothing was sent.
         never = any(isinstance(link, httpx2.ConnectError) for link in _chain(cause))
         return errors.UnavailableError(
-            f"could not reach the API (connection error{detail})", request_sent=not never
+            f"could not reach the API at {_origin(exc.request.url)} (connection error{detail})",
+            request_sent=not never,
         )
     if isinstance(exc, (httpx2.TransportError, httpx2.StreamError)):
         return errors.StreamDroppedError(f"the connection broke while reading from the API: {exc}")
@@ -169,6 +170,43 @@ class _Body:
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._chunks())
+
+
+def _origin(url: Any) -> str:
+    """``scheme://host[:port]`` of a URL, for messages (never a path, query or credentials)."""
+    parsed = httpx2.URL(str(url))
+    port = f":{parsed.port}" if parsed.port is not None else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"
+
+
+def _refused(exc: BaseException) -> bool:
+    return any(isinstance(link, ConnectionRefusedError) for link in _chain(exc))
+
+
+class _FailRefusedAtOnce(anthropic.Middleware):
+    """A refused connection (nothing listens at the address) fails at once, naming the URL.
+
+    The SDK retries every connection error (``_base_client._should_retry_exception``: any
+    ``APIConnectionError``), so with 8 retries a wrong --base-url or a stopped emulator took
+    ~40 s and six retry warnings to report (issue 15). Middleware runs inside the SDK's retry
+    loop, once per attempt, and an exception it raises that is not an SDK error type propagates
+    as-is, unretried (``anthropic/_middleware.py``, ``_should_retry_exception``). Timeouts,
+    lost replies, 429 and 5xx keep the SDK's retries.
+    """
+
+    def handle(self, request: Any, call_next: Any) -> Any:
+        try:
+            return call_next(request)
+        except anthropic.APIConnectionError as exc:
+            if isinstance(exc, anthropic.APITimeoutError) or not _refused(exc):
+                raise
+            where = _origin(exc.request.url)
+            raise errors.RefusedError(
+                f"could not connect to {where}: connection refused (nothing is listening there)",
+                request_sent=False,
+                hint="check --base-url / ANTHROPIC_BASE_URL (a local emulator: is `batchctl "
+                "emulator` running?)",
+            ) from None
 
 
 class _RetryLog(logging.Handler):
@@ -265,6 +303,7 @@ class Api:
             base_url=settings.base_url,
             max_retries=retries,
             http_client=anthropic.DefaultHttpxClient(event_hooks=_guard_hooks(settings.base_url)),
+            middleware=[_FailRefusedAtOnce()],
         )
         return cls(client, settings.base_url, clock=clock, on_retry=on_retry, on_note=on_note)
 

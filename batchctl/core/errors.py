@@ -155,6 +155,10 @@ class QueueFullError(UnavailableError):
     was created; the part stays pending and is sent once the queue drains."""
 
 
+class RefusedError(UnavailableError):
+    """Nothing listens at the API's address: not retried (it would not help), nothing was sent."""
+
+
 class StreamDroppedError(UnavailableError):
     """A response body (results) was cut off part-way; fetching it again may succeed."""
 

@@ -24,6 +24,7 @@ from batchctl.core.errors import (
     APIError,
     NextStep,
     QueueFullError,
+    RefusedError,
     SpendLimitError,
     StateError,
     UnavailableError,
@@ -86,8 +87,10 @@ def send_part(
     for attempt in range(CREATE_ATTEMPTS):
         try:
             batch = api.create(body.chunks, body.size, betas=betas)
-        except SpendLimitError:
-            store.refuse_intent(job["id"], part.index)  # a spend cap: nothing was made
+        except (SpendLimitError, RefusedError):
+            # A spend cap, or nothing listening at the address: nothing was made, and trying
+            # again at once would not help.
+            store.refuse_intent(job["id"], part.index)
             raise
         except UntrustedReplyError as exc:
             # An answer batchctl will not store (e.g. an id of the wrong shape): sending again
