@@ -441,9 +441,14 @@ class Api:
                 f"(processing_status: {batch.get('processing_status')})"
             )
         url = untrusted.check_results_url(batch, self.base_url)
+        # Without middleware: through the SDK's middleware path, a call cast to httpx.Response
+        # comes back as the raw response whatever its status (``_base_client.request``: only an
+        # ``APIResponse`` is checked for ``is_success``), so a 404 or 5xx would be taken for the
+        # body. The retrieve before it has already met a refused connection, if there is one.
+        plain = self._client.with_options(middleware=[])
         response = self._riding_404(
             lambda: _call(
-                lambda: self._client.get(
+                lambda: plain.get(
                     url,
                     cast_to=httpx2.Response,
                     options={"headers": {"Accept": "application/binary"}},
