@@ -104,3 +104,18 @@ def test_a_cap_part_way_keeps_the_sent_parts_and_the_same_submit_sends_the_rest(
     assert again.stderr == ""  # a refused part is not reconciled (no "looking for"): nothing was made
     listed = invoke(["--emulator", "list", "--json"], clock=clock)
     assert sorted(json.loads(line)["id"] for line in listed.stdout.splitlines()) == sorted(ids)
+
+
+def test_after_a_cap_part_way_wait_job_sends_the_parts_left(clock, seven):
+    capped = {"BATCHCTL_EMULATOR_SPEND_LIMIT": "tier", "BATCHCTL_EMULATOR_SPEND_LIMIT_AFTER": "2"}
+    first = invoke(["--emulator", "submit", str(seven), "--max-requests", "3"], env=capped,
+                   clock=clock)
+    assert first.exit_code == 10
+    job_id = first.stderr.split("parts of job ", 1)[1].split()[0]
+    assert f"2 of 3 parts of job {job_id} were sent" in first.stderr
+    still = invoke(["--emulator", "wait", job_id], env=capped, clock=clock)  # the cap holds
+    assert still.exit_code == 10 and "enforced_spend_limit_reached" in still.stderr
+    done = invoke(["--emulator", "wait", job_id], clock=clock)  # the limit lifted
+    assert done.exit_code == 0, done.stderr
+    listed = invoke(["--emulator", "list", "--json"], clock=clock)
+    assert len(listed.stdout.splitlines()) == 3  # the third part, sent once
