@@ -1,7 +1,10 @@
-"""`batchctl state ...`: which state store is in use and where (for backups, ad-hoc sqlite3/psql)."""
+"""`batchctl state ...`: which state store is in use and where; export and import it as JSONL
+(to move it between machines or backends)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,9 +15,12 @@ from batchctl.cli.options import JsonOpt
 
 state_app = typer.Typer(
     name="state",
-    help="The state store: which one is in use, where it lives.",
+    help="The state store: which one is in use, where it lives; export and import it.",
     no_args_is_help=True,
 )
+
+FileArg = Annotated[Path, typer.Argument(help="The JSONL file ('-': stdout/stdin).",
+                                         show_default=False)]
 
 
 @state_app.command("path")
@@ -38,6 +44,45 @@ def path(
         )
         return
     output.write_lines([str(settings.state_dir) if dir_ else settings.store_display])
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n:,} {table}" for table, n in counts.items())
+
+
+@state_app.command("export")
+def export(ctx: typer.Context, file: FileArg, json_: JsonOpt = False) -> None:
+    """Write every job, intent and batch of the store to FILE as versioned JSONL (claims of
+    running collects are left out). `state import` reads it into any store, of either backend."""
+    from batchctl.core.state import transfer
+
+    actx = app_context(ctx)
+    store = actx.store()
+    if str(file) == "-":
+        output.write_bytes(transfer.export_lines(store, actx.clock.time()))
+        return
+    counts = transfer.export_file(store, file, actx.clock.time())
+    if json_:
+        output.write_json({"file": str(file.absolute()), "store": store.location, **counts})
+    output.info(actx, f"exported {_counts(counts)} from {store.location} to {file}")
+
+
+@state_app.command("import")
+def import_(ctx: typer.Context, file: FileArg, json_: JsonOpt = False) -> None:
+    """Add the rows of an export FILE that the store lacks; rows it has (same id) are kept.
+    All or nothing, and idempotent: importing the same file again adds nothing."""
+    from batchctl.core.state import transfer
+
+    actx = app_context(ctx)
+    store = actx.store()
+    stdin = str(file) == "-"
+    report = transfer.import_file(store, Path("<stdin>") if stdin else file,
+                                  sys.stdin.buffer if stdin else None)
+    if json_:
+        output.write_json({"file": str(file), "store": store.location,
+                           "added": report.added, "kept": report.kept})
+    output.info(actx, f"imported {_counts(report.added)} into {store.location}; "
+                      f"already there: {_counts(report.kept)}")
 
 
 def register(app: typer.Typer) -> None:

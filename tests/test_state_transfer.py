@@ -1,0 +1,112 @@
+"""`state export` / `state import`: a store as versioned JSONL, moved between backends, idempotent,
+and a bad file refused whole with FILE:LINE."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+
+from batchctl.core.state.location import parse_store
+from batchctl.core.state.store import Store
+from tests.helpers import FakeClock, invoke
+
+BATCH = {
+    "id": "msgbatch_01",
+    "processing_status": "ended",
+    "request_counts": {"processing": 0, "succeeded": 2, "errored": 0, "canceled": 0, "expired": 0},
+    "created_at": "2026-09-21T10:00:00Z",
+    "expires_at": "2026-09-22T10:00:00Z",
+    "results_url": None,
+}
+
+
+def seed(state_dir: Path, store_value: str) -> None:
+    store = Store.open(state_dir, clock=FakeClock(), location=parse_store(store_value))
+    try:
+        for n in range(2):
+            job = store.insert_job(
+                base_url="http://x", request_file=f"/abs/f{n}.jsonl", source=f"f{n}.jsonl",
+                sha256=f"{n}" * 64, byte_size=10 + n, request_count=2, part_count=1,
+                split_key="1-2", label=f"label{n}", betas=[],
+            )
+            store.open_intent(job_id=job["id"], part=1, request_count=2)
+            store.record_batch(dict(BATCH, id=f"msgbatch_0{n}"), job_id=job["id"], part=1,
+                               base_url="http://x", request_file=job["request_file"],
+                               sha256=job["sha256"], byte_size=job["byte_size"], first_line=1,
+                               last_line=2, request_count=2, label=job["label"])
+    finally:
+        store.close()
+
+
+def local(store_value: str) -> list[dict]:
+    result = invoke(["--store", store_value, "list", "--local", "--json"])
+    assert result.exit_code == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_export_then_import_into_the_other_backend_is_the_same_store(
+    state_dir: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    seed(state_dir, "sqlite")
+    dump = tmp_path / "state.jsonl"
+    exported = invoke(["state", "export", str(dump)])
+    assert exported.exit_code == 0, exported.stderr
+    assert exported.stdout == ""
+    assert "exported 2 jobs, 2 intents, 2 batches" in exported.stderr
+    lines = [orjson.loads(x) for x in dump.read_bytes().splitlines()]
+    assert lines[0]["format"] == "batchctl-state" and lines[0]["version"] == 1
+    assert [x["table"] for x in lines[1:]] == ["jobs"] * 2 + ["intents"] * 2 + ["batches"] * 2
+
+    imported = invoke(["--store", postgres_url, "state", "import", str(dump), "--json"])
+    assert imported.exit_code == 0, imported.stderr
+    record = json.loads(imported.stdout)
+    assert record["added"] == {"jobs": 2, "intents": 2, "batches": 2}
+    assert local(postgres_url) == local("sqlite")  # same rows, same newest-first order
+
+    again = invoke(["--store", postgres_url, "state", "import", str(dump), "--json"])
+    assert json.loads(again.stdout)["added"] == {"jobs": 0, "intents": 0, "batches": 0}
+    assert json.loads(again.stdout)["kept"] == {"jobs": 2, "intents": 2, "batches": 2}
+
+    # And back: PostgreSQL's export, through stdout, into a fresh SQLite store.
+    piped = invoke(["--store", postgres_url, "state", "export", "-"])
+    assert piped.stdout.splitlines()[1:] == dump.read_text().splitlines()[1:]
+    fresh = tmp_path / "fresh"
+    back = invoke(["--state-dir", str(fresh), "state", "import", "-"], input=piped.stdout)
+    assert back.exit_code == 0, back.stderr
+    assert invoke(["--state-dir", str(fresh), "list", "--local", "--json"]).stdout == (
+        invoke(["list", "--local", "--json"]).stdout)
+
+
+def test_a_bad_export_is_refused_whole_with_file_and_line(
+    state_dir: Path, tmp_path: Path, store_value: str
+) -> None:
+    seed(state_dir, "sqlite")
+    dump = tmp_path / "state.jsonl"
+    assert invoke(["state", "export", str(dump)]).exit_code == 0
+    good = dump.read_bytes().splitlines()
+    bad = tmp_path / "bad.jsonl"
+    evil = orjson.dumps({"table": "batches", "row": {"id": "x", "1=1; DROP TABLE jobs": 1}})
+    bad.write_bytes(b"\n".join([*good[:3], b"{not json", evil, *good[3:]]) + b"\n")
+    result = invoke(["--store", store_value, "--state-dir", str(tmp_path / "other"),
+                     "state", "import", str(bad)])
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert f"{bad}:4: not JSON" in result.stderr
+    assert f"{bad}:5: unknown batches column(s): 1=1; DROP TABLE jobs" in result.stderr
+    assert local_in(tmp_path / "other", store_value) == []  # nothing was imported
+
+    newer = tmp_path / "newer.jsonl"
+    newer.write_bytes(orjson.dumps({"format": "batchctl-state", "version": 99}) + b"\n")
+    result = invoke(["state", "import", str(newer)])
+    assert result.exit_code == 3 and "version 99" in result.stderr
+    result = invoke(["state", "import", str(tmp_path / "missing.jsonl")])
+    assert result.exit_code == 2 and "cannot read" in result.stderr
+
+
+def local_in(state: Path, store_value: str) -> list[str]:
+    result = invoke(["--store", store_value, "--state-dir", str(state), "list", "--local",
+                     "--json"])
+    assert result.exit_code == 0, result.stderr
+    return result.stdout.splitlines()
