@@ -227,3 +227,37 @@ def test_a_job_with_failures_in_two_parts(tmp_path: Path, make_emulator: Any,
     assert len(children) == 2
     store = Store.open(Path(tmp_path / "state"))
     assert [store.get_batch(c)["parent_id"] for c in children] == parts  # type: ignore[index]
+
+
+def test_a_file_submitted_on_another_host_is_named_and_a_copy_can_stand_in(
+    failed: dict[str, Any], state_dir: Path, tmp_path: Path
+) -> None:
+    # A shared store used from two machines: the batch was submitted on "ci-runner-7", whose
+    # path does not exist here.
+    store = Store.open(state_dir)
+    with store.transaction() as tx:
+        tx.execute("UPDATE batches SET source_host = 'ci-runner-7', request_file = ?",
+                   ("/home/runner/work/req.jsonl",))
+    store.close()
+    run, parent = failed["run"], failed["id"]
+    result = run("retry-failed", parent)
+    assert result.exit_code == 7
+    assert result.stdout == ""
+    assert ("/home/runner/work/req.jsonl, no longer exists on this host" in result.stderr
+            and "submitted from ci-runner-7" in result.stderr)
+    assert "--request-file" in result.stderr
+
+    altered = tmp_path / "altered.jsonl"
+    altered.write_bytes(failed["path"].read_bytes().replace(b"64", b"65", 1))
+    refused = run("retry-failed", parent, "--request-file", str(altered))
+    assert refused.exit_code == 7 and "sha256 differs" in refused.stderr
+
+    copy = tmp_path / "copy.jsonl"
+    copy.write_bytes(failed["path"].read_bytes())
+    failed["path"].unlink()
+    done = run("retry-failed", parent, "--request-file", str(copy))
+    assert done.exit_code == 0, done.stderr
+    (child,) = done.stdout.split()
+    with failed["emu"].client() as client:
+        assert len(list(client.messages.batches.list(limit=100))) == 2  # parent + the retry
+    assert Store.open(state_dir).get_batch(child)["parent_id"] == parent  # type: ignore[index]

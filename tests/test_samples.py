@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.conftest import API_KEY
 from tests.helpers import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,14 +130,31 @@ def test_oneliner_script_turns_prompts_into_answers(tmp_path):
     assert rows[0].startswith("custom_id,result_type,") and len(rows) == 6
 
 
-def test_ci_step_runs_as_written(tmp_path):
-    steps = re.findall(r"^\s+run: (batchctl run .*)$", (SAMPLES / "ci" / "batch.yml").read_text(),
-                       re.M)
-    assert len(steps) == 1 and "--exit-status" in steps[0]
+def test_ci_workflow_submits_on_one_runner_and_collects_on_another(
+    tmp_path, make_emulator, postgres_url
+):
+    """The sample's two jobs, as written, on two "runners" (their own HOME and state dir) that
+    share only a PostgreSQL store and the API (an emulator over HTTP)."""
+    text = (SAMPLES / "ci" / "batch.yml").read_text()
+    steps = re.findall(r"^\s+run: (batchctl .*)$", text, re.M)
+    assert [s.split()[1] for s in steps] == ["submit", "collect"]
+    installs = re.findall(r"^\s+run: (pip.*install.*)$", text, re.M)
+    assert installs and all("./.batchctl-src[postgres]" in i for i in installs)  # the repo
+    assert "${{ secrets.BATCHCTL_STORE }}" in text
     (tmp_path / "samples").symlink_to(SAMPLES)
-    done = bash(["-c", f"set -euo pipefail; {steps[0]}"], script_env(tmp_path), cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert len((tmp_path / "answers.csv").read_text().splitlines()) == 16
+    emu = make_emulator(processing_seconds=0)
+    for runner, step in (("a", steps[0]), ("b", steps[1])):
+        env = script_env(tmp_path / runner)
+        del env["BATCHCTL_EMULATOR"]
+        env.update(ANTHROPIC_BASE_URL=emu.base_url, ANTHROPIC_API_KEY=API_KEY,
+                   BATCHCTL_STORE=postgres_url)
+        done = bash(["-c", f"set -euo pipefail; {step}"], env, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        if runner == "a":
+            batch = done.stdout.strip()
+    (collected,) = (tmp_path / "results").iterdir()
+    assert collected.name == f"nightly-{batch}.csv"
+    assert len(collected.read_text().splitlines()) == 16
 
 
 def test_cron_script_collects_what_ended(tmp_path):

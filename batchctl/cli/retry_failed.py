@@ -38,6 +38,13 @@ AllErrorsOpt = Annotated[
 CanceledOpt = Annotated[
     bool, typer.Option("--include-canceled", help="Retry canceled requests too.")
 ]
+RequestFileOpt = Annotated[
+    Path | None,
+    typer.Option("--request-file",
+                 help="Read the requests from this copy of the submitted file (same sha256), "
+                 "e.g. on a host other than the one that submitted it.",
+                 dir_okay=False, show_default=False),
+]
 DryRunOpt = Annotated[
     bool,
     typer.Option("--dry-run",
@@ -72,6 +79,7 @@ def retry_failed_command(
     out: RetryFileOpt = None,
     dry_run: DryRunOpt = False,
     force: ForceRetryOpt = False,
+    request_file: RequestFileOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl retry-failed`: see HELP."""
@@ -92,7 +100,7 @@ def retry_failed_command(
     notify = output.notifier(actx, info_off_tty=False)
     api, store = actx.api(), actx.store()
     rules = retry.Rules(all_errors=all_errors, include_canceled=include_canceled)
-    plans = retry.plan_retries(api, store, ref, rules, notify=notify)
+    plans = retry.plan_retries(api, store, ref, rules, notify=notify, request_file=request_file)
     _explain(actx, plans)
     if not any(p.selected for p in plans):
         output.info(actx, f"nothing to retry in {ref}")

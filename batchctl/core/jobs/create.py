@@ -15,6 +15,7 @@ pending parts by wait, run, collect and a repeated submit (batchctl.core.jobs.fe
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -211,4 +212,5 @@ def _store_batch(
         first_line=part.first_line, last_line=part.last_line, start_offset=part.start_offset,
         end_offset=part.end_offset, request_count=part.request_count, label=job["label"],
         adoption="unverified" if adopted else None, parent_id=job.get("parent_batch_id"),
+        source_host=socket.gethostname(),
     )

@@ -105,14 +105,19 @@ class Retry:
 
 
 def plan_retries(
-    api: Api, store: Store, ref: str, rules: Rules, *, notify: Notify = quiet
+    api: Api, store: Store, ref: str, rules: Rules, *, notify: Notify = quiet,
+    request_file: Path | None = None,
 ) -> list[Plan]:
     """Read the results of ID|JOB and pick the requests to send again, per batch.
 
     Checks first what would make the retry impossible: the batch is tracked (exit 5), its
     request file is unchanged (exit 7), it has ended and is not archived (exit 8, 5).
+    ``request_file``: read the requests from this copy instead of the recorded path (another
+    host's path, a moved file); it must have the recorded size and sha256 (else exit 7).
     """
     rows = store.resolve(ref, base_url=api.base_url)
+    if request_file is not None:
+        rows = [{**row, "request_file": str(request_file.absolute())} for row in rows]
     seen: dict[str, str] = {}
     for row in rows:
         check_file(row, seen)

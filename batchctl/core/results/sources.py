@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,22 @@ def _changed(row: Mapping[str, Any], detail: str) -> StateError:
     return StateError(
         f"the request file of batch {row['id']}, {row['request_file']}, {detail}",
         hint="batchctl reads the requests back from the file that was submitted; restore it "
-        "(the same bytes) to use it",
+        "(the same bytes) to use it, or give a copy with the same sha256 to `retry-failed "
+        "--request-file FILE`",
+    )
+
+
+def _missing(row: Mapping[str, Any], detail: str) -> StateError:
+    """The file is not readable here: say where it was submitted from, if elsewhere (a store
+    shared by several machines records each batch's host)."""
+    host, here = row.get("source_host"), socket.gethostname()
+    if not host or host == here:
+        return _changed(row, detail)
+    return StateError(
+        f"the request file of batch {row['id']}, {row['request_file']}, {detail} on this host "
+        f"({here}): it was submitted from {host}",
+        hint=f"copy it here (sha256 {row['sha256']}) and give the copy to `retry-failed "
+        "--request-file FILE`, or run this on " + str(host),
     )
 
 
@@ -37,9 +53,9 @@ def check_file(row: Mapping[str, Any], _seen: dict[str, str] | None = None) -> P
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise _changed(row, "no longer exists") from None
+        raise _missing(row, "no longer exists") from None
     except OSError as exc:
-        raise _changed(row, f"cannot be read: {exc.strerror or exc}") from None
+        raise _missing(row, f"cannot be read: {exc.strerror or exc}") from None
     if size != row["byte_size"]:
         raise _changed(
             row, f"changed since it was submitted: {size:,} bytes now, {row['byte_size']:,} then"
@@ -51,7 +67,7 @@ def check_file(row: Mapping[str, Any], _seen: dict[str, str] | None = None) -> P
             with open(path, "rb") as f:
                 digest = hashlib.file_digest(f, "sha256").hexdigest()
         except OSError as exc:
-            raise _changed(row, f"cannot be read: {exc.strerror or exc}") from None
+            raise _missing(row, f"cannot be read: {exc.strerror or exc}") from None
         if _seen is not None:
             _seen[key] = digest
     if digest != row["sha256"]:

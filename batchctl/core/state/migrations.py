@@ -128,6 +128,13 @@ def m004_row_order(tx: Tx) -> None:
 
 
 @migration
+def m004_source_host(tx: Tx) -> None:
+    # The host a batch's request file was read on: a shared (PostgreSQL) store is used from
+    # several machines, and a path means something only on the one that submitted it.
+    tx.execute("ALTER TABLE batches ADD COLUMN source_host TEXT")
+
+
+@migration
 def m005_job_parts(tx: Tx) -> None:
     # Every part of a job, recorded with the job, so a part not sent yet (the API's processing
     # queue was full, --max-queued, a spend limit) can be sent later by wait, run, collect or a
