@@ -31,6 +31,10 @@ def seed(state_dir: Path, store_value: str) -> None:
                 sha256=f"{n}" * 64, byte_size=10 + n, request_count=2, part_count=1,
                 split_key="1-2", label=f"label{n}", betas=[],
             )
+            store.record_parts(job["id"], [{
+                "part": 1, "first_line": 1, "last_line": 2, "start_offset": 0,
+                "end_offset": 10 + n, "request_count": 2, "body_size": 99, "sha256": "c" * 64,
+                "convert_lines": None}])
             store.open_intent(job_id=job["id"], part=1, request_count=2)
             store.record_batch(dict(BATCH, id=f"msgbatch_0{n}"), job_id=job["id"], part=1,
                                base_url="http://x", request_file=job["request_file"],
@@ -54,20 +58,20 @@ def test_export_then_import_into_the_other_backend_is_the_same_store(
     exported = invoke(["state", "export", str(dump)])
     assert exported.exit_code == 0, exported.stderr
     assert exported.stdout == ""
-    assert "exported 2 jobs, 2 intents, 2 batches" in exported.stderr
+    assert "exported 2 jobs, 2 parts, 2 intents, 2 batches" in exported.stderr
     lines = [orjson.loads(x) for x in dump.read_bytes().splitlines()]
     assert lines[0]["format"] == "batchctl-state" and lines[0]["version"] == 1
-    assert [x["table"] for x in lines[1:]] == ["jobs"] * 2 + ["intents"] * 2 + ["batches"] * 2
+    assert [x["table"] for x in lines[1:]] == ["jobs"] * 2 + ["parts"] * 2 + ["intents"] * 2 + ["batches"] * 2
 
     imported = invoke(["--store", postgres_url, "state", "import", str(dump), "--json"])
     assert imported.exit_code == 0, imported.stderr
     record = json.loads(imported.stdout)
-    assert record["added"] == {"jobs": 2, "intents": 2, "batches": 2}
+    assert record["added"] == {"jobs": 2, "parts": 2, "intents": 2, "batches": 2}
     assert local(postgres_url) == local("sqlite")  # same rows, same newest-first order
 
     again = invoke(["--store", postgres_url, "state", "import", str(dump), "--json"])
-    assert json.loads(again.stdout)["added"] == {"jobs": 0, "intents": 0, "batches": 0}
-    assert json.loads(again.stdout)["kept"] == {"jobs": 2, "intents": 2, "batches": 2}
+    assert json.loads(again.stdout)["added"] == {"jobs": 0, "parts": 0, "intents": 0, "batches": 0}
+    assert json.loads(again.stdout)["kept"] == {"jobs": 2, "parts": 2, "intents": 2, "batches": 2}
 
     # And back: PostgreSQL's export, through stdout, into a fresh SQLite store.
     piped = invoke(["--store", postgres_url, "state", "export", "-"])

@@ -52,7 +52,7 @@ def _counts(counts: dict[str, int]) -> str:
 
 @state_app.command("export")
 def export(ctx: typer.Context, file: FileArg, json_: JsonOpt = False) -> None:
-    """Write every job, intent and batch of the store to FILE as versioned JSONL (claims of
+    """Write every job (with its parts), intent and batch of the store to FILE as versioned JSONL (claims of
     running collects are left out). `state import` reads it into any store, of either backend."""
     from batchctl.core.state import transfer
 

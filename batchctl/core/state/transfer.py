@@ -2,8 +2,8 @@
 backends (SQLite to PostgreSQL and back).
 
 The file's first line is a header ``{"format": "batchctl-state", "version": 1, ...}``; each
-further line is one row, ``{"table": NAME, "row": {column: value}}``, jobs first, then intents,
-then batches (the order their references need). Values are as stored (JSON columns stay JSON
+further line is one row, ``{"table": NAME, "row": {column: value}}``, jobs first, then their
+parts, intents, then batches (the order their references need). Values are as stored (JSON columns stay JSON
 text). Claims are not exported: they belong to running processes. Import adds the rows the store
 lacks and keeps the rows it has (same primary key), in one transaction, so importing a file
 twice, or into the store it came from, changes nothing. Nothing in the file is trusted: the
@@ -28,12 +28,13 @@ VERSION = 1
 # Table -> primary key columns, in the order rows are written and read back.
 TABLES: dict[str, tuple[str, ...]] = {
     "jobs": ("id",),
+    "parts": ("job_id", "part"),
     "intents": ("job_id", "part"),
     "batches": ("id",),
 }
 # Written in insertion order (``rowid``: SQLite's, PostgreSQL's ``seq``), so newest-first
 # listings tell rows of the same instant apart the same way after an import.
-ORDER = {"jobs": "rowid", "intents": "job_id, part", "batches": "rowid"}
+ORDER = {"jobs": "rowid", "parts": "job_id, part", "intents": "job_id, part", "batches": "rowid"}
 SCALARS = (str, int, float, bool, type(None))
 MAX_PROBLEMS = 20
 
