@@ -45,6 +45,24 @@ def run_batchctl(
     )
 
 
+def store_query(home: Path, store: str, sql: str) -> list[tuple]:
+    """Rows of ``sql`` on the store a child with ``BATCHCTL_HOME=home``, ``BATCHCTL_STORE=store``
+    uses (either backend), as tuples."""
+    from batchctl.core.state.location import parse_store
+    from batchctl.core.state.store import Store
+
+    opened = Store.open(home, location=parse_store(store))
+    try:
+        return [tuple(r.values()) for r in opened.db.query(sql)]
+    finally:
+        opened.close()
+
+
+def sound(home: Path, store: str) -> bool:
+    """The store passes its integrity check (SQLite's; a PostgreSQL server keeps its own)."""
+    return store != "sqlite" or integrity(home / "batchctl.db") == "ok"
+
+
 def integrity(db: Path) -> str:
     conn = sqlite3.connect(db)
     try:

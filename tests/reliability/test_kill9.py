@@ -1,5 +1,7 @@
 """kill -9 at seeded random moments during submit, results and collect, then the same command
-again: no duplicate batch, nothing partial at a target path, a sound state store.
+again: no duplicate batch, nothing partial at a target path, a sound state store. Submit and
+collect run on both store backends (on PostgreSQL the session dies with the process: its locks
+and claims go with it).
 
 batchctl runs as ``python -m batchctl`` subprocesses against an HTTP emulator in the test
 process. Each kill moment is drawn (seeded) from the span of a clean run of the same command,
@@ -13,7 +15,6 @@ import hashlib
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -26,6 +27,8 @@ from tests.reliability.support import (
     child_env,
     integrity,
     run_batchctl,
+    sound,
+    store_query,
     write_requests,
 )
 
@@ -61,14 +64,16 @@ def leftovers(directory: Path) -> list[str]:
 
 
 def test_kill_during_submit_then_submit_again_makes_one_batch(make_emulator: Any,
-                                                              tmp_path: Path) -> None:
+                                                              tmp_path: Path,
+                                                              store_value: str) -> None:
     emu = make_emulator(real_clock=True)
     rng = random.Random(7001)
     base = 10_000
+    store = {"BATCHCTL_STORE": store_value}
     # A clean run first, to learn how long a submit takes here (and that it works).
     calib = write_requests(tmp_path / "calib.jsonl", base - 1, tag="calib", text_bytes=120)
     clean, span = timed(lambda: run_batchctl(emu.base_url, tmp_path / "s-calib", "submit",
-                                             str(calib)))
+                                             str(calib), **store))
     assert clean.returncode == 0, clean.stderr
     outcomes = []
     for trial in range(TRIALS):
@@ -77,12 +82,12 @@ def test_kill_during_submit_then_submit_again_makes_one_batch(make_emulator: Any
         path = write_requests(tmp_path / f"t{trial}.jsonl", count, tag=f"k{trial}", text_bytes=120)
         delay = rng.uniform(0.05, 1.0) * span
         outcomes.append(run_and_kill(batchctl_cmd(emu.base_url, "submit", str(path)),
-                                     child_env(home), delay))
-        again = run_batchctl(emu.base_url, home, "submit", str(path))
+                                     child_env(home, **store), delay))
+        again = run_batchctl(emu.base_url, home, "submit", str(path), **store)
         assert again.returncode == 0, (outcomes[-1], again.stderr)
         made = [b for b in emu.batches() if sum(b["request_counts"].values()) == count]
         assert [b["id"] for b in made] == [again.stdout.strip()], (delay, outcomes[-1], made)
-        assert integrity(home / "batchctl.db") == "ok"
+        assert sound(home, store_value)
     assert len(emu.batches()) == TRIALS + 1
 
 
@@ -121,46 +126,54 @@ def test_kill_during_results_never_leaves_a_partial_file(make_emulator: Any,
         assert integrity(home / "batchctl.db") == "ok"
 
 
-def test_kill_during_collect_never_leaves_a_partial_file(make_emulator: Any,
-                                                         tmp_path: Path) -> None:
+def fresh_copy(seed_home: Path, home: Path, store: str) -> None:
+    """The seeded store as it was before any collect: a copy of the SQLite directory, or (one
+    shared PostgreSQL store) every batch made uncollected again, with no claim left."""
     import shutil
 
+    if store == "sqlite":
+        shutil.copytree(seed_home, home)
+        return
+    store_query(home, store, "UPDATE batches SET collected_at = NULL, results_path = NULL "
+                             "RETURNING id")
+    store_query(home, store, "DELETE FROM claims RETURNING batch_id")
+
+
+def test_kill_during_collect_never_leaves_a_partial_file(make_emulator: Any,
+                                                         tmp_path: Path,
+                                                         store_value: str) -> None:
     emu = make_emulator(real_clock=True)
     seed_home = tmp_path / "state"
+    store = {"BATCHCTL_STORE": store_value}
     for i in range(3):
         path = write_requests(tmp_path / f"req{i}.jsonl", 6_000 + i, tag=f"col{i}", text_bytes=60)
         submitted = run_batchctl(emu.base_url, seed_home, "submit", "--label", f"part{i}",
-                                 str(path))
+                                 str(path), **store)
         assert submitted.returncode == 0, submitted.stderr
     # A clean collect on a copy of the store: the reference files, and the time it takes.
-    shutil.copytree(seed_home, tmp_path / "s-clean")
+    fresh_copy(seed_home, tmp_path / "s-clean", store_value)
     clean_dir = tmp_path / "clean"
     clean, span = timed(lambda: run_batchctl(emu.base_url, tmp_path / "s-clean", "collect",
-                                             "--dir", str(clean_dir)))
+                                             "--dir", str(clean_dir), **store))
     assert clean.returncode == 0, clean.stderr
     reference = {p.name: p.read_bytes() for p in clean_dir.iterdir()}
     assert len(reference) == 3 and all(n.endswith(".jsonl") for n in reference)
     rng = random.Random(7003)
     for trial in range(TRIALS):
         home = tmp_path / f"s{trial}"
-        shutil.copytree(seed_home, home)
+        fresh_copy(seed_home, home, store_value)
         target = tmp_path / f"collected{trial}"
         delay = rng.uniform(0.05, 1.0) * span
         outcome = run_and_kill(batchctl_cmd(emu.base_url, "collect", "--dir", str(target)),
-                               child_env(home), delay)
+                               child_env(home, **store), delay)
         if target.exists():
             for p in target.iterdir():
                 if not p.name.endswith(".tmp"):
                     assert p.read_bytes() == reference[p.name], (trial, outcome, p.name)
-        again = run_batchctl(emu.base_url, home, "collect", "--dir", str(target))
+        again = run_batchctl(emu.base_url, home, "collect", "--dir", str(target), **store)
         assert again.returncode == 0, (outcome, again.stderr)
         assert {p.name: p.read_bytes() for p in target.iterdir()} == reference, outcome
-        assert integrity(home / "batchctl.db") == "ok"
-        conn = sqlite3.connect(home / "batchctl.db")
-        try:
-            uncollected = conn.execute(
-                "SELECT count(*) FROM batches WHERE collected_at IS NULL").fetchone()[0]
-        finally:
-            conn.close()
-        assert uncollected == 0
+        assert sound(home, store_value)
+        assert store_query(home, store_value,
+                           "SELECT count(*) FROM batches WHERE collected_at IS NULL") == [(0,)]
     assert len(emu.batches()) == 3
