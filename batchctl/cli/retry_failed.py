@@ -143,11 +143,11 @@ def _explain(actx: AppContext, plans: list[Plan]) -> None:
 
 
 def _show_dry_run(actx: AppContext, plans: list[Plan], json_: bool, *, raw: bool) -> None:
-    from batchctl.core.jobs.retry import iter_lines
+    from batchctl.core.jobs.retry import selected_lines
 
     def rows() -> Iterator[tuple[Plan, int, str, str, bytes]]:
         for plan in plans:
-            for line_no, custom_id, reason, line in iter_lines(plan):
+            for line_no, custom_id, reason, line in selected_lines(plan):
                 yield plan, line_no, custom_id, reason, line
 
     if json_:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from batchctl.core.clock import Clock
 from batchctl.core.errors import BatchctlError, UsageError
 from batchctl.core.jobs.lifecycle import Target, counts, is_ended, refresh, tracked_targets
+from batchctl.core.notify import Notify
 from batchctl.core.state.store import Store
 from batchctl.core.times import parse_ts
 
@@ -42,12 +43,11 @@ FAILED = "failed"  # an error; ``error`` says which; tried again next time
 SENT = "sent"  # a pending part of a job, sent now that the processing queue has room
 PENDING = "pending"  # ``id`` is a job with parts still not sent (``results``: how many)
 
-Notify = Callable[[str, str], None]
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass
-class Outcome:
+class CollectOutcome:
     """What collect did with one batch."""
 
     id: str
@@ -140,7 +140,7 @@ def collect(
     clock: Clock,
     notify: Notify | None = None,
     owner: str | None = None,
-) -> Iterator[Outcome]:
+) -> Iterator[CollectOutcome]:
     """Collect every tracked, uncollected batch of ``api`` that has ended (see the module)."""
     from batchctl.core.results import export as results  # deferred: the results stack is only needed here
 
@@ -150,7 +150,7 @@ def collect(
     # Oldest first: the batches nearest to being archived are saved first.
     for target in reversed(tracked_targets(store, base_url=api.base_url)):
         row = target.row or {}
-        outcome = Outcome(target.id, RUNNING, job_id=row.get("job_id"), label=row.get("label"))
+        outcome = CollectOutcome(target.id, RUNNING, job_id=row.get("job_id"), label=row.get("label"))
         try:
             rec = refresh(api, store, target, clock.time())
         except BatchctlError as exc:
@@ -179,7 +179,7 @@ def collect(
 
 def feed_pending(
     api: Api, store: Store, *, clock: Clock, notify: Notify | None = None
-) -> Iterator[Outcome]:
+) -> Iterator[CollectOutcome]:
     """Send what the processing queue has room for of every job with parts not sent yet
     (batchctl.core.jobs.feed), after the statuses were refreshed above."""
     from batchctl.core.jobs.feed import feed
@@ -188,14 +188,14 @@ def feed_pending(
         try:
             fed = feed(api, store, job_id, clock=clock, notify=notify)
         except BatchctlError as exc:
-            yield Outcome(job_id, FAILED, job_id=job_id, error=exc)
+            yield CollectOutcome(job_id, FAILED, job_id=job_id, error=exc)
             continue
         for row in fed.sent:
-            yield Outcome(row["id"], SENT, job_id=job_id, label=row.get("label"),
+            yield CollectOutcome(row["id"], SENT, job_id=job_id, label=row.get("label"),
                           processing_status=row.get("processing_status"),
                           request_counts=counts(row))
         if fed.pending:
-            yield Outcome(job_id, PENDING, job_id=job_id, label=fed.pending[0]["label"],
+            yield CollectOutcome(job_id, PENDING, job_id=job_id, label=fed.pending[0]["label"],
                           processing_status=PENDING, results=len(fed.pending),
                           request_counts={"processing": sum(p["request_count"]
                                                             for p in fed.pending)})
@@ -205,12 +205,12 @@ def _download(
     api: Api,
     store: Store,
     target: Target,
-    outcome: Outcome,
+    outcome: CollectOutcome,
     options: Any,
     directory: Path,
     owner: str,
     say: Notify,
-) -> Outcome:
+) -> CollectOutcome:
     from batchctl.core.results import export as results
 
     assert target.row is not None

@@ -16,7 +16,7 @@ pending parts by wait, run, collect and a repeated submit (batchctl.core.jobs.fe
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from batchctl.core.errors import (
     StateError,
     UnavailableError,
 )
+from batchctl.core.notify import Notify
 from batchctl.core.requests.body import part_body
 from batchctl.core.requests.scan import Part
 from batchctl.core.state.store import Store
@@ -43,7 +44,6 @@ BACKOFF = (1.0, 2.0, 4.0, 8.0)
 MAX_RETRY_AFTER = 600.0  # seconds: a longer retry-after is cut to this
 CLOCK_SKEW = 30.0  # seconds the API's clock may be behind ours when matching a created_at
 
-Notify = Callable[[str, str], None]  # (level: "info" | "warn", message)
 
 
 def queue_full(exc: APIError) -> bool:

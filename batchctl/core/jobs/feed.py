@@ -24,13 +24,14 @@ helper's reason (a spend limit, say) can use the same "parts not yet sent" recor
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.clock import Clock
 from batchctl.core.errors import NextStep, QueueFullError, SpendLimitError
 from batchctl.core.jobs.create import MAX_RETRY_AFTER, send_part
+from batchctl.core.notify import Notify
 from batchctl.core.requests.scan import Part
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ PENDING = "pending"  # the processing_status shown for a part not sent yet
 QUEUE_RETRY = 300.0  # s before a full queue is tried again when the 429 gave no retry-after
 ENDED = "ended"
 
-Notify = Callable[[str, str], None]
 
 
 @dataclass

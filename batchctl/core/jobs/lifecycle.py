@@ -49,11 +49,15 @@ class Target:
     ref: str
 
 
-def resolve_targets(store: Store, refs: Sequence[str], *, base_url: str) -> list[Target]:
-    """The batches that ID|JOB arguments name, in order, each once.
+def resolve_targets(
+    store: Store, refs: Sequence[str], *, base_url: str, needs_store: str | None = None
+) -> list[Target]:
+    """The batches that ID|JOB arguments name, in order (a job's in part order), each once:
+    the one resolver of batchctl, with one rule for what the store does not track.
 
-    A job must be tracked (else NotFoundError, exit 5). A batch id the store does not know is
-    kept as an untracked target: the API may still know it.
+    A job must be tracked (else NotFoundError, exit 5). A batch id the store does not know (for
+    this API) is kept as an untracked target (``row`` None): the API may still know it, unless
+    ``needs_store`` names what needs the store's record of it (then NotFoundError, exit 5).
     """
     targets: list[Target] = []
     seen: set[str] = set()
@@ -72,7 +76,14 @@ def resolve_targets(store: Store, refs: Sequence[str], *, base_url: str) -> list
         else:
             try:
                 rows = store.resolve(ref, base_url=base_url)
-            except NotFoundError:
+            except NotFoundError as exc:
+                if needs_store:
+                    raise NotFoundError(
+                        f"no tracked batch {ref!r} for {base_url}: {needs_store} needs the "
+                        "request file recorded when it was submitted, and it was not tracked "
+                        "by this state store",
+                        next_steps=exc.next_steps,
+                    ) from None
                 rows = [{"id": ref, "_untracked": True}]
         for row in rows:
             if row["id"] in seen:
@@ -242,7 +253,7 @@ ALREADY_DELETED = "already_deleted"
 
 
 @dataclass(frozen=True)
-class Outcome:
+class BatchAction:
     """What cancel or delete did to one batch: ``action`` is one of the constants above;
     ``record`` is the batch as the API last described it (the deletion reply for DELETED)."""
 
@@ -251,18 +262,18 @@ class Outcome:
     record: dict[str, Any]
 
 
-def cancel(api: Api, store: Store, targets: Sequence[Target], now: float) -> list[Outcome]:
+def cancel(api: Api, store: Store, targets: Sequence[Target], now: float) -> list[BatchAction]:
     """Ask the API to cancel each batch still in progress. A batch that has already ended (or
     is already canceling) is reported as such, not as an error."""
-    outcomes: list[Outcome] = []
+    outcomes: list[BatchAction] = []
     for target in targets:
         rec = refresh(api, store, target, now)
         status = rec.get("processing_status")
         if status == ENDED:
-            outcomes.append(Outcome(target.id, ALREADY_ENDED, rec))
+            outcomes.append(BatchAction(target.id, ALREADY_ENDED, rec))
             continue
         if status == CANCELING:
-            outcomes.append(Outcome(target.id, ALREADY_CANCELING, rec))
+            outcomes.append(BatchAction(target.id, ALREADY_CANCELING, rec))
             continue
         try:
             batch = api.cancel(target.id)
@@ -270,24 +281,24 @@ def cancel(api: Api, store: Store, targets: Sequence[Target], now: float) -> lis
             # It may have ended between our look and the cancel: say so if it did.
             rec = refresh(api, store, target, now)
             if is_ended(rec):
-                outcomes.append(Outcome(target.id, ALREADY_ENDED, rec))
+                outcomes.append(BatchAction(target.id, ALREADY_ENDED, rec))
                 continue
             raise
         if target.row is not None:
             store.update_remote(batch)
-        outcomes.append(Outcome(target.id, CANCELING, record(batch, target.row)))
+        outcomes.append(BatchAction(target.id, CANCELING, record(batch, target.row)))
     return outcomes
 
 
-def delete(api: Api, store: Store, targets: Sequence[Target], now: float) -> list[Outcome]:
+def delete(api: Api, store: Store, targets: Sequence[Target], now: float) -> list[BatchAction]:
     """Delete ended batches. If any named batch has not ended, nothing is deleted:
     StillRunningError (exit 8) says to cancel it first. The store keeps each row, marked deleted."""
-    plan: list[Target | Outcome] = []
+    plan: list[Target | BatchAction] = []
     running: list[dict[str, Any]] = []
     for target in targets:
         row = target.row
         if row is not None and row.get("deleted_at") is not None:
-            plan.append(Outcome(target.id, ALREADY_DELETED, local_record(row)))
+            plan.append(BatchAction(target.id, ALREADY_DELETED, local_record(row)))
             continue
         rec = refresh(api, store, target, now)
         if is_ended(rec):
@@ -303,13 +314,13 @@ def delete(api: Api, store: Store, targets: Sequence[Target], now: float) -> lis
             hint="delete them once they have ended",
             next_steps=[NextStep("cancel them first", "cancel", tuple(ids))],
         )
-    outcomes: list[Outcome] = []
+    outcomes: list[BatchAction] = []
     for item in plan:
-        if isinstance(item, Outcome):
+        if isinstance(item, BatchAction):
             outcomes.append(item)
             continue
         reply = api.delete(item.id)
         if item.row is not None:
             store.mark_deleted(item.id)
-        outcomes.append(Outcome(item.id, DELETED, reply))
+        outcomes.append(BatchAction(item.id, DELETED, reply))
     return outcomes

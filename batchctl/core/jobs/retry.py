@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.clock import Clock
 from batchctl.core.errors import StateError, UsageError
+from batchctl.core.notify import Notify, quiet
 from batchctl.core.results.atomic import atomic_file, check_target
-from batchctl.core.results.download import Notify, fetch_body, not_found_grace, quiet
+from batchctl.core.results.download import fetch_body, not_found_grace
 from batchctl.core.results.lines import line_blocks, lines_of, parse_lines
 from batchctl.core.results.selection import Source, fetch_sources
 from batchctl.core.results.sources import check_file, iter_batch_lines
@@ -115,7 +116,10 @@ def plan_retries(
     ``request_file``: read the requests from this copy instead of the recorded path (another
     host's path, a moved file); it must have the recorded size and sha256 (else exit 7).
     """
-    rows = store.resolve(ref, base_url=api.base_url)
+    from batchctl.core.jobs.lifecycle import resolve_targets
+
+    targets = resolve_targets(store, [ref], base_url=api.base_url, needs_store="retry-failed")
+    rows = [t.row for t in targets if t.row is not None]
     if request_file is not None:
         rows = [{**row, "request_file": str(request_file.absolute())} for row in rows]
     seen: dict[str, str] = {}
@@ -143,7 +147,7 @@ def _select(api: Api, source: Source, rules: Rules, notify: Notify) -> Plan:
     return plan
 
 
-def iter_lines(plan: Plan) -> Iterator[tuple[int, str, str, bytes]]:
+def selected_lines(plan: Plan) -> Iterator[tuple[int, str, str, bytes]]:
     """``(line_no, custom_id, reason, line)`` of each selected request, in file order, with
     the line as the request file has it."""
     found = 0
@@ -189,7 +193,7 @@ def write_retry_file(plan: Plan, target: Path | None, state_dir: Path) -> Retry:
         named_by_content = False
     digest, count = hashlib.sha256(), 0
     with atomic_file(target) as out:
-        for _line_no, _cid, _reason, line in iter_lines(plan):
+        for _line_no, _cid, _reason, line in selected_lines(plan):
             data = line + b"\n"
             digest.update(data)
             out.write(data)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import Interrupted, NextStep, StillRunningError
 from batchctl.core.jobs import lifecycle
-from batchctl.core.jobs.send import Deps, Input, Limits, Notify, send
+from batchctl.core.jobs.send import Deps, Input, Limits, send
+from batchctl.core.notify import Notify
 
 if TYPE_CHECKING:
     from batchctl.core.jobs.submit import SubmitResult

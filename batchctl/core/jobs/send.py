@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from batchctl.core.clock import Clock
+from batchctl.core.notify import Notify
 
 if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
     from batchctl.core.api import Api
@@ -26,7 +27,6 @@ if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
 SPOOL_DIR = "inputs"
 STDIN_NAME = "<stdin>"
 
-Notify = Callable[[str, str], None]  # (level: "info" | "warn", message)
 
 
 class Deps(Protocol):

@@ -4,7 +4,7 @@ send them (batchctl.core.jobs.feed), each created at most once (batchctl.core.jo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +12,7 @@ from batchctl.core.catalog.prices import ESTIMATE_NOTE, cost_summary
 from batchctl.core.clock import Clock
 from batchctl.core.errors import UsageError
 from batchctl.core.jobs.feed import feed, part_fields
+from batchctl.core.notify import Notify
 from batchctl.core.requests.scan import Scan
 from batchctl.core.state.jobs import content_key
 from batchctl.core.state.store import Store
@@ -19,7 +20,6 @@ from batchctl.core.state.store import Store
 if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
     from batchctl.core.api import Api
 
-Notify = Callable[[str, str], None]  # (level: "info" | "warn", message)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from batchctl.core.errors import UnavailableError
 from batchctl.core.jobs.feed import QUEUE_FULL, FeedResult, feed
 from batchctl.core.jobs.lifecycle import Target, is_ended, local_record
 from batchctl.core.jobs.polling import Budget, poll
+from batchctl.core.notify import Notify
 
 if TYPE_CHECKING:
     from batchctl.core.api import Api
@@ -32,7 +33,6 @@ OnChange = Callable[[Record, Record | None], None]
 OnTick = Callable[[Sequence[Record], float], None]
 OnError = Callable[[Exception], None]
 OnFeed = Callable[[FeedResult], None]
-Notify = Callable[[str, str], None]
 
 
 class Backoff:

@@ -8,10 +8,11 @@ checking (sha256) that the new body starts with the bytes already passed on.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import StreamDroppedError
+from batchctl.core.notify import Notify, quiet
 
 if TYPE_CHECKING:
     from batchctl.core.api import Api
@@ -23,11 +24,7 @@ BACKOFF = (1.0, 2.0, 4.0)
 #: (anthropic-sdk-python#1432). An id never created here gets its 404 at once.
 NOT_FOUND_GRACE = 60.0
 
-Notify = Callable[[str, str], None]  # (level: "info" | "warn", message)
 
-
-def quiet(level: str, message: str) -> None:
-    """A Notify that says nothing."""
 
 
 def not_found_grace(row: Mapping[str, Any] | None) -> float:

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import UsageError
+from batchctl.core.notify import Notify, quiet
 from batchctl.core.results import csvout
 from batchctl.core.results.atomic import atomic_file, check_target
-from batchctl.core.results.download import Notify, fetch_body, not_found_grace, quiet
+from batchctl.core.results.download import fetch_body, not_found_grace
 from batchctl.core.results.extract import ColumnSpool, Extractor, add_to_line
 from batchctl.core.results.extract import parse as parse_extract
 from batchctl.core.results.join import Joined, JoinPlan, JoinRequest

@@ -17,7 +17,8 @@ from batchctl.core.errors import (
     StillRunningError,
 )
 from batchctl.core.jobs.gone import archived_text, retrieve
-from batchctl.core.results.download import Notify, fetch_body, not_found_grace, quiet
+from batchctl.core.notify import Notify, quiet
+from batchctl.core.results.download import fetch_body, not_found_grace
 from batchctl.core.results.lines import line_blocks, lines_of
 from batchctl.core.state.store import JOB_PREFIX, Store
 
@@ -59,23 +60,15 @@ def check_ended(batch: Mapping[str, Any], what: str = "batch") -> None:
 def resolve(
     api: Api, store: Store, ref: str, *, needs_store: str | None = None
 ) -> list[dict[str, Any] | None]:
-    """The store's rows for an ID|JOB, in part order; ``[None]`` for a batch id this store does
+    """The store's rows for an ID|JOB, in part order; ``None`` for a batch id this store does
     not track (its results can still be fetched), unless ``needs_store`` names why it must be
-    tracked (then NotFoundError, exit 5)."""
+    tracked (then NotFoundError, exit 5): ``batchctl.core.jobs.lifecycle.resolve_targets``."""
+    from batchctl.core.jobs.lifecycle import resolve_targets
+
     if ref.strip().startswith(JOB_PREFIX):
         _check_all_sent(store, ref.strip())
-    try:
-        return list(store.resolve(ref, base_url=api.base_url))
-    except NotFoundError as exc:
-        if ref.strip().startswith(JOB_PREFIX):
-            raise
-        if needs_store:
-            raise NotFoundError(
-                f"batch {ref} is not tracked by this state store: {needs_store} needs the request "
-                "file recorded when it was submitted",
-                hint=exc.hint,
-            ) from None
-        return [None]
+    targets = resolve_targets(store, [ref], base_url=api.base_url, needs_store=needs_store)
+    return [t.row for t in targets]
 
 
 def _check_all_sent(store: Store, job_id: str) -> None:
