@@ -8,7 +8,7 @@ A request file has one request per non-blank line, in either form:
 `scan_file` reads the file once, line by line in binary (never whole), and returns everything a
 submit needs: every problem as ``FILE:LINE: message`` (raised as `InputError`), the sha256 and
 size of the file, the split into parts that fit one batch each (with the exact size of each
-part's create body), and the facts a dry run shows. `iter_requests` re-reads requests as dicts.
+part's create body), and the facts a dry run shows.
 The create body itself is streamed by `batchctl.core.requests.body`.
 """
 
@@ -304,22 +304,3 @@ def iter_lines(
             line = text.strip()
             if line:
                 yield line_no, text, line
-
-
-def iter_requests(
-    path: str | os.PathLike[str], part: Part | None = None, *, display_name: str | None = None
-) -> Iterator[tuple[int, str, dict]]:
-    """``(line_no, custom_id, request)`` for each request of a file (or of one part), converted
-    to the API's ``{"custom_id", "params"}`` form. Raises `InputError` at the first bad line."""
-    name = display_name or os.fspath(path)
-    for line_no, text, line in iter_lines(path, part):
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            found = [line_problem(text, line, exc)]
-        else:
-            custom_id, _params, _, found = check_request(obj)
-        if found or custom_id is None:
-            problems = [f"{name}:{line_no}: {message}" for message in found]
-            raise InputError(f"{name}: invalid request on line {line_no}", problems=problems)
-        yield line_no, custom_id, to_request(obj)
