@@ -34,26 +34,52 @@ def model_price(model: str) -> dict[str, Any] | None:
     return price_table()["models"].get(model)
 
 
-def batch_cost(model: str, input_tokens: int, output_tokens: int) -> float | None:
-    """USD at batch rates for these token counts, or None for a model the table does not know."""
-    price = model_price(model)
+def long_prompt_limit(model: str, table: Mapping[str, Any] | None = None) -> float:
+    """The prompt size (input + cache write + cache read tokens) above which a request of
+    ``model`` is billed at its ``long_prompt`` rates; infinite for a model without that tier."""
+    price = (table or price_table())["models"].get(model) or {}
+    long = price.get("long_prompt")
+    return float(long.get("over_tokens", math.inf)) if isinstance(long, dict) else math.inf
+
+
+def cost(
+    model: str, tokens: Mapping[str, int], *, long: bool = False,
+    table: Mapping[str, Any] | None = None,
+) -> float | None:
+    """The one cost formula of batchctl (the dry run, --max-cost and the results summary all
+    use it): USD at batch rates for the token totals of requests of ``model`` (keys as in
+    ``usage_cost``), at its long-prompt rates if ``long`` (requests whose prompt is over
+    ``long_prompt_limit``); None for a model the table does not know."""
+    price = (table or price_table())["models"].get(model)
     if price is None:
         return None
-    standard = input_tokens * price["input"] + output_tokens * price["output"]
-    return standard / 1_000_000 * price_table()["batch_discount"]
+    tier = price.get("long_prompt")
+    rates = {**price, **tier} if long and isinstance(tier, dict) else price
+    return usage_cost(rates, tokens, table)
+
+
+def batch_cost(model: str, input_tokens: int, output_tokens: int) -> float | None:
+    """USD at batch rates for these input and output tokens at the standard rates (``cost``),
+    or None for a model the table does not know."""
+    return cost(model, {"input_tokens": input_tokens, "output_tokens": output_tokens})
 
 
 def cost_summary(
     models: Mapping[str, int],
     input_tokens: Mapping[str, int],
     output_tokens: Mapping[str, int],
+    long_tokens: Mapping[str, tuple[int, int]] | None = None,
 ) -> dict[str, Any]:
-    """Per-model and total estimates; unknown models are listed and left out of the total."""
+    """Per-model and total estimates; unknown models are listed and left out of the total.
+    ``long_tokens``: per model, the (input, output) tokens of the requests over its long-prompt
+    limit (included in the totals), priced at the long-prompt rates."""
     rows = []
     total = 0.0
     unknown = []
     for model in sorted(models, key=lambda m: (-models[m], m)):
-        cost = batch_cost(model, input_tokens.get(model, 0), output_tokens.get(model, 0))
+        long_in, long_out = (long_tokens or {}).get(model, (0, 0))
+        cost = _tiers_cost(model, input_tokens.get(model, 0), output_tokens.get(model, 0),
+                           long_in, long_out)
         if cost is None:
             unknown.append(model)
         else:
@@ -72,6 +98,17 @@ def cost_summary(
         "unpriced_models": unknown,
         "prices_as_of": price_table()["as_of"],
     }
+
+
+def _tiers_cost(
+    model: str, input_tokens: int, output_tokens: int, long_in: int, long_out: int
+) -> float | None:
+    standard = cost(model, {"input_tokens": input_tokens - long_in,
+                            "output_tokens": output_tokens - long_out})
+    if standard is None or not (long_in or long_out):
+        return standard
+    return standard + (cost(model, {"input_tokens": long_in, "output_tokens": long_out},
+                            long=True) or 0.0)
 
 
 def _json_len(value: Any) -> int:
@@ -180,21 +217,6 @@ def load_price_table(path: str | Any) -> dict[str, Any]:
         "source_file": str(path),
         "models": {**base["models"], **models},
     }
-
-
-def request_rates(
-    model: str, prompt_tokens: int, table: Mapping[str, Any] | None = None
-) -> dict[str, Any] | None:
-    """The rates that apply to one request of ``model`` with a prompt of ``prompt_tokens``
-    (input + cache write + cache read): the model's ``long_prompt`` tier above its threshold.
-    None for a model the table does not know."""
-    price = (table or price_table())["models"].get(model)
-    if price is None:
-        return None
-    long = price.get("long_prompt")
-    if isinstance(long, dict) and prompt_tokens > long.get("over_tokens", math.inf):
-        return {**price, **long}
-    return price
 
 
 def usage_cost(rates: Mapping[str, Any], tokens: Mapping[str, int],

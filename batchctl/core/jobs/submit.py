@@ -41,7 +41,7 @@ def split_key(scan: Scan) -> str:
 def dry_run_summary(scan: Scan, *, counted_prompts: int | None = None) -> dict[str, Any]:
     """What a submit of ``scan`` would send, with estimates; ``counted_prompts``: input tokens
     were counted by the API for that many distinct prompts (``--count-tokens``)."""
-    costs = cost_summary(scan.models, scan.input_tokens, scan.output_tokens)
+    costs = cost_summary(scan.models, scan.input_tokens, scan.output_tokens, scan.long_tokens)
     note = ESTIMATE_NOTE + "; cost at batch rates (50% of standard)"
     if counted_prompts is not None:
         note = (f"input tokens counted by the API's count-tokens endpoint ({counted_prompts:,} "

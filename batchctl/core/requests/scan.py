@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from batchctl.core.catalog.prices import estimate_input_tokens
+from batchctl.core.catalog.prices import estimate_input_tokens, long_prompt_limit
 from batchctl.core.errors import InputError, StateError, UsageError
 from batchctl.core.requests.check import check_request, is_verbatim, line_problem, to_request
 
@@ -75,6 +75,9 @@ class Scan:
     models: dict[str, int]  # requests per model
     input_tokens: dict[str, int]  # estimated input tokens per model (characters / 4)
     output_tokens: dict[str, int]  # sum of max_tokens per model
+    # per model, (input, output) tokens of the requests over its long-prompt limit (included
+    # in the totals above): priced at the long-prompt rates
+    long_tokens: dict[str, tuple[int, int]] = field(default_factory=dict)
     openai_style: int = 0  # requests given in the OpenAI-style form
 
     @property
@@ -192,6 +195,8 @@ def scan_file(
     models: dict[str, int] = {}
     tokens_in: dict[str, int] = {}
     tokens_out: dict[str, int] = {}
+    long_tokens: dict[str, tuple[int, int]] = {}
+    long_limits: dict[str, float] = {}
     splitter = _Splitter(max_requests, max_bytes)
     offset = line_no = openai_count = 0
     next_report = _PROGRESS_EVERY
@@ -236,8 +241,15 @@ def scan_file(
             openai_count += openai
             model = params["model"]
             models[model] = models.get(model, 0) + 1
-            tokens_in[model] = tokens_in.get(model, 0) + estimate_input_tokens(params)
+            est = estimate_input_tokens(params)
+            tokens_in[model] = tokens_in.get(model, 0) + est
             tokens_out[model] = tokens_out.get(model, 0) + params["max_tokens"]
+            limit = long_limits.get(model)
+            if limit is None:
+                limit = long_limits[model] = long_prompt_limit(model)
+            if est > limit:  # billed at the model's long-prompt rates
+                was = long_tokens.get(model, (0, 0))
+                long_tokens[model] = (was[0] + est, was[1] + params["max_tokens"])
             splitter.add(line_no, start, raw, size, not verbatim)
     splitter.close()
     hasher.join()
@@ -269,6 +281,7 @@ def scan_file(
         models=models,
         input_tokens=tokens_in,
         output_tokens=tokens_out,
+        long_tokens=long_tokens,
         openai_style=openai_count,
     )
 

@@ -95,7 +95,7 @@ class Summary(BlockReading):
     def _limit(self, model: str) -> float:
         limit = self._limits.get(model)
         if limit is None:
-            limit = self._limits[model] = _long_limit(model, self.price_table)
+            limit = self._limits[model] = prices.long_prompt_limit(model, self.price_table)
         return limit
 
     def _bucket(self, key: tuple[str, bool]) -> list[int]:
@@ -122,11 +122,11 @@ class Summary(BlockReading):
         table = self.price_table or prices.price_table()
         per_model: dict[str, float | None] = {}
         for (model, long), b in sorted(self.buckets.items()):
-            rates = prices.request_rates(model, _limit_plus(model, table) if long else 0, table)
-            if rates is None:
+            cost = prices.cost(model, dict(zip(TOKEN_KEYS, b[1:], strict=True)), long=long,
+                               table=table)
+            if cost is None:
                 per_model[model] = None
                 continue
-            cost = prices.usage_cost(rates, dict(zip(TOKEN_KEYS, b[1:], strict=True)), table)
             per_model[model] = (per_model.get(model) or 0.0) + cost
         unpriced = sorted(m for m, c in per_model.items() if c is None)
         priced = [c for c in per_model.values() if c is not None]
@@ -151,13 +151,3 @@ class Summary(BlockReading):
             **self.tokens(),
             **self.costs(),
         }
-
-
-def _long_limit(model: str, table: Mapping[str, Any] | None) -> float:
-    price = (table or prices.price_table())["models"].get(model) or {}
-    long = price.get("long_prompt")
-    return float(long.get("over_tokens", float("inf"))) if isinstance(long, dict) else float("inf")
-
-
-def _limit_plus(model: str, table: Mapping[str, Any]) -> int:
-    return int(_long_limit(model, table)) + 1
