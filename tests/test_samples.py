@@ -130,6 +130,21 @@ def test_oneliner_script_turns_prompts_into_answers(tmp_path):
     assert rows[0].startswith("custom_id,result_type,") and len(rows) == 6
 
 
+def test_oneliner_script_writes_where_it_is_run(tmp_path):
+    """No argument: answers.csv in the current directory, never under samples/."""
+    here = tmp_path / "work"
+    here.mkdir()
+    (here / "mine.txt").write_text("one\ntwo\n")
+    done = bash([str(SAMPLES / "oneliner.sh"), "out.csv", "mine.txt"], script_env(tmp_path),
+                cwd=here)
+    assert done.returncode == 0, done.stderr
+    assert len((here / "out.csv").read_text().splitlines()) == 3  # header + the 2 prompts given
+    done = bash([str(SAMPLES / "oneliner.sh")], script_env(tmp_path), cwd=here)
+    assert done.returncode == 0, done.stderr
+    assert len((here / "answers.csv").read_text().splitlines()) == 6  # samples/prompts.txt
+    assert not (SAMPLES / "answers.csv").exists()
+
+
 def test_ci_workflow_submits_on_one_runner_and_collects_on_another(
     tmp_path, make_emulator, postgres_url
 ):

@@ -1,0 +1,157 @@
+"""README's "A five-minute tour", run as written (bash, the venv's batchctl, the in-process
+emulator, a state store of its own) in a fresh directory: each claim its comments make is checked
+against what the command printed and exited."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+pytestmark = pytest.mark.slow  # about fifteen batchctl processes and three 1 s batches
+
+
+@dataclass
+class Step:
+    command: str
+    claim: str  # the comment on the command's line ("" if none)
+    rc: int = -1
+    stdout: str = ""
+    stderr: str = ""
+
+
+def tour_steps() -> list[Step]:
+    """The commands of the fenced sh block under the tour's heading, each with its comment."""
+    text = README.read_text()
+    section = text.split("\n## A five-minute tour\n", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"^```sh\n(.*?)^```$", section, re.S | re.M)
+    steps = []
+    for line in block.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        command, *claim = re.split(r"\s{2,}# ", line, maxsplit=1)
+        steps.append(Step(command.strip(), "".join(claim).strip()))
+    return steps
+
+
+def run_tour(tmp_path: Path) -> tuple[list[Step], str]:
+    """Runs every step in one bash (so `export` and `id=` carry over), each step's output and exit
+    code kept apart; `$?` after a step is still that step's exit code. Returns the steps and $id."""
+    steps = tour_steps()
+    out = tmp_path / "out"
+    out.mkdir()
+    lines = []
+    for n, step in enumerate(steps):
+        lines.append(f"{{ {step.command}\n}} >{out}/{n}.out 2>{out}/{n}.err; "
+                     f"__rc=$?; echo $__rc >{out}/{n}.rc; (exit $__rc)")
+    lines.append(f'echo "$id" >{out}/id; echo "$BATCHCTL_HOME" >{out}/home')
+    work = tmp_path / "clone"
+    work.mkdir()
+    (work / "samples").symlink_to(ROOT / "samples")  # "from the root of a clone"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
+    env.update(
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        HOME=str(tmp_path / "home"),
+        TMPDIR=str(tmp_path),  # where the tour's `mktemp -d` state store goes
+        # Faster than the 3 s the README states; the status claim names both states.
+        BATCHCTL_EMULATOR_PROCESSING_SECONDS="1",
+    )
+    done = subprocess.run(["bash", "-c", "\n".join(lines)], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for n, step in enumerate(steps):
+        step.rc = int((out / f"{n}.rc").read_text())
+        step.stdout = (out / f"{n}.out").read_text()
+        step.stderr = (out / f"{n}.err").read_text()
+    home = (out / "home").read_text().strip()
+    assert home.startswith(str(tmp_path)), "the tour runs in a state store of its own"
+    return steps, (out / "id").read_text().strip()
+
+
+def step(steps: list[Step], starts: str, exact: bool = False) -> Step:
+    (found,) = [s for s in steps if s.command == starts or (not exact and s.command.startswith(starts))]
+    return found
+
+
+def test_the_tour_does_what_its_comments_say(tmp_path):
+    steps, batch = run_tour(tmp_path)
+    work = tmp_path / "clone"
+    assert "BATCHCTL_HOME" in step(steps, "export BATCHCTL_HOME").command
+
+    dry = step(steps, "batchctl submit samples/questions.jsonl --dry-run")
+    assert "15 requests" in dry.claim and "nothing sent" in dry.claim
+    assert dry.rc == 0, dry.stderr
+    assert "requests\t15" in dry.stdout and "est. cost" in dry.stdout
+    assert "nothing was sent" in dry.stderr
+
+    invalid = step(steps, "batchctl submit samples/invalid.jsonl")
+    assert invalid.claim.startswith("exit 3") and invalid.rc == 3
+    assert invalid.stdout == ""
+    assert re.findall(r"^samples/invalid\.jsonl:\d+: ", invalid.stderr, re.M)
+    assert "nothing was submitted" in invalid.stderr
+
+    assert "msgbatch_" in step(steps, "id=$(").claim
+    assert re.fullmatch(r"msgbatch_\w+", batch), batch
+
+    status = step(steps, 'batchctl status "$id"')
+    assert status.rc == 0, status.stderr
+    fields = status.stdout.rstrip("\n").split("\t")
+    assert fields[0] == batch and fields[1] in ("in_progress", "ended")  # 3 s may be up
+    assert sum(int(x) for x in fields[2:7]) == 15 and "tour" in fields
+
+    wait = step(steps, 'batchctl wait "$id"')
+    assert wait.claim.endswith("exit 0") and wait.rc == 0, wait.stderr
+
+    results = step(steps, 'batchctl results "$id" -o answers.csv')
+    assert "15 CSV rows" in results.claim and results.rc == 0, results.stderr
+    rows = (work / "answers.csv").read_text().splitlines()
+    assert rows[0].startswith("custom_id,") and len(rows) == 16
+    assert "15 succeeded" in results.stderr and "tokens:" in results.stderr
+    assert "estimated cost" in results.stderr
+
+    again = step(steps, "batchctl submit samples/questions.jsonl", exact=True)
+    assert "the same id, nothing sent" in again.claim
+    assert again.rc == 0 and again.stdout.strip() == batch
+    assert "already submitted" in again.stderr
+
+    local = step(steps, "batchctl list --local")
+    assert local.rc == 0 and "label tour" in local.claim
+    (row,) = local.stdout.splitlines()  # the one batch: the repeat submit added nothing
+    assert row.split("\t")[0] == batch and "tour" in row.split("\t")
+
+    run = step(steps, "BATCHCTL_EMULATOR_ERROR_RATE=0.4 batchctl run samples/mixed.jsonl")
+    assert run.rc == 9, run.stderr
+    echo = step(steps, "echo $?")
+    assert echo.claim.startswith("9: 2 of the 5 requests errored") and echo.stdout == "9\n"
+    mixed = [orjson.loads(x) for x in (work / "mixed.jsonl").read_bytes().splitlines()]
+    assert len(mixed) == 5 and sum(r["result"]["type"] == "errored" for r in mixed) == 2
+
+    retry = step(steps, "batchctl retry-failed")
+    assert "its 2 failures, as a new batch" in retry.claim
+    assert retry.rc == 0, retry.stderr
+    retry_batch = retry.stdout.strip()
+    assert re.fullmatch(r"msgbatch_\w+", retry_batch) and retry_batch != batch
+    assert "2 to retry" in retry.stderr
+
+    prompts = step(steps, "batchctl prepare samples/prompts.txt")
+    assert "5 prompts, 5 answers" in prompts.claim and prompts.rc == 0, prompts.stderr
+    assert len((work / "prompts.csv").read_text().splitlines()) == 6
+
+    collect = step(steps, "batchctl collect")
+    assert "the retry's results" in collect.claim and collect.rc == 0, collect.stderr
+    (path,) = collect.stdout.splitlines()
+    assert retry_batch in Path(path).name and len(Path(path).read_text().splitlines()) == 2
+
+    # The outputs landed where the tour ran, and nothing else was written there.
+    assert sorted(p.name for p in work.iterdir()) == [
+        "answers.csv", "mixed.jsonl", "prompts.csv", "samples"
+    ]
