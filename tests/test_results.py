@@ -373,8 +373,13 @@ def test_summary_on_a_terminal(ended: Any, cli: Any) -> None:
     assert ANSI not in result.stdout and len(ids(result.stdout)) == 6  # data stays data
 
 
-def test_an_unknown_model_gets_no_cost_until_prices_says(tmp_path: Path, cli: Any,
+def test_an_unknown_model_gets_no_cost_until_prices_says(tmp_path: Path, make_emulator: Any,
                                                          clock: Any) -> None:
+    emu = make_emulator(any_model=True)  # a model the API does not know answers not_found
+
+    def cli(*args: str, **kwargs: Any) -> Any:
+        return run_on(emu, clock, *args, **kwargs)
+
     path = write(tmp_path / "req.jsonl", [request("u", "x", model="claude-imaginary-9")])
     _, (batch_id,) = submit(cli, path)
     clock.advance(3600)

@@ -61,7 +61,7 @@ def test_invalid_sample_reports_each_problem_on_its_line():
     messages = {int(n): m for n, m in found}
     expect = {
         2: "invalid JSON", 3: "custom_id", 4: 'custom_id "ok-1" repeats line 1',
-        5: "max_tokens is missing", 6: "max_tokens must be at least 1", 7: "model is missing",
+        5: "max_tokens is missing", 6: "max_tokens: must be at least 1", 7: "model is missing",
         8: "messages is empty", 9: "stream", 10: "expected a JSON object", 11: "url must be",
         12: "params is missing", 13: "trailing characters",
     }

@@ -185,7 +185,8 @@ def test_invalid_file_exits_3_and_sends_nothing(cli, emulator, tmp_path):
     lines = result.stderr.splitlines()
     assert lines[0] == f"error: {path}: 2 problems; nothing was submitted"
     assert lines[1:] == [
-        f"{path}:3: params.max_tokens must be at least 1, got 0",
+        f"{path}:3: params.max_tokens: must be at least 1, got 0; set max_tokens to 1 or more "
+        "[max-tokens-min]",
         f'{path}:4: custom_id "a" repeats line 1',
     ]
     assert remote(emulator) == []

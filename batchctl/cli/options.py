@@ -140,6 +140,32 @@ BetaOpt = Annotated[
     list[str] | None,
     typer.Option("--beta", metavar="NAME", help="Send with this anthropic-beta (repeatable)."),
 ]
+ApiVersionOpt = Annotated[
+    str | None,
+    typer.Option("--api-version", metavar="DATE", envvar="BATCHCTL_API_VERSION",
+                 help="The anthropic-version to send with the create and whose rules every "
+                 "request is checked against (default: the SDK's, 2026-10-21; 2023-06-01 still "
+                 "accepts temperature, top_p and top_k)."),
+]
+LimitsOpt = Annotated[
+    Path | None,
+    typer.Option("--limits", metavar="FILE", dir_okay=False,
+                 help="A model table in the form of the built-in models.json; its models replace "
+                 "or add to the built-in output-token limits."),
+]
+AllowUnknownModelOpt = Annotated[
+    bool,
+    typer.Option("--allow-unknown-model",
+                 help="Accept a model id close to a known one (a model newer than the table)."),
+]
+AllProblemsOpt = Annotated[
+    bool, typer.Option("--all-problems", help="List every problem in the file, not the first 50."),
+]
+LiftBetasOpt = Annotated[
+    bool,
+    typer.Option("--lift-betas", help="Accept a betas list inside params: its names go in the "
+                 "anthropic-beta header of the create, for every request of the batch."),
+]
 ForceOpt = Annotated[
     bool,
     typer.Option("--force", help="Submit even if this content was already submitted."),

@@ -10,6 +10,7 @@ import typer
 
 from batchctl.cli import output
 from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.options import AllowUnknownModelOpt
 from batchctl.core.requests import prepare as core
 
 _SPOOL_CHUNK = 1 << 20
@@ -61,6 +62,7 @@ def prepare(
         typer.Option("--id-prefix", help="Start every custom_id with this (default: line- for "
                      "text, row- for CSV rows).", show_default=False),
     ] = None,
+    allow_unknown_model: AllowUnknownModelOpt = False,
 ) -> None:
     """Turn plain prompts into a request file, written to stdout.
 
@@ -83,6 +85,7 @@ def prepare(
         max_tokens=max_tokens,
         system=system,
         id_prefix=id_prefix,
+        allow_unknown_model=allow_unknown_model,
     )
     core.check_spec(spec)
     if file == "-" and actx.stdin_tty:

@@ -14,6 +14,9 @@ from batchctl.cli.context import app_context
 from batchctl.cli.options import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_REQUESTS,
+    AllowUnknownModelOpt,
+    AllProblemsOpt,
+    ApiVersionOpt,
     BetaOpt,
     CountTokensOpt,
     DryRunOpt,
@@ -25,6 +28,8 @@ from batchctl.cli.options import (
     IntervalOpt,
     JsonOpt,
     LabelOpt,
+    LiftBetasOpt,
+    LimitsOpt,
     MaxBytesOpt,
     MaxCostOpt,
     MaxQueuedOpt,
@@ -62,6 +67,11 @@ def run_command(
     exit_status: ExitStatusOpt = False,
     label: LabelOpt = None,
     beta: BetaOpt = None,
+    lift_betas: LiftBetasOpt = False,
+    api_version: ApiVersionOpt = None,
+    limits_file: LimitsOpt = None,
+    allow_unknown_model: AllowUnknownModelOpt = False,
+    all_problems: AllProblemsOpt = False,
     force: ForceOpt = False,
     max_requests: MaxRequestsOpt = DEFAULT_MAX_REQUESTS,
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
@@ -91,10 +101,15 @@ def run_command(
     if count_tokens and not dry_run:
         raise UsageError("--count-tokens goes with --dry-run (it counts what would be sent)")
     limits = send.Limits.parse(max_requests, max_bytes, max_cost)
+    checks = send.Checks.parse(
+        api_version=api_version, betas=beta or (), limits=limits_file,
+        allow_unknown_model=allow_unknown_model, lift_betas=lift_betas, all_problems=all_problems,
+    )
     source = shared.request_input(actx, file)
     if dry_run:
         shared.show_dry_run(
-            actx, shared.dry_run(actx, source, limits, count_tokens=count_tokens), json_)
+            actx, shared.dry_run(actx, source, limits, count_tokens=count_tokens, checks=checks),
+            json_)
         return
     if interval is None and actx.settings.emulator:
         interval = EMULATOR_INTERVAL
@@ -106,6 +121,7 @@ def run_command(
         watch=lambda targets, jobs: watch(actx, targets, jobs=jobs, interval=interval,
                                           timeout=timeout, fetch_hint=False),
         export=lambda ref: shared.export_results(actx, ref, options, out, command="run"),
+        checks=checks,
     )
 
 

@@ -57,6 +57,10 @@ def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None
         label = "input tokens (counted)" if not approx else "est. input tokens"
         rows = [
             ("file", summary["file"]),
+            ("api version", summary["api_version"]),
+            ("rules checked", ", ".join(r["id"] for r in summary["rules"])),
+            *([("betas lifted", ", ".join(summary["lifted_betas"]))]
+              if summary["lifted_betas"] else []),
             ("requests", f"{summary['requests']:,}"),
             ("bytes", f"{summary['bytes']:,}"),
             ("batches", f"{len(summary['parts'])}: lines {parts}"),
@@ -70,22 +74,26 @@ def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None
             for m in summary["models"]
         ]
         output.write_table(actx, ["dry run", ""], rows)
+    for warning in summary["warnings"]:
+        output.warn(actx, warning)
     for model in summary["unpriced_models"]:
         output.warn(actx, f"no price known for model {model}: its cost is not estimated")
     output.info(actx, f"dry run: nothing was sent. {summary['note']}; "
                       f"prices as of {summary['prices_as_of']}")
 
 
-def dry_run(actx: AppContext, source: Any, limits: Any, *, count_tokens: bool) -> dict[str, Any]:
+def dry_run(
+    actx: AppContext, source: Any, limits: Any, *, count_tokens: bool, checks: Any = None
+) -> dict[str, Any]:
     """``send.dry_run``, with ``--count-tokens`` through the API and a progress bar on a
     terminal (stderr) while the prompts are counted."""
     from batchctl.core.jobs import send
 
     if not count_tokens:
-        return send.dry_run(source, limits)
+        return send.dry_run(source, limits, checks=checks)
     api = actx.api()
     if not actx.stderr_tty:
-        return send.dry_run(source, limits, api=api)
+        return send.dry_run(source, limits, api=api, checks=checks)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     bar = Progress(TextColumn("counting tokens"), BarColumn(), MofNCompleteColumn(),
@@ -96,7 +104,7 @@ def dry_run(actx: AppContext, source: Any, limits: Any, *, count_tokens: bool) -
         bar.update(task, completed=done, total=total or None)
 
     with bar:
-        return send.dry_run(source, limits, api=api, progress=update)
+        return send.dry_run(source, limits, api=api, progress=update, checks=checks)
 
 
 # -- results of results and run -------------------------------------------------------------------
@@ -165,6 +173,8 @@ def summary_lines(summary: Summary, fmt: str) -> list[str]:
     counts = data["counts"]
     parts = [f"{_n(counts.get(t, 0))} {t}" for t in ("succeeded", "errored", "canceled",
                                                      "expired")]
+    if data["pause_turn"]:  # succeeded, but the turn was paused (server tools): unfinished
+        parts[0] += f" ({_n(data['pause_turn'])} unfinished: stop_reason pause_turn)"
     parts += [f"{_n(v)} {k}" for k, v in counts.items()
               if k not in ("succeeded", "errored", "canceled", "expired") and v]
     where = f" to {data['path']}" if data["path"] else ""

@@ -11,6 +11,9 @@ from batchctl.cli.context import AppContext, app_context
 from batchctl.cli.options import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_REQUESTS,
+    AllowUnknownModelOpt,
+    AllProblemsOpt,
+    ApiVersionOpt,
     BetaOpt,
     CountTokensOpt,
     DryRunOpt,
@@ -18,6 +21,8 @@ from batchctl.cli.options import (
     ForceOpt,
     JsonOpt,
     LabelOpt,
+    LiftBetasOpt,
+    LimitsOpt,
     MaxBytesOpt,
     MaxCostOpt,
     MaxQueuedOpt,
@@ -52,6 +57,11 @@ def submit_command(
     count_tokens: CountTokensOpt = False,
     label: LabelOpt = None,
     beta: BetaOpt = None,
+    lift_betas: LiftBetasOpt = False,
+    api_version: ApiVersionOpt = None,
+    limits_file: LimitsOpt = None,
+    allow_unknown_model: AllowUnknownModelOpt = False,
+    all_problems: AllProblemsOpt = False,
     force: ForceOpt = False,
     max_queued: MaxQueuedOpt = None,
     json_: JsonOpt = False,
@@ -63,14 +73,19 @@ def submit_command(
     if count_tokens and not dry_run:
         raise UsageError("--count-tokens goes with --dry-run (it counts what would be sent)")
     limits = send.Limits.parse(max_requests, max_bytes, max_cost)
+    checks = send.Checks.parse(
+        api_version=api_version, betas=beta or (), limits=limits_file,
+        allow_unknown_model=allow_unknown_model, lift_betas=lift_betas, all_problems=all_problems,
+    )
     source = shared.request_input(actx, file)
     if dry_run:
         shared.show_dry_run(
-            actx, shared.dry_run(actx, source, limits, count_tokens=count_tokens), json_)
+            actx, shared.dry_run(actx, source, limits, count_tokens=count_tokens, checks=checks),
+            json_)
         return
     scan, result = send.send(
         actx, source, limits, label=label, betas=beta or (), force=force,
-        notify=output.notifier(actx, info_off_tty=False), max_queued=max_queued,
+        notify=output.notifier(actx, info_off_tty=False), max_queued=max_queued, checks=checks,
     )
     ids = [r["id"] for r in result.records]
     if result.existing:

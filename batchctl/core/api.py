@@ -315,7 +315,8 @@ class Api:
 
     # -- batches ------------------------------------------------------------------------------
     def create(
-        self, chunks: Callable[[], Iterable[bytes]], size: int, *, betas: Sequence[str] = ()
+        self, chunks: Callable[[], Iterable[bytes]], size: int, *, betas: Sequence[str] = (),
+        api_version: str | None = None,
     ) -> dict[str, Any]:
         """POST a create body streamed from ``chunks()`` (``size`` bytes), with SDK retries OFF.
 
@@ -325,6 +326,8 @@ class Api:
         headers = {"Content-Type": "application/json", "Content-Length": str(size)}
         if betas:
             headers["anthropic-beta"] = ",".join(betas)
+        if api_version:  # --api-version: replaces the SDK's default anthropic-version header
+            headers["anthropic-version"] = api_version
         client = self._client.with_options(max_retries=0)
         batch = _call(
             lambda: batch_dict(

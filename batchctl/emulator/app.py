@@ -264,7 +264,9 @@ class EmulatorApp:
         config = self.config
         document = intake.read_json_body(environ, self.store.tmp_dir, config.max_body_bytes)
         items = intake.check_envelope(document)
-        plan = outcomes.static_plan(items, config.seed, api_version)
+        # The rules each request is checked against follow from the create's headers.
+        rules_key = (api_version, environ.get("HTTP_ANTHROPIC_BETA"), config.any_model)
+        plan = outcomes.static_plan(items, config.seed, rules_key)
         del document, items
 
         def build_plan(seq: int) -> bytes:

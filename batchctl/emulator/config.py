@@ -52,6 +52,9 @@ class EmulatorConfig:
     spend_limit_after: int = 0  # ... once this many batches exist (a cap hit part-way)
     flaky_404_seconds: float = 0.0  # retrieve/results 404 this long after create and after end
     results_origin: str | None = None  # results_url on this origin (scheme://host:port)
+    # Answer any model id; by default one outside batchctl's model table ends errored with
+    # not_found_error, as the API answers a model that does not exist.
+    any_model: bool = False
 
     def __post_init__(self) -> None:
         for name in _SECONDS:
@@ -80,6 +83,8 @@ class EmulatorConfig:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        if not isinstance(self.any_model, bool):
+            raise TypeError(f"any_model must be true or false, not {self.any_model!r}")
         if self.public_base_url is not None:
             object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
         if self.spend_limit is not None and self.spend_limit not in SPEND_LIMIT_KINDS:
@@ -143,6 +148,10 @@ def _parse(name: str, raw: str) -> object:
             return int(raw)
         except ValueError:
             raise ValueError("not an integer") from None
+    if name == "any_model":
+        if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+            raise ValueError("not a boolean (1 or 0)")
+        return raw.lower() in ("1", "true", "yes")
     if name == "fault_endpoints":
         return frozenset(part.strip() for part in raw.split(",") if part.strip())
     return raw  # public_base_url, results_origin

@@ -11,34 +11,61 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
+from batchctl.core.requests.rules import OLD_API_VERSION, Rules, check_api_version
 from batchctl.emulator import shapes
 from batchctl.emulator.wire import base62
 
-#: anthropic-version from which temperature / top_p / top_k are rejected in a batch request.
-NEW_API_VERSION = "2026-10-21"
-_SAMPLING = ("temperature", "top_p", "top_k")
 _CHARS_PER_TOKEN = 4
 _NON_TEXT_BLOCK_CHARS = 1600 * _CHARS_PER_TOKEN  # an image or document counts as ~1,600 tokens
 _SNIPPET = 40
 
 # A reply seed: everything the reply needs, computed once when the batch is created.
-# [model, input_tokens, max_tokens, last_user_chars, crc32, snippet(, structured spec)]: the
-# seventh item (``shapes.plan``) only for a structured answer; plain seeds keep six.
+# [model, input_tokens, max_tokens, last_user_chars, crc32, snippet(, structured spec(, pause))]:
+# the seventh item (``shapes.plan``, or None) only for a structured answer or a paused turn,
+# the eighth, 1, only when the request has a server tool (the turn pauses); plain seeds keep six.
 ReplySeed = list
 _STRUCTURED = ("tools", "output_config", "thinking")
 
 
-def uses_new_rules(api_version: str | None) -> bool:
-    return bool(api_version) and str(api_version) >= NEW_API_VERSION
+class NotFound(str):
+    """A problem the API answers with not_found_error rather than invalid_request_error."""
 
 
-def assess(params: dict[str, Any], new_rules: bool) -> tuple[str | None, ReplySeed | None]:
+#: What a create call's headers select: (anthropic-version, anthropic-beta, any_model).
+RulesKey = Sequence[Any]
+
+
+@lru_cache(maxsize=64)
+def _rules(api_version: str | None, beta_header: str | None, any_model: bool) -> Rules:
+    # batchctl's own rule table (batchctl.core.requests.rules), applied as the API does: keyed
+    # by the request's anthropic-version (none or a malformed one: the oldest rules), with the
+    # betas of its anthropic-beta header; unknown models (the API: not_found_error) and unknown
+    # block types are errors, unless the emulator runs with any_model.
+    try:
+        version = check_api_version(api_version or "")
+    except ValueError:
+        version = OLD_API_VERSION
+    betas = [b.strip() for b in (beta_header or "").split(",") if b.strip()]
+    return Rules(version, betas=betas, strict_models=not any_model, allow_unknown_model=any_model,
+                 strict_blocks=True)
+
+
+def rules_for(key: RulesKey | None) -> Rules:
+    api_version, beta_header, any_model = key or (None, None, False)
+    return _rules(api_version, beta_header, bool(any_model))
+
+
+def assess(params: dict[str, Any], rules: Rules) -> tuple[str | None, ReplySeed | None]:
     """``(problem, None)`` for bad ``params``, as the API words it, else ``(None, reply seed)``.
 
     These checks run "asynchronously" in the API: a bad request does not fail the create call,
-    it ends ``errored`` with ``invalid_request_error``. One pass over the messages does both.
+    it ends ``errored`` with ``invalid_request_error`` (a problem starting ``model: `` is an
+    unknown model: ``not_found_error``). Structure is checked here, then every rule of the
+    table; one pass over the messages counts the input.
     """
     model = params.get("model")
     if model is None:
@@ -50,8 +77,6 @@ def assess(params: dict[str, Any], new_rules: bool) -> tuple[str | None, ReplySe
         return "max_tokens: Field required", None
     if type(max_tokens) is not int:
         return "max_tokens: Input should be a valid integer", None
-    if max_tokens < 1:
-        return "max_tokens: must be at least 1", None
     messages = params.get("messages")
     if messages is None:
         return "messages: Field required", None
@@ -67,8 +92,6 @@ def assess(params: dict[str, Any], new_rules: bool) -> tuple[str | None, ReplySe
             return f"messages.{index}: Input should be a valid dictionary", None
         role = message.get("role")
         content = message.get("content")
-        if role != "user" and role != "assistant":
-            return f"messages.{index}.role: Input should be 'user' or 'assistant'", None
         if type(content) is str:
             chars += len(content)
         elif type(content) is list:
@@ -80,22 +103,33 @@ def assess(params: dict[str, Any], new_rules: bool) -> tuple[str | None, ReplySe
             )
         if role == "user":
             last_user = content
-    stream = params.get("stream")
-    if stream is True:
-        return "stream: streaming is not supported in the Message Batches API", None
-    if stream is not None and stream is not False:
-        return "stream: Input should be a valid boolean", None
-    if new_rules:
-        for name in _SAMPLING:
-            if params.get(name) is not None:
-                return (
-                    f"{name}: not supported with anthropic-version {NEW_API_VERSION}; remove it",
-                    None,
-                )
     conflict = shapes.thinking_conflict(params)
     if conflict is not None:
         return conflict, None
-    return None, _seed(model, chars, max_tokens, last_user, params)
+    for violation in rules.check(params):
+        if not violation.warning:
+            if violation.rule == "model-known":
+                # The API's answer to a model that does not exist: not_found_error,
+                # "model: claude-4-sonnet" (continuedev/continue#11925).
+                return NotFound(f"model: {model}"), None
+            return f"{violation.field}: {violation.message}", None
+    seed = _seed(model, chars, max_tokens, last_user, params)
+    tools = params.get("tools")
+    if type(tools) is list and any(_server_tool(tool) for tool in tools):
+        if len(seed) == 6:
+            seed.append(None)
+        seed.append(1)  # a server tool: the turn pauses (render_message)
+    return None, seed
+
+
+#: Tool types the API runs itself (server tools): web search, web fetch, code execution
+#: (docs: "Server tools"; SDK types web_search_tool_20250305_param.py and the like).
+_SERVER_TOOLS = ("web_search_", "web_fetch_", "code_execution_")
+
+
+def _server_tool(tool: Any) -> bool:
+    kind = tool.get("type") if type(tool) is dict else None
+    return type(kind) is str and kind.startswith(_SERVER_TOOLS)
 
 
 def count_tokens(params: Any) -> tuple[str | None, int]:
@@ -103,7 +137,7 @@ def count_tokens(params: Any) -> tuple[str | None, int]:
     and the same estimate as a batch request's ``usage.input_tokens``."""
     if type(params) is not dict:
         return "The request body must be a JSON object.", 0
-    problem, seed = assess({**params, "max_tokens": 1}, False)
+    problem, seed = assess({**params, "max_tokens": 1}, rules_for(None))
     if problem is not None or seed is None:
         return problem or "invalid request", 0
     return None, int(seed[1])
@@ -179,10 +213,21 @@ def message_id(batch_id: str, custom_id: str) -> str:
 
 
 def render_message(batch_id: str, custom_id: str, seed: ReplySeed) -> dict[str, Any]:
-    """The Messages API ``Message`` of a succeeded request; cut at ``max_tokens`` when longer."""
-    if len(seed) > 6:
+    """The Messages API ``Message`` of a succeeded request; cut at ``max_tokens`` when longer.
+
+    A request with a server tool stops with ``pause_turn`` (unless cut): the API pauses a long
+    server-tool turn and the client is to send the reply back to continue it (docs, "Handling
+    stop reasons": pause_turn; issue #12). Its result is succeeded but unfinished."""
+    message = _render(batch_id, custom_id, seed)
+    if len(seed) > 7 and seed[7] and message["stop_reason"] != "max_tokens":
+        message["stop_reason"] = "pause_turn"
+    return message
+
+
+def _render(batch_id: str, custom_id: str, seed: ReplySeed) -> dict[str, Any]:
+    if len(seed) > 6 and seed[6] is not None:
         return _structured(batch_id, custom_id, seed)
-    model, input_tokens, max_tokens, _chars, _crc, _snippet = seed
+    model, input_tokens, max_tokens = seed[0], seed[1], seed[2]
     text = reply_text(seed)
     output_tokens = max(1, -(-len(text) // _CHARS_PER_TOKEN))
     stop_reason = "end_turn"
@@ -195,7 +240,7 @@ def render_message(batch_id: str, custom_id: str, seed: ReplySeed) -> dict[str, 
 
 
 def _structured(batch_id: str, custom_id: str, seed: ReplySeed) -> dict[str, Any]:
-    model, input_tokens, max_tokens, _chars, crc, _snippet, spec = seed
+    model, input_tokens, max_tokens, _chars, crc, _snippet, spec = seed[:7]
     tool_id = "toolu_01" + message_id(batch_id, custom_id)[6:]
     content, tool_call = shapes.blocks(spec, tool_id, crc, reply_text(seed))
     chars = sum(map(shapes.size, content))

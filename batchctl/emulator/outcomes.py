@@ -29,8 +29,11 @@ RETRYABLE_ERRORS = {
     "overloaded_error": "Overloaded (injected by the batchctl emulator, error_rate); retry the request.",
 }
 
+# The error type of a request the checks refused (batchctl.core.requests.rules, as the API does).
+_CHECKED = {"invalid": "invalid_request_error", "not_found": "not_found_error"}
+
 # One plan entry per request, in request order: [custom_id, u, shuffle_key, kind, detail]
-# kind "ok" (detail: model.ReplySeed), "invalid" (detail: message), "api_error" /
+# kind "ok" (detail: model.ReplySeed), "invalid" / "not_found" (detail: message), "api_error" /
 # "overloaded_error" (detail: None), "expired" (detail: None).
 PlanEntry = list
 
@@ -44,11 +47,14 @@ def _unit(data: bytes) -> float:
 
 
 def static_plan(
-    items: Sequence[tuple[str, dict[str, Any]]], seed: int, api_version: str | None
+    items: Sequence[tuple[str, dict[str, Any]]], seed: int, rules_key: model.RulesKey | None
 ) -> list[PlanEntry]:
-    """What does not depend on the batch's number: checks, reply seeds, timing, shuffle order."""
-    new_rules = model.uses_new_rules(api_version)
+    """What does not depend on the batch's number: checks, reply seeds, timing, shuffle order.
+
+    ``rules_key``: the create's (anthropic-version, anthropic-beta, any_model): model.rules_for."""
+    rules = model.rules_for(rules_key)
     assess = model.assess
+    not_found = model.NotFound
     base = hashlib.blake2b(f"{seed}:".encode(), digest_size=16)
     from_bytes = int.from_bytes
     scale = float(1 << 56)
@@ -58,14 +64,14 @@ def static_plan(
         hasher = base.copy()
         hasher.update(custom_id.encode())
         digest = hasher.digest()
-        problem, reply = assess(params, new_rules)
+        problem, reply = assess(params, rules)
         u = from_bytes(digest[:7], "big") / scale
         shuffle = from_bytes(digest[8:15], "big")
-        append(
-            [custom_id, u, shuffle, "ok", reply]
-            if problem is None
-            else [custom_id, u, shuffle, "invalid", problem]
-        )
+        if problem is None:
+            append([custom_id, u, shuffle, "ok", reply])
+        else:
+            kind = "not_found" if type(problem) is not_found else "invalid"
+            append([custom_id, u, shuffle, kind, str(problem)])
     return plan
 
 
@@ -167,8 +173,8 @@ def _result(batch_id: str, entry: PlanEntry, result_type: str) -> dict[str, Any]
         return {"type": "succeeded", "message": model.render_message(batch_id, entry[0], entry[4])}
     if result_type == "errored":
         kind = entry[3]
-        message = entry[4] if kind == "invalid" else RETRYABLE_ERRORS[kind]
-        error_type = "invalid_request_error" if kind == "invalid" else kind
+        message = entry[4] if kind in _CHECKED else RETRYABLE_ERRORS[kind]
+        error_type = _CHECKED.get(kind, kind)
         return {
             "type": "errored",
             "error": {

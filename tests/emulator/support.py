@@ -12,7 +12,7 @@ OLD_VERSION = "2023-06-01"
 
 def requests_for(count: int, prefix: str = "req", **params: Any) -> list[dict[str, Any]]:
     """``count`` valid requests ``{prefix}-0`` ... with a distinct user message each."""
-    params = {"model": "claude-test-1", "max_tokens": 256, **params}
+    params = {"model": "claude-haiku-4-5", "max_tokens": 256, **params}
     return [
         request(f"{prefix}-{i}", f"Question number {i}: what is {i}+{i}?", **params)
         for i in range(count)

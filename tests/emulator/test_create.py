@@ -16,8 +16,8 @@ from tests.emulator.support import NEW_VERSION, requests_for
 from tests.emulator.test_endpoints import assert_envelope
 from tests.helpers import request
 
-GOOD = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
-_item = partial(request, text="hi", model="m", max_tokens=5)
+GOOD = {"model": "claude-haiku-4-5", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+_item = partial(request, text="hi", model="claude-haiku-4-5", max_tokens=5)
 
 
 @pytest.mark.parametrize(

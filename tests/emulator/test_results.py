@@ -37,7 +37,7 @@ def test_results_body_is_compact_jsonl_in_a_shuffled_order(emulator, client):
 
 
 def test_the_sdk_decodes_results_and_replies_say_what_they_are(emulator, client):
-    requests = requests_for(5, model="claude-echo-9")
+    requests = requests_for(5, model="claude-sonnet-4-6")
     requests[0]["params"]["system"] = "Be brief. " * 20
     requests[1]["params"]["max_tokens"] = 3
     batch = _ended(emulator, client, requests)
@@ -45,7 +45,7 @@ def test_the_sdk_decodes_results_and_replies_say_what_they_are(emulator, client)
     assert set(results) == {r["custom_id"] for r in requests}
 
     full = results["req-2"].message
-    assert full.type == "message" and full.role == "assistant" and full.model == "claude-echo-9"
+    assert full.type == "message" and full.role == "assistant" and full.model == "claude-sonnet-4-6"
     assert full.stop_reason == "end_turn" and full.stop_sequence is None
     assert full.usage.service_tier == "batch"
     text = full.content[0].text

@@ -87,7 +87,9 @@ def send_part(
     maybe_made = False  # an attempt whose outcome is unknown: the intent must stay open
     for attempt in range(CREATE_ATTEMPTS):
         try:
-            batch = api.create(body.chunks, body.size, betas=betas)
+            # The job's --api-version (NULL for jobs before m007: the SDK's default header).
+            batch = api.create(body.chunks, body.size, betas=betas,
+                               api_version=job.get("api_version"))
         except (SpendLimitError, RefusedError):
             # A spend cap, or nothing listening at the address: nothing was made, and trying
             # again at once would not help.

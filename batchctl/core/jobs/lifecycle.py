@@ -112,6 +112,7 @@ def record(batch: Mapping[str, Any], row: Mapping[str, Any] | None) -> dict[str,
     out["job"] = row.get("job_id") if row else None
     out["label"] = row.get("label") if row else None
     out["request_file"] = row.get("request_file") if row else None
+    out["api_version"] = row.get("api_version") if row else None
     return out
 
 
@@ -161,6 +162,8 @@ def refresh(api: Api, store: Store, target: Target, now: float) -> dict[str, Any
     batch = gone.retrieve(api, target.id, row, not_found_grace=not_found_grace(row))
     if row is not None:
         store.update_remote(batch)
+        job = store.get_job(row["job_id"]) if row.get("job_id") else None
+        row = {**row, "api_version": (job or {}).get("api_version")}
     return record(batch, row)
 
 

@@ -222,6 +222,8 @@ def resubmit(
     answered with the batch the first made (unless ``force``), but a retry whose file equals its
     parent's (every request failed) is sent, never answered with the parent itself."""
     from batchctl.core.jobs.submit import submit
+    from batchctl.core.requests.rules import DEFAULT_API_VERSION
+    from batchctl.core.requests.rules import Rules as RequestRules
     from batchctl.core.requests.scan import scan_file
 
     check_output(output, submitting=submit_files)
@@ -239,11 +241,15 @@ def resubmit(
             row = plan.row
             job = store.get_job(row["job_id"]) or {}
             label = f"{row['label']} (retry)" if row.get("label") else f"retry of {row['id']}"
-            scan = scan_file(retry.path)
+            # Checked as its parent was: same API version and betas; a model the parent's
+            # submit accepted is not questioned again.
+            version = job.get("api_version") or DEFAULT_API_VERSION
+            checks = RequestRules(version, betas=job.get("betas") or (), allow_unknown_model=True)
+            scan = scan_file(retry.path, rules=checks)
             result = submit(
                 api, store, scan, source=str(retry.path), label=label,
                 betas=job.get("betas") or (), force=force, parent_id=plan.parent_id,
-                clock=clock, notify=notify,
+                clock=clock, notify=notify, api_version=job.get("api_version"),
             )
             retry.job_id, retry.existing = result.job_id, result.existing
             retry.records = [{**r, "parent_id": plan.parent_id} for r in result.records]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import Interrupted, NextStep, StillRunningError
 from batchctl.core.jobs import lifecycle
-from batchctl.core.jobs.send import Deps, Input, Limits, send
+from batchctl.core.jobs.send import Checks, Deps, Input, Limits, send
 from batchctl.core.notify import Notify
 
 if TYPE_CHECKING:
@@ -39,13 +39,14 @@ def run(
     notify: Notify,
     watch: Watch,
     export: Callable[[str], object],
+    checks: Checks | None = None,
 ) -> None:
     """Submit ``source`` (or answer its job), ``watch`` its batches until they end, then
     ``export`` the job's results; with ``exit_status``, FailedRequestsError (9) after that if
     requests failed. ``results_args``: the `results` options that write the same output, for
     the hint after a Ctrl-C or a --timeout."""
     scan, job = send(deps, source, limits, label=label, betas=betas, force=force, notify=notify,
-                     max_queued=max_queued)
+                     max_queued=max_queued, checks=checks)
     notify("info", submitted_text(job, scan.display_name))
     api, store = deps.api(), deps.store()
     targets = lifecycle.resolve_targets(store, [job.job_id], base_url=api.base_url)

@@ -21,6 +21,7 @@ from batchctl.core.notify import Notify
 if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
     from batchctl.core.api import Api
     from batchctl.core.jobs.submit import SubmitResult
+    from batchctl.core.requests.rules import Rules
     from batchctl.core.requests.scan import Scan
     from batchctl.core.state.store import Store
 
@@ -57,6 +58,27 @@ class Limits:
         limit = parse_size(max_bytes)
         check_limits(max_requests, limit)
         return cls(max_requests, limit, parse_max_cost(max_cost))
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What each request is checked against (``--api-version``, ``--beta``, ``--limits``,
+    ``--allow-unknown-model``, ``--lift-betas``) and ``--all-problems``."""
+
+    rules: Rules | None = None  # None: the rules of the SDK's API version
+    all_problems: bool = False
+
+    @classmethod
+    def parse(
+        cls, *, api_version: str | None = None, betas: Sequence[str] = (),
+        limits: str | os.PathLike[str] | None = None, allow_unknown_model: bool = False,
+        lift_betas: bool = False, all_problems: bool = False,
+    ) -> Checks:
+        from batchctl.core.requests.rules import build_rules
+
+        rules = build_rules(api_version=api_version, betas=betas, limits=limits,
+                            allow_unknown_model=allow_unknown_model, lift_betas=lift_betas)
+        return cls(rules, all_problems)
 
 
 @dataclass(frozen=True)
@@ -108,13 +130,18 @@ def spool(stream: BinaryIO, state_dir: Path, chunk_size: int = 1 << 20) -> Path:
     return final
 
 
-def check(source: Input, limits: Limits, *, cap: bool = True) -> Scan:
-    """The whole file checked and split (InputError with FILE:LINE problems if it is invalid),
-    and its worst-case cost under ``--max-cost`` (SpendLimitError otherwise)."""
-    from batchctl.core.requests.scan import scan_file
+def check(
+    source: Input, limits: Limits, checks: Checks | None = None, *, cap: bool = True
+) -> Scan:
+    """The whole file checked against the rules and split (InputError with FILE:LINE problems
+    if it is invalid; the scan's ``warnings`` for what is only doubtful), and its worst-case
+    cost under ``--max-cost`` (SpendLimitError otherwise)."""
+    from batchctl.core.requests.scan import MAX_PROBLEMS, scan_file
 
+    checks = checks or Checks()
     scan = scan_file(source.path, display_name=source.display,
-                     max_requests=limits.max_requests, max_bytes=limits.max_bytes)
+                     max_requests=limits.max_requests, max_bytes=limits.max_bytes,
+                     rules=checks.rules, max_problems=None if checks.all_problems else MAX_PROBLEMS)
     if cap:
         _check_cap(scan, limits)
     return scan
@@ -129,7 +156,7 @@ def _check_cap(scan: Scan, limits: Limits) -> None:
 
 def dry_run(
     source: Input, limits: Limits, *, api: Api | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, checks: Checks | None = None,
 ) -> dict[str, Any]:
     """What a submit of ``source`` would send, with estimates; no store. With ``api``
     (``--count-tokens``), input tokens are counted exactly by the API, once per distinct prompt
@@ -138,7 +165,7 @@ def dry_run(
 
     from batchctl.core.jobs.submit import dry_run_summary
 
-    scan = check(source, limits, cap=api is None)
+    scan = check(source, limits, checks, cap=api is None)
     if api is None:
         return dry_run_summary(scan)
     from batchctl.core.jobs.tokens import count_input_tokens
@@ -159,12 +186,15 @@ def send(
     force: bool,
     notify: Notify,
     max_queued: int | None = None,
+    checks: Checks | None = None,
 ) -> tuple[Scan, SubmitResult]:
     """Check the whole input, then submit it (never twice)."""
     from batchctl.core.fork import beside
 
     # The file is checked in a forked child while this process loads the SDK (two cores).
-    scan = beside(lambda: check(source, limits), deps.preload_api)
+    scan = beside(lambda: check(source, limits, checks), deps.preload_api)
+    for warning in scan.warnings:
+        notify("warn", warning)
     from batchctl.core.jobs.submit import submit
 
     result = submit(

@@ -13,6 +13,7 @@ from batchctl.core.clock import Clock
 from batchctl.core.errors import UsageError
 from batchctl.core.jobs.feed import feed, part_fields
 from batchctl.core.notify import Notify
+from batchctl.core.requests.rules import RULES
 from batchctl.core.requests.scan import Scan
 from batchctl.core.state.jobs import content_key
 from batchctl.core.state.store import Store
@@ -54,6 +55,11 @@ def dry_run_summary(scan: Scan, *, counted_prompts: int | None = None) -> dict[s
         "bytes": scan.byte_size,
         "requests": scan.request_count,
         "openai_style_requests": scan.openai_style,
+        "api_version": scan.api_version,
+        "rules": [{"id": r.id, "summary": r.summary, "source": r.source}
+                  for r in map(RULES.__getitem__, scan.rules)],
+        "lifted_betas": scan.lifted_betas,
+        "warnings": scan.warnings,
         "parts": [
             {"part": p.index, "first_line": p.first_line, "last_line": p.last_line,
              "requests": p.request_count, "body_bytes": p.body_size}
@@ -80,6 +86,7 @@ def submit(
     parent_id: str | None = None,
     clock: Clock,
     notify: Notify | None = None,
+    api_version: str | None = None,
 ) -> SubmitResult:
     """Submit every part of a scanned file as one job (or answer the job that already did).
 
@@ -89,8 +96,14 @@ def submit(
     Parts go out in order while the API's processing queue has room (batchctl.core.jobs.feed):
     on the queue-full 429, or when the next part would take the job's unended requests over
     ``max_queued``, sending stops and the rest stay pending (``SubmitResult.pending``), to be
-    sent by wait, run, collect or the same submit again."""
+    sent by wait, run, collect or the same submit again.
+
+    ``betas`` (with those the scan lifted from params) go in the anthropic-beta header and
+    ``api_version`` (default: the one the scan checked) in the anthropic-version header of
+    every create; both are recorded with the job, and a resumed job keeps its own."""
     say = notify or (lambda level, message: None)
+    betas = list(dict.fromkeys([*betas, *scan.lifted_betas]))
+    api_version = api_version or scan.api_version or None
     biggest = max((p.request_count for p in scan.parts), default=0)
     if max_queued is not None and biggest > max_queued:
         raise UsageError(
@@ -110,13 +123,13 @@ def submit(
     with store.hold(lock, on_wait=waiting):
         return _submit_locked(api, store, scan, key, source=source, label=label, betas=betas,
                               force=force, max_queued=max_queued, parent_id=parent_id,
-                              clock=clock, say=say)
+                              clock=clock, say=say, api_version=api_version)
 
 
 def _submit_locked(
     api: Api, store: Store, scan: Scan, key: str, *, source: str, label: str | None,
     betas: Sequence[str], force: bool, max_queued: int | None, parent_id: str | None,
-    clock: Clock, say: Notify,
+    clock: Clock, say: Notify, api_version: str | None,
 ) -> SubmitResult:
     job = None if force else store.find_job(
         sha256=scan.sha256, split_key=key, base_url=api.base_url, parent_batch_id=parent_id
@@ -139,7 +152,7 @@ def _submit_locked(
             base_url=api.base_url, request_file=scan.path, source=source, sha256=scan.sha256,
             byte_size=scan.byte_size, request_count=scan.request_count,
             part_count=len(scan.parts), split_key=key, label=label, betas=list(betas),
-            max_queued=max_queued, parent_batch_id=parent_id,
+            max_queued=max_queued, parent_batch_id=parent_id, api_version=api_version,
         )
         store.record_parts(job["id"], [part_fields(p) for p in scan.parts])
     fed = feed(api, store, job["id"], clock=clock, notify=say)

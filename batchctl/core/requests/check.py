@@ -41,8 +41,7 @@ def check_request(obj: Any) -> tuple[str | None, dict | None, bool, list[str]]:
             )
             if (
                 type(model) is str and model and type(messages) is list and messages
-                and type(max_tokens) is int and max_tokens >= 1
-                and params.get("stream") is not True
+                and type(max_tokens) is int
                 and not ("method" in obj or "url" in obj or "body" in obj)
             ):
                 return custom_id, params, False, []
@@ -101,11 +100,7 @@ def _check_params(params: dict, name: str) -> list[str]:
         problems.append(f"{name}.max_tokens is missing")
     elif not isinstance(max_tokens, int) or isinstance(max_tokens, bool):
         problems.append(f"{name}.max_tokens must be an integer, got {_short(max_tokens)}")
-    elif max_tokens < 1:
-        problems.append(f"{name}.max_tokens must be at least 1, got {max_tokens}")
-    if params.get("stream") is True:
-        problems.append(f"{name}.stream is true: batches do not stream")
-    return problems
+    return problems  # the rest is batchctl.core.requests.rules, applied by scan_file
 
 
 def is_verbatim(obj: dict) -> bool:
@@ -114,8 +109,11 @@ def is_verbatim(obj: dict) -> bool:
 
 
 def to_request(obj: dict) -> dict:
-    """The API's request object for a valid line, in either form."""
+    """The API's request object for a valid line, in either form; a ``betas`` key in params
+    (accepted only with --lift-betas, which sends it in the anthropic-beta header) is left out."""
     params = obj["params"] if "params" in obj else obj["body"]
+    if "betas" in params:
+        params = {k: v for k, v in params.items() if k != "betas"}
     return {"custom_id": obj["custom_id"], "params": params}
 
 

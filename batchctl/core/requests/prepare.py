@@ -60,6 +60,7 @@ class PrepareSpec:
     max_tokens: int = DEFAULT_MAX_TOKENS
     system: str | None = None
     id_prefix: str | None = None
+    allow_unknown_model: bool = False
 
     @property
     def mode(self) -> str:
@@ -104,12 +105,27 @@ def check_spec(spec: PrepareSpec) -> None:
         raise UsageError("--model must not be empty")
     if spec.max_tokens < 1:
         raise UsageError("--max-tokens must be at least 1")
+    _check_rules(spec)
     prefix = spec.id_prefix
     if prefix is not None and (not _PREFIX.fullmatch(prefix) or len(prefix) > MAX_PREFIX):
         raise UsageError(
             f"--id-prefix {prefix!r} must be at most {MAX_PREFIX} characters from "
             "a-z A-Z 0-9 _ -"
         )
+
+
+def _check_rules(spec: PrepareSpec) -> None:
+    """--model and --max-tokens against the request rules (core/requests/rules.py), as submit
+    will check every request prepare writes: a near-miss model id, a max_tokens over the
+    model's limit are usage errors now rather than problems on every line later."""
+    from batchctl.core.requests.rules import Rules
+
+    sample = {"model": spec.model, "max_tokens": spec.max_tokens,
+              "messages": [{"role": "user", "content": "x"}]}
+    for violation in Rules(allow_unknown_model=spec.allow_unknown_model).check(sample):
+        if not violation.warning:
+            option = "--model" if violation.field == "model" else "--max-tokens"
+            raise UsageError(f"{option}: {violation.message}", hint=violation.hint)
 
 
 class _Ids:

@@ -27,6 +27,7 @@ import orjson
 from batchctl.core.catalog.prices import estimate_input_tokens, long_prompt_limit
 from batchctl.core.errors import InputError, StateError, UsageError
 from batchctl.core.requests.check import check_request, is_verbatim, line_problem, to_request
+from batchctl.core.requests.rules import FileChecks, Rules
 
 API_MAX_REQUESTS = 100_000
 API_MAX_BYTES = 256_000_000  # the API's 256 MB; read as decimal, the smaller of the two readings
@@ -79,6 +80,10 @@ class Scan:
     # in the totals above): priced at the long-prompt rates
     long_tokens: dict[str, tuple[int, int]] = field(default_factory=dict)
     openai_style: int = 0  # requests given in the OpenAI-style form
+    api_version: str = ""  # the anthropic-version whose rules were checked
+    rules: list[str] = field(default_factory=list)  # ids of the rules checked
+    warnings: list[str] = field(default_factory=list)  # FILE:LINE: message, nothing refused
+    lifted_betas: list[str] = field(default_factory=list)  # betas lifted from params (--lift-betas)
 
     @property
     def est_input_tokens(self) -> int:
@@ -164,14 +169,18 @@ def scan_file(
     display_name: str | None = None,
     max_requests: int = DEFAULT_MAX_REQUESTS,
     max_bytes: int = DEFAULT_MAX_BYTES,
-    max_problems: int = MAX_PROBLEMS,
+    max_problems: int | None = MAX_PROBLEMS,
     progress: Callable[[int, int], None] | None = None,
+    rules: Rules | None = None,
 ) -> Scan:
     """Validate, measure and split a request file in one streaming pass.
 
-    Raises `InputError` listing every problem (the first ``max_problems``, and a count of the
-    rest) as ``FILE:LINE: message``; `UsageError` for impossible limits.
+    Every request is checked against ``rules`` (default: those of the SDK's API version).
+    Raises `InputError` listing every problem (the first ``max_problems``, all if None, and a
+    count of the rest) as ``FILE:LINE: message``; `UsageError` for impossible limits.
     """
+    rules = rules or Rules()
+    checks = FileChecks(rules)
     check_limits(max_requests, max_bytes)
     path = os.fspath(path)
     name = display_name or path
@@ -181,7 +190,7 @@ def scan_file(
 
     def problem(line_no: int, message: str) -> None:
         nonlocal more
-        if len(problems) < max_problems:
+        if max_problems is None or len(problems) < max_problems:
             problems.append(f"{name}:{line_no}: {message}")
         else:
             more += 1
@@ -219,6 +228,8 @@ def scan_file(
                 problem(line_no, line_problem(text, line, exc))
                 continue
             custom_id, params, openai, found = check_request(obj)
+            if params is not None and not found:
+                found = checks.check(params, "body" if openai else "params", line_no)
             if custom_id is not None:
                 first = seen.setdefault(custom_id, line_no)
                 if first != line_no:
@@ -228,7 +239,7 @@ def scan_file(
                     problem(line_no, message)
                 continue
             assert params is not None  # check_request found no problem
-            verbatim = is_verbatim(obj)
+            verbatim = is_verbatim(obj) and "betas" not in params
             try:
                 size = len(line) if verbatim else len(orjson.dumps(to_request(obj)))
             except TypeError:  # orjson writes at most 254 levels; this line must be re-encoded
@@ -283,6 +294,10 @@ def scan_file(
         output_tokens=tokens_out,
         long_tokens=long_tokens,
         openai_style=openai_count,
+        api_version=rules.api_version,
+        rules=[rule.id for rule in rules.rules],
+        warnings=checks.warnings(name),
+        lifted_betas=list(checks.lifted),
     )
 
 

@@ -18,6 +18,7 @@ _USAGE = b'"usage":{'
 _MODEL = b'"model":"'
 _ANY_TYPE = b'"result":{"type":"'
 _ONE_HOUR = b'"ephemeral_1h_input_tokens":'
+_PAUSED = b'"stop_reason":"pause_turn"'  # summary.PAUSE_TURN: counted by the full parse
 # usage fields summed column-wise: input, output, cache write, cache read tokens
 _USAGE_COLUMNS = tuple(
     itemgetter(k)
@@ -64,6 +65,8 @@ class BlockReading:
         if len(lines) == 1:
             return not block.strip()
         if lines.pop() or b"" in lines:  # no final newline, or a blank line
+            return False
+        if _PAUSED in block:  # paused turns (rare): counted by the full parse, line by line
             return False
         n = len(lines)
         if block.count(_ANY_TYPE) != n:

@@ -16,6 +16,11 @@ from batchctl.core.catalog import prices
 from batchctl.core.results.blocks import RESULT_TYPES, BlockReading
 from batchctl.core.results.lines import lines_of, parse_lines
 
+# A succeeded result whose turn the API paused (server tools): stop_reason pause_turn. The
+# request is unfinished: the client is to send the reply back to continue it (docs, "Handling
+# stop reasons"; issue #12). Counted apart from the finished ones.
+PAUSE_TURN = "pause_turn"
+
 TOKEN_KEYS = (
     "input_tokens",
     "output_tokens",
@@ -37,6 +42,7 @@ class Summary(BlockReading):
     path: str | None = None
     written_bytes: int = 0
     error_types: dict[str, int] = field(default_factory=dict)  # errored results per error type
+    paused: int = 0  # succeeded results with stop_reason pause_turn: unfinished
     _limits: dict[str, float] = field(default_factory=dict)
 
     def add(self, block: bytes, batch_id: str = "") -> None:
@@ -64,6 +70,8 @@ class Summary(BlockReading):
         if kind != "succeeded":
             return
         message = result.get("message")
+        if isinstance(message, dict) and message.get("stop_reason") == PAUSE_TURN:
+            self.paused += 1
         if isinstance(message, dict) and isinstance(message.get("usage"), dict):
             self._usage(str(message.get("model") or "unknown"), message["usage"])
 
@@ -148,6 +156,7 @@ class Summary(BlockReading):
             "results": self.total,
             "counts": dict(self.counts),
             "error_types": dict(sorted(self.error_types.items())),
+            "pause_turn": self.paused,
             **self.tokens(),
             **self.costs(),
         }

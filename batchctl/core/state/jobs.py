@@ -25,7 +25,7 @@ def content_key(*, sha256: str, split_key: str, base_url: str) -> str:
 class JobRecords(Records):
     def insert_job(self, **fields: Any) -> Row:
         """Insert a job row (id, base_url, request_file, source, sha256, byte_size,
-        request_count, part_count, split_key, label, betas, parent_batch_id)."""
+        request_count, part_count, split_key, label, betas, parent_batch_id, api_version)."""
         with self.transaction() as tx:
             job_id = self._insert_job(tx, fields)
         return self.get_job(job_id)  # type: ignore[return-value]

@@ -167,6 +167,13 @@ def m005_job_parts(tx: Tx) -> None:
     )
 
 
+@migration
+def m007_job_api_version(tx: Tx) -> None:
+    # The anthropic-version a job was checked against and sent with (--api-version); NULL for
+    # jobs submitted before it was recorded (they went with the SDK's default).
+    tx.execute("ALTER TABLE jobs ADD COLUMN api_version TEXT")
+
+
 _PG_TYPES = {"REAL": "DOUBLE PRECISION", "INTEGER": "BIGINT"}
 _TYPE_WORDS = re.compile(r"\b(REAL|INTEGER)\b")
 

@@ -5,9 +5,9 @@ import Anthropic from "@anthropic-ai/sdk";
 const client = new Anthropic({ apiKey: "emulator-key", baseURL: process.argv[2], maxRetries: 0 });
 const requests = ["ts-a", "ts-b", "ts-c"].map((id, i) => ({
   custom_id: id,
-  params: { model: "claude-ts", max_tokens: 64, messages: [{ role: "user", content: `hello ${i}` }] },
+  params: { model: "claude-haiku-4-5", max_tokens: 64, messages: [{ role: "user", content: `hello ${i}` }] },
 }));
-requests.push({ custom_id: "ts-bad", params: { model: "claude-ts", max_tokens: 0, messages: [] } });
+requests.push({ custom_id: "ts-bad", params: { model: "claude-haiku-4-5", max_tokens: 0, messages: [] } });
 
 const created = await client.messages.batches.create({ requests });
 const retrieved = await client.messages.batches.retrieve(created.id);

@@ -1,0 +1,404 @@
+"""The rules a request in a batch must follow, per anthropic-version: one table, two users.
+
+The API does not refuse a bad request at create: it ends ``errored`` (``invalid_request_error``)
+when the whole batch ends, up to 24 hours later. batchctl's checker (core/requests/scan.py) applies
+these rules to every line before anything is sent, and the emulator (emulator/model.py) applies
+the same ones to what it receives, keyed by the request's ``anthropic-version`` header, so that a
+request sent around batchctl shows what not checking costs.
+
+Each rule below has an id, the first API version it applies to, a one-line summary (listed by
+``submit --dry-run``), the hint that fixes it, and its source. `Rules.check` applies the active
+ones to one request's params in a single pass: keys that no rule names pass unchecked, so a new
+API feature is never blocked. Structure (model a string, messages a non-empty list, max_tokens an
+integer) is checked before, by core/requests/scan.py (and emulator/model.py).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from batchctl.core.catalog.models import ModelTable, builtin_models
+
+OLD_API_VERSION = "2023-06-01"
+API_VERSION_2026 = "2026-10-21"
+#: What the SDK (2.x) sends: anthropic/_constants.py ANTHROPIC_API_VERSION (a test checks).
+DEFAULT_API_VERSION = API_VERSION_2026
+OUTPUT_300K_BETA = "output-300k-2026-03-24"
+_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    summary: str
+    hint: str
+    source: str
+    since: str = OLD_API_VERSION  # the first anthropic-version it applies to
+
+
+_NEW_ONLY = f"or use --api-version {OLD_API_VERSION}"
+
+TABLE: tuple[Rule, ...] = (
+    # source: issue #12 / migration guide for 2026-10-21
+    Rule("sampling-removed", "temperature, top_p and top_k are rejected, even at default values",
+         f"drop the key, {_NEW_ONLY}", "issue #12 / migration guide for 2026-10-21",
+         since=API_VERSION_2026),
+    # source: Messages API reference, POST /v1/messages (temperature, top_p: 0.0 to 1.0;
+    # top_k: >= 0); issue #15
+    Rule("sampling-range", "temperature and top_p are numbers from 0 to 1, top_k an integer >= 0",
+         "use a value in range", "Messages API reference (create a message); issue #15"),
+    # source: issue #12 (batch-processing guide: max_tokens 0 is rejected in batches)
+    Rule("max-tokens-min", "max_tokens is at least 1", "set max_tokens to 1 or more",
+         "issue #12 / batch-processing guide"),
+    # source: issue #12; models overview (the dated table in core/catalog/models.json)
+    Rule("max-tokens-limit", "max_tokens is at most the model's output limit (the "
+         f"{OUTPUT_300K_BETA} beta raises it for some models, in batches only)",
+         "lower max_tokens", "issue #12; models overview (core/catalog/models.json)"),
+    # source: issue #15; models overview
+    Rule("model-known", "the model is in the dated model table: a near-miss of a known id is an "
+         "error, another unknown id a warning", "fix the model id, or add --allow-unknown-model if "
+         "it is newer than the model table", "issue #15; models overview (core/catalog/models.json)"),
+    # source: batch-processing guide ("streaming is not supported"); BATCHES_API.md; issue #12
+    Rule("stream", "stream: true is rejected in batches", "drop stream",
+         "issue #12 / batch-processing guide"),
+    # source: issue #12 / batch-processing guide (fast mode is not offered in batches)
+    Rule("speed", "speed is rejected in batches", "drop speed", "issue #12 / batch-processing guide"),
+    # source: anthropic-sdk-python#1118 (betas); arc-agi-benchmarking PR #89 (extra_body,
+    # extra_headers): SDK call arguments written into params are "Extra inputs"
+    Rule("create-call-keys", "betas, extra_body and extra_headers belong to the create call, not "
+         "to a request: rejected as extra inputs", "drop the key",
+         "anthropic-sdk-python#1118; arc-agi-benchmarking PR #89; issue #12"),
+    # source: Messages API reference (messages[].role, messages[].content); issue #15
+    Rule("message", "each message is an object with role user or assistant and content a string "
+         "or a list of blocks", "use role user or assistant (a system prompt goes in params.system)",
+         "Messages API reference (create a message); issue #15"),
+    # source: SDK types/content_block_param.py (ContentBlockParam, the blocks a message may hold);
+    # issue #15
+    Rule("block-type", "each content block's type is one the API knows: a near-miss of a known "
+         "type is an error, another unknown type a warning", "fix the block type",
+         "anthropic SDK types/content_block_param.py; issue #15"),
+    # source: issue #12 / migration guide for 2026-10-21
+    Rule("assistant-document", "a document block directly in an assistant message is rejected",
+         f"move the document to a user message, {_NEW_ONLY}",
+         "issue #12 / migration guide for 2026-10-21", since=API_VERSION_2026),
+    # source: issue #12 / migration guide for 2026-10-21
+    Rule("user-citations", "a non-empty citations array on a user text block (also inside "
+         "search_result) is rejected", f"drop the citations, {_NEW_ONLY}",
+         "issue #12 / migration guide for 2026-10-21", since=API_VERSION_2026),
+)
+RULES = {rule.id: rule for rule in TABLE}
+
+#: The block types a message may hold (anthropic SDK types/content_block_param.py, and the beta
+#: ones of types/beta/beta_content_block_param.py).
+BLOCK_TYPES = frozenset((
+    "text", "image", "document", "search_result", "thinking", "redacted_thinking", "tool_use",
+    "tool_result", "server_tool_use", "web_search_tool_result", "web_fetch_tool_result",
+    "code_execution_tool_result", "bash_code_execution_tool_result",
+    "text_editor_code_execution_tool_result", "tool_search_tool_result", "container_upload",
+    "mcp_tool_use", "mcp_tool_result",
+))
+_BLOCK_NEAR_MISS = 0.7  # "txt" -> "text" 0.86, "image_url" -> "image" 0.71
+_SAMPLING = ("temperature", "top_p", "top_k")
+_CREATE_CALL_HINTS = {
+    "betas": "move it to --beta NAME, or add --lift-betas to send it in the anthropic-beta header",
+    "extra_body": "merge its keys into params",
+    "extra_headers": "drop it: headers go on the create call (--beta for anthropic-beta)",
+}
+_TRIGGERS = frozenset((*_SAMPLING, "stream", "speed", *_CREATE_CALL_HINTS))
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    field: str  # the field's path inside params, as the API names it: "messages.1.content.0.type"
+    message: str  # as the API words it, after "FIELD: "
+    warning: bool = False  # not an error: reported, nothing refused
+    fix: str = ""  # what fixes this one, when it says more than the rule's hint
+
+    @property
+    def hint(self) -> str:
+        """What fixes it, in batchctl's words (the message is the API's)."""
+        if self.warning:
+            return ""
+        return self.fix or RULES[self.rule].hint
+
+
+def check_api_version(value: str) -> str:
+    """``value`` if it looks like an anthropic-version (YYYY-MM-DD), else ValueError."""
+    if not _VERSION.fullmatch(value or ""):
+        raise ValueError(f"--api-version {value!r}: expected a date such as {OLD_API_VERSION} "
+                         f"or {API_VERSION_2026}")
+    return value
+
+
+def active_rules(api_version: str) -> list[Rule]:
+    """The rules that apply under ``api_version``, in table order."""
+    return [rule for rule in TABLE if rule.since <= api_version]
+
+
+def _number(value: Any) -> bool:
+    return type(value) in (int, float)
+
+
+class Rules:
+    """The active rules for one API version, betas and model table, applied request by request.
+
+    ``strict_models``: every model outside the table is an error (the emulator: the API answers
+    not_found); otherwise only a near-miss of a known id is, unless ``allow_unknown_model``.
+    ``strict_blocks``: every unknown block type is an error (the emulator, as the API);
+    otherwise only a near-miss of a known type is.
+    ``lift_betas``: a ``betas`` list in params is accepted (submit lifts it into the header).
+    """
+
+    def __init__(
+        self,
+        api_version: str = DEFAULT_API_VERSION,
+        *,
+        betas: Iterable[str] = (),
+        models: ModelTable | None = None,
+        allow_unknown_model: bool = False,
+        lift_betas: bool = False,
+        strict_models: bool = False,
+        strict_blocks: bool = False,
+    ) -> None:
+        self.api_version = api_version
+        self.rules = active_rules(api_version)
+        ids = {rule.id for rule in self.rules}
+        self.new = "sampling-removed" in ids
+        self.betas = frozenset(betas)
+        self.models = models or builtin_models()
+        self.allow_unknown_model = allow_unknown_model
+        self.lift_betas = lift_betas
+        self.strict_models = strict_models
+        self.strict_blocks = strict_blocks
+        self._model_cache: dict[str, tuple[Violation | None, int | None]] = {}
+
+    def with_betas(self, betas: Iterable[str]) -> Rules:
+        """These rules with more betas (those lifted from params)."""
+        return Rules(self.api_version, betas=self.betas | set(betas), models=self.models,
+                     allow_unknown_model=self.allow_unknown_model, lift_betas=self.lift_betas,
+                     strict_models=self.strict_models, strict_blocks=self.strict_blocks)
+
+    def check(self, params: dict[str, Any]) -> list[Violation]:
+        """Every violation in one request's params (structurally valid), errors and warnings."""
+        out: list[Violation] = []
+        model = params["model"]
+        cached = self._model_cache.get(model)
+        if cached is None:
+            cached = self._model_cache[model] = self._model(model)
+        if cached[0] is not None:
+            out.append(cached[0])
+        max_tokens = params["max_tokens"]
+        if max_tokens < 1:
+            out.append(Violation("max-tokens-min", "max_tokens", f"must be at least 1, got {max_tokens}"))
+        elif cached[1] is not None and max_tokens > cached[1]:
+            out.append(self._over_limit(model, max_tokens, cached[1]))
+        keys = params.keys() & _TRIGGERS
+        if keys:
+            for key in sorted(keys):
+                self._key(key, params[key], out)
+        for index, message in enumerate(params["messages"]):
+            if type(message) is not dict:
+                out.append(Violation("message", f"messages.{index}",
+                                     "Input should be a valid dictionary"))
+                continue
+            role = message.get("role")
+            if role != "user" and role != "assistant":
+                out.append(Violation("message", f"messages.{index}.role",
+                                     f"Input should be 'user' or 'assistant', got {_show(role)}"))
+                continue
+            content = message.get("content")
+            if type(content) is list:
+                self._blocks(content, role, f"messages.{index}.content", out)
+            elif type(content) is not str:
+                out.append(Violation("message", f"messages.{index}.content", "Input should be a "
+                                     "valid string or a list of content blocks"))
+        return out
+
+    # -- the parts of check ------------------------------------------------------------------
+    def _model(self, model: str) -> tuple[Violation | None, int | None]:
+        limit = self.models.limit(model, self.betas)
+        if limit is not None:
+            return None, limit
+        if self.strict_models:
+            return Violation("model-known", "model", model), None
+        close = self.models.near_miss(model)
+        if close is not None and not self.allow_unknown_model:
+            return Violation("model-known", "model", f"unknown model {_show(model)} (did you mean "
+                             f"{_show(close)}?)"), None
+        if close is not None:
+            return None, None
+        return Violation("model-known", "model", f"{_show(model)} is not in the model table (as "
+                         f"of {self.models.as_of}): not checked; the API answers not_found_error "
+                         "for a model that does not exist", warning=True), None
+
+    def _over_limit(self, model: str, max_tokens: int, limit: int) -> Violation:
+        # The API's wording: "max_tokens: 200000 > 128000, which is the maximum allowed number
+        # of output tokens for claude-opus-4-6".
+        message = (f"{max_tokens} > {limit}, which is the maximum allowed number of output tokens "
+                   f"for {model}")
+        raised = {b: v for b, v in (self.models.models[model].get("with_beta") or {}).items()
+                  if b not in self.betas and v >= max_tokens}
+        fix = ""
+        if raised:
+            beta = min(raised, key=raised.__getitem__)
+            fix = f"lower max_tokens, or add --beta {beta} (up to {raised[beta]:,} in batches)"
+        return Violation("max-tokens-limit", "max_tokens", message, fix=fix)
+
+    def _key(self, key: str, value: Any, out: list[Violation]) -> None:
+        if key in _SAMPLING:
+            if value is None:
+                return
+            if self.new:
+                out.append(Violation("sampling-removed", key,
+                                     f"not supported with anthropic-version {self.api_version}"))
+            elif key == "top_k":
+                if type(value) is not int or value < 0:
+                    out.append(Violation("sampling-range", key,
+                                         f"Input should be an integer >= 0, got {_show(value)}"))
+            elif not _number(value) or not 0 <= value <= 1:
+                out.append(Violation("sampling-range", key,
+                                     f"Input should be a number from 0 to 1, got {_show(value)}"))
+        elif key == "stream":
+            if value is True:
+                out.append(Violation("stream", key,
+                                     "streaming is not supported in the Message Batches API"))
+            elif value is not None and value is not False:
+                out.append(Violation("stream", key, "Input should be a valid boolean"))
+        elif key == "speed":
+            out.append(Violation("speed", key, "not supported in the Message Batches API"))
+        elif key == "betas" and self.lift_betas:
+            if type(value) is not list or not all(type(b) is str and b for b in value):
+                out.append(Violation("create-call-keys", key, "must be a list of beta names "
+                                     "to lift into the anthropic-beta header"))
+        else:
+            out.append(Violation("create-call-keys", key, "Extra inputs are not permitted",
+                                 fix=_CREATE_CALL_HINTS[key]))
+
+    def _blocks(self, blocks: list, role: str, where: str, out: list[Violation]) -> None:
+        for index, block in enumerate(blocks):
+            if type(block) is not dict:
+                out.append(Violation("block-type", f"{where}.{index}",
+                                     "Input should be a valid dictionary"))
+                continue
+            kind = block.get("type")
+            if kind == "text":
+                if self.new and role == "user" and _cited(block):
+                    out.append(Violation("user-citations", f"{where}.{index}.citations",
+                                         "citations are not accepted on a user text block"))
+                continue
+            if kind not in BLOCK_TYPES:
+                self._unknown_block(kind, f"{where}.{index}.type", out)
+            elif not self.new:
+                continue
+            elif kind == "document" and role == "assistant":
+                out.append(Violation("assistant-document", f"{where}.{index}", "a document block "
+                                     "is not accepted in an assistant message"))
+            elif kind == "search_result" and role == "user":
+                inner = block.get("content")
+                for k, text in enumerate(inner if type(inner) is list else ()):
+                    if type(text) is dict and _cited(text):
+                        out.append(Violation("user-citations",
+                                             f"{where}.{index}.content.{k}.citations",
+                                             "citations are not accepted on a user text block"))
+
+    def _unknown_block(self, kind: Any, field: str, out: list[Violation]) -> None:
+        if type(kind) is not str:
+            out.append(Violation("block-type", field, f"Input should be a block type, got "
+                                 f"{_show(kind)}"))
+            return
+        close = difflib.get_close_matches(kind, BLOCK_TYPES, n=1, cutoff=_BLOCK_NEAR_MISS)
+        if self.strict_blocks or close:
+            guess = f" (did you mean {_show(close[0])}?)" if close else ""
+            out.append(Violation("block-type", field, f"unknown block type {_show(kind)}{guess}"))
+        else:
+            out.append(Violation("block-type", field, f"block type {_show(kind)} is not one "
+                                 "batchctl knows: not checked", warning=True))
+
+
+class FileChecks:
+    """The rules applied line by line to a file: problems worded for a ``FILE:LINE:`` line,
+    warnings gathered (each said once, with its first line and a count), betas lifted."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.lifted: dict[str, None] = {}  # betas lifted from params (--lift-betas), in order
+        self._warned: dict[str, list[int]] = {}  # warning -> [first line, count]
+        self._with_betas: dict[tuple[str, ...], Rules] = {}
+
+    def check(self, params: dict[str, Any], name: str, line_no: int) -> list[str]:
+        """The problems of one structurally valid request (``name``: params or body)."""
+        rules = self.rules
+        betas = params.get("betas") if rules.lift_betas else None
+        if type(betas) is list and all(type(b) is str for b in betas):
+            key = tuple(betas)  # checked with the betas it lifts into the header
+            rules = self._with_betas.get(key) or self._with_betas.setdefault(
+                key, rules.with_betas(key))
+        found = []
+        for violation in rules.check(params):
+            said = describe(violation, name)
+            if not violation.warning:
+                found.append(said)
+                continue
+            seen_at = self._warned.setdefault(said, [line_no, 0])
+            seen_at[1] += 1
+        if betas and not found:
+            self.lifted.update(dict.fromkeys(betas))
+        return found
+
+    def warnings(self, name: str) -> list[str]:
+        return [
+            f"{name}:{first}: {message}"
+            + (f" (and {count - 1:,} more line{'s' * (count > 2)})" if count > 1 else "")
+            for message, (first, count) in self._warned.items()
+        ]
+
+
+def describe(violation: Violation, name: str) -> str:
+    """One violation as the message of a problem line: field, the API's words, the fix, rule."""
+    hint = violation.hint
+    return (f"{name}.{violation.field}: {violation.message}" + (f"; {hint}" if hint else "")
+            + f" [{violation.rule}]")
+
+
+def _cited(block: dict) -> bool:
+    citations = block.get("citations")
+    return type(citations) is list and bool(citations)
+
+
+def _show(value: Any) -> str:
+    """``value`` as JSON, cut to 60 characters."""
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:  # nested deeper than orjson writes
+        text = type(value).__name__
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def build_rules(
+    *,
+    api_version: str | None = None,
+    betas: Iterable[str] = (),
+    limits: str | os.PathLike[str] | None = None,
+    allow_unknown_model: bool = False,
+    lift_betas: bool = False,
+) -> Rules:
+    """The rules a submit checks, from its options; UsageError (exit 2) for a bad option."""
+    from batchctl.core.catalog.models import load_model_table
+    from batchctl.core.errors import UsageError
+
+    version = api_version or DEFAULT_API_VERSION
+    try:
+        check_api_version(version)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    models = load_model_table(limits) if limits is not None else None
+    return Rules(version, betas=betas, models=models, allow_unknown_model=allow_unknown_model,
+                 lift_betas=lift_betas)
