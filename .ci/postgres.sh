@@ -11,6 +11,11 @@ set -euo pipefail
 dir="${BATCHCTL_PG_DIR:-/tmp/batchctl-pg-$(id -u)}"
 bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
 if [ -z "$bindir" ] && command -v pg_ctl >/dev/null; then bindir="$(dirname "$(command -v pg_ctl)")"; fi
+if [ -z "$bindir" ] && [ "${1:-}" = start ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    # A fresh machine: install the distribution's server (as .ci/run does), quietly.
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >/dev/null 2>&1 || true
+    bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+fi
 [ -n "$bindir" ] || { echo "postgres.sh: no PostgreSQL server found (apt-get install -y postgresql)" >&2; exit 1; }
 
 as_owner() {

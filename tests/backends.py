@@ -2,15 +2,22 @@
 
 The server's URL comes from ``BATCHCTL_TEST_POSTGRES`` (read at import: the suite's autouse
 fixture clears every BATCHCTL_* variable before each test). ``.ci/postgres.sh start`` starts one
-and prints the export line; CI always does. Without it the PostgreSQL tests FAIL (never skip)
-with that instruction. Each test gets its own schema, dropped afterwards.
+and prints the export line; CI always does. Without the variable, the first test that needs the
+server runs ``.ci/postgres.sh start`` itself (under a file lock, once for all xdist workers), so
+the README's plain test command works on a fresh machine; if that fails the PostgreSQL tests FAIL
+(never skip) with what the script said. Each test gets its own schema, dropped afterwards.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 import secrets
+import subprocess
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -24,10 +31,26 @@ HOW = (
 )
 
 
+SCRIPT = Path(__file__).resolve().parent.parent / ".ci" / "postgres.sh"
+_started: list[str] = []
+
+
+def _start_server() -> str:
+    """Start the throwaway server (idempotent) and return its URL; fail the test if it can't."""
+    if not _started:
+        with open(tempfile.gettempdir() + "/batchctl-pg-start.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            done = subprocess.run(["bash", str(SCRIPT), "start"], capture_output=True,
+                                  text=True, stdin=subprocess.DEVNULL, check=False)
+        match = re.search(r"BATCHCTL_TEST_POSTGRES='([^']+)'", done.stdout)
+        if done.returncode != 0 or match is None:
+            pytest.fail(f"{HOW}\n{SCRIPT} start said: {done.stderr.strip()}", pytrace=False)
+        _started.append(match.group(1))
+    return _started[0]
+
+
 def server_url() -> str:
-    if not POSTGRES_URL:
-        pytest.fail(HOW, pytrace=False)
-    return POSTGRES_URL
+    return POSTGRES_URL or _start_server()
 
 
 def _admin(sql: str) -> None:
