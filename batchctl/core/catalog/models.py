@@ -17,8 +17,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import orjson
-
 #: How alike a model id must be to a known one to count as a typo of it (difflib's ratio):
 #: "claude-hiaku-4-5" against "claude-haiku-4-5" is 0.94; "claude-opus-4-5" against
 #: "claude-opus-4-1" is 0.93, so a near-miss may also be a model newer than the table.
@@ -76,19 +74,12 @@ def load_model_table(path: str | Any) -> ModelTable:
 
     A file that cannot be used raises UsageError (exit 2) saying why.
     """
+    from batchctl.core.catalog.tables import read_models
     from batchctl.core.errors import UsageError
 
-    try:
-        with open(path, "rb") as f:
-            data = orjson.loads(f.read())
-    except OSError as exc:
-        raise UsageError(f"--limits {path}: cannot read it: {exc.strerror or exc}") from None
-    except orjson.JSONDecodeError as exc:
-        raise UsageError(f"--limits {path}: not JSON: {exc}") from None
-    models = data.get("models") if isinstance(data, dict) else None
-    if not isinstance(models, dict) or not models:
-        raise UsageError(f'--limits {path}: expected {{"models": {{MODEL: {{"max_output": N}}}}}} '
-                         "like the built-in models.json")
+    data, models = read_models(
+        str(path), "--limits",
+        '{"models": {MODEL: {"max_output": N}}} like the built-in models.json')
     for model, entry in models.items():
         ceiling = entry.get("max_output") if isinstance(entry, dict) else None
         with_beta = entry.get("with_beta", {}) if isinstance(entry, dict) else None

@@ -186,19 +186,12 @@ def load_price_table(path: str | Any) -> dict[str, Any]:
     million tokens, standard rates); ``batch_discount`` and ``as_of`` are optional. A file that
     cannot be used raises UsageError (exit 2) saying why.
     """
+    from batchctl.core.catalog.tables import read_models
     from batchctl.core.errors import UsageError
 
-    try:
-        with open(path, "rb") as f:
-            data = orjson.loads(f.read())
-    except OSError as exc:
-        raise UsageError(f"--prices {path}: cannot read it: {exc.strerror or exc}") from None
-    except orjson.JSONDecodeError as exc:
-        raise UsageError(f"--prices {path}: not JSON: {exc}") from None
-    models = data.get("models") if isinstance(data, dict) else None
-    if not isinstance(models, dict) or not models:
-        raise UsageError(f'--prices {path}: expected {{"models": {{MODEL: {{"input": ..., '
-                         f'"output": ...}}}}}} like the built-in prices.json')
+    data, models = read_models(
+        str(path), "--prices",
+        '{"models": {MODEL: {"input": ..., "output": ...}}} like the built-in prices.json')
     for model, rates in models.items():
         if not isinstance(rates, dict) or not all(
             isinstance(rates.get(k), (int, float)) and not isinstance(rates.get(k), bool)

@@ -176,6 +176,22 @@ class Encoder:
         return data
 
 
+def encode_rows(columns: Sequence[str], rows: Iterable[list[Any]], *, block: int = 2000
+                ) -> Iterator[bytes]:
+    """The CSV of ``rows`` under ``columns``, header first, encoded ``block`` rows at a time."""
+    encoder = Encoder(columns)
+    pending: list[list[Any]] = []
+    for r in rows:
+        pending.append(r)
+        if len(pending) >= block:
+            data = encoder.add(pending)
+            pending = []
+            if data:
+                yield data
+    encoder.add(pending)
+    yield encoder.take()
+
+
 def encode_blocks(blocks: Iterable[Sequence[Mapping[str, Any]]]) -> Iterator[bytes]:
     """The CSV of blocks of parsed results lines, header first."""
     encoder = Encoder()

@@ -274,17 +274,7 @@ class Export:
             for rows, records in self._csv_rows():
                 for r, record in zip(rows, records, strict=True):
                     spool.put(r, *extract(record))
-            encoder = csvout.Encoder(columns + spool.columns)
-            block: list[list[Any]] = []
-            for r in spool.rows():
-                block.append(r)
-                if len(block) >= SPOOL_BLOCK:
-                    data = encoder.add(block)
-                    block = []
-                    if data:
-                        yield data
-            encoder.add(block)
-            yield encoder.take()
+            yield from csvout.encode_rows(columns + spool.columns, spool.rows(), block=SPOOL_BLOCK)
         finally:
             spool.close()
 

@@ -259,17 +259,10 @@ class Joined:
         elif self.extract is not None:
             yield from self._csv_extracted(names, rows)
         else:
-            encoder = csvout.Encoder([*self.header, *names])
-            block: list[list[Any]] = []
-            for cells, answer, _record in rows:
-                block.append([*map(cell, cells), *answer])
-                if len(block) >= BLOCK:
-                    data = encoder.add(block)
-                    block = []
-                    if data:
-                        yield data
-            encoder.add(block)
-            yield encoder.take()
+            yield from csvout.encode_rows(
+                [*self.header, *names],
+                ([*map(cell, cells), *answer] for cells, answer, _record in rows), block=BLOCK,
+            )
         self._report_unmatched()
 
     def _jsonl(self, names: list[str], rows: Iterator[Any]) -> Iterator[bytes]:
@@ -297,17 +290,7 @@ class Joined:
                 spool.put([*map(cell, cells), *answer], value, error)
             taken = {*self.header, *names}
             extra = [f"result.{c}" if c in taken else c for c in spool.columns]
-            encoder = csvout.Encoder([*self.header, *names, *extra])
-            block: list[list[Any]] = []
-            for r in spool.rows():
-                block.append(r)
-                if len(block) >= BLOCK:
-                    data = encoder.add(block)
-                    block = []
-                    if data:
-                        yield data
-            encoder.add(block)
-            yield encoder.take()
+            yield from csvout.encode_rows([*self.header, *names, *extra], spool.rows(), block=BLOCK)
         finally:
             spool.close()
 
