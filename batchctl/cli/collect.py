@@ -38,7 +38,7 @@ def collect_command(
     """`batchctl collect`: see HELP."""
     from batchctl.core.jobs import collect as core
     from batchctl.core.jobs.gone import archived_text
-    from batchctl.core.results.export import format_for
+    from batchctl.core.results.options import format_for
 
     actx = app_context(ctx)
     kind = format_for(None, fmt)

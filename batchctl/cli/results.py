@@ -60,7 +60,7 @@ def results_command(
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl results`: see HELP."""
-    from batchctl.core.results.export import build_options
+    from batchctl.core.results.options import build_options
 
     actx = app_context(ctx)
     if data is not None and not join:

@@ -88,7 +88,7 @@ def run_command(
     from batchctl.cli.progress import watch
     from batchctl.core.jobs import run, send
     from batchctl.core.results.atomic import check_target
-    from batchctl.core.results.export import build_options
+    from batchctl.core.results.options import build_options
 
     actx = app_context(ctx)
     # Every option is checked before anything is sent.

@@ -22,7 +22,8 @@ from batchctl.core.errors import ExitCode
 
 if TYPE_CHECKING:
     from batchctl.core.jobs.send import Input
-    from batchctl.core.results.export import Options, Progress
+    from batchctl.core.results.options import Options
+    from batchctl.core.results.reading import Progress
     from batchctl.core.results.summary import Summary
 
 

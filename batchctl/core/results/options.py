@@ -1,0 +1,118 @@
+"""The results options (``--format``, ``--only``, ``--order``, ``--extract``, ``--join``...),
+checked before anything is sent or fetched and bundled as `Options`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from batchctl.core.errors import UsageError
+from batchctl.core.results.extract import Extractor
+from batchctl.core.results.extract import parse as parse_extract
+from batchctl.core.results.join import JoinRequest
+from batchctl.core.results.summary import RESULT_TYPES
+
+FORMATS = ("jsonl", "csv")
+ORDERS = ("api", "input")
+
+
+def parse_types(text: str) -> frozenset[str]:
+    """``--only succeeded,errored`` -> the set of types; a usage error names the bad ones."""
+    names = {part.strip().lower() for part in text.split(",") if part.strip()}
+    bad = sorted(names - set(RESULT_TYPES))
+    if bad or not names:
+        raise UsageError(
+            f"--only: unknown result type {', '.join(map(repr, bad)) or repr(text)}; "
+            f"choose from {', '.join(RESULT_TYPES)} (comma-separated)"
+        )
+    return frozenset(names)
+
+
+def format_for(path: Path | None, given: str | None) -> str:
+    """``--format`` if given, else from the extension of ``-o``: ``.csv`` is CSV, the rest JSONL."""
+    if given is not None:
+        fmt = given.strip().lower()
+        if fmt not in FORMATS:
+            raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {given!r}")
+        return fmt
+    if path is not None and path.suffix.lower() == ".csv":
+        return "csv"
+    return "jsonl"
+
+
+def build_options(
+    *,
+    out: Path | None,
+    fmt: str | None,
+    only: str | None,
+    order: str,
+    prices_file: Path | None,
+    json_: bool,
+    merge_retries: bool = False,
+    extract: str | None = None,
+    thinking: bool = False,
+    join: str | None = None,
+    id_column: str | None = None,
+    state_dir: Path | None = None,
+) -> Options:
+    """Check the results options (before anything is sent or fetched) and bundle them.
+    ``join``: the ``--join`` DATA path, "" for the CSV that prepare remembered."""
+    joining = None
+    if join is not None:
+        if only is not None or order != "api":
+            raise UsageError("--join writes every row of DATA in its order: it cannot be used "
+                             "with --only or --order")
+        assert state_dir is not None
+        joining = JoinRequest(Path(join) if join else None, id_column, state_dir)
+    elif id_column is not None:
+        raise UsageError("--id-column goes with --join DATA")
+    if json_:
+        if fmt is not None and fmt.strip().lower() != "jsonl":
+            raise UsageError("--json writes JSONL: it cannot be used with --format csv")
+        fmt = fmt or "jsonl"
+    if order not in ORDERS:
+        raise UsageError(f"--order must be one of {', '.join(ORDERS)}, not {order!r}")
+    price_table = None
+    if prices_file is not None:
+        from batchctl.core.catalog.prices import load_price_table
+
+        price_table = load_price_table(prices_file)
+    fmt = format_for(out, fmt)
+    if thinking and fmt != "csv":
+        raise UsageError("--thinking adds a CSV column: use it with --format csv or -o FILE.csv "
+                         "(JSONL keeps every block as the API sent it)")
+    return Options(
+        format=fmt,
+        extract=parse_extract(extract),
+        thinking=thinking,
+        join=joining,
+        only=parse_types(only) if only is not None else None,
+        order=order,
+        merge_retries=merge_retries,
+        price_table=price_table,
+    )
+
+
+@dataclass(frozen=True)
+class Options:
+    format: str = "jsonl"
+    only: frozenset[str] | None = None
+    order: str = "api"  # "api": as the API sends them; "input": the request file's order
+    merge_retries: bool = False
+    price_table: Mapping[str, Any] | None = None  # None: the built-in table
+    extract: Extractor | None = None  # --extract: structured answers as columns / "extracted"
+    thinking: bool = False  # --thinking: a CSV column of the thinking blocks
+    join: JoinRequest | None = None  # --join: DATA's rows with their answers
+
+    @property
+    def passthrough(self) -> bool:
+        return (
+            self.format == "jsonl"
+            and self.only is None
+            and self.order == "api"
+            and not self.merge_retries
+            and self.extract is None
+            and self.join is None
+        )

@@ -1,0 +1,173 @@
+"""The read side of a results export: each batch's body downloaded, its lines parsed where a
+field is needed, filtered (``--only``), put in order (``--order input``) or merged with the
+retries (``--merge-retries``) through the on-disk spool, counted in the summary and the
+progress. ``batchctl.core.results.export`` formats and writes what this reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from batchctl.core.notify import Notify, quiet
+from batchctl.core.results.download import fetch_body, not_found_grace
+from batchctl.core.results.lines import (
+    line_blocks,
+    lines_of,
+    parse_block,
+    parse_lines,
+    result_type,
+    tidy,
+)
+from batchctl.core.results.options import Options
+from batchctl.core.results.ordering import Spool
+from batchctl.core.results.selection import Source
+from batchctl.core.results.sources import iter_batch_lines
+from batchctl.core.results.summary import Summary
+from batchctl.core.state.store import Store
+
+if TYPE_CHECKING:
+    from batchctl.core.api import Api
+
+SPOOL_BLOCK = 2000  # spooled lines parsed and written at a time
+
+Progress = Callable[[int, int], None]  # (results done, results expected)
+
+
+class Reader:
+    """The results lines of ``sources`` (and their ``retries``), as the options want them;
+    ``summary`` fills in as they are read."""
+
+    def __init__(
+        self,
+        api: Api,
+        store: Store,
+        sources: list[Source],
+        retries: list[Source],
+        options: Options,
+        *,
+        notify: Notify = quiet,
+        progress: Progress | None = None,
+    ) -> None:
+        self.api, self.store, self.options = api, store, options
+        self.sources, self.retries = sources, retries
+        self.notify, self.progress = notify, progress
+        self.summary = Summary(price_table=options.price_table)
+        self.summary.batches = [s.id for s in sources + retries]
+        self.expected = sum(s.expected for s in sources)
+        self._done = 0
+
+    def _fetch(self, source: Source) -> Iterator[bytes]:
+        return fetch_body(
+            self.api, source.batch, notify=self.notify, not_found_grace=not_found_grace(source.row)
+        )
+
+    def _tick(self, lines: int) -> None:
+        self._done += lines
+        if self.progress is not None:
+            self.progress(self._done, self.expected)
+
+    def _passthrough(self) -> Iterator[bytes]:
+        """The API's bytes as they come; the summary reads them on the side."""
+        for source in self.sources:
+            tail, last = b"", b"\n"
+            for chunk in self._fetch(source):
+                if not chunk:
+                    continue
+                yield chunk
+                last = chunk[-1:]
+                data = tail + chunk if tail else chunk
+                cut = data.rfind(b"\n") + 1
+                if cut:
+                    self._account(data[:cut], source)
+                tail = data[cut:]
+            if last != b"\n":
+                yield b"\n"
+            if tail.strip():
+                self._account(tail + b"\n", source)
+
+    def _account(self, block: bytes, source: Source) -> None:
+        self.summary.add(block, source.id)
+        self._tick(block.count(b"\n"))
+
+    def _batches(self) -> Iterator[tuple[bytes, list[dict[str, Any]]]]:
+        """``(block, parsed)``: the results to write, filtered, in the final order, as blocks
+        of whole lines (the API's lines) with those lines parsed; each block is added to the
+        summary."""
+        only = self.options.only
+        for block, records in self._ordered():
+            if only is not None:
+                keep = [i for i, r in enumerate(records) if result_type(r) in only]
+                if len(keep) != len(records):
+                    records = [records[i] for i in keep]
+                    lines = lines_of(block)
+                    block = b"".join(lines[i] + b"\n" for i in keep)
+            if records:
+                self.summary.add(block)
+                yield block, records
+
+    def _ordered(self) -> Iterator[tuple[bytes, list[dict[str, Any]]]]:
+        if self.options.order == "api" and not self.options.merge_retries:
+            for source in self.sources:
+                for block in line_blocks(self._fetch(source)):
+                    block = tidy(block)
+                    records = parse_block(block, source.id)
+                    self._tick(len(records))
+                    yield block, records
+            return
+        with Spool() as spool:
+            self._spool(spool)
+            spooled: list[bytes] = []
+            for line in self._spooled(spool):
+                spooled.append(line)
+                if len(spooled) >= SPOOL_BLOCK:
+                    yield b"\n".join(spooled) + b"\n", parse_lines(spooled, "")
+                    spooled = []
+            if spooled:
+                yield b"\n".join(spooled) + b"\n", parse_lines(spooled, "")
+
+    def _parsed(self, source: Source) -> Iterator[tuple[str, str | None, bytes]]:
+        for block in line_blocks(self._fetch(source)):
+            lines = lines_of(block)
+            for line, record in zip(lines, parse_lines(lines, source.id), strict=True):
+                yield str(record.get("custom_id")), result_type(record), line
+
+    def _spool(self, spool: Spool) -> None:
+        for source in self.sources:
+            for cid, kind, line in self._parsed(source):
+                spool.put(cid, kind, line)
+            self._tick(source.expected)
+        for source in self.retries:
+            replaced = spool.replace_all(self._parsed(source))
+            self.notify("info", f"merged {replaced:,} newer results from retry {source.id}")
+
+    def _spooled(self, spool: Spool) -> Iterator[bytes]:
+        if self.options.order != "input":
+            for _cid, _kind, line in spool.in_spool_order():
+                yield line
+            return
+        missing = emitted = 0
+        for source in self.sources:
+            assert source.row is not None  # ordering needs tracked batches (see open_export)
+            cids = (cid for _, cid, _ in iter_batch_lines(source.row, checked=True))
+            for _cid, _kind, found in spool.lookup(cids):
+                if found is None:
+                    missing += 1
+                    continue
+                emitted += 1
+                yield found
+        if missing and self.options.only is None:
+            self.notify("warn", f"{missing:,} requests of the request file have no result")
+        if emitted < spool.count:
+
+            def all_cids() -> Iterator[str]:
+                for source in self.sources:
+                    assert source.row is not None
+                    for _, cid, _ in iter_batch_lines(source.row, checked=True):
+                        yield cid
+
+            extras = list(spool.not_in(all_cids()))
+            self.notify("warn", f"{len(extras):,} results have a custom_id that is not in the "
+                                "request file; they come last")
+            for _cid, _kind, line in extras:
+                yield line
