@@ -96,8 +96,9 @@ def test_terminal_table_and_empty_list(cli, emulator):
     batch = sdk_batch(emulator)
     tty = cli("list", tty=True, width=160)
     assert tty.exit_code == 0
-    assert "ID" in tty.stdout and "STATUS" in tty.stdout and batch in tty.stdout
+    assert "ID" in tty.stdout and "STATUS" in tty.stdout and batch[:17] + "…" in tty.stdout
     assert "\x1b[" in tty.stdout and "\t" not in tty.stdout
+    assert batch in cli("list", "--wide", tty=True, width=160).stdout  # the whole id
 
 
 def test_local_needs_no_network_and_no_key(cli, tmp_path, state_dir, clock):

@@ -6,14 +6,16 @@ Imported by the commands when they run, not at start-up (it pulls in the store's
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from batchctl.cli import output
 from batchctl.cli.context import AppContext
 from batchctl.core.jobs.lifecycle import COUNT_KEYS, counts
-from batchctl.core.times import human_duration, parse_ts, short_ts
+from batchctl.core.jobs.send import SPOOL_DIR, STDIN_NAME
+from batchctl.core.times import display_ts, human_duration, parse_ts
 
 #: Off a terminal: one tab-separated row per batch, these fields, in this order (stable).
 TSV_COLUMNS = (
@@ -31,8 +33,25 @@ TSV_COLUMNS = (
     "label",
     "request_file",
 )
-#: On a terminal: the label beside the job, the file's name only (--json has everything).
-TABLE_COLUMNS = ("id", "status", "requests", "created", "ends", "job", "file")
+#: On a terminal: the columns, left to right. ``when`` is ended_at for an ended batch and the
+#: time left before expiry for a running one; its header says which (``ENDED``, ``EXPIRES``, or
+#: ``ENDED/EXPIRES`` for a mix).
+TABLE_COLUMNS = ("id", "status", "requests", "created", "when", "label", "job", "file")
+#: When the table is wider than the terminal, columns go in this order until it fits (id,
+#: status and requests always stay); cells are never wrapped.
+DROP_ORDER = ("file", "job", "label", "created", "when")
+#: Free-text columns cut with an ellipsis when what stays is still too wide.
+SHRINK = ("requests", "label", "file")
+#: On a terminal, ids longer than this are shown as their first SHORT_ID characters and "…"
+#: (longer when two ids of the table share that prefix); --wide, --json and piped output show
+#: them whole. 17 = ``msgbatch_01`` and six characters of the random part.
+SHORT_ID = 17
+_SPOOLED = re.compile(r"[0-9a-f]{64}\.jsonl")
+
+
+def job_of(rec: Mapping[str, Any]) -> Any:
+    """The job id of a record: the one place that reads its key."""
+    return rec.get("job")
 
 
 def status_text(rec: Mapping[str, Any]) -> str:
@@ -49,11 +68,19 @@ def counts_text(rec: Mapping[str, Any]) -> str:
     return ", ".join(parts) if parts else "0 requests"
 
 
-def ends_text(rec: Mapping[str, Any], now: float) -> str:
-    """When it ended (``09-21 14:20``), or how long until it expires (``in 23h 59m``)."""
+def when_text(rec: Mapping[str, Any], now: float) -> str:
+    """When it ended (``2026-09-21 14:20Z``), or how long until it expires (``in 23h 59m``)."""
     if rec.get("ended_at"):
-        return short_ts(rec.get("ended_at"))
+        return display_ts(rec.get("ended_at"))
     return expires_text(rec, now)
+
+
+def when_header(records: Sequence[Mapping[str, Any]]) -> str:
+    """``ended``, ``expires``, or ``ended/expires``: what the ``when`` column holds."""
+    ended = {bool(r.get("ended_at")) for r in records if r.get("ended_at") or r.get("expires_at")}
+    if ended == {True}:
+        return "ended"
+    return "expires" if ended == {False} else "ended/expires"
 
 
 def expires_text(rec: Mapping[str, Any], now: float) -> str:
@@ -65,33 +92,76 @@ def expires_text(rec: Mapping[str, Any], now: float) -> str:
     return f"in {human_duration(expires - now)}" if expires > now else "now"
 
 
+def file_text(rec: Mapping[str, Any]) -> str | None:
+    """The request file's name; ``<stdin>`` for requests read from stdin (spooled to the state
+    directory under their hash, which says nothing to a reader)."""
+    path = rec.get("request_file")
+    if not path:
+        return None
+    p = Path(path)
+    if p.parent.name == SPOOL_DIR and _SPOOLED.fullmatch(p.name):
+        return STDIN_NAME
+    return p.name
+
+
+def short_ids(ids: Iterable[str], length: int = SHORT_ID) -> dict[str, str]:
+    """How each id is shown in a table: its first ``length`` characters and "…", or more of
+    them where two ids would otherwise look alike; an id that short or shorter stays whole."""
+    every = list(dict.fromkeys(ids))
+    shown: dict[str, str] = {}
+    for i in every:
+        if len(i) <= length + 1:
+            shown[i] = i
+            continue
+        n = length
+        while n < len(i) - 1 and any(o != i and o[:n] == i[:n] for o in every):
+            n += 1
+        shown[i] = i[:n] + "…" if n < len(i) - 1 else i
+    return shown
+
+
 def tsv_row(rec: Mapping[str, Any]) -> list[Any]:
     c = counts(rec)
     row: list[Any] = [rec.get("id"), status_text(rec)]
     row += [c[k] for k in ("succeeded", "errored", "canceled", "expired", "processing")]
     row += [rec.get("created_at"), rec.get("ended_at"), rec.get("expires_at")]
-    row += [rec.get("job"), rec.get("label"), rec.get("request_file")]
+    row += [job_of(rec), rec.get("label"), rec.get("request_file")]
     return row
 
 
-def table_row(rec: Mapping[str, Any], now: float) -> list[Any]:
-    job = rec.get("job") or ""
-    if rec.get("label"):
-        job = f"{job} ({rec['label']})" if job else str(rec["label"])
+def table_row(rec: Mapping[str, Any], now: float, ids: Mapping[str, str]) -> list[Any]:
     pending = rec.get("processing_status") == "pending"  # a job's part not sent yet
+    batch_id = rec.get("id")
     return [
-        rec.get("id") or "-",
+        ids.get(batch_id, batch_id) if batch_id else "-",
         status_text(rec),
         f"{rec.get('request_count') or 0:,} requests" if pending else counts_text(rec),
-        short_ts(rec.get("created_at")),
-        ends_text(rec, now),
-        job,
-        Path(rec["request_file"]).name if rec.get("request_file") else None,
+        display_ts(rec.get("created_at")),
+        when_text(rec, now),
+        rec.get("label"),
+        job_of(rec),
+        file_text(rec),
     ]
 
 
+def write_table(
+    actx: AppContext, records: Sequence[Mapping[str, Any]], *, wide: bool = False
+) -> None:
+    """The terminal table: fitted to the console's width (see DROP_ORDER), ids shortened
+    unless ``wide``."""
+    now = actx.clock.time()
+    found = [str(r["id"]) for r in records if r.get("id")]
+    ids = {i: i for i in found} if wide else short_ids(found)
+    when = when_header(records)
+    rename = lambda names: [when if n == "when" else n for n in names]  # noqa: E731
+    output.write_table(
+        actx, rename(TABLE_COLUMNS), [table_row(r, now, ids) for r in records],
+        drop=rename(DROP_ORDER), shrink=SHRINK,
+    )
+
+
 def write_records(
-    actx: AppContext, records: Iterable[Mapping[str, Any]], *, json_: bool
+    actx: AppContext, records: Iterable[Mapping[str, Any]], *, json_: bool, wide: bool = False
 ) -> int:
     """Write batch records to stdout in the form the contract asks for; returns how many.
 
@@ -109,10 +179,9 @@ def write_records(
     if json_:
         output.write_json(counted())
     elif actx.stdout_tty:
-        now = actx.clock.time()
-        rows = [table_row(r, now) for r in counted()]
+        rows = list(counted())
         if rows:
-            output.write_table(actx, TABLE_COLUMNS, rows, no_wrap=("id", "status"))
+            write_table(actx, rows, wide=wide)
     else:
         output.write_table(actx, TSV_COLUMNS, (tsv_row(r) for r in counted()))
     return seen

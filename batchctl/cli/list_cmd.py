@@ -10,7 +10,7 @@ import typer
 
 from batchctl.cli import output
 from batchctl.cli.context import app_context
-from batchctl.cli.options import JsonOpt
+from batchctl.cli.options import JsonOpt, WideOpt
 
 DEFAULT_LIMIT = 20  # same as batchctl.core.jobs.listing.DEFAULT_LIMIT (not imported: start-up time)
 
@@ -49,11 +49,14 @@ def list_batches(
         ),
     ] = None,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """List batches, newest first, with the job, label and request file the store knows.
 
-    Piped: one tab-separated row per batch (id, processing_status, succeeded, errored, canceled,
-    expired, processing, created_at, ended_at, expires_at, job, label, request_file).
+    On a terminal: a table that fits its width (the least needed columns left out), ids
+    shortened unless --wide. Piped: one tab-separated row per batch (id, processing_status,
+    succeeded, errored, canceled, expired, processing, created_at, ended_at, expires_at, job,
+    label, request_file).
     """
     if all_ and limit is not None:
         raise typer.BadParameter("give --limit or --all, not both", param_hint="--all")
@@ -71,7 +74,7 @@ def list_batches(
         records = listing.list_remote(
             actx.api(), store, base_url=base_url, limit=cap, status=wanted
         )
-    shown = write_records(actx, records, json_=json_)
+    shown = write_records(actx, records, json_=json_, wide=wide)
     if shown == 0:
         where = "in the state store" if local else "on the API"
         output.info(actx, f"no batches{f' {wanted}' if wanted else ''} {where} ({base_url})")

@@ -28,6 +28,10 @@ def complete_refs(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Write one JSON object per line to stdout.")
 ]
+WideOpt = Annotated[
+    bool,
+    typer.Option("--wide", "-w", help="On a terminal, show ids whole (the table shortens them)."),
+]
 YesOpt = Annotated[
     bool,
     typer.Option("--yes", "-y", help="Do not ask for confirmation (required without a terminal)."),

@@ -90,6 +90,11 @@ def _cell(value: Any) -> str:
     return text if text.isprintable() else printable(text, limit=None)
 
 
+#: A free-text column (``shrink``) is first cut to this many cells, before any column is dropped.
+SHRINK_CAP = 24
+_GAP = 2  # cells between two columns (Rich's padding of one on each side)
+
+
 def write_table(
     actx: AppContext,
     columns: Sequence[str],
@@ -97,21 +102,75 @@ def write_table(
     *,
     title: str | None = None,
     no_wrap: Sequence[str] = (),
+    drop: Sequence[str] = (),
+    shrink: Sequence[str] = (),
 ) -> None:
     """A Rich table on a terminal; tab-separated rows without a header off one.
 
-    ``no_wrap``: columns kept on one line on a terminal (ids); the others fold to fit."""
+    ``no_wrap``: columns kept on one line on a terminal (ids); the others fold to fit. With
+    ``drop`` or ``shrink`` the table is fitted to the terminal instead, no cell ever wrapped:
+    ``shrink`` columns are cut with "…" to SHRINK_CAP cells, then the ``drop`` columns go, in
+    that order, until the table fits, then the ``shrink`` columns still shown are cut further.
+    A ``drop`` column empty in every row is left out."""
     if not actx.stdout_tty:
         write_lines("\t".join(_cell(v) for v in row) for row in rows)
         return
     from rich.table import Table
 
     table = Table(title=title, header_style="bold", box=None, pad_edge=False)
-    for name in columns:
-        table.add_column(name.upper(), overflow="fold", no_wrap=name in no_wrap)
-    for row in rows:
-        table.add_row(*(escape(_cell(v)) for v in row))
+    cells = [[_cell(v) for v in row] for row in rows]
+    if not (drop or shrink):
+        for name in columns:
+            table.add_column(name.upper(), overflow="fold", no_wrap=name in no_wrap)
+        for row in cells:
+            table.add_row(*(escape(v) for v in row))
+        actx.out.print(table)
+        return
+    widths = fit_columns(columns, cells, actx.out.width, drop=drop, shrink=shrink)
+    for i, width in widths.items():
+        table.add_column(columns[i].upper(), width=width, no_wrap=True, overflow="ellipsis")
+    for row in cells:
+        table.add_row(*(escape(row[i]) for i in widths))
     actx.out.print(table)
+
+
+def fit_columns(
+    columns: Sequence[str],
+    cells: Sequence[Sequence[str]],
+    limit: int,
+    *,
+    drop: Sequence[str] = (),
+    shrink: Sequence[str] = (),
+) -> dict[int, int]:
+    """The columns a table of ``cells`` keeps within ``limit`` cells, each with its width, in
+    order (see ``write_table``). A column that can neither go nor shrink is never cut (an id)
+    unless nothing else is left to give."""
+    from rich.cells import cell_len
+
+    natural = [
+        max([cell_len(name), *(cell_len(row[i]) for row in cells)])
+        for i, name in enumerate(columns)
+    ]
+    floor = {columns.index(n): max(cell_len(n), 8) for n in shrink if n in columns}
+    widths = dict(enumerate(natural))
+    for i in floor:
+        widths[i] = min(widths[i], max(SHRINK_CAP, floor[i]))
+
+    def excess() -> int:
+        return sum(widths.values()) + _GAP * (len(widths) - 1) - limit
+
+    for name in drop:  # an empty column says nothing
+        i = columns.index(name)
+        if not any(row[i] for row in cells):
+            widths.pop(i, None)
+    for name in drop:
+        if excess() <= 0:
+            break
+        widths.pop(columns.index(name), None)
+    for i in floor:
+        if i in widths and excess() > 0:
+            widths[i] -= max(0, min(excess(), widths[i] - floor[i]))
+    return widths
 
 
 def money(value: float | None) -> str:

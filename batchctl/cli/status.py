@@ -6,7 +6,7 @@ import typer
 
 from batchctl.cli import output
 from batchctl.cli.context import app_context
-from batchctl.cli.options import ExitStatusOpt, JsonOpt, OptRefsArg
+from batchctl.cli.options import ExitStatusOpt, JsonOpt, OptRefsArg, WideOpt
 
 
 def status(
@@ -14,6 +14,7 @@ def status(
     refs: OptRefsArg = None,
     json_: JsonOpt = False,
     exit_status: ExitStatusOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Show the current state of batches (asks the API and updates the state store).
 
@@ -44,7 +45,7 @@ def status(
     # A job's parts not sent yet: records marked pending with --json and in the table (the
     # tab-separated rows stay one per batch); their counts on stderr either way.
     write_records(actx, [*records, *pending] if json_ or actx.stdout_tty else records,
-                  json_=json_)
+                  json_=json_, wide=wide)
     for job_id, c, _ in reports:
         output.info(actx, job_counts_text(job_id, c))
     now = actx.clock.time()

@@ -22,13 +22,13 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def short_ts(value: str | None) -> str:
-    """An API timestamp shortened for tables: ``03-01 10:07`` (UTC; results live 29 days,
-    so the year is rarely in doubt), '' for None."""
+def display_ts(value: str | None) -> str:
+    """An API timestamp as tables show it: ISO 8601 in UTC to the minute, with its zone,
+    ``2026-09-21 14:20Z``; '' for None. (--json and piped rows keep the API's own text.)"""
     ts = parse_ts(value)
     if ts is None:
         return ""
-    return datetime.fromtimestamp(ts, UTC).strftime("%m-%d %H:%M")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%MZ")
 
 
 def human_duration(seconds: float) -> str:
