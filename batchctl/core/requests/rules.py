@@ -6,18 +6,17 @@ these rules to every line before anything is sent, and the emulator (emulator/mo
 the same ones to what it receives, keyed by the request's ``anthropic-version`` header, so that a
 request sent around batchctl shows what not checking costs.
 
-Each rule below has an id, the first API version it applies to, a one-line summary (listed by
-``submit --dry-run``), the hint that fixes it, and its source. `Rules.check` applies the active
-ones to one request's params in a single pass: keys that no rule names pass unchecked, so a new
-API feature is never blocked. Structure (model a string, messages a non-empty list, max_tokens an
-integer) is checked before, by core/requests/scan.py (and emulator/model.py).
+The rules themselves (id, first API version, summary, hint, source) are the table in
+core/requests/ruletable.py. `Rules.check` applies the active ones to one request's params in a
+single pass: keys that no rule names pass unchecked, so a new API feature is never blocked.
+Structure (model a string, messages a non-empty list, max_tokens an integer) is checked before, by
+core/requests/scan.py (and emulator/model.py).
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,93 +24,29 @@ from typing import Any
 import orjson
 
 from batchctl.core.catalog.models import ModelTable, builtin_models
-
-OLD_API_VERSION = "2023-06-01"
-API_VERSION_2026 = "2026-10-21"
-#: What the SDK (2.x) sends: anthropic/_constants.py ANTHROPIC_API_VERSION (a test checks).
-DEFAULT_API_VERSION = API_VERSION_2026
-OUTPUT_300K_BETA = "output-300k-2026-03-24"
-_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    summary: str
-    hint: str
-    source: str
-    since: str = OLD_API_VERSION  # the first anthropic-version it applies to
-
-
-_NEW_ONLY = f"or use --api-version {OLD_API_VERSION}"
-
-TABLE: tuple[Rule, ...] = (
-    # source: issue #12 / migration guide for 2026-10-21
-    Rule("sampling-removed", "temperature, top_p and top_k are rejected, even at default values",
-         f"drop the key, {_NEW_ONLY}", "issue #12 / migration guide for 2026-10-21",
-         since=API_VERSION_2026),
-    # source: Messages API reference, POST /v1/messages (temperature, top_p: 0.0 to 1.0;
-    # top_k: >= 0); issue #15
-    Rule("sampling-range", "temperature and top_p are numbers from 0 to 1, top_k an integer >= 0",
-         "use a value in range", "Messages API reference (create a message); issue #15"),
-    # source: issue #12 (batch-processing guide: max_tokens 0 is rejected in batches)
-    Rule("max-tokens-min", "max_tokens is at least 1", "set max_tokens to 1 or more",
-         "issue #12 / batch-processing guide"),
-    # source: issue #12; models overview (the dated table in core/catalog/models.json)
-    Rule("max-tokens-limit", "max_tokens is at most the model's output limit (the "
-         f"{OUTPUT_300K_BETA} beta raises it for some models, in batches only)",
-         "lower max_tokens", "issue #12; models overview (core/catalog/models.json)"),
-    # source: issue #15; models overview
-    Rule("model-known", "the model is in the dated model table: a near-miss of a known id is an "
-         "error, another unknown id a warning", "fix the model id, or add --allow-unknown-model if "
-         "it is newer than the model table", "issue #15; models overview (core/catalog/models.json)"),
-    # source: batch-processing guide ("streaming is not supported"); BATCHES_API.md; issue #12
-    Rule("stream", "stream: true is rejected in batches", "drop stream",
-         "issue #12 / batch-processing guide"),
-    # source: issue #12 / batch-processing guide (fast mode is not offered in batches)
-    Rule("speed", "speed is rejected in batches", "drop speed", "issue #12 / batch-processing guide"),
-    # source: anthropic-sdk-python#1118 (betas); arc-agi-benchmarking PR #89 (extra_body,
-    # extra_headers): SDK call arguments written into params are "Extra inputs"
-    Rule("create-call-keys", "betas, extra_body and extra_headers belong to the create call, not "
-         "to a request: rejected as extra inputs", "drop the key",
-         "anthropic-sdk-python#1118; arc-agi-benchmarking PR #89; issue #12"),
-    # source: Messages API reference (messages[].role, messages[].content); issue #15
-    Rule("message", "each message is an object with role user or assistant and content a string "
-         "or a list of blocks", "use role user or assistant (a system prompt goes in params.system)",
-         "Messages API reference (create a message); issue #15"),
-    # source: SDK types/content_block_param.py (ContentBlockParam, the blocks a message may hold);
-    # issue #15
-    Rule("block-type", "each content block's type is one the API knows: a near-miss of a known "
-         "type is an error, another unknown type a warning", "fix the block type",
-         "anthropic SDK types/content_block_param.py; issue #15"),
-    # source: issue #12 / migration guide for 2026-10-21
-    Rule("assistant-document", "a document block directly in an assistant message is rejected",
-         f"move the document to a user message, {_NEW_ONLY}",
-         "issue #12 / migration guide for 2026-10-21", since=API_VERSION_2026),
-    # source: issue #12 / migration guide for 2026-10-21
-    Rule("user-citations", "a non-empty citations array on a user text block (also inside "
-         "search_result) is rejected", f"drop the citations, {_NEW_ONLY}",
-         "issue #12 / migration guide for 2026-10-21", since=API_VERSION_2026),
+from batchctl.core.requests.ruletable import (
+    API_VERSION_2026,
+    BLOCK_TYPES,
+    CREATE_CALL_HINTS,
+    DEFAULT_API_VERSION,
+    OLD_API_VERSION,
+    OUTPUT_300K_BETA,
+    RULES,
+    TABLE,
+    Rule,
+    active_rules,
+    check_api_version,
 )
-RULES = {rule.id: rule for rule in TABLE}
 
-#: The block types a message may hold (anthropic SDK types/content_block_param.py, and the beta
-#: ones of types/beta/beta_content_block_param.py).
-BLOCK_TYPES = frozenset((
-    "text", "image", "document", "search_result", "thinking", "redacted_thinking", "tool_use",
-    "tool_result", "server_tool_use", "web_search_tool_result", "web_fetch_tool_result",
-    "code_execution_tool_result", "bash_code_execution_tool_result",
-    "text_editor_code_execution_tool_result", "tool_search_tool_result", "container_upload",
-    "mcp_tool_use", "mcp_tool_result",
-))
+__all__ = [  # the table's names are used from here too
+    "API_VERSION_2026", "BLOCK_TYPES", "DEFAULT_API_VERSION", "OLD_API_VERSION", "OUTPUT_300K_BETA",
+    "RULES", "TABLE", "FileChecks", "Rule", "Rules", "Violation", "active_rules", "build_rules",
+    "check_api_version", "describe",
+]
+
 _BLOCK_NEAR_MISS = 0.7  # "txt" -> "text" 0.86, "image_url" -> "image" 0.71
 _SAMPLING = ("temperature", "top_p", "top_k")
-_CREATE_CALL_HINTS = {
-    "betas": "move it to --beta NAME, or add --lift-betas to send it in the anthropic-beta header",
-    "extra_body": "merge its keys into params",
-    "extra_headers": "drop it: headers go on the create call (--beta for anthropic-beta)",
-}
-_TRIGGERS = frozenset((*_SAMPLING, "stream", "speed", *_CREATE_CALL_HINTS))
+_TRIGGERS = frozenset((*_SAMPLING, "stream", "speed", *CREATE_CALL_HINTS))  # keys a rule names
 
 
 @dataclass(frozen=True)
@@ -128,19 +63,6 @@ class Violation:
         if self.warning:
             return ""
         return self.fix or RULES[self.rule].hint
-
-
-def check_api_version(value: str) -> str:
-    """``value`` if it looks like an anthropic-version (YYYY-MM-DD), else ValueError."""
-    if not _VERSION.fullmatch(value or ""):
-        raise ValueError(f"--api-version {value!r}: expected a date such as {OLD_API_VERSION} "
-                         f"or {API_VERSION_2026}")
-    return value
-
-
-def active_rules(api_version: str) -> list[Rule]:
-    """The rules that apply under ``api_version``, in table order."""
-    return [rule for rule in TABLE if rule.since <= api_version]
 
 
 def _number(value: Any) -> bool:
@@ -280,7 +202,7 @@ class Rules:
                                      "to lift into the anthropic-beta header"))
         else:
             out.append(Violation("create-call-keys", key, "Extra inputs are not permitted",
-                                 fix=_CREATE_CALL_HINTS[key]))
+                                 fix=CREATE_CALL_HINTS[key]))
 
     def _blocks(self, blocks: list, role: str, where: str, out: list[Violation]) -> None:
         for index, block in enumerate(blocks):

@@ -1,24 +1,10 @@
-"""The only module that imports anthropic: a thin wrapper over the official SDK.
+"""The Message Batches API as batchctl uses it: a thin wrapper over the official SDK.
 
 It builds the client (from the environment, or with the emulator mounted in-process through the
 SDK's ``http_client``), returns plain dicts with the API's field names, and turns every SDK error
-into the batchctl error tree with the request_id in the message. It does not re-implement the
-SDK: paging, retries with backoff and ``retry-after`` are the SDK's.
-
-Two guards ride on the httpx client given to the SDK (``_guard_hooks``), because they must act
-inside the SDK's retry loop, on every attempt and every redirect:
-
-* a request hook refuses any request off the base URL's origin before it is sent (the key is
-  never sent elsewhere: a ``results_url``, or a redirect, to another host gets nothing);
-* a response hook reads 400/429 error bodies and stops at a spend or usage cap
-  (``batchctl.core.untrusted.spend_limit``). The SDK retries on the status alone
-  (``_base_client._should_retry``: 429 is retried unless the server sends
-  ``x-should-retry: false``, which the real API is not documented to do), so a cap would cost
-  ``max_retries`` backoffs (30-40 s) and then read as "unavailable". The hooks raise a
-  ``_Refused``, an ``anthropic.AnthropicError``: the SDK passes those through unwrapped
-  (``_attempt_request``) and never retries them (``_should_retry_exception`` retries only
-  status, connection and ``RetryableError`` errors). An httpx hook was chosen over the SDK's
-  middleware because it also sees redirects, and it leaves the SDK's request path unchanged.
+into the batchctl error tree (``sdkerrors``). It does not re-implement the SDK: paging, retries
+with backoff and ``retry-after`` are the SDK's. The client's transport carries the guards of
+``guards`` (origin check, spend-limit stop, a refused connection failing at once).
 
 Every batch the server describes is checked (``untrusted.check_batch``) before it is returned,
 and every server message is made printable before it reaches an error.
@@ -39,6 +25,8 @@ import httpx2
 from anthropic.types.messages import MessageBatch
 
 from batchctl.core import errors, untrusted
+from batchctl.core.api.guards import FailRefusedAtOnce, guard_hooks
+from batchctl.core.api.sdkerrors import call
 from batchctl.core.clock import Clock, SystemClock
 from batchctl.core.settings import Settings
 
@@ -58,105 +46,6 @@ class Page:
     last_id: str | None
 
 
-def _error_body(exc: anthropic.APIStatusError) -> tuple[str | None, str]:
-    body = exc.body
-    if isinstance(body, Mapping):
-        inner = body.get("error")
-        if isinstance(inner, Mapping):
-            kind = inner.get("type")
-            kind = untrusted.printable(kind, 60) if isinstance(kind, str) else None
-            return kind, untrusted.printable(str(inner.get("message") or exc.message), 1000)
-    return None, untrusted.printable(exc.message, 1000)
-
-
-class _Refused(anthropic.AnthropicError):
-    """Raised by the client's hooks: the SDK neither wraps nor retries an AnthropicError;
-    ``translate`` hands out the batchctl error it carries."""
-
-    def __init__(self, error: errors.BatchctlError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
-def _guard_hooks(base_url: str) -> dict[str, list[Callable[[Any], None]]]:
-    """httpx event hooks: nothing leaves the base URL's origin; a spend cap is not retried."""
-
-    def on_request(request: httpx2.Request) -> None:
-        error = untrusted.off_origin(str(request.url), base_url)
-        if error is not None:
-            raise _Refused(error)
-
-    def on_response(response: httpx2.Response) -> None:
-        if response.status_code in (400, 429):
-            error = untrusted.spend_limit_error(
-                response.status_code, response.headers, response.read()
-            )
-            if error is not None:
-                raise _Refused(error)
-
-    return {"request": [on_request], "response": [on_response]}
-
-
-def _chain(exc: BaseException | None) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
-
-
-def translate(exc: BaseException) -> errors.BatchctlError:
-    """Map an SDK (or transport) exception to the batchctl error tree."""
-    for link in _chain(exc):
-        # Our own error raised inside the SDK's call (e.g. a create body whose file changed
-        # while it was being sent) travels out wrapped as a connection error: unwrap it.
-        if isinstance(link, errors.BatchctlError):
-            return link
-        if isinstance(link, _Refused):
-            return link.error
-    if isinstance(exc, anthropic.APIStatusError):
-        status = exc.status_code
-        error_type, message = _error_body(exc)
-        text = f"API error {status}" + (f" {error_type}" if error_type else "") + f": {message}"
-        kwargs: dict[str, Any] = {
-            "status": status,
-            "request_id": untrusted.printable(exc.request_id, 80) if exc.request_id else None,
-            "error_type": error_type,
-            "retry_after": untrusted.retry_after(exc.response.headers),
-        }
-        if status in (401, 402, 403):
-            hint = "check ANTHROPIC_API_KEY" if status == 401 else None
-            return errors.AuthError(text, hint=hint, **kwargs)
-        if status == 404:
-            return errors.NotFoundError(text, **kwargs)
-        if status in (408, 409, 429) or status >= 500:
-            return errors.UnavailableError(text, **kwargs)
-        return errors.BadRequestError(text, **kwargs)
-    if isinstance(exc, anthropic.APITimeoutError):
-        return errors.UnavailableError("the API did not answer in time (timeout)")
-    if isinstance(exc, anthropic.APIConnectionError):
-        cause = exc.__cause__
-        detail = f": {cause}" if cause and str(cause) else ""
-        # ConnectError: the connection was never made (refused, unknown host), nothing was sent.
-        never = any(isinstance(link, httpx2.ConnectError) for link in _chain(cause))
-        return errors.UnavailableError(
-            f"could not reach the API at {_origin(exc.request.url)} (connection error{detail})",
-            request_sent=not never,
-        )
-    if isinstance(exc, (httpx2.TransportError, httpx2.StreamError)):
-        return errors.StreamDroppedError(f"the connection broke while reading from the API: {exc}")
-    if isinstance(exc, anthropic.AnthropicError):
-        return errors.APIError(str(exc))
-    raise exc
-
-
-def _call(fn: Callable[[], T]) -> T:
-    try:
-        return fn()
-    except (anthropic.AnthropicError, httpx2.TransportError, httpx2.StreamError) as exc:
-        raise translate(exc) from exc
-
-
 def batch_dict(batch: Any) -> dict[str, Any]:
     # warnings=False: pydantic would print a hostile value raw on stderr; check_batch judges it.
     return batch.model_dump(mode="json", warnings=False)
@@ -172,43 +61,6 @@ class _Body:
         return iter(self._chunks())
 
 
-def _origin(url: Any) -> str:
-    """``scheme://host[:port]`` of a URL, for messages (never a path, query or credentials)."""
-    parsed = httpx2.URL(str(url))
-    port = f":{parsed.port}" if parsed.port is not None else ""
-    return f"{parsed.scheme}://{parsed.host}{port}"
-
-
-def _refused(exc: BaseException) -> bool:
-    return any(isinstance(link, ConnectionRefusedError) for link in _chain(exc))
-
-
-class _FailRefusedAtOnce(anthropic.Middleware):
-    """A refused connection (nothing listens at the address) fails at once, naming the URL.
-
-    The SDK retries every connection error (``_base_client._should_retry_exception``: any
-    ``APIConnectionError``), so with 8 retries a wrong --base-url or a stopped emulator took
-    ~40 s and six retry warnings to report (issue 15). Middleware runs inside the SDK's retry
-    loop, once per attempt, and an exception it raises that is not an SDK error type propagates
-    as-is, unretried (``anthropic/_middleware.py``, ``_should_retry_exception``). Timeouts,
-    lost replies, 429 and 5xx keep the SDK's retries.
-    """
-
-    def handle(self, request: Any, call_next: Any) -> Any:
-        try:
-            return call_next(request)
-        except anthropic.APIConnectionError as exc:
-            if isinstance(exc, anthropic.APITimeoutError) or not _refused(exc):
-                raise
-            where = _origin(exc.request.url)
-            raise errors.RefusedError(
-                f"could not connect to {where}: connection refused (nothing is listening there)",
-                request_sent=False,
-                hint="check --base-url / ANTHROPIC_BASE_URL (a local emulator: is `batchctl "
-                "emulator` running?)",
-            ) from None
-
-
 class _RetryLog(logging.Handler):
     """Hands the SDK's own "Retrying request to URL in N seconds" log lines to a callback, so
     the CLI can say why it is waiting (with 8 retries, an unreachable API takes ~40 s)."""
@@ -216,6 +68,18 @@ class _RetryLog(logging.Handler):
     def __init__(self, on_retry: Callable[[float], None]) -> None:
         super().__init__(logging.INFO)
         self.on_retry = on_retry
+
+    @classmethod
+    def attach(cls, on_retry: Callable[[float], None]) -> _RetryLog:
+        handler = cls(on_retry)
+        logger = logging.getLogger(_SDK_LOGGER)
+        if logger.level == logging.NOTSET or logger.level > logging.INFO:
+            logger.setLevel(logging.INFO)  # its own handlers stay as ANTHROPIC_LOG set them
+        logger.addHandler(handler)
+        return handler
+
+    def detach(self) -> None:
+        logging.getLogger(_SDK_LOGGER).removeHandler(self)
 
     def emit(self, record: logging.LogRecord) -> None:
         args = record.args
@@ -249,13 +113,7 @@ class Api:
         self.base_url = base_url
         self.clock = clock or SystemClock()
         self._note = on_note or (lambda message: None)
-        self._retry_log: _RetryLog | None = None
-        if on_retry is not None:
-            logger = logging.getLogger(_SDK_LOGGER)
-            if logger.level == logging.NOTSET or logger.level > logging.INFO:
-                logger.setLevel(logging.INFO)  # its own handlers stay as ANTHROPIC_LOG set them
-            self._retry_log = _RetryLog(on_retry)
-            logger.addHandler(self._retry_log)
+        self._retry_log = None if on_retry is None else _RetryLog.attach(on_retry)
 
     @classmethod
     def connect(
@@ -274,42 +132,12 @@ class Api:
         env = os.environ if environ is None else environ
         retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
         clock = clock or SystemClock()
-        if settings.emulator:
-            from batchctl.emulator import EMULATOR_API_KEY, EmulatorConfig, make_app
-
-            try:
-                config = emulator_config or EmulatorConfig.from_env(env)
-            except ValueError as exc:
-                raise errors.UsageError(f"emulator settings: {exc}") from None
-            app = make_app(settings.emulator_dir, config, clock=clock.time)
-            http_client = httpx2.Client(
-                transport=httpx2.WSGITransport(app=app), event_hooks=_guard_hooks(settings.base_url)
-            )
-            client = anthropic.Anthropic(
-                api_key=EMULATOR_API_KEY,
-                base_url=settings.base_url,
-                http_client=http_client,
-                max_retries=retries,
-            )
-            return cls(client, settings.base_url, clock=clock, on_retry=on_retry, on_note=on_note)
-        key = env.get("ANTHROPIC_API_KEY")
-        if not key:
-            raise errors.AuthError(
-                "no API key: set ANTHROPIC_API_KEY",
-                hint="to try batchctl without a key, add --emulator (or set BATCHCTL_EMULATOR=1)",
-            )
-        client = anthropic.Anthropic(
-            api_key=key,
-            base_url=settings.base_url,
-            max_retries=retries,
-            http_client=anthropic.DefaultHttpxClient(event_hooks=_guard_hooks(settings.base_url)),
-            middleware=[_FailRefusedAtOnce()],
-        )
+        client = _sdk_client(settings, emulator_config, clock, retries, env)
         return cls(client, settings.base_url, clock=clock, on_retry=on_retry, on_note=on_note)
 
     def close(self) -> None:
         if self._retry_log is not None:
-            logging.getLogger(_SDK_LOGGER).removeHandler(self._retry_log)
+            self._retry_log.detach()
             self._retry_log = None
         self._client.close()
 
@@ -329,7 +157,7 @@ class Api:
         if api_version:  # --api-version: replaces the SDK's default anthropic-version header
             headers["anthropic-version"] = api_version
         client = self._client.with_options(max_retries=0)
-        batch = _call(
+        batch = call(
             lambda: batch_dict(
                 client.post(
                     BATCHES_PATH,
@@ -368,7 +196,7 @@ class Api:
         """GET one batch. ``not_found_grace``: keep retrying a 404 for this many seconds (see
         ``_riding_404``)."""
         batch = self._riding_404(
-            lambda: _call(lambda: batch_dict(self._client.messages.batches.retrieve(batch_id))),
+            lambda: call(lambda: batch_dict(self._client.messages.batches.retrieve(batch_id))),
             f"batch {batch_id}",
             not_found_grace,
         )
@@ -382,7 +210,7 @@ class Api:
             kwargs["after_id"] = after_id
         if before_id:
             kwargs["before_id"] = before_id
-        page = _call(lambda: self._client.messages.batches.list(**kwargs))
+        page = call(lambda: self._client.messages.batches.list(**kwargs))
         return Page(
             data=[untrusted.check_batch(batch_dict(b)) for b in page.data],
             has_more=bool(page.has_more),
@@ -405,15 +233,15 @@ class Api:
         """Exact input tokens of one Messages request (``client.messages.count_tokens``, POST
         /v1/messages/count_tokens: free, https://docs.claude.com/en/docs/build-with-claude/
         token-counting). ``fields``: its model, messages, system, tools..., no max_tokens."""
-        counted = _call(lambda: self._client.messages.count_tokens(**fields))
+        counted = call(lambda: self._client.messages.count_tokens(**fields))
         return int(counted.input_tokens)
 
     def cancel(self, batch_id: str) -> dict[str, Any]:
-        batch = _call(lambda: batch_dict(self._client.messages.batches.cancel(batch_id)))
+        batch = call(lambda: batch_dict(self._client.messages.batches.cancel(batch_id)))
         return untrusted.check_batch(batch, expected_id=batch_id)
 
     def delete(self, batch_id: str) -> dict[str, Any]:
-        gone = _call(
+        gone = call(
             lambda: self._client.messages.batches.delete(batch_id).model_dump(mode="json", warnings=False)
         )
         if gone.get("id") != batch_id:
@@ -450,7 +278,7 @@ class Api:
         # body. The retrieve before it has already met a refused connection, if there is one.
         plain = self._client.with_options(middleware=[])
         response = self._riding_404(
-            lambda: _call(
+            lambda: call(
                 lambda: plain.get(
                     url,
                     cast_to=httpx2.Response,
@@ -480,3 +308,40 @@ def _guard(chunks: Iterator[bytes]) -> Iterator[bytes]:
         raise errors.StreamDroppedError(
             f"the results download was cut off part-way ({type(exc).__name__}: {exc})"
         ) from exc
+
+
+def _sdk_client(
+    settings: Settings, emulator_config: Any, clock: Clock, retries: int, env: Mapping[str, str]
+) -> anthropic.Anthropic:
+    """The SDK client: the emulator mounted in-process (``--emulator``), else the real API with
+    the key from the environment; both carry the guards' hooks."""
+    if settings.emulator:
+        from batchctl.emulator import EMULATOR_API_KEY, EmulatorConfig, make_app
+
+        try:
+            config = emulator_config or EmulatorConfig.from_env(env)
+        except ValueError as exc:
+            raise errors.UsageError(f"emulator settings: {exc}") from None
+        app = make_app(settings.emulator_dir, config, clock=clock.time)
+        http_client = httpx2.Client(
+            transport=httpx2.WSGITransport(app=app), event_hooks=guard_hooks(settings.base_url)
+        )
+        return anthropic.Anthropic(
+            api_key=EMULATOR_API_KEY,
+            base_url=settings.base_url,
+            http_client=http_client,
+            max_retries=retries,
+        )
+    key = env.get("ANTHROPIC_API_KEY")
+    if not key:
+        raise errors.AuthError(
+            "no API key: set ANTHROPIC_API_KEY",
+            hint="to try batchctl without a key, add --emulator (or set BATCHCTL_EMULATOR=1)",
+        )
+    return anthropic.Anthropic(
+        api_key=key,
+        base_url=settings.base_url,
+        max_retries=retries,
+        http_client=anthropic.DefaultHttpxClient(event_hooks=guard_hooks(settings.base_url)),
+        middleware=[FailRefusedAtOnce()],
+    )
