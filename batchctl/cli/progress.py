@@ -1,12 +1,21 @@
 """What `wait` (and `run`) show while batches are processing, always on stderr.
 
-On a terminal: Rich progress bars, one per batch (requests done of total, status, time since
-the batch was created, time left before it expires) and an overall bar counting batches ended.
-The real API keeps every request in `processing` until the whole batch ends, so the spinner,
-the elapsed time and "N of M batches ended" are what show life.
+On a terminal: Rich progress bars, one per batch (requests done of total, status, elapsed time,
+and on a wide terminal the time left before it expires) and, for several batches, an overall
+bar counting those ended. The real API keeps every request in `processing` until the whole
+batch ends, so the spinner, the elapsed time and "N of M ended" are what show life. A finished
+bar shows the outcome: a green ✓ when every request succeeded, a yellow ! when some errored,
+expired or were canceled, a red ✗ when none succeeded.
 
 Off a terminal: one plain line per change of state, a heartbeat line every few minutes of wall
 time, never a redraw and no escape codes. The final summary is printed in both cases.
+
+One end-of-batch line: with several batches, each batch's end gets a line as it happens and
+the summary gives the totals; with one batch, the summary is its only end line.
+
+One elapsed clock (``Elapsed``): every figure counts from the moment the first batch was
+created (or the command started, if that is earlier: parts not sent yet) to the batch's
+ended_at (or now): the bars, the ``[12m 5s]`` of plain lines and the summary's "after".
 """
 
 from __future__ import annotations
@@ -15,8 +24,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from batchctl.cli import output
-from batchctl.cli.batchview import counts_text, expires_text
+from batchctl.cli.batchview import counts_text, expires_text, short_ids
 from batchctl.cli.context import AppContext
+from batchctl.cli.ending import Elapsed, mark, outcome
 from batchctl.core.errors import NextStep
 from batchctl.core.jobs.gone import archived_text
 from batchctl.core.jobs.lifecycle import Target, batches_text, counts, is_ended, totals
@@ -42,14 +52,32 @@ def describe(rec: Mapping[str, Any], now: float) -> str:
     return f"{rec['id']}: {status}, {total} requests" + (f", expires {expires}" if expires else "")
 
 
-class PlainView:
-    """Off a terminal: a line per change, a heartbeat every HEARTBEAT_SECONDS of wall time."""
+class _View:
+    """What both views share: the clock, and whether several batches are waited for (then each
+    batch's end gets its own line; with one, the summary is its end line)."""
 
     def __init__(self, actx: AppContext, targets: Sequence[Target]) -> None:
         self.actx = actx
         self.count = len(targets)
-        self.start = self.last = actx.clock.time()
+        self.elapsed = Elapsed(actx.clock.time())
+        self.seen: set[str] = set()
+        self.pending: dict[str, int] = {}  # job -> parts not sent yet
         self.feeds = FeedNotes()
+
+    def several(self) -> bool:
+        return max(self.count, len(self.seen)) != 1 or any(self.pending.values())
+
+    def _fed(self, fed: FeedResult) -> list[str]:
+        self.pending[fed.job_id] = len(fed.pending)
+        return self.feeds.lines(fed, self.actx.clock.time())
+
+
+class PlainView(_View):
+    """Off a terminal: a line per change, a heartbeat every HEARTBEAT_SECONDS of wall time."""
+
+    def __init__(self, actx: AppContext, targets: Sequence[Target]) -> None:
+        super().__init__(actx, targets)
+        self.last = actx.clock.time()
 
     def __enter__(self) -> PlainView:
         return self
@@ -57,65 +85,66 @@ class PlainView:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def _line(self, text: str, now: float | None = None) -> None:
-        now = self.actx.clock.time() if now is None else now
-        output.info(self.actx, f"[{human_duration(now - self.start)}] {text}")
+    def _line(self, text: str, rec: Mapping[str, Any] | None = None) -> None:
+        now = self.actx.clock.time()
+        output.info(self.actx, f"[{human_duration(self.elapsed.at(rec, now))}] {text}")
         self.last = now
 
     def change(self, rec: Mapping[str, Any], previous: Mapping[str, Any] | None) -> None:
-        self._line(describe(rec, self.actx.clock.time()))
+        self.elapsed.see([rec])
+        self.seen.add(rec["id"])
+        if not is_ended(rec) or self.several():
+            self._line(describe(rec, self.actx.clock.time()), rec)
 
     def tick(self, records: Sequence[Mapping[str, Any]], now: float) -> None:
         if now - self.last >= HEARTBEAT_SECONDS:
             ended = sum(is_ended(r) for r in records)
-            self._line(f"still waiting: {ended} of {batches_text(len(records))} ended", now)
+            self._line(f"still waiting: {ended} of {batches_text(len(records))} ended")
 
     def error(self, exc: Exception) -> None:
         self._line(f"{unavailable_text(exc)}: {exc}")
 
     def feed(self, fed: FeedResult) -> None:
-        for line in self.feeds.lines(fed, self.actx.clock.time()):
+        for line in self._fed(fed):
             self._line(line)
 
 
-class RichView:
-    """On a terminal: live progress bars on stderr."""
+class RichView(_View):
+    """On a terminal: live progress bars on stderr (see ``batchctl.cli.bars``)."""
 
     def __init__(
         self, actx: AppContext, targets: Sequence[Target], jobs: Sequence[str] = ()
     ) -> None:
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+        from batchctl.cli.bars import make_progress
 
-        self.actx = actx
-        clock = actx.clock
-        self.count = len(targets)
-        self.progress = Progress(
-            SpinnerColumn(finished_text="[green]✓[/]"),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[done]}"),
-            TextColumn("{task.fields[status]}"),
-            _TimeColumn(clock),
-            console=actx.err,
-            get_time=clock.time,
-            refresh_per_second=4,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
-        fields: dict[str, Any] = {"done": "", "status": "[dim]asking[/]", "since": None,
-                                  "until": None, "expires": None}
-        self.tasks = {t.id: self.progress.add_task(t.id, total=None, **fields) for t in targets}
-        self.overall = None
-        self.feeds = FeedNotes()
+        super().__init__(actx, targets)
+        self.progress = make_progress(actx.err, actx.clock, lambda: self.elapsed.origin)
+        self.names = short_ids(t.id for t in targets)
+        self.tasks: dict[str, Any] = {}
+        for t in targets:
+            self._add(t.id, status="[dim]asking[/]")
+        self.overall: Any = None
+        self.label = "all"
         if self.count > 1 or jobs:
             refs = unique_refs(targets) or list(jobs)
-            label = refs[0] if len(refs) == 1 else "all"
-            self.overall = self.progress.add_task(
-                f"[bold]{label}[/]",
-                total=self.count,
-                **{**fields, "done": f"0 of {batches_text(self.count)} ended", "status": "",
-                   "since": clock.time()},
-            )
+            self.label = refs[0] if len(refs) == 1 else "all"
+            if self.count != 1:
+                self._add_overall()
+
+    def _add(self, batch_id: str, **fields: Any) -> None:
+        from rich.markup import escape
+
+        self.names = short_ids([*self.names, batch_id])
+        self.tasks[batch_id] = self.progress.add_task(
+            escape(self.names[batch_id]), total=None, **{"done": "", "status": "", "until": None,
+                                                 "expires": None, "outcome": None, **fields})
+
+    def _add_overall(self) -> None:
+        from rich.markup import escape
+
+        self.overall = self.progress.add_task(
+            f"[bold]{escape(self.label)}[/]", total=max(self.count, 1), done="",
+            status="batches ended", until=None, expires=None, outcome=None)
 
     def __enter__(self) -> RichView:
         self.progress.start()
@@ -125,34 +154,47 @@ class RichView:
         self.progress.stop()
 
     def change(self, rec: Mapping[str, Any], previous: Mapping[str, Any] | None) -> None:
+        from rich.markup import escape
+
+        self.elapsed.see([rec])
+        self.seen.add(rec["id"])
         if rec["id"] not in self.tasks:  # a part just sent
-            self.tasks[rec["id"]] = self.progress.add_task(
-                rec["id"], total=None, done="", status="", since=None, until=None, expires=None
-            )
+            self._add(rec["id"])
+        if self.overall is None and self.several():
+            self._add_overall()
         c = counts(rec)
         total = sum(c.values())
         done = total - c["processing"]
         ended = is_ended(rec)
-        status = str(rec.get("processing_status"))
+        status = escape(str(rec.get("processing_status")))  # the server's text
+        kind = outcome(c) if ended else None
         self.progress.update(
             self.tasks[rec["id"]],
             total=max(total, 1),
             completed=done if total else 1,
             done=f"{done}/{total}",
-            status=f"[green]{status}[/]" if ended else status,
-            since=parse_ts(rec.get("created_at")),
-            until=parse_ts(rec.get("ended_at")),
+            status=mark(kind, status) if kind else status,
+            until=parse_ts(rec.get("ended_at")) if ended else None,
             expires=None if ended else parse_ts(rec.get("expires_at")),
+            outcome=kind,
         )
-        if ended:
-            self.progress.console.print(f"[green]✓[/] {rec['id']} ended: {counts_text(rec)}")
+        if kind and self.several():
+            self.progress.console.print(
+                f"{mark(kind)} {escape(str(rec['id']))} ended: {counts_text(rec)}")
 
     def tick(self, records: Sequence[Mapping[str, Any]], now: float) -> None:
+        self.elapsed.see(records)
         if self.overall is not None:
             ended = sum(is_ended(r) for r in records)
+            every = ended == len(records) and not any(self.pending.values())
             self.progress.update(
                 self.overall, completed=ended, total=max(len(records), 1),
-                done=f"{ended} of {batches_text(len(records))} ended",
+                done=f"{ended}/{len(records)}",
+                status=mark(outcome(totals(records)), "batches ended") if every
+                else "batches ended",
+                until=self.elapsed.origin + self.elapsed.until_all_ended(records, now)
+                if every else None,
+                outcome=outcome(totals(records)) if every else None,
             )
         self.progress.refresh()
 
@@ -166,28 +208,10 @@ class RichView:
     def feed(self, fed: FeedResult) -> None:
         from rich.markup import escape
 
-        for line in self.feeds.lines(fed, self.actx.clock.time()):
+        for line in self._fed(fed):
             self.progress.console.print(escape(line))
-
-
-def _TimeColumn(clock: Any) -> Any:  # noqa: N802 - a factory: rich is imported only when used
-    from rich.progress import ProgressColumn
-    from rich.text import Text
-
-    class TimeColumn(ProgressColumn):
-        """Time since the batch was created (frozen once ended) and time left before expiry."""
-
-        def render(self, task: Any) -> Text:
-            now = clock.time()
-            since, until, expires = (task.fields.get(k) for k in ("since", "until", "expires"))
-            parts = []
-            if since is not None:
-                parts.append(human_duration((until or now) - since))
-            if expires is not None:
-                parts.append(f"expires in {human_duration(expires - now)}")
-            return Text(", ".join(parts), style="progress.elapsed")
-
-    return TimeColumn()
+        if self.overall is None and self.several():
+            self._add_overall()
 
 
 def make_view(
@@ -294,16 +318,26 @@ def print_summary(
     jobs: Sequence[str] = (),
 ) -> bool:
     """The final summary (stderr, always) and the command that fetches the results (unless
-    ``fetch_hint`` is off: `run` fetches them itself); returns whether every batch ended."""
+    ``fetch_hint`` is off: `run` fetches them itself, and its results summary gives the counts);
+    returns whether every batch ended. "after": the one clock of ``Elapsed``, from the command's
+    start (``elapsed`` ago) or the first batch's created_at, whichever is earlier."""
     pending = sum(r.get("processing_status") == "pending" for r in records)
     sent = [r for r in records if r.get("processing_status") != "pending"]
     t = totals(sent)
     detail = ", ".join(f"{t[k]} {k}" for k in ("succeeded", "errored", "canceled", "expired"))
-    took = human_duration(elapsed)
+    now = actx.clock.time()
+    clock = Elapsed(now - elapsed, sent)  # the same clock as the bars and the plain lines
+    took = human_duration(clock.until_all_ended(sent, now))
     refs = list(dict.fromkeys([*unique_refs(targets), *jobs]))
     if t["ended"] == len(sent) and not pending:
-        ended = f"{t['ended']} of {batches_text(len(sent))} ended"
-        output.success(actx, f"{ended} after {took}: {detail}")
+        ended = f"{t['ended']} of {batches_text(len(sent))} ended after {took}"
+        ended += f": {detail}" if fetch_hint else ""  # `run` gives the counts with the results
+        if actx.stderr_tty:
+            from rich.markup import escape
+
+            actx.err.print(f"{mark(outcome(t))} {escape(ended)}")
+        else:
+            output.info(actx, ended)
         archived = [r for r in records if r.get("archived_at")]
         for rec in archived if fetch_hint else ():  # (`run` says it when it fetches them)
             output.warn(actx, archived_text(str(rec["id"]), rec["archived_at"]))
