@@ -16,30 +16,25 @@ def cancel(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOp
     Requests not yet processed end canceled (not billed); results of the others are kept. A
     batch that has already ended (or is already canceling) is reported, not an error (exit 0).
     """
-    from batchctl.core.jobs import lifecycle
+    from batchctl.core.jobs import actions
 
     actx = app_context(ctx)
-    store = actx.store()
-    targets = lifecycle.resolve_targets(store, refs, base_url=actx.settings.base_url)
-    confirm_or_stop(
-        actx,
-        "cancel",
-        [t.id for t in targets],
-        "Requests not yet processed will end canceled.",
-        yes=yes,
+    outcomes = actions.cancel_refs(
+        actx, refs, base_url=actx.settings.base_url,
+        confirm=lambda ids: confirm_or_stop(
+            actx, "cancel", ids, "Requests not yet processed will end canceled.", yes=yes),
     )
-    outcomes = lifecycle.cancel(actx.api(), store, targets, actx.clock.time())
     for o in outcomes:
-        if o.action == lifecycle.CANCELING:
+        if o.action == actions.CANCELING:
             output.success(actx, f"{o.id}: cancel requested; it is canceling")
-        elif o.action == lifecycle.ALREADY_CANCELING:
+        elif o.action == actions.ALREADY_CANCELING:
             output.info(actx, f"{o.id} is already canceling; nothing to do")
         else:
             output.info(actx, f"{o.id} has already ended; nothing to cancel")
     if json_:
         output.write_json(o.record for o in outcomes)
     elif not actx.stdout_tty:
-        output.write_lines(o.id for o in outcomes if o.action == lifecycle.CANCELING)
+        output.write_lines(o.id for o in outcomes if o.action == actions.CANCELING)
 
 
 def register(app: typer.Typer) -> None:

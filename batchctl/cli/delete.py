@@ -17,29 +17,24 @@ def delete(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOp
     Only ended batches can be deleted: if one is still running, nothing is deleted and the exit
     is 8 (cancel it first). The state store keeps each batch's record, marked deleted.
     """
-    from batchctl.core.jobs import lifecycle
+    from batchctl.core.jobs import actions
     from batchctl.core.jobs.gone import deleted_text
 
     actx = app_context(ctx)
-    store = actx.store()
-    targets = lifecycle.resolve_targets(store, refs, base_url=actx.settings.base_url)
-    confirm_or_stop(
-        actx,
-        "delete",
-        [t.id for t in targets],
-        "Results that were not downloaded are gone for good.",
-        yes=yes,
+    outcomes = actions.delete_refs(
+        actx, refs, base_url=actx.settings.base_url,
+        confirm=lambda ids: confirm_or_stop(
+            actx, "delete", ids, "Results that were not downloaded are gone for good.", yes=yes),
     )
-    outcomes = lifecycle.delete(actx.api(), store, targets, actx.clock.time())
     for o in outcomes:
-        if o.action == lifecycle.DELETED:
+        if o.action == actions.DELETED:
             output.success(actx, f"{o.id}: deleted")
         else:
             output.info(actx, f"{deleted_text(o.id, o.record.get('deleted_at'))}; nothing to do")
     if json_:
         output.write_json(o.record for o in outcomes)
     elif not actx.stdout_tty:
-        output.write_lines(o.id for o in outcomes if o.action == lifecycle.DELETED)
+        output.write_lines(o.id for o in outcomes if o.action == actions.DELETED)
 
 
 def register(app: typer.Typer) -> None:

@@ -270,42 +270,17 @@ def watch(
 
     Returns the final records and whether every batch ended. The pending parts of ``jobs`` are
     sent as the processing queue drains, and waited for too. Ctrl-C raises Interrupted (exit
-    130) naming the command that resumes. Used by `wait` and `run`.
+    130) naming the command that resumes. The wait of `run` (`wait` calls
+    ``batchctl.core.jobs.waiting.wait`` with ``make_view`` itself).
     """
-    from batchctl.core.errors import Interrupted
-    from batchctl.core.jobs.waiting import wait_for
+    from functools import partial
 
-    clock = actx.clock
-    start = clock.time()
-    view = make_view(actx, targets, jobs)
-    try:
-        with view:
-            records = wait_for(
-                actx.api(),
-                actx.store(),
-                targets,
-                clock=clock,
-                interval=interval,
-                timeout=timeout,
-                on_change=view.change,
-                on_tick=view.tick,
-                on_error=view.error,
-                on_feed=view.feed,
-                jobs=jobs,
-                notify=output.notifier(actx),
-            )
-    except KeyboardInterrupt:
-        raise Interrupted(
-            "interrupted; the batches keep running on the server",
-            next_steps=[resume_step(targets, jobs)],
-        ) from None
-    elapsed = clock.time() - start
-    return records, print_summary(actx, records, targets, elapsed, fetch_hint=fetch_hint,
-                                  jobs=jobs)
+    from batchctl.core.jobs import waiting
 
-
-def resume_step(targets: Sequence[Target], jobs: Sequence[str] = ()) -> NextStep:
-    return NextStep("resume with", "wait", tuple(dict.fromkeys([*unique_refs(targets), *jobs])))
+    waited = waiting.watch(actx, targets, jobs, view_for=partial(make_view, actx),
+                           interval=interval, timeout=timeout, notify=output.notifier(actx))
+    return waited.records, print_summary(actx, waited.records, targets, waited.elapsed,
+                                         fetch_hint=fetch_hint, jobs=jobs)
 
 
 def print_summary(

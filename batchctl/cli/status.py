@@ -24,51 +24,31 @@ def status(
     expired or canceled requests.
     """
     from batchctl.cli.batchview import write_records
-    from batchctl.core.jobs import lifecycle
-    from batchctl.core.jobs.feed import job_reports
+    from batchctl.core.jobs import status as core
 
     actx = app_context(ctx)
-    store = actx.store()
     base_url = actx.settings.base_url
-    if refs:
-        targets = lifecycle.resolve_targets(store, refs, base_url=base_url)
-        jobs = lifecycle.job_refs(refs)
-    else:  # every tracked batch not collected, and every job with parts not sent yet
-        targets = lifecycle.tracked_targets(store, base_url=base_url)
-        jobs = store.pending_jobs(base_url=base_url)
-        if not targets and not jobs:
-            output.info(actx, f"no tracked batches waiting to be collected (for {base_url})")
-            return
-    records, missing = lifecycle.refresh_all(actx.api(), store, targets, actx.clock.time())
-    reports = job_reports(store, jobs)
-    pending = [p for _, _, rows in reports for p in rows]
+    report = core.report(actx, refs or [], base_url=base_url, exit_status=exit_status)
+    if report.empty:
+        output.info(actx, f"no tracked batches waiting to be collected (for {base_url})")
+        return
     # A job's parts not sent yet: records marked pending with --json and in the table (the
     # tab-separated rows stay one per batch); their counts on stderr either way.
-    write_records(actx, [*records, *pending] if json_ or actx.stdout_tty else records,
+    records = report.records
+    write_records(actx, [*records, *report.pending] if json_ or actx.stdout_tty else records,
                   json_=json_, wide=wide)
-    for job_id, c, _ in reports:
+    for job_id, c in report.jobs:
         output.info(actx, job_counts_text(job_id, c))
-    now = actx.clock.time()
-    collected = {t.id for t in targets if t.row is not None and t.row.get("collected_at")}
-    for rec in records:
-        for message, step in lifecycle.warnings(rec, now, collected=rec["id"] in collected):
-            if step is not None:
-                message = f"{message}; {output.next_step(actx.settings, step)}"
-            output.warn(actx, message)
-    if missing:
-        if not refs:  # a tracked batch the API no longer knows: say so, show the rest
-            for exc in missing:
-                output.warn(actx, f"tracked, but the API no longer knows it: {exc.message}")
-        else:
-            for exc in missing[1:]:
-                output.warn(actx, exc.message)
-            raise missing[0]
-    if exit_status:
-        from batchctl.core.jobs.advice import retry_steps
-
-        failed = any(lifecycle.failed(r) for r in records)
-        steps = retry_steps(actx.api(), targets, records) if failed else []
-        lifecycle.check_exit_status(records, retry=steps)
+    for message, step in report.warnings:
+        if step is not None:
+            message = f"{message}; {output.next_step(actx.settings, step)}"
+        output.warn(actx, message)
+    for exc in report.missing:
+        # unnamed: a tracked batch the API no longer knows, said so, the rest shown
+        output.warn(actx, exc.message if refs else
+                    f"tracked, but the API no longer knows it: {exc.message}")
+    if report.error is not None:
+        raise report.error
 
 
 def job_counts_text(job_id: str, c: dict[str, int]) -> str:

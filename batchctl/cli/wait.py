@@ -27,26 +27,22 @@ def wait(
     --exit-status, 9 if requests ended errored, expired or canceled. Ctrl-C (exit 130) stops
     waiting; the batches keep running.
     """
-    from batchctl.cli.progress import resume_step, watch
-    from batchctl.core.errors import StillRunningError
-    from batchctl.core.jobs import lifecycle
+    from functools import partial
+
+    from batchctl.cli.progress import make_view, print_summary
+    from batchctl.core.jobs import waiting
 
     actx = app_context(ctx)
-    targets = lifecycle.resolve_targets(actx.store(), refs, base_url=actx.settings.base_url)
-    jobs = lifecycle.job_refs(refs)  # their parts not sent yet are sent as the queue drains
-    actx.api()  # no key: exit 4 before any display starts
-    records, all_ended = watch(actx, targets, jobs=jobs, interval=interval, timeout=timeout)
+    waited = waiting.wait(
+        actx, refs, base_url=actx.settings.base_url, view_for=partial(make_view, actx),
+        interval=interval, timeout=timeout, exit_status=exit_status,
+        notify=output.notifier(actx),
+    )
+    print_summary(actx, waited.records, waited.targets, waited.elapsed, jobs=waited.jobs)
     if json_:
-        output.write_json(records)
-    if not all_ended:
-        running = [r for r in records if not lifecycle.is_ended(r)]
-        raise StillRunningError(
-            f"gave up waiting after --timeout {timeout or 0:g} s; "
-            f"{lifecycle.batches_text(len(running))} still running",
-            next_steps=[resume_step(targets, jobs)],
-        )
-    if exit_status:  # the summary above has said what helps next
-        lifecycle.check_exit_status(records)
+        output.write_json(waited.records)
+    if waited.error is not None:  # with --exit-status, the summary has said what helps next
+        raise waited.error
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,5 @@
 """The lifecycle of tracked batches: resolve ID|JOB arguments, refresh from the API into the store,
-warn about expiry and archiving, evaluate `--exit-status`, cancel and delete.
+warn about expiry and archiving, evaluate `--exit-status` (cancel and delete: ``actions``).
 
 Plain values in and out; no printing. A *record* is the API's MessageBatch dict (its field names
 unchanged) plus what the store knows: ``job``, ``label`` and ``request_file`` (None for a batch
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import (
-    BadRequestError,
     FailedRequestsError,
     NextStep,
     NotFoundError,
@@ -216,24 +215,34 @@ def warnings(
 def check_exit_status(
     records: Sequence[Mapping[str, Any]], *, retry: Sequence[NextStep] = ()
 ) -> None:
+    """For `--exit-status`: raise what ``exit_status_error`` finds, if anything."""
+    error = exit_status_error(records, retry=retry)
+    if error is not None:
+        raise error
+
+
+def exit_status_error(
+    records: Sequence[Mapping[str, Any]], *, retry: Sequence[NextStep] = ()
+) -> StillRunningError | FailedRequestsError | None:
     """For `--exit-status`: StillRunningError (8) if any batch has not ended, else
     FailedRequestsError (9) if any ended with errored, expired or canceled requests, with the
-    ``retry`` steps that can help (``batchctl.core.jobs.advice``)."""
+    ``retry`` steps that can help (``batchctl.core.jobs.advice``); None if all is well."""
     running = [r["id"] for r in records if not is_ended(r)]
     if running:
-        raise StillRunningError(
-            f"{batches_text(len(running))} not ended yet: {_ids(running)}",
+        return StillRunningError(
+            f"{batches_text(len(running))} not ended yet: {shown_ids(running)}",
             next_steps=[NextStep("wait for them", "wait", tuple(running))],
         )
     bad = [r for r in records if failed(r)]
     if bad:
         t = totals(bad)
         detail = ", ".join(f"{t[k]} {k}" for k in FAILED_KEYS if t[k])
-        raise FailedRequestsError(
+        return FailedRequestsError(
             f"{batches_text(len(bad))} ended with failed requests ({detail}): "
-            f"{_ids(r['id'] for r in bad)}",
+            f"{shown_ids(r['id'] for r in bad)}",
             next_steps=retry,
         )
+    return None
 
 
 def batches_text(n: int) -> str:
@@ -241,89 +250,8 @@ def batches_text(n: int) -> str:
     return f"{n} batch" if n == 1 else f"{n} batches"
 
 
-def _ids(ids: Iterable[str], limit: int = 5) -> str:
+def shown_ids(ids: Iterable[str], limit: int = 5) -> str:
+    """The first ``limit`` ids, comma-separated, and how many more."""
     ids = list(ids)
     shown = ", ".join(ids[:limit])
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
-
-
-# -- cancel and delete ------------------------------------------------------------------------
-CANCELING = "canceling"
-ALREADY_ENDED = "already_ended"
-ALREADY_CANCELING = "already_canceling"
-DELETED = "deleted"
-ALREADY_DELETED = "already_deleted"
-
-
-@dataclass(frozen=True)
-class BatchAction:
-    """What cancel or delete did to one batch: ``action`` is one of the constants above;
-    ``record`` is the batch as the API last described it (the deletion reply for DELETED)."""
-
-    id: str
-    action: str
-    record: dict[str, Any]
-
-
-def cancel(api: Api, store: Store, targets: Sequence[Target], now: float) -> list[BatchAction]:
-    """Ask the API to cancel each batch still in progress. A batch that has already ended (or
-    is already canceling) is reported as such, not as an error."""
-    outcomes: list[BatchAction] = []
-    for target in targets:
-        rec = refresh(api, store, target, now)
-        status = rec.get("processing_status")
-        if status == ENDED:
-            outcomes.append(BatchAction(target.id, ALREADY_ENDED, rec))
-            continue
-        if status == CANCELING:
-            outcomes.append(BatchAction(target.id, ALREADY_CANCELING, rec))
-            continue
-        try:
-            batch = api.cancel(target.id)
-        except BadRequestError:
-            # It may have ended between our look and the cancel: say so if it did.
-            rec = refresh(api, store, target, now)
-            if is_ended(rec):
-                outcomes.append(BatchAction(target.id, ALREADY_ENDED, rec))
-                continue
-            raise
-        if target.row is not None:
-            store.update_remote(batch)
-        outcomes.append(BatchAction(target.id, CANCELING, record(batch, target.row)))
-    return outcomes
-
-
-def delete(api: Api, store: Store, targets: Sequence[Target], now: float) -> list[BatchAction]:
-    """Delete ended batches. If any named batch has not ended, nothing is deleted:
-    StillRunningError (exit 8) says to cancel it first. The store keeps each row, marked deleted."""
-    plan: list[Target | BatchAction] = []
-    running: list[dict[str, Any]] = []
-    for target in targets:
-        row = target.row
-        if row is not None and row.get("deleted_at") is not None:
-            plan.append(BatchAction(target.id, ALREADY_DELETED, local_record(row)))
-            continue
-        rec = refresh(api, store, target, now)
-        if is_ended(rec):
-            plan.append(target)
-        else:
-            running.append(rec)
-    if running:
-        ids = [r["id"] for r in running]
-        states = sorted({str(r.get("processing_status")) for r in running})
-        raise StillRunningError(
-            f"only an ended batch can be deleted; {_ids(ids)} "
-            f"{'is' if len(ids) == 1 else 'are'} {'/'.join(states)}; nothing was deleted",
-            hint="delete them once they have ended",
-            next_steps=[NextStep("cancel them first", "cancel", tuple(ids))],
-        )
-    outcomes: list[BatchAction] = []
-    for item in plan:
-        if isinstance(item, BatchAction):
-            outcomes.append(item)
-            continue
-        reply = api.delete(item.id)
-        if item.row is not None:
-            store.mark_deleted(item.id)
-        outcomes.append(BatchAction(item.id, DELETED, reply))
-    return outcomes

@@ -1,4 +1,8 @@
-"""The polling loop of `wait` (and of `run`): poll until every batch has ended or time is up.
+"""`wait` (and the wait of `run`): poll until every batch has ended or time is up.
+
+``wait`` is the whole command: resolve the ID|JOB arguments, ``watch`` them with the caller's
+view (progress on a terminal, lines off one), and say what to end with. ``wait_for`` is the
+polling loop itself.
 
 Time is the injected clock's wall-clock time, so a laptop that slept resumes at once, and tests
 drive a whole wait in milliseconds with a fake clock. What happens is reported through callbacks;
@@ -9,17 +13,33 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from batchctl.core.clock import Clock
-from batchctl.core.errors import UnavailableError
+from batchctl.core.errors import (
+    BatchctlError,
+    Interrupted,
+    NextStep,
+    StillRunningError,
+    UnavailableError,
+)
 from batchctl.core.jobs.feed import QUEUE_FULL, FeedResult, feed
-from batchctl.core.jobs.lifecycle import Target, is_ended, local_record
+from batchctl.core.jobs.lifecycle import (
+    Target,
+    batches_text,
+    exit_status_error,
+    is_ended,
+    job_refs,
+    local_record,
+    resolve_targets,
+)
 from batchctl.core.jobs.polling import Budget, poll
 from batchctl.core.notify import Notify
 
 if TYPE_CHECKING:
     from batchctl.core.api import Api
+    from batchctl.core.jobs.send import Deps
     from batchctl.core.state.store import Store
 
 FIRST_INTERVAL = 5.0  # default: poll every 5 s at first,
@@ -170,3 +190,110 @@ def _poll_round(
         if on_change is not None and changed(previous, rec):
             on_change(rec, previous)
     return found.calls
+
+
+# -- the command ------------------------------------------------------------------------------
+class View(Protocol):
+    """What shows a wait (``batchctl.cli.progress``): entered for the wait, then told of every
+    change, round, error and feed (the callbacks of ``wait_for``)."""
+
+    def __enter__(self) -> object: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def change(self, rec: Record, previous: Record | None) -> None: ...
+
+    def tick(self, records: Sequence[Record], now: float) -> None: ...
+
+    def error(self, exc: Exception) -> None: ...
+
+    def feed(self, fed: FeedResult) -> None: ...
+
+
+#: ``view_for(targets, jobs)``: the view of a wait for these batches and jobs.
+ViewFor = Callable[[Sequence[Target], Sequence[str]], View]
+
+
+@dataclass
+class Waited:
+    """How a wait ended: the last record of every batch (then a record marked pending per part
+    not sent yet), how long it took, and ``error``: what to end with once the summary is shown
+    (a --timeout, or the --exit-status verdict), None for exit 0."""
+
+    targets: list[Target]
+    jobs: list[str]
+    records: list[Record]
+    elapsed: float
+    error: BatchctlError | None = None
+
+    @property
+    def all_ended(self) -> bool:
+        return all(is_ended(r) for r in self.records)
+
+
+def wait(
+    deps: Deps,
+    refs: Sequence[str],
+    *,
+    base_url: str,
+    view_for: ViewFor,
+    interval: float | None = None,
+    timeout: float | None = None,
+    exit_status: bool = False,
+    notify: Notify | None = None,
+) -> Waited:
+    """`batchctl wait ID|JOB ...`: wait for the batches named (a job's parts not sent yet are
+    sent as the queue drains, and waited for), then say what to end with: StillRunningError
+    (8) if ``timeout`` elapsed first, else with ``exit_status`` the verdict of
+    ``lifecycle.exit_status_error`` (its retry hints are the summary's to give)."""
+    targets = resolve_targets(deps.store(), refs, base_url=base_url)
+    jobs = job_refs(refs)
+    waited = watch(deps, targets, jobs, view_for=view_for, interval=interval, timeout=timeout,
+                   notify=notify)
+    if not waited.all_ended:
+        running = [r for r in waited.records if not is_ended(r)]
+        waited.error = StillRunningError(
+            f"gave up waiting after --timeout {timeout or 0:g} s; "
+            f"{batches_text(len(running))} still running",
+            next_steps=[resume_step(targets, jobs)],
+        )
+    elif exit_status:
+        waited.error = exit_status_error(waited.records)
+    return waited
+
+
+def watch(
+    deps: Deps,
+    targets: Sequence[Target],
+    jobs: Sequence[str] = (),
+    *,
+    view_for: ViewFor,
+    interval: float | None = None,
+    timeout: float | None = None,
+    notify: Notify | None = None,
+) -> Waited:
+    """``wait_for`` the targets (and the pending parts of ``jobs``) with the view
+    ``view_for`` makes. The API client is built first: no key is exit 4 before any display.
+    Ctrl-C raises Interrupted (exit 130) naming the command that resumes."""
+    api, store, clock = deps.api(), deps.store(), deps.clock
+    start = clock.time()
+    view = view_for(targets, jobs)
+    try:
+        with view:
+            records = wait_for(
+                api, store, targets, clock=clock, interval=interval, timeout=timeout,
+                on_change=view.change, on_tick=view.tick, on_error=view.error,
+                on_feed=view.feed, jobs=jobs, notify=notify,
+            )
+    except KeyboardInterrupt:
+        raise Interrupted(
+            "interrupted; the batches keep running on the server",
+            next_steps=[resume_step(targets, jobs)],
+        ) from None
+    return Waited(list(targets), list(jobs), records, clock.time() - start)
+
+
+def resume_step(targets: Sequence[Target], jobs: Sequence[str] = ()) -> NextStep:
+    """The `wait` that carries on waiting for the same arguments."""
+    return NextStep("resume with", "wait",
+                    tuple(dict.fromkeys([*(t.ref for t in targets), *jobs])))
