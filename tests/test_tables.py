@@ -11,8 +11,7 @@ import orjson
 import pytest
 from rich.cells import cell_len
 
-from batchctl.cli.batchview import short_ids
-from batchctl.cli.output import fit_columns
+from batchctl.cli.output import fit_columns, short_ids
 from tests.helpers import request
 from tests.lifecycle_support import json_lines, submit, write_requests
 
@@ -142,3 +141,15 @@ def test_fit_drops_by_priority_then_shrinks_free_text():
         0: 18, 1: 6, 2: 12}  # the id is never cut while something else can give
     empty = [["x" * 18, "ended", "3 succeeded", ""]]
     assert fit_columns(columns, empty, 200, drop=["label"]) == {0: 18, 1: 6, 2: 11}
+
+
+def test_other_tables_never_split_an_id(cli, tmp_path):
+    """Any table (here submit's parts): a column of ids stays on one line, whole where it fits,
+    shortened where it would not."""
+    path = write_requests(tmp_path / "p.jsonl", 4)
+    _, ids = submit(cli, path, "--max-requests", "2")
+    narrow = screen(cli("submit", str(path), "--max-requests", "2", tty=True, width=60).stdout)
+    assert [line.split()[1] for line in narrow.splitlines()[1:]] == [i[:17] + "…" for i in ids]
+    assert all(cell_len(line) <= 60 for line in narrow.splitlines())
+    wide = screen(cli("submit", str(path), "--max-requests", "2", tty=True, width=80).stdout)
+    assert [line.split()[1] for line in wide.splitlines()[1:]] == ids

@@ -13,6 +13,7 @@ from typing import Any
 
 from batchctl.cli import output
 from batchctl.cli.context import AppContext
+from batchctl.cli.output import short_ids
 from batchctl.core.jobs.lifecycle import COUNT_KEYS, counts
 from batchctl.core.jobs.send import SPOOL_DIR, STDIN_NAME
 from batchctl.core.times import display_ts, human_duration, parse_ts
@@ -42,10 +43,6 @@ TABLE_COLUMNS = ("id", "status", "requests", "created", "when", "label", "job", 
 DROP_ORDER = ("file", "job", "label", "created", "when")
 #: Free-text columns cut with an ellipsis when what stays is still too wide.
 SHRINK = ("requests", "label", "file")
-#: On a terminal, ids longer than this are shown as their first SHORT_ID characters and "…"
-#: (longer when two ids of the table share that prefix); --wide, --json and piped output show
-#: them whole. 17 = ``msgbatch_01`` and six characters of the random part.
-SHORT_ID = 17
 _SPOOLED = re.compile(r"[0-9a-f]{64}\.jsonl")
 
 
@@ -102,22 +99,6 @@ def file_text(rec: Mapping[str, Any]) -> str | None:
     if p.parent.name == SPOOL_DIR and _SPOOLED.fullmatch(p.name):
         return STDIN_NAME
     return p.name
-
-
-def short_ids(ids: Iterable[str], length: int = SHORT_ID) -> dict[str, str]:
-    """How each id is shown in a table: its first ``length`` characters and "…", or more of
-    them where two ids would otherwise look alike; an id that short or shorter stays whole."""
-    every = list(dict.fromkeys(ids))
-    shown: dict[str, str] = {}
-    for i in every:
-        if len(i) <= length + 1:
-            shown[i] = i
-            continue
-        n = length
-        while n < len(i) - 1 and any(o != i and o[:n] == i[:n] for o in every):
-            n += 1
-        shown[i] = i[:n] + "…" if n < len(i) - 1 else i
-    return shown
 
 
 def tsv_row(rec: Mapping[str, Any]) -> list[Any]:

@@ -107,7 +107,9 @@ def write_table(
 ) -> None:
     """A Rich table on a terminal; tab-separated rows without a header off one.
 
-    ``no_wrap``: columns kept on one line on a terminal (ids); the others fold to fit. With
+    ``no_wrap``: columns kept on one line on a terminal, as is any column of ids (never split
+    across lines; shortened, see ``short_ids``, when whole ones would not fit); the others fold
+    to fit. With
     ``drop`` or ``shrink`` the table is fitted to the terminal instead, no cell ever wrapped:
     ``shrink`` columns are cut with "…" to SHRINK_CAP cells, then the ``drop`` columns go, in
     that order, until the table fits, then the ``shrink`` columns still shown are cut further.
@@ -120,8 +122,16 @@ def write_table(
     table = Table(title=title, header_style="bold", box=None, pad_edge=False)
     cells = [[_cell(v) for v in row] for row in rows]
     if not (drop or shrink):
-        for name in columns:
-            table.add_column(name.upper(), overflow="fold", no_wrap=name in no_wrap)
+        ids = [i for i in range(len(columns)) if _holds_ids(cells, i)]
+        if ids and sum(fit_columns(columns, cells, 1 << 30).values()) + _GAP * (
+                len(columns) - 1) > actx.out.width:  # too wide with whole ids: short ones
+            for i in ids:
+                short = short_ids(row[i] for row in cells)
+                for row in cells:
+                    row[i] = short.get(row[i], row[i])
+        for i, name in enumerate(columns):
+            whole = name in no_wrap or i in ids
+            table.add_column(name.upper(), overflow="fold", no_wrap=whole)
         for row in cells:
             table.add_row(*(escape(v) for v in row))
         actx.out.print(table)
@@ -132,6 +142,39 @@ def write_table(
     for row in cells:
         table.add_row(*(escape(row[i]) for i in widths))
     actx.out.print(table)
+
+
+#: On a terminal, ids longer than this are shown as their first SHORT_ID characters and "…"
+#: (longer when two ids of the table share that prefix) where whole ones would not fit;
+#: --wide, --json and piped output show them whole. 17 = ``msgbatch_01`` and six characters of
+#: the random part.
+SHORT_ID = 17
+
+
+def short_ids(ids: Iterable[str], length: int = SHORT_ID) -> dict[str, str]:
+    """How each id is shown in a table: its first ``length`` characters and "…", or more of
+    them where two ids would otherwise look alike; an id that short or shorter stays whole."""
+    every = list(dict.fromkeys(ids))
+    shown: dict[str, str] = {}
+    for i in every:
+        if len(i) <= length + 1:
+            shown[i] = i
+            continue
+        n = length
+        while n < len(i) - 1 and any(o != i and o[:n] == i[:n] for o in every):
+            n += 1
+        shown[i] = i[:n] + "…" if n < len(i) - 1 else i
+    return shown
+
+
+_ID = re.compile(r"[a-z]+_(?=[0-9A-Za-z]*[0-9])[0-9A-Za-z]{8,}")  # a digit: not in_progress
+
+
+def _holds_ids(cells: Sequence[Sequence[str]], i: int) -> bool:
+    """Every non-empty cell of column ``i`` is an id (``msgbatch_01...``, ``job_...``): never
+    split across lines, in any table."""
+    found = [row[i] for row in cells if row[i]]
+    return bool(found) and all(_ID.fullmatch(v) for v in found)
 
 
 def fit_columns(

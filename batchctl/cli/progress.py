@@ -24,9 +24,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from batchctl.cli import output
-from batchctl.cli.batchview import counts_text, expires_text, short_ids
+from batchctl.cli.batchview import counts_text, expires_text
 from batchctl.cli.context import AppContext
 from batchctl.cli.ending import Elapsed, mark, outcome
+from batchctl.cli.output import short_ids
 from batchctl.core.errors import NextStep
 from batchctl.core.jobs.gone import archived_text
 from batchctl.core.jobs.lifecycle import Target, batches_text, counts, is_ended, totals
