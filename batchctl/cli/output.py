@@ -123,8 +123,7 @@ def write_table(
     cells = [[_cell(v) for v in row] for row in rows]
     if not (drop or shrink):
         ids = [i for i in range(len(columns)) if _holds_ids(cells, i)]
-        if ids and sum(fit_columns(columns, cells, 1 << 30).values()) + _GAP * (
-                len(columns) - 1) > actx.out.width:  # too wide with whole ids: short ones
+        if ids and _least_width(columns, cells, ids) > actx.out.width:  # whole ids: too wide
             for i in ids:
                 short = short_ids(row[i] for row in cells)
                 for row in cells:
@@ -175,6 +174,16 @@ def _holds_ids(cells: Sequence[Sequence[str]], i: int) -> bool:
     split across lines, in any table."""
     found = [row[i] for row in cells if row[i]]
     return bool(found) and all(_ID.fullmatch(v) for v in found)
+
+
+def _least_width(columns: Sequence[str], cells: Sequence[Sequence[str]], ids: list[int]) -> int:
+    """The narrowest a table can be with its ids whole: the others folded to their header's
+    width or ten cells, whichever is more (if their text is that long)."""
+    from rich.cells import cell_len
+
+    natural = fit_columns(columns, cells, 1 << 30)
+    least = [w if i in ids else min(w, max(cell_len(columns[i]), 10)) for i, w in natural.items()]
+    return sum(least) + _GAP * (len(least) - 1)
 
 
 def fit_columns(
