@@ -59,7 +59,7 @@ def test_cancel_a_job_cancels_each_of_its_batches(cli, tmp_path, emulator):
     records = json_lines(result.stdout)
     assert [r["id"] for r in records] == ids
     assert all(r["processing_status"] == "canceling" and r["cancel_initiated_at"] for r in records)
-    assert all(r["job"] == job for r in records)
+    assert all(r["job_id"] == job for r in records)
     assert {remote_status(emulator, b) for b in ids} == {"canceling"}
 
 

@@ -75,7 +75,7 @@ def test_rows_are_joined_with_the_store(cli, emulator, tmp_path):
     assert rows[tracked]["request_file"] == str(tmp_path / "mine.jsonl")
     assert rows[untracked]["job"] == "" and rows[untracked]["request_file"] == ""
     records = {r["id"]: r for r in json_lines(cli("list", "--json").stdout)}
-    assert records[tracked]["job"] == job and records[untracked]["job"] is None
+    assert records[tracked]["job_id"] == job and records[untracked]["job_id"] is None
 
 
 def test_status_filter(cli, emulator, clock):
@@ -117,7 +117,7 @@ def test_local_needs_no_network_and_no_key(cli, tmp_path, state_dir, clock):
     records = {r["id"]: r for r in json_lines(
         invoke(["--base-url", base_url, "list", "--local", "--json"]).stdout)}
     assert records[ids[0]]["deleted_at"] is not None and records[ids[1]]["deleted_at"] is None
-    assert records[ids[1]]["job"] == job and records[ids[1]]["last_seen_at"]
+    assert records[ids[1]]["job_id"] == job and records[ids[1]]["last_seen_at"]
     only = invoke(["--base-url", base_url, "list", "--local", "--status", "in_progress"])
     assert ids_of(only.stdout) == [ids[1]]
 

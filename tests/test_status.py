@@ -78,7 +78,7 @@ def test_json_keeps_api_field_names_and_adds_the_store_fields(cli, tmp_path):
                 "ended_at", "cancel_initiated_at", "archived_at", "results_url"):
         assert key in record
     assert record["type"] == "message_batch"
-    assert (record["job"], record["label"], record["request_file"]) == (
+    assert (record["job_id"], record["label"], record["request_file"]) == (
         job, None, str(tmp_path / "a.jsonl"))
 
 
@@ -104,7 +104,7 @@ def test_an_id_the_store_does_not_know_still_works(cli, emulator):
     (record,) = json_lines(result.stdout)
     assert record["id"] == batch
     assert record["request_counts"]["processing"] == 4
-    assert record["job"] is None and record["request_file"] is None
+    assert record["job_id"] is None and record["request_file"] is None
 
 
 def test_exit_status_8_while_running_0_when_clean(cli, tmp_path, clock):

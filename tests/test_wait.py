@@ -63,7 +63,7 @@ def test_json_writes_the_final_records(cli, tmp_path):
     assert record["id"] == batch and record["processing_status"] == "ended"
     assert record["request_counts"]["succeeded"] == 2
     assert record["results_url"].endswith(f"/v1/messages/batches/{batch}/results")
-    assert record["job"] == job
+    assert record["job_id"] == job
 
 
 def test_terminal_shows_progress_bars_on_stderr_only(cli, tmp_path):

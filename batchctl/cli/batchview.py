@@ -48,7 +48,7 @@ _SPOOLED = re.compile(r"[0-9a-f]{64}\.jsonl")
 
 def job_of(rec: Mapping[str, Any]) -> Any:
     """The job id of a record: the one place that reads its key."""
-    return rec.get("job")
+    return rec.get("job_id")
 
 
 def status_text(rec: Mapping[str, Any]) -> str:

@@ -101,7 +101,7 @@ def _ranges(lines: Iterable[int]) -> str | None:
 def pending_record(row: Mapping[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
     """A part not sent yet, in the shape of a submitted batch's record, marked pending."""
     return {
-        "id": None, "job_id": job["id"], "job": job["id"], "part": row["part"], "parts": job["part_count"],
+        "id": None, "job_id": job["id"], "part": row["part"], "parts": job["part_count"],
         "file": job["source"], "request_file": job["request_file"], "sha256": job["sha256"],
         "first_line": row["first_line"], "last_line": row["last_line"],
         "request_count": row["request_count"], "label": job["label"],

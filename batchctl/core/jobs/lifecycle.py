@@ -2,7 +2,7 @@
 warn about expiry and archiving, evaluate `--exit-status` (cancel and delete: ``actions``).
 
 Plain values in and out; no printing. A *record* is the API's MessageBatch dict (its field names
-unchanged) plus what the store knows: ``job``, ``label`` and ``request_file`` (None for a batch
+unchanged) plus what the store knows: ``job_id``, ``label`` and ``request_file`` (None for a batch
 the store does not track).
 """
 
@@ -106,9 +106,9 @@ def tracked_targets(store: Store, *, base_url: str) -> list[Target]:
 
 # -- records ----------------------------------------------------------------------------------
 def record(batch: Mapping[str, Any], row: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The API's batch dict plus the store's job, label and request file."""
+    """The API's batch dict plus the store's job_id, label and request file."""
     out = dict(batch)
-    out["job"] = row.get("job_id") if row else None
+    out["job_id"] = row.get("job_id") if row else None
     out["label"] = row.get("label") if row else None
     out["request_file"] = row.get("request_file") if row else None
     out["api_version"] = row.get("api_version") if row else None
