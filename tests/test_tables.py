@@ -38,8 +38,8 @@ def three(cli, emulator, tmp_path, clock) -> dict[str, str]:
     masks: dict[str, str] = {}
     for n, rec in enumerate(json_lines(cli("list", "--json").stdout)):  # newest first
         masks[rec["id"]] = "msgbatch_01" + "CBA"[n] * 22
-        if rec["job"]:
-            masks[rec["job"]] = "job_" + "cba"[n] * 12
+        if rec["job_id"]:
+            masks[rec["job_id"]] = "job_" + "cba"[n] * 12
     return masks
 
 
