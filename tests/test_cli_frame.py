@@ -157,7 +157,8 @@ def test_piped_help_and_usage_errors_are_plain_text() -> None:
     )
     assert bad.returncode == 2
     assert bad.stdout == ""
-    assert "Missing argument" in bad.stderr and "╭" not in bad.stderr
+    assert bad.stderr.startswith("error: missing argument FILE|-\n")
+    assert "╭" not in bad.stderr and "Usage:" not in bad.stderr
 
 
 def test_every_command_of_the_contract_is_registered() -> None:

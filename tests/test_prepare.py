@@ -164,7 +164,7 @@ def test_files_one_request_each_ids_from_relative_paths(tmp_path):
 
 
 def test_files_glob_that_matches_nothing(tmp_path):
-    with pytest.raises(InputError, match="no file matches"):
+    with pytest.raises(UsageError, match="no file matches"):
         run(PrepareSpec(files_glob=str(tmp_path / "*.nothing")))
 
 
@@ -244,6 +244,6 @@ def test_cli_reports_changed_ids(tmp_path):
     assert "custom_ids changed: 2 made valid, 1 made unique" in result.stderr
 
 
-def test_cli_missing_file_is_invalid_input(tmp_path):
+def test_cli_missing_file_is_a_usage_error_as_with_submit(tmp_path):
     result = invoke(["prepare", str(tmp_path / "nope.txt")])
-    assert result.exit_code == 3 and "no such file" in result.stderr
+    assert result.exit_code == 2 and "no such file" in result.stderr

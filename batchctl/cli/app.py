@@ -7,10 +7,11 @@ import importlib
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
+from typer._click import exceptions as click_errors
 from typer.core import TyperGroup
 
 from batchctl import __version__
@@ -36,8 +37,15 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def report_error(actx: AppContext | None, exc: BatchctlError) -> None:
-    """Print an error the way every command does: message, FILE:LINE problems, hint."""
+def report_error(
+    actx: AppContext | None, exc: BatchctlError, *, stderr_tty: bool | None = None
+) -> None:
+    """Print an error the way every command does: message, FILE:LINE problems, hint.
+
+    Without an AppContext (the mistake came before the root callback built one), stderr is
+    styled if ``stderr_tty`` says so, else if it is a terminal (or BATCHCTL_FORCE_TTY is set)."""
+    if actx is None and (stderr_tty if stderr_tty is not None else _stderr_is_tty()):
+        actx = AppContext.build(Settings.resolve(), Overrides(stderr_tty=True))
     tty = actx.stderr_tty if actx is not None else False
     err = actx.err if actx is not None else None
 
@@ -71,6 +79,29 @@ def report_error(actx: AppContext | None, exc: BatchctlError) -> None:
         settings = actx.settings if actx is not None else None
         for step in exc.next_steps:
             line(f"hint: {next_step(settings, step)}", "dim")
+
+
+def _stderr_is_tty() -> bool:
+    from batchctl.cli.context import FORCE_TTY_ENV
+
+    if os.environ.get(FORCE_TTY_ENV, "").strip().lower() in {"1", "true", "yes"}:
+        return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _usage_exit(ctx: Any, exc: click_errors.ClickException) -> NoReturn:
+    """A mistake in the command line, said the way every other error is; exit 2."""
+    from batchctl.cli.usage import usage_error
+
+    obj = ctx.find_root().obj if ctx is not None else None
+    actx = obj if isinstance(obj, AppContext) else None
+    tty = obj.stderr_tty if isinstance(obj, Overrides) else None
+    error = usage_error(exc, ctx)
+    report_error(actx, error, stderr_tty=tty)
+    raise typer.Exit(error.exit_code)
 
 
 # The global options (the root callback's), and which of them take a value.
@@ -112,11 +143,16 @@ class BatchctlGroup(TyperGroup):
     global options after the command too."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, hoist_global_options(list(args)))
+        try:
+            return super().parse_args(ctx, hoist_global_options(list(args)))
+        except click_errors.ClickException as exc:
+            _usage_exit(ctx, exc)
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except click_errors.ClickException as exc:
+            _usage_exit(ctx, exc)
         except BatchctlError as exc:
             actx = ctx.obj if isinstance(ctx.obj, AppContext) else None
             report_error(actx, exc)

@@ -223,7 +223,7 @@ JoinOpt = Annotated[
 JoinDataArg = Annotated[
     Path | None,
     typer.Argument(metavar="DATA", help="With --join: the data file to join the answers to.",
-                   show_default=False, dir_okay=False),
+                   show_default=False, exists=True, dir_okay=False),
 ]
 IdColumnOpt = Annotated[
     str | None,

@@ -40,10 +40,10 @@ CanceledOpt = Annotated[
 ]
 RequestFileOpt = Annotated[
     Path | None,
-    typer.Option("--request-file",
+    typer.Option("--request-file", metavar="FILE",
                  help="Read the requests from this copy of the submitted file (same sha256), "
                  "e.g. on a host other than the one that submitted it.",
-                 dir_okay=False, show_default=False),
+                 exists=True, dir_okay=False, show_default=False),
 ]
 DryRunOpt = Annotated[
     bool,

@@ -16,7 +16,7 @@ from batchctl.cli.options import JsonOpt
 state_app = typer.Typer(
     name="state",
     help="The state store: which one is in use, where it lives; export and import it.",
-    no_args_is_help=True,
+    no_args_is_help=False,  # `batchctl state` alone: "error: ... needs a command", exit 2
 )
 
 FileArg = Annotated[Path, typer.Argument(help="The JSONL file ('-': stdout/stdin).",

@@ -107,12 +107,14 @@ def _open_source(source: str, stdin: IO[bytes] | None) -> tuple[str, IO[bytes], 
         return "<stdin>", stdin, False
     try:
         return source, open(source, "rb"), True  # closed by the caller
+    # A FILE argument that cannot be opened is a usage error (exit 2), as with submit and run;
+    # exit 3 is for what is inside a file that was read.
     except FileNotFoundError:
-        raise InputError(f"{source}: no such file") from None
+        raise UsageError(f"{source}: no such file") from None
     except IsADirectoryError:
-        raise InputError(f"{source}: is a directory", hint="use --files 'DIR/*.txt'") from None
+        raise UsageError(f"{source}: is a directory", hint="use --files 'DIR/*.txt'") from None
     except OSError as exc:
-        raise InputError(f"{source}: cannot be read: {exc.strerror}") from None
+        raise UsageError(f"{source}: cannot be read: {exc.strerror}") from None
 
 
 def _from_lines(
@@ -151,8 +153,8 @@ def _from_files(
     assert spec.files_glob is not None
     paths = match_files(spec.files_glob)
     if not paths:
-        raise InputError(
-            f"no file matches {spec.files_glob!r}",
+        raise UsageError(  # like a FILE argument that names no file: exit 2
+            f"--files {spec.files_glob!r}: no file matches",
             hint="quote the pattern so batchctl expands it: --files 'docs/**/*.txt'",
         )
     dirs = {os.path.dirname(os.path.abspath(p)) for p in paths}

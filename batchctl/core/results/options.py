@@ -24,8 +24,8 @@ def parse_types(text: str) -> frozenset[str]:
     bad = sorted(names - set(RESULT_TYPES))
     if bad or not names:
         raise UsageError(
-            f"--only: unknown result type {', '.join(map(repr, bad)) or repr(text)}; "
-            f"choose from {', '.join(RESULT_TYPES)} (comma-separated)"
+            f"--only must be one of: {', '.join(RESULT_TYPES)} (comma-separated); "
+            f"got {', '.join(map(repr, bad)) or repr(text)}"
         )
     return frozenset(names)
 
@@ -35,7 +35,7 @@ def format_for(path: Path | None, given: str | None) -> str:
     if given is not None:
         fmt = given.strip().lower()
         if fmt not in FORMATS:
-            raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {given!r}")
+            raise UsageError(f"--format must be one of: {', '.join(FORMATS)}; got {given!r}")
         return fmt
     if path is not None and path.suffix.lower() == ".csv":
         return "csv"
@@ -73,7 +73,7 @@ def build_options(
             raise UsageError("--json writes JSONL: it cannot be used with --format csv")
         fmt = fmt or "jsonl"
     if order not in ORDERS:
-        raise UsageError(f"--order must be one of {', '.join(ORDERS)}, not {order!r}")
+        raise UsageError(f"--order must be one of: {', '.join(ORDERS)}; got {order!r}")
     price_table = None
     if prices_file is not None:
         from batchctl.core.catalog.prices import load_price_table
