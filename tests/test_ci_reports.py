@@ -67,7 +67,7 @@ def test_no_step_summary_without_the_variable(tmp_path: Path, cli: Any, clock: A
 def test_run_and_collect_append_their_summaries(tmp_path: Path, cli: Any, clock: Any) -> None:
     step = tmp_path / "step.md"
     env = {"GITHUB_STEP_SUMMARY": str(step), "BATCHCTL_EMULATOR_PROCESSING_SECONDS": "0"}
-    got = cli("run", str(write(tmp_path / "a.jsonl")), "-o", str(tmp_path / "a.jsonl.out"),
+    got = cli("run", str(write(tmp_path / "a.jsonl")), "-o", str(tmp_path / "a-out.jsonl"),
               "--interval", "1", env=env)
     assert got.exit_code == 0, got.stderr
     assert "### batchctl run job_" in step.read_text()

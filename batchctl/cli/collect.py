@@ -9,7 +9,7 @@ import typer
 
 from batchctl.cli import output, shared
 from batchctl.cli.context import AppContext, app_context
-from batchctl.cli.options import FormatOpt, JsonOpt
+from batchctl.cli.options import JsonOpt
 
 HELP = (
     "Download the results of every tracked batch that has ended and was not collected yet, one "
@@ -27,12 +27,18 @@ DirOpt = Annotated[
                  help="Where to write the files (created if needed). Default: results/ in the "
                  "state directory."),
 ]
+CollectFormatOpt = Annotated[
+    str | None,
+    typer.Option("--format", "-f", metavar="jsonl|csv",
+                 help="Format of the files written: jsonl (the default, .jsonl files) or csv "
+                 "(.csv files)."),
+]
 
 
 def collect_command(
     ctx: typer.Context,
     directory: DirOpt = None,
-    fmt: FormatOpt = None,
+    fmt: CollectFormatOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl collect`: see HELP."""

@@ -187,7 +187,8 @@ MaxQueuedOpt = Annotated[
 FormatOpt = Annotated[
     str | None,
     typer.Option("--format", "-f", metavar="jsonl|csv",
-                 help="Output format (default: from the -o extension, .csv = CSV; else JSONL)."),
+                 help="Output format. Default: from the -o extension (.jsonl, .ndjson = JSONL; "
+                 ".csv = CSV; another one is refused unless --format is given), else JSONL."),
 ]
 OnlyOpt = Annotated[
     str | None,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from batchctl.core.errors import UsageError
+from batchctl.core.results.atomic import resolve_target
 from batchctl.core.results.extract import Extractor
 from batchctl.core.results.extract import parse as parse_extract
 from batchctl.core.results.join import JoinRequest
@@ -30,16 +31,47 @@ def parse_types(text: str) -> frozenset[str]:
     return frozenset(names)
 
 
+#: The extensions of -o that say a format (any case). Anything else on a regular file needs
+#: --format: writing JSONL into `answers.xlsx` silently is worse than asking (issue 15).
+EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+
+
 def format_for(path: Path | None, given: str | None) -> str:
-    """``--format`` if given, else from the extension of ``-o``: ``.csv`` is CSV, the rest JSONL."""
+    """``--format`` if given, else from the extension of ``-o`` (``EXTENSIONS``); JSONL for
+    stdout, a name without an extension, and a device, FIFO or descriptor (``/dev/stdout``).
+
+    An unknown extension on a regular file (or one to be created) is a UsageError (exit 2),
+    raised before anything is sent. A symlink without an extension takes the one of the file it
+    leads to. ``.json`` is refused too: it would hold JSON lines, not one JSON document.
+    """
     if given is not None:
         fmt = given.strip().lower()
         if fmt not in FORMATS:
             raise UsageError(f"--format must be one of: {', '.join(FORMATS)}; got {given!r}")
         return fmt
-    if path is not None and path.suffix.lower() == ".csv":
-        return "csv"
-    return "jsonl"
+    if path is None:
+        return "jsonl"
+    target = resolve_target(path)
+    suffix = path.suffix or target.path.suffix
+    if not suffix:
+        return "jsonl"
+    known_fmt = EXTENSIONS.get(suffix.lower())
+    if known_fmt is not None:
+        return known_fmt
+    if target.in_place:  # not a regular file: its name is not a file type (issue 15, item 1)
+        return "jsonl"
+    known = ", ".join(EXTENSIONS)
+    if suffix.lower() == ".json":
+        raise UsageError(
+            f"-o {path}: results are JSON lines (one object per line), not one JSON document, "
+            f"so .json would misname them; the extensions batchctl writes: {known}",
+            hint=f"name it {path.with_suffix('.jsonl').name}, or add --format jsonl to keep "
+            "the name",
+        )
+    raise UsageError(
+        f"-o {path}: batchctl does not write {suffix} files; the extensions it knows: {known}",
+        hint="add --format jsonl or --format csv to write that format under this name",
+    )
 
 
 def build_options(
@@ -68,10 +100,6 @@ def build_options(
         joining = JoinRequest(Path(join) if join else None, id_column, state_dir)
     elif id_column is not None:
         raise UsageError("--id-column goes with --join DATA")
-    if json_:
-        if fmt is not None and fmt.strip().lower() != "jsonl":
-            raise UsageError("--json writes JSONL: it cannot be used with --format csv")
-        fmt = fmt or "jsonl"
     if order not in ORDERS:
         raise UsageError(f"--order must be one of: {', '.join(ORDERS)}; got {order!r}")
     price_table = None
@@ -80,6 +108,8 @@ def build_options(
 
         price_table = load_price_table(prices_file)
     fmt = format_for(out, fmt)
+    if json_ and fmt != "jsonl":
+        raise UsageError("--json writes JSONL: it cannot be used with --format csv or -o FILE.csv")
     if thinking and fmt != "csv":
         raise UsageError("--thinking adds a CSV column: use it with --format csv or -o FILE.csv "
                          "(JSONL keeps every block as the API sent it)")
