@@ -151,3 +151,8 @@ def test_global_options_after_the_command_still_work(state_dir: Path) -> None:
     result = invoke(["state", "path", "--state-dir", str(state_dir / "x")])
     assert result.exit_code == 0, result.stderr
     assert result.stdout == f"{state_dir / 'x' / 'batchctl.db'}\n"
+
+
+def test_json_with_an_export_to_stdout_is_refused_not_ignored() -> None:
+    stderr = check_usage_error(["state", "export", "-", "--json"], tty=False)
+    assert stderr.startswith("error: --json reports an export to FILE on stdout")

@@ -10,14 +10,23 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.markup import escape
 from typer._click import exceptions as click_errors
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
+from typer.models import DefaultPlaceholder
 
 from batchctl import __version__
 from batchctl.cli.context import AppContext, Overrides
 from batchctl.core.errors import BatchctlError, ExitCode, InputError
 from batchctl.core.settings import Settings
+
+
+def escape(text: str) -> str:
+    """Rich markup escaped; rich is imported only when something is styled (not for piped
+    help)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
 
 # One module per command, each with `register(app)`. Order is the order of `--help`.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -138,7 +147,52 @@ def hoist_global_options(args: list[str]) -> list[str]:
     return args[:i] + moved + kept
 
 
-class BatchctlGroup(TyperGroup):
+def _skip_none(param: Any) -> None:
+    """A parameter left unset is None without building its validator: Typer builds a pydantic
+    TypeAdapter for each parameter it processes, even one with nothing to check, and importing
+    pydantic for the root's unset options was most of `batchctl status --help`."""
+    if "process_value" in vars(param) or param.nargs != 1 or getattr(param, "multiple", False):
+        return
+    process = param.process_value
+
+    def process_value(ctx: Any, value: Any) -> Any:
+        if value is None and not param.required:
+            return param.callback(ctx, param, None) if param.callback is not None else None
+        return process(ctx, value)
+
+    param.process_value = process_value
+
+
+class _Help:
+    """Help pages and usage lines by batchctl.cli.helptext, for commands and groups alike; unset
+    parameters without a validator."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            _skip_none(param)
+        return params
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        from batchctl.cli import helptext
+
+        helptext.format_help(ctx, self, formatter)
+
+    def get_usage(self, ctx: Any) -> str:
+        from batchctl.cli import helptext
+
+        return "Usage: " + helptext.usage(ctx, self)
+
+
+class BatchctlCommand(_Help, TyperCommand):
+    """A command under the root (or under `state`)."""
+
+
+class BatchctlSubGroup(_Help, TyperGroup):
+    """A group under the root (`state`): its errors reach the root's handler."""
+
+
+class BatchctlGroup(_Help, TyperGroup):
     """Maps the error tree to exit codes for every command, CliRunner included; takes the
     global options after the command too."""
 
@@ -219,6 +273,7 @@ def root(
         str | None,
         typer.Option(
             "--base-url",
+            metavar="URL",
             help="API base URL. (env: ANTHROPIC_BASE_URL; default https://api.anthropic.com)",
             show_default=False,
         ),
@@ -227,6 +282,7 @@ def root(
         str | None,
         typer.Option(
             "--store",
+            metavar="sqlite|URL",
             help="The state store: 'sqlite' (a file under the state directory, the default) or "
             "a PostgreSQL URL (postgresql://...) shared by several machines. "
             "(env: BATCHCTL_STORE)",
@@ -240,7 +296,7 @@ def root(
 ) -> None:
     if ctx.invoked_subcommand is None:
         # A bare `batchctl` (or one in a cron line whose command went missing) does nothing.
-        # Typer's rich help prints to sys.stdout itself, so point that at stderr for the call.
+        # The page goes to stderr: helptext decides colour by sys.stdout, so point that there.
         real_stdout, sys.stdout = sys.stdout, sys.stderr
         try:
             text = ctx.get_help()
@@ -262,10 +318,23 @@ def root(
     ctx.call_on_close(actx.close)
 
 
+def _adopt(typer_app: typer.Typer) -> None:
+    """Every command and sub-group gets batchctl's help pages (and lazy unset values)."""
+    for info in typer_app.registered_commands:
+        if info.cls in (None, TyperCommand):
+            info.cls = BatchctlCommand
+    for group in typer_app.registered_groups:
+        if isinstance(group.cls, DefaultPlaceholder) or group.cls in (None, TyperGroup):
+            group.cls = BatchctlSubGroup
+        if group.typer_instance is not None:
+            _adopt(group.typer_instance)
+
+
 def _register_commands() -> None:
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"batchctl.cli.{name}")
         module.register(app)
+    _adopt(app)
 
 
 _register_commands()
@@ -276,8 +345,8 @@ def main() -> None:
     from batchctl.cli.context import FORCE_TTY_ENV
 
     if not (sys.stdout.isatty() or os.environ.get(FORCE_TTY_ENV, "").strip() in {"1", "true"}):
-        # Piped help and usage errors in plain text: no box drawing in logs, and `--help`
-        # skips loading Rich's help renderer (a third of its start-up).
+        # Help and usage errors are batchctl's own (helptext, usage); this keeps what Typer
+        # still prints itself (a bug's traceback) in plain text, without box drawing, in logs.
         import typer.core
 
         typer.core.HAS_RICH = False

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 from batchctl.core.clock import Clock, SystemClock
 from batchctl.core.settings import Settings
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from batchctl.core.api import Api
     from batchctl.core.state.store import Store
 
@@ -96,6 +97,8 @@ class AppContext:
     def _console(self, *, stderr: bool, tty: bool) -> Console:
         # file=None: Rich looks sys.stdout/sys.stderr up on every write, so test runners that swap
         # them capture output. Off a terminal: no colour, no wrapping, no escape codes at all.
+        from rich.console import Console
+
         return Console(
             stderr=stderr,
             force_terminal=tty,

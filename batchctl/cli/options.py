@@ -32,6 +32,17 @@ WideOpt = Annotated[
     bool,
     typer.Option("--wide", "-w", help="On a terminal, show ids whole (the table shortens them)."),
 ]
+# results and run write results, which are JSON lines already: --json there pins the format.
+JsonlOpt = Annotated[
+    bool,
+    typer.Option("--json", help="Write the results as JSONL whatever the -o name (the same as "
+                 "--format jsonl)."),
+]
+RunJsonOpt = Annotated[
+    bool,
+    typer.Option("--json", help="Write the results as JSONL whatever the -o name (the same as "
+                 "--format jsonl); with --dry-run, the plan as JSON records."),
+]
 YesOpt = Annotated[
     bool,
     typer.Option("--yes", "-y", help="Do not ask for confirmation (required without a terminal)."),
@@ -46,6 +57,7 @@ OutputOpt = Annotated[
     typer.Option(
         "--output",
         "-o",
+        metavar="FILE",
         help="Write to this file (atomically: a temp file beside it, renamed when complete; a "
         "symlink's target is replaced, a device or FIFO is written in place; - is stdout).",
         dir_okay=False,
@@ -61,24 +73,28 @@ ExitStatusOpt = Annotated[
 ]
 TimeoutOpt = Annotated[
     float | None,
-    typer.Option("--timeout", help="Stop waiting after this many seconds (exit 8).", min=0),
+    typer.Option("--timeout", metavar="SECONDS", min=0,
+                 help="Stop waiting after this many seconds (exit 8)."),
 ]
 IntervalOpt = Annotated[
     float | None,
     typer.Option(
         "--interval",
+        metavar="SECONDS",
         help="Seconds between polls (default: 5 s, backing off to 60 s on long waits).",
         min=0.1,
     ),
 ]
 LabelOpt = Annotated[
-    str | None, typer.Option("--label", help="A name for this job, shown by status and list.")
+    str | None,
+    typer.Option("--label", metavar="TEXT", help="A name for this job, shown by status and list."),
 ]
 RefsArg = Annotated[
     list[str],
     typer.Argument(
         help="Batch ids (msgbatch_...) or job ids (job_...).",
         show_default=False,
+        metavar="ID|JOB",
         autocompletion=complete_refs,
     ),
 ]
@@ -87,6 +103,7 @@ RefArg = Annotated[
     typer.Argument(
         help="A batch id (msgbatch_...) or a job id (job_...).",
         show_default=False,
+        metavar="ID|JOB",
         autocompletion=complete_refs,
     ),
 ]
@@ -96,6 +113,7 @@ OptRefsArg = Annotated[
         help="Batch ids (msgbatch_...) or job ids (job_...). Default: every tracked batch "
         "whose results were not collected.",
         show_default=False,
+        metavar="ID|JOB",
         autocompletion=complete_refs,
     ),
 ]
@@ -127,7 +145,7 @@ FileArg = Annotated[
 ]
 MaxRequestsOpt = Annotated[
     int,
-    typer.Option("--max-requests", help="At most this many requests per batch.", min=1,
+    typer.Option("--max-requests", metavar="N", help="At most this many requests per batch.", min=1,
                  max=DEFAULT_MAX_REQUESTS),
 ]
 MaxBytesOpt = Annotated[

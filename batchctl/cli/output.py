@@ -13,12 +13,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
-from rich.markup import escape
 
 from batchctl.cli.context import AppContext
 from batchctl.core.errors import NextStep, UsageError
 from batchctl.core.settings import DEFAULT_BASE_URL, Settings, default_state_dir
 from batchctl.core.untrusted import printable
+
+
+def escape(text: str) -> str:
+    """Rich markup escaped; rich is imported only when something is styled (not for piped
+    help)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
 
 _JSON_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 

@@ -11,7 +11,10 @@ import typer
 from batchctl.cli import output
 from batchctl.cli.context import AppContext, app_context
 from batchctl.cli.options import AllowUnknownModelOpt
-from batchctl.core.requests import prepare as core
+
+# The spec and its defaults only: the reader (prepare.py) loads when the command runs, not for
+# `batchctl --help`.
+from batchctl.core.requests import prepare_spec as spec_
 
 _SPOOL_CHUNK = 1 << 20
 
@@ -24,43 +27,45 @@ def prepare(
             help="A text file with one prompt per line, a CSV file with --column, or - for "
             "stdin. Not with --files.",
             show_default=False,
+            metavar="FILE|-",
         ),
     ] = None,
     column: Annotated[
         str | None,
         typer.Option("--column", help="Read FILE as CSV (.tsv: tab-separated) with a header; "
-                     "this column holds the prompt.", show_default=False),
+                     "this column holds the prompt.", show_default=False, metavar="COLUMN"),
     ] = None,
     id_column: Annotated[
         str | None,
         typer.Option("--id-column", help="CSV column to take custom_ids from (made valid and "
-                     "unique). Default: row-N.", show_default=False),
+                     "unique). Default: row-N.", show_default=False, metavar="COLUMN"),
     ] = None,
     files: Annotated[
         str | None,
-        typer.Option("--files", help="One request per file matching this glob (quote it; ** "
+        typer.Option("--files", metavar="GLOB", help="One request per file matching this glob (quote it; ** "
                      "recurses). custom_id: the path without extension.", show_default=False),
     ] = None,
     template: Annotated[
         str,
         typer.Option("--template", help="The prompt, with {text} where the input goes ({name}: "
-                     "the file name with --files; {COLUMN}: any CSV column)."),
-    ] = core.DEFAULT_TEMPLATE,
+                     "the file name with --files; {COLUMN}: any CSV column).", metavar="TEXT"),
+    ] = spec_.DEFAULT_TEMPLATE,
     model: Annotated[
         str,
-        typer.Option("--model", "-m", envvar=core.MODEL_ENV, help="Model of every request."),
-    ] = core.DEFAULT_MODEL,
+        typer.Option("--model", "-m", envvar=spec_.MODEL_ENV, help="Model of every request."),
+    ] = spec_.DEFAULT_MODEL,
     max_tokens: Annotated[
         int, typer.Option("--max-tokens", help="max_tokens of every request.", min=1)
-    ] = core.DEFAULT_MAX_TOKENS,
+    ] = spec_.DEFAULT_MAX_TOKENS,
     system: Annotated[
         str | None,
-        typer.Option("--system", help="A system prompt for every request.", show_default=False),
+        typer.Option("--system", help="A system prompt for every request.", show_default=False,
+                     metavar="TEXT"),
     ] = None,
     id_prefix: Annotated[
         str | None,
         typer.Option("--id-prefix", help="Start every custom_id with this (default: line- for "
-                     "text, row- for CSV rows).", show_default=False),
+                     "text, row- for CSV rows).", show_default=False, metavar="PREFIX"),
     ] = None,
     allow_unknown_model: AllowUnknownModelOpt = False,
 ) -> None:
@@ -74,8 +79,10 @@ def prepare(
 
         batchctl prepare prompts.txt --max-tokens 300 | batchctl submit -
     """
+    from batchctl.core.requests import prepare as core
+
     actx = app_context(ctx)
-    spec = core.PrepareSpec(
+    spec = spec_.PrepareSpec(
         source=file,
         column=column,
         id_column=id_column,
@@ -99,7 +106,7 @@ def prepare(
     _summary(actx, spec, result)
 
 
-def _summary(actx: AppContext, spec: core.PrepareSpec, result: core.Prepared) -> None:
+def _summary(actx: AppContext, spec: spec_.PrepareSpec, result: spec_.Prepared) -> None:
     plural = "s" if result.requests != 1 else ""
     output.success(
         actx,

@@ -14,7 +14,7 @@ from batchctl.cli.options import (
     IdColumnOpt,
     JoinDataArg,
     JoinOpt,
-    JsonOpt,
+    JsonlOpt,
     OnlyOpt,
     OrderOpt,
     OutputOpt,
@@ -57,7 +57,7 @@ def results_command(
     join: JoinOpt = False,
     id_column: IdColumnOpt = None,
     summary_json: SummaryJsonOpt = None,
-    json_: JsonOpt = False,
+    json_: JsonlOpt = False,
 ) -> None:
     """`batchctl results`: see HELP."""
     from batchctl.core.results.options import build_options

@@ -26,7 +26,6 @@ from batchctl.cli.options import (
     ForceOpt,
     FormatOpt,
     IntervalOpt,
-    JsonOpt,
     LabelOpt,
     LiftBetasOpt,
     LimitsOpt,
@@ -38,6 +37,7 @@ from batchctl.cli.options import (
     OrderOpt,
     OutputOpt,
     PricesOpt,
+    RunJsonOpt,
     ThinkingOpt,
     TimeoutOpt,
 )
@@ -82,7 +82,7 @@ def run_command(
     prices_file: PricesOpt = None,
     extract: ExtractOpt = None,
     thinking: ThinkingOpt = False,
-    json_: JsonOpt = False,
+    json_: RunJsonOpt = False,
 ) -> None:
     """`batchctl run`: see HELP."""
     from batchctl.cli.progress import watch

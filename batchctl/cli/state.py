@@ -12,6 +12,7 @@ import typer
 from batchctl.cli import output
 from batchctl.cli.context import app_context
 from batchctl.cli.options import JsonOpt
+from batchctl.core.errors import UsageError
 
 state_app = typer.Typer(
     name="state",
@@ -20,7 +21,7 @@ state_app = typer.Typer(
 )
 
 FileArg = Annotated[Path, typer.Argument(help="The JSONL file ('-': stdout/stdin).",
-                                         show_default=False)]
+                                         show_default=False, metavar="FILE|-")]
 
 
 @state_app.command("path")
@@ -57,6 +58,9 @@ def export(ctx: typer.Context, file: FileArg, json_: JsonOpt = False) -> None:
     from batchctl.core.state import transfer
 
     actx = app_context(ctx)
+    if str(file) == "-" and json_:
+        raise UsageError("--json reports an export to FILE on stdout; with '-' stdout is the export",
+                         hint="give a FILE, or leave --json out")
     store = actx.store()
     if str(file) == "-":
         output.write_bytes(transfer.export_lines(store, actx.clock.time()))

@@ -1,0 +1,214 @@
+"""Help pages, written by batchctl rather than by Typer: one model of a command's help (usage line,
+text, arguments, options, sub-commands), in one layout: plain text off a terminal, with colours
+(escape codes, no Rich) on one.
+
+Why not Typer's rich help: it imports rich.markdown (and markdown_it, pygments) and rich.traceback
+for every page although batchctl's help uses neither, and lays the page out with Rich's tables
+and panels, which made help on a terminal take two to three times as long as piped; and it shows
+types instead of names (``<list[str]>``, ``{ref}``, ``[refs]...``). Here every value has a
+metavar (``FILE``, ``ID|JOB...``, ``N``, ``SECONDS``): the option's own, else one made from its
+choices, type and name (``metavar``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+FORCE_TTY_ENV = "BATCHCTL_FORCE_TTY"  # the same switch as batchctl.cli.context's
+
+
+@dataclass
+class Row:
+    names: str  # "-o, --output", "--emulator / --no-emulator", "ID|JOB..." for an argument
+    metavar: str  # "" for a flag or an argument
+    help: str
+    notes: list[str] = field(default_factory=list)  # "default: api", "at least 1", "required"
+
+    @property
+    def text(self) -> str:
+        return f"{self.help}  [{'; '.join(self.notes)}]" if self.notes else self.help
+
+
+@dataclass
+class Page:
+    prog: str  # "batchctl status"
+    usage: str  # what follows it: "[OPTIONS] [ID|JOB...]"
+    text: str
+    sections: list[tuple[str, list[Row]]]
+
+
+# -- the model ------------------------------------------------------------------------------
+def _annotation(param: Any) -> Any:
+    return getattr(getattr(param, "type_descriptor", None), "annotation", None)
+
+
+def _choices(param: Any) -> list[str]:
+    found = getattr(getattr(param, "type_descriptor", None), "choices", None) or ()
+    return [str(c.value) if isinstance(c, Enum) else str(c) for c in found]
+
+
+def metavar(param: Any) -> str:
+    """The name of the value a parameter takes: its own metavar, else its choices (``a|b``), else
+    one from its type (``N``, ``NUMBER``, ``FILE``, ``DIR``) or its name (``MODEL``)."""
+    if getattr(param, "metavar", None):
+        return str(param.metavar)
+    choices = _choices(param)
+    if choices:
+        return "|".join(choices)
+    annotation = _annotation(param)
+    args = getattr(annotation, "__args__", ()) or ()
+    kinds = {a for a in (annotation, *args) if isinstance(a, type)}
+    name = str(getattr(param, "name", "") or "value").upper()
+    if getattr(param, "param_type_name", "") == "argument":
+        return name
+    if int in kinds:
+        return "PORT" if name == "PORT" else "N"
+    if float in kinds:
+        return next((w for w in ("SECONDS", "RATE") if name.endswith(w)), "NUMBER")
+    if any(issubclass(k, Path) for k in kinds):
+        info = getattr(getattr(param, "type_descriptor", None), "parameter_info", None)
+        return "DIR" if getattr(info, "file_okay", True) is False else "FILE"
+    return name.replace("_", "-")
+
+
+def argument_name(param: Any) -> str:
+    name = metavar(param)
+    return name if getattr(param, "nargs", 1) == 1 or name.endswith("...") else f"{name}..."
+
+
+def usage(ctx: Any, command: Any) -> str:
+    """``batchctl status [OPTIONS] [ID|JOB...]``."""
+    pieces = [ctx.command_path]
+    params = [p for p in command.get_params(ctx) if not getattr(p, "hidden", False)]
+    if any(p.param_type_name == "option" for p in params):
+        pieces.append("[OPTIONS]")
+    for param in params:
+        if param.param_type_name == "argument":
+            name = argument_name(param)
+            pieces.append(name if param.required else f"[{name}]")
+    if getattr(command, "commands", None):
+        pieces.append("COMMAND [ARGS]...")
+    return " ".join(pieces)
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _notes(param: Any) -> list[str]:
+    notes: list[str] = []
+    envvar = getattr(param, "envvar", None)
+    if envvar and getattr(param, "show_envvar", False):
+        notes.append(f"env: {envvar if isinstance(envvar, str) else ', '.join(envvar)}")
+    shown = getattr(param, "show_default", None)
+    default = getattr(param, "default", None)
+    if isinstance(shown, str):
+        notes.append(f"default: {shown}")
+    elif shown and default not in (None, False, "", (), []) and not callable(default):
+        if isinstance(default, Enum):
+            default = default.value
+        elif isinstance(default, (list, tuple)):
+            default = ", ".join(map(str, default))
+        notes.append(f"default: {_number(default)}")
+    low, high = getattr(param, "min", None), getattr(param, "max", None)
+    if low is not None and high is not None:
+        notes.append(f"{_number(low)} to {_number(high)}")
+    elif low is not None:
+        notes.append(f"at least {_number(low)}")
+    elif high is not None:
+        notes.append(f"at most {_number(high)}")
+    if param.required:
+        notes.append("required")
+    return notes
+
+
+def _option_names(param: Any) -> str:
+    def join(opts: list[str]) -> str:
+        return ", ".join(sorted(opts, key=lambda o: (o.startswith("--"), o)))
+
+    names = join(list(param.opts))
+    if param.secondary_opts:
+        names += " / " + join(list(param.secondary_opts))
+    return names
+
+
+def _first_paragraph(text: str) -> str:
+    return " ".join(inspect.cleandoc(text).partition("\f")[0].split("\n\n")[0].split())
+
+
+def page(ctx: Any, command: Any) -> Page:
+    arguments: list[Row] = []
+    options: list[Row] = []
+    for param in command.get_params(ctx):
+        if getattr(param, "hidden", False):
+            continue
+        help_ = " ".join((getattr(param, "help", None) or "").split())
+        if param.param_type_name == "argument":
+            arguments.append(Row(argument_name(param), "", help_, _notes(param)))
+        else:
+            flag = getattr(param, "is_flag", False) or getattr(param, "count", False)
+            options.append(Row(_option_names(param), "" if flag else metavar(param), help_,
+                               _notes(param)))
+    sections = [("Arguments", arguments), ("Options", options)]
+    subcommands = getattr(command, "commands", None) or {}
+    sections.append(("Commands", [Row(name, "", _first_paragraph(sub.short_help or sub.help or ""))
+                                  for name, sub in subcommands.items() if not sub.hidden]))
+    text = inspect.cleandoc(command.help or "").partition("\f")[0]
+    prog = ctx.command_path
+    return Page(prog, usage(ctx, command)[len(prog) + 1:], text,
+                [(t, rows) for t, rows in sections if rows])
+
+
+# -- rendering ------------------------------------------------------------------------------
+def on_terminal(ctx: Any) -> bool:
+    """Whether the stream help goes to is a terminal (stdout; stderr for a bare ``batchctl``,
+    which swaps them), as the tests or BATCHCTL_FORCE_TTY say, else as it is."""
+    given = getattr(ctx.find_root().obj, "stdout_tty", None)
+    if given is not None:
+        return bool(given)
+    if os.environ.get(FORCE_TTY_ENV, "").strip().lower() in {"1", "true", "yes"}:
+        return True
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# SGR codes: what a terminal gets (Typer's colours: options cyan, values yellow).
+_STYLE = {"usage": "33", "heading": "1", "option": "1;36", "command": "1;32", "value": "1;33"}
+
+
+def _paint(text: str, style: str, colour: bool) -> str:
+    return f"\x1b[{_STYLE[style]}m{text}\x1b[0m" if colour and text else text
+
+
+def write_page(page_: Page, formatter: Any, *, colour: bool) -> None:
+    """Click's layout (its formatter measures text without escape codes), coloured or not."""
+    formatter.write_usage(_paint(page_.prog, "heading", colour), page_.usage,
+                          prefix=_paint("Usage: ", "usage", colour))
+    if page_.text:
+        formatter.write_paragraph()
+        with formatter.indentation():
+            formatter.write_text(page_.text)
+    for title, rows in page_.sections:
+        style = "command" if title == "Commands" else "option"
+        with formatter.section(_paint(title, "heading", colour)):
+            formatter.write_dl([
+                (_paint(r.names, style, colour)
+                 + (" " + _paint(r.metavar, "value", colour) if r.metavar else ""), r.text)
+                for r in rows
+            ])
+
+
+def format_help(ctx: Any, command: Any, formatter: Any) -> None:
+    """``Command.format_help`` for every batchctl command and group."""
+    colour = on_terminal(ctx) and "NO_COLOR" not in os.environ  # https://no-color.org
+    if colour:
+        ctx.color = True  # the help option echoes the page: keep its colours
+    write_page(page(ctx, command), formatter, colour=colour)
