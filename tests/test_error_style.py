@@ -156,3 +156,12 @@ def test_global_options_after_the_command_still_work(state_dir: Path) -> None:
 def test_json_with_an_export_to_stdout_is_refused_not_ignored() -> None:
     stderr = check_usage_error(["state", "export", "-", "--json"], tty=False)
     assert stderr.startswith("error: --json reports an export to FILE on stdout")
+
+
+def test_a_mistake_on_a_terminal_when_the_settings_are_also_wrong() -> None:
+    # The error is said without building the settings (a bad ANTHROPIC_BASE_URL here).
+    result = invoke(["--no-such-thing", "status"], tty=True,
+                    env={"ANTHROPIC_BASE_URL": "ftp://example"})
+    assert result.exit_code == 2
+    assert ANSI.sub("", result.stderr).startswith("error: no such option: --no-such-thing\n")
+    assert "Traceback" not in result.stderr

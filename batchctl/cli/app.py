@@ -53,10 +53,13 @@ def report_error(
 
     Without an AppContext (the mistake came before the root callback built one), stderr is
     styled if ``stderr_tty`` says so, else if it is a terminal (or BATCHCTL_FORCE_TTY is set)."""
-    if actx is None and (stderr_tty if stderr_tty is not None else _stderr_is_tty()):
-        actx = AppContext.build(Settings.resolve(), Overrides(stderr_tty=True))
     tty = actx.stderr_tty if actx is not None else False
-    err = actx.err if actx is not None else None
+    err: Any = actx.err if actx is not None else None
+    if actx is None and (stderr_tty if stderr_tty is not None else _stderr_is_tty()):
+        # No settings needed (they may be what is wrong): a styled stderr console alone.
+        from rich.console import Console
+
+        tty, err = True, Console(stderr=True, force_terminal=True, highlight=False, emoji=False)
 
     def line(text: str, style: str | None = None) -> None:
         if err is None:
