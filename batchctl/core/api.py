@@ -2,9 +2,12 @@
 
 It builds the client (from the environment, or with the emulator mounted in-process through the
 SDK's ``http_client``), returns plain dicts with the API's field names, and turns every SDK error
-into the batchctl error tree (``sdkerrors``). It does not re-implement the SDK: paging, retries
-with backoff and ``retry-after`` are the SDK's. The client's transport carries the guards of
-``guards`` (origin check, spend-limit stop, a refused connection failing at once).
+into the batchctl error tree (``translate``). It does not re-implement the SDK: paging, retries
+with backoff and ``retry-after`` are the SDK's. The client's transport carries the guards
+of ``batchctl.core.transport`` (origin check, spend-limit stop) and ``FailRefusedAtOnce``.
+
+This is the only module that imports anthropic (about a second of start-up): nothing imports
+it at module level outside ``TYPE_CHECKING``, so ``batchctl --help`` never loads the SDK.
 
 Every batch the server describes is checked (``untrusted.check_batch``) before it is returned,
 and every server message is made printable before it reaches an error.
@@ -13,11 +16,9 @@ and every server message is made printable before it reaches an error.
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anthropic
@@ -25,10 +26,22 @@ import httpx2
 from anthropic.types.messages import MessageBatch
 
 from batchctl.core import errors, untrusted
-from batchctl.core.api.guards import FailRefusedAtOnce, guard_hooks
-from batchctl.core.api.sdkerrors import call
 from batchctl.core.clock import Clock, SystemClock
 from batchctl.core.settings import Settings
+from batchctl.core.transport import (
+    Page,
+    RequestBody,
+    RetryLog,
+    chain,
+    guard_hooks,
+    guard_stream,
+    is_refused,
+    origin,
+    page_id,
+)
+
+__all__ = ["BATCHES_PATH", "DEFAULT_MAX_RETRIES", "NOT_FOUND_BACKOFF", "RESULTS_CHUNK", "Api",
+           "Page", "batch_dict", "translate"]
 
 BATCHES_PATH = "/v1/messages/batches"
 DEFAULT_MAX_RETRIES = 8  # 9 attempts: rides out ~50% failing calls (429/5xx/lost replies); create: 0
@@ -38,63 +51,10 @@ RESULTS_CHUNK = 1 << 16  # 64 KiB: what a cut download keeps; 1 MiB was no faste
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Page:
-    data: list[dict[str, Any]]
-    has_more: bool
-    first_id: str | None
-    last_id: str | None
-
-
 def batch_dict(batch: Any) -> dict[str, Any]:
     # warnings=False: pydantic would print a hostile value raw on stderr; check_batch judges it.
     return batch.model_dump(mode="json", warnings=False)
 
-
-class _Body:
-    """A create body re-read from its source on every iteration (so a retry sends it again)."""
-
-    def __init__(self, chunks: Callable[[], Iterable[bytes]]) -> None:
-        self._chunks = chunks
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._chunks())
-
-
-class _RetryLog(logging.Handler):
-    """Hands the SDK's own "Retrying request to URL in N seconds" log lines to a callback, so
-    the CLI can say why it is waiting (with 8 retries, an unreachable API takes ~40 s)."""
-
-    def __init__(self, on_retry: Callable[[float], None]) -> None:
-        super().__init__(logging.INFO)
-        self.on_retry = on_retry
-
-    @classmethod
-    def attach(cls, on_retry: Callable[[float], None]) -> _RetryLog:
-        handler = cls(on_retry)
-        logger = logging.getLogger(_SDK_LOGGER)
-        if logger.level == logging.NOTSET or logger.level > logging.INFO:
-            logger.setLevel(logging.INFO)  # its own handlers stay as ANTHROPIC_LOG set them
-        logger.addHandler(handler)
-        return handler
-
-    def detach(self) -> None:
-        logging.getLogger(_SDK_LOGGER).removeHandler(self)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        args = record.args
-        if (
-            record.msg == _SDK_RETRY_MESSAGE and isinstance(args, tuple) and len(args) == 2
-            and isinstance(args[1], (int, float))
-        ):
-            try:
-                self.on_retry(float(args[1]))
-            except Exception:  # noqa: BLE001 - a report must never break the call
-                pass
-
-
-_SDK_LOGGER = "anthropic._base_client"
-_SDK_RETRY_MESSAGE = "Retrying request to %s in %f seconds"
 
 
 class Api:
@@ -113,7 +73,7 @@ class Api:
         self.base_url = base_url
         self.clock = clock or SystemClock()
         self._note = on_note or (lambda message: None)
-        self._retry_log = None if on_retry is None else _RetryLog.attach(on_retry)
+        self._retry_log = None if on_retry is None else RetryLog.attach(on_retry)
 
     @classmethod
     def connect(
@@ -161,7 +121,7 @@ class Api:
             lambda: batch_dict(
                 client.post(
                     BATCHES_PATH,
-                    content=_Body(chunks),
+                    content=RequestBody(chunks),
                     cast_to=MessageBatch,
                     options={"headers": headers},
                 )
@@ -214,8 +174,8 @@ class Api:
         return Page(
             data=[untrusted.check_batch(batch_dict(b)) for b in page.data],
             has_more=bool(page.has_more),
-            first_id=_page_id(page.first_id),
-            last_id=_page_id(page.last_id),
+            first_id=page_id(page.first_id),
+            last_id=page_id(page.last_id),
         )
 
     def iter_batches(self, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
@@ -290,24 +250,9 @@ class Api:
             not_found_grace,
         )
         try:
-            yield _guard(response.iter_bytes(chunk_size))
+            yield guard_stream(response.iter_bytes(chunk_size))
         finally:
             response.close()
-
-
-def _page_id(value: str | None) -> str | None:
-    return None if value is None else untrusted.check_batch_id(value, "list cursor")
-
-
-def _guard(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    try:
-        yield from chunks
-    except errors.BatchctlError:
-        raise
-    except Exception as exc:  # the transport (or the in-process emulator) broke mid-body
-        raise errors.StreamDroppedError(
-            f"the results download was cut off part-way ({type(exc).__name__}: {exc})"
-        ) from exc
 
 
 def _sdk_client(
@@ -324,7 +269,7 @@ def _sdk_client(
             raise errors.UsageError(f"emulator settings: {exc}") from None
         app = make_app(settings.emulator_dir, config, clock=clock.time)
         http_client = httpx2.Client(
-            transport=httpx2.WSGITransport(app=app), event_hooks=guard_hooks(settings.base_url)
+            transport=httpx2.WSGITransport(app=app), event_hooks=guard_hooks(settings.base_url, Refused)
         )
         return anthropic.Anthropic(
             api_key=EMULATOR_API_KEY,
@@ -342,6 +287,106 @@ def _sdk_client(
         api_key=key,
         base_url=settings.base_url,
         max_retries=retries,
-        http_client=anthropic.DefaultHttpxClient(event_hooks=guard_hooks(settings.base_url)),
+        http_client=anthropic.DefaultHttpxClient(event_hooks=guard_hooks(settings.base_url, Refused)),
         middleware=[FailRefusedAtOnce()],
     )
+
+
+# -- errors --------------------------------------------------------------------------------------
+class Refused(anthropic.AnthropicError):
+    """Raised by the client's hooks: the SDK neither wraps nor retries an AnthropicError;
+    ``translate`` hands out the batchctl error it carries."""
+
+    def __init__(self, error: errors.BatchctlError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class FailRefusedAtOnce(anthropic.Middleware):
+    """A refused connection (nothing listens at the address) fails at once, naming the URL.
+
+    The SDK retries every connection error (``_base_client._should_retry_exception``: any
+    ``APIConnectionError``), so with 8 retries a wrong --base-url or a stopped emulator took
+    ~40 s and six retry warnings to report (issue 15). Middleware runs inside the SDK's retry
+    loop, once per attempt, and an exception it raises that is not an SDK error type propagates
+    as-is, unretried (``anthropic/_middleware.py``, ``_should_retry_exception``). Timeouts,
+    lost replies, 429 and 5xx keep the SDK's retries.
+    """
+
+    def handle(self, request: Any, call_next: Any) -> Any:
+        try:
+            return call_next(request)
+        except anthropic.APIConnectionError as exc:
+            if isinstance(exc, anthropic.APITimeoutError) or not is_refused(exc):
+                raise
+            where = origin(exc.request.url)
+            raise errors.RefusedError(
+                f"could not connect to {where}: connection refused (nothing is listening there)",
+                request_sent=False,
+                hint="check --base-url / ANTHROPIC_BASE_URL (a local emulator: is `batchctl "
+                "emulator` running?)",
+            ) from None
+
+
+def _error_body(exc: anthropic.APIStatusError) -> tuple[str | None, str]:
+    body = exc.body
+    if isinstance(body, Mapping):
+        inner = body.get("error")
+        if isinstance(inner, Mapping):
+            kind = inner.get("type")
+            kind = untrusted.printable(kind, 60) if isinstance(kind, str) else None
+            return kind, untrusted.printable(str(inner.get("message") or exc.message), 1000)
+    return None, untrusted.printable(exc.message, 1000)
+
+
+def translate(exc: BaseException) -> errors.BatchctlError:
+    """Map an SDK (or transport) exception to the batchctl error tree."""
+    for link in chain(exc):
+        # Our own error raised inside the SDK's call (e.g. a create body whose file changed
+        # while it was being sent) travels out wrapped as a connection error: unwrap it.
+        if isinstance(link, errors.BatchctlError):
+            return link
+        if isinstance(link, Refused):
+            return link.error
+    if isinstance(exc, anthropic.APIStatusError):
+        status = exc.status_code
+        error_type, message = _error_body(exc)
+        text = f"API error {status}" + (f" {error_type}" if error_type else "") + f": {message}"
+        kwargs: dict[str, Any] = {
+            "status": status,
+            "request_id": untrusted.printable(exc.request_id, 80) if exc.request_id else None,
+            "error_type": error_type,
+            "retry_after": untrusted.retry_after(exc.response.headers),
+        }
+        if status in (401, 402, 403):
+            hint = "check ANTHROPIC_API_KEY" if status == 401 else None
+            return errors.AuthError(text, hint=hint, **kwargs)
+        if status == 404:
+            return errors.NotFoundError(text, **kwargs)
+        if status in (408, 409, 429) or status >= 500:
+            return errors.UnavailableError(text, **kwargs)
+        return errors.BadRequestError(text, **kwargs)
+    if isinstance(exc, anthropic.APITimeoutError):
+        return errors.UnavailableError("the API did not answer in time (timeout)")
+    if isinstance(exc, anthropic.APIConnectionError):
+        cause = exc.__cause__
+        detail = f": {cause}" if cause and str(cause) else ""
+        # ConnectError: the connection was never made (refused, unknown host), nothing was sent.
+        never = any(isinstance(link, httpx2.ConnectError) for link in chain(cause))
+        return errors.UnavailableError(
+            f"could not reach the API at {origin(exc.request.url)} (connection error{detail})",
+            request_sent=not never,
+        )
+    if isinstance(exc, (httpx2.TransportError, httpx2.StreamError)):
+        return errors.StreamDroppedError(f"the connection broke while reading from the API: {exc}")
+    if isinstance(exc, anthropic.AnthropicError):
+        return errors.APIError(str(exc))
+    raise exc
+
+
+def call(fn: Callable[[], T]) -> T:
+    """``fn()``, any SDK or transport error raised as its batchctl error."""
+    try:
+        return fn()
+    except (anthropic.AnthropicError, httpx2.TransportError, httpx2.StreamError) as exc:
+        raise translate(exc) from exc
