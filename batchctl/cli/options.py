@@ -32,16 +32,18 @@ WideOpt = Annotated[
     bool,
     typer.Option("--wide", "-w", help="On a terminal, show ids whole (the table shortens them)."),
 ]
-# results and run write results, which are JSON lines already: --json there pins the format.
+# results and run: their data is JSON lines already; --json puts the summary on stdout when -o
+# takes the results (stdout is otherwise empty then).
 JsonlOpt = Annotated[
     bool,
-    typer.Option("--json", help="Write the results as JSONL whatever the -o name (the same as "
-                 "--format jsonl)."),
+    typer.Option("--json", help="With -o FILE: the summary (counts, error types, tokens, cost, "
+                 "path) as one JSON object on stdout. The results are JSON lines (not CSV)."),
 ]
 RunJsonOpt = Annotated[
     bool,
-    typer.Option("--json", help="Write the results as JSONL whatever the -o name (the same as "
-                 "--format jsonl); with --dry-run, the plan as JSON records."),
+    typer.Option("--json", help="With -o FILE: the summary (counts, error types, tokens, cost, "
+                 "path) as one JSON object on stdout; with --dry-run: the plan as JSON records. "
+                 "The results are JSON lines (not CSV)."),
 ]
 YesOpt = Annotated[
     bool,

@@ -72,7 +72,7 @@ def results_command(
         join=(str(data) if data is not None else "") if join else None, id_column=id_column,
         state_dir=actx.settings.state_dir,
     )
-    shared.export_results(actx, ref, options, out, summary_json=summary_json)
+    shared.export_results(actx, ref, options, out, summary_json=summary_json, json_=json_)
 
 
 def register(app: typer.Typer) -> None:

@@ -120,7 +120,8 @@ def run_command(
         results_args=_results_args(out, fmt, only, order, prices_file, json_),
         watch=lambda targets, jobs: watch(actx, targets, jobs=jobs, interval=interval,
                                           timeout=timeout, fetch_hint=False),
-        export=lambda ref: shared.export_results(actx, ref, options, out, command="run"),
+        export=lambda ref: shared.export_results(actx, ref, options, out, command="run",
+                                                 json_=json_),
         checks=checks,
     )
 

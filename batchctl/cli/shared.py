@@ -111,10 +111,11 @@ def dry_run(
 # -- results of results and run -------------------------------------------------------------------
 def export_results(
     actx: AppContext, ref: str, options: Options, out: Path | None, *,
-    command: str = "results", summary_json: Path | None = None,
+    command: str = "results", summary_json: Path | None = None, json_: bool = False,
 ) -> Summary:
     """Write the results of ``ref`` to ``out`` (atomically) or stdout; summary on stderr, in
-    the GitHub step summary when there is one, and in ``summary_json``."""
+    the GitHub step summary when there is one, and in ``summary_json``; with ``json_`` and an
+    ``out`` (stdout free of results), on stdout as one JSON object too."""
     from batchctl.core.results import report
     from batchctl.core.results.export import export
 
@@ -131,6 +132,8 @@ def export_results(
     step_summary(actx, f"batchctl {command} {ref}", data, options.format)
     if summary_json is not None:
         report.write_json(summary_json, data)
+    if json_ and out is not None:
+        output.write_json(data)
     return summary
 
 
