@@ -102,3 +102,9 @@ def test_help_loads_nothing_heavy(argv: list[str], terminal: bool) -> None:
                          check=True).stdout
     assert out.strip().endswith("LOADED:"), out[-300:]
     assert ("\x1b[" in out) == terminal
+
+
+def test_no_color_keeps_a_terminal_page_plain() -> None:
+    result = invoke(["status", "--help"], tty=True, env={"NO_COLOR": "1"})
+    assert result.exit_code == 0
+    assert "\x1b[" not in result.stdout and "Usage: batchctl status" in result.stdout
