@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,7 +14,7 @@ from batchctl.cli.options import JsonOpt, RefArg
 from batchctl.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from batchctl.core.jobs.retry import Plan, Retry
+    from batchctl.core.jobs.retry import Plan, Retry, RetryOutcome
 
 HELP = (
     "Resubmit the failed requests of a batch (or of every part of a job) as a new batch.\n\n"
@@ -95,29 +94,22 @@ def retry_failed_command(
                 hint="leave out -o (the retry file goes to the state directory), or add --dry-run",
             )
         out = None
-    retry.check_output(out, submitting=not dry_run)
-
-    notify = output.notifier(actx, info_off_tty=False)
-    api, store = actx.api(), actx.store()
-    rules = retry.Rules(all_errors=all_errors, include_canceled=include_canceled)
-    plans = retry.plan_retries(api, store, ref, rules, notify=notify, request_file=request_file)
-    _explain(actx, plans)
-    if not any(p.selected for p in plans):
-        output.info(actx, f"nothing to retry in {ref}")
-        return
-    if dry_run and out is None:
-        _show_dry_run(actx, plans, json_, raw=to_stdout)
-        return
-    done = retry.resubmit(
-        api, store, plans, output=out, state_dir=actx.settings.state_dir, clock=actx.clock,
-        notify=notify, submit_files=not dry_run, force=force,
+    outcome = retry.retry_failed(
+        actx, ref, all_errors=all_errors, include_canceled=include_canceled, output=out,
+        dry_run=dry_run, force=force, request_file=request_file,
+        state_dir=actx.settings.state_dir, notify=output.notifier(actx, info_off_tty=False),
+        explain=lambda plans: _explain(actx, plans),
     )
-    if dry_run:
-        for r in done:
+    if outcome.nothing:
+        output.info(actx, f"nothing to retry in {ref}")
+    elif outcome.preview:
+        _show_dry_run(actx, outcome, json_, raw=to_stdout)
+    elif dry_run:
+        for r in outcome.done:
             output.info(actx, f"wrote {r.count:,} requests of {r.plan.parent_id} to {r.path}; "
                               "nothing was submitted (--dry-run)")
-        return
-    _show_submitted(actx, done, json_)
+    else:
+        _show_submitted(actx, outcome.done, json_)
 
 
 def _reasons(counts: Counter[str]) -> str:
@@ -142,14 +134,8 @@ def _explain(actx: AppContext, plans: list[Plan]) -> None:
             output.info(actx, f"{plan.parent_id}: left out {_reasons(left)}{extra}")
 
 
-def _show_dry_run(actx: AppContext, plans: list[Plan], json_: bool, *, raw: bool) -> None:
-    from batchctl.core.jobs.retry import selected_lines
-
-    def rows() -> Iterator[tuple[Plan, int, str, str, bytes]]:
-        for plan in plans:
-            for line_no, custom_id, reason, line in selected_lines(plan):
-                yield plan, line_no, custom_id, reason, line
-
+def _show_dry_run(actx: AppContext, outcome: RetryOutcome, json_: bool, *, raw: bool) -> None:
+    rows = outcome.rows
     if json_:
         output.write_json(
             {"parent_id": p.parent_id, "request_file": p.row["request_file"], "line": n,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from batchctl.core.state.store import Store
 
 if TYPE_CHECKING:
     from batchctl.core.api import Api
+    from batchctl.core.jobs.send import Deps
 
 # errored results worth sending again unchanged; the rest (invalid_request_error,
 # authentication_error, permission_error, billing_error, not_found_error, request_too_large...)
@@ -255,3 +256,63 @@ def resubmit(
             retry.records = [{**r, "parent_id": plan.parent_id} for r in result.records]
         done.append(retry)
     return done
+
+
+@dataclass
+class RetryOutcome:
+    """What `retry-failed` did: the ``plans`` (one per parent batch), and ``done``, the retry
+    files written (and submitted, unless a dry run). ``preview``: a dry run without -o, nothing
+    written; ``rows()`` streams the lines it would send."""
+
+    plans: list[Plan]
+    done: list[Retry] = field(default_factory=list)
+    preview: bool = False
+
+    @property
+    def nothing(self) -> bool:
+        """No request of any batch is to be retried."""
+        return not any(p.selected for p in self.plans)
+
+    def rows(self) -> Iterator[tuple[Plan, int, str, str, bytes]]:
+        """``(plan, line_no, custom_id, reason, line)`` of every selected request, read from
+        the request files as they are shown (see ``selected_lines``)."""
+        for plan in self.plans:
+            for line_no, custom_id, reason, line in selected_lines(plan):
+                yield plan, line_no, custom_id, reason, line
+
+
+def retry_failed(
+    deps: Deps,
+    ref: str,
+    *,
+    all_errors: bool = False,
+    include_canceled: bool = False,
+    output: Path | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    request_file: Path | None = None,
+    state_dir: Path,
+    notify: Notify = quiet,
+    explain: Callable[[list[Plan]], None] | None = None,
+) -> RetryOutcome:
+    """`batchctl retry-failed ID|JOB`: check ``output`` before anything is fetched, plan the
+    retries (``plan_retries``; ``explain(plans)`` is told before anything is written), then,
+    unless nothing is to be retried or it is a dry run without ``output``, write the retry
+    files and submit them (``resubmit``; a dry run with ``output`` only writes)."""
+    check_output(output, submitting=not dry_run)
+    api, store = deps.api(), deps.store()
+    rules = Rules(all_errors=all_errors, include_canceled=include_canceled)
+    plans = plan_retries(api, store, ref, rules, notify=notify, request_file=request_file)
+    if explain is not None:
+        explain(plans)
+    outcome = RetryOutcome(plans)
+    if outcome.nothing:
+        return outcome
+    if dry_run and output is None:
+        outcome.preview = True
+        return outcome
+    outcome.done = resubmit(
+        api, store, plans, output=output, state_dir=state_dir, clock=deps.clock, notify=notify,
+        submit_files=not dry_run, force=force,
+    )
+    return outcome
