@@ -47,3 +47,165 @@ def test_the_check_sees_an_import_inside_a_function(tmp_path: Path) -> None:
     module.write_text("def f():\n    from batchctl.cli import results as r\n"
                       "    from batchctl.cli.submit import x\n")
     assert _imported_cli_modules(module) == {"results", "submit"}
+
+
+# -- one core call per command (issue 10 item 1) ----------------------------------------------
+#: Calls into batchctl.core a command may make besides its one core call: each parses the
+#: command line or is text, never a step of the command. Keep this list short, and say why.
+EXEMPT: dict[str, str] = {
+    "batchctl.core.errors.UsageError":
+        "raised for a bad combination of arguments found while parsing them",
+    "batchctl.core.jobs.send.Limits.parse":
+        "parses --max-requests, --max-bytes and --max-cost into their checked values",
+    "batchctl.core.jobs.send.Checks.parse":
+        "parses --api-version, --beta, --limits, --allow-unknown-model and --lift-betas",
+    "batchctl.core.results.options.build_options":
+        "parses the output options of results and run (format, filters, order, extraction)",
+    "batchctl.core.results.options.format_for":
+        "parses --format (or reads it from the extension of -o)",
+    "batchctl.core.results.atomic.check_target":
+        "checks -o as an argument (its folder exists, what kind of file it names) before "
+        "anything is sent; it raises UsageError and writes nothing",
+    "batchctl.core.requests.prepare.PrepareSpec":
+        "prepare's options, gathered into one value (the options struct)",
+    "batchctl.core.requests.prepare.check_spec":
+        "rejects impossible combinations of prepare's options (UsageError), reads nothing",
+    "batchctl.core.jobs.gone.deleted_text":
+        "text: the one sentence every command says of a deleted batch",
+    "batchctl.core.jobs.gone.archived_text":
+        "text: the one sentence every command says of a batch whose results were archived",
+    "batchctl.core.jobs.lifecycle.batches_text":
+        "text: `1 batch`, `3 batches`",
+}
+
+
+def _core_imports(tree: ast.Module) -> dict[str, str]:
+    """Every local name bound to something of batchctl.core, with its qualified name."""
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[:2] == ["batchctl", "core"]:
+                for alias in node.names:
+                    names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[:2] == ["batchctl", "core"]:
+                    if alias.asname:
+                        names[alias.asname] = alias.name
+                    else:  # `import batchctl.core.x` binds `batchctl`: chains qualify themselves
+                        names["batchctl"] = "batchctl"
+    return names
+
+
+def _qualified(func: ast.expr, names: dict[str, str]) -> str | None:
+    """``a.b.c`` as the qualified name it calls, if ``a`` is bound to batchctl.core."""
+    attrs: list[str] = []
+    while isinstance(func, ast.Attribute):
+        attrs.append(func.attr)
+        func = func.value
+    if isinstance(func, ast.Name) and func.id in names:
+        name = ".".join([names[func.id], *reversed(attrs)])
+        return name if name.startswith("batchctl.core.") else None
+    return None
+
+
+def _is_command(node: ast.expr) -> bool:
+    """``x.command(...)``: typer's command decorator."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "command")
+
+
+def _registered(tree: ast.Module) -> list[str]:
+    """The functions the module makes commands: ``app.command(...)(function)`` in
+    ``register(app)``, or decorated with ``@sub_app.command(...)``."""
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and any(map(_is_command, node.decorator_list)):
+            found.append(node.name)
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.FunctionDef) and node.name == "register"):
+            for call in ast.walk(node):
+                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Call)
+                        and isinstance(call.func.func, ast.Attribute)
+                        and call.func.func.attr == "command"
+                        and call.args and isinstance(call.args[0], ast.Name)):
+                    found.append(call.args[0].id)
+    return found
+
+
+def core_calls(path: Path) -> dict[str, list[str]]:
+    """Per command function of a module: the batchctl.core functions (and classes) it calls,
+    itself or through the module's own functions it uses (helpers, lambdas), not exempt."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = _core_imports(tree)
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    out: dict[str, list[str]] = {}
+    for command in _registered(tree):
+        todo, seen, calls = [command], set(), set()
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            for node in ast.walk(functions[name]):
+                if isinstance(node, ast.Name) and node.id in functions:
+                    todo.append(node.id)  # a helper of the module: its calls count too
+                elif isinstance(node, ast.Call):
+                    called = _qualified(node.func, names)
+                    if called is not None and called not in EXEMPT:
+                        calls.add(called)
+        out[command] = sorted(calls)
+    return out
+
+
+def test_each_command_makes_at_most_one_core_call() -> None:
+    offences = {}
+    for module in COMMAND_MODULES:
+        for command, calls in core_calls(CLI / f"{module}.py").items():
+            if len(calls) > 1:
+                offences[f"{module}.{command}"] = calls
+    assert offences == {}
+
+
+def test_every_command_module_registers_a_command_the_check_sees() -> None:
+    for module in COMMAND_MODULES:
+        assert core_calls(CLI / f"{module}.py"), module
+
+
+def test_the_exemptions_name_what_exists() -> None:
+    import importlib
+
+    for name in EXEMPT:
+        parts = name.split(".")
+        for cut in range(len(parts) - 1, 1, -1):
+            try:
+                target: object = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            for attr in parts[cut:]:
+                target = getattr(target, attr)
+            assert callable(target), name
+            break
+        else:
+            raise AssertionError(f"{name}: no such module")
+
+
+def test_the_core_call_check_follows_helpers_lambdas_and_aliases(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import batchctl.core.clock\n"
+        "from batchctl.core.jobs import status as core\n"
+        "def command(ctx):\n"
+        "    from batchctl.core.jobs.feed import job_reports\n"
+        "    from batchctl.core.errors import UsageError\n"
+        "    if ctx: raise UsageError('x')\n"
+        "    core.report(ctx, [])\n"
+        "    cb = lambda: _helper(ctx)\n"
+        "    job_reports.__name__\n"  # a reference, not a call
+        "def _helper(ctx):\n"
+        "    batchctl.core.clock.SystemClock()\n"
+        "def register(app):\n"
+        "    app.command('x')(command)\n"
+    )
+    assert core_calls(module) == {"command": ["batchctl.core.clock.SystemClock",
+                                              "batchctl.core.jobs.status.report"]}

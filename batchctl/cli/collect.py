@@ -48,14 +48,11 @@ def collect_command(
 
     actx = app_context(ctx)
     kind = format_for(None, fmt)
-    folder = core.prepare_dir(
-        directory or core.default_dir(actx.settings.state_dir), private=directory is None
-    )
-
-    notify = output.notifier(actx)
+    collection = core.collect_all(actx, directory=directory, state_dir=actx.settings.state_dir,
+                                  fmt=kind, notify=output.notifier(actx))
+    folder = collection.folder
     outcomes = []
-    for outcome in core.collect(actx.api(), actx.store(), directory=folder, fmt=kind,
-                                clock=actx.clock, notify=notify):
+    for outcome in collection.outcomes:
         outcomes.append(outcome)
         if outcome.action == core.FAILED and outcome.error is not None:
             output.warn(actx, f"{outcome.id}: {outcome.error.message}")

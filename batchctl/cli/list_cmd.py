@@ -66,14 +66,9 @@ def list_batches(
     actx = app_context(ctx)
     cap = None if all_ else (limit or DEFAULT_LIMIT)
     wanted = status.value if status else None
-    store = actx.store()
     base_url = actx.settings.base_url
-    if local:
-        records = listing.list_local(store, base_url=base_url, limit=cap, status=wanted)
-    else:
-        records = listing.list_remote(
-            actx.api(), store, base_url=base_url, limit=cap, status=wanted
-        )
+    records = listing.list_batches(actx, base_url=base_url, local=local, limit=cap,
+                                   status=wanted)
     shown = write_records(actx, records, json_=json_, wide=wide)
     if shown == 0:
         where = "in the state store" if local else "on the API"

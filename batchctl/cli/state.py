@@ -62,10 +62,10 @@ def export(ctx: typer.Context, file: FileArg, json_: JsonOpt = False) -> None:
         raise UsageError("--json reports an export to FILE on stdout; with '-' stdout is the export",
                          hint="give a FILE, or leave --json out")
     store = actx.store()
-    if str(file) == "-":
-        output.write_bytes(transfer.export_lines(store, actx.clock.time()))
+    counts = transfer.export(store, None if str(file) == "-" else file, actx.clock.time(),
+                             write=output.write_bytes)
+    if counts is None:  # written to stdout
         return
-    counts = transfer.export_file(store, file, actx.clock.time())
     if json_:
         output.write_json({"file": str(file.absolute()), "store": store.location, **counts})
     output.info(actx, f"exported {_counts(counts)} from {store.location} to {file}")

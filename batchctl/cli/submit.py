@@ -107,16 +107,11 @@ def submit_command(
 
 def show_pending(actx: AppContext, result: SubmitResult) -> None:
     """The parts not sent, why, and what sends them (stderr, always)."""
-    from batchctl.core.jobs.feed import held_lines, send_step
-
-    store = actx.store()
-    job = store.get_job(result.job_id) or {}
-    lines = held_lines(result.job_id, result.pending, result.held, result.retry_at,
-                       actx.clock.time(), max_queued=job.get("max_queued"))
+    lines = result.held_lines(actx.clock.time())
     for line in lines:
         output.info(actx, line)
     if lines:
-        output.suggest(actx, send_step(result.job_id))
+        output.suggest(actx, result.send_step())
 
 
 def _show_table(

@@ -31,6 +31,7 @@ from batchctl.core.times import parse_ts
 
 if TYPE_CHECKING:
     from batchctl.core.api import Api
+    from batchctl.core.jobs.send import Deps
 
 CLAIM_TIMEOUT = 3600.0  # a claim older than this is stale even if its process may still run
 RESULTS_DIR = "results"  # under the state directory, by default
@@ -129,6 +130,24 @@ def prepare_dir(directory: Path, *, private: bool) -> Path:
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a folder")
     return directory
+
+
+@dataclass
+class Collection:
+    """A `collect` under way: the folder it writes to, and each batch's outcome as it comes."""
+
+    folder: Path
+    outcomes: Iterator[CollectOutcome]
+
+
+def collect_all(
+    deps: Deps, *, directory: Path | None, state_dir: Path, fmt: str, notify: Notify | None = None
+) -> Collection:
+    """`batchctl collect`: the folder made first (``directory``, else results/ in the state
+    directory, private to the user), then ``collect`` into it, outcome by outcome."""
+    folder = prepare_dir(directory or default_dir(state_dir), private=directory is None)
+    return Collection(folder, collect(deps.api(), deps.store(), directory=folder, fmt=fmt,
+                                      clock=deps.clock, notify=notify))
 
 
 def collect(

@@ -10,11 +10,24 @@ from batchctl.core.jobs.lifecycle import local_record, record
 
 if TYPE_CHECKING:
     from batchctl.core.api import Api
+    from batchctl.core.jobs.send import Deps
     from batchctl.core.state.store import Store
 
 DEFAULT_LIMIT = 20
 MAX_PAGE = 1000  # the API's largest page
 ALL_PAGE = 100  # page size for --all (and for a filtered listing)
+
+
+def list_batches(
+    deps: Deps, *, base_url: str, local: bool = False, limit: int | None = DEFAULT_LIMIT,
+    status: str | None = None,
+) -> Iterator[dict[str, Any]]:
+    """`batchctl list`: the store alone with ``local`` (``list_local``: no network, no key),
+    else the API's batches joined with the store (``list_remote``)."""
+    store = deps.store()
+    if local:
+        return list_local(store, base_url=base_url, limit=limit, status=status)
+    return list_remote(deps.api(), store, base_url=base_url, limit=limit, status=status)
 
 
 def list_remote(

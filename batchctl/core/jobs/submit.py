@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.catalog.prices import ESTIMATE_NOTE, cost_summary
 from batchctl.core.clock import Clock
-from batchctl.core.errors import UsageError
-from batchctl.core.jobs.feed import feed, part_fields
+from batchctl.core.errors import NextStep, UsageError
+from batchctl.core.jobs.feed import feed, held_lines, part_fields, send_step
 from batchctl.core.notify import Notify
 from batchctl.core.requests.rules import RULES
 from batchctl.core.requests.scan import Scan
@@ -32,6 +32,16 @@ class SubmitResult:
     pending: list[dict[str, Any]] = field(default_factory=list)  # parts not sent (feed)
     held: str | None = None  # why they were not: feed.QUEUE_FULL, MAX_QUEUED, BUSY
     retry_at: float | None = None  # a full queue is tried again from then (or sooner)
+    max_queued: int | None = None  # the job's --max-queued
+
+    def held_lines(self, now: float) -> list[str]:
+        """The parts not sent, why, and what sends them (``feed.held_lines``); none: []."""
+        return held_lines(self.job_id, self.pending, self.held, self.retry_at, now,
+                          max_queued=self.max_queued)
+
+    def send_step(self) -> NextStep:
+        """The command that sends the parts not sent (``feed.send_step``)."""
+        return send_step(self.job_id)
 
 
 def split_key(scan: Scan) -> str:
@@ -158,7 +168,7 @@ def _submit_locked(
     fed = feed(api, store, job["id"], clock=clock, notify=say)
     records = [_record(b, job, existing=b["part"] in done) for b in store.job_batches(job["id"])]
     return SubmitResult(job["id"], records, adopted=fed.adopted, pending=fed.pending,
-                        held=fed.reason, retry_at=fed.retry_at)
+                        held=fed.reason, retry_at=fed.retry_at, max_queued=job.get("max_queued"))
 
 
 def _say_label_kept(job: dict[str, Any], label: str | None, say: Notify) -> None:

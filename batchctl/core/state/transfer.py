@@ -12,7 +12,7 @@ header, every table and column name is checked against the store's own schema be
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -64,6 +64,17 @@ def export_lines(store: Store, now: float) -> Iterator[bytes]:
         cols = columns(store.db, table)
         for row in store.db.query(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {ORDER[table]}"):
             yield orjson.dumps({"table": table, "row": row}) + b"\n"
+
+
+def export(
+    store: Store, target: Path | None, now: float, *, write: Callable[[Iterator[bytes]], object]
+) -> dict[str, int] | None:
+    """`batchctl state export`: to ``target`` (``export_file``: the rows written per table),
+    or with no target, line by line through ``write`` (stdout: None)."""
+    if target is None:
+        write(export_lines(store, now))
+        return None
+    return export_file(store, target, now)
 
 
 def export_file(store: Store, target: Path, now: float) -> dict[str, int]:
