@@ -66,7 +66,7 @@ EXEMPT: dict[str, str] = {
     "batchctl.core.results.atomic.check_target":
         "checks -o as an argument (its folder exists, what kind of file it names) before "
         "anything is sent; it raises UsageError and writes nothing",
-    "batchctl.core.requests.prepare.PrepareSpec":
+    "batchctl.core.requests.prepare_spec.PrepareSpec":
         "prepare's options, gathered into one value (the options struct)",
     "batchctl.core.requests.prepare.check_spec":
         "rejects impossible combinations of prepare's options (UsageError), reads nothing",
