@@ -23,13 +23,39 @@ from tests.helpers import FakeClock, invoke
 API_KEY = "sk-ant-test-0123456789-secret"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """With ``-n``, pytest-xdist hands each worker a long run of consecutive tests at first
+    (a quarter of its share: ~88 here), so one worker got every reliability test and ran them
+    alone for ~2 minutes while the other finished 20-30 s earlier and sat idle. One test at a
+    time (``--maxschedchunk 1``; a worker still keeps two queued), in the order below, evens
+    the workers out; the per-test cost of asking is negligible."""
+    if getattr(config.option, "maxschedchunk", "absent") is None:  # xdist loaded, not given
+        config.option.maxschedchunk = 1
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long checks (marked ``slow``) first, in their usual order: handed out one at a time
+    they spread over the workers, and the short ones even out the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(scope="session")
+def _no_trusted_cas(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("no-trusted-cas"))
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _no_trusted_cas: str) -> Path:
     for key in list(os.environ):
-        if key.startswith(("ANTHROPIC_", "BATCHCTL_")):
+        if key.startswith(("ANTHROPIC_", "BATCHCTL_", "SSL_CERT_")):
             monkeypatch.delenv(key)
     state = tmp_path / "state"
     monkeypatch.setenv("BATCHCTL_HOME", str(state))
+    # No test talks TLS (every API here is an emulator over plain HTTP), yet every SDK client
+    # builds a TLS context, and loading the system's CA bundle costs ~35 ms a client, in-process
+    # and in every batchctl subprocess (httpcore2/_ssl.py default_ssl_context reads SSL_CERT_DIR
+    # first). An empty trust store is free to load, and a TLS connection made by mistake fails.
+    monkeypatch.setenv("SSL_CERT_DIR", _no_trusted_cas)
     return state
 
 

@@ -4,6 +4,7 @@ in-process."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import threading
 from collections.abc import Iterable
@@ -12,12 +13,20 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import typer.testing
 from typer.testing import CliRunner, Result
 
 from batchctl.cli.app import app
 from batchctl.cli.context import Overrides
 
 MODEL = "claude-haiku-4-5"
+
+# typer's CliRunner.invoke builds the click command from the Typer app again on every call
+# (typer/testing.py: ``cli = _get_command(app)``), ~60 ms of the ~120 ms of a typical in-process
+# run. A click command is built to be invoked many times (each call gets its own Context), and
+# batchctl's app is complete once imported, so the suite builds it once.
+assert callable(typer.testing._get_command), "typer.testing changed: see tests/helpers.py"
+typer.testing._get_command = functools.cache(typer.testing._get_command)
 
 
 def request(

@@ -83,7 +83,9 @@ class HostileServer:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # poll_interval: how long stop() waits for the loop to notice (the default is 0.5 s)
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
+                         daemon=True).start()
         return self
 
     @property
