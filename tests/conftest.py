@@ -47,15 +47,18 @@ def _no_trusted_cas(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _no_trusted_cas: str) -> Path:
     for key in list(os.environ):
-        if key.startswith(("ANTHROPIC_", "BATCHCTL_", "SSL_CERT_")):
+        if key.startswith(("ANTHROPIC_", "BATCHCTL_")):
             monkeypatch.delenv(key)
     state = tmp_path / "state"
     monkeypatch.setenv("BATCHCTL_HOME", str(state))
     # No test talks TLS (every API here is an emulator over plain HTTP), yet every SDK client
     # builds a TLS context, and loading the system's CA bundle costs ~35 ms a client, in-process
     # and in every batchctl subprocess (httpcore2/_ssl.py default_ssl_context reads SSL_CERT_DIR
-    # first). An empty trust store is free to load, and a TLS connection made by mistake fails.
-    monkeypatch.setenv("SSL_CERT_DIR", _no_trusted_cas)
+    # first). An empty directory is free to load, and a TLS call from Python made by mistake
+    # fails. Left alone when the machine sets its own CAs (npm, in the TypeScript test, may need
+    # them); OpenSSL's default CA file, which node and curl also read, stays in place.
+    if not (os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")):
+        monkeypatch.setenv("SSL_CERT_DIR", _no_trusted_cas)
     return state
 
 
