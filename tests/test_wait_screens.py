@@ -146,3 +146,16 @@ def test_run_tells_the_end_once(cli, tmp_path):
     ends = [line for line in result.stderr.splitlines() if "ended" in line]
     assert ends == ["1 of 1 batch ended after 1m"], result.stderr  # the counts: with the results
     assert "results: 2 succeeded" in result.stderr
+
+
+def test_run_of_a_batch_that_all_errored_shows_no_tick(make_emulator, clock, tmp_path):
+    from tests.lifecycle_support import run_on
+
+    emulator = make_emulator(error_rate=1.0)
+    result = run_on(emulator, clock, "run", str(write_requests(tmp_path / "r.jsonl", 2)), "-o",
+                    str(tmp_path / "out.jsonl"), tty=True, width=80)
+    assert result.exit_code == 0, result.stderr
+    lines = screen(result.stderr)
+    assert [line[0] for line in lines if "ended after" in line or "results to" in line] == [
+        "✗", "✗"]  # the summary and the results written: neither is a tick
+    assert not any(line.startswith("✓") for line in lines)

@@ -212,7 +212,11 @@ def show_summary(actx: AppContext, summary: Summary, fmt: str) -> None:
         return
     from rich.markup import escape
 
-    actx.err.print(f"[green]✓[/] {escape(lines[0])}")
+    from batchctl.cli.ending import mark, outcome
+
+    counts = summary.as_dict()["counts"]  # the tick follows the outcome: failures are not green
+    kind = outcome({k: counts.get(k, 0) for k in ("succeeded", "errored", "canceled", "expired")})
+    actx.err.print(f"{mark(kind)} {escape(lines[0])}")
     for line in lines[1:]:
         label, _, rest = line.partition(": ")
         actx.err.print(f"  [bold]{escape(label)}:[/] {escape(rest)}")
