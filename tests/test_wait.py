@@ -160,7 +160,7 @@ def test_heartbeat_every_few_minutes_off_a_terminal(make_emulator, tmp_path, clo
     beats = [line for line in result.stderr.splitlines() if "still waiting" in line]
     assert re.match(r"\[(5m|6m)", beats[0])  # at the first poll after 5 minutes
     assert 3 <= len(beats) <= 4  # about 1300 s / 300 s; never one per poll
-    assert all("0 of 1 batch ended" in b for b in beats)
+    assert all("0 of 1 batch ended" in b for b in beats), result.stderr
 
 
 def test_interval_is_used_as_given(cli, tmp_path, clock):

@@ -98,8 +98,10 @@ class PlainView(_View):
             self._line(describe(rec, self.actx.clock.time()), rec)
 
     def tick(self, records: Sequence[Mapping[str, Any]], now: float) -> None:
+        ended = sum(is_ended(r) for r in records)
+        if ended == len(records) and not any(self.pending.values()):
+            return  # nothing left to wait for: the summary comes next
         if now - self.last >= HEARTBEAT_SECONDS:
-            ended = sum(is_ended(r) for r in records)
             self._line(f"still waiting: {ended} of {batches_text(len(records))} ended")
 
     def error(self, exc: Exception) -> None:
