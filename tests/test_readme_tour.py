@@ -112,9 +112,11 @@ def test_the_tour_does_what_its_comments_say(tmp_path):
     assert wait.claim.endswith("exit 0") and wait.rc == 0, wait.stderr
 
     results = step(steps, 'batchctl results "$id" -o answers.csv')
-    assert "15 CSV rows" in results.claim and results.rc == 0, results.stderr
+    assert "15 CSV rows in the file's order" in results.claim and results.rc == 0, results.stderr
     rows = (work / "answers.csv").read_text().splitlines()
     assert rows[0].startswith("custom_id,") and len(rows) == 16
+    questions = (ROOT / "samples" / "questions.jsonl").read_bytes().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == [orjson.loads(q)["custom_id"] for q in questions]
     assert "15 succeeded" in results.stderr and "tokens:" in results.stderr
     assert "estimated cost" in results.stderr
 

@@ -217,10 +217,11 @@ OnlyOpt = Annotated[
                  "expired."),
 ]
 OrderOpt = Annotated[
-    str,
+    str | None,
     typer.Option("--order", metavar="api|input",
                  help="api: as the API sends them (no fixed order); input: the request file's "
-                 "order (for a job, across its parts), in bounded memory."),
+                 "order (for a job, across its parts), in bounded memory. Default: input for "
+                 "CSV when the request file is at hand, api otherwise.", show_default=False),
 ]
 ExtractOpt = Annotated[
     str | None,

@@ -28,7 +28,8 @@ from batchctl.core.errors import UsageError
 HELP = (
     "Stream the results of a batch (or of every part of a job, in order) to stdout or -o FILE.\n\n"
     "JSONL by default: without --only, --order, --merge-retries or --extract it is the API's bytes, "
-    "unchanged. CSV with --format csv or -o FILE.csv: one row per request, RFC 4180. A file is "
+    "unchanged. CSV with --format csv or -o FILE.csv: one row per request, RFC 4180, in the request "
+    "file's order when this store tracks the batch and has its file. A file is "
     "written atomically (never half-written) and its batches are marked collected. A summary "
     "(counts, tokens, estimated cost at batch rates) goes to stderr. Exit 8 if a batch has not "
     "ended; 5 if its results were archived (29 days after creation)."
@@ -49,7 +50,7 @@ def results_command(
     out: OutputOpt = None,
     fmt: FormatOpt = None,
     only: OnlyOpt = None,
-    order: OrderOpt = "api",
+    order: OrderOpt = None,
     merge_retries: MergeOpt = False,
     prices_file: PricesOpt = None,
     extract: ExtractOpt = None,

@@ -46,7 +46,8 @@ from batchctl.core.errors import UsageError
 HELP = (
     "Submit a request file, wait for its batches to end, and write their results: the whole "
     "job in one command, for CI steps and one-liners.\n\n"
-    "Results go to stdout as JSONL, or to -o FILE (.csv = CSV), written atomically. Progress and "
+    "Results go to stdout as JSONL, or to -o FILE (.csv = CSV, its rows in the request file's "
+    "order; --order api for the API's), written atomically. Progress and "
     "summaries go to stderr. Running the same command again (after a crash, Ctrl-C or "
     "--timeout) picks up the job already submitted instead of sending it twice. Exit 8 if "
     "--timeout elapsed first; with --exit-status, 9 if requests ended errored, expired or "
@@ -61,7 +62,7 @@ def run_command(
     out: OutputOpt = None,
     fmt: FormatOpt = None,
     only: OnlyOpt = None,
-    order: OrderOpt = "api",
+    order: OrderOpt = None,
     timeout: TimeoutOpt = None,
     interval: IntervalOpt = None,
     exit_status: ExitStatusOpt = False,
@@ -127,14 +128,14 @@ def run_command(
 
 
 def _results_args(
-    out: Path | None, fmt: str | None, only: str | None, order: str, prices: Path | None,
+    out: Path | None, fmt: str | None, only: str | None, order: str | None, prices: Path | None,
     json_: bool,
 ) -> list[str]:
     """The `results` options that write what this run writes."""
     args = ["-o", str(out)] if out is not None else []
     args += ["--format", fmt] if fmt is not None else []
     args += ["--only", only] if only is not None else []
-    args += ["--order", order] if order != "api" else []
+    args += ["--order", order] if order is not None else []
     args += ["--prices", str(prices)] if prices is not None else []
     return args + (["--json"] if json_ else [])
 

@@ -16,9 +16,11 @@ atomically (``batchctl.core.results.atomic``), so nothing half-written is ever l
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from batchctl.core.errors import StateError
 from batchctl.core.notify import Notify, quiet
 from batchctl.core.results import csvout
 from batchctl.core.results.atomic import atomic_file, check_target
@@ -153,7 +155,7 @@ def open_export(
 ) -> Export:
     """Check everything that can be checked before a byte is written: the batches exist and
     have ended (exit 8 if not, 5 if archived), and for ``--order input`` the request files still
-    match their sha256 (exit 7)."""
+    match their sha256 (exit 7). The order not given is settled here (``resolve_order``)."""
     needs = None
     if options.order == "input":
         needs = "--order input"
@@ -169,6 +171,7 @@ def open_export(
             assert row is not None
             check_file(row, seen)
     sources = fetch_sources(api, store, ref, rows, notify=notify)
+    options = replace(options, order=resolve_order(options, rows, notify))
     retries: list[Source] = []
     if options.merge_retries:
         children = retry_rows(store, [r for r in rows if r is not None])
@@ -177,6 +180,27 @@ def open_export(
     exported = Export(api, store, sources, retries, options, notify=notify, progress=progress)
     exported.join_plan = join_plan
     return exported
+
+
+def resolve_order(options: Options, rows: list[dict[str, Any] | None], notify: Notify) -> str:
+    """The order to write in: ``--order`` if given; else CSV rows line up with the request
+    file ("input": a CSV is read as a table beside its input) when batchctl has that file, the
+    same bytes as when it was submitted (tracked batches only); else the API's order, with a
+    warning when a tracked batch's file is what is missing. JSONL keeps the API's order (each
+    line names its custom_id; without a filter it is the API's bytes as they come)."""
+    if options.order is not None:
+        return options.order
+    if options.format != "csv" or options.join is not None or any(r is None for r in rows):
+        return "api"
+    seen: dict[str, str] = {}
+    try:
+        for row in rows:
+            assert row is not None
+            check_file(row, seen)
+    except StateError as exc:
+        notify("warn", f"CSV rows in the API's order, not the request file's: {exc.message}")
+        return "api"
+    return "input"
 
 
 def export(

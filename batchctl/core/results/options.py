@@ -79,7 +79,7 @@ def build_options(
     out: Path | None,
     fmt: str | None,
     only: str | None,
-    order: str,
+    order: str | None,
     prices_file: Path | None,
     json_: bool,
     merge_retries: bool = False,
@@ -93,14 +93,14 @@ def build_options(
     ``join``: the ``--join`` DATA path, "" for the CSV that prepare remembered."""
     joining = None
     if join is not None:
-        if only is not None or order != "api":
+        if only is not None or order is not None:
             raise UsageError("--join writes every row of DATA in its order: it cannot be used "
                              "with --only or --order")
         assert state_dir is not None
         joining = JoinRequest(Path(join) if join else None, id_column, state_dir)
     elif id_column is not None:
         raise UsageError("--id-column goes with --join DATA")
-    if order not in ORDERS:
+    if order is not None and order not in ORDERS:
         raise UsageError(f"--order must be one of: {', '.join(ORDERS)}; got {order!r}")
     price_table = None
     if prices_file is not None:
@@ -129,7 +129,9 @@ def build_options(
 class Options:
     format: str = "jsonl"
     only: frozenset[str] | None = None
-    order: str = "api"  # "api": as the API sends them; "input": the request file's order
+    # "api": as the API sends them; "input": the request file's order; None (not given): input
+    # for CSV when the request file is at hand, else api (``export.resolve_order``)
+    order: str | None = None
     merge_retries: bool = False
     price_table: Mapping[str, Any] | None = None  # None: the built-in table
     extract: Extractor | None = None  # --extract: structured answers as columns / "extracted"
