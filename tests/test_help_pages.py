@@ -73,7 +73,8 @@ def test_option_lines_name_their_values() -> None:
                      "--max-requests N", "--max-cost USD", "--order api|input", "--label TEXT"):
         assert f"  {expected}  " in run, expected
     flat = " ".join(run.split())
-    assert "[default: api]" in flat and "[default: 100000; 1 to 100000]" in flat
+    assert "Default: input for CSV when the request file is at hand, api otherwise." in flat
+    assert "[default: 100000; 1 to 100000]" in flat
     listing = help_page(("list",), tty=False)
     assert "-n, --limit N" in listing and "--status in_progress|canceling|ended" in listing
     root = help_page((), tty=False)
