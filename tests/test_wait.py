@@ -185,6 +185,16 @@ def test_unknown_id_5_unknown_job_5_no_key_4(cli, emulator):
     assert cli("wait", batch, env={"ANTHROPIC_API_KEY": None}).exit_code == 4
 
 
+@pytest.mark.parametrize("tty", [False, True])
+def test_no_key_is_exit_4_before_any_display(cli, emulator, tty):
+    batch = sdk_batch(emulator)
+    result = cli("wait", batch, env={"ANTHROPIC_API_KEY": None}, tty=tty)
+    assert result.exit_code == 4
+    assert "ANTHROPIC_API_KEY" in result.stderr
+    assert "msgbatch_" not in result.stderr  # no bar, no line about it: the key comes first
+    assert result.stdout == ""
+
+
 def test_api_down_from_the_start_is_exit_6(make_emulator, clock):
     emu = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"retrieve"}))
     batch = sdk_batch(emu)
