@@ -247,3 +247,52 @@ def test_cli_reports_changed_ids(tmp_path):
 def test_cli_missing_file_is_a_usage_error_as_with_submit(tmp_path):
     result = invoke(["prepare", str(tmp_path / "nope.txt")])
     assert result.exit_code == 2 and "no such file" in result.stderr
+
+
+# -- a CSV file without --column (issue 15, item 8) ---------------------------------------------
+def test_cli_csv_with_several_columns_needs_column(tmp_path):
+    src = tmp_path / "q.csv"
+    src.write_text("id,question\n1,What is 2+2?\n")
+    result = invoke(["prepare", str(src)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"{src} is a CSV file with 2 columns" in result.stderr
+    assert "--column" in result.stderr and "'id', 'question'" in result.stderr
+
+
+@pytest.mark.parametrize("name, data", [
+    ("q.csv", b"\xef\xbb\xbfquestion\r\nWhat is 2+2?\r\n\"Why, and how?\"\r\n"),
+    ("q.TSV", b"question\nWhat is 2+2?\nWhy, and how?\n"),
+])
+def test_a_one_column_csv_without_column_skips_its_header(tmp_path, state_dir, name, data):
+    src = tmp_path / name
+    src.write_bytes(data)
+    result = invoke(["prepare", str(src)])
+    assert result.exit_code == 0, result.stderr
+    reqs = [orjson.loads(x) for x in result.stdout.splitlines()]
+    assert texts(reqs) == ["What is 2+2?", "Why, and how?"]  # "question" is the header
+    assert ids(reqs) == ["row-1", "row-2"]
+    assert list((state_dir / "prepared").iterdir())  # remembered for results --join
+
+
+def test_a_csv_header_spanning_lines_is_one_header(tmp_path):
+    src = tmp_path / "q.csv"
+    src.write_text('"the\nquestion",id\nWhat?,1\n')
+    result = invoke(["prepare", str(src)])
+    assert result.exit_code == 2 and "2 columns" in result.stderr
+
+
+def test_a_csv_without_a_header_row_is_refused(tmp_path):
+    src = tmp_path / "q.csv"
+    src.write_text("\nWhat is 2+2?\n")
+    result = invoke(["prepare", str(src)])
+    assert result.exit_code == 3 and result.stdout == ""
+    assert "no header row" in result.stderr
+
+
+def test_text_and_stdin_are_still_lines(tmp_path):
+    src = tmp_path / "q.txt"
+    src.write_text("id,question\n1,What?\n")
+    reqs, _ = run(PrepareSpec(source=str(src)))
+    assert texts(reqs) == ["id,question", "1,What?"]
+    piped, _ = run(PrepareSpec(source="-"), stdin=b"question\nWhat?\n")
+    assert texts(piped) == ["question", "What?"]

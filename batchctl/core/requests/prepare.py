@@ -30,7 +30,7 @@ from typing import IO, Any
 
 from batchctl.core.errors import InputError, UsageError
 from batchctl.core.requests import provenance
-from batchctl.core.requests.prepare_csv import csv_rows, from_csv, prepared_rows
+from batchctl.core.requests.prepare_csv import column_for, csv_rows, from_csv, prepared_rows
 from batchctl.core.requests.prepare_spec import (
     BOM,
     DEFAULT_MAX_TOKENS,
@@ -198,8 +198,10 @@ def prepare(
     `InputError` (exit 3) with every problem as ``FILE:LINE: message`` after reading the whole
     input; the caller must then discard what ``sink`` received. With ``remember_in`` (the state
     directory), a request file made from a CSV file is remembered for ``results --join``
-    (``batchctl.core.requests.provenance``).
+    (``batchctl.core.requests.provenance``). A ``.csv`` file without ``--column`` is read as
+    CSV all the same (``prepare_csv.column_for``).
     """
+    spec = column_for(spec)
     if remember_in is not None and spec.mode == "csv" and spec.source not in (None, "-"):
         digest = hashlib.sha256()
 

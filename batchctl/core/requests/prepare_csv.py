@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import IO, Any
 
 from batchctl.core.errors import InputError, UsageError
@@ -19,6 +20,40 @@ from batchctl.core.requests.prepare_spec import (
     physical_lines,
     request_line,
 )
+
+CSV_SUFFIXES = (".csv", ".tsv")
+
+
+def _delimiter(name: str) -> str:
+    return "\t" if name.lower().endswith(".tsv") else ","
+
+
+def column_for(spec: PrepareSpec) -> PrepareSpec:
+    """A ``.csv``/``.tsv`` file given without ``--column`` is still a CSV: its first row is its
+    header, never a prompt. One column: that column holds the prompts. Several: UsageError
+    (exit 2) naming them, since which one holds the prompt cannot be guessed. Other files, and
+    stdin, are text as before."""
+    source = spec.source
+    if spec.mode != "lines" or source in (None, "-") or not source.lower().endswith(CSV_SUFFIXES):
+        return spec
+    try:
+        with open(source, encoding="utf-8-sig", errors="replace", newline="") as text:
+            header = next(csv.reader(text, delimiter=_delimiter(source)), [])
+    except (OSError, csv.Error):
+        return spec  # reported as they are for any input (a missing file, a bad header)
+    names = [h.strip() for h in header]
+    if len(names) == 1 and names[0]:
+        return replace(spec, column=names[0])
+    if not any(names):
+        raise InputError(f"{source}: no header row: the first row of a CSV file must name its "
+                         "columns (a text file of prompts: name it .txt, or pipe it to prepare -)")
+    shown = ", ".join(repr(n) for n in names if n)
+    raise UsageError(
+        f"{source} is a CSV file with {len(names)} columns: --column NAME says which one holds "
+        "the prompt (its first row is the header, never a prompt)",
+        hint=f"its header names: {shown}; add --column NAME (and --id-column NAME to take "
+        "the custom_ids from a column)",
+    )
 
 
 def _csv_text(
@@ -50,7 +85,7 @@ def csv_rows(
     ``results --join`` reads a prepared CSV through this too, so it finds the same ids."""
     assert spec.column is not None
     counter = [0]
-    delimiter = "\t" if name.lower().endswith(".tsv") else ","
+    delimiter = _delimiter(name)
     reader = csv.reader(_csv_text(name, stream, problems, counter), delimiter=delimiter)
     try:
         header = next(reader, None)
