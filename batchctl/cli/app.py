@@ -64,13 +64,13 @@ def report_error(
     def line(text: str, style: str | None = None) -> None:
         if err is None:
             sys.stderr.write(text + "\n")
-        elif style and tty:
-            err.print(f"[{style}]{escape(text)}[/]")
+        elif style and tty:  # soft_wrap: the terminal wraps; a hinted command stays one line
+            err.print(f"[{style}]{escape(text)}[/]", soft_wrap=True)
         else:
-            err.print(text, markup=False, highlight=False)
+            err.print(text, markup=False, highlight=False, soft_wrap=True)
 
     if tty and err is not None:
-        err.print(f"[bold red]error:[/] {escape(exc.message)}")
+        err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
     else:
         line(f"error: {exc.message}")
     if isinstance(exc, InputError):

@@ -271,22 +271,26 @@ def suggest(actx: AppContext, step: NextStep) -> None:
 
 
 def info(actx: AppContext, message: str) -> None:
-    """A note for the person at the terminal (stderr). Not markup: printed as given."""
-    actx.err.print(message, markup=False, highlight=False)
+    """A note for the person at the terminal (stderr). Not markup: printed as given.
+
+    Every stderr line is printed with ``soft_wrap``: the terminal wraps it, Rich never inserts
+    a newline, so a hinted command copied from the screen is one line (hard-wrapped at the
+    width, ``--state-dir /tmp/...`` came out split over two lines)."""
+    actx.err.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def warn(actx: AppContext, message: str) -> None:
     if actx.stderr_tty:
-        actx.err.print(f"[yellow]warning:[/] {escape(message)}")
+        actx.err.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
     else:
-        actx.err.print(f"warning: {message}", markup=False)
+        actx.err.print(f"warning: {message}", markup=False, soft_wrap=True)
 
 
 def success(actx: AppContext, message: str) -> None:
     if actx.stderr_tty:
-        actx.err.print(f"[green]✓[/] {escape(message)}")
+        actx.err.print(f"[green]✓[/] {escape(message)}", soft_wrap=True)
     else:
-        actx.err.print(message, markup=False)
+        actx.err.print(message, markup=False, soft_wrap=True)
 
 
 def notifier(actx: AppContext, *, info_off_tty: bool = True) -> Callable[[str, str], None]:
