@@ -13,7 +13,7 @@ retryable one is found: nothing is read when no request errored or one expired.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import APIError, NextStep
 from batchctl.core.jobs.lifecycle import Target, counts
@@ -21,13 +21,16 @@ from batchctl.core.jobs.retry import RETRYABLE_ERRORS, Rules
 from batchctl.core.results.download import fetch_body
 from batchctl.core.results.lines import line_blocks, lines_of, parse_lines
 
+if TYPE_CHECKING:
+    from batchctl.core.api import Api
+
 RETRY_WHY = "send the failed requests again"
 _ERRORED = b'"type":"errored"'
 _RETRYABLE = tuple(b'"type":"%s"' % e.encode() for e in sorted(RETRYABLE_ERRORS))
 
 
 def retry_steps(
-    api: Any, targets: Sequence[Target], records: Sequence[Mapping[str, Any]]
+    api: Api, targets: Sequence[Target], records: Sequence[Mapping[str, Any]]
 ) -> list[NextStep]:
     """One `retry-failed` step per ID|JOB argument whose ended batches hold something worth
     retrying; none for untracked batches or when every failure would fail again."""
@@ -44,7 +47,7 @@ def retry_steps(
     return steps
 
 
-def retry_step(api: Any, ref: str, records: Sequence[Mapping[str, Any]]) -> NextStep | None:
+def retry_step(api: Api, ref: str, records: Sequence[Mapping[str, Any]]) -> NextStep | None:
     """The `retry-failed` command worth running for ``ref`` (whose batches are ``records``)."""
     if any(counts(r)["expired"] for r in records):
         return NextStep(RETRY_WHY, "retry-failed", (ref,))
@@ -57,7 +60,7 @@ def retry_step(api: Any, ref: str, records: Sequence[Mapping[str, Any]]) -> Next
     return None
 
 
-def _has_retryable_error(api: Any, rec: Mapping[str, Any]) -> bool:
+def _has_retryable_error(api: Api, rec: Mapping[str, Any]) -> bool:
     """Whether an errored result of ``rec`` has a retryable error type; read until the first.
     If the results cannot be read, True: retry-failed itself then says what it would send."""
     classify = Rules().classify
