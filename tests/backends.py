@@ -17,6 +17,7 @@ import secrets
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -60,9 +61,9 @@ def _admin(sql: str) -> None:
         conn.execute(sql)
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A URL of the test server whose search_path is a fresh, empty schema."""
+@contextmanager
+def fresh_schema_url() -> Iterator[str]:
+    """A URL of the test server whose search_path is a fresh, empty schema, dropped after."""
     schema = "t_" + secrets.token_hex(6)
     _admin(f"CREATE SCHEMA {schema}")
     sep = "&" if "?" in server_url() else "?"
@@ -70,6 +71,13 @@ def postgres_url() -> Iterator[str]:
         yield f"{server_url()}{sep}options={quote(f'-csearch_path={schema}', safe='')}"
     finally:
         _admin(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL of the test server whose search_path is a fresh, empty schema."""
+    with fresh_schema_url() as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

@@ -212,6 +212,26 @@ def test_a_claim_dies_with_its_connection_on_postgres(tmp_path, postgres_url) ->
     b.close()
 
 
+def test_stores_in_two_schemas_of_one_database_do_not_share_locks(tmp_path, postgres_url) -> None:
+    # Advisory locks are per database: without the schema in the key, a claim in one store
+    # refused the same batch id's claim in another (xdist workers' tests did, now and then).
+    from tests.backends import fresh_schema_url
+
+    with fresh_schema_url() as other_url:
+        here, there = (Store.open(tmp_path / name, location=parse_store(url))
+                       for name, url in (("a", postgres_url), ("b", other_url)))
+        twin = Store.open(tmp_path / "c", location=parse_store(postgres_url))
+        try:
+            for store in (here, there):
+                _batch(store, _job(store))
+            assert here.claim("msgbatch_01", "h:1:a", is_stale=lambda claim: False)
+            assert there.claim("msgbatch_01", "h:2:b", is_stale=lambda claim: False)
+            assert not twin.db.try_hold("collect:msgbatch_01")  # the same store: held
+        finally:
+            for store in (here, there, twin):
+                store.close()
+
+
 def test_hold_waits_for_the_other_holder(open_store) -> None:
     a, b = open_store(), open_store()
     with a.hold("submit:x"):

@@ -47,7 +47,7 @@ class PgTx(Tx):
         return [_clean(r) for r in cur.fetchall()]
 
     def lock(self, key: str) -> None:
-        self.db.conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_number(key),))
+        self.db.conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.db.lock_id(key),))
 
 
 def _clean(row: dict[str, Any]) -> Row:
@@ -63,6 +63,22 @@ class PostgresDatabase(Database):
         self.conn = conn
         self.where = where
         self.location = where.masked
+        self._namespace: str | None = None
+
+    def lock_id(self, key: str) -> int:
+        """The advisory lock number of ``key`` in this store. Advisory locks are per database
+        (https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS), and two
+        stores may share a database in different schemas (``search_path``): the schema is part
+        of the key, so one store's locks never hold up, or refuse a claim in, another's."""
+        if self._namespace is None:
+            import psycopg
+
+            try:
+                row = self.conn.execute("SELECT current_schema() AS s").fetchone()
+            except psycopg.Error as exc:
+                raise self._error("lock", exc) from None
+            self._namespace = str((row or {}).get("s") or "")
+        return lock_number(f"{self._namespace}\0{key}")
 
     @classmethod
     def connect(cls, where: StoreLocation) -> PostgresDatabase:
@@ -131,7 +147,7 @@ class PostgresDatabase(Database):
         import psycopg
 
         try:
-            row = self.conn.execute(sql, (lock_number(key),)).fetchone()
+            row = self.conn.execute(sql, (self.lock_id(key),)).fetchone()
         except psycopg.Error as exc:
             raise self._error("lock", exc) from None
         return next(iter(row.values())) if row else None
