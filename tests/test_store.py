@@ -232,6 +232,22 @@ def test_stores_in_two_schemas_of_one_database_do_not_share_locks(tmp_path, post
                 store.close()
 
 
+def test_a_unique_prefix_resolves_and_an_ambiguous_one_is_refused(open_store) -> None:
+    store = open_store()
+    job = _job(store)
+    for n, suffix in enumerate(("AAAAxxxxxxxxxxxxxxxxxxx1", "AAAAyyyyyyyyyyyyyyyyyyy2"), 1):
+        _batch(store, job, {**BATCH, "id": "msgbatch_01" + suffix}, part=n)
+    (row,) = store.resolve("msgbatch_01AAAAx…", base_url="http://x")
+    assert row["id"] == "msgbatch_01AAAAxxxxxxxxxxxxxxxxxxx1"
+    with pytest.raises(errors.UsageError, match=r"'msgbatch_01AAAA' is the start of 2 tracked batch ids: "
+                       r"msgbatch_01AAAAx\w+, msgbatch_01AAAAy\w+"):
+        store.resolve("msgbatch_01AAAA", base_url="http://x")
+    with pytest.raises(errors.NotFoundError):  # too short to be taken for a prefix
+        store.resolve("msgbatch_01AAA", base_url="http://x")
+    with pytest.raises(errors.NotFoundError):  # another API's store rows are not candidates
+        store.resolve("msgbatch_01AAAAx", base_url="http://elsewhere")
+
+
 def test_hold_waits_for_the_other_holder(open_store) -> None:
     a, b = open_store(), open_store()
     with a.hold("submit:x"):

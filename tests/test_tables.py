@@ -153,3 +153,26 @@ def test_other_tables_never_split_an_id(cli, tmp_path):
     assert all(cell_len(line) <= 60 for line in narrow.splitlines())
     wide = screen(cli("submit", str(path), "--max-requests", "2", tty=True, width=80).stdout)
     assert [line.split()[1] for line in wide.splitlines()[1:]] == ids
+
+
+def test_a_short_id_copied_from_a_table_names_its_batch(cli, three):
+    """Ids a table shortened can be pasted back, with or without their "…", as git takes a
+    short commit id: a prefix of one tracked batch names it; a shortened id of no tracked batch
+    is not sent to the API (exit 5). (A prefix of several: tests/test_store.py.)"""
+    tracked = next(i for i, m in three.items() if m.startswith("msgbatch_01A"))
+    untracked = next(i for i, m in three.items() if m.startswith("msgbatch_01B"))
+    row = next(line for line in cli("list", tty=True, width=60).stdout.splitlines()
+               if tracked[:17] in line)
+    shown = row.split()[0]
+    assert shown == tracked[:17] + "…"
+    for ref in (shown, shown.removesuffix("…")):
+        status = cli("status", "--json", ref)
+        assert status.exit_code == 0, status.stderr
+        assert [r["id"] for r in json_lines(status.stdout)] == [tracked]
+    results = cli("results", shown)
+    assert results.exit_code == 0, results.stderr
+    assert len(json_lines(results.stdout)) == 3
+    unknown = cli("status", untracked[:17] + "…")
+    assert unknown.exit_code == 5
+    assert unknown.stdout == ""
+    assert f"no tracked batch '{untracked[:17]}…'" in unknown.stderr

@@ -76,6 +76,8 @@ def resolve_targets(
             try:
                 rows = store.resolve(ref, base_url=base_url)
             except NotFoundError as exc:
+                if ref.endswith(("…", "...")):  # a shortened id from a table, of no tracked batch
+                    raise
                 if needs_store:
                     raise NotFoundError(
                         f"no tracked batch {ref!r} for {base_url}: {needs_store} needs the "

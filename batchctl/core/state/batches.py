@@ -7,12 +7,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from batchctl.core.errors import NextStep, NotFoundError
+from batchctl.core.errors import NextStep, NotFoundError, UsageError
 from batchctl.core.state.db import Row
 from batchctl.core.state.jobs import JOB_PREFIX
 from batchctl.core.state.records import Records
 
 BATCH_PREFIX = "msgbatch_"
+SHORTEST_PREFIX = len(BATCH_PREFIX) + 6  # msgbatch_01 and four more: a table shows 17
 
 # Fields of the API's MessageBatch kept on each row (last seen).
 REMOTE_FIELDS = (
@@ -73,11 +74,34 @@ class BatchRecords(Records):
             rows = [one] if one else []
         if base_url is not None:
             rows = [r for r in rows if r["base_url"] == base_url]
+        if not rows and ref.startswith(BATCH_PREFIX):
+            rows = self._by_prefix(ref, base_url)
         if not rows:
             kind = "job" if ref.startswith(JOB_PREFIX) else "batch"
             raise NotFoundError(
                 f"no tracked {kind} {ref!r}" + (f" for {base_url}" if base_url else ""),
                 next_steps=[NextStep("what this state store tracks", "list", ("--local",))],
+            )
+        return rows
+
+    def _by_prefix(self, ref: str, base_url: str | None) -> list[Row]:
+        """The one tracked batch whose id starts with ``ref``: tables on a terminal show ids
+        shortened (``msgbatch_01LBe94A…``, unique within the table), and one copied from there,
+        with or without its ``…``, names that batch, as git takes a short commit id. An ambiguous
+        prefix is a usage error naming the candidates; at least SHORTEST_PREFIX characters."""
+        prefix = ref.removesuffix("…").removesuffix("...")
+        if len(prefix) < SHORTEST_PREFIX:
+            return []
+        rows = self._query(
+            "SELECT * FROM batches WHERE substr(id, 1, ?) = ? ORDER BY created_at DESC, id",
+            (len(prefix), prefix),
+        )
+        rows = [r for r in rows if base_url is None or r["base_url"] == base_url]
+        if len(rows) > 1:
+            shown = ", ".join(r["id"] for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+            raise UsageError(
+                f"{ref!r} is the start of {len(rows)} tracked batch ids: {shown}",
+                hint="give more of the id (batchctl list --wide shows them whole)",
             )
         return rows
 
