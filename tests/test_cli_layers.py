@@ -79,10 +79,21 @@ EXEMPT: dict[str, str] = {
 }
 
 
+def _type_checking_only(tree: ast.Module) -> set[int]:
+    """The imports under ``if TYPE_CHECKING:``: never called at run time (a name they bind may
+    be imported for real elsewhere, e.g. rich's ``Progress`` beside core's type)."""
+    return {id(node) for block in ast.walk(tree)
+            if isinstance(block, ast.If) and isinstance(block.test, ast.Name)
+            and block.test.id == "TYPE_CHECKING" for node in ast.walk(block)}
+
+
 def _core_imports(tree: ast.Module) -> dict[str, str]:
     """Every local name bound to something of batchctl.core, with its qualified name."""
     names: dict[str, str] = {}
+    skip = _type_checking_only(tree)
     for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             if node.module.split(".")[:2] == ["batchctl", "core"]:
                 for alias in node.names:
@@ -137,10 +148,16 @@ def core_calls(path: Path) -> dict[str, list[str]]:
     """Per command function of a module: the batchctl.core functions (and classes) it calls,
     itself or through the module's own functions it uses (helpers, lambdas), not exempt."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    return _calls_from(tree, _registered(tree))
+
+
+def _calls_from(tree: ast.Module, roots: list[str]) -> dict[str, list[str]]:
+    """Per function named in ``roots``: the batchctl.core calls it makes, itself or through the
+    module's own functions it uses, not exempt."""
     names = _core_imports(tree)
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
     out: dict[str, list[str]] = {}
-    for command in _registered(tree):
+    for command in roots:
         todo, seen, calls = [command], set(), set()
         while todo:
             name = todo.pop()
@@ -175,7 +192,7 @@ def test_every_command_module_registers_a_command_the_check_sees() -> None:
 def test_the_exemptions_name_what_exists() -> None:
     import importlib
 
-    for name in EXEMPT:
+    for name in [*EXEMPT, *VALUES]:
         parts = name.split(".")
         for cut in range(len(parts) - 1, 1, -1):
             try:
@@ -209,3 +226,75 @@ def test_the_core_call_check_follows_helpers_lambdas_and_aliases(tmp_path: Path)
     )
     assert core_calls(module) == {"command": ["batchctl.core.clock.SystemClock",
                                               "batchctl.core.jobs.status.report"]}
+
+
+# -- the shared presentation holds to the rule too ---------------------------------------------
+#: What the shared presentation (cli/shared.py, cli/progress.py) calls in core besides the one
+#: step a function stands for: values it renders and the text of them, never a step.
+VALUES: dict[str, str] = {
+    "batchctl.core.errors.NextStep": "a hint, as the value output.suggest renders",
+    "batchctl.core.jobs.lifecycle.counts": "a record's request counts, read from the record",
+    "batchctl.core.jobs.lifecycle.is_ended": "whether a record says its batch ended",
+    "batchctl.core.jobs.lifecycle.totals": "request counts summed over records",
+    "batchctl.core.jobs.feed.held_lines": "text: the lines about a job's parts not sent yet",
+    "batchctl.core.times.human_duration": "text: `12m 5s`",
+    "batchctl.core.times.parse_ts": "an API timestamp as seconds",
+}
+SHARED = ("shared", "progress")
+#: Modules that only render: they never read the API (no client, no advice read from results).
+RENDER_ONLY = ("progress", "output", "batchview", "bars", "ending")
+
+
+def test_each_shared_presentation_function_makes_at_most_one_core_call() -> None:
+    offences = {}
+    for module in SHARED:
+        tree = ast.parse((CLI / f"{module}.py").read_text(encoding="utf-8"))
+        functions = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+        for function, calls in _calls_from(tree, functions).items():
+            steps = [c for c in calls if c not in VALUES]
+            if len(steps) > 1:
+                offences[f"{module}.{function}"] = steps
+    assert offences == {}
+
+
+def _reads_the_api(path: Path) -> list[str]:
+    """What in a module reads the API: an import of ``batchctl.core.jobs.advice`` (it reads
+    results) or a call of ``.api()`` (the client)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            found += [n for n in names if n == "batchctl.core.jobs.advice"]
+        elif isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name == "batchctl.core.jobs.advice"]
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr == "api"):
+            found.append(f"line {node.lineno}: .api()")
+    return found
+
+
+def test_render_only_modules_never_read_the_api() -> None:
+    offences = {m: _reads_the_api(CLI / f"{m}.py") for m in RENDER_ONLY}
+    assert {k: v for k, v in offences.items() if v} == {}
+
+
+def test_the_render_only_check_sees_advice_and_the_client(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("def f(actx):\n    from batchctl.core.jobs import advice\n"
+                      "    return advice.retry_steps(actx.api(), [], [])\n")
+    assert _reads_the_api(module) == ["batchctl.core.jobs.advice", "line 3: .api()"]
+
+
+def test_the_core_call_check_skips_type_checking_imports(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from batchctl.core.results.reading import Progress\n"
+        "def command(ctx):\n"
+        "    from rich.progress import Progress\n"
+        "    Progress()\n"
+        "def register(app):\n"
+        "    app.command('x')(command)\n"
+    )
+    assert core_calls(module) == {"command": []}

@@ -35,6 +35,7 @@ from batchctl.core.times import human_duration, parse_ts
 
 if TYPE_CHECKING:
     from batchctl.core.jobs.feed import FeedResult
+    from batchctl.core.jobs.waiting import Waited
 
 HEARTBEAT_SECONDS = 300.0
 
@@ -282,23 +283,17 @@ def watch(
 
     waited = waiting.watch(actx, targets, jobs, view_for=partial(make_view, actx),
                            interval=interval, timeout=timeout, notify=output.notifier(actx))
-    return waited.records, print_summary(actx, waited.records, targets, waited.elapsed,
-                                         fetch_hint=fetch_hint, jobs=jobs)
+    return waited.records, print_summary(actx, waited, fetch_hint=fetch_hint)
 
 
-def print_summary(
-    actx: AppContext,
-    records: Sequence[Mapping[str, Any]],
-    targets: Sequence[Target],
-    elapsed: float,
-    *,
-    fetch_hint: bool = True,
-    jobs: Sequence[str] = (),
-) -> bool:
-    """The final summary (stderr, always) and the command that fetches the results (unless
-    ``fetch_hint`` is off: `run` fetches them itself, and its results summary gives the counts);
+def print_summary(actx: AppContext, waited: Waited, *, fetch_hint: bool = True) -> bool:
+    """The final summary of a wait (stderr, always), the command that fetches the results
+    (unless ``fetch_hint`` is off: `run` fetches them itself, and its results summary gives the
+    counts) and the retry-failed steps core found worth running (``waited.retry_steps``);
     returns whether every batch ended. "after": the one clock of ``Elapsed``, from the command's
-    start (``elapsed`` ago) or the first batch's created_at, whichever is earlier."""
+    start (``waited.elapsed`` ago) or the first batch's created_at, whichever is earlier.
+    Only renders: nothing here reads the API."""
+    records, targets, elapsed, jobs = waited.records, waited.targets, waited.elapsed, waited.jobs
     pending = sum(r.get("processing_status") == "pending" for r in records)
     sent = [r for r in records if r.get("processing_status") != "pending"]
     t = totals(sent)
@@ -323,11 +318,8 @@ def print_summary(
             return True  # nothing left to fetch or retry: no hint to either
         for ref in refs if fetch_hint else ():
             output.suggest(actx, NextStep("fetch the results", "results", (ref,)))
-        if t["errored"] + t["expired"] + t["canceled"]:
-            from batchctl.core.jobs.advice import retry_steps
-
-            for step in retry_steps(actx.api(), targets, records):
-                output.suggest(actx, step)
+        for step in waited.retry_steps:
+            output.suggest(actx, step)
         return True
     left = f"; {pending} part{'s' * (pending != 1)} not sent yet" if pending else ""
     output.info(actx, f"{t['ended']} of {batches_text(len(sent))} ended after {took}{left}")

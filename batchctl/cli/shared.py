@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import typer
 
@@ -32,14 +32,15 @@ def request_input(actx: AppContext, file: str) -> Input:
     """The file to check; stdin (``-``) is spooled to the state directory first."""
     from batchctl.core.jobs import send
 
-    if file != "-":
-        return send.file_input(file)
-    if actx.stdin_tty:
-        output.info(actx, "reading requests from stdin; end with Ctrl-D")
-    stream: Any = getattr(sys.stdin, "buffer", None)
-    if stream is None:  # a text-only stdin (embedding): encode it as UTF-8
-        stream = io.BytesIO(sys.stdin.read().encode("utf-8"))
-    return send.stdin_input(stream, actx.settings.state_dir)
+    def stdin() -> BinaryIO:
+        if actx.stdin_tty:
+            output.info(actx, "reading requests from stdin; end with Ctrl-D")
+        stream: Any = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # a text-only stdin (embedding): encode it as UTF-8
+            stream = io.BytesIO(sys.stdin.read().encode("utf-8"))
+        return cast(BinaryIO, stream)
+
+    return send.open_input(file, stdin=stdin, state_dir=actx.settings.state_dir)
 
 
 def _count(n: int, noun: str) -> str:
@@ -88,13 +89,18 @@ def dry_run(
 ) -> dict[str, Any]:
     """``send.dry_run``, with ``--count-tokens`` through the API and a progress bar on a
     terminal (stderr) while the prompts are counted."""
+    from contextlib import nullcontext
+
     from batchctl.core.jobs import send
 
-    if not count_tokens:
-        return send.dry_run(source, limits, checks=checks)
-    api = actx.api()
-    if not actx.stderr_tty:
-        return send.dry_run(source, limits, api=api, checks=checks)
+    api = actx.api() if count_tokens else None
+    with _count_bar(actx) if api is not None and actx.stderr_tty else nullcontext() as update:
+        return send.dry_run(source, limits, api=api, progress=update, checks=checks)
+
+
+@contextmanager
+def _count_bar(actx: AppContext) -> Iterator[Progress]:
+    """A transient bar on stderr while the prompts are counted: ``update(done, total)``."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     bar = Progress(TextColumn("counting tokens"), BarColumn(), MofNCompleteColumn(),
@@ -105,7 +111,7 @@ def dry_run(
         bar.update(task, completed=done, total=total or None)
 
     with bar:
-        return send.dry_run(source, limits, api=api, progress=update, checks=checks)
+        yield update
 
 
 # -- results of results and run -------------------------------------------------------------------
@@ -115,36 +121,26 @@ def export_results(
 ) -> Summary:
     """Write the results of ``ref`` to ``out`` (atomically) or stdout; summary on stderr, in
     the GitHub step summary when there is one, and in ``summary_json``; with ``json_`` and an
-    ``out`` (stdout free of results), on stdout as one JSON object too."""
-    from batchctl.core.results import report
-    from batchctl.core.results.export import export
+    ``out`` (stdout free of results), on stdout as one JSON object too
+    (``batchctl.core.results.report.export_and_report``; this shows what it reports)."""
+    from batchctl.core.results.report import export_and_report
 
-    if summary_json is not None:
-        report.check_json_target(summary_json)
-    with _progress(actx, enabled=out is not None) as progress:
-        summary = export(
-            actx.api(), actx.store(), ref, options, out,
-            write=output.write_terminal_bytes if actx.stdout_tty else output.write_bytes,
-            notify=output.notifier(actx), progress=progress,
-        )
-    show_summary(actx, summary, options.format)
-    data = summary.as_dict()
-    step_summary(actx, f"batchctl {command} {ref}", data, options.format)
-    if summary_json is not None:
-        report.write_json(summary_json, data)
+    summary = export_and_report(
+        actx, ref, options, out, title=f"batchctl {command} {ref}", summary_json=summary_json,
+        write=output.write_terminal_bytes if actx.stdout_tty else output.write_bytes,
+        notify=output.notifier(actx), progress=_progress(actx, enabled=out is not None),
+        shown=lambda summary: show_summary(actx, summary, options.format),
+    )
     if json_ and out is not None:
-        output.write_json(data)
+        output.write_json(summary.as_dict())
     return summary
 
 
 def step_summary(actx: AppContext, title: str, data: dict[str, Any], fmt: str) -> None:
     """Append a summary to ``$GITHUB_STEP_SUMMARY`` when it is set (GitHub Actions)."""
-    from batchctl.core.results import report
+    from batchctl.core.results.report import step_summary
 
-    try:
-        report.append_step_summary(report.markdown(title, data, fmt))
-    except OSError as exc:
-        output.warn(actx, f"cannot append to ${report.STEP_SUMMARY_ENV}: {exc.strerror}")
+    step_summary(title, data, fmt, output.notifier(actx))
 
 
 @contextmanager

@@ -38,7 +38,7 @@ def wait(
         interval=interval, timeout=timeout, exit_status=exit_status,
         notify=output.notifier(actx),
     )
-    print_summary(actx, waited.records, waited.targets, waited.elapsed, jobs=waited.jobs)
+    print_summary(actx, waited)
     if json_:
         output.write_json(waited.records)
     if waited.error is not None:  # with --exit-status, the summary has said what helps next

@@ -102,6 +102,12 @@ def file_input(file: str) -> Input:
     return Input(path, file, file)
 
 
+def open_input(file: str, *, stdin: Callable[[], BinaryIO], state_dir: Path) -> Input:
+    """The request file of submit and run: ``file``, or for ``-`` the stream ``stdin()``
+    gives (called only then), spooled to ``state_dir`` first."""
+    return stdin_input(stdin(), state_dir) if file == "-" else file_input(file)
+
+
 def stdin_input(stream: BinaryIO, state_dir: Path) -> Input:
     """Requests read from stdin, spooled first (see ``spool``)."""
     return Input(spool(stream, state_dir), STDIN_NAME, "-")

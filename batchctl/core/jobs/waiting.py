@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from batchctl.core.clock import Clock
@@ -33,6 +33,7 @@ from batchctl.core.jobs.lifecycle import (
     job_refs,
     local_record,
     resolve_targets,
+    totals,
 )
 from batchctl.core.jobs.polling import Budget, poll
 from batchctl.core.notify import Notify
@@ -217,14 +218,16 @@ ViewFor = Callable[[Sequence[Target], Sequence[str]], View]
 @dataclass
 class Waited:
     """How a wait ended: the last record of every batch (then a record marked pending per part
-    not sent yet), how long it took, and ``error``: what to end with once the summary is shown
-    (a --timeout, or the --exit-status verdict), None for exit 0."""
+    not sent yet), how long it took, ``error``: what to end with once the summary is shown
+    (a --timeout, or the --exit-status verdict), None for exit 0, and ``retry_steps``: the
+    `retry-failed` commands worth suggesting (``advice.retry_steps``), for the summary to give."""
 
     targets: list[Target]
     jobs: list[str]
     records: list[Record]
     elapsed: float
     error: BatchctlError | None = None
+    retry_steps: list[NextStep] = field(default_factory=list)
 
     @property
     def all_ended(self) -> bool:
@@ -290,7 +293,23 @@ def watch(
             "interrupted; the batches keep running on the server",
             next_steps=[resume_step(targets, jobs)],
         ) from None
-    return Waited(list(targets), list(jobs), records, clock.time() - start)
+    elapsed = clock.time() - start
+    return Waited(list(targets), list(jobs), records, elapsed,
+                  retry_steps=_retry_steps(api, targets, records))
+
+
+def _retry_steps(api: Api, targets: Sequence[Target], records: Sequence[Record]) -> list[NextStep]:
+    """What retry-failed can help with, once every batch has ended and some request failed;
+    none while a batch runs or a part is not sent, nor when every batch's results were
+    archived (there is nothing left to retry). Only then are results read (``advice``)."""
+    if not all(is_ended(r) for r in records) or all(r.get("archived_at") for r in records):
+        return []
+    t = totals(records)
+    if not t["errored"] + t["expired"] + t["canceled"]:
+        return []
+    from batchctl.core.jobs.advice import retry_steps
+
+    return retry_steps(api, targets, records)
 
 
 def resume_step(targets: Sequence[Target], jobs: Sequence[str] = ()) -> NextStep:

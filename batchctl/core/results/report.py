@@ -13,14 +13,22 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from batchctl.core.errors import UsageError
+from batchctl.core.notify import Notify, quiet
 from batchctl.core.results.atomic import atomic_file
+
+if TYPE_CHECKING:
+    from batchctl.core.jobs.send import Deps
+    from batchctl.core.results.options import Options
+    from batchctl.core.results.reading import Progress
+    from batchctl.core.results.summary import Summary
 
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 _PLAIN = re.compile(r"[^A-Za-z0-9_.:/ -]+")
@@ -88,3 +96,45 @@ def write_json(path: Path, data: Mapping[str, Any]) -> None:
     """The summary as one JSON object, written atomically."""
     with atomic_file(Path(path).absolute()) as out:
         out.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def step_summary(title: str, data: Mapping[str, Any], fmt: str, notify: Notify = quiet) -> None:
+    """Append a summary to ``$GITHUB_STEP_SUMMARY`` when it is set (GitHub Actions); a file
+    that cannot be appended to is a warning."""
+    try:
+        append_step_summary(markdown(title, data, fmt))
+    except OSError as exc:
+        notify("warn", f"cannot append to ${STEP_SUMMARY_ENV}: {exc.strerror}")
+
+
+def export_and_report(
+    deps: Deps,
+    ref: str,
+    options: Options,
+    out: Path | None,
+    *,
+    title: str,
+    write: Callable[[Iterator[bytes]], object],
+    summary_json: Path | None = None,
+    notify: Notify = quiet,
+    progress: AbstractContextManager[Progress | None] | None = None,
+    shown: Callable[[Summary], object] = lambda summary: None,
+) -> Summary:
+    """The results step `results` and `run` share, whole: ``export`` the results of ``ref``
+    (to ``out`` atomically, or through ``write``) within ``progress`` (entered for the export
+    only; it gives the progress callback), then ``shown(summary)`` (the caller shows it), then
+    the GitHub step summary titled ``title`` and the ``summary_json`` file. A --summary-json
+    that cannot be written is a usage error before anything is fetched."""
+    from batchctl.core.results.export import export
+
+    if summary_json is not None:
+        check_json_target(summary_json)
+    with progress if progress is not None else nullcontext() as update:
+        summary = export(deps.api(), deps.store(), ref, options, out, write=write, notify=notify,
+                         progress=update)
+    shown(summary)
+    data = summary.as_dict()
+    step_summary(title, data, options.format, notify)
+    if summary_json is not None:
+        write_json(summary_json, data)
+    return summary
