@@ -4,6 +4,7 @@ overlap; running ones wait for the next run; failures are reported and retried n
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -79,6 +80,25 @@ def test_csv_into_the_default_folder_and_a_table_on_a_terminal(tmp_path, emulato
     assert oct(target.parent.stat().st_mode & 0o777) == "0o700"
     assert batch in result.stdout and "BATCH" in result.stdout  # the table
     assert "\x1b[" in result.stderr
+
+
+def test_the_table_fits_a_narrow_terminal_with_file_names_in_the_folder(
+    tmp_path, emulator, clock
+):
+    """On a terminal the FILE column holds the name in the folder (named below the table), cut
+    with "…" where it must give: a deep --dir folded every few characters at 60 columns."""
+    submit(emulator, clock, request_file(tmp_path / "a.jsonl", 2, "a"))
+    clock.advance(61)
+    deep = tmp_path / "some" / "longer" / "directory" / "path" / "here"
+    result = on(emulator, clock, "collect", "--dir", str(deep), tty=True, width=60)
+    assert result.exit_code == 0, result.stderr
+    header, row = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).splitlines()  # nothing folded
+    assert header.split() == ["BATCH", "LABEL", "OR", "JOB", "RESULTS", "FILE"]
+    assert max(len(header.rstrip()), len(row.rstrip())) <= 60
+    (written,) = deep.iterdir()
+    name = row.split()[-1]
+    assert name.endswith("…") and written.name.startswith(name[:-1]) and len(name) > 8
+    assert f"into {deep}" in result.stderr
 
 
 def test_a_failure_is_reported_the_others_collected_and_it_is_tried_next_time(

@@ -64,10 +64,13 @@ def collect_command(
         elif outcome.action == core.COLLECTED and not actx.stdout_tty:
             output.write_lines([outcome.path or ""])
     if actx.stdout_tty and not json_:
-        rows = [(o.id, o.label or o.job_id, o.results, o.path)
+        # The file's name in the folder the line below the table names, cut with "…" if need
+        # be (whole paths were folded every few characters at 60 columns).
+        rows = [(o.id, o.label or o.job_id, o.results, _in_folder(o.path, folder))
                 for o in outcomes if o.action == core.COLLECTED]
         if rows:
-            output.write_table(actx, ["batch", "label or job", "results", "file"], rows)
+            output.write_table(actx, ["batch", "label or job", "results", "file"], rows,
+                               cut=("file",))
     _summary(actx, outcomes, folder)
     for o in outcomes:
         if o.action == core.COLLECTED and o.summary is not None:
@@ -81,6 +84,16 @@ def collect_command(
             first.message = (f"{len(failures)} batches could not be collected (tried again next "
                              f"time); the first: {first.message}")
         raise first
+
+
+def _in_folder(path: str | None, folder: Path) -> str:
+    """``path`` relative to ``folder`` when it is inside it, else whole."""
+    if not path:
+        return ""
+    try:
+        return str(Path(path).relative_to(folder))
+    except ValueError:
+        return path
 
 
 def _summary(actx: AppContext, outcomes: list, folder: Path) -> None:

@@ -110,6 +110,7 @@ def write_table(
     *,
     title: str | None = None,
     no_wrap: Sequence[str] = (),
+    cut: Sequence[str] = (),
     drop: Sequence[str] = (),
     shrink: Sequence[str] = (),
 ) -> None:
@@ -117,7 +118,7 @@ def write_table(
 
     ``no_wrap``: columns kept on one line on a terminal, as is any column of ids (never split
     across lines; shortened, see ``short_ids``, when whole ones would not fit); the others fold
-    to fit. With
+    to fit, but ``cut`` columns, kept on one line and cut with "…" where they must give. With
     ``drop`` or ``shrink`` the table is fitted to the terminal instead, no cell ever wrapped:
     ``shrink`` columns are cut with "…" to SHRINK_CAP cells, then the ``drop`` columns go, in
     that order, until the table fits, then the ``shrink`` columns still shown are cut further.
@@ -136,9 +137,11 @@ def write_table(
                 short = short_ids(row[i] for row in cells)
                 for row in cells:
                     row[i] = short.get(row[i], row[i])
+        room = _room_for_cut(columns, cells, cut, actx.out.width)
         for i, name in enumerate(columns):
             whole = name in no_wrap or i in ids
-            table.add_column(name.upper(), overflow="fold", no_wrap=whole)
+            table.add_column(name.upper(), overflow="ellipsis" if name in cut else "fold",
+                             no_wrap=whole or name in cut, max_width=room.get(i))
         for row in cells:
             table.add_row(*(escape(v) for v in row))
         actx.out.print(table)
@@ -149,6 +152,23 @@ def write_table(
     for row in cells:
         table.add_row(*(escape(row[i]) for i in widths))
     actx.out.print(table)
+
+
+def _room_for_cut(
+    columns: Sequence[str], cells: Sequence[Sequence[str]], cut: Sequence[str], limit: int
+) -> dict[int, int]:
+    """The widest each ``cut`` column may be for the table to fit ``limit`` cells: what the
+    other columns leave at their natural width, shared out (at least 8 cells each)."""
+    from rich.cells import cell_len
+
+    natural = [max([cell_len(n), *(cell_len(row[i]) for row in cells)])
+               for i, n in enumerate(columns)]
+    chosen = [i for i, n in enumerate(columns) if n in cut]
+    if not chosen:
+        return {}
+    others = sum(w for i, w in enumerate(natural) if i not in chosen)
+    share = (limit - others - _GAP * (len(columns) - 1)) // len(chosen)
+    return {i: max(share, 8) for i in chosen if natural[i] > share}
 
 
 #: On a terminal, ids longer than this are shown as their first SHORT_ID characters and "…"
