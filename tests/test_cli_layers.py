@@ -239,6 +239,8 @@ VALUES: dict[str, str] = {
     "batchctl.core.jobs.feed.held_lines": "text: the lines about a job's parts not sent yet",
     "batchctl.core.times.human_duration": "text: `12m 5s`",
     "batchctl.core.times.parse_ts": "an API timestamp as seconds",
+    "batchctl.core.results.report.Output":
+        "a value: where results go and the caller's renderers for them (writer, bar, summary)",
 }
 SHARED = ("shared", "progress")
 #: Modules that only render: they never read the API (no client, no advice read from results).

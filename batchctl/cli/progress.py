@@ -261,31 +261,6 @@ def feed_summary(fed: FeedResult, now: float) -> str:
     return head.replace(" not sent yet: ", " pending: ", 1)
 
 
-def watch(
-    actx: AppContext,
-    targets: Sequence[Target],
-    *,
-    jobs: Sequence[str] = (),
-    interval: float | None = None,
-    timeout: float | None = None,
-    fetch_hint: bool = True,
-) -> tuple[list[dict[str, Any]], bool]:
-    """Wait for ``targets`` with the display that suits stderr, then print the summary.
-
-    Returns the final records and whether every batch ended. The pending parts of ``jobs`` are
-    sent as the processing queue drains, and waited for too. Ctrl-C raises Interrupted (exit
-    130) naming the command that resumes. The wait of `run` (`wait` calls
-    ``batchctl.core.jobs.waiting.wait`` with ``make_view`` itself).
-    """
-    from functools import partial
-
-    from batchctl.core.jobs import waiting
-
-    waited = waiting.watch(actx, targets, jobs, view_for=partial(make_view, actx),
-                           interval=interval, timeout=timeout, notify=output.notifier(actx))
-    return waited.records, print_summary(actx, waited, fetch_hint=fetch_hint)
-
-
 def print_summary(actx: AppContext, waited: Waited, *, fetch_hint: bool = True) -> bool:
     """The final summary of a wait (stderr, always), the command that fetches the results
     (unless ``fetch_hint`` is off: `run` fetches them itself, and its results summary gives the

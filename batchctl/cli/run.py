@@ -86,7 +86,9 @@ def run_command(
     json_: RunJsonOpt = False,
 ) -> None:
     """`batchctl run`: see HELP."""
-    from batchctl.cli.progress import watch
+    from functools import partial
+
+    from batchctl.cli.progress import make_view, print_summary
     from batchctl.core.jobs import run, send
     from batchctl.core.results.atomic import check_target
     from batchctl.core.results.options import build_options
@@ -119,10 +121,9 @@ def run_command(
         timeout=timeout,
         exit_status=exit_status, notify=output.notifier(actx),
         results_args=_results_args(out, fmt, only, order, prices_file, json_),
-        watch=lambda targets, jobs: watch(actx, targets, jobs=jobs, interval=interval,
-                                          timeout=timeout, fetch_hint=False),
-        export=lambda ref: shared.export_results(actx, ref, options, out, command="run",
-                                                 json_=json_),
+        view_for=partial(make_view, actx), interval=interval,
+        shown=lambda waited: print_summary(actx, waited, fetch_hint=False),
+        output=shared.results_output(actx, options, out, json_=json_),
         checks=checks,
     )
 

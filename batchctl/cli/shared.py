@@ -22,6 +22,7 @@ from batchctl.core.errors import ExitCode
 
 if TYPE_CHECKING:
     from batchctl.core.jobs.send import Input
+    from batchctl.core.results import report
     from batchctl.core.results.options import Options
     from batchctl.core.results.reading import Progress
     from batchctl.core.results.summary import Summary
@@ -117,23 +118,38 @@ def _count_bar(actx: AppContext) -> Iterator[Progress]:
 # -- results of results and run -------------------------------------------------------------------
 def export_results(
     actx: AppContext, ref: str, options: Options, out: Path | None, *,
-    command: str = "results", summary_json: Path | None = None, json_: bool = False,
+    summary_json: Path | None = None, json_: bool = False,
 ) -> Summary:
-    """Write the results of ``ref`` to ``out`` (atomically) or stdout; summary on stderr, in
-    the GitHub step summary when there is one, and in ``summary_json``; with ``json_`` and an
-    ``out`` (stdout free of results), on stdout as one JSON object too
-    (``batchctl.core.results.report.export_and_report``; this shows what it reports)."""
+    """`results`: write the results of ``ref`` to ``out`` (atomically) or stdout, shown as
+    ``results_output`` says; in the GitHub step summary when there is one, and in
+    ``summary_json`` (``batchctl.core.results.report.export_and_report``); with ``json_`` and
+    an ``out``, on stdout as one JSON object too, once the summary file is written."""
     from batchctl.core.results.report import export_and_report
 
-    summary = export_and_report(
-        actx, ref, options, out, title=f"batchctl {command} {ref}", summary_json=summary_json,
-        write=output.write_terminal_bytes if actx.stdout_tty else output.write_bytes,
-        notify=output.notifier(actx), progress=_progress(actx, enabled=out is not None),
-        shown=lambda summary: show_summary(actx, summary, options.format),
-    )
+    summary = export_and_report(actx, ref, results_output(actx, options, out),
+                                title=f"batchctl results {ref}", summary_json=summary_json,
+                                notify=output.notifier(actx))
     if json_ and out is not None:
         output.write_json(summary.as_dict())
     return summary
+
+
+def results_output(
+    actx: AppContext, options: Options, out: Path | None, *, json_: bool = False
+) -> report.Output:
+    """How `results` and `run` write and show results: to ``out`` or stdout, a progress bar
+    on a terminal while a file is written, the summary on stderr; with ``json_`` and an ``out``
+    (stdout free of results), the summary on stdout as one JSON object too."""
+    from batchctl.core.results.report import Output
+
+    def shown(summary: Summary) -> None:
+        show_summary(actx, summary, options.format)
+        if json_ and out is not None:
+            output.write_json(summary.as_dict())
+
+    return Output(options, out,
+                  write=output.write_terminal_bytes if actx.stdout_tty else output.write_bytes,
+                  progress=_progress(actx, enabled=out is not None), shown=shown)
 
 
 def step_summary(actx: AppContext, title: str, data: dict[str, Any], fmt: str) -> None:

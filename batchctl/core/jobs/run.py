@@ -1,10 +1,10 @@
 """`run`: submit a request file, wait for its batches, write their results, as one workflow.
 
 It composes the steps the single commands use: ``send`` (validation, splitting, never twice),
-the wait loop (given as ``watch``, which shows the progress), and the results export (given as
-``export``, which writes and summarises). Running it again after a crash, a Ctrl-C or a
---timeout answers the job already submitted (submit's content check) and carries on waiting,
-then writes the results to the same place.
+the wait (``waiting.watch``, shown by the caller's ``view_for`` and ``shown``), and the results
+step (``report.export_and_report``, written and shown as the caller's ``output`` says). Running
+it again after a crash, a Ctrl-C or a --timeout answers the job already submitted (submit's
+content check) and carries on waiting, then writes the results to the same place.
 """
 
 from __future__ import annotations
@@ -13,15 +13,13 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import Interrupted, NextStep, StillRunningError
-from batchctl.core.jobs import lifecycle
+from batchctl.core.jobs import lifecycle, waiting
 from batchctl.core.jobs.send import Checks, Deps, Input, Limits, send
 from batchctl.core.notify import Notify
 
 if TYPE_CHECKING:
     from batchctl.core.jobs.submit import SubmitResult
-
-#: ``watch(targets, jobs)``: wait for the targets, sending the jobs' pending parts meanwhile.
-Watch = Callable[[Sequence[lifecycle.Target], Sequence[str]], tuple[list[dict[str, Any]], bool]]
+    from batchctl.core.results.report import Output
 
 
 def run(
@@ -37,14 +35,19 @@ def run(
     exit_status: bool,
     results_args: Sequence[str] = (),
     notify: Notify,
-    watch: Watch,
-    export: Callable[[str], object],
+    view_for: waiting.ViewFor,
+    shown: Callable[[waiting.Waited], object],
+    output: Output,
+    interval: float | None = None,
     checks: Checks | None = None,
 ) -> None:
-    """Submit ``source`` (or answer its job), ``watch`` its batches until they end, then
-    ``export`` the job's results; with ``exit_status``, FailedRequestsError (9) after that if
-    requests failed. ``results_args``: the `results` options that write the same output, for
-    the hint after a Ctrl-C or a --timeout."""
+    """Submit ``source`` (or answer its job), wait for its batches to end (``view_for`` shows
+    the wait, ``shown`` its end), then write the job's results as ``output`` says; with
+    ``exit_status``, FailedRequestsError (9) after that if requests failed. ``results_args``:
+    the `results` options that write the same output, for the hint after a Ctrl-C or a
+    --timeout."""
+    from batchctl.core.results.report import export_and_report
+
     scan, job = send(deps, source, limits, label=label, betas=betas, force=force, notify=notify,
                      max_queued=max_queued, checks=checks)
     notify("info", submitted_text(job, scan.display_name))
@@ -52,10 +55,13 @@ def run(
     targets = lifecycle.resolve_targets(store, [job.job_id], base_url=api.base_url)
     again = resume(job.job_id, force=force, results_args=results_args)
     try:
-        records, all_ended = watch(targets, [job.job_id])
+        waited = waiting.watch(deps, targets, [job.job_id], view_for=view_for, interval=interval,
+                               timeout=timeout, notify=notify)
     except Interrupted as exc:
         raise Interrupted(exc.message, **again) from None
-    if not all_ended:
+    shown(waited)
+    records = waited.records
+    if not waited.all_ended:
         running = sum(not lifecycle.is_ended(r) for r in records if r.get("id"))
         pending = sum(not r.get("id") for r in records)
         left = f" and {pending} part{'s' * (pending != 1)} not sent yet" if pending else ""
@@ -64,7 +70,8 @@ def run(
             f"{lifecycle.batches_text(running)} of job {job.job_id} still running{left}",
             **again,
         )
-    export(job.job_id)
+    export_and_report(deps, job.job_id, output, title=f"batchctl run {job.job_id}",
+                      notify=notify)
     if exit_status:
         lifecycle.check_exit_status(records)
 

@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,34 +108,42 @@ def step_summary(title: str, data: Mapping[str, Any], fmt: str, notify: Notify =
         notify("warn", f"cannot append to ${STEP_SUMMARY_ENV}: {exc.strerror}")
 
 
+@dataclass(frozen=True)
+class Output:
+    """The caller's side of the results step: what to write (``options``) to ``out`` (None:
+    through ``write``, stdout), the ``progress`` display entered for the export only (it gives
+    the progress callback), and ``shown(summary)``, which shows the summary."""
+
+    options: Options
+    out: Path | None
+    write: Callable[[Iterator[bytes]], object]
+    progress: AbstractContextManager[Progress | None] | None = None
+    shown: Callable[[Summary], object] = lambda summary: None
+
+
 def export_and_report(
     deps: Deps,
     ref: str,
-    options: Options,
-    out: Path | None,
+    output: Output,
     *,
     title: str,
-    write: Callable[[Iterator[bytes]], object],
     summary_json: Path | None = None,
     notify: Notify = quiet,
-    progress: AbstractContextManager[Progress | None] | None = None,
-    shown: Callable[[Summary], object] = lambda summary: None,
 ) -> Summary:
-    """The results step `results` and `run` share, whole: ``export`` the results of ``ref``
-    (to ``out`` atomically, or through ``write``) within ``progress`` (entered for the export
-    only; it gives the progress callback), then ``shown(summary)`` (the caller shows it), then
-    the GitHub step summary titled ``title`` and the ``summary_json`` file. A --summary-json
-    that cannot be written is a usage error before anything is fetched."""
+    """The results step `results` and `run` share, whole: ``export`` the results of ``ref`` as
+    ``output`` says, then ``output.shown(summary)``, then the GitHub step summary titled
+    ``title`` and the ``summary_json`` file. A --summary-json that cannot be written is a usage
+    error before anything is fetched."""
     from batchctl.core.results.export import export
 
     if summary_json is not None:
         check_json_target(summary_json)
-    with progress if progress is not None else nullcontext() as update:
-        summary = export(deps.api(), deps.store(), ref, options, out, write=write, notify=notify,
-                         progress=update)
-    shown(summary)
+    with output.progress if output.progress is not None else nullcontext() as update:
+        summary = export(deps.api(), deps.store(), ref, output.options, output.out,
+                         write=output.write, notify=notify, progress=update)
+    output.shown(summary)
     data = summary.as_dict()
-    step_summary(title, data, options.format, notify)
+    step_summary(title, data, output.options.format, notify)
     if summary_json is not None:
         write_json(summary_json, data)
     return summary
