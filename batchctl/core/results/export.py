@@ -47,20 +47,8 @@ class Export(Reader):
     """One results download, checked and ready: iterate ``chunks()`` (or ``save`` to a file);
     ``summary`` fills in as it goes."""
 
-    def __init__(
-        self,
-        api: Api,
-        store: Store,
-        sources: list[Source],
-        retries: list[Source],
-        options: Options,
-        *,
-        notify: Notify = quiet,
-        progress: Progress | None = None,
-    ) -> None:
-        super().__init__(api, store, sources, retries, options, notify=notify, progress=progress)
-        self.join_plan: JoinPlan | None = None  # set by open_export for --join
-        self.joined: Joined | None = None
+    join_plan: JoinPlan | None = None  # set by open_export for --join
+    joined: Joined | None = None
 
     def chunks(self) -> Iterator[bytes]:
         """The output, formatted, in blocks of bytes."""
