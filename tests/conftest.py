@@ -160,10 +160,14 @@ def emulator(make_emulator: Callable[..., Emulator]) -> Emulator:
 def cli(emulator: Emulator, clock: FakeClock) -> Callable[..., Any]:
     """Run batchctl against the HTTP emulator: cli("status", "--json", tty=False)."""
 
-    def run(*args: str, env: dict[str, str | None] | None = None, **kwargs: Any) -> Any:
-        full_env: dict[str, str | None] = {"ANTHROPIC_API_KEY": API_KEY}
-        full_env.update(env or {})
-        kwargs.setdefault("clock", clock)
-        return invoke(["--base-url", emulator.base_url, *args], env=full_env, **kwargs)
+    def run(*args: str, clock: Any = clock, **kwargs: Any) -> Any:
+        return on(emulator, clock, *args, **kwargs)
 
     return run
+
+
+def on(emulator: Any, clock: Any, *args: str, env: dict[str, str | None] | None = None,
+       **kwargs: Any) -> Any:
+    """batchctl against an HTTP emulator (its base URL, the test key; ``env`` adds to that)."""
+    full_env: dict[str, str | None] = {"ANTHROPIC_API_KEY": API_KEY, **(env or {})}
+    return invoke(["--base-url", emulator.base_url, *args], env=full_env, clock=clock, **kwargs)

@@ -14,8 +14,8 @@ import orjson
 
 from batchctl.core.jobs import collect as core
 from batchctl.core.state.store import Store
-from tests.conftest import API_KEY
-from tests.helpers import FakeClock, invoke
+from tests.conftest import API_KEY, on
+from tests.helpers import FakeClock
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,11 +29,6 @@ def request_file(path: Path, n: int, tag: str) -> Path:
     ]
     path.write_bytes(b"\n".join(lines) + b"\n")
     return path
-
-
-def on(emu, clock, *args, **kwargs):
-    return invoke(["--base-url", emu.base_url, *args], env={"ANTHROPIC_API_KEY": API_KEY},
-                  clock=clock, **kwargs)
 
 
 def submit(emu, clock, path: Path, *extra: str) -> str:

@@ -14,17 +14,13 @@ from batchctl.core import errors
 from batchctl.core.api import Api
 from batchctl.core.settings import Settings
 from tests.conftest import API_KEY
-from tests.helpers import invoke, request, write_jsonl
+from tests.conftest import on as run
+from tests.helpers import request, write_jsonl
 
 
 @pytest.fixture
 def three(tmp_path: Path) -> Path:
     return write_jsonl(tmp_path / "three.jsonl", [request(f"r{i}", f"question {i}") for i in range(3)])
-
-
-def run(emulator, clock, *args: str):
-    return invoke(["--base-url", emulator.base_url, *args], env={"ANTHROPIC_API_KEY": API_KEY},
-                  clock=clock)
 
 
 def test_run_rides_out_404s_after_create_and_after_the_end(make_emulator, clock, three, tmp_path):

@@ -15,8 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.conftest import API_KEY
-from tests.helpers import invoke
+from tests.conftest import API_KEY, on
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "samples" / "questions.jsonl"
@@ -24,11 +23,6 @@ QUESTIONS = ROOT / "samples" / "questions.jsonl"
 
 def remote(emu) -> list[dict]:
     return [b.to_dict() for b in emu.client().messages.batches.list(limit=100)]
-
-
-def on(emu, clock, *args, **kwargs):
-    return invoke(["--base-url", emu.base_url, *args], env={"ANTHROPIC_API_KEY": API_KEY},
-                  clock=clock, **kwargs)
 
 
 @pytest.mark.parametrize("tty", [False, True])

@@ -15,17 +15,13 @@ from batchctl.core.api import Api, translate
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
 from tests.conftest import API_KEY
+from tests.conftest import on as _run
 from tests.helpers import invoke, request, write_jsonl
 
 
 @pytest.fixture
 def seven(tmp_path: Path) -> Path:
     return write_jsonl(tmp_path / "seven.jsonl", [request(f"r{i}", f"question {i}") for i in range(7)])
-
-
-def _run(emulator, clock, *args: str):
-    return invoke(["--base-url", emulator.base_url, *args], env={"ANTHROPIC_API_KEY": API_KEY},
-                  clock=clock)
 
 
 def test_the_tier_cap_on_create_exits_10_at_once_with_one_sentence(make_emulator, clock, seven):

@@ -17,6 +17,7 @@ from batchctl.core.requests import scan as core_requests
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
 from tests.conftest import API_KEY
+from tests.conftest import on as run_on
 from tests.helpers import invoke, request, write_jsonl
 
 MODEL = "claude-haiku-4-5"
@@ -34,11 +35,6 @@ def remote(emulator) -> list[dict]:
 
 def sizes(batches: list[dict]) -> list[int]:
     return [sum(b["request_counts"].values()) for b in batches]
-
-
-def run_on(emulator, clock, *args: str, **kwargs):
-    return invoke(["--base-url", emulator.base_url, *args], env={"ANTHROPIC_API_KEY": API_KEY},
-                  clock=clock, **kwargs)
 
 
 def test_piped_output_is_the_batch_id_alone(cli, emulator, seven):
