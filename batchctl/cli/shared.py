@@ -95,18 +95,18 @@ def dry_run(
     from batchctl.core.jobs import send
 
     api = actx.api() if count_tokens else None
-    with _count_bar(actx) if api is not None and actx.stderr_tty else nullcontext() as update:
+    with _bar(actx, "counting tokens") if api is not None and actx.stderr_tty else nullcontext() as update:
         return send.dry_run(source, limits, api=api, progress=update, checks=checks)
 
 
 @contextmanager
-def _count_bar(actx: AppContext) -> Iterator[Progress]:
-    """A transient bar on stderr while the prompts are counted: ``update(done, total)``."""
+def _bar(actx: AppContext, label: str) -> Iterator[Progress]:
+    """A transient ``label`` bar on stderr: ``update(done, total)`` (a total of 0: unknown)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    bar = Progress(TextColumn("counting tokens"), BarColumn(), MofNCompleteColumn(),
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
                    console=actx.err, transient=True)
-    task = bar.add_task("count", total=None)
+    task = bar.add_task(label, total=None)
 
     def update(done: int, total: int) -> None:
         bar.update(task, completed=done, total=total or None)
@@ -166,16 +166,7 @@ def _progress(actx: AppContext, *, enabled: bool) -> Iterator[Progress | None]:
     if not (enabled and actx.stderr_tty):
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    bar = Progress(TextColumn("results"), BarColumn(), MofNCompleteColumn(),
-                   console=actx.err, transient=True)
-    task = bar.add_task("results", total=None)
-
-    def update(done: int, expected: int) -> None:
-        bar.update(task, completed=done, total=expected or None)
-
-    with bar:
+    with _bar(actx, "results") as update:
         yield update
 
 
