@@ -154,15 +154,20 @@ def write_table(
     actx.out.print(table)
 
 
+def _natural_widths(columns: Sequence[str], cells: Sequence[Sequence[str]]) -> list[int]:
+    """Each column's width with nothing cut: its widest cell or its header."""
+    from rich.cells import cell_len
+
+    return [max([cell_len(n), *(cell_len(row[i]) for row in cells)])
+            for i, n in enumerate(columns)]
+
+
 def _room_for_cut(
     columns: Sequence[str], cells: Sequence[Sequence[str]], cut: Sequence[str], limit: int
 ) -> dict[int, int]:
     """The widest each ``cut`` column may be for the table to fit ``limit`` cells: what the
     other columns leave at their natural width, shared out (at least 8 cells each)."""
-    from rich.cells import cell_len
-
-    natural = [max([cell_len(n), *(cell_len(row[i]) for row in cells)])
-               for i, n in enumerate(columns)]
+    natural = _natural_widths(columns, cells)
     chosen = [i for i, n in enumerate(columns) if n in cut]
     if not chosen:
         return {}
@@ -227,10 +232,7 @@ def fit_columns(
     unless nothing else is left to give."""
     from rich.cells import cell_len
 
-    natural = [
-        max([cell_len(name), *(cell_len(row[i]) for row in cells)])
-        for i, name in enumerate(columns)
-    ]
+    natural = _natural_widths(columns, cells)
     floor = {columns.index(n): max(cell_len(n), 8) for n in shrink if n in columns}
     widths = dict(enumerate(natural))
     for i in floor:
