@@ -29,6 +29,33 @@ assert callable(typer.testing._get_command), "typer.testing changed: see tests/h
 typer.testing._get_command = functools.cache(typer.testing._get_command)
 
 
+def failure(fn: Any) -> BaseException:
+    """What ``fn()`` raised. Tests read what the server sent from it (a status code, the error
+    body, the bytes received), never its class: which class an SDK release raises for the same
+    bytes on the wire is the SDK's choice (2.17.0 changed it for a cut results stream)."""
+    try:
+        fn()
+    except Exception as exc:  # noqa: BLE001 - any class: see above
+        return exc
+    raise AssertionError(f"{fn!r} raised nothing")
+
+
+def chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it was raised from or during."""
+    links: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and link not in links:
+        links.append(link)
+        link = link.__cause__ or link.__context__
+    return links
+
+
+def status_of(fn: Any) -> int | None:
+    """The HTTP status of the error response that ``fn()`` failed with (None: no response)."""
+    response = getattr(failure(fn), "response", None)
+    return getattr(response, "status_code", None)
+
+
 def request(
     custom_id: Any, text: str = "hello", *, model: Any = MODEL, max_tokens: Any = 32, **params: Any
 ) -> dict[str, Any]:

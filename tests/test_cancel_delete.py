@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-import anthropic
 import pytest
 
 from batchctl.core.state.store import Store
+from tests.helpers import status_of
 from tests.lifecycle_support import (
     assert_plain,
     json_lines,
@@ -143,8 +143,7 @@ def test_delete_an_ended_batch_keeps_the_record_marked_deleted(
     assert result.exit_code == 0, result.stderr
     assert json_lines(result.stdout) == [{"id": batch, "type": "message_batch_deleted"}]
     assert f"{batch}: deleted" in result.stderr
-    with pytest.raises(anthropic.NotFoundError):
-        emulator.client().messages.batches.retrieve(batch)
+    assert status_of(lambda: emulator.client().messages.batches.retrieve(batch)) == 404
     row = stored(state_dir, clock, batch)
     assert row is not None and row["deleted_at"] is not None and row["job_id"] == job
     # status of it: exit 5, saying it was deleted; the no-argument status no longer shows it
@@ -165,8 +164,7 @@ def test_delete_piped_prints_ids_and_on_a_terminal_asks(cli, emulator, clock):
     asked = cli("delete", b, tty=True, input="y\n")
     assert asked.exit_code == 0, asked.stderr
     assert f"Delete {b}?" in asked.stderr and asked.stdout.strip() == "y"  # the echoed answer
-    with pytest.raises(anthropic.NotFoundError):
-        emulator.client().messages.batches.retrieve(b)
+    assert status_of(lambda: emulator.client().messages.batches.retrieve(b)) == 404
 
 
 def test_delete_unknown_is_exit_5_and_no_key_is_exit_4(cli, emulator, clock):

@@ -7,10 +7,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import anthropic
-import pytest
-
-from tests.helpers import request, write_jsonl
+from tests.helpers import failure, request, write_jsonl
 from tests.lifecycle_support import submit
 
 MODEL = "claude-haiku-4-5"
@@ -32,9 +29,8 @@ def test_the_emulator_counts_as_its_results_report(tmp_path: Path, emulator: Any
         clock.advance(3600)
         (result,) = list(client.messages.batches.results(batch_id))
         assert counted.input_tokens == result.result.message.usage.input_tokens
-        with pytest.raises(anthropic.BadRequestError) as bad:
-            client.messages.count_tokens(model=MODEL, messages=[])
-        assert "at least one message" in str(bad.value)
+        bad = failure(lambda: client.messages.count_tokens(model=MODEL, messages=[]))
+        assert bad.status_code == 400 and "at least one message" in bad.body["error"]["message"]
 
 
 def test_dry_run_counts_each_distinct_prompt_once(tmp_path: Path, cli: Any, emulator: Any,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import anthropic
 import pytest
 
 from batchctl.core import errors
@@ -16,7 +15,7 @@ from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
 from tests.conftest import API_KEY
 from tests.conftest import on as _run
-from tests.helpers import invoke, request, write_jsonl
+from tests.helpers import failure, invoke, request, write_jsonl
 
 
 @pytest.fixture
@@ -65,9 +64,7 @@ def test_the_sdk_does_not_retry_a_cap_either(make_emulator, clock, tmp_path):
     api = Api.connect(settings, clock=clock, environ={"ANTHROPIC_API_KEY": API_KEY},
                       max_retries=8, on_retry=retries.append)
     client = api._client  # the SDK client batchctl built, retries on
-    with pytest.raises(anthropic.AnthropicError) as info:
-        client.messages.batches.create(requests=[request("a")])
-    exc = translate(info.value)
+    exc = translate(failure(lambda: client.messages.batches.create(requests=[request("a")])))
     assert isinstance(exc, errors.SpendLimitError) and exc.exit_code == 10
     assert exc.status == 429 and "contract_spend_limit_reached" in exc.message
     assert retries == []

@@ -6,10 +6,10 @@ import gc
 
 import anthropic
 import httpx2
-import pytest
 
 from batchctl.emulator import EMULATOR_API_KEY, EmulatorConfig, ReplyLost, make_app
 from tests.emulator.support import requests_for
+from tests.helpers import chain, failure, status_of
 
 
 def test_sdk_retries_survive_a_fault_rate_of_one_half(make_emulator):
@@ -68,8 +68,7 @@ def test_faults_can_be_limited_to_some_endpoints(make_emulator):
 def test_a_lost_create_reply_over_http_still_made_the_batch(make_emulator):
     emulator = make_emulator(lost_reply_rate=1.0, fault_endpoints=frozenset({"create"}))
     with emulator.client() as client:
-        with pytest.raises(anthropic.APIConnectionError):
-            client.messages.batches.create(requests=requests_for(3))
+        assert status_of(lambda: client.messages.batches.create(requests=requests_for(3))) is None
         made = client.messages.batches.list().data
         assert len(made) == 1 and made[0].request_counts.processing == 3
     assert gc.isenabled()  # the lost reply's held objects were freed and the GC resumed
@@ -89,37 +88,46 @@ def _in_process(tmp_path, clock, **config) -> anthropic.Anthropic:
 
 def test_a_lost_create_reply_in_process_is_a_connection_error(tmp_path, clock):
     lossy = _in_process(tmp_path, clock, lost_reply_rate=1.0, fault_endpoints=frozenset({"create"}))
-    with pytest.raises(anthropic.APIConnectionError) as caught:
-        lossy.messages.batches.create(requests=requests_for(2))
-    assert isinstance(caught.value.__cause__, ReplyLost)
+    lost = failure(lambda: lossy.messages.batches.create(requests=requests_for(2)))
+    assert any(isinstance(link, ReplyLost) for link in chain(lost))  # no HTTP reply came back
     made = lossy.messages.batches.list().data
     assert len(made) == 1 and made[0].request_counts.processing == 2
     assert gc.isenabled()
 
 
-def test_a_dropped_results_stream_over_http_raises_while_reading(make_emulator):
+def test_a_dropped_results_stream_over_http_is_cut_on_the_wire(make_emulator):
     emulator = make_emulator(drop_rate=1.0, processing_seconds=1)
     with emulator.client() as client:
         batch = client.messages.batches.create(requests=requests_for(50))
         emulator.clock.advance(1)
-        with pytest.raises(httpx2.RemoteProtocolError):
-            list(client.messages.batches.results(batch.id))
+        # What the server sent: fewer bytes than its content-length promised, then a closed socket.
         with emulator.http().stream("GET", f"/v1/messages/batches/{batch.id}/results") as response:
             promised = int(response.headers["content-length"])
             received = bytearray()
-            with pytest.raises(httpx2.RemoteProtocolError):
+
+            def read_all() -> None:
                 for chunk in response.iter_raw():
-                    received += chunk
+                    received.extend(chunk)
+
+            failure(read_all)
             assert 0 < len(received) < promised
+        # What an SDK client sees: the stream fails before the 50th result (which exception
+        # class says so is the SDK's choice: 2.17.0 changed it, nothing on the wire did).
+        got: list[object] = []
+        failure(lambda: got.extend(client.messages.batches.results(batch.id)))
+        assert len(got) < 50
         # the server is still fine
         assert client.messages.batches.retrieve(batch.id).processing_status == "ended"
 
 
-def test_a_dropped_results_stream_in_process_raises_reply_lost(tmp_path, clock):
+def test_a_dropped_results_stream_in_process_is_cut_by_reply_lost(tmp_path, clock):
     client = _in_process(tmp_path, clock, drop_rate=1.0, processing_seconds=1)
     batch = client.messages.batches.create(requests=requests_for(50))
     clock.advance(1)
     decoder = client.messages.batches.results(batch.id)
     assert batch.id in decoder.http_response.url.path
-    with pytest.raises(ReplyLost):
-        list(decoder)
+    got: list[object] = []
+    # The in-process mount drops a reply by raising ReplyLost from the body; the SDK may wrap it
+    # (2.17.0 does), so look for it along the chain rather than at the class raised.
+    assert any(isinstance(link, ReplyLost) for link in chain(failure(lambda: got.extend(decoder))))
+    assert len(got) < 50

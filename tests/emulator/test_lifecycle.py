@@ -7,10 +7,8 @@ import sys
 from collections import Counter
 from datetime import timedelta
 
-import anthropic
-import pytest
-
 from tests.emulator.support import requests_for
+from tests.helpers import failure
 
 
 def _types(client, batch_id: str) -> Counter:
@@ -92,9 +90,9 @@ def test_archived_results_are_refused_but_the_batch_stays(make_emulator):
         archived = client.messages.batches.retrieve(batch.id)
         assert archived.archived_at - archived.created_at == timedelta(seconds=1000)
         assert archived.results_url is not None  # kept, so clients reach the clear refusal below
-        with pytest.raises(anthropic.NotFoundError) as caught:
-            client.messages.batches.results(batch.id)
-        assert "archived" in caught.value.message and caught.value.request_id.startswith("req_")
+        caught = failure(lambda: client.messages.batches.results(batch.id))
+        assert caught.status_code == 404 and caught.request_id.startswith("req_")
+        assert "archived" in caught.body["error"]["message"]
 
 
 def test_timing_is_fixed_when_a_batch_is_created(make_emulator, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from typing import Any
 
 import anthropic
 import pytest
@@ -10,12 +11,13 @@ import pytest
 from batchctl.emulator import EmulatorConfig
 from tests.emulator.support import requests_for
 from tests.emulator.test_cli_emulator import _start, _stop
+from tests.helpers import failure
 
 
-def _refusal(call) -> anthropic.RateLimitError:
-    with pytest.raises(anthropic.RateLimitError) as info:
-        call()
-    return info.value
+def _refusal(call) -> Any:
+    refused = failure(call)
+    assert refused.status_code == 429
+    return refused
 
 
 def test_a_create_past_the_queue_limit_is_a_429_that_says_when_room_frees(make_emulator):
