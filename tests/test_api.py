@@ -1,4 +1,4 @@
-"""The API layer (batchctl.core.api) against the emulator over real HTTP and in-process."""
+"""The API layer (batchctl.core.api.client) against the emulator over real HTTP and in-process."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from batchctl.core import errors
-from batchctl.core.api import Api
+from batchctl.core.api.client import Api
 from batchctl.core.settings import Settings
 from batchctl.emulator import EmulatorConfig
 from tests.conftest import API_KEY

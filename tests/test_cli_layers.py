@@ -1,4 +1,5 @@
-"""The CLI's layering, read from the source: command modules never import each other."""
+"""The CLI's layering, read from the source: each command makes one core call, and render modules
+never read the API. (Which package may import which is import-linter's: pyproject.toml.)"""
 
 from __future__ import annotations
 
@@ -8,45 +9,12 @@ from pathlib import Path
 from batchctl.cli.app import COMMAND_MODULES
 
 CLI = Path(__file__).resolve().parent.parent / "batchctl" / "cli"
-
-
-def _imported_cli_modules(path: Path) -> set[str]:
-    """Every batchctl.cli.<name> a module imports, at the top or inside a function."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            # `from batchctl.cli import results` names the module in the alias
-            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-        else:
-            continue
-        for name in names:
-            parts = name.split(".")
-            if parts[:2] == ["batchctl", "cli"] and len(parts) >= 3:
-                found.add(parts[2])
-    return found
+COMMANDS = CLI / "commands"
+RENDER = CLI / "render"
 
 
 def test_command_modules_are_the_registered_ones() -> None:
-    for name in COMMAND_MODULES:
-        assert (CLI / f"{name}.py").is_file(), name
-
-
-def test_no_command_module_imports_another() -> None:
-    commands = set(COMMAND_MODULES)
-    offences = {
-        name: sorted((_imported_cli_modules(CLI / f"{name}.py") & commands) - {name})
-        for name in COMMAND_MODULES
-    }
-    assert {k: v for k, v in offences.items() if v} == {}
-
-
-def test_the_check_sees_an_import_inside_a_function(tmp_path: Path) -> None:
-    module = tmp_path / "m.py"
-    module.write_text("def f():\n    from batchctl.cli import results as r\n"
-                      "    from batchctl.cli.submit import x\n")
-    assert _imported_cli_modules(module) == {"results", "submit"}
+    assert sorted(COMMAND_MODULES) == sorted(p.stem for p in COMMANDS.glob("[!_]*.py"))
 
 
 # -- one core call per command (issue 10 item 1) ----------------------------------------------
@@ -55,26 +23,26 @@ def test_the_check_sees_an_import_inside_a_function(tmp_path: Path) -> None:
 EXEMPT: dict[str, str] = {
     "batchctl.core.errors.UsageError":
         "raised for a bad combination of arguments found while parsing them",
-    "batchctl.core.jobs.send.Limits.parse":
+    "batchctl.core.submit.send.Limits.parse":
         "parses --max-requests, --max-bytes and --max-cost into their checked values",
-    "batchctl.core.jobs.send.Checks.parse":
+    "batchctl.core.submit.send.Checks.parse":
         "parses --api-version, --beta, --limits, --allow-unknown-model and --lift-betas",
     "batchctl.core.results.options.build_options":
         "parses the output options of results and run (format, filters, order, extraction)",
     "batchctl.core.results.options.format_for":
         "parses --format (or reads it from the extension of -o)",
-    "batchctl.core.results.atomic.check_target":
+    "batchctl.core.atomic.check_target":
         "checks -o as an argument (its folder exists, what kind of file it names) before "
         "anything is sent; it raises UsageError and writes nothing",
     "batchctl.core.requests.prepare_spec.PrepareSpec":
         "prepare's options, gathered into one value (the options struct)",
     "batchctl.core.requests.prepare.check_spec":
         "rejects impossible combinations of prepare's options (UsageError), reads nothing",
-    "batchctl.core.jobs.gone.deleted_text":
+    "batchctl.core.tracking.gone.deleted_text":
         "text: the one sentence every command says of a deleted batch",
-    "batchctl.core.jobs.gone.archived_text":
+    "batchctl.core.tracking.gone.archived_text":
         "text: the one sentence every command says of a batch whose results were archived",
-    "batchctl.core.jobs.lifecycle.batches_text":
+    "batchctl.core.tracking.lifecycle.batches_text":
         "text: `1 batch`, `3 batches`",
 }
 
@@ -178,7 +146,7 @@ def _calls_from(tree: ast.Module, roots: list[str]) -> dict[str, list[str]]:
 def test_each_command_makes_at_most_one_core_call() -> None:
     offences = {}
     for module in COMMAND_MODULES:
-        for command, calls in core_calls(CLI / f"{module}.py").items():
+        for command, calls in core_calls(COMMANDS / f"{module}.py").items():
             if len(calls) > 1:
                 offences[f"{module}.{command}"] = calls
     assert offences == {}
@@ -186,7 +154,7 @@ def test_each_command_makes_at_most_one_core_call() -> None:
 
 def test_every_command_module_registers_a_command_the_check_sees() -> None:
     for module in COMMAND_MODULES:
-        assert core_calls(CLI / f"{module}.py"), module
+        assert core_calls(COMMANDS / f"{module}.py"), module
 
 
 def test_the_exemptions_name_what_exists() -> None:
@@ -211,9 +179,9 @@ def test_the_core_call_check_follows_helpers_lambdas_and_aliases(tmp_path: Path)
     module = tmp_path / "m.py"
     module.write_text(
         "import batchctl.core.clock\n"
-        "from batchctl.core.jobs import status as core\n"
+        "from batchctl.core.workflows import status as core\n"
         "def command(ctx):\n"
-        "    from batchctl.core.jobs.feed import job_reports\n"
+        "    from batchctl.core.submit.feed import job_reports\n"
         "    from batchctl.core.errors import UsageError\n"
         "    if ctx: raise UsageError('x')\n"
         "    core.report(ctx, [])\n"
@@ -225,32 +193,32 @@ def test_the_core_call_check_follows_helpers_lambdas_and_aliases(tmp_path: Path)
         "    app.command('x')(command)\n"
     )
     assert core_calls(module) == {"command": ["batchctl.core.clock.SystemClock",
-                                              "batchctl.core.jobs.status.report"]}
+                                              "batchctl.core.workflows.status.report"]}
 
 
 # -- the shared presentation holds to the rule too ---------------------------------------------
-#: What the shared presentation (cli/shared.py, cli/progress.py) calls in core besides the one
+#: What the shared presentation (cli/render/shared.py, cli/render/wait_view.py) calls in core besides the one
 #: step a function stands for: values it renders and the text of them, never a step.
 VALUES: dict[str, str] = {
     "batchctl.core.errors.NextStep": "a hint, as the value output.suggest renders",
-    "batchctl.core.jobs.lifecycle.counts": "a record's request counts, read from the record",
-    "batchctl.core.jobs.lifecycle.is_ended": "whether a record says its batch ended",
-    "batchctl.core.jobs.lifecycle.totals": "request counts summed over records",
-    "batchctl.core.jobs.feed.held_lines": "text: the lines about a job's parts not sent yet",
+    "batchctl.core.tracking.lifecycle.counts": "a record's request counts, read from the record",
+    "batchctl.core.tracking.lifecycle.is_ended": "whether a record says its batch ended",
+    "batchctl.core.tracking.lifecycle.totals": "request counts summed over records",
+    "batchctl.core.submit.feed.held_lines": "text: the lines about a job's parts not sent yet",
     "batchctl.core.times.human_duration": "text: `12m 5s`",
     "batchctl.core.times.parse_ts": "an API timestamp as seconds",
     "batchctl.core.results.report.Output":
         "a value: where results go and the caller's renderers for them (writer, bar, summary)",
 }
-SHARED = ("shared", "progress")
+SHARED = ("shared", "wait_view")
 #: Modules that only render: they never read the API (no client, no advice read from results).
-RENDER_ONLY = ("progress", "output", "batchview", "bars", "ending")
+RENDER_ONLY = tuple(sorted(p.stem for p in RENDER.glob("[!_]*.py") if p.stem != "shared"))
 
 
 def test_each_shared_presentation_function_makes_at_most_one_core_call() -> None:
     offences = {}
     for module in SHARED:
-        tree = ast.parse((CLI / f"{module}.py").read_text(encoding="utf-8"))
+        tree = ast.parse((RENDER / f"{module}.py").read_text(encoding="utf-8"))
         functions = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
         for function, calls in _calls_from(tree, functions).items():
             steps = [c for c in calls if c not in VALUES]
@@ -260,15 +228,15 @@ def test_each_shared_presentation_function_makes_at_most_one_core_call() -> None
 
 
 def _reads_the_api(path: Path) -> list[str]:
-    """What in a module reads the API: an import of ``batchctl.core.jobs.advice`` (it reads
+    """What in a module reads the API: an import of ``batchctl.core.workflows.advice`` (it reads
     results) or a call of ``.api()`` (the client)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module:
             names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-            found += [n for n in names if n == "batchctl.core.jobs.advice"]
+            found += [n for n in names if n == "batchctl.core.workflows.advice"]
         elif isinstance(node, ast.Import):
-            found += [a.name for a in node.names if a.name == "batchctl.core.jobs.advice"]
+            found += [a.name for a in node.names if a.name == "batchctl.core.workflows.advice"]
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
               and node.func.attr == "api"):
             found.append(f"line {node.lineno}: .api()")
@@ -276,15 +244,15 @@ def _reads_the_api(path: Path) -> list[str]:
 
 
 def test_render_only_modules_never_read_the_api() -> None:
-    offences = {m: _reads_the_api(CLI / f"{m}.py") for m in RENDER_ONLY}
+    offences = {m: _reads_the_api(RENDER / f"{m}.py") for m in RENDER_ONLY}
     assert {k: v for k, v in offences.items() if v} == {}
 
 
 def test_the_render_only_check_sees_advice_and_the_client(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text("def f(actx):\n    from batchctl.core.jobs import advice\n"
+    module.write_text("def f(actx):\n    from batchctl.core.workflows import advice\n"
                       "    return advice.retry_steps(actx.api(), [], [])\n")
-    assert _reads_the_api(module) == ["batchctl.core.jobs.advice", "line 3: .api()"]
+    assert _reads_the_api(module) == ["batchctl.core.workflows.advice", "line 3: .api()"]
 
 
 def test_the_core_call_check_skips_type_checking_imports(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import orjson
 
-from batchctl.core.jobs import collect as core
 from batchctl.core.state.store import Store
+from batchctl.core.workflows import collect as core
 from tests.conftest import API_KEY, on
 from tests.helpers import FakeClock
 

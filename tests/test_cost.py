@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from batchctl.core.catalog import prices
-from batchctl.core.jobs.submit import dry_run_summary
 from batchctl.core.requests.scan import scan_file
 from batchctl.core.results.summary import Summary
+from batchctl.core.submit.submit import dry_run_summary
 
 MODEL = "claude-haiku-5-5"  # priced higher for prompts over 100,000 tokens (prices.json)
 

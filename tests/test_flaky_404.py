@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from batchctl.core import errors
-from batchctl.core.api import Api
+from batchctl.core.api.client import Api
 from batchctl.core.settings import Settings
 from tests.conftest import API_KEY
 from tests.conftest import on as run

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from batchctl.core.api import Api
-from batchctl.core.jobs.advice import retry_step
-from batchctl.core.jobs.lifecycle import record
+from batchctl.core.api.client import Api
 from batchctl.core.settings import Settings
+from batchctl.core.tracking.lifecycle import record
+from batchctl.core.workflows.advice import retry_step
 from batchctl.emulator import EmulatorConfig
 from tests.conftest import API_KEY
 from tests.helpers import FakeClock, invoke
@@ -167,8 +167,8 @@ def test_a_retry_hint_when_an_error_is_worth_retrying(make_emulator, tmp_path, c
 
 
 def test_a_store_url_is_named_but_never_its_password(tmp_path):
-    from batchctl.cli.output import command_line
-    from batchctl.core.state.location import parse_store
+    from batchctl.cli.render.output import command_line
+    from batchctl.core.location import parse_store
 
     def line(url: str) -> str:
         settings = Settings(state_dir=tmp_path, emulator=True, base_url="", store=parse_store(url))

@@ -40,5 +40,5 @@ def test_no_class_over_the_limit() -> None:
 
 def test_the_walk_sees_modules_in_subpackages_and_their_classes() -> None:
     modules, classes = _sizes()
-    assert "emulator/app.py" in modules and "core/api.py" in modules
-    assert classes["core/api.py:Api"] > 100
+    assert "emulator/app.py" in modules and "core/api/client.py" in modules
+    assert classes["core/api/client.py:Api"] > 100

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from batchctl.cli.batchview import TSV_COLUMNS
-from batchctl.core.api import Api
-from batchctl.core.jobs.listing import list_remote
+from batchctl.cli.render.batches import TSV_COLUMNS
+from batchctl.core.api.client import Api
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
+from batchctl.core.tracking.listing import list_remote
 from tests.conftest import API_KEY
 from tests.helpers import invoke
 from tests.lifecycle_support import (

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from batchctl.core.atomic import atomic_file, resolve_target
 from batchctl.core.errors import UsageError
-from batchctl.core.results.atomic import atomic_file, resolve_target
 from batchctl.core.state.store import Store
 from tests.conftest import API_KEY
 from tests.test_results import raw_body, request, write
@@ -181,7 +181,7 @@ def test_run_into_a_device_leaves_it_a_device(device: Path, cli: Any, tmp_path: 
 
 def test_collect_writes_through_a_symlink_in_its_folder(ended: Any, cli: Any, tmp_path: Path,
                                                         state_dir: Path) -> None:
-    from batchctl.core.jobs.collect import file_name
+    from batchctl.core.workflows.collect import file_name
 
     batch_id, body = ended
     folder = tmp_path / "collected"

@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 import pytest
 
+from batchctl.core.atomic import atomic_file, sweep_stale
 from batchctl.core.errors import UsageError
 from batchctl.core.results import csvout
-from batchctl.core.results.atomic import atomic_file, sweep_stale
 from batchctl.core.results.ordering import Spool
 from tests.helpers import read_csv
 

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
-from batchctl.core.jobs.retry import RETRYABLE_ERRORS, Rules
 from batchctl.core.state.store import Store
+from batchctl.core.workflows.retry import RETRYABLE_ERRORS, Rules
 from tests.lifecycle_support import run_on, submit
 from tests.test_results import request
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from batchctl.core import errors
-from batchctl.core.api import Api, translate
+from batchctl.core.api.client import Api, translate
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
 from tests.conftest import API_KEY

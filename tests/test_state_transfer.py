@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from batchctl.core.state.location import parse_store
+from batchctl.core.location import parse_store
 from batchctl.core.state.store import Store
 from tests.helpers import FakeClock, invoke
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from batchctl.cli.batchview import TSV_COLUMNS
+from batchctl.cli.render.batches import TSV_COLUMNS
 from batchctl.core.state.store import Store
 from tests.conftest import API_KEY
 from tests.helpers import invoke

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from batchctl.core import errors
-from batchctl.core.state.location import parse_store
+from batchctl.core.location import parse_store
 from batchctl.core.state.migrations import MIGRATIONS
 from batchctl.core.state.store import Store
 from tests.helpers import FakeClock

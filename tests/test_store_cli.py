@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from batchctl.core.state.location import parse_store
+from batchctl.core.location import parse_store
 from tests.conftest import API_KEY
 from tests.helpers import invoke
 

@@ -12,10 +12,10 @@ import pytest
 
 from batchctl.cli import options as cli_options
 from batchctl.core.errors import StateError
-from batchctl.core.jobs.submit import split_key, submit
 from batchctl.core.requests import scan as core_requests
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
+from batchctl.core.submit.submit import split_key, submit
 from tests.conftest import API_KEY
 from tests.conftest import on as run_on
 from tests.helpers import invoke, request, write_jsonl
@@ -313,7 +313,7 @@ def test_a_batch_tracked_by_another_job_is_not_adopted(emulator, clock, seven, t
 
 
 def test_a_file_changed_after_the_check_is_not_submitted(emulator, clock, seven, state_dir):
-    from batchctl.core.api import Api
+    from batchctl.core.api.client import Api
 
     scan = core_requests.scan_file(seven)
     seven.write_bytes(seven.read_bytes().replace(b"question 3", b"QUESTION 3"))

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from rich.cells import cell_len
 
-from batchctl.cli.output import fit_columns, short_ids
+from batchctl.cli.render.output import fit_columns, short_ids
 from tests.helpers import request
 from tests.lifecycle_support import json_lines, submit, write_requests
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from batchctl.core import errors
-from batchctl.core.api import Api
+from batchctl.core.api.client import Api
 from batchctl.core.settings import Settings
 from tests.conftest import API_KEY
 from tests.helpers import invoke

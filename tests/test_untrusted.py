@@ -162,8 +162,8 @@ def test_retry_after_in_seconds_is_honoured(servers, clock, tmp_path):
 
 
 def test_printable_escapes_what_would_drive_a_terminal():
-    from batchctl.cli.output import _cell
-    from batchctl.core.untrusted import printable
+    from batchctl.cli.render.output import _cell
+    from batchctl.core.api.untrusted import printable
 
     assert printable("plain text, ünïcode") == "plain text, ünïcode"
     assert printable("a\x1b[31mb\x07c\u202ed\x9b") == "a\\x1b[31mb\\x07c\\u202ed\\x9b"
@@ -185,7 +185,7 @@ def test_printable_escapes_what_would_drive_a_terminal():
     ],
 )
 def test_same_origin_is_scheme_host_and_port(url, same):
-    from batchctl.core.untrusted import same_origin
+    from batchctl.core.api.untrusted import same_origin
 
     assert same_origin(url, "http://127.0.0.1:8765") is same
 

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from batchctl.core.api import Api
+from batchctl.core.api.client import Api
 from batchctl.core.errors import UnavailableError
-from batchctl.core.jobs.lifecycle import resolve_targets
-from batchctl.core.jobs.waiting import (
+from batchctl.core.settings import Settings
+from batchctl.core.state.store import Store
+from batchctl.core.tracking.lifecycle import resolve_targets
+from batchctl.core.workflows.waiting import (
     FIRST_INTERVAL,
     MAX_INTERVAL,
     SLEEP_SLICE,
@@ -19,8 +21,6 @@ from batchctl.core.jobs.waiting import (
     sleep_until,
     wait_for,
 )
-from batchctl.core.settings import Settings
-from batchctl.core.state.store import Store
 from tests.conftest import API_KEY
 from tests.helpers import FakeClock
 from tests.lifecycle_support import (

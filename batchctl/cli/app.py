@@ -33,7 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "submit",
     "status",
     "wait",
-    "list_cmd",
+    "list",
     "cancel",
     "delete",
     "results",
@@ -79,14 +79,14 @@ def report_error(
         if exc.more:
             line(f"... and {exc.more} more problem{'s' if exc.more != 1 else ''}")
         if os.environ.get("GITHUB_ACTIONS") == "true":
-            from batchctl.cli.annotations import github_errors
+            from batchctl.cli.render.github import github_errors
 
             for annotation in github_errors(exc.problems or [exc.message]):
                 sys.stderr.write(annotation + "\n")
     if exc.hint:
         line(f"hint: {exc.hint}", "dim")
     if exc.next_steps:
-        from batchctl.cli.output import next_step
+        from batchctl.cli.render.output import next_step
 
         settings = actx.settings if actx is not None else None
         for step in exc.next_steps:
@@ -335,7 +335,7 @@ def _adopt(typer_app: typer.Typer) -> None:
 
 def _register_commands() -> None:
     for name in COMMAND_MODULES:
-        module = importlib.import_module(f"batchctl.cli.{name}")
+        module = importlib.import_module(f"batchctl.cli.commands.{name}")
         module.register(app)
     _adopt(app)
 

@@ -21,14 +21,14 @@ from batchctl.core.settings import Settings
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from batchctl.core.api import Api
+    from batchctl.core.api.client import Api
     from batchctl.core.state.store import Store
 
 FORCE_TTY_ENV = "BATCHCTL_FORCE_TTY"
 
 
 def _import_api() -> type[Api]:
-    """``batchctl.core.api``, imported late (importing anthropic costs ~1 s) with the cyclic GC
+    """``batchctl.core.api.client``, imported late (importing anthropic costs ~1 s) with the cyclic GC
     paused, then every object it made frozen (``gc.freeze``): the import allocates a few hundred
     thousand long-lived objects, and each collection would otherwise walk them all, during the
     import (~0.2 s) and again during a results download, where every parsed line allocates
@@ -36,7 +36,7 @@ def _import_api() -> type[Api]:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        from batchctl.core.api import Api
+        from batchctl.core.api.client import Api
     finally:
         if enabled:
             gc.enable()
@@ -112,7 +112,7 @@ class AppContext:
 
     @property
     def out(self) -> Console:
-        """stdout: data only. Use batchctl.cli.output to write to it."""
+        """stdout: data only. Use batchctl.cli.render.output to write to it."""
         if self._out is None:
             self._out = self._console(stderr=False, tty=self.stdout_tty)
         return self._out

@@ -184,7 +184,7 @@ class FailedRequestsError(BatchctlError):
 class SpendLimitError(APIError):
     """A spending or usage limit refused the request (the API's spend cap, or ``--max-cost``):
     retrying will not help. An APIError so that the API's refusal keeps its status and
-    request_id (batchctl.core.untrusted.spend_limit_error); ``--max-cost`` gives neither."""
+    request_id (batchctl.core.api.untrusted.spend_limit_error); ``--max-cost`` gives neither."""
 
     exit_code = ExitCode.SPEND_LIMIT
 

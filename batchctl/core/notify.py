@@ -1,7 +1,7 @@
 """How core reports progress without printing: a ``notify(level, message)`` callback.
 
 ``level`` is ``"info"`` or ``"warn"``; the CLI decides how each is shown
-(``batchctl.cli.output.notifier``). ``quiet`` is the default that says nothing.
+(``batchctl.cli.render.output.notifier``). ``quiet`` is the default that says nothing.
 """
 
 from __future__ import annotations

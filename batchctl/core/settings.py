@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from batchctl.core.errors import UsageError
-from batchctl.core.state.location import SQLITE, STORE_ENV, StoreLocation, parse_store
+from batchctl.core.location import SQLITE, STORE_ENV, StoreLocation, parse_store
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 # The in-process emulator answers on this origin; it is what the state store records as the

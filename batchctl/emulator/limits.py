@@ -29,7 +29,7 @@ from batchctl.emulator.wire import ApiError
 
 WINDOW = 60.0  # seconds: "requests per minute"
 
-#: The phrase batchctl recognises a full processing queue by (batchctl.core.jobs.feed).
+#: The phrase batchctl recognises a full processing queue by (batchctl.core.submit.feed).
 QUEUE_PHRASE = "processing queue"
 
 

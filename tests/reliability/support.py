@@ -48,7 +48,7 @@ def run_batchctl(
 def store_query(home: Path, store: str, sql: str) -> list[tuple]:
     """Rows of ``sql`` on the store a child with ``BATCHCTL_HOME=home``, ``BATCHCTL_STORE=store``
     uses (either backend), as tuples."""
-    from batchctl.core.state.location import parse_store
+    from batchctl.core.location import parse_store
     from batchctl.core.state.store import Store
 
     opened = Store.open(home, location=parse_store(store))

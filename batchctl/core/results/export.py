@@ -8,9 +8,9 @@ number of results; ordering and merging spool to disk (``batchctl.core.results.o
 Reading, filtering and ordering are ``batchctl.core.results.reading``; the options are
 ``batchctl.core.results.options``; this module formats (JSONL, CSV, the join) and writes.
 
-A download cut part-way is fetched again and resumed where it broke (``batchctl.core.results.download``),
+A download cut part-way is fetched again and resumed where it broke (``batchctl.core.api.download``),
 so stdout and files both get each byte once. A file target is written
-atomically (``batchctl.core.results.atomic``), so nothing half-written is ever left at its path.
+atomically (``batchctl.core.atomic``), so nothing half-written is ever left at its path.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from batchctl.core.atomic import atomic_file, check_target
 from batchctl.core.errors import StateError
 from batchctl.core.notify import Notify, quiet
 from batchctl.core.results import csvout
-from batchctl.core.results.atomic import atomic_file, check_target
 from batchctl.core.results.extract import ColumnSpool, Extractor, add_to_line
 from batchctl.core.results.join import Joined, JoinPlan
 from batchctl.core.results.join import plan as plan_join
@@ -37,7 +37,7 @@ from batchctl.core.results.summary import Summary
 from batchctl.core.state.store import Store
 
 if TYPE_CHECKING:
-    from batchctl.core.api import Api
+    from batchctl.core.api.client import Api
 
 __all__ = ["Export", "Options", "export", "open_export"]  # Options: what collect hands in
 

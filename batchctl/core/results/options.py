@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from batchctl.core.atomic import resolve_target
 from batchctl.core.errors import UsageError
-from batchctl.core.results.atomic import resolve_target
 from batchctl.core.results.extract import Extractor
 from batchctl.core.results.extract import parse as parse_extract
 from batchctl.core.results.join import JoinRequest

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from batchctl.core.api.download import fetch_body, not_found_grace
 from batchctl.core.notify import Notify, quiet
-from batchctl.core.results.download import fetch_body, not_found_grace
 from batchctl.core.results.lines import (
     line_blocks,
     lines_of,
@@ -27,7 +27,7 @@ from batchctl.core.results.summary import Summary
 from batchctl.core.state.store import Store
 
 if TYPE_CHECKING:
-    from batchctl.core.api import Api
+    from batchctl.core.api.client import Api
 
 SPOOL_BLOCK = 2000  # spooled lines parsed and written at a time
 

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from batchctl.core.atomic import atomic_file
 from batchctl.core.errors import UsageError
 from batchctl.core.notify import Notify, quiet
-from batchctl.core.results.atomic import atomic_file
 
 if TYPE_CHECKING:
-    from batchctl.core.jobs.send import Deps
+    from batchctl.core.deps import Deps
     from batchctl.core.results.options import Options
     from batchctl.core.results.reading import Progress
     from batchctl.core.results.summary import Summary

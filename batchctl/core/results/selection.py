@@ -10,20 +10,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from batchctl.core.api.download import fetch_body, not_found_grace
 from batchctl.core.errors import (
     NextStep,
     NotFoundError,
     StateError,
     StillRunningError,
 )
-from batchctl.core.jobs.gone import archived_text, retrieve
 from batchctl.core.notify import Notify, quiet
-from batchctl.core.results.download import fetch_body, not_found_grace
 from batchctl.core.results.lines import line_blocks, lines_of
 from batchctl.core.state.store import JOB_PREFIX, Store
+from batchctl.core.tracking.gone import archived_text, retrieve
 
 if TYPE_CHECKING:
-    from batchctl.core.api import Api
+    from batchctl.core.api.client import Api
 
 
 @dataclass
@@ -62,8 +62,8 @@ def resolve(
 ) -> list[dict[str, Any] | None]:
     """The store's rows for an ID|JOB, in part order; ``None`` for a batch id this store does
     not track (its results can still be fetched), unless ``needs_store`` names why it must be
-    tracked (then NotFoundError, exit 5): ``batchctl.core.jobs.lifecycle.resolve_targets``."""
-    from batchctl.core.jobs.lifecycle import resolve_targets
+    tracked (then NotFoundError, exit 5): ``batchctl.core.tracking.lifecycle.resolve_targets``."""
+    from batchctl.core.tracking.lifecycle import resolve_targets
 
     if ref.strip().startswith(JOB_PREFIX):
         _check_all_sent(store, ref.strip())

@@ -19,7 +19,7 @@ class ClaimRecords(Records):
         """A context manager: the lock on ``key`` for its span (waits for another holder)."""
         return self.db.hold(key, on_wait)
 
-    # -- collect claims: one collector per batch at a time (see core/jobs/collect.py) ---------
+    # -- collect claims: one collector per batch at a time (see core/workflows/collect.py) ---------
     def claim(self, batch_id: str, owner: str, *, is_stale: Callable[[Row], bool]) -> bool:
         """Claim an uncollected batch for ``owner``, atomically. False if it was collected
         meanwhile, or a live process holds it: one holding its lock, or (where locks do not

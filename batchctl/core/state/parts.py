@@ -1,6 +1,6 @@
 """A job's parts, recorded with the job: pending while no batch row has their (job_id, part).
 
-Sent later by ``batchctl.core.jobs.feed`` (the API's processing queue was full, --max-queued);
+Sent later by ``batchctl.core.submit.feed`` (the API's processing queue was full, --max-queued);
 one process at a time feeds a job, under a lock that dies with it.
 """
 

@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from batchctl.core.errors import StateError
+from batchctl.core.location import StoreLocation
 from batchctl.core.state.db import Database, Row, Tx, lock_number
-from batchctl.core.state.location import StoreLocation
 
 INSTALL = "pip install 'batchctl[postgres]'"
 CONNECT_TIMEOUT = 10  # seconds

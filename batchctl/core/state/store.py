@@ -2,7 +2,7 @@
 
 One interface (``Store``: jobs, intents, batches, claims) over two databases: by default one
 SQLite file under the state directory, or a PostgreSQL store shared by several machines
-(``BATCHCTL_STORE`` / ``--store``; see ``batchctl.core.state.location``). The same append-only
+(``BATCHCTL_STORE`` / ``--store``; see ``batchctl.core.location``). The same append-only
 migrations (``batchctl.core.state.migrations``) run on both; short transactions; the SQLite
 directory is created 0700 and its files 0600. The API key is never stored. Rows are plain dicts.
 """
@@ -12,12 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from batchctl.core.clock import Clock, SystemClock
+from batchctl.core.location import SQLITE, StoreLocation
 from batchctl.core.settings import DB_NAME
 from batchctl.core.state.batches import BATCH_PREFIX, REMOTE_FIELDS, BatchRecords
 from batchctl.core.state.claims import ClaimRecords
 from batchctl.core.state.db import Database, SQLiteDatabase
 from batchctl.core.state.jobs import JOB_PREFIX, JobRecords, new_job_id
-from batchctl.core.state.location import SQLITE, StoreLocation
 from batchctl.core.state.migrations import migrate
 from batchctl.core.state.parts import PartRecords
 

@@ -79,7 +79,7 @@ def export(
 
 def export_file(store: Store, target: Path, now: float) -> dict[str, int]:
     """Write the export to ``target`` atomically; returns the rows written per table."""
-    from batchctl.core.results.atomic import atomic_file
+    from batchctl.core.atomic import atomic_file
 
     counts = dict.fromkeys(TABLES, 0)
     with atomic_file(target) as out:

@@ -1,0 +1,41 @@
+"""`batchctl cancel ID|JOB ...`: stop batches that are still processing."""
+
+from __future__ import annotations
+
+import typer
+
+from batchctl.cli.context import app_context
+from batchctl.cli.options import JsonOpt, RefsArg, YesOpt
+from batchctl.cli.render import output
+from batchctl.cli.render.shared import confirm_or_stop
+
+
+def cancel(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOpt = False) -> None:
+    """Cancel batches still in progress (asks first on a terminal; --yes without one).
+
+    Requests not yet processed end canceled (not billed); results of the others are kept. A
+    batch that has already ended (or is already canceling) is reported, not an error (exit 0).
+    """
+    from batchctl.core.tracking import actions
+
+    actx = app_context(ctx)
+    outcomes = actions.cancel_refs(
+        actx, refs, base_url=actx.settings.base_url,
+        confirm=lambda ids: confirm_or_stop(
+            actx, "cancel", ids, "Requests not yet processed will end canceled.", yes=yes),
+    )
+    for o in outcomes:
+        if o.action == actions.CANCELING:
+            output.success(actx, f"{o.id}: cancel requested; it is canceling")
+        elif o.action == actions.ALREADY_CANCELING:
+            output.info(actx, f"{o.id} is already canceling; nothing to do")
+        else:
+            output.info(actx, f"{o.id} has already ended; nothing to cancel")
+    if json_:
+        output.write_json(o.record for o in outcomes)
+    elif not actx.stdout_tty:
+        output.write_lines(o.id for o in outcomes if o.action == actions.CANCELING)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("cancel")(cancel)

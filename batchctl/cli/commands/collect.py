@@ -1,0 +1,135 @@
+"""`batchctl collect`: for cron, download the results of every tracked batch that has ended."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.options import JsonOpt
+from batchctl.cli.render import output, shared
+
+HELP = (
+    "Download the results of every tracked batch that has ended and was not collected yet, one "
+    "file per batch: DIR/<label-or-job>-<batch id>.jsonl (or .csv).\n\n"
+    "Made for cron: a run with nothing new does nothing and exits 0; runs that overlap never "
+    "download the same batch twice, and files are written atomically. Piped, it prints the path "
+    "of each file written; --json reports every batch it looked at. A batch that could not be "
+    "collected is tried again next time, and the exit code is that of the first failure. "
+    "Parts of jobs that the API's processing queue held back are sent as it drains."
+)
+
+DirOpt = Annotated[
+    Path | None,
+    typer.Option("--dir", "-d", file_okay=False, show_default=False,
+                 help="Where to write the files (created if needed). Default: results/ in the "
+                 "state directory."),
+]
+CollectFormatOpt = Annotated[
+    str | None,
+    typer.Option("--format", "-f", metavar="jsonl|csv",
+                 help="Format of the files written: jsonl (the default, .jsonl files) or csv "
+                 "(.csv files)."),
+]
+
+
+def collect_command(
+    ctx: typer.Context,
+    directory: DirOpt = None,
+    fmt: CollectFormatOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """`batchctl collect`: see HELP."""
+    from batchctl.core.results.options import format_for
+    from batchctl.core.tracking.gone import archived_text
+    from batchctl.core.workflows import collect as core
+
+    actx = app_context(ctx)
+    kind = format_for(None, fmt)
+    collection = core.collect_all(actx, directory=directory, state_dir=actx.settings.state_dir,
+                                  fmt=kind, notify=output.notifier(actx))
+    folder = collection.folder
+    outcomes = []
+    for outcome in collection.outcomes:
+        outcomes.append(outcome)
+        if outcome.action == core.FAILED and outcome.error is not None:
+            output.warn(actx, f"{outcome.id}: {outcome.error.message}")
+        elif outcome.action == core.ARCHIVED:
+            output.warn(actx, f"{archived_text(outcome.id, outcome.archived_at)}; collect no "
+                              "longer looks at it")
+        if json_:
+            output.write_json(outcome.as_dict())
+        elif outcome.action == core.COLLECTED and not actx.stdout_tty:
+            output.write_lines([outcome.path or ""])
+    if actx.stdout_tty and not json_:
+        # The file's name in the folder the line below the table names, cut with "…" if need
+        # be (whole paths were folded every few characters at 60 columns).
+        rows = [(o.id, o.label or o.job_id, o.results, _in_folder(o.path, folder))
+                for o in outcomes if o.action == core.COLLECTED]
+        if rows:
+            output.write_table(actx, ["batch", "label or job", "results", "file"], rows,
+                               cut=("file",))
+    _summary(actx, outcomes, folder)
+    for o in outcomes:
+        if o.action == core.COLLECTED and o.summary is not None:
+            shared.step_summary(actx, f"batchctl collect {o.id}", o.summary,
+                                Path(o.path or "").suffix.lstrip(".") or "jsonl")
+    failures = [o for o in outcomes if o.action == core.FAILED and o.error is not None]
+    if failures:
+        first = failures[0].error
+        assert first is not None
+        if len(failures) > 1:
+            first.message = (f"{len(failures)} batches could not be collected (tried again next "
+                             f"time); the first: {first.message}")
+        raise first
+
+
+def _in_folder(path: str | None, folder: Path) -> str:
+    """``path`` relative to ``folder`` when it is inside it, else whole."""
+    if not path:
+        return ""
+    try:
+        return str(Path(path).relative_to(folder))
+    except ValueError:
+        return path
+
+
+def _summary(actx: AppContext, outcomes: list, folder: Path) -> None:
+    from batchctl.core.tracking.lifecycle import batches_text
+    from batchctl.core.workflows import collect as core
+
+    by: dict[str, int] = {}
+    for o in outcomes:
+        by[o.action] = by.get(o.action, 0) + 1
+    if not outcomes:
+        output.info(actx, "nothing to collect: no tracked batch is waiting to be collected")
+        return
+    parts = []
+    if by.get(core.COLLECTED):
+        parts.append(f"collected {batches_text(by[core.COLLECTED])} into {folder}")
+    if by.get(core.RUNNING):
+        parts.append(f"{batches_text(by[core.RUNNING])} still running")
+    if by.get(core.BUSY):
+        parts.append(f"{batches_text(by[core.BUSY])} being collected by another run")
+    if by.get(core.ARCHIVED):
+        parts.append(f"{batches_text(by[core.ARCHIVED])} archived")
+    if by.get(core.SENT):
+        parts.append(f"sent {batches_text(by[core.SENT])} of jobs the queue had held back")
+    waiting = sum(o.results or 0 for o in outcomes if o.action == core.PENDING)
+    if waiting:
+        parts.append(f"{waiting} part{'s' * (waiting != 1)} of {by[core.PENDING]} "
+                     f"job{'s' * (by[core.PENDING] != 1)} still waiting for room in the API's "
+                     "processing queue (the next collect sends them)")
+    if by.get(core.FAILED):
+        parts.append(f"{batches_text(by[core.FAILED])} failed")
+    message = "; ".join(parts)
+    if by.get(core.COLLECTED):
+        output.success(actx, message)
+    else:
+        output.info(actx, message)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("collect", help=HELP)(collect_command)

@@ -1,0 +1,81 @@
+"""`batchctl list`: the API's batches, newest first, joined with the state store; or the store
+alone with --local (no network, no key)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from batchctl.cli.context import app_context
+from batchctl.cli.options import JsonOpt, WideOpt
+from batchctl.cli.render import output
+
+DEFAULT_LIMIT = 20  # same as batchctl.core.tracking.listing.DEFAULT_LIMIT (not imported: start-up time)
+
+
+class Status(str, Enum):  # noqa: UP042 - typer's choices, kept as they are
+    in_progress = "in_progress"
+    canceling = "canceling"
+    ended = "ended"
+
+
+def list_batches(
+    ctx: typer.Context,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            "-n",
+            help=f"Show at most N batches (default {DEFAULT_LIMIT}).",
+            min=1,
+            show_default=False,
+        ),
+    ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", "-a", help="Show every batch (reads every page).")
+    ] = False,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local", help="List the state store only: no network, no API key needed."
+        ),
+    ] = False,
+    status: Annotated[
+        Status | None,
+        typer.Option(
+            "--status", help="Only batches in this processing_status.", show_default=False
+        ),
+    ] = None,
+    json_: JsonOpt = False,
+    wide: WideOpt = False,
+) -> None:
+    """List batches, newest first, with the job, label and request file the store knows.
+
+    On a terminal: a table that fits its width (the least needed columns left out), ids
+    shortened unless --wide. Piped: one tab-separated row per batch (id, processing_status,
+    succeeded, errored, canceled, expired, processing, created_at, ended_at, expires_at, job,
+    label, request_file).
+    """
+    if all_ and limit is not None:
+        raise typer.BadParameter("give --limit or --all, not both", param_hint="--all")
+    from batchctl.cli.render.batches import write_records
+    from batchctl.core.tracking import listing
+
+    actx = app_context(ctx)
+    cap = None if all_ else (limit or DEFAULT_LIMIT)
+    wanted = status.value if status else None
+    base_url = actx.settings.base_url
+    records = listing.list_batches(actx, base_url=base_url, local=local, limit=cap,
+                                   status=wanted)
+    shown = write_records(actx, records, json_=json_, wide=wide)
+    if shown == 0:
+        where = "in the state store" if local else "on the API"
+        output.info(actx, f"no batches{f' {wanted}' if wanted else ''} {where} ({base_url})")
+    elif cap is not None and shown == cap and actx.stderr_tty:
+        output.info(actx, f"showing the newest {shown}; --all shows every batch")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(list_batches)

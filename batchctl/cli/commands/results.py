@@ -1,0 +1,80 @@
+"""`batchctl results ID|JOB`: stream results to stdout or a file, as JSONL or CSV, and summarise."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from batchctl.cli.context import app_context
+from batchctl.cli.options import (
+    ExtractOpt,
+    FormatOpt,
+    IdColumnOpt,
+    JoinDataArg,
+    JoinOpt,
+    JsonlOpt,
+    OnlyOpt,
+    OrderOpt,
+    OutputOpt,
+    PricesOpt,
+    RefArg,
+    SummaryJsonOpt,
+    ThinkingOpt,
+)
+from batchctl.cli.render import shared
+from batchctl.core.errors import UsageError
+
+HELP = (
+    "Stream the results of a batch (or of every part of a job, in order) to stdout or -o FILE.\n\n"
+    "JSONL by default: without --only, --order, --merge-retries or --extract it is the API's bytes, "
+    "unchanged. CSV with --format csv or -o FILE.csv: one row per request, RFC 4180, in the request "
+    "file's order when this store tracks the batch and has its file. A file is "
+    "written atomically (never half-written) and its batches are marked collected. A summary "
+    "(counts, tokens, estimated cost at batch rates) goes to stderr. Exit 8 if a batch has not "
+    "ended; 5 if its results were archived (29 days after creation)."
+)
+
+MergeOpt = Annotated[
+    bool,
+    typer.Option("--merge-retries",
+                 help="For every request, its newest result across the batch and its retries "
+                 "(retry-failed, recursively)."),
+]
+
+
+def results_command(
+    ctx: typer.Context,
+    ref: RefArg,
+    data: JoinDataArg = None,
+    out: OutputOpt = None,
+    fmt: FormatOpt = None,
+    only: OnlyOpt = None,
+    order: OrderOpt = None,
+    merge_retries: MergeOpt = False,
+    prices_file: PricesOpt = None,
+    extract: ExtractOpt = None,
+    thinking: ThinkingOpt = False,
+    join: JoinOpt = False,
+    id_column: IdColumnOpt = None,
+    summary_json: SummaryJsonOpt = None,
+    json_: JsonlOpt = False,
+) -> None:
+    """`batchctl results`: see HELP."""
+    from batchctl.core.results.options import build_options
+
+    actx = app_context(ctx)
+    if data is not None and not join:
+        raise UsageError(f"unexpected argument {str(data)!r}: a data file goes with --join",
+                         hint=f"batchctl results {ref} --join {data} --id-column COLUMN")
+    options = build_options(
+        out=out, fmt=fmt, only=only, order=order, merge_retries=merge_retries,
+        prices_file=prices_file, json_=json_, extract=extract, thinking=thinking,
+        join=(str(data) if data is not None else "") if join else None, id_column=id_column,
+        state_dir=actx.settings.state_dir,
+    )
+    shared.export_results(actx, ref, options, out, summary_json=summary_json, json_=json_)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("results", help=HELP)(results_command)

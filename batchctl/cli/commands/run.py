@@ -1,0 +1,146 @@
+"""`batchctl run FILE|-`: submit, wait and fetch the results in one step (the CI one-liner).
+
+The workflow is ``batchctl.core.workflows.run.run``; this module parses, shows progress and results.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from batchctl.cli.context import app_context
+from batchctl.cli.options import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_REQUESTS,
+    AllowUnknownModelOpt,
+    AllProblemsOpt,
+    ApiVersionOpt,
+    BetaOpt,
+    CountTokensOpt,
+    DryRunOpt,
+    ExitStatusOpt,
+    ExtractOpt,
+    FileArg,
+    ForceOpt,
+    FormatOpt,
+    IntervalOpt,
+    LabelOpt,
+    LiftBetasOpt,
+    LimitsOpt,
+    MaxBytesOpt,
+    MaxCostOpt,
+    MaxQueuedOpt,
+    MaxRequestsOpt,
+    OnlyOpt,
+    OrderOpt,
+    OutputOpt,
+    PricesOpt,
+    RunJsonOpt,
+    ThinkingOpt,
+    TimeoutOpt,
+)
+from batchctl.cli.render import output, shared
+from batchctl.core.errors import UsageError
+
+HELP = (
+    "Submit a request file, wait for its batches to end, and write their results: the whole "
+    "job in one command, for CI steps and one-liners.\n\n"
+    "Results go to stdout as JSONL, or to -o FILE (.csv = CSV, its rows in the request file's "
+    "order; --order api for the API's), written atomically. Progress and "
+    "summaries go to stderr. Running the same command again (after a crash, Ctrl-C or "
+    "--timeout) picks up the job already submitted instead of sending it twice. Exit 8 if "
+    "--timeout elapsed first; with --exit-status, 9 if requests ended errored, expired or "
+    "canceled (after the results are written)."
+)
+EMULATOR_INTERVAL = 1.0  # polls of the in-process emulator cost nothing
+
+
+def run_command(
+    ctx: typer.Context,
+    file: FileArg,
+    out: OutputOpt = None,
+    fmt: FormatOpt = None,
+    only: OnlyOpt = None,
+    order: OrderOpt = None,
+    timeout: TimeoutOpt = None,
+    interval: IntervalOpt = None,
+    exit_status: ExitStatusOpt = False,
+    label: LabelOpt = None,
+    beta: BetaOpt = None,
+    lift_betas: LiftBetasOpt = False,
+    api_version: ApiVersionOpt = None,
+    limits_file: LimitsOpt = None,
+    allow_unknown_model: AllowUnknownModelOpt = False,
+    all_problems: AllProblemsOpt = False,
+    force: ForceOpt = False,
+    max_requests: MaxRequestsOpt = DEFAULT_MAX_REQUESTS,
+    max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
+    max_cost: MaxCostOpt = None,
+    max_queued: MaxQueuedOpt = None,
+    dry_run: DryRunOpt = False,
+    count_tokens: CountTokensOpt = False,
+    prices_file: PricesOpt = None,
+    extract: ExtractOpt = None,
+    thinking: ThinkingOpt = False,
+    json_: RunJsonOpt = False,
+) -> None:
+    """`batchctl run`: see HELP."""
+    from functools import partial
+
+    from batchctl.cli.render.wait_view import make_view, print_summary
+    from batchctl.core.atomic import check_target
+    from batchctl.core.results.options import build_options
+    from batchctl.core.submit import send
+    from batchctl.core.workflows import run
+
+    actx = app_context(ctx)
+    # Every option is checked before anything is sent.
+    options = build_options(
+        out=out, fmt=fmt, only=only, order=order, prices_file=prices_file, json_=json_,
+        extract=extract, thinking=thinking,
+    )
+    if out is not None:
+        check_target(out)
+    if count_tokens and not dry_run:
+        raise UsageError("--count-tokens goes with --dry-run (it counts what would be sent)")
+    limits = send.Limits.parse(max_requests, max_bytes, max_cost)
+    checks = send.Checks.parse(
+        api_version=api_version, betas=beta or (), limits=limits_file,
+        allow_unknown_model=allow_unknown_model, lift_betas=lift_betas, all_problems=all_problems,
+    )
+    source = shared.request_input(actx, file)
+    if dry_run:
+        shared.show_dry_run(
+            actx, shared.dry_run(actx, source, limits, count_tokens=count_tokens, checks=checks),
+            json_)
+        return
+    if interval is None and actx.settings.emulator:
+        interval = EMULATOR_INTERVAL
+    run.run(
+        actx, source, limits, label=label, betas=beta or (), force=force, max_queued=max_queued,
+        timeout=timeout,
+        exit_status=exit_status, notify=output.notifier(actx),
+        results_args=_results_args(out, fmt, only, order, prices_file, json_),
+        view_for=partial(make_view, actx), interval=interval,
+        shown=lambda waited: print_summary(actx, waited, fetch_hint=False),
+        output=shared.results_output(actx, options, out, json_=json_),
+        checks=checks,
+    )
+
+
+def _results_args(
+    out: Path | None, fmt: str | None, only: str | None, order: str | None, prices: Path | None,
+    json_: bool,
+) -> list[str]:
+    """The `results` options that write what this run writes."""
+    args = ["-o", str(out)] if out is not None else []
+    args += ["--format", fmt] if fmt is not None else []
+    args += ["--only", only] if only is not None else []
+    args += ["--order", order] if order is not None else []
+    args += ["--prices", str(prices)] if prices is not None else []
+    return args + (["--json"] if json_ else [])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run", help=HELP)(run_command)

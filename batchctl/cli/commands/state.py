@@ -1,0 +1,93 @@
+"""`batchctl state ...`: which state store is in use and where; export and import it as JSONL
+(to move it between machines or backends)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from batchctl.cli.context import app_context
+from batchctl.cli.options import JsonOpt
+from batchctl.cli.render import output
+from batchctl.core.errors import UsageError
+
+state_app = typer.Typer(
+    name="state",
+    help="The state store: which one is in use, where it lives; export and import it.",
+    no_args_is_help=False,  # `batchctl state` alone: "error: ... needs a command", exit 2
+)
+
+FileArg = Annotated[Path, typer.Argument(help="The JSONL file ('-': stdout/stdin).",
+                                         show_default=False, metavar="FILE|-")]
+
+
+@state_app.command("path")
+def path(
+    ctx: typer.Context,
+    json_: JsonOpt = False,
+    dir_: Annotated[bool, typer.Option("--dir", help="Print the state directory instead.")] = False,
+) -> None:
+    """Print the state store in use: the SQLite file's path, or the PostgreSQL URL with its
+    password masked (or the state directory with --dir)."""
+    settings = app_context(ctx).settings
+    if json_:
+        output.write_json(
+            {
+                "state_dir": str(settings.state_dir),
+                "backend": settings.store.kind,
+                "store": settings.store_display,
+                "emulator_dir": str(settings.emulator_dir),
+                "base_url": settings.base_url,
+            }
+        )
+        return
+    output.write_lines([str(settings.state_dir) if dir_ else settings.store_display])
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n:,} {table}" for table, n in counts.items())
+
+
+@state_app.command("export")
+def export(ctx: typer.Context, file: FileArg, json_: JsonOpt = False) -> None:
+    """Write every job (with its parts), intent and batch of the store to FILE as versioned JSONL (claims of
+    running collects are left out). `state import` reads it into any store, of either backend."""
+    from batchctl.core.state import transfer
+
+    actx = app_context(ctx)
+    if str(file) == "-" and json_:
+        raise UsageError("--json reports an export to FILE on stdout; with '-' stdout is the export",
+                         hint="give a FILE, or leave --json out")
+    store = actx.store()
+    counts = transfer.export(store, None if str(file) == "-" else file, actx.clock.time(),
+                             write=output.write_bytes)
+    if counts is None:  # written to stdout
+        return
+    if json_:
+        output.write_json({"file": str(file.absolute()), "store": store.location, **counts})
+    output.info(actx, f"exported {_counts(counts)} from {store.location} to {file}")
+
+
+@state_app.command("import")
+def import_(ctx: typer.Context, file: FileArg, json_: JsonOpt = False) -> None:
+    """Add the rows of an export FILE that the store lacks; rows it has (same id) are kept.
+    All or nothing, and idempotent: importing the same file again adds nothing."""
+    from batchctl.core.state import transfer
+
+    actx = app_context(ctx)
+    store = actx.store()
+    stdin = str(file) == "-"
+    report = transfer.import_file(store, Path("<stdin>") if stdin else file,
+                                  sys.stdin.buffer if stdin else None)
+    if json_:
+        output.write_json({"file": str(file), "store": store.location,
+                           "added": report.added, "kept": report.kept})
+    output.info(actx, f"imported {_counts(report.added)} into {store.location}; "
+                      f"already there: {_counts(report.kept)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(state_app)

@@ -1,0 +1,49 @@
+"""`batchctl wait ID|JOB ...`: poll until the batches end, showing progress on stderr."""
+
+from __future__ import annotations
+
+import typer
+
+from batchctl.cli.context import app_context
+from batchctl.cli.options import ExitStatusOpt, IntervalOpt, JsonOpt, RefsArg, TimeoutOpt
+from batchctl.cli.render import output
+
+
+def wait(
+    ctx: typer.Context,
+    refs: RefsArg,
+    timeout: TimeoutOpt = None,
+    interval: IntervalOpt = None,
+    exit_status: ExitStatusOpt = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Wait until batches have ended: progress bars on a terminal, one line per change off one.
+
+    A JOB's parts not sent yet (the API's processing queue was full) are sent as the queue
+    drains, and waited for. Many batches are polled through list pages, at most about one
+    call a second on average; a 429 is waited out as its retry-after asks.
+    Ends with a summary on stderr and the command that fetches the results. stdout stays empty
+    unless --json (then the final batch records). Exit 8 if --timeout elapsed first; with
+    --exit-status, 9 if requests ended errored, expired or canceled. Ctrl-C (exit 130) stops
+    waiting; the batches keep running.
+    """
+    from functools import partial
+
+    from batchctl.cli.render.wait_view import make_view, print_summary
+    from batchctl.core.workflows import waiting
+
+    actx = app_context(ctx)
+    waited = waiting.wait(
+        actx, refs, base_url=actx.settings.base_url, view_for=partial(make_view, actx),
+        interval=interval, timeout=timeout, exit_status=exit_status,
+        notify=output.notifier(actx),
+    )
+    print_summary(actx, waited)
+    if json_:
+        output.write_json(waited.records)
+    if waited.error is not None:  # with --exit-status, the summary has said what helps next
+        raise waited.error
+
+
+def register(app: typer.Typer) -> None:
+    app.command("wait")(wait)

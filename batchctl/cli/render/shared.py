@@ -1,0 +1,241 @@
+"""Presentation that several commands share: the request input, the dry run, the results
+export with its progress bar and summary, and the confirmation before a destructive call.
+
+Command modules never import each other; what two of them show alike lives here (and the
+steps they share live in core).
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
+
+import typer
+
+from batchctl.cli.context import AppContext
+from batchctl.cli.render import output
+from batchctl.core.errors import ExitCode
+
+if TYPE_CHECKING:
+    from batchctl.core.results import report
+    from batchctl.core.results.options import Options
+    from batchctl.core.results.reading import Progress
+    from batchctl.core.results.summary import Summary
+    from batchctl.core.submit.send import Input
+
+
+# -- the request file of submit and run -----------------------------------------------------------
+def request_input(actx: AppContext, file: str) -> Input:
+    """The file to check; stdin (``-``) is spooled to the state directory first."""
+    from batchctl.core.submit import send
+
+    def stdin() -> BinaryIO:
+        if actx.stdin_tty:
+            output.info(actx, "reading requests from stdin; end with Ctrl-D")
+        stream: Any = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # a text-only stdin (embedding): encode it as UTF-8
+            stream = io.BytesIO(sys.stdin.read().encode("utf-8"))
+        return cast(BinaryIO, stream)
+
+    return send.open_input(file, stdin=stdin, state_dir=actx.settings.state_dir)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
+def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None:
+    """What a submit would send (``batchctl.core.submit.submit.dry_run_summary``)."""
+    if json_:
+        output.write_json(summary)
+    else:
+        parts = ", ".join(
+            f"{p['first_line']}-{p['last_line']} ({p['requests']:,})" for p in summary["parts"]
+        )
+        approx = "" if summary.get("input_tokens_counted") else "~"
+        label = "input tokens (counted)" if not approx else "est. input tokens"
+        rows = [
+            ("file", summary["file"]),
+            ("api version", summary["api_version"]),
+            ("rules checked", ", ".join(r["id"] for r in summary["rules"])),
+            *([("betas lifted", ", ".join(summary["lifted_betas"]))]
+              if summary["lifted_betas"] else []),
+            ("requests", f"{summary['requests']:,}"),
+            ("bytes", f"{summary['bytes']:,}"),
+            ("batches", f"{len(summary['parts'])}: lines {parts}"),
+            (label, f"{approx}{summary['est_input_tokens']:,}"),
+            ("max output tokens", f"{summary['max_output_tokens']:,}"),
+            ("est. cost (batch rates)", output.money(summary["est_cost_usd"])),
+        ]
+        rows += [
+            (f"model {m['model']}", (f"{_count(m['requests'], 'request')}, {approx}{m['est_input_tokens']:,} "
+             f"input tokens, {m['max_output_tokens']:,} max output, {output.money(m['est_cost_usd'])}"))
+            for m in summary["models"]
+        ]
+        output.write_table(actx, ["dry run", ""], rows)
+    for warning in summary["warnings"]:
+        output.warn(actx, warning)
+    for model in summary["unpriced_models"]:
+        output.warn(actx, f"no price known for model {model}: its cost is not estimated")
+    output.info(actx, f"dry run: nothing was sent. {summary['note']}; "
+                      f"prices as of {summary['prices_as_of']}")
+
+
+def dry_run(
+    actx: AppContext, source: Any, limits: Any, *, count_tokens: bool, checks: Any = None
+) -> dict[str, Any]:
+    """``send.dry_run``, with ``--count-tokens`` through the API and a progress bar on a
+    terminal (stderr) while the prompts are counted."""
+    from contextlib import nullcontext
+
+    from batchctl.core.submit import send
+
+    api = actx.api() if count_tokens else None
+    with _bar(actx, "counting tokens") if api is not None and actx.stderr_tty else nullcontext() as update:
+        return send.dry_run(source, limits, api=api, progress=update, checks=checks)
+
+
+@contextmanager
+def _bar(actx: AppContext, label: str) -> Iterator[Progress]:
+    """A transient ``label`` bar on stderr: ``update(done, total)`` (a total of 0: unknown)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                   console=actx.err, transient=True)
+    task = bar.add_task(label, total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total or None)
+
+    with bar:
+        yield update
+
+
+# -- results of results and run -------------------------------------------------------------------
+def export_results(
+    actx: AppContext, ref: str, options: Options, out: Path | None, *,
+    summary_json: Path | None = None, json_: bool = False,
+) -> Summary:
+    """`results`: write the results of ``ref`` to ``out`` (atomically) or stdout, shown as
+    ``results_output`` says; in the GitHub step summary when there is one, and in
+    ``summary_json`` (``batchctl.core.results.report.export_and_report``); with ``json_`` and
+    an ``out``, on stdout as one JSON object too, once the summary file is written."""
+    from batchctl.core.results.report import export_and_report
+
+    summary = export_and_report(actx, ref, results_output(actx, options, out),
+                                title=f"batchctl results {ref}", summary_json=summary_json,
+                                notify=output.notifier(actx))
+    if json_ and out is not None:
+        output.write_json(summary.as_dict())
+    return summary
+
+
+def results_output(
+    actx: AppContext, options: Options, out: Path | None, *, json_: bool = False
+) -> report.Output:
+    """How `results` and `run` write and show results: to ``out`` or stdout, a progress bar
+    on a terminal while a file is written, the summary on stderr; with ``json_`` and an ``out``
+    (stdout free of results), the summary on stdout as one JSON object too."""
+    from batchctl.core.results.report import Output
+
+    def shown(summary: Summary) -> None:
+        show_summary(actx, summary, options.format)
+        if json_ and out is not None:
+            output.write_json(summary.as_dict())
+
+    return Output(options, out,
+                  write=output.write_terminal_bytes if actx.stdout_tty else output.write_bytes,
+                  progress=_progress(actx, enabled=out is not None), shown=shown)
+
+
+def step_summary(actx: AppContext, title: str, data: dict[str, Any], fmt: str) -> None:
+    """Append a summary to ``$GITHUB_STEP_SUMMARY`` when it is set (GitHub Actions)."""
+    from batchctl.core.results.report import step_summary
+
+    step_summary(title, data, fmt, output.notifier(actx))
+
+
+@contextmanager
+def _progress(actx: AppContext, *, enabled: bool) -> Iterator[Progress | None]:
+    """A transient progress bar on stderr, on a terminal, while a file is written (never while
+    data goes to stdout)."""
+    if not (enabled and actx.stderr_tty):
+        yield None
+        return
+    with _bar(actx, "results") as update:
+        yield update
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def summary_lines(summary: Summary, fmt: str) -> list[str]:
+    """The summary as plain lines (the same words on and off a terminal)."""
+    data = summary.as_dict()
+    counts = data["counts"]
+    parts = [f"{_n(counts.get(t, 0))} {t}" for t in ("succeeded", "errored", "canceled",
+                                                     "expired")]
+    if data["pause_turn"]:  # succeeded, but the turn was paused (server tools): unfinished
+        parts[0] += f" ({_n(data['pause_turn'])} unfinished: stop_reason pause_turn)"
+    parts += [f"{_n(v)} {k}" for k, v in counts.items()
+              if k not in ("succeeded", "errored", "canceled", "expired") and v]
+    where = f" to {data['path']}" if data["path"] else ""
+    batches = data["batches"]
+    head = batches[0] if len(batches) == 1 else f"{len(batches)} batches"
+    lines = [
+        f"{head}: {_n(data['results'])} results{where} ({fmt}, {_n(data['bytes'])} bytes)",
+        "results: " + ", ".join(parts),
+        (f"tokens: {_n(data['input_tokens'])} input, {_n(data['output_tokens'])} output, "
+        f"{_n(data['cache_creation_input_tokens'])} cache write, "
+        f"{_n(data['cache_read_input_tokens'])} cache read"),
+    ]
+    source = f"prices as of {data['prices_as_of']}"
+    if data["prices_file"]:
+        source += f", with {data['prices_file']}"
+    if data["est_cost_usd"] is not None:
+        partial = " for the priced models" if data["unpriced_models"] else ""
+        lines.append(f"estimated cost{partial}: {output.money(data['est_cost_usd'])} at batch rates "
+                     f"({source})")
+    for model in data["unpriced_models"]:
+        lines.append(f"no cost estimate for model {model}: it is not in the price table "
+                     f"({source}); --prices FILE can add it")
+    return lines
+
+
+def show_summary(actx: AppContext, summary: Summary, fmt: str) -> None:
+    lines = summary_lines(summary, fmt)
+    if not actx.stderr_tty:
+        for line in lines:
+            output.info(actx, line)
+        return
+    from rich.markup import escape
+
+    from batchctl.cli.render.outcome import mark, outcome
+
+    counts = summary.as_dict()["counts"]  # the tick follows the outcome: failures are not green
+    kind = outcome({k: counts.get(k, 0) for k in ("succeeded", "errored", "canceled", "expired")})
+    actx.err.print(f"{mark(kind)} {escape(lines[0])}")
+    for line in lines[1:]:
+        label, _, rest = line.partition(": ")
+        actx.err.print(f"  [bold]{escape(label)}:[/] {escape(rest)}")
+
+
+# -- cancel and delete ----------------------------------------------------------------------------
+def confirm_or_stop(
+    actx: AppContext, verb: str, ids: list[str], consequence: str, *, yes: bool
+) -> None:
+    """Ask before a destructive call (on a terminal), require --yes without one (exit 2); a
+    "no" changes nothing and exits 2 as well. Used by cancel and delete."""
+    if len(ids) == 1:
+        what = ids[0]
+    else:
+        shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+        what = f"{len(ids)} batches ({shown})"
+    if not output.confirm(actx, f"{verb.capitalize()} {what}? {consequence}", yes=yes, action=verb):
+        output.info(actx, f"nothing done: {verb} not confirmed")
+        raise typer.Exit(ExitCode.USAGE)

@@ -1,0 +1,147 @@
+"""The transport side of the API layer, without the SDK (``batchctl.core.api.client`` is the one
+module that imports anthropic and uses these): the httpx hooks, the streamed create body,
+the SDK retry log reader, and exception-chain and URL helpers for messages.
+
+Two guards ride on the httpx client given to the SDK (``guard_hooks``), because they must act
+inside the SDK's retry loop, on every attempt and every redirect:
+
+* a request hook refuses any request off the base URL's origin before it is sent (the key is
+  never sent elsewhere: a ``results_url``, or a redirect, to another host gets nothing);
+* a response hook reads 400/429 error bodies and stops at a spend or usage cap
+  (``batchctl.core.api.untrusted.spend_limit``). The SDK retries on the status alone
+  (``_base_client._should_retry``: 429 is retried unless the server sends
+  ``x-should-retry: false``, which the real API is not documented to do), so a cap would cost
+  ``max_retries`` backoffs (30-40 s) and then read as "unavailable". The hooks raise the
+  API layer's ``Refused``, an ``anthropic.AnthropicError``: the SDK passes those through unwrapped
+  (``_attempt_request``) and never retries them (``_should_retry_exception`` retries only
+  status, connection and ``RetryableError`` errors). An httpx hook was chosen over the SDK's
+  middleware because it also sees redirects, and it leaves the SDK's request path unchanged.
+
+A third, ``batchctl.core.api.client.FailRefusedAtOnce``, is SDK middleware: a connection nobody
+accepts is not retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+
+from batchctl.core import errors
+from batchctl.core.api import untrusted
+
+
+@dataclass(frozen=True)
+class Page:
+    data: list[dict[str, Any]]
+    has_more: bool
+    first_id: str | None
+    last_id: str | None
+
+
+class RequestBody:
+    """A create body re-read from its source on every iteration (so a retry sends it again)."""
+
+    def __init__(self, chunks: Callable[[], Iterable[bytes]]) -> None:
+        self._chunks = chunks
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._chunks())
+
+
+class RetryLog(logging.Handler):
+    """Hands the SDK's own "Retrying request to URL in N seconds" log lines to a callback, so
+    the CLI can say why it is waiting (with 8 retries, an unreachable API takes ~40 s)."""
+
+    def __init__(self, on_retry: Callable[[float], None]) -> None:
+        super().__init__(logging.INFO)
+        self.on_retry = on_retry
+
+    @classmethod
+    def attach(cls, on_retry: Callable[[float], None]) -> RetryLog:
+        handler = cls(on_retry)
+        logger = logging.getLogger(SDK_LOGGER)
+        if logger.level == logging.NOTSET or logger.level > logging.INFO:
+            logger.setLevel(logging.INFO)  # its own handlers stay as ANTHROPIC_LOG set them
+        logger.addHandler(handler)
+        return handler
+
+    def detach(self) -> None:
+        logging.getLogger(SDK_LOGGER).removeHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args
+        if (
+            record.msg == SDK_RETRY_MESSAGE and isinstance(args, tuple) and len(args) == 2
+            and isinstance(args[1], (int, float))
+        ):
+            try:
+                self.on_retry(float(args[1]))
+            except Exception:  # noqa: BLE001 - a report must never break the call
+                pass
+
+
+SDK_LOGGER = "anthropic._base_client"
+SDK_RETRY_MESSAGE = "Retrying request to %s in %f seconds"
+
+
+def guard_hooks(
+    base_url: str, refuse: Callable[[errors.BatchctlError], Exception]
+) -> dict[str, list[Callable[[Any], None]]]:
+    """httpx event hooks: nothing leaves the base URL's origin; a spend cap is not retried.
+    ``refuse(error)`` makes the exception to raise (the API layer's ``Refused``)."""
+
+    def on_request(request: httpx2.Request) -> None:
+        error = untrusted.off_origin(str(request.url), base_url)
+        if error is not None:
+            raise refuse(error)
+
+    def on_response(response: httpx2.Response) -> None:
+        if response.status_code in (400, 429):
+            error = untrusted.spend_limit_error(
+                response.status_code, response.headers, response.read()
+            )
+            if error is not None:
+                raise refuse(error)
+
+    return {"request": [on_request], "response": [on_response]}
+
+
+def chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """``exc`` and every exception it was raised from or during, each once."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def origin(url: Any) -> str:
+    """``scheme://host[:port]`` of a URL, for messages (never a path, query or credentials)."""
+    parsed = httpx2.URL(str(url))
+    port = f":{parsed.port}" if parsed.port is not None else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"
+
+
+def is_refused(exc: BaseException) -> bool:
+    return any(isinstance(link, ConnectionRefusedError) for link in chain(exc))
+
+
+def page_id(value: str | None) -> str | None:
+    return None if value is None else untrusted.check_batch_id(value, "list cursor")
+
+
+def guard_stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    except errors.BatchctlError:
+        raise
+    except Exception as exc:  # the transport (or the in-process emulator) broke mid-body
+        raise errors.StreamDroppedError(
+            f"the results download was cut off part-way ({type(exc).__name__}: {exc})"
+        ) from exc
+
+

@@ -1,1 +1,0 @@
-"""A job's life: submit (never twice), status, wait, list, cancel, retry, collect."""

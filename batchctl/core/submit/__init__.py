@@ -1,0 +1,1 @@
+"""Submitting a request file at most once: check, split, record the intent, create, feed the queue."""

@@ -1,0 +1,197 @@
+"""Check a whole request file, then submit it (never twice): the step `submit` and `run` share.
+
+The file is checked in a forked child while this process loads the SDK (two cores; see
+``batchctl.core.fork``), then ``batchctl.core.submit.submit.submit`` answers the job already
+tracked for the same content or sends the parts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from batchctl.core.deps import Deps
+from batchctl.core.notify import Notify
+
+if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
+    from batchctl.core.api.client import Api
+    from batchctl.core.requests.rules import Rules
+    from batchctl.core.requests.scan import Scan
+    from batchctl.core.submit.submit import SubmitResult
+
+SPOOL_DIR = "inputs"
+STDIN_NAME = "<stdin>"
+
+
+
+@dataclass(frozen=True)
+class Limits:
+    """``--max-requests``, ``--max-bytes`` and ``--max-cost``, checked."""
+
+    max_requests: int
+    max_bytes: int
+    max_cost: float | None = None  # USD; None: no cap (batchctl.core.submit.spend)
+
+    @classmethod
+    def parse(cls, max_requests: int, max_bytes: str, max_cost: str | None = None) -> Limits:
+        from batchctl.core.requests.scan import check_limits, parse_size
+        from batchctl.core.submit.spend import parse_max_cost
+
+        limit = parse_size(max_bytes)
+        check_limits(max_requests, limit)
+        return cls(max_requests, limit, parse_max_cost(max_cost))
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What each request is checked against (``--api-version``, ``--beta``, ``--limits``,
+    ``--allow-unknown-model``, ``--lift-betas``) and ``--all-problems``."""
+
+    rules: Rules | None = None  # None: the rules of the SDK's API version
+    all_problems: bool = False
+
+    @classmethod
+    def parse(
+        cls, *, api_version: str | None = None, betas: Sequence[str] = (),
+        limits: str | os.PathLike[str] | None = None, allow_unknown_model: bool = False,
+        lift_betas: bool = False, all_problems: bool = False,
+    ) -> Checks:
+        from batchctl.core.requests.rules import build_rules
+
+        rules = build_rules(api_version=api_version, betas=betas, limits=limits,
+                            allow_unknown_model=allow_unknown_model, lift_betas=lift_betas)
+        return cls(rules, all_problems)
+
+
+@dataclass(frozen=True)
+class Input:
+    """The file to check and the name its problems are reported under."""
+
+    path: Path
+    display: str
+    source: str  # what the job records as its source: the path as given, or "-" for stdin
+
+
+def file_input(file: str) -> Input:
+    """A request file named on the command line (a usage error if it is not a file)."""
+    from batchctl.core.errors import UsageError
+
+    path = Path(file)
+    if not path.exists():
+        raise UsageError(f"{file}: no such file")
+    if not path.is_file():
+        raise UsageError(f"{file}: not a regular file")
+    return Input(path, file, file)
+
+
+def open_input(file: str, *, stdin: Callable[[], BinaryIO], state_dir: Path) -> Input:
+    """The request file of submit and run: ``file``, or for ``-`` the stream ``stdin()``
+    gives (called only then), spooled to ``state_dir`` first."""
+    return stdin_input(stdin(), state_dir) if file == "-" else file_input(file)
+
+
+def stdin_input(stream: BinaryIO, state_dir: Path) -> Input:
+    """Requests read from stdin, spooled first (see ``spool``)."""
+    return Input(spool(stream, state_dir), STDIN_NAME, "-")
+
+
+def spool(stream: BinaryIO, state_dir: Path, chunk_size: int = 1 << 20) -> Path:
+    """Copy ``stream`` (stdin) to ``state_dir/inputs/<sha256>.jsonl``, 0600, and return the path.
+
+    Content-addressed, so the same input spools to the same file and can be re-read later
+    (retries, retry-failed)."""
+    Path(state_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder = Path(state_dir) / SPOOL_DIR
+    folder.mkdir(exist_ok=True, mode=0o700)
+    digest = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".stdin-", suffix=".part")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(chunk_size):
+                digest.update(chunk)
+                out.write(chunk)
+        final = folder / f"{digest.hexdigest()}.jsonl"
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return final
+
+
+def check(
+    source: Input, limits: Limits, checks: Checks | None = None, *, cap: bool = True
+) -> Scan:
+    """The whole file checked against the rules and split (InputError with FILE:LINE problems
+    if it is invalid; the scan's ``warnings`` for what is only doubtful), and its worst-case
+    cost under ``--max-cost`` (SpendLimitError otherwise)."""
+    from batchctl.core.requests.scan import MAX_PROBLEMS, scan_file
+
+    checks = checks or Checks()
+    scan = scan_file(source.path, display_name=source.display,
+                     max_requests=limits.max_requests, max_bytes=limits.max_bytes,
+                     rules=checks.rules, max_problems=None if checks.all_problems else MAX_PROBLEMS)
+    if cap:
+        _check_cap(scan, limits)
+    return scan
+
+
+def _check_cap(scan: Scan, limits: Limits) -> None:
+    if limits.max_cost is not None:  # refused here, before anything is sent (exit 10)
+        from batchctl.core.submit.spend import check_cap
+
+        check_cap(limits.max_cost, scan.models, scan.input_tokens, scan.output_tokens)
+
+
+def dry_run(
+    source: Input, limits: Limits, *, api: Api | None = None,
+    progress: Callable[[int, int], None] | None = None, checks: Checks | None = None,
+) -> dict[str, Any]:
+    """What a submit of ``source`` would send, with estimates; no store. With ``api``
+    (``--count-tokens``), input tokens are counted exactly by the API, once per distinct prompt
+    (``batchctl.core.submit.tokens``); otherwise there is no network call."""
+    from dataclasses import replace
+
+    from batchctl.core.submit.submit import dry_run_summary
+
+    scan = check(source, limits, checks, cap=api is None)
+    if api is None:
+        return dry_run_summary(scan)
+    from batchctl.core.submit.tokens import count_input_tokens
+
+    counted, distinct = count_input_tokens(api, source.path, source.display, progress=progress)
+    scan = replace(scan, input_tokens=counted)
+    _check_cap(scan, limits)
+    return dry_run_summary(scan, counted_prompts=distinct)
+
+
+def send(
+    deps: Deps,
+    source: Input,
+    limits: Limits,
+    *,
+    label: str | None,
+    betas: Sequence[str],
+    force: bool,
+    notify: Notify,
+    max_queued: int | None = None,
+    checks: Checks | None = None,
+) -> tuple[Scan, SubmitResult]:
+    """Check the whole input, then submit it (never twice)."""
+    from batchctl.core.fork import beside
+
+    # The file is checked in a forked child while this process loads the SDK (two cores).
+    scan = beside(lambda: check(source, limits, checks), deps.preload_api)
+    for warning in scan.warnings:
+        notify("warn", warning)
+    from batchctl.core.submit.submit import submit
+
+    result = submit(
+        deps.api(), deps.store(), scan, source=source.source, label=label, betas=betas,
+        force=force, max_queued=max_queued, clock=deps.clock, notify=notify,
+    )
+    return scan, result

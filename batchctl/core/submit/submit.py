@@ -1,0 +1,216 @@
+"""The submit workflow: answer content already tracked, else record the job and its parts and
+send them (batchctl.core.submit.feed), each created at most once (batchctl.core.submit.create).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from batchctl.core.catalog.prices import ESTIMATE_NOTE, cost_summary
+from batchctl.core.clock import Clock
+from batchctl.core.errors import NextStep, UsageError
+from batchctl.core.notify import Notify
+from batchctl.core.requests.rules import RULES
+from batchctl.core.requests.scan import Scan
+from batchctl.core.state.jobs import content_key
+from batchctl.core.state.store import Store
+from batchctl.core.submit.feed import feed, held_lines, part_fields, send_step
+
+if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
+    from batchctl.core.api.client import Api
+
+
+
+@dataclass
+class SubmitResult:
+    job_id: str
+    records: list[dict[str, Any]]  # one per part sent (now or before), in part order
+    existing: bool = False  # all parts were already tracked: nothing was sent
+    adopted: list[int] = field(default_factory=list)  # parts found by reconciliation
+    pending: list[dict[str, Any]] = field(default_factory=list)  # parts not sent (feed)
+    held: str | None = None  # why they were not: feed.QUEUE_FULL, MAX_QUEUED, BUSY
+    retry_at: float | None = None  # a full queue is tried again from then (or sooner)
+    max_queued: int | None = None  # the job's --max-queued
+
+    def held_lines(self, now: float) -> list[str]:
+        """The parts not sent, why, and what sends them (``feed.held_lines``); none: []."""
+        return held_lines(self.job_id, self.pending, self.held, self.retry_at, now,
+                          max_queued=self.max_queued)
+
+    def send_step(self) -> NextStep:
+        """The command that sends the parts not sent (``feed.send_step``)."""
+        return send_step(self.job_id)
+
+
+def split_key(scan: Scan) -> str:
+    """The part boundaries as text: a file split differently is a different job."""
+    return ",".join(f"{first}-{last}" for first, last in scan.boundaries)
+
+
+def dry_run_summary(scan: Scan, *, counted_prompts: int | None = None) -> dict[str, Any]:
+    """What a submit of ``scan`` would send, with estimates; ``counted_prompts``: input tokens
+    were counted by the API for that many distinct prompts (``--count-tokens``)."""
+    costs = cost_summary(scan.models, scan.input_tokens, scan.output_tokens, scan.long_tokens)
+    note = ESTIMATE_NOTE + "; cost at batch rates (50% of standard)"
+    if counted_prompts is not None:
+        note = (f"input tokens counted by the API's count-tokens endpoint ({counted_prompts:,} "
+                "distinct prompts); output priced at max_tokens, an upper bound; cost at batch "
+                "rates (50% of standard)")
+    return {
+        "file": scan.display_name,
+        "path": scan.path,
+        "sha256": scan.sha256,
+        "bytes": scan.byte_size,
+        "requests": scan.request_count,
+        "openai_style_requests": scan.openai_style,
+        "api_version": scan.api_version,
+        "rules": [{"id": r.id, "summary": r.summary, "source": r.source}
+                  for r in map(RULES.__getitem__, scan.rules)],
+        "lifted_betas": scan.lifted_betas,
+        "warnings": scan.warnings,
+        "parts": [
+            {"part": p.index, "first_line": p.first_line, "last_line": p.last_line,
+             "requests": p.request_count, "body_bytes": p.body_size}
+            for p in scan.parts
+        ],
+        "est_input_tokens": scan.est_input_tokens,
+        "max_output_tokens": scan.max_output_tokens,
+        **costs,
+        "input_tokens_counted": counted_prompts is not None,
+        "note": note,
+    }
+
+
+def submit(
+    api: Api,
+    store: Store,
+    scan: Scan,
+    *,
+    source: str,
+    label: str | None = None,
+    betas: Sequence[str] = (),
+    force: bool = False,
+    max_queued: int | None = None,
+    parent_id: str | None = None,
+    clock: Clock,
+    notify: Notify | None = None,
+    api_version: str | None = None,
+) -> SubmitResult:
+    """Submit every part of a scanned file as one job (or answer the job that already did).
+
+    ``parent_id``: the batch this is a retry of; only a retry of the same batch counts as the
+    same submit (the lineage makes a retry distinct even when its file equals its parent's).
+
+    Parts go out in order while the API's processing queue has room (batchctl.core.submit.feed):
+    on the queue-full 429, or when the next part would take the job's unended requests over
+    ``max_queued``, sending stops and the rest stay pending (``SubmitResult.pending``), to be
+    sent by wait, run, collect or the same submit again.
+
+    ``betas`` (with those the scan lifted from params) go in the anthropic-beta header and
+    ``api_version`` (default: the one the scan checked) in the anthropic-version header of
+    every create; both are recorded with the job, and a resumed job keeps its own."""
+    say = notify or (lambda level, message: None)
+    betas = list(dict.fromkeys([*betas, *scan.lifted_betas]))
+    api_version = api_version or scan.api_version or None
+    biggest = max((p.request_count for p in scan.parts), default=0)
+    if max_queued is not None and biggest > max_queued:
+        raise UsageError(
+            f"--max-queued {max_queued:,} is smaller than a part of {biggest:,} requests: "
+            "that part could never be sent",
+            hint="raise --max-queued, or split into smaller parts with --max-requests",
+        )
+    key = split_key(scan)
+    lock = content_key(sha256=scan.sha256, split_key=key, base_url=api.base_url)
+
+    def waiting() -> None:
+        say("info", "another submit of the same content is under way; waiting for it")
+
+    # Two submits of the same content at once, on one store (on any machines, with
+    # PostgreSQL), make one job and one batch per part: the second waits on the content's lock
+    # in the store (which dies with the process holding it), then finds the job done.
+    with store.hold(lock, on_wait=waiting):
+        return _submit_locked(api, store, scan, key, source=source, label=label, betas=betas,
+                              force=force, max_queued=max_queued, parent_id=parent_id,
+                              clock=clock, say=say, api_version=api_version)
+
+
+def _submit_locked(
+    api: Api, store: Store, scan: Scan, key: str, *, source: str, label: str | None,
+    betas: Sequence[str], force: bool, max_queued: int | None, parent_id: str | None,
+    clock: Clock, say: Notify, api_version: str | None,
+) -> SubmitResult:
+    job = None if force else store.find_job(
+        sha256=scan.sha256, split_key=key, base_url=api.base_url, parent_batch_id=parent_id
+    )
+    done: dict[int, dict[str, Any]] = {}
+    if job is not None:
+        _say_label_kept(job, label, say)
+        store.record_parts(job["id"], [part_fields(p) for p in scan.parts])  # jobs before m005
+        if max_queued is not None and max_queued != job.get("max_queued"):
+            store.set_max_queued(job["id"], max_queued)
+            job = store.get_job(job["id"]) or job
+        done = {b["part"]: b for b in store.job_batches(job["id"])}
+        if len(done) == job["part_count"]:
+            records = [_record(done[p.index], job, existing=True) for p in scan.parts]
+            return SubmitResult(job["id"], records, existing=True)
+        say("info", f"resuming job {job['id']}: {len(done)} of {job['part_count']} parts were sent")
+        _refresh_unended(api, store, done.values(), clock)
+    else:
+        job = store.insert_job(
+            base_url=api.base_url, request_file=scan.path, source=source, sha256=scan.sha256,
+            byte_size=scan.byte_size, request_count=scan.request_count,
+            part_count=len(scan.parts), split_key=key, label=label, betas=list(betas),
+            max_queued=max_queued, parent_batch_id=parent_id, api_version=api_version,
+        )
+        store.record_parts(job["id"], [part_fields(p) for p in scan.parts])
+    fed = feed(api, store, job["id"], clock=clock, notify=say)
+    records = [_record(b, job, existing=b["part"] in done) for b in store.job_batches(job["id"])]
+    return SubmitResult(job["id"], records, adopted=fed.adopted, pending=fed.pending,
+                        held=fed.reason, retry_at=fed.retry_at, max_queued=job.get("max_queued"))
+
+
+def _say_label_kept(job: dict[str, Any], label: str | None, say: Notify) -> None:
+    """A --label that cannot apply (the content was submitted before, under another label or
+    none) is said, never dropped in silence: the job keeps the label it was made with."""
+    if label is None or label == job["label"]:
+        return
+    was = f"label {job['label']!r}" if job["label"] else "no label"
+    say("warn", f"--label {label!r} is not applied: this content was already submitted as job "
+                f"{job['id']}, with {was}, which it keeps")
+
+
+def _refresh_unended(
+    api: Api, store: Store, rows: Iterable[dict[str, Any]], clock: Clock
+) -> None:
+    """Ask the API about a resumed job's unended batches: what ended freed queue room."""
+    from batchctl.core.tracking.lifecycle import Target, refresh
+
+    for row in rows:
+        if row.get("processing_status") != "ended" and row.get("deleted_at") is None:
+            refresh(api, store, Target(row["id"], row, row["job_id"]), clock.time())
+
+
+def _record(row: dict[str, Any], job: dict, *, existing: bool) -> dict[str, Any]:
+    """The one JSON shape of a submitted batch; ``existing``: tracked before this submit."""
+    return {
+        "id": row["id"],
+        "job_id": row["job_id"],
+        "part": row["part"],
+        "parts": job["part_count"],
+        "file": job["source"],
+        "request_file": row["request_file"],
+        "sha256": row["sha256"],
+        "first_line": row["first_line"],
+        "last_line": row["last_line"],
+        "request_count": row["request_count"],
+        "label": row["label"],
+        "base_url": row["base_url"],
+        "processing_status": row["processing_status"],
+        "request_counts": row["request_counts"],
+        "created_at": row["created_at"],
+        "expires_at": row["expires_at"],
+        "existing": existing,
+        "pending": False,
+    }

@@ -1,0 +1,114 @@
+"""``submit --dry-run --count-tokens``: exact input tokens from the API's free count-tokens endpoint.
+
+Each distinct prompt is counted once: two requests whose counted fields (model, system,
+messages, tools, tool_choice, thinking, output_config...) are equal share a count. A first pass
+over the file finds the distinct prompts (a 16-byte digest each, so memory stays small); a
+second sends the first request of each, ``WORKERS`` at a time, through the SDK
+(``Api.count_tokens``; the SDK retries 429s and 5xx as it does for every call). The result is
+the input tokens per model, for the dry run's table and cost, and for ``--max-cost``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from batchctl.core.api.client import Api
+
+WORKERS = 8  # count-tokens calls in flight at once
+# The Messages fields count_tokens takes (anthropic.types.MessageCountTokensParams); max_tokens,
+# temperature, stop_sequences... do not change a prompt's input tokens and are not sent.
+FIELDS = (
+    "model", "messages", "system", "tools", "tool_choice", "thinking", "output_config",
+    "mcp_servers", "context_management", "container",
+)
+
+Progress = Callable[[int, int], None]  # (prompts counted, distinct prompts)
+
+
+def _fields(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: params[k] for k in FIELDS if k in params}
+
+
+def _digest(fields: dict[str, Any]) -> bytes:
+    return hashlib.blake2b(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS),
+                           digest_size=16).digest()
+
+
+def _requests(path: Path, display: str) -> Any:
+    """The counted fields of every request of a valid file (InputError at a bad line)."""
+    from batchctl.core.errors import InputError
+    from batchctl.core.requests.scan import check_request, iter_lines, to_request
+
+    for line_no, _text, line in iter_lines(path):
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise InputError(f"{display}:{line_no}: not JSON (the file changed?)") from None
+        _cid, _params, _, found = check_request(obj)
+        if found:
+            raise InputError(f"{display}: invalid request on line {line_no}",
+                             problems=[f"{display}:{line_no}: {m}" for m in found])
+        params = to_request(obj).get("params")
+        if isinstance(params, dict):
+            yield _fields(params)
+
+
+def count_input_tokens(
+    api: Api, path: Path, display: str, *, progress: Progress | None = None,
+    workers: int = WORKERS,
+) -> tuple[dict[str, int], int]:
+    """``({model: input tokens}, distinct prompts)`` for a valid request file."""
+    uses: dict[bytes, int] = {}
+    for fields in _requests(path, display):
+        key = _digest(fields)
+        uses[key] = uses.get(key, 0) + 1
+    total = len(uses)
+    counted: dict[bytes, tuple[str, int]] = {}
+    lock = threading.Lock()
+    slots = threading.BoundedSemaphore(workers * 2)  # bodies waiting or in flight
+
+    def count(key: bytes, fields: dict[str, Any]) -> None:
+        try:
+            tokens = api.count_tokens(fields)
+            with lock:
+                counted[key] = (str(fields.get("model")), tokens)
+                done = len(counted)
+            if progress is not None:
+                progress(done, total)
+        finally:
+            slots.release()
+
+    futures: list[Future[None]] = []
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="count-tokens") as pool:
+        sent: set[bytes] = set()
+        for fields in _requests(path, display):
+            key = _digest(fields)
+            if key in sent:
+                continue
+            sent.add(key)
+            slots.acquire()
+            failed = [f for f in futures if f.done() and f.exception() is not None]
+            if failed:
+                slots.release()
+                break
+            futures.append(pool.submit(count, key, fields))
+            futures = [f for f in futures if not f.done() or f.exception() is not None]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            if future.done() and future.exception() is not None:
+                for other in futures:
+                    other.cancel()
+                raise future.exception()  # type: ignore[misc]
+    per_model: dict[str, int] = {}
+    for key, n in uses.items():
+        model, tokens = counted[key]
+        per_model[model] = per_model.get(model, 0) + tokens * n
+    return per_model, total

@@ -1,0 +1,1 @@
+"""Workflows that combine submit, tracking and results: run, wait, status, collect, retry-failed."""
