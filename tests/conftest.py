@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from batchctl.core.api.sdk_private import STRICT_VALIDATION
 from tests.backends import postgres_url, store_value  # noqa: F401 - fixtures
 from tests.emulator.support import OLD_VERSION
 from tests.helpers import FakeClock, invoke
@@ -93,7 +94,7 @@ class Emulator:
 
         kwargs.setdefault("max_retries", 0)
         return anthropic.Anthropic(
-            api_key=API_KEY, base_url=self.base_url, _strict_response_validation=True, **kwargs
+            api_key=API_KEY, base_url=self.base_url, **{STRICT_VALIDATION: True}, **kwargs
         )
 
     def http(self, **headers: str) -> Any:

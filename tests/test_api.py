@@ -10,6 +10,7 @@ import pytest
 
 from batchctl.core import errors
 from batchctl.core.api.client import Api
+from batchctl.core.api.sdk_private import SDK_LOGGER
 from batchctl.core.settings import Settings
 from batchctl.emulator import EmulatorConfig
 from tests.conftest import API_KEY
@@ -247,4 +248,4 @@ def test_sdk_retries_are_reported_to_the_caller(make_emulator, clock, tmp_path) 
     import logging
 
     assert not any(type(h).__name__ == "_RetryLog"
-                   for h in logging.getLogger("anthropic._base_client").handlers)
+                   for h in logging.getLogger(SDK_LOGGER).handlers)

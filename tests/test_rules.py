@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
+from batchctl.core.api.sdk_private import sdk_api_version
 from batchctl.core.requests.rules import DEFAULT_API_VERSION, RULES
 
 MODEL = "claude-haiku-4-5"
@@ -282,9 +283,7 @@ def test_a_server_tool_turn_pauses_and_is_counted_unfinished(
 
 
 def test_the_default_version_is_the_sdks() -> None:
-    from anthropic._constants import ANTHROPIC_API_VERSION
-
-    assert DEFAULT_API_VERSION == ANTHROPIC_API_VERSION
+    assert sdk_api_version() == DEFAULT_API_VERSION
 
 
 def test_prepare_checks_its_model_and_max_tokens(tmp_path: Path, cli: Any) -> None:

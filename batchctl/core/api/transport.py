@@ -32,6 +32,7 @@ import httpx2
 
 from batchctl.core import errors
 from batchctl.core.api import untrusted
+from batchctl.core.api.sdk_private import SDK_LOGGER, SDK_RETRY_MESSAGE
 
 
 @dataclass(frozen=True)
@@ -82,10 +83,6 @@ class RetryLog(logging.Handler):
                 self.on_retry(float(args[1]))
             except Exception:  # noqa: BLE001 - a report must never break the call
                 pass
-
-
-SDK_LOGGER = "anthropic._base_client"
-SDK_RETRY_MESSAGE = "Retrying request to %s in %f seconds"
 
 
 def guard_hooks(

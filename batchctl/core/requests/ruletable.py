@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 OLD_API_VERSION = "2023-06-01"
 API_VERSION_2026 = "2026-10-21"
-#: What the SDK (2.x) sends: anthropic/_constants.py ANTHROPIC_API_VERSION (a test checks).
+#: What the SDK (2.x) sends: batchctl.core.api.sdk_private.sdk_api_version (a test checks).
 DEFAULT_API_VERSION = API_VERSION_2026
 OUTPUT_300K_BETA = "output-300k-2026-03-24"
 _VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
