@@ -12,7 +12,7 @@ import pytest
 
 from batchctl.core import errors
 from batchctl.core.location import parse_store
-from batchctl.core.state.migrations import MIGRATIONS
+from batchctl.core.state.migrations import MIGRATIONS, RENAMED
 from batchctl.core.state.store import Store
 from tests.helpers import FakeClock
 
@@ -91,7 +91,7 @@ def test_migrations_recorded_once_and_columns_exact(open_store) -> None:
     open_store().close()
     store = open_store()  # second open applies nothing new
     names = [r["name"] for r in store.db.query("SELECT name FROM migrations ORDER BY name")]
-    assert names == [name for name, _ in MIGRATIONS]
+    assert names == sorted([*(name for name, _ in MIGRATIONS), *RENAMED])  # old names kept too
     cols = _columns(store, "batches")
     for needed in ("id", "job_id", "part", "base_url", "request_file", "sha256", "byte_size",
                    "first_line", "last_line", "request_count", "label", "parent_id",
