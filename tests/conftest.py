@@ -172,3 +172,13 @@ def on(emulator: Any, clock: Any, *args: str, env: dict[str, str | None] | None 
     """batchctl against an HTTP emulator (its base URL, the test key; ``env`` adds to that)."""
     full_env: dict[str, str | None] = {"ANTHROPIC_API_KEY": API_KEY, **(env or {})}
     return invoke(["--base-url", emulator.base_url, *args], env=full_env, clock=clock, **kwargs)
+
+
+
+def connect_api(settings: Any, **kwargs: Any) -> Any:
+    """``Api.connect`` as batchctl calls it: the test key in ANTHROPIC_API_KEY (for the call)."""
+    from batchctl.core.api import Api
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("ANTHROPIC_API_KEY", API_KEY)
+        return Api.connect(settings, **kwargs)

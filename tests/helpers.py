@@ -83,6 +83,11 @@ def read_csv(data: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
 
 
+def claim_owners(store: Any) -> list[str]:
+    """Who holds a collect claim in ``store`` (a batchctl Store), oldest claim first."""
+    return [r["owner"] for r in store.db.query("SELECT owner FROM claims ORDER BY claimed_at")]
+
+
 START = 1_790_000_000.0  # 2026-09-21T...Z: a fixed "now" for every test
 
 

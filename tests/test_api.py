@@ -13,7 +13,7 @@ from batchctl.core.api.client import Api
 from batchctl.core.api.sdk_private import SDK_LOGGER
 from batchctl.core.settings import Settings
 from batchctl.emulator import EmulatorConfig
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, connect_api
 
 REQUESTS = [
     {
@@ -34,7 +34,7 @@ def _body(requests=REQUESTS) -> bytes:
 
 def _api(base_url: str, clock, tmp_path, **kw) -> Api:
     settings = Settings.resolve(state_dir=tmp_path / "s", base_url=base_url, emulator=False)
-    return Api.connect(settings, clock=clock, environ={"ANTHROPIC_API_KEY": API_KEY}, **kw)
+    return connect_api(settings, clock=clock, **kw)
 
 
 def _create(api: Api, requests=REQUESTS) -> dict:
@@ -61,7 +61,7 @@ def test_results_are_the_raw_bytes(emulator, clock, tmp_path) -> None:
     clock.advance(3600)
     ended = api.retrieve(batch["id"])
     assert ended["processing_status"] == "ended"
-    with api.open_results(ended, chunk_size=100) as chunks:
+    with api.open_results(ended) as chunks:
         got = b"".join(chunks)
     req = urllib.request.Request(
         ended["results_url"], headers={"x-api-key": API_KEY, "anthropic-version": "2023-06-01"}
@@ -195,7 +195,7 @@ def test_dropped_results_stream_raises_stream_dropped(make_emulator, clock, tmp_
 def test_missing_key_is_auth_error(tmp_path) -> None:
     settings = Settings.resolve(state_dir=tmp_path, base_url="http://127.0.0.1:9", emulator=False)
     with pytest.raises(errors.AuthError) as info:
-        Api.connect(settings, environ={})
+        Api.connect(settings)
     assert info.value.exit_code == 4
     assert "--emulator" in (info.value.hint or "")
 
@@ -203,10 +203,10 @@ def test_missing_key_is_auth_error(tmp_path) -> None:
 def test_in_process_emulator_persists_across_connections(clock, tmp_path) -> None:
     settings = Settings.resolve(state_dir=tmp_path / "s", emulator=True)
     config = EmulatorConfig(processing_seconds=10)
-    first = Api.connect(settings, emulator_config=config, clock=clock, environ={})
+    first = Api.connect(settings, emulator_config=config, clock=clock)
     batch = _create(first)
     first.close()
-    second = Api.connect(settings, emulator_config=config, clock=clock, environ={})
+    second = Api.connect(settings, emulator_config=config, clock=clock)
     clock.advance(11)
     ended = second.retrieve(batch["id"])
     assert ended["processing_status"] == "ended"
@@ -220,17 +220,18 @@ def test_in_process_emulator_persists_across_connections(clock, tmp_path) -> Non
 def test_in_process_lost_reply_is_a_connection_error(clock, tmp_path) -> None:
     settings = Settings.resolve(state_dir=tmp_path / "s", emulator=True)
     config = EmulatorConfig(lost_reply_rate=1.0, fault_endpoints=frozenset({"create"}))
-    api = Api.connect(settings, emulator_config=config, clock=clock, environ={})
+    api = Api.connect(settings, emulator_config=config, clock=clock)
     with pytest.raises(errors.UnavailableError) as info:
         _create(api)
     assert info.value.status is None
     assert len(api.list_page().data) == 1
 
 
-def test_bad_emulator_env_is_a_usage_error(tmp_path) -> None:
+def test_bad_emulator_env_is_a_usage_error(tmp_path, monkeypatch) -> None:
     settings = Settings.resolve(state_dir=tmp_path, emulator=True)
+    monkeypatch.setenv("BATCHCTL_EMULATOR_ERROR_RATE", "lots")
     with pytest.raises(errors.UsageError) as info:
-        Api.connect(settings, environ={"BATCHCTL_EMULATOR_ERROR_RATE": "lots"})
+        Api.connect(settings)
     assert "BATCHCTL_EMULATOR_ERROR_RATE" in str(info.value)
 
 
@@ -239,7 +240,7 @@ def test_sdk_retries_are_reported_to_the_caller(make_emulator, clock, tmp_path) 
     emu = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"retrieve"}))
     waits: list[float] = []
     settings = Settings.resolve(state_dir=tmp_path, base_url=emu.base_url, emulator=False)
-    api = Api.connect(settings, clock=clock, environ={"ANTHROPIC_API_KEY": API_KEY},
+    api = connect_api(settings, clock=clock,
                       max_retries=1, on_retry=waits.append)
     with pytest.raises(errors.UnavailableError):
         api.retrieve("msgbatch_x")

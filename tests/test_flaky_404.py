@@ -11,9 +11,8 @@ import orjson
 import pytest
 
 from batchctl.core import errors
-from batchctl.core.api.client import Api
 from batchctl.core.settings import Settings
-from tests.conftest import API_KEY
+from tests.conftest import connect_api
 from tests.conftest import on as run
 from tests.helpers import request, write_jsonl
 
@@ -57,7 +56,7 @@ def test_results_404_just_after_the_end_is_retried(make_emulator, clock, tmp_pat
     emulator = make_emulator(flaky_404_seconds=5, processing_seconds=10)
     notes: list[str] = []
     settings = Settings.resolve(state_dir=tmp_path / "s", base_url=emulator.base_url, emulator=False)
-    api = Api.connect(settings, clock=clock, environ={"ANTHROPIC_API_KEY": API_KEY}, on_note=notes.append)
+    api = connect_api(settings, clock=clock, on_note=notes.append)
     body = orjson.dumps({"requests": [request("a"), request("b")]})
     api.create(lambda: [body], len(body))
     clock.advance(11)  # ended a second ago: list shows it ended, results still answer 404

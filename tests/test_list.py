@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 
 from batchctl.cli.render.batches import TSV_COLUMNS
-from batchctl.core.api.client import Api
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
 from batchctl.core.tracking.listing import list_remote
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, connect_api
 from tests.helpers import invoke
 from tests.lifecycle_support import (
     assert_plain,
@@ -54,7 +53,7 @@ def test_all_pages_through_every_batch(cli, forty_five):
 
 def test_core_paging_follows_the_cursor_page_by_page(emulator, forty_five, state_dir, clock):
     settings = Settings.resolve(state_dir=state_dir, base_url=emulator.base_url)
-    api = Api.connect(settings, environ={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
+    api = connect_api(settings, clock=clock)
     store = Store.open(state_dir, clock=clock)
     try:
         every = list(list_remote(api, store, base_url=settings.base_url, limit=None, page_size=20))

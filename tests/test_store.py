@@ -14,7 +14,7 @@ from batchctl.core import errors
 from batchctl.core.location import parse_store
 from batchctl.core.state.migrations import MIGRATIONS, RENAMED
 from batchctl.core.state.store import Store
-from tests.helpers import FakeClock
+from tests.helpers import FakeClock, claim_owners
 
 BATCH = {
     "id": "msgbatch_01",
@@ -188,13 +188,13 @@ def test_a_claim_excludes_a_second_collector_until_released(open_store) -> None:
 
     assert a.claim("msgbatch_01", "host:1:a", is_stale=live)
     assert not b.claim("msgbatch_01", "host:2:b", is_stale=live)
-    assert [c["owner"] for c in b.claims()] == ["host:1:a"]
+    assert claim_owners(b) == ["host:1:a"]
     a.release("msgbatch_01", "host:1:a")
     assert b.claim("msgbatch_01", "host:2:b", is_stale=live)
     b.mark_collected("msgbatch_01", "/out")
     b.release("msgbatch_01", "host:2:b")
     assert not a.claim("msgbatch_01", "host:1:a", is_stale=live)  # collected meanwhile
-    assert b.claims() == []
+    assert claim_owners(b) == []
 
 
 def test_a_claim_dies_with_its_connection_on_postgres(tmp_path, postgres_url) -> None:
@@ -208,7 +208,7 @@ def test_a_claim_dies_with_its_connection_on_postgres(tmp_path, postgres_url) ->
     while not b.claim("msgbatch_01", "here:2:b", is_stale=lambda claim: False):
         assert time.monotonic() < deadline, "the dead session's claim was never released"
         time.sleep(0.05)
-    assert [c["owner"] for c in b.claims()] == ["here:2:b"]
+    assert claim_owners(b) == ["here:2:b"]
     b.close()
 
 

@@ -16,7 +16,7 @@ from batchctl.core.requests import scan as core_requests
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
 from batchctl.core.submit.submit import split_key, submit
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, connect_api
 from tests.conftest import on as run_on
 from tests.helpers import invoke, request, write_jsonl
 
@@ -313,12 +313,11 @@ def test_a_batch_tracked_by_another_job_is_not_adopted(emulator, clock, seven, t
 
 
 def test_a_file_changed_after_the_check_is_not_submitted(emulator, clock, seven, state_dir):
-    from batchctl.core.api.client import Api
 
     scan = core_requests.scan_file(seven)
     seven.write_bytes(seven.read_bytes().replace(b"question 3", b"QUESTION 3"))
     settings = Settings(state_dir=state_dir, emulator=False, base_url=emulator.base_url)
-    api = Api.connect(settings, clock=clock, environ={"ANTHROPIC_API_KEY": API_KEY})
+    api = connect_api(settings, clock=clock)
     store = Store.open(state_dir, clock=clock)
     try:
         with pytest.raises(StateError):

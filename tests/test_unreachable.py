@@ -9,7 +9,7 @@ from typing import Any
 from batchctl.core import errors
 from batchctl.core.api.client import Api
 from batchctl.core.settings import Settings
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, connect_api
 from tests.helpers import invoke
 from tests.lifecycle_support import closed_port_url, write_requests
 
@@ -17,7 +17,7 @@ from tests.lifecycle_support import closed_port_url, write_requests
 def connect(base_url: str, clock: Any, tmp_path: Path, retries: list[float]) -> Api:
     settings = Settings.resolve(state_dir=tmp_path / "s", base_url=base_url, emulator=False)
     # max_retries left at batchctl's default (8): what a user gets.
-    return Api.connect(settings, clock=clock, environ={"ANTHROPIC_API_KEY": API_KEY},
+    return connect_api(settings, clock=clock,
                        on_retry=retries.append)
 
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from batchctl.core.api.client import Api
 from batchctl.core.errors import UnavailableError
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
@@ -21,7 +20,7 @@ from batchctl.core.workflows.waiting import (
     sleep_until,
     wait_for,
 )
-from tests.conftest import API_KEY
+from tests.conftest import connect_api
 from tests.helpers import FakeClock
 from tests.lifecycle_support import (
     assert_plain,
@@ -244,7 +243,7 @@ def test_wait_for_keeps_polling_through_a_brief_outage(make_emulator, tmp_path, 
                         fault_endpoints=frozenset({"retrieve"}))
     batch = sdk_batch(emu, 2)
     settings = Settings.resolve(state_dir=state_dir, base_url=emu.base_url)
-    api = Api.connect(settings, environ={"ANTHROPIC_API_KEY": API_KEY}, clock=clock, max_retries=0)
+    api = connect_api(settings, clock=clock, max_retries=0)
     store = Store.open(state_dir, clock=clock)
     targets = resolve_targets(store, [batch], base_url=settings.base_url)
     changes, errors, ticks = [], [], []

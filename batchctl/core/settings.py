@@ -59,9 +59,8 @@ class Settings:
         emulator: bool | None = None,
         base_url: str | None = None,
         store: str | None = None,
-        environ: os._Environ[str] | dict[str, str] | None = None,
     ) -> Settings:
-        env = os.environ if environ is None else environ
+        env = os.environ
         where = parse_store(store if store is not None else env.get(STORE_ENV))
         if state_dir is None:
             home = env.get(STATE_ENV)

@@ -84,16 +84,14 @@ class Api:
         emulator_config: Any = None,
         clock: Clock | None = None,
         max_retries: int | None = None,
-        environ: Mapping[str, str] | None = None,
         on_retry: Callable[[float], None] | None = None,
         on_note: Callable[[str], None] | None = None,
     ) -> Api:
         """``on_retry(seconds)``: the SDK is about to retry; ``on_note(text)``: a note for the
         user (a 404 being ridden out)."""
-        env = os.environ if environ is None else environ
         retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
         clock = clock or SystemClock()
-        client = _sdk_client(settings, emulator_config, clock, retries, env)
+        client = _sdk_client(settings, emulator_config, clock, retries)
         return cls(client, settings.base_url, clock=clock, on_retry=on_retry, on_note=on_note)
 
     def close(self) -> None:
@@ -163,14 +161,10 @@ class Api:
         )
         return untrusted.check_batch(batch, expected_id=batch_id)
 
-    def list_page(
-        self, *, limit: int = 20, after_id: str | None = None, before_id: str | None = None
-    ) -> Page:
+    def list_page(self, *, limit: int = 20, after_id: str | None = None) -> Page:
         kwargs: dict[str, Any] = {"limit": limit}
         if after_id:
             kwargs["after_id"] = after_id
-        if before_id:
-            kwargs["before_id"] = before_id
         page = call(lambda: self._client.messages.batches.list(**kwargs))
         return Page(
             data=[untrusted.check_batch(batch_dict(b)) for b in page.data],
@@ -218,7 +212,6 @@ class Api:
         self,
         batch: Mapping[str, Any],
         *,
-        chunk_size: int = RESULTS_CHUNK,
         not_found_grace: float = 0.0,
     ) -> Iterator[Iterator[bytes]]:
         """Stream a batch's results body as raw bytes (the API's JSONL, unchanged).
@@ -251,13 +244,13 @@ class Api:
             not_found_grace,
         )
         try:
-            yield guard_stream(response.iter_bytes(chunk_size))
+            yield guard_stream(response.iter_bytes(RESULTS_CHUNK))
         finally:
             response.close()
 
 
 def _sdk_client(
-    settings: Settings, emulator_config: Any, clock: Clock, retries: int, env: Mapping[str, str]
+    settings: Settings, emulator_config: Any, clock: Clock, retries: int
 ) -> anthropic.Anthropic:
     """The SDK client: the emulator mounted in-process (``--emulator``), else the real API with
     the key from the environment; both carry the guards' hooks."""
@@ -265,7 +258,7 @@ def _sdk_client(
         from batchctl.emulator import EMULATOR_API_KEY, EmulatorConfig, make_app
 
         try:
-            config = emulator_config or EmulatorConfig.from_env(env)
+            config = emulator_config or EmulatorConfig.from_env()
         except ValueError as exc:
             raise errors.UsageError(f"emulator settings: {exc}") from None
         app = make_app(settings.emulator_dir, config, clock=clock.time)
@@ -278,7 +271,7 @@ def _sdk_client(
             http_client=http_client,
             max_retries=retries,
         )
-    key = env.get("ANTHROPIC_API_KEY")
+    key = os.environ.get("ANTHROPIC_API_KEY")
     if not key:
         raise errors.AuthError(
             "no API key: set ANTHROPIC_API_KEY",

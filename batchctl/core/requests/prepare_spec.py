@@ -58,7 +58,6 @@ class Prepared:
 
     mode: str
     requests: int = 0
-    skipped_blank: int = 0
     renamed: int = 0  # ids changed to fit the API's rules (characters, length)
     deduplicated: int = 0  # ids that repeated and got a suffix
     examples: list[str] = field(default_factory=list)  # "LOC: 'old' -> 'new'", the first few

@@ -32,7 +32,6 @@ from batchctl.core.results.ordering import Spool
 from batchctl.core.results.summary import Summary
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
-_BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
