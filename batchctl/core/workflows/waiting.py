@@ -58,13 +58,13 @@ OnFeed = Callable[[FeedResult], None]
 
 class Backoff:
     """Seconds to the next poll: the given ``interval`` exactly, or by default 5 s at first,
-    then a tenth of the time waited, at most 60 s, jittered by +-10 % (seeded)."""
+    then a tenth of the time waited, at most 60 s, jittered by +-10 %."""
 
-    def __init__(self, interval: float | None = None, *, seed: int | None = None) -> None:
+    def __init__(self, interval: float | None = None) -> None:
         if interval is not None and interval <= 0:
             raise ValueError("interval must be positive")
         self.interval = interval
-        self._rng = random.Random(seed)
+        self._rng = random.Random()
 
     def next(self, elapsed: float) -> float:
         if self.interval is not None:
@@ -101,7 +101,6 @@ def wait_for(
     on_feed: OnFeed | None = None,
     jobs: Sequence[str] = (),
     notify: Notify | None = None,
-    seed: int | None = None,
 ) -> list[Record]:
     """Poll every batch that has not ended until all have, or ``timeout`` seconds have passed.
 
@@ -124,7 +123,7 @@ def wait_for(
         return []
     start = clock.time()
     deadline = None if timeout is None else start + timeout
-    backoff = Backoff(interval, seed=seed)
+    backoff = Backoff(interval)
     budget = Budget()
     records: dict[str, Record] = {}
     pending: dict[str, list[Record]] = {}
