@@ -177,7 +177,7 @@ def on(emulator: Any, clock: Any, *args: str, env: dict[str, str | None] | None 
 
 def connect_api(settings: Any, **kwargs: Any) -> Any:
     """``Api.connect`` as batchctl calls it: the test key in ANTHROPIC_API_KEY (for the call)."""
-    from batchctl.core.api import Api
+    from batchctl.core.api.client import Api
 
     with pytest.MonkeyPatch.context() as env:
         env.setenv("ANTHROPIC_API_KEY", API_KEY)

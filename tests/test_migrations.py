@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from batchctl.core.location import parse_store
 from batchctl.core.settings import DB_NAME
 from batchctl.core.state.db import Database, SQLiteDatabase
-from batchctl.core.state.location import parse_store
 from batchctl.core.state.migrations import MIGRATIONS, RENAMED
 from batchctl.core.state.store import Store
 from tests.helpers import FakeClock
