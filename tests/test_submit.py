@@ -329,7 +329,9 @@ def test_a_file_changed_after_the_check_is_not_submitted(emulator, clock, seven,
 
 
 def test_beta_and_label_are_recorded(cli, emulator, seven, state_dir):
-    result = cli("submit", str(seven), "--beta", "foo-2025-01-01", "--beta", "bar", "--json",
+    # Two betas the API knows (the emulator refuses others, as the API does: BATCHES_API.md 12.5).
+    result = cli("submit", str(seven), "--beta", "files-api-2025-04-14", "--beta",
+                 "extended-cache-ttl-2025-04-11", "--json",
                  "--label", "exp 1")
     assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout)
@@ -338,7 +340,7 @@ def test_beta_and_label_are_recorded(cli, emulator, seven, state_dir):
         job = store.get_job(record["job_id"])
     finally:
         store.close()
-    assert job["betas"] == ["foo-2025-01-01", "bar"]
+    assert job["betas"] == ["files-api-2025-04-14", "extended-cache-ttl-2025-04-11"]
     assert job["label"] == record["label"] == "exp 1"
 
 
