@@ -56,6 +56,16 @@ def status_of(fn: Any) -> int | None:
     return getattr(response, "status_code", None)
 
 
+def raw_get(url: str, key: str = "k") -> bytes:
+    """The body of a plain HTTP GET (no SDK in between), with what every endpoint of the API
+    requires: a key and an anthropic-version (BATCHES_API.md 12.5)."""
+    import urllib.request
+
+    headers = {"x-api-key": key, "anthropic-version": "2023-06-01"}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as response:
+        return bytes(response.read())
+
+
 def request(
     custom_id: Any, text: str = "hello", *, model: Any = MODEL, max_tokens: Any = 32, **params: Any
 ) -> dict[str, Any]:
