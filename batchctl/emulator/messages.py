@@ -43,8 +43,8 @@ def create_message(app: EmulatorApp, environ: dict[str, Any], _id: str | None) -
 def count_tokens(app: EmulatorApp, environ: dict[str, Any], _id: str | None) -> Reply:
     """``POST /v1/messages/count_tokens`` (https://docs.claude.com/en/api/messages-count-tokens):
     ``{"input_tokens": N}`` for a Messages body without ``max_tokens``, from the stand-in
-    model's own estimator, so a count matches the ``usage.input_tokens`` of the result. The
-    oldest version's rules apply (a count takes no sampling parameters to refuse)."""
+    model's own estimator, so a count matches the ``usage.input_tokens`` of the result. As
+    before, under the oldest version's rules, whatever the call's anthropic-version."""
     params = _read_params(environ)
     checks = Checks(OLD_API_VERSION, headers.betas(environ), app.config.catalog,
                     any_model=app.config.any_model, batch=False)
