@@ -17,7 +17,7 @@ from pathlib import Path
 
 import orjson
 
-MODELS = ("claude-sonnet-4-6", "claude-haiku-4-5", "claude-opus-4-1")
+MODELS = ("claude-sonnet-4-6", "claude-haiku-4-5", "claude-opus-4-6")
 _SYLLABLES = (
     "ba be bi bo bu ca ce ci co cu da de di do du fa fe fi fo fu ga ge gi go gu la le li lo lu "
     "ma me mi mo mu na ne ni no nu pa pe pi po pu ra re ri ro ru sa se si so su ta te ti to tu "

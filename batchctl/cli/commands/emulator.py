@@ -97,6 +97,17 @@ def emulator(
             metavar="URL", show_default=False, help="Give results_url on this origin (scheme://host:port)."
         ),
     ] = None,
+    models: Annotated[
+        Path | None,
+        typer.Option(
+            "--models",
+            metavar="FILE",
+            dir_okay=False,
+            show_default=False,
+            help="Serve this model catalogue: a JSON list of ModelInfo objects, as GET /v1/models "
+            "returns them (default: the emulator's own dated catalogue).",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log each request on stderr.")] = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -124,6 +135,7 @@ def emulator(
             spend_limit_after=spend_limit_after,
             flaky_404_seconds=flaky_404_seconds,
             results_origin=results_origin,
+            models=str(models) if models is not None else None,
         )
     except ValueError as exc:
         raise UsageError(f"emulator settings: {exc}") from None
