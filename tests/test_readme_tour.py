@@ -1,6 +1,8 @@
-"""README's "A five-minute tour", run as written (bash, the venv's batchctl, the in-process
-emulator, a state store of its own) in a fresh directory: each claim its comments make is checked
-against what the command printed and exited."""
+"""README's first lines and its "A five-minute tour", run as written (bash, the in-process
+emulator, a state store of their own) in a stand-in for a fresh clone: the first lines are the two
+commands they promise, the main job works, and the tour, pasted after them into a shell with no
+batchctl on PATH, finds the clone's one and writes only into its scratch folder; each claim its
+comments make is checked against what the command printed and exited."""
 
 from __future__ import annotations
 
@@ -29,11 +31,15 @@ class Step:
     stderr: str = ""
 
 
+def sh_blocks(section: str) -> list[str]:
+    return re.findall(r"^```sh\n(.*?)^```$", section, re.S | re.M)
+
+
 def tour_steps() -> list[Step]:
     """The commands of the fenced sh block under the tour's heading, each with its comment."""
     text = README.read_text()
     section = text.split("\n## A five-minute tour\n", 1)[1].split("\n## ", 1)[0]
-    (block,) = re.findall(r"^```sh\n(.*?)^```$", section, re.S | re.M)
+    (block,) = sh_blocks(section)
     steps = []
     for line in block.splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
@@ -43,9 +49,37 @@ def tour_steps() -> list[Step]:
     return steps
 
 
-def run_tour(tmp_path: Path) -> tuple[list[Step], str]:
-    """Runs every step in one bash (so `export` and `id=` carry over), each step's output and exit
-    code kept apart; `$?` after a step is still that step's exit code. Returns the steps and $id."""
+def fresh_clone(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A stand-in for a clone after the README's first command (its samples, and `.venv/bin` the
+    virtualenv running these tests), and the environment of a fresh shell: no batchctl on PATH,
+    no ANTHROPIC_ or BATCHCTL_ variable, a HOME of its own."""
+    work = tmp_path / "clone"
+    (work / ".venv").mkdir(parents=True)
+    (work / ".venv" / "bin").symlink_to(Path(sys.executable).parent)
+    (work / "samples").symlink_to(ROOT / "samples")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
+    env["PATH"] = os.pathsep.join(d for d in env.get("PATH", "").split(os.pathsep)
+                                  if d and not (Path(d) / "batchctl").exists())
+    env.update(
+        HOME=str(tmp_path / "home"),
+        TMPDIR=str(tmp_path),  # where the tour's `mktemp -d` folders go
+        # Faster than the 3 s the README states; the status claim names both states.
+        BATCHCTL_EMULATOR_PROCESSING_SECONDS="1",
+    )
+    return work, env
+
+
+@dataclass
+class Tour:
+    steps: list[Step]
+    batch: str  # $id
+    clone: Path  # where it was pasted
+    scratch: Path  # where it ended: its `cd "$(mktemp -d)"`
+
+
+def run_tour(tmp_path: Path) -> Tour:
+    """Runs every step in one bash (so `export`, `cd` and `id=` carry over), each step's output
+    and exit code kept apart; `$?` after a step is still that step's exit code."""
     steps = tour_steps()
     out = tmp_path / "out"
     out.mkdir()
@@ -53,18 +87,8 @@ def run_tour(tmp_path: Path) -> tuple[list[Step], str]:
     for n, step in enumerate(steps):
         lines.append(f"{{ {step.command}\n}} >{out}/{n}.out 2>{out}/{n}.err; "
                      f"__rc=$?; echo $__rc >{out}/{n}.rc; (exit $__rc)")
-    lines.append(f'echo "$id" >{out}/id; echo "$BATCHCTL_HOME" >{out}/home')
-    work = tmp_path / "clone"
-    work.mkdir()
-    (work / "samples").symlink_to(ROOT / "samples")  # "from the root of a clone"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
-    env.update(
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        HOME=str(tmp_path / "home"),
-        TMPDIR=str(tmp_path),  # where the tour's `mktemp -d` state store goes
-        # Faster than the 3 s the README states; the status claim names both states.
-        BATCHCTL_EMULATOR_PROCESSING_SECONDS="1",
-    )
+    lines.append(f'echo "$id" >{out}/id; echo "$BATCHCTL_HOME" >{out}/home; echo "$PWD" >{out}/pwd')
+    work, env = fresh_clone(tmp_path)
     done = subprocess.run(["bash", "-c", "\n".join(lines)], cwd=work, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -74,7 +98,8 @@ def run_tour(tmp_path: Path) -> tuple[list[Step], str]:
         step.stderr = (out / f"{n}.err").read_text()
     home = (out / "home").read_text().strip()
     assert home.startswith(str(tmp_path)), "the tour runs in a state store of its own"
-    return steps, (out / "id").read_text().strip()
+    scratch = Path((out / "pwd").read_text().strip())
+    return Tour(steps, (out / "id").read_text().strip(), work, scratch)
 
 
 def step(steps: list[Step], starts: str, exact: bool = False) -> Step:
@@ -82,21 +107,52 @@ def step(steps: list[Step], starts: str, exact: bool = False) -> Step:
     return found
 
 
-def test_the_tour_does_what_its_comments_say(tmp_path):
-    steps, batch = run_tour(tmp_path)
-    work = tmp_path / "clone"
-    assert "BATCHCTL_HOME" in step(steps, "export BATCHCTL_HOME").command
+def test_the_first_lines_are_the_main_job_and_the_tests_as_ci_runs_them(tmp_path):
+    intro = README.read_text().split("\n## ", 1)[0]
+    (block, *_) = sh_blocks(intro)
+    setup, tests = block.splitlines()  # two commands, nothing else
+    install, venv, main_job = setup.split(" && ")
+    assert install.startswith("python3 -m venv .venv") and venv == ".venv/bin/pip install -e '.[test]'"
+    # The tests: exactly the command .ci/run ends with, which makes its own virtualenvs.
+    ci = [x for x in (ROOT / ".ci" / "run").read_text().splitlines()
+          if x.strip() and not x.lstrip().startswith("#")]
+    assert tests == ci[-1] == ".ci/test"
+    assert "python3 -m venv" in (ROOT / ".ci" / "test").read_text()
+    # The main job, in a fresh clone (the install is the virtualenv running these tests).
+    work, env = fresh_clone(tmp_path)
+    assert main_job == ".venv/bin/batchctl --emulator run samples/questions.jsonl -o answers.csv"
+    done = subprocess.run(["bash", "-c", main_job], cwd=work, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""  # the answers went to the file
+    rows = (work / "answers.csv").read_text().splitlines()
+    assert rows[0].startswith("custom_id,") and len(rows) == 16
+    # What it writes at the root of the clone stays out of git.
+    assert "/answers.csv" in (ROOT / ".gitignore").read_text().splitlines()
 
-    dry = step(steps, "batchctl submit samples/questions.jsonl --dry-run")
+
+def test_the_tour_does_what_its_comments_say(tmp_path):
+    tour = run_tour(tmp_path)
+    steps, batch, work = tour.steps, tour.batch, tour.scratch
+    assert "BATCHCTL_HOME" in step(steps, "export BATCHCTL_HOME").command
+    # batchctl is reachable after the first line (the fresh shell had none on PATH), and every
+    # output lands in a scratch folder, not in the clone (where mixed.jsonl shadowed a sample).
+    assert step(steps, "export PATH=").command == 'export PATH="$PWD/.venv/bin:$PATH"'
+    assert all(s.rc != 127 for s in steps), [s.stderr for s in steps if s.rc == 127]
+    assert work.parent == tmp_path and work != tour.clone
+    assert sorted(p.name for p in tour.clone.iterdir()) == [".venv", "samples"]
+    samples = tour.clone / "samples"
+
+    dry = step(steps, 'batchctl submit "$samples/questions.jsonl" --dry-run')
     assert "15 requests" in dry.claim and "nothing sent" in dry.claim
     assert dry.rc == 0, dry.stderr
     assert "requests\t15" in dry.stdout and "est. cost" in dry.stdout
     assert "nothing was sent" in dry.stderr
 
-    invalid = step(steps, "batchctl submit samples/invalid.jsonl")
+    invalid = step(steps, 'batchctl submit "$samples/invalid.jsonl"')
     assert invalid.claim.startswith("exit 3") and invalid.rc == 3
     assert invalid.stdout == ""
-    assert re.findall(r"^samples/invalid\.jsonl:\d+: ", invalid.stderr, re.M)
+    assert re.findall(rf"^{re.escape(str(samples))}/invalid\.jsonl:\d+: ", invalid.stderr, re.M)
     assert "nothing was submitted" in invalid.stderr
 
     assert "msgbatch_" in step(steps, "id=$(").claim
@@ -120,7 +176,7 @@ def test_the_tour_does_what_its_comments_say(tmp_path):
     assert "15 succeeded" in results.stderr and "tokens:" in results.stderr
     assert "estimated cost" in results.stderr
 
-    again = step(steps, "batchctl submit samples/questions.jsonl", exact=True)
+    again = step(steps, 'batchctl submit "$samples/questions.jsonl"', exact=True)
     assert "the same id, nothing sent" in again.claim
     assert again.rc == 0 and again.stdout.strip() == batch
     assert "already submitted" in again.stderr
@@ -130,7 +186,7 @@ def test_the_tour_does_what_its_comments_say(tmp_path):
     (row,) = local.stdout.splitlines()  # the one batch: the repeat submit added nothing
     assert row.split("\t")[0] == batch and "tour" in row.split("\t")
 
-    run = step(steps, "BATCHCTL_EMULATOR_ERROR_RATE=0.4 batchctl run samples/mixed.jsonl")
+    run = step(steps, 'BATCHCTL_EMULATOR_ERROR_RATE=0.4 batchctl run "$samples/mixed.jsonl"')
     assert run.rc == 9, run.stderr
     echo = step(steps, "echo $?")
     assert echo.claim.startswith("9: 2 of the 5 requests errored") and echo.stdout == "9\n"
@@ -144,7 +200,7 @@ def test_the_tour_does_what_its_comments_say(tmp_path):
     assert re.fullmatch(r"msgbatch_\w+", retry_batch) and retry_batch != batch
     assert "2 to retry" in retry.stderr
 
-    prompts = step(steps, "batchctl prepare samples/prompts.txt")
+    prompts = step(steps, 'batchctl prepare "$samples/prompts.txt"')
     assert "5 prompts, 5 answers" in prompts.claim and prompts.rc == 0, prompts.stderr
     assert len((work / "prompts.csv").read_text().splitlines()) == 6
 
@@ -153,7 +209,5 @@ def test_the_tour_does_what_its_comments_say(tmp_path):
     (path,) = collect.stdout.splitlines()
     assert retry_batch in Path(path).name and len(Path(path).read_text().splitlines()) == 2
 
-    # The outputs landed where the tour ran, and nothing else was written there.
-    assert sorted(p.name for p in work.iterdir()) == [
-        "answers.csv", "mixed.jsonl", "prompts.csv", "samples"
-    ]
+    # The outputs landed in the scratch folder, and nothing else was written there.
+    assert sorted(p.name for p in work.iterdir()) == ["answers.csv", "mixed.jsonl", "prompts.csv"]

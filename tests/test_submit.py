@@ -443,6 +443,8 @@ def test_a_foreign_batch_adopted_after_a_failed_create_is_caught_by_results(
     assert fetched.exit_code == 7
     assert "another client's batch" in fetched.stderr and "never sent" in fetched.stderr
     assert "submit --force" in fetched.stderr
+    # The README: a hint carries --force only where nothing else sends them, and says so.
+    assert all("billed again" in x for x in fetched.stderr.splitlines() if "--force" in x)
     assert fetched.stdout == "" and not out.exists()  # nobody gets hostB's answers as ours
     assert store.get_batch(theirs)["adoption"] == "foreign"
     again = run_on(emulator, clock, "results", theirs)  # stays refused, without a download
@@ -458,6 +460,8 @@ def test_several_candidates_are_refused_not_guessed(make_emulator, clock, seven,
     assert result.stdout == ""
     assert first in result.stderr and second in result.stderr
     assert "will not guess" in result.stderr
+    forced = [x for x in result.stderr.splitlines() if "--force" in x]
+    assert forced and all("billed again" in x for x in forced)
     store = Store.open(state_dir)
     assert store.get_batch(first) is None and store.get_batch(second) is None
     job = store.find_job(sha256=core_requests.scan_file(seven).sha256,
