@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import urllib.request
 
@@ -239,12 +240,16 @@ def test_sdk_retries_are_reported_to_the_caller(make_emulator, clock, tmp_path) 
     # (A refused connection is not retried at all: tests/test_unreachable.py.)
     emu = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"retrieve"}))
     waits: list[float] = []
+    whys: list[str] = []
     settings = Settings.resolve(state_dir=tmp_path, base_url=emu.base_url, emulator=False)
-    api = connect_api(settings, clock=clock,
-                      max_retries=1, on_retry=waits.append)
-    with pytest.raises(errors.UnavailableError):
+    api = connect_api(settings, clock=clock, max_retries=1,
+                      on_retry=lambda s, why: (waits.append(s), whys.append(why)))
+    with pytest.raises(errors.UnavailableError) as info:
         api.retrieve("msgbatch_x")
     assert len(waits) == 1 and 0 < waits[0] <= 60.0  # the SDK's one wait, as it said it
+    # An answer came back (a 429, 500 or 529 from the emulator): said with its status.
+    assert info.value.status in (429, 500, 529)
+    assert re.fullmatch(r"the API did not answer as expected \(HTTP (429|500|529)\)", *whys)
     api.close()
     import logging
 

@@ -68,9 +68,8 @@ def test_terminal_asks_and_yes_cancels(cli, emulator):
     result = cli("cancel", batch, tty=True, input="y\n")
     assert result.exit_code == 0, result.stderr
     assert f"Cancel {batch}?" in result.stderr
-    # On a terminal the messages on stderr say it all. (CliRunner echoes the typed "y" to
-    # stdout, as a terminal would show it; nothing else is there.)
-    assert result.stdout.strip() == "y"
+    # On a terminal the question, the answer and the messages are all on stderr.
+    assert result.stdout == ""
     assert "cancel requested" in result.stderr
     assert remote_status(emulator, batch) == "canceling"
 
@@ -81,6 +80,29 @@ def test_terminal_no_changes_nothing_and_exits_2(cli, emulator):
     assert result.exit_code == 2
     assert "not confirmed" in result.stderr
     assert remote_status(emulator, batch) == "in_progress"
+
+
+@pytest.mark.parametrize("command", ["cancel", "delete"])
+def test_end_of_input_at_the_prompt_is_no(cli, emulator, clock, command):
+    """Ctrl-D (and Ctrl-C) exited 1, the code of a bug; in a real terminal, with Ctrl-C too:
+    tests/test_confirm_terminal.py."""
+    batch = sdk_batch(emulator)
+    clock.advance(100 if command == "delete" else 0)
+    before = remote_status(emulator, batch)
+    eof = cli(command, batch, tty=True, input="")
+    assert eof.exit_code == 2, eof.stderr
+    assert eof.stdout == ""
+    assert eof.stderr.startswith(f"{command.capitalize()} {batch}? ")
+    assert eof.stderr.endswith(f" [y/N]: \nnothing done: {command} not confirmed\n")
+    assert remote_status(emulator, batch) == before
+
+
+def test_an_answer_that_is_neither_yes_nor_no_is_asked_again(cli, emulator):
+    batch = sdk_batch(emulator)
+    result = cli("cancel", batch, tty=True, input="maybe\nyes\n")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count(f"Cancel {batch}?") == 2 and "answer y or n" in result.stderr
+    assert remote_status(emulator, batch) == "canceling"
 
 
 def test_cancelling_an_ended_batch_is_a_clear_message_and_exit_0(cli, emulator, clock):
@@ -163,7 +185,7 @@ def test_delete_piped_prints_ids_and_on_a_terminal_asks(cli, emulator, clock):
     assert piped.exit_code == 0 and piped.stdout == a + "\n"
     asked = cli("delete", b, tty=True, input="y\n")
     assert asked.exit_code == 0, asked.stderr
-    assert f"Delete {b}?" in asked.stderr and asked.stdout.strip() == "y"  # the echoed answer
+    assert f"Delete {b}?" in asked.stderr and asked.stdout == ""  # all of it on stderr
     assert status_of(lambda: emulator.client().messages.batches.retrieve(b)) == 404
 
 

@@ -44,6 +44,8 @@ EXEMPT: dict[str, str] = {
         "text: the one sentence every command says of a batch whose results were archived",
     "batchctl.core.tracking.lifecycle.batches_text":
         "text: `1 batch`, `3 batches`",
+    "batchctl.core.plural.counted": "text: a count and its noun, `1 part`, `250,000 requests`",
+    "batchctl.core.plural.plural": "text: the noun (or verb) that goes with a count",
 }
 
 
@@ -206,6 +208,7 @@ VALUES: dict[str, str] = {
     "batchctl.core.tracking.lifecycle.totals": "request counts summed over records",
     "batchctl.core.submit.feed.held_lines": "text: the lines about a job's parts not sent yet",
     "batchctl.core.times.human_duration": "text: `12m 5s`",
+    "batchctl.core.plural.counted": "text: a count and its noun, `1 part`, `250,000 requests`",
     "batchctl.core.times.parse_ts": "an API timestamp as seconds",
     "batchctl.core.results.report.Output":
         "a value: where results go and the caller's renderers for them (writer, bar, summary)",

@@ -52,7 +52,7 @@ def test_submit_stops_at_a_full_queue_lists_the_pending_part_and_exits_0(qcli, q
     assert result.stdout.split() == [b["id"] for b in reversed(batches)]
     assert "1 of 3 parts of job job_" in result.stderr
     assert "the API's processing queue is full (next try in 1m" in result.stderr
-    assert "part 3: lines 7-7 (1 requests) pending" in result.stderr
+    assert "part 3: lines 7-7 (1 request) pending" in result.stderr
     assert "send the rest as the queue drains" in result.stderr and "wait job_" in result.stderr
 
 
@@ -229,7 +229,7 @@ def test_run_feeds_a_job_larger_than_the_queue_to_the_end(qcli, queued, seven, t
     assert sorted(json.loads(line)["custom_id"] for line in out.read_text().splitlines()) == [
         f"r{i}" for i in range(7)]
     assert sorted(sizes(remote(queued))) == [1, 3, 3]
-    assert "1 more parts (1 requests) go in as the API's processing queue drains" in result.stderr
+    assert "1 more part (1 request) goes in as the API's processing queue drains" in result.stderr
 
 
 # -- request economy ---------------------------------------------------------------------------
@@ -316,12 +316,12 @@ def test_status_job_gives_exact_pending_sent_and_ended_counts(qcli, seven, state
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["processing_status"] for r in records] == ["ended", "ended", "pending"]
     assert records[2]["part"] == 3 and records[2]["id"] is None
-    assert (f"{job_id}: 3 parts (7 requests): 1 pending (1 requests), 2 sent (6), "
+    assert (f"{job_id}: 3 parts (7 requests): 1 pending (1 request), 2 sent (6), "
             "2 ended (6)") in result.stderr
     piped = qcli("status", job_id)
     assert len(piped.stdout.splitlines()) == 2  # tab-separated rows: one per batch
     table = qcli("status", job_id, tty=True, width=200)
-    assert "pending" in table.stdout and "1 requests" in table.stdout
+    assert "pending" in table.stdout and "1 request " in table.stdout
 
 
 def test_collect_sends_held_parts_and_says_what_is_still_waiting(
@@ -353,7 +353,7 @@ def test_results_of_a_job_with_parts_not_sent_is_exit_8_not_a_partial_file(
     out = tmp_path / "r.jsonl"
     result = qcli("results", job_id, "-o", str(out))
     assert result.exit_code == 8
-    assert f"1 of 3 parts of job {job_id} are not sent yet" in result.stderr
+    assert f"1 of 3 parts of job {job_id} is not sent yet" in result.stderr
     assert f"wait {job_id}" in result.stderr
     assert not out.exists() and result.stdout == ""
 

@@ -62,7 +62,7 @@ def test_the_sdk_does_not_retry_a_cap_either(make_emulator, clock, tmp_path):
     retries: list[float] = []
     settings = Settings.resolve(state_dir=tmp_path / "s", base_url=emulator.base_url, emulator=False)
     api = connect_api(settings, clock=clock,
-                      max_retries=8, on_retry=retries.append)
+                      max_retries=8, on_retry=lambda s, why: retries.append(s))
     client = api._client  # the SDK client batchctl built, retries on
     exc = translate(failure(lambda: client.messages.batches.create(requests=[request("a")])))
     assert isinstance(exc, errors.SpendLimitError) and exc.exit_code == 10

@@ -1,8 +1,12 @@
-"""An API that cannot be reached: a refused connection fails at once, naming the URL; answers
-that fail (5xx, 429) keep the SDK's retries (issue 15, item 6)."""
+"""An API that cannot be reached: a refused connection (issue 15, item 6) or a host name that does
+not resolve (issue 21, item 4) fails at once, naming the URL; answers that fail (5xx, 429) keep
+the SDK's retries."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +14,7 @@ from batchctl.core import errors
 from batchctl.core.api.client import Api
 from batchctl.core.settings import Settings
 from tests.conftest import API_KEY, connect_api
-from tests.helpers import invoke
+from tests.helpers import failure, invoke
 from tests.lifecycle_support import closed_port_url, write_requests
 
 
@@ -18,7 +22,7 @@ def connect(base_url: str, clock: Any, tmp_path: Path, retries: list[float]) -> 
     settings = Settings.resolve(state_dir=tmp_path / "s", base_url=base_url, emulator=False)
     # max_retries left at batchctl's default (8): what a user gets.
     return connect_api(settings, clock=clock,
-                       on_retry=retries.append)
+                       on_retry=lambda s, why: retries.append(s))
 
 
 def test_a_refused_connection_is_not_retried_and_names_the_url(clock: Any,
@@ -50,10 +54,52 @@ def test_every_command_fails_at_once_on_a_refused_connection(clock: Any, tmp_pat
                         clock=clock)
         assert result.exit_code == 6, (args, result.stderr)
         assert result.stdout == ""
-        assert f"error: could not connect to {url}: connection refused (nothing is listening " \
-               "there)\n" in result.stderr, args
+        assert result.stderr.startswith(f"error: could not connect to {url}: connection "
+                                        "refused (nothing is listening there)"), args
         assert "retrying" not in result.stderr
     assert clock.sleeps == []  # submit's own create loop does not try again either
+
+
+# RFC 2606 reserves .invalid: it never resolves, so nothing leaves the machine.
+UNRESOLVABLE = "http://batchctl-test.invalid"
+
+
+def test_a_host_that_does_not_resolve_is_not_retried_and_names_it(clock: Any,
+                                                                   tmp_path: Path) -> None:
+    retries: list[float] = []
+    api = connect(UNRESOLVABLE, clock, tmp_path, retries)
+    started = time.monotonic()
+    try:
+        try:
+            api.list_page()
+        except errors.RefusedError as exc:
+            refused = exc
+        else:  # pragma: no cover - .invalid never resolves
+            raise AssertionError(".invalid resolved")
+    finally:
+        api.close()
+    assert time.monotonic() - started < 3
+    assert retries == [] and clock.sleeps == []  # not the SDK's 8 retries (~34 s)
+    assert refused.exit_code == 6 and refused.request_sent is False
+    assert refused.message.startswith(f"could not connect to {UNRESOLVABLE}: the host name does "
+                                      "not resolve (")
+    assert refused.message.endswith("): a wrong name, or no network")
+
+
+def test_every_command_fails_at_once_on_a_host_that_does_not_resolve(clock: Any,
+                                                                     tmp_path: Path) -> None:
+    path = write_requests(tmp_path / "f.jsonl", 2)
+    for args in (["list"], ["status", "msgbatch_x"], ["submit", str(path)],
+                 ["results", "msgbatch_x"]):
+        result = invoke(["--base-url", UNRESOLVABLE, *args],
+                        env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
+        assert result.exit_code == 6, (args, result.stderr)
+        assert result.stdout == ""
+        assert result.stderr.startswith(f"error: could not connect to {UNRESOLVABLE}: the host "
+                                        "name does not resolve"), args
+        # Nothing came back: no word of an answer, no retry.
+        assert "retrying" not in result.stderr and "did not answer" not in result.stderr
+    assert clock.sleeps == []
 
 
 def test_failing_answers_keep_the_sdks_retries(make_emulator: Any, clock: Any,
@@ -71,3 +117,59 @@ def test_failing_answers_keep_the_sdks_retries(make_emulator: Any, clock: Any,
     finally:
         api.close()
     assert retries  # 429/500/529 answers were retried by the SDK, as before
+
+
+def test_a_connection_that_breaks_before_an_answer_is_retried_and_said_so(
+        clock: Any, tmp_path: Path) -> None:
+    """No answer came back (the server closes the connection on every request): the SDK's
+    retries go on, and the reason given is not "did not answer as expected"."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        stop = threading.Event()
+
+        def hang_up() -> None:
+            while not stop.is_set():
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return
+                conn.recv(65536)
+                conn.close()  # the request was read; no reply
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        whys: list[str] = []
+        url = f"http://127.0.0.1:{server.getsockname()[1]}"
+        settings = Settings.resolve(state_dir=tmp_path / "s", base_url=url, emulator=False)
+        api = connect_api(settings, clock=clock, max_retries=1,
+                          on_retry=lambda s, why: whys.append(why))
+        try:
+            error = failure(lambda: api.list_page())
+        finally:
+            api.close()
+            stop.set()
+    assert whys == ["the connection to the API broke before an answer came back"]
+    assert error.exit_code == 6 and "could not reach the API at " + url in error.message
+
+
+def test_a_submit_that_never_reached_the_api_leaves_nothing_pending(clock: Any,
+                                                                    tmp_path: Path) -> None:
+    """Offline, the job recorded before the create is forgotten, and the error says so; before,
+    `status` went on reporting "1 parts ... 1 pending" and `wait` or `collect` would have sent
+    it later, unasked."""
+    path = write_requests(tmp_path / "f.jsonl", 2)
+    key = {"ANTHROPIC_API_KEY": API_KEY}
+    for url in (UNRESOLVABLE, closed_port_url()):
+        for command in ("submit", "run"):
+            result = invoke(["--base-url", url, command, str(path)], env=key, clock=clock)
+            assert result.exit_code == 6, result.stderr
+            (error,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+            assert error.endswith("; nothing was sent, and no job was kept: the same command "
+                                  "sends the file once the API can be reached")
+            assert "wait job_" not in result.stderr  # no step names a job that is not kept
+            status = invoke(["--base-url", url, "status"], env=key, clock=clock)
+            assert status.exit_code == 0 and status.stdout == ""
+            assert "pending" not in status.stderr and "part" not in status.stderr
+    exported = invoke(["state", "export", "-"], clock=clock)
+    assert '"table":"jobs"' not in exported.stdout and '"table":"parts"' not in exported.stdout
+    assert '"table":"intents"' not in exported.stdout

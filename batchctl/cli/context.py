@@ -150,11 +150,11 @@ class AppContext:
     def _say_note(self, message: str) -> None:
         self.err.print(f"note: {message}", markup=False, highlight=False)
 
-    def _say_retry(self, seconds: float) -> None:
+    def _say_retry(self, seconds: float, why: str) -> None:
         # Only waits a person would notice: the SDK's sub-second backoffs pass silently.
         if seconds >= 1.0:
             self.err.print(
-                f"warning: the API did not answer as expected; retrying in {seconds:.0f} s",
+                f"warning: {why}; retrying in {seconds:.0f} s",
                 markup=False,
                 highlight=False,
             )

@@ -10,6 +10,7 @@ import typer
 from batchctl.cli.context import AppContext, app_context
 from batchctl.cli.options import JsonOpt
 from batchctl.cli.render import output, shared
+from batchctl.core.plural import counted
 
 HELP = (
     "Download the results of every tracked batch that has ended and was not collected yet, one "
@@ -81,7 +82,7 @@ def collect_command(
         first = failures[0].error
         assert first is not None
         if len(failures) > 1:
-            first.message = (f"{len(failures)} batches could not be collected (tried again next "
+            first.message = (f"{counted(len(failures), 'batch')} could not be collected (tried again next "
                              f"time); the first: {first.message}")
         raise first
 
@@ -119,8 +120,8 @@ def _summary(actx: AppContext, outcomes: list, folder: Path) -> None:
         parts.append(f"sent {batches_text(by[core.SENT])} of jobs the queue had held back")
     waiting = sum(o.results or 0 for o in outcomes if o.action == core.PENDING)
     if waiting:
-        parts.append(f"{waiting} part{'s' * (waiting != 1)} of {by[core.PENDING]} "
-                     f"job{'s' * (by[core.PENDING] != 1)} still waiting for room in the API's "
+        parts.append(f"{counted(waiting, 'part')} of {counted(by[core.PENDING], 'job')} "
+                     "still waiting for room in the API's "
                      "processing queue (the next collect sends them)")
     if by.get(core.FAILED):
         parts.append(f"{batches_text(by[core.FAILED])} failed")

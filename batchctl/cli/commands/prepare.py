@@ -14,6 +14,7 @@ from batchctl.cli.render import output
 
 # The spec and its defaults only: the reader (prepare.py) loads when the command runs, not for
 # `batchctl --help`.
+from batchctl.core.plural import counted
 from batchctl.core.requests import prepare_spec as spec_
 
 _SPOOL_CHUNK = 1 << 20
@@ -107,10 +108,9 @@ def prepare(
 
 
 def _summary(actx: AppContext, spec: spec_.PrepareSpec, result: spec_.Prepared) -> None:
-    plural = "s" if result.requests != 1 else ""
     output.success(
         actx,
-        f"prepared {result.requests} request{plural} "
+        f"prepared {counted(result.requests, 'request')} "
         f"(model {spec.model}, max_tokens {spec.max_tokens})",
     )
     if result.renamed or result.deduplicated:

@@ -12,6 +12,7 @@ from batchctl.cli.context import AppContext, app_context
 from batchctl.cli.options import JsonOpt, RefArg
 from batchctl.cli.render import output
 from batchctl.core.errors import UsageError
+from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
     from batchctl.core.workflows.retry import Plan, Retry, RetryOutcome
@@ -106,7 +107,7 @@ def retry_failed_command(
         _show_dry_run(actx, outcome, json_, raw=to_stdout)
     elif dry_run:
         for r in outcome.done:
-            output.info(actx, f"wrote {r.count:,} requests of {r.plan.parent_id} to {r.path}; "
+            output.info(actx, f"wrote {counted(r.count, 'request')} of {r.plan.parent_id} to {r.path}; "
                               "nothing was submitted (--dry-run)")
     else:
         _show_submitted(actx, outcome.done, json_)
@@ -161,10 +162,11 @@ def _show_submitted(actx: AppContext, done: list[Retry], json_: bool) -> None:
     for r in done:
         ids = ", ".join(rec["id"] for rec in r.records)
         if r.existing:
-            output.info(actx, f"these {r.count:,} requests of {r.plan.parent_id} were already "
+            output.info(actx, f"{counted(r.count, 'request')} of {r.plan.parent_id} "
+                              f"{plural('was', r.count)} already "
                               f"resubmitted as {ids} (job {r.job_id}; --force sends them again)")
         else:
-            output.success(actx, f"resubmitted {r.count:,} requests of {r.plan.parent_id} as "
+            output.success(actx, f"resubmitted {counted(r.count, 'request')} of {r.plan.parent_id} as "
                                  f"{ids} (job {r.job_id}, file {r.path})")
     records = [rec for r in done for rec in r.records]
     if json_:

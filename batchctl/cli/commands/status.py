@@ -7,6 +7,7 @@ import typer
 from batchctl.cli.context import app_context
 from batchctl.cli.options import ExitStatusOpt, JsonOpt, OptRefsArg, WideOpt
 from batchctl.cli.render import output
+from batchctl.core.plural import counted
 
 
 def status(
@@ -57,9 +58,9 @@ def job_counts_text(job_id: str, c: dict[str, int]) -> str:
         return f"{c[k + '_requests']:,}"
 
     total = c["pending_requests"] + c["sent_requests"]
-    return (f"{job_id}: {c['parts']} parts ({total:,} requests): {c['pending']} pending "
-            f"({n('pending')} requests), {c['sent']} sent ({n('sent')}), {c['ended']} ended "
-            f"({n('ended')})")
+    return (f"{job_id}: {counted(c['parts'], 'part')} ({counted(total, 'request')}): "
+            f"{c['pending']} pending ({counted(c['pending_requests'], 'request')}), "
+            f"{c['sent']} sent ({n('sent')}), {c['ended']} ended ({n('ended')})")
 
 
 def register(app: typer.Typer) -> None:

@@ -29,6 +29,7 @@ from batchctl.cli.options import (
 )
 from batchctl.cli.render import output, shared
 from batchctl.core.errors import UsageError
+from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
     from batchctl.core.requests.scan import Scan
@@ -93,7 +94,7 @@ def submit_command(
             actx,
             f"already submitted: {scan.display_name} (sha256 {scan.sha256[:12]}) is job "
             f"{result.job_id} on {actx.api().base_url}; answering its batch "
-            f"id{'s' * (len(ids) > 1)} (--force submits it again)",
+            f"{plural('id', len(ids))} (--force submits it again)",
         )
     if json_:
         output.write_json([*result.records, *result.pending])
@@ -119,11 +120,12 @@ def _show_table(
 ) -> None:
     verb = "Already submitted" if existing else "Submitted"
     sent = [r for r in records if not r.get("pending")]
-    batches = f"{len(sent)} batch{'es' * (len(sent) != 1)}"
+    batches = counted(len(sent), "batch")
     requests = sum(r["request_count"] for r in sent)
     of = f" of {scan.request_count:,}" if len(sent) < len(records) else ""
     output.success(
-        actx, f"{verb} {requests:,}{of} requests from {scan.display_name} as {batches}, "
+        actx, f"{verb} {requests:,}{of} {plural('request', scan.request_count if of else requests)} "
+        f"from {scan.display_name} as {batches}, "
         f"job {job_id}",
     )
     rows = [

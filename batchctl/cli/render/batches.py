@@ -14,6 +14,7 @@ from typing import Any
 from batchctl.cli.context import AppContext
 from batchctl.cli.render import output
 from batchctl.cli.render.output import short_ids
+from batchctl.core.plural import counted
 from batchctl.core.submit.send import SPOOL_DIR, STDIN_NAME
 from batchctl.core.times import display_ts, human_duration, parse_ts
 from batchctl.core.tracking.lifecycle import COUNT_KEYS, counts
@@ -116,7 +117,7 @@ def table_row(rec: Mapping[str, Any], now: float, ids: Mapping[str, str]) -> lis
     return [
         ids.get(batch_id, batch_id) if batch_id else "-",
         status_text(rec),
-        f"{rec.get('request_count') or 0:,} requests" if pending else counts_text(rec),
+        counted(rec.get("request_count") or 0, "request") if pending else counts_text(rec),
         display_ts(rec.get("created_at")),
         when_text(rec, now),
         rec.get("label"),

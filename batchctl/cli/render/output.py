@@ -329,7 +329,8 @@ def notifier(actx: AppContext, *, info_off_tty: bool = True) -> Callable[[str, s
 
 
 def confirm(actx: AppContext, question: str, *, yes: bool, action: str) -> bool:
-    """Ask on a terminal; without one, `--yes` is required (exit 2). False means declined."""
+    """Ask on a terminal; without one, `--yes` is required (exit 2). False means declined, or
+    end of input (Ctrl-D); Ctrl-C raises KeyboardInterrupt."""
     if yes:
         return True
     if not actx.can_prompt:
@@ -337,6 +338,6 @@ def confirm(actx: AppContext, question: str, *, yes: bool, action: str) -> bool:
             f"--yes is required to {action} when not running interactively",
             hint=f"re-run with --yes to {action} without a prompt",
         )
-    import typer
+    from batchctl.cli.render.prompt import ask_yes_no
 
-    return typer.confirm(question, default=False, err=True)
+    return ask_yes_no(actx.err, question)

@@ -19,6 +19,7 @@ import typer
 from batchctl.cli.context import AppContext
 from batchctl.cli.render import output
 from batchctl.core.errors import ExitCode
+from batchctl.core.plural import counted
 
 if TYPE_CHECKING:
     from batchctl.core.results import report
@@ -42,10 +43,6 @@ def request_input(actx: AppContext, file: str) -> Input:
         return cast(BinaryIO, stream)
 
     return send.open_input(file, stdin=stdin, state_dir=actx.settings.state_dir)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'s' * (n != 1)}"
 
 
 def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None:
@@ -72,8 +69,9 @@ def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None
             ("est. cost (batch rates)", output.money(summary["est_cost_usd"])),
         ]
         rows += [
-            (f"model {m['model']}", (f"{_count(m['requests'], 'request')}, {approx}{m['est_input_tokens']:,} "
-             f"input tokens, {m['max_output_tokens']:,} max output, {output.money(m['est_cost_usd'])}"))
+            (f"model {m['model']}", (f"{counted(m['requests'], 'request')}, {approx}"
+             f"{m['est_input_tokens']:,} input tokens, {m['max_output_tokens']:,} max output, "
+             f"{output.money(m['est_cost_usd'])}"))
             for m in summary["models"]
         ]
         output.write_table(actx, ["dry run", ""], rows)
@@ -188,7 +186,8 @@ def summary_lines(summary: Summary, fmt: str) -> list[str]:
     batches = data["batches"]
     head = batches[0] if len(batches) == 1 else f"{len(batches)} batches"
     lines = [
-        f"{head}: {_n(data['results'])} results{where} ({fmt}, {_n(data['bytes'])} bytes)",
+        f"{head}: {counted(data['results'], 'result')}{where} ({fmt}, "
+        f"{counted(data['bytes'], 'byte')})",
         "results: " + ", ".join(parts),
         (f"tokens: {_n(data['input_tokens'])} input, {_n(data['output_tokens'])} output, "
         f"{_n(data['cache_creation_input_tokens'])} cache write, "
@@ -230,12 +229,19 @@ def confirm_or_stop(
     actx: AppContext, verb: str, ids: list[str], consequence: str, *, yes: bool
 ) -> None:
     """Ask before a destructive call (on a terminal), require --yes without one (exit 2); a
-    "no" changes nothing and exits 2 as well. Used by cancel and delete."""
+    "no" or Ctrl-D changes nothing and exits 2 as well, Ctrl-C exits 130 (interrupted).
+    Used by cancel and delete."""
     if len(ids) == 1:
         what = ids[0]
     else:
         shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
         what = f"{len(ids)} batches ({shown})"
-    if not output.confirm(actx, f"{verb.capitalize()} {what}? {consequence}", yes=yes, action=verb):
+    try:
+        confirmed = output.confirm(actx, f"{verb.capitalize()} {what}? {consequence}", yes=yes,
+                                   action=verb)
+    except KeyboardInterrupt:
+        output.info(actx, f"\nnothing done: {verb} interrupted")
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
+    if not confirmed:
         output.info(actx, f"nothing done: {verb} not confirmed")
         raise typer.Exit(ExitCode.USAGE)

@@ -29,6 +29,7 @@ from batchctl.cli.render.batches import counts_text, expires_text
 from batchctl.cli.render.outcome import Elapsed, mark, outcome
 from batchctl.cli.render.output import short_ids
 from batchctl.core.errors import NextStep
+from batchctl.core.plural import counted
 from batchctl.core.times import human_duration, parse_ts
 from batchctl.core.tracking.gone import archived_text
 from batchctl.core.tracking.lifecycle import Target, batches_text, counts, is_ended, totals
@@ -51,7 +52,8 @@ def describe(rec: Mapping[str, Any], now: float) -> str:
         return f"{rec['id']}: ended: {counts_text(rec)}"
     total = sum(counts(rec).values())
     expires = expires_text(rec, now)
-    return f"{rec['id']}: {status}, {total} requests" + (f", expires {expires}" if expires else "")
+    return f"{rec['id']}: {status}, {counted(total, 'request')}" + (
+        f", expires {expires}" if expires else "")
 
 
 class _View:
@@ -245,7 +247,7 @@ class FeedNotes:
             parts = fed.pending[0]["parts"] if fed.pending else None
             of = f" of {parts}" if parts else ""
             out.append(f"sent part {row['part']}{of} of job {fed.job_id} as {row['id']} "
-                       f"({row['request_count']:,} requests)")
+                       f"({counted(row['request_count'], 'request')})")
         state = (len(fed.pending), fed.reason)
         if fed.pending and self.last.get(fed.job_id) != state:
             out.append(feed_summary(fed, now))
@@ -296,6 +298,6 @@ def print_summary(actx: AppContext, waited: Waited, *, fetch_hint: bool = True) 
         for step in waited.retry_steps:
             output.suggest(actx, step)
         return True
-    left = f"; {pending} part{'s' * (pending != 1)} not sent yet" if pending else ""
+    left = f"; {counted(pending, 'part')} not sent yet" if pending else ""
     output.info(actx, f"{t['ended']} of {batches_text(len(sent))} ended after {took}{left}")
     return False

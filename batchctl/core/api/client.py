@@ -4,7 +4,8 @@ It builds the client (from the environment, or with the emulator mounted in-proc
 SDK's ``http_client``), returns plain dicts with the API's field names, and turns every SDK error
 into the batchctl error tree (``translate``). It does not re-implement the SDK: paging, retries
 with backoff and ``retry-after`` are the SDK's. The client's transport carries the guards
-of ``batchctl.core.api.transport`` (origin check, spend-limit stop) and ``FailRefusedAtOnce``.
+of ``batchctl.core.api.transport`` (origin check, spend-limit stop) and
+``FailUnreachableAtOnce``.
 
 This is the only module that imports anthropic (about a second of start-up): nothing imports
 it at module level outside ``TYPE_CHECKING``, so ``batchctl --help`` never loads the SDK.
@@ -28,15 +29,16 @@ from anthropic.types.messages import MessageBatch
 from batchctl.core import errors
 from batchctl.core.api import untrusted
 from batchctl.core.api.transport import (
+    LAST_ATTEMPT,
     Page,
     RequestBody,
     RetryLog,
     chain,
     guard_hooks,
     guard_stream,
-    is_refused,
     origin,
     page_id,
+    unreachable,
 )
 from batchctl.core.clock import Clock, SystemClock
 from batchctl.core.settings import Settings
@@ -67,7 +69,7 @@ class Api:
         base_url: str,
         *,
         clock: Clock | None = None,
-        on_retry: Callable[[float], None] | None = None,
+        on_retry: Callable[[float, str], None] | None = None,
         on_note: Callable[[str], None] | None = None,
     ) -> None:
         self._client = client
@@ -84,10 +86,10 @@ class Api:
         emulator_config: Any = None,
         clock: Clock | None = None,
         max_retries: int | None = None,
-        on_retry: Callable[[float], None] | None = None,
+        on_retry: Callable[[float, str], None] | None = None,
         on_note: Callable[[str], None] | None = None,
     ) -> Api:
-        """``on_retry(seconds)``: the SDK is about to retry; ``on_note(text)``: a note for the
+        """``on_retry(seconds, why)``: the SDK is about to retry; ``on_note(text)``: a note for the
         user (a 404 being ridden out)."""
         retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
         clock = clock or SystemClock()
@@ -270,6 +272,7 @@ def _sdk_client(
             base_url=settings.base_url,
             http_client=http_client,
             max_retries=retries,
+            middleware=[FailUnreachableAtOnce()],
         )
     key = os.environ.get("ANTHROPIC_API_KEY")
     if not key:
@@ -282,7 +285,7 @@ def _sdk_client(
         base_url=settings.base_url,
         max_retries=retries,
         http_client=anthropic.DefaultHttpxClient(event_hooks=guard_hooks(settings.base_url, Refused)),
-        middleware=[FailRefusedAtOnce()],
+        middleware=[FailUnreachableAtOnce()],
     )
 
 
@@ -296,30 +299,36 @@ class Refused(anthropic.AnthropicError):
         self.error = error
 
 
-class FailRefusedAtOnce(anthropic.Middleware):
-    """A refused connection (nothing listens at the address) fails at once, naming the URL.
+class FailUnreachableAtOnce(anthropic.Middleware):
+    """A refused connection (nothing listens at the address) or a host name that does not
+    resolve (a typo, or no network) fails at once, naming the host.
 
     The SDK retries every connection error (``_base_client._should_retry_exception``: any
     ``APIConnectionError``), so with 8 retries a wrong --base-url or a stopped emulator took
-    ~40 s and six retry warnings to report (issue 15). Middleware runs inside the SDK's retry
-    loop, once per attempt, and an exception it raises that is not an SDK error type propagates
-    as-is, unretried (``anthropic/_middleware.py``, ``_should_retry_exception``). Timeouts,
-    lost replies, 429 and 5xx keep the SDK's retries.
+    ~40 s and six retry warnings to report (issue 15), and `list` with no network ~34 s of
+    "did not answer" warnings (issue 21). Middleware runs inside the SDK's retry loop, once per
+    attempt, and an exception it raises that is not an SDK error type propagates as-is,
+    unretried (``anthropic/_middleware.py``, ``_should_retry_exception``). Timeouts, lost
+    replies, 429 and 5xx keep the SDK's retries.
     """
 
     def handle(self, request: Any, call_next: Any) -> Any:
         try:
-            return call_next(request)
+            response = call_next(request)
         except anthropic.APIConnectionError as exc:
-            if isinstance(exc, anthropic.APITimeoutError) or not is_refused(exc):
+            timeout = isinstance(exc, anthropic.APITimeoutError)
+            why = None if timeout else unreachable(exc)
+            if why is None:
+                LAST_ATTEMPT.no_answer(timeout)  # the SDK retries it: RetryLog says why
                 raise
-            where = origin(exc.request.url)
             raise errors.RefusedError(
-                f"could not connect to {where}: connection refused (nothing is listening there)",
+                f"could not connect to {origin(exc.request.url)}: {why}",
                 request_sent=False,
                 hint="check --base-url / ANTHROPIC_BASE_URL (a local emulator: is `batchctl "
                 "emulator` running?)",
             ) from None
+        LAST_ATTEMPT.answered(response.status_code)
+        return response
 
 
 def _error_body(exc: anthropic.APIStatusError) -> tuple[str | None, str]:

@@ -17,13 +17,15 @@ inside the SDK's retry loop, on every attempt and every redirect:
   status, connection and ``RetryableError`` errors). An httpx hook was chosen over the SDK's
   middleware because it also sees redirects, and it leaves the SDK's request path unchanged.
 
-A third, ``batchctl.core.api.client.FailRefusedAtOnce``, is SDK middleware: a connection nobody
-accepts is not retried.
+A third, ``batchctl.core.api.client.FailUnreachableAtOnce``, is SDK middleware: a connection
+nobody accepts, or to a host name that does not resolve, is not retried.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -53,16 +55,38 @@ class RequestBody:
         return iter(self._chunks())
 
 
-class RetryLog(logging.Handler):
-    """Hands the SDK's own "Retrying request to URL in N seconds" log lines to a callback, so
-    the CLI can say why it is waiting (with 8 retries, an unreachable API takes ~40 s)."""
+class LastAttempt(threading.local):
+    """What the last attempt of an SDK call on this thread met, in words, as the client's
+    middleware saw it (``batchctl.core.api.client.FailUnreachableAtOnce``: once per attempt,
+    inside the SDK's retry loop): an answer that failed, or no answer at all. The SDK logs its
+    retry on the same thread, right after the attempt, so ``RetryLog`` can say why."""
 
-    def __init__(self, on_retry: Callable[[float], None]) -> None:
+    UNKNOWN = "the API call failed"  # a call without the middleware (the results download)
+    why = UNKNOWN
+
+    def answered(self, status: int) -> None:
+        self.why = f"the API did not answer as expected (HTTP {status})" if status >= 400 \
+            else self.UNKNOWN
+
+    def no_answer(self, timeout: bool) -> None:
+        self.why = ("the API did not answer in time" if timeout
+                    else "the connection to the API broke before an answer came back")
+
+
+LAST_ATTEMPT = LastAttempt()
+
+
+class RetryLog(logging.Handler):
+    """Hands the SDK's own "Retrying request to URL in N seconds" log lines to a callback, with
+    why (``LAST_ATTEMPT``), so the CLI can say why it is waiting (with 8 retries, a failing API
+    takes ~40 s): ``on_retry(seconds, why)``."""
+
+    def __init__(self, on_retry: Callable[[float, str], None]) -> None:
         super().__init__(logging.INFO)
         self.on_retry = on_retry
 
     @classmethod
-    def attach(cls, on_retry: Callable[[float], None]) -> RetryLog:
+    def attach(cls, on_retry: Callable[[float, str], None]) -> RetryLog:
         handler = cls(on_retry)
         logger = logging.getLogger(SDK_LOGGER)
         if logger.level == logging.NOTSET or logger.level > logging.INFO:
@@ -80,7 +104,7 @@ class RetryLog(logging.Handler):
             and isinstance(args[1], (int, float))
         ):
             try:
-                self.on_retry(float(args[1]))
+                self.on_retry(float(args[1]), LAST_ATTEMPT.why)
             except Exception:  # noqa: BLE001 - a report must never break the call
                 pass
 
@@ -123,8 +147,18 @@ def origin(url: Any) -> str:
     return f"{parsed.scheme}://{parsed.host}{port}"
 
 
-def is_refused(exc: BaseException) -> bool:
-    return any(isinstance(link, ConnectionRefusedError) for link in chain(exc))
+def unreachable(exc: BaseException) -> str | None:
+    """Why no connection could be made, when waiting cannot help at once: the connection was
+    refused (nothing listens at the address), or the host name does not resolve (a wrong name,
+    or no network: ``socket.gaierror``, which httpcore raises as a ConnectError). None for
+    anything else (timeouts, a connection lost mid-call)."""
+    for link in chain(exc):
+        if isinstance(link, ConnectionRefusedError):
+            return "connection refused (nothing is listening there)"
+        if isinstance(link, socket.gaierror):
+            detail = link.strerror or str(link)
+            return f"the host name does not resolve ({detail}): a wrong name, or no network"
+    return None
 
 
 def page_id(value: str | None) -> str | None:

@@ -13,6 +13,7 @@ from typing import IO, Any
 import orjson
 
 from batchctl.core.errors import InputError
+from batchctl.core.plural import counted
 
 DEFAULT_MODEL = "claude-haiku-4-5"  # cheap and fast: what most bulk everyday prompts want
 MODEL_ENV = "BATCHCTL_MODEL"
@@ -107,7 +108,7 @@ class Problems:
         if self.items:
             count = len(self.items) + self.more
             raise InputError(
-                f"{name}: {count} problem{'s' if count != 1 else ''}; no request file was written",
+                f"{name}: {counted(count, 'problem')}; no request file was written",
                 problems=self.items,
                 more=self.more,
             )

@@ -26,6 +26,7 @@ import orjson
 
 from batchctl.core.catalog.prices import estimate_input_tokens, long_prompt_limit
 from batchctl.core.errors import InputError, StateError, UsageError
+from batchctl.core.plural import counted
 from batchctl.core.requests.check import check_request, is_verbatim, line_problem, to_request
 from batchctl.core.requests.rules import FileChecks, Rules
 
@@ -267,7 +268,7 @@ def scan_file(
     if problems:
         count = len(problems) + more
         raise InputError(
-            f"{name}: {count} problem{'s' if count != 1 else ''}; nothing was submitted",
+            f"{name}: {counted(count, 'problem')}; nothing was submitted",
             problems=problems,
             more=more,
         )

@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from batchctl.core.errors import InputError, StateError, UsageError
+from batchctl.core.plural import counted
 from batchctl.core.requests import provenance
 from batchctl.core.results import csvout
 from batchctl.core.results.extract import ColumnSpool, Extractor, cell, jsonl_suffix
@@ -300,7 +301,7 @@ class Joined:
         if shown:
             total = len(shown) + more
             names = ", ".join(map(repr, shown)) + (f" and {more:,} more" if more else "")
-            self.notify("warn", f"{total:,} result{'s' if total != 1 else ''} matched no row "
+            self.notify("warn", f"{counted(total, 'result')} matched no row "
                                 f"of {self.plan.path.name}: {names}")
         self.unmatched = len(shown) + more
 

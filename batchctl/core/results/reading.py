@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.api.download import fetch_body, not_found_grace
 from batchctl.core.notify import Notify, quiet
+from batchctl.core.plural import counted, plural
 from batchctl.core.results.lines import (
     line_blocks,
     lines_of,
@@ -139,7 +140,7 @@ class Reader:
             self._tick(source.expected)
         for source in self.retries:
             replaced = spool.replace_all(self._parsed(source))
-            self.notify("info", f"merged {replaced:,} newer results from retry {source.id}")
+            self.notify("info", f"merged {counted(replaced, 'newer result')} from retry {source.id}")
 
     def _spooled(self, spool: Spool) -> Iterator[bytes]:
         if self.options.order != "input":
@@ -157,7 +158,8 @@ class Reader:
                 emitted += 1
                 yield found
         if missing and self.options.only is None:
-            self.notify("warn", f"{missing:,} requests of the request file have no result")
+            self.notify("warn", f"{counted(missing, 'request')} of the request file "
+                                f"{plural('has', missing)} no result")
         if emitted < spool.count:
 
             def all_cids() -> Iterator[str]:

@@ -18,6 +18,7 @@ from batchctl.core.errors import (
     StillRunningError,
 )
 from batchctl.core.notify import Notify, quiet
+from batchctl.core.plural import counted, plural
 from batchctl.core.results.lines import line_blocks, lines_of
 from batchctl.core.state.store import JOB_PREFIX, Store
 from batchctl.core.tracking.gone import archived_text, retrieve
@@ -78,7 +79,8 @@ def _check_all_sent(store: Store, job_id: str) -> None:
     if pending:
         total = len(store.job_parts(job_id))
         raise StillRunningError(
-            f"{len(pending)} of {total} parts of job {job_id} are not sent yet (the API's "
+            f"{len(pending)} of {counted(total, 'part')} of job {job_id} {plural('is', len(pending))} "
+            "not sent yet (the API's "
             "processing queue was full): its results would be incomplete",
             next_steps=[NextStep("send them as the queue drains and wait for them", "wait",
                                  (job_id,))],

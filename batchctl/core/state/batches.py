@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from batchctl.core.errors import NextStep, NotFoundError, UsageError
+from batchctl.core.plural import counted
 from batchctl.core.state.db import Row
 from batchctl.core.state.jobs import JOB_PREFIX
 from batchctl.core.state.records import Records
@@ -151,7 +152,7 @@ class BatchRecords(Records):
             f"ORDER BY MAX(submitted_at) DESC LIMIT ?",
             args,
         ):
-            text = f"job of {row['n']} batch{'es' if row['n'] != 1 else ''}"
+            text = f"job of {counted(row['n'], 'batch')}"
             out.append((row["job_id"], f"{row['label']}: {text}" if row["label"] else text))
         return out
 

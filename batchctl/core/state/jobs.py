@@ -55,6 +55,19 @@ class JobRecords(Records):
             + (() if parent_batch_id is None else (parent_batch_id,)),
         )
 
+    def forget_unsent_job(self, job_id: str) -> bool:
+        """Remove a job nothing was ever sent for: no batch, and no intent still open (every
+        create was refused, or never tried), so no batch of it can exist anywhere. Checked and
+        done in one transaction; False (nothing removed) otherwise."""
+        with self.transaction() as tx:
+            if tx.query(
+                "SELECT 1 FROM batches WHERE job_id = ? UNION ALL "
+                "SELECT 1 FROM intents WHERE job_id = ? AND state = 'open'", (job_id, job_id)):
+                return False
+            for table, key in (("intents", "job_id"), ("parts", "job_id"), ("jobs", "id")):
+                tx.execute(f"DELETE FROM {table} WHERE {key} = ?", (job_id,))
+        return True
+
     # -- intents: recorded before each create, closed with the batch id it produced -----------
     def open_intent(self, *, job_id: str, part: int, request_count: int) -> Row:
         now = self.clock.time()

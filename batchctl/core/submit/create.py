@@ -32,6 +32,7 @@ from batchctl.core.errors import (
     UnavailableError,
 )
 from batchctl.core.notify import Notify
+from batchctl.core.plural import counted
 from batchctl.core.requests.body import part_body
 from batchctl.core.requests.scan import Part
 from batchctl.core.state.store import Store
@@ -180,7 +181,7 @@ def _reconcile(
         ids = ", ".join(b["id"] for b in found)
         raise StateError(
             f"the reply to the create of {where} was lost, and {len(found)} batches of "
-            f"{part.request_count:,} requests were created since, none tracked here ({ids}): "
+            f"{counted(part.request_count, 'request')} were created since, none tracked here ({ids}): "
             "one of them may be this submit's, but batchctl will not guess whose is whose",
             hint="when they have ended, the results of each show whose requests it answers",
             next_steps=[

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from batchctl.core.clock import Clock
 from batchctl.core.errors import NextStep, QueueFullError, SpendLimitError
 from batchctl.core.notify import Notify
+from batchctl.core.plural import counted
 from batchctl.core.requests.scan import Part
 from batchctl.core.submit.create import MAX_RETRY_AFTER, send_part
 
@@ -238,7 +239,7 @@ def _stopped_by_limit(store: Store, job: Mapping[str, Any], exc: SpendLimitError
     parts = store.job_parts(job["id"])
     sent = sum(p["batch_id"] is not None for p in parts)
     left = len(parts) - sent
-    what = f"the {left} part{'s' * (left != 1)} left" if sent else "it"
+    what = f"the {counted(left, 'part')} left" if sent else "it"
     exc.hint = (
         (f"{sent} of {len(parts)} parts of job {job['id']} were sent and stay tracked; " if sent
          else f"nothing was sent; job {job['id']} keeps the file; ")
@@ -269,9 +270,9 @@ def held_lines(
         BUSY: "another batchctl process is sending them",
         SPEND_LIMIT: "a spend or usage limit refused them (exit 10 said which)",
     }.get(reason or "", "not sent yet")
-    lines = [f"{n} of {total} parts of job {job_id} not sent yet: {why}"]
+    lines = [f"{n} of {counted(total, 'part')} of job {job_id} not sent yet: {why}"]
     lines += [f"  part {p['part']}: lines {p['first_line']}-{p['last_line']} "
-              f"({p['request_count']:,} requests) pending" for p in pending]
+              f"({counted(p['request_count'], 'request')}) pending" for p in pending]
     return lines
 
 

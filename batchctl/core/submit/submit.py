@@ -10,13 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.catalog.prices import ESTIMATE_NOTE, cost_summary
 from batchctl.core.clock import Clock
-from batchctl.core.errors import NextStep, UsageError
+from batchctl.core.errors import APIError, NextStep, UsageError
 from batchctl.core.notify import Notify
+from batchctl.core.plural import counted
 from batchctl.core.requests.rules import RULES
 from batchctl.core.requests.scan import Scan
 from batchctl.core.state.jobs import content_key
 from batchctl.core.state.store import Store
 from batchctl.core.submit.feed import feed, held_lines, part_fields, send_step
+from batchctl.core.submit.unsent import forget_if_unsent
 
 if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
     from batchctl.core.api.client import Api
@@ -117,7 +119,7 @@ def submit(
     biggest = max((p.request_count for p in scan.parts), default=0)
     if max_queued is not None and biggest > max_queued:
         raise UsageError(
-            f"--max-queued {max_queued:,} is smaller than a part of {biggest:,} requests: "
+            f"--max-queued {max_queued:,} is smaller than a part of {counted(biggest, 'request')}: "
             "that part could never be sent",
             hint="raise --max-queued, or split into smaller parts with --max-requests",
         )
@@ -155,7 +157,8 @@ def _submit_locked(
         if len(done) == job["part_count"]:
             records = [_record(done[p.index], job, existing=True) for p in scan.parts]
             return SubmitResult(job["id"], records, existing=True)
-        say("info", f"resuming job {job['id']}: {len(done)} of {job['part_count']} parts were sent")
+        say("info", f"resuming job {job['id']}: {len(done)} of {counted(job['part_count'], 'part')} "
+                    "were sent")
         _refresh_unended(api, store, done.values(), clock)
     else:
         job = store.insert_job(
@@ -165,7 +168,12 @@ def _submit_locked(
             max_queued=max_queued, parent_batch_id=parent_id, api_version=api_version,
         )
         store.record_parts(job["id"], [part_fields(p) for p in scan.parts])
-    fed = feed(api, store, job["id"], clock=clock, notify=say)
+    try:
+        fed = feed(api, store, job["id"], clock=clock, notify=say)
+    except APIError as exc:
+        if not done:  # nothing of it sent before this call either
+            forget_if_unsent(store, job["id"], exc)
+        raise
     records = [_record(b, job, existing=b["part"] in done) for b in store.job_batches(job["id"])]
     return SubmitResult(job["id"], records, adopted=fed.adopted, pending=fed.pending,
                         held=fed.reason, retry_at=fed.retry_at, max_queued=job.get("max_queued"))

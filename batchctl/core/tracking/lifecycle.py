@@ -20,6 +20,7 @@ from batchctl.core.errors import (
     StillRunningError,
     UsageError,
 )
+from batchctl.core.plural import counted
 from batchctl.core.state.store import JOB_PREFIX, REMOTE_FIELDS
 from batchctl.core.times import human_duration, iso, parse_ts
 from batchctl.core.tracking import gone
@@ -235,7 +236,7 @@ def exit_status_error(
 
 def batches_text(n: int) -> str:
     """``1 batch``, ``3 batches``."""
-    return f"{n} batch" if n == 1 else f"{n} batches"
+    return counted(n, "batch")
 
 
 def shown_ids(ids: Iterable[str], limit: int = 5) -> str:

@@ -24,6 +24,7 @@ from batchctl.core.atomic import atomic_file, check_target
 from batchctl.core.clock import Clock
 from batchctl.core.errors import StateError, UsageError
 from batchctl.core.notify import Notify, quiet
+from batchctl.core.plural import counted, plural
 from batchctl.core.results.lines import line_blocks, lines_of, parse_lines
 from batchctl.core.results.selection import Source, fetch_sources
 from batchctl.core.results.sources import check_file, iter_batch_lines
@@ -160,7 +161,8 @@ def selected_lines(plan: Plan) -> Iterator[tuple[int, str, str, bytes]]:
                 yield line_no, custom_id, reason, line
     if found != len(plan.selected):
         raise StateError(
-            f"{len(plan.selected) - found} failed requests of batch {plan.parent_id} are not in "
+            f"{counted(len(plan.selected) - found, 'failed request')} of batch {plan.parent_id} "
+            f"{plural('is', len(plan.selected) - found)} not in "
             f"its request file {plan.row['request_file']} (lines {plan.row['first_line']}-"
             f"{plan.row['last_line']})"
         )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from batchctl.core.deps import Deps
 from batchctl.core.errors import Interrupted, NextStep, StillRunningError
 from batchctl.core.notify import Notify
+from batchctl.core.plural import counted, plural
 from batchctl.core.submit.send import Checks, Input, Limits, send
 from batchctl.core.tracking import lifecycle
 from batchctl.core.workflows import waiting
@@ -66,7 +67,7 @@ def run(
     if not waited.all_ended:
         running = sum(not lifecycle.is_ended(r) for r in records if r.get("id"))
         pending = sum(not r.get("id") for r in records)
-        left = f" and {pending} part{'s' * (pending != 1)} not sent yet" if pending else ""
+        left = f" and {counted(pending, 'part')} not sent yet" if pending else ""
         raise StillRunningError(
             f"gave up waiting after --timeout {timeout or 0:g} s; "
             f"{lifecycle.batches_text(running)} of job {job.job_id} still running{left}",
@@ -96,10 +97,11 @@ def submitted_text(job: SubmitResult, name: str) -> str:
     count = sum(r["request_count"] for r in job.records)
     if job.pending:
         waiting = sum(p["request_count"] for p in job.pending)
-        return (f"submitted {count:,} requests from {name} as job {job.job_id} ({ids or 'none yet'}); "
-                f"{len(job.pending)} more parts ({waiting:,} requests) go in as the API's "
+        return (f"submitted {counted(count, 'request')} from {name} as job {job.job_id} "
+                f"({ids or 'none yet'}); {len(job.pending)} more {plural('part', len(job.pending))} "
+                f"({counted(waiting, 'request')}) {plural('goes', len(job.pending))} in as the API's "
                 "processing queue drains")
     if job.existing:
         return (f"{name} was already submitted as job {job.job_id} ({ids}): waiting for it, "
                 "not submitting again (--force submits anew)")
-    return f"submitted {count:,} requests from {name} as job {job.job_id} ({ids})"
+    return f"submitted {counted(count, 'request')} from {name} as job {job.job_id} ({ids})"
