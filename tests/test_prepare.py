@@ -126,7 +126,7 @@ def test_csv_row_problems_name_the_line_where_the_row_starts(tmp_path):
     assert info.value.problems == [
         f"{src}:4: column 'prompt' is empty",
         f"{src}:5: column 'id' (the id) is empty",
-        f"{src}:6: row has 1 fields; the header has 2",
+        f"{src}:6: row has 1 field; the header has 2",
     ]
 
 
@@ -176,6 +176,9 @@ def test_files_glob_that_matches_nothing(tmp_path):
         (PrepareSpec(source="x", id_column="id"), "--id-column needs --column"),
         (PrepareSpec(source="x", template="no placeholder"), "{text}"),
         (PrepareSpec(source="x", id_prefix="bad prefix"), "--id-prefix"),
+        # a length rule says the length found (issue 21, item 7)
+        (PrepareSpec(source="x", id_prefix="p" * 41), "must be at most 40 characters from a-z "
+                                                      "A-Z 0-9 _ -; it has 41"),
         (PrepareSpec(source="x", max_tokens=0), "--max-tokens"),
     ],
 )

@@ -132,9 +132,13 @@ BAD_LINES = [
     (line({"params": req("a")["params"]}), "custom_id is missing"),
     (line({**req("a"), "custom_id": 7}), "custom_id must be a string, got a number"),
     (line(req("has space")), 'custom_id "has space" must be 1 to 64 characters from a-z A-Z 0-9 _ -'),
-    (line(req("")), 'custom_id "" must be 1 to 64 characters'),
-    (line(req("x" * 65)), "must be 1 to 64 characters"),
-    (line(req("é")), "must be 1 to 64 characters"),
+    (line(req("")), 'custom_id "" must be 1 to 64 characters from a-z A-Z 0-9 _ -: it is 0 '
+                    'characters long'),
+    # The length found (issue 21, item 7), and the first character outside the set.
+    (line(req("x" * 65)), "must be 1 to 64 characters from a-z A-Z 0-9 _ -: it is 65 characters "
+                          "long"),
+    (line(req("x" * 70 + "é")), '_ -: it is 71 characters long, and has "é" at character 71'),
+    (line(req("é")), 'must be 1 to 64 characters from a-z A-Z 0-9 _ -: it has "é" at character 1'),
     (line({"custom_id": "a"}), "params is missing"),
     (line({"custom_id": "a", "params": [1]}), "params must be an object, got a list"),
     (line({"custom_id": "a", "params": {"max_tokens": 5, "messages": [1]}}), "params.model is missing"),
@@ -177,7 +181,8 @@ def test_all_problems_are_reported_in_file_order(tmp_path):
 def test_a_line_can_have_several_problems(tmp_path):
     path = write(tmp_path, {"custom_id": "bad id", "params": {"stream": True}})
     assert problems(path) == [
-        'in.jsonl:1: custom_id "bad id" must be 1 to 64 characters from a-z A-Z 0-9 _ -',
+        'in.jsonl:1: custom_id "bad id" must be 1 to 64 characters from a-z A-Z 0-9 _ -: it '
+        'has " " at character 4',
         "in.jsonl:1: params.model is missing",
         "in.jsonl:1: params.messages is missing",
         "in.jsonl:1: params.max_tokens is missing",
@@ -185,7 +190,9 @@ def test_a_line_can_have_several_problems(tmp_path):
 
 
 def test_problem_list_is_capped_and_the_rest_counted(tmp_path):
-    path = write(tmp_path, *[b"{" for _ in range(60)])
+    # 60 different problems (one ends at another column on each line): the same problem on
+    # many lines is one problem line (tests/test_problems.py)
+    path = write(tmp_path, *[b"{\"" + b"k" * (n + 1) + b"\": " for n in range(60)])
     with pytest.raises(InputError) as info:
         scan_file(path, display_name="f", max_problems=50)
     assert len(info.value.problems) == 50

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from batchctl.cli.render.batches import TSV_COLUMNS
 from batchctl.core.state.store import Store
 from tests.conftest import API_KEY
@@ -154,11 +156,28 @@ def test_warns_before_and_after_results_are_archived(cli, tmp_path, clock):
 
 
 def test_unknown_id_is_exit_5_with_the_request_id(cli):
-    result = cli("status", "msgbatch_nope")
+    result = cli("status", "msgbatch_01NoSuchBatchAnywhere")
     assert result.exit_code == 5
-    assert "not_found_error" in result.stderr
+    # Not the API's raw 404: where batchctl looked, then what the API said.
+    assert result.stderr.startswith("error: batch 'msgbatch_01NoSuchBatchAnywhere' is not "
+                                    "tracked here (no tracked batch id starts with it) and the "
+                                    "API does not know it (404 not_found_error)")
     assert "request_id: req_" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("ref", ["msgbatch_01", "msgbatch_01zz…", "abc"])
+def test_an_id_too_short_to_be_a_prefix_states_the_minimum(cli, ref):
+    """A prefix that short is not looked up (issue 21, item 7: the API's raw 404 said nothing of
+    why); one with "…", copied from a table, is not sent to the API either."""
+    result = cli("status", ref)
+    assert result.exit_code == 5, result.stderr
+    assert result.stdout == ""
+    shown = ref.removesuffix("…")
+    (error,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+    assert (f"; a shortened id needs at least 15 characters (msgbatch_ and 6 more, as tables "
+            f"show them), and {shown!r} has {len(shown)}") in error
+    assert ("request_id" in error) != ref.endswith("…")  # only the plain one reached the API
 
 
 def test_unknown_job_is_exit_5_without_asking_the_api(tmp_path):

@@ -47,7 +47,8 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 def report_error(
-    actx: AppContext | None, exc: BatchctlError, *, stderr_tty: bool | None = None
+    actx: AppContext | None, exc: BatchctlError, *, stderr_tty: bool | None = None,
+    command: Any = None,
 ) -> None:
     """Print an error the way every command does: message, FILE:LINE problems, hint.
 
@@ -77,7 +78,9 @@ def report_error(
         for problem in exc.problems:
             line(problem)
         if exc.more:
-            line(f"... and {exc.more} more problem{'s' if exc.more != 1 else ''}")
+            from batchctl.cli.render.problems import cut_off_line
+
+            line(cut_off_line(exc.more, command))
         if os.environ.get("GITHUB_ACTIONS") == "true":
             from batchctl.cli.render.github import github_errors
 
@@ -212,7 +215,7 @@ class BatchctlGroup(_Help, TyperGroup):
             _usage_exit(ctx, exc)
         except BatchctlError as exc:
             actx = ctx.obj if isinstance(ctx.obj, AppContext) else None
-            report_error(actx, exc)
+            report_error(actx, exc, command=self.get_command(ctx, ctx.invoked_subcommand or ""))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             sys.stderr.write("\ninterrupted; batches already submitted keep running on the server\n")

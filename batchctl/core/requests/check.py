@@ -19,6 +19,19 @@ def _kind(value: Any) -> str:
     )
 
 
+def _custom_id_found(custom_id: str) -> str:
+    """What is wrong with a custom_id, as found: its length when that is out of range, and its
+    first character outside the set."""
+    found = []
+    if not 1 <= len(custom_id) <= 64:
+        found.append(f"it is {len(custom_id)} characters long")
+    bad = next((c for c in custom_id if not _CUSTOM_ID.fullmatch(c)), None)
+    if bad is not None:
+        where = custom_id.index(bad) + 1
+        found.append(f"{'it ' if not found else ''}has {orjson.dumps(bad).decode()} at character {where}")
+    return ": " + ", and ".join(found)
+
+
 def _short(value: Any) -> str:
     """``value`` as JSON, cut to 72 characters: one line, whatever it holds."""
     try:
@@ -55,9 +68,8 @@ def check_request(obj: Any) -> tuple[str | None, dict | None, bool, list[str]]:
         problems.append(f"custom_id must be a string, got {_kind(custom_id)}")
         custom_id = None
     elif not _CUSTOM_ID.fullmatch(custom_id):
-        problems.append(
-            f"custom_id {_short(custom_id)} must be 1 to 64 characters from a-z A-Z 0-9 _ -"
-        )
+        problems.append(f"custom_id {_short(custom_id)} must be 1 to 64 characters from "
+                        f"a-z A-Z 0-9 _ -{_custom_id_found(custom_id)}")
         custom_id = None
     openai = "method" in obj or "url" in obj or "body" in obj
     name = "params"

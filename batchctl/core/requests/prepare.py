@@ -81,7 +81,7 @@ def check_spec(spec: PrepareSpec) -> None:
     if prefix is not None and (not PREFIX.fullmatch(prefix) or len(prefix) > MAX_PREFIX):
         raise UsageError(
             f"--id-prefix {prefix!r} must be at most {MAX_PREFIX} characters from "
-            "a-z A-Z 0-9 _ -"
+            f"a-z A-Z 0-9 _ -; it has {len(prefix)}"
         )
 
 

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import IO, Any
 
 from batchctl.core.errors import InputError, UsageError
+from batchctl.core.plural import counted
 from batchctl.core.requests.prepare_spec import (
     Ids,
     Prepared,
@@ -118,7 +119,8 @@ def csv_rows(
         loc = f"{name}:{start}"
         needed = max(index, id_index if id_index is not None else -1)
         if len(row) <= needed:
-            problems.add(loc, f"row has {len(row)} fields; the header has {len(header)}")
+            problems.add(loc, f"row has {counted(len(row), 'field')}; the header has "
+                              f"{len(header)}")
             yield loc, header, row, None, None
             continue
         text = row[index].strip()

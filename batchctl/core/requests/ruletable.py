@@ -28,54 +28,61 @@ class Rule:
 
 
 _NEW_ONLY = f"or use --api-version {OLD_API_VERSION}"
+# Sources a user can open (not this project's issue numbers): the doc pages, the SDK's files.
+_MIGRATION = "https://platform.claude.com/docs/en/api/migration-2026-10-21"
+_BATCHES = "https://platform.claude.com/docs/en/build-with-claude/batch-processing"
+_MESSAGES = "https://platform.claude.com/docs/en/api/messages"
+_MODELS = ("https://platform.claude.com/docs/en/about-claude/models/overview; "
+           "batchctl/core/catalog/models.json")
 
 TABLE: tuple[Rule, ...] = (
     # source: issue #12 / migration guide for 2026-10-21
     Rule("sampling-removed", "temperature, top_p and top_k are rejected, even at default values",
-         f"drop the key, {_NEW_ONLY}", "issue #12 / migration guide for 2026-10-21",
+         f"drop the key, {_NEW_ONLY}", _MIGRATION,
          since=API_VERSION_2026),
     # source: Messages API reference, POST /v1/messages (temperature, top_p: 0.0 to 1.0;
     # top_k: >= 0); issue #15
     Rule("sampling-range", "temperature and top_p are numbers from 0 to 1, top_k an integer >= 0",
-         "use a value in range", "Messages API reference (create a message); issue #15"),
+         "use a value in range", _MESSAGES),
     # source: issue #12 (batch-processing guide: max_tokens 0 is rejected in batches)
     Rule("max-tokens-min", "max_tokens is at least 1", "set max_tokens to 1 or more",
-         "issue #12 / batch-processing guide"),
+         _BATCHES),
     # source: issue #12; models overview (the dated table in core/catalog/models.json)
     Rule("max-tokens-limit", "max_tokens is at most the model's output limit (the "
          f"{OUTPUT_300K_BETA} beta raises it for some models, in batches only)",
-         "lower max_tokens", "issue #12; models overview (core/catalog/models.json)"),
+         "lower max_tokens", _MODELS),
     # source: issue #15; models overview
     Rule("model-known", "the model is in the dated model table: a near-miss of a known id is an "
          "error, another unknown id a warning", "fix the model id, or add --allow-unknown-model if "
-         "it is newer than the model table", "issue #15; models overview (core/catalog/models.json)"),
+         "it is newer than the model table", _MODELS),
     # source: batch-processing guide ("streaming is not supported"); BATCHES_API.md; issue #12
-    Rule("stream", "stream: true is rejected in batches", "drop stream",
-         "issue #12 / batch-processing guide"),
+    Rule("stream", "stream: true is rejected in batches", "drop stream", _BATCHES),
     # source: issue #12 / batch-processing guide (fast mode is not offered in batches)
-    Rule("speed", "speed is rejected in batches", "drop speed", "issue #12 / batch-processing guide"),
+    Rule("speed", "speed is rejected in batches", "drop speed", _BATCHES),
     # source: anthropic-sdk-python#1118 (betas); arc-agi-benchmarking PR #89 (extra_body,
     # extra_headers): SDK call arguments written into params are "Extra inputs"
     Rule("create-call-keys", "betas, extra_body and extra_headers belong to the create call, not "
          "to a request: rejected as extra inputs", "drop the key",
-         "anthropic-sdk-python#1118; arc-agi-benchmarking PR #89; issue #12"),
+         "https://github.com/anthropics/anthropic-sdk-python/issues/1118; "
+         "https://github.com/arcprize/arc-agi-benchmarking/pull/89"),
     # source: Messages API reference (messages[].role, messages[].content); issue #15
     Rule("message", "each message is an object with role user or assistant and content a string "
          "or a list of blocks", "use role user or assistant (a system prompt goes in params.system)",
-         "Messages API reference (create a message); issue #15"),
+         _MESSAGES),
     # source: SDK types/content_block_param.py (ContentBlockParam, the blocks a message may hold);
     # issue #15
     Rule("block-type", "each content block's type is one the API knows: a near-miss of a known "
          "type is an error, another unknown type a warning", "fix the block type",
-         "anthropic SDK types/content_block_param.py; issue #15"),
+         "https://github.com/anthropics/anthropic-sdk-python/blob/main/src/anthropic/types/"
+         "content_block_param.py"),
     # source: issue #12 / migration guide for 2026-10-21
     Rule("assistant-document", "a document block directly in an assistant message is rejected",
-         f"move the document to a user message, {_NEW_ONLY}",
-         "issue #12 / migration guide for 2026-10-21", since=API_VERSION_2026),
+         f"move the document to a user message, {_NEW_ONLY}", _MIGRATION,
+         since=API_VERSION_2026),
     # source: issue #12 / migration guide for 2026-10-21
     Rule("user-citations", "a non-empty citations array on a user text block (also inside "
-         "search_result) is rejected", f"drop the citations, {_NEW_ONLY}",
-         "issue #12 / migration guide for 2026-10-21", since=API_VERSION_2026),
+         "search_result) is rejected", f"drop the citations, {_NEW_ONLY}", _MIGRATION,
+         since=API_VERSION_2026),
 )
 RULES = {rule.id: rule for rule in TABLE}
 

@@ -28,6 +28,7 @@ from batchctl.core.catalog.prices import estimate_input_tokens, long_prompt_limi
 from batchctl.core.errors import InputError, StateError, UsageError
 from batchctl.core.plural import counted
 from batchctl.core.requests.check import check_request, is_verbatim, line_problem, to_request
+from batchctl.core.requests.problems import Problems
 from batchctl.core.requests.rules import FileChecks, Rules
 
 API_MAX_REQUESTS = 100_000
@@ -175,23 +176,17 @@ def scan_file(
     """Validate, measure and split a request file in one streaming pass.
 
     Every request is checked against ``rules`` (default: those of the SDK's API version).
-    Raises `InputError` listing every problem (the first ``max_problems``, all if None, and a
-    count of the rest) as ``FILE:LINE: message``; `UsageError` for impossible limits.
+    Raises `InputError` listing the problems as ``FILE:LINE: message``, one line per distinct
+    message (``batchctl.core.requests.problems``: the first ``max_problems`` messages, all if
+    None, and a count of the rest); `UsageError` for impossible limits.
     """
     rules = rules or Rules()
     checks = FileChecks(rules)
     check_limits(max_requests, max_bytes)
     path = os.fspath(path)
     name = display_name or path
-    problems: list[str] = []
-    more = 0
-
-    def problem(line_no: int, message: str) -> None:
-        nonlocal more
-        if max_problems is None or len(problems) < max_problems:
-            problems.append(f"{name}:{line_no}: {message}")
-        else:
-            more += 1
+    problems = Problems(name, max_problems)
+    problem = problems.add
 
     # The file's sha256 is computed by a thread over large blocks (hashlib releases the GIL),
     # in parallel with the line-by-line pass below.
@@ -264,13 +259,12 @@ def scan_file(
     if hashed_size != offset:
         raise StateError(f"{name} changed while it was being read", hint="Run the command again.")
     if not seen and not problems:
-        problems.append(f"{name}: no requests: the file is empty or has only blank lines")
+        problems.add_file("no requests: the file is empty or has only blank lines")
     if problems:
-        count = len(problems) + more
         raise InputError(
-            f"{name}: {counted(count, 'problem')}; nothing was submitted",
-            problems=problems,
-            more=more,
+            f"{name}: {counted(problems.count, 'problem')}; nothing was submitted",
+            problems=problems.lines(),
+            more=problems.more,
         )
     return Scan(
         display_name=name,

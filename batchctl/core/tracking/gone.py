@@ -13,12 +13,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import NextStep, NotFoundError
+from batchctl.core.state.batches import BATCH_PREFIX, SHORTEST_PREFIX
 from batchctl.core.times import iso
 
 if TYPE_CHECKING:
     from batchctl.core.api.client import Api
 
 LOCAL = NextStep("what the state store knew of it", "list", ("--local",))
+LOCAL_LIST = NextStep("what this state store tracks", "list", ("--local",))
 
 
 def deleted_text(batch_id: str, deleted_at: float | str | None) -> str:
@@ -34,11 +36,28 @@ def archived_text(batch_id: str, archived_at: Any) -> str:
             "be downloaded (the API keeps results for 29 days after a batch is created)")
 
 
+def too_short_text(ref: str) -> str | None:
+    """For an argument shorter than a shortened id may be, what the minimum is (a prefix that
+    short is not looked up in the store: it would name too many); None for one long enough."""
+    prefix = ref.removesuffix("…").removesuffix("...")
+    if len(prefix) >= SHORTEST_PREFIX:
+        return None
+    return (f"a shortened id needs at least {SHORTEST_PREFIX} characters ({BATCH_PREFIX} and "
+            f"{SHORTEST_PREFIX - len(BATCH_PREFIX)} more, as tables show them), and "
+            f"{prefix!r} has {len(prefix)}")
+
+
 def not_found(batch_id: str, row: Mapping[str, Any] | None, exc: NotFoundError) -> NotFoundError:
     """A 404 for ``batch_id`` as the user should read it: deleted here, deleted elsewhere (a
-    tracked batch the API no longer knows), or the API's own words for an id never tracked."""
+    tracked batch the API no longer knows), or an id neither tracked nor known to the API."""
     if row is None:
-        return exc
+        short = too_short_text(batch_id)
+        where = "" if short else " (no tracked batch id starts with it)"
+        return NotFoundError(
+            f"batch {batch_id!r} is not tracked here{where} and the API does not know it "
+            f"({exc.status or 404} {exc.error_type or 'not found'})" + (f"; {short}" if short else ""),
+            status=exc.status, request_id=exc.request_id, error_type=exc.error_type,
+            next_steps=[LOCAL_LIST])
     if row.get("deleted_at") is not None:
         # The same sentence from every command: the 404's request id adds nothing to it.
         return NotFoundError(deleted_text(batch_id, row["deleted_at"]), status=exc.status,

@@ -77,6 +77,9 @@ def resolve_targets(
                 rows = store.resolve(ref, base_url=base_url)
             except NotFoundError as exc:
                 if ref.endswith(("…", "...")):  # a shortened id from a table, of no tracked batch
+                    short = gone.too_short_text(ref)
+                    if short is not None:
+                        exc.message = f"{exc.message}; {short}"
                     raise
                 if needs_store:
                     raise NotFoundError(
