@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,3 +122,56 @@ def test_the_shell_protocol_completes_ids_without_importing_the_sdk(state_dir, p
     # Another API's batches are not offered; commands and options still complete.
     assert _complete(state_dir, "batchctl status msgbatch_") == []
     assert "status" in _complete(state_dir, "batchctl sta")
+
+
+# -- options that take one of a few values (issue 21, item 8) ------------------------------------
+def _choice_options() -> list[tuple[str, Any, Any]]:
+    """``(command, option, its context)`` for every option whose metavar lists literal values
+    (``jsonl|csv``, ``json|tool:NAME``, ``sqlite|URL``), the root's included."""
+    import typer
+
+    from batchctl.cli.app import app
+
+    root = typer.main.get_command(app)
+    ctx = root.make_context("batchctl", [], resilient_parsing=True)
+    found = [("batchctl", p, ctx) for p in root.params]
+    for name in root.list_commands(ctx):
+        command = root.get_command(ctx, name)
+        sub = command.make_context(name, [], parent=ctx, resilient_parsing=True)
+        found += [(name, p, sub) for p in command.params]
+    return [(n, p, c) for n, p, c in found
+            if "|" in (p.metavar or "") and p.metavar not in ("ID|JOB", "FILE|-")]
+
+
+def test_every_option_of_a_few_values_completes_them() -> None:
+    options = _choice_options()
+    assert {(n, p.opts[0]) for n, p, _ in options} >= {
+        ("results", "--format"), ("results", "--order"), ("results", "--extract"),
+        ("run", "--order"), ("collect", "--format"), ("batchctl", "--store")}
+    for name, param, ctx in options:
+        offered = [c.value for c in param.shell_complete(ctx, "")]
+        # jsonl|csv: both; json|tool:NAME: json and tool:; sqlite|URL: sqlite (and a URL's start)
+        literal = [v.split(":")[0] for v in param.metavar.split("|") if not v.isupper()]
+        assert literal and all(any(o.startswith(v) for o in offered) for v in literal), (
+            name, param.opts, offered)
+        assert len(offered) == len(param.metavar.split("|")), (name, param.opts, offered)
+
+
+def test_typed_values_narrow_the_choices() -> None:
+    from batchctl.cli import choices
+
+    assert [v for v, _ in choices.complete_order("i")] == ["input"]
+    assert [v for v, _ in choices.complete_only("succeeded,e")] == ["succeeded,errored",
+                                                                     "succeeded,expired"]
+    assert [v for v, _ in choices.complete_only("")] == ["succeeded", "errored", "canceled",
+                                                         "expired"]
+    assert [v for v, _ in choices.complete_api_version("2023")] == ["2023-06-01"]
+
+
+def test_order_completes_its_choices_through_the_shell_protocol(tmp_path: Path) -> None:
+    """`--order <TAB>` offered file names (issue 21)."""
+    (tmp_path / "answers.csv").write_text("")
+    words = _complete(tmp_path, "batchctl results msgbatch_x --order ")
+    assert words == ["api", "input"]
+    assert _complete(tmp_path, "batchctl list --status c") == ["canceling"]
+    assert _complete(tmp_path, "batchctl submit f.jsonl --api-version 2026") == ["2026-10-21"]

@@ -224,7 +224,7 @@ def test_dry_run_with_an_unknown_model_gives_no_cost(cli, emulator, tmp_path):
     rows = dict(line.split("\t", 1) for line in result.stdout.splitlines())
     assert rows["requests"] == "2"
     assert "unknown" in rows["model claude-unknown-9"]
-    assert rows["est. cost (batch rates)"].startswith("$")  # the known model is priced
+    assert float(rows["est. cost (batch rates)"]) > 0  # the known model is priced; piped: raw
     assert "no price known for model claude-unknown-9" in result.stderr
     assert remote(emulator) == []
 

@@ -15,6 +15,7 @@ from typer.core import TyperCommand, TyperGroup
 from typer.models import DefaultPlaceholder
 
 from batchctl import __version__
+from batchctl.cli import choices
 from batchctl.cli.context import AppContext, Overrides
 from batchctl.core.errors import BatchctlError, ExitCode, InputError
 from batchctl.core.settings import Settings
@@ -289,6 +290,7 @@ def root(
         typer.Option(
             "--store",
             metavar="sqlite|URL",
+            autocompletion=choices.complete_store,
             help="The state store: 'sqlite' (a file under the state directory, the default) or "
             "a PostgreSQL URL (postgresql://...) shared by several machines. "
             "(env: BATCHCTL_STORE)",

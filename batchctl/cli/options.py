@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from batchctl.cli import choices
+
 
 def complete_refs(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """Shell completion for ID|JOB arguments: tracked ids from the state store, no network."""
@@ -167,6 +169,7 @@ BetaOpt = Annotated[
 ApiVersionOpt = Annotated[
     str | None,
     typer.Option("--api-version", metavar="DATE", envvar="BATCHCTL_API_VERSION",
+                 autocompletion=choices.complete_api_version,
                  help="The anthropic-version to send with the create and whose rules every "
                  "request is checked against (default: the SDK's, 2026-10-21; 2023-06-01 still "
                  "accepts temperature, top_p and top_k)."),
@@ -206,26 +209,26 @@ MaxQueuedOpt = Annotated[
 # -- results (and run) ------------------------------------------------------------------------
 FormatOpt = Annotated[
     str | None,
-    typer.Option("--format", "-f", metavar="jsonl|csv",
+    typer.Option("--format", "-f", metavar="jsonl|csv", autocompletion=choices.complete_format,
                  help="Output format. Default: from the -o extension (.jsonl, .ndjson = JSONL; "
                  ".csv = CSV; another one is refused unless --format is given), else JSONL."),
 ]
 OnlyOpt = Annotated[
     str | None,
-    typer.Option("--only", metavar="TYPES",
+    typer.Option("--only", metavar="TYPES", autocompletion=choices.complete_only,
                  help="Only these result types, comma-separated: succeeded, errored, canceled, "
                  "expired."),
 ]
 OrderOpt = Annotated[
     str | None,
-    typer.Option("--order", metavar="api|input",
+    typer.Option("--order", metavar="api|input", autocompletion=choices.complete_order,
                  help="api: as the API sends them (no fixed order); input: the request file's "
                  "order (for a job, across its parts), in bounded memory. Default: input for "
                  "CSV when the request file is at hand, api otherwise.", show_default=False),
 ]
 ExtractOpt = Annotated[
     str | None,
-    typer.Option("--extract", metavar="json|tool:NAME",
+    typer.Option("--extract", metavar="json|tool:NAME", autocompletion=choices.complete_extract,
                  help="Structured answers: json takes the first tool_use input, else the JSON "
                  "in the text (a ```json block, or the whole text); tool:NAME that tool's input. "
                  "CSV: its top-level keys as json.KEY columns, plus extract_error. JSONL: "

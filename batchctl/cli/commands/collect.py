@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from batchctl.cli.choices import complete_format
 from batchctl.cli.context import AppContext, app_context
 from batchctl.cli.options import JsonOpt
 from batchctl.cli.render import output, shared
@@ -30,7 +31,7 @@ DirOpt = Annotated[
 ]
 CollectFormatOpt = Annotated[
     str | None,
-    typer.Option("--format", "-f", metavar="jsonl|csv",
+    typer.Option("--format", "-f", metavar="jsonl|csv", autocompletion=complete_format,
                  help="Format of the files written: jsonl (the default, .jsonl files) or csv "
                  "(.csv files)."),
 ]
@@ -67,7 +68,7 @@ def collect_command(
     if actx.stdout_tty and not json_:
         # The file's name in the folder the line below the table names, cut with "…" if need
         # be (whole paths were folded every few characters at 60 columns).
-        rows = [(o.id, o.label or o.job_id, o.results, _in_folder(o.path, folder))
+        rows = [(o.id, o.label or o.job_id, f"{o.results or 0:,}", _in_folder(o.path, folder))
                 for o in outcomes if o.action == core.COLLECTED]
         if rows:
             output.write_table(actx, ["batch", "label or job", "results", "file"], rows,

@@ -62,7 +62,7 @@ def status_text(rec: Mapping[str, Any]) -> str:
 def counts_text(rec: Mapping[str, Any]) -> str:
     """``4 processing`` while running; ``3 succeeded, 1 errored`` once ended (zeros left out)."""
     c = counts(rec)
-    parts = [f"{c[k]} {k}" for k in COUNT_KEYS if c[k]]
+    parts = [f"{c[k]:,} {k}" for k in COUNT_KEYS if c[k]]
     return ", ".join(parts) if parts else "0 requests"
 
 

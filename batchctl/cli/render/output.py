@@ -255,11 +255,18 @@ def fit_columns(
     return widths
 
 
-def money(value: float | None) -> str:
-    """An estimated cost in USD: cents, or four decimals below a cent; "unknown" for None."""
+def money(value: float | None, *, raw: bool = False) -> str:
+    """An estimated cost in USD: cents, or four decimals below a cent; "unknown" for None.
+    ``raw`` (piped output): the number alone, no ``$`` and no thousands separator."""
     if value is None:
         return "unknown"
-    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
+    text = f"{value:,.2f}" if value >= 0.01 or value == 0 else f"{value:.4f}"
+    return text.replace(",", "") if raw else f"${text}"
+
+
+def number(actx: AppContext, value: int) -> str:
+    """A count as stdout shows it: ``250,000`` on a terminal, ``250000`` piped (for scripts)."""
+    return f"{value:,}" if actx.stdout_tty else str(value)
 
 
 def command_line(settings: Settings | None, command: str, *args: str) -> str:

@@ -10,7 +10,15 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressBar, SpinnerColumn, TextColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressBar,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+)
 from rich.table import Column
 from rich.text import Text
 
@@ -59,6 +67,15 @@ def _time_column(clock: Any, origin: Callable[[], float], expiry: bool) -> Any:
             return Text(", ".join(parts), style="progress.elapsed")
 
     return TimeColumn(table_column=Column(no_wrap=True))
+
+
+class CountColumn(ProgressColumn):
+    """``12,500/250,000``: done of total, numbers as everywhere else on a terminal (Rich's
+    MofNCompleteColumn writes ``12500/250000``); done alone while the total is unknown."""
+
+    def render(self, task: Task) -> Text:
+        done = f"{int(task.completed):,}"
+        return Text(f"{done}/{int(task.total):,}" if task.total else done, style="progress.download")
 
 
 def make_progress(console: Console, clock: Any, origin: Callable[[], float]) -> Progress:

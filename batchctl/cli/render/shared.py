@@ -19,7 +19,7 @@ import typer
 from batchctl.cli.context import AppContext
 from batchctl.cli.render import output
 from batchctl.core.errors import ExitCode
-from batchctl.core.plural import counted
+from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
     from batchctl.core.results import report
@@ -50,28 +50,37 @@ def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None
     if json_:
         output.write_json(summary)
     else:
+        # Numbers one way on a terminal (250,000, $0.02, ~ for an estimate), raw when piped.
+        tty = actx.stdout_tty
+
+        def n(value: int) -> str:
+            return output.number(actx, value)
+
+        def usd(value: float | None) -> str:  # in prose: the unit said when the $ is not
+            return output.money(value) if tty or value is None else f"{output.money(value, raw=True)} USD"
         parts = ", ".join(
-            f"{p['first_line']}-{p['last_line']} ({p['requests']:,})" for p in summary["parts"]
+            f"{p['first_line']}-{p['last_line']} ({n(p['requests'])})" for p in summary["parts"]
         )
-        approx = "" if summary.get("input_tokens_counted") else "~"
-        label = "input tokens (counted)" if not approx else "est. input tokens"
+        counted_in = bool(summary.get("input_tokens_counted"))
+        approx = "~" if tty and not counted_in else ""
+        label = "input tokens (counted)" if counted_in else "est. input tokens"
         rows = [
             ("file", summary["file"]),
             ("api version", summary["api_version"]),
             ("rules checked", ", ".join(r["id"] for r in summary["rules"])),
             *([("betas lifted", ", ".join(summary["lifted_betas"]))]
               if summary["lifted_betas"] else []),
-            ("requests", f"{summary['requests']:,}"),
-            ("bytes", f"{summary['bytes']:,}"),
+            ("requests", n(summary["requests"])),
+            ("bytes", n(summary["bytes"])),
             ("batches", f"{len(summary['parts'])}: lines {parts}"),
-            (label, f"{approx}{summary['est_input_tokens']:,}"),
-            ("max output tokens", f"{summary['max_output_tokens']:,}"),
-            ("est. cost (batch rates)", output.money(summary["est_cost_usd"])),
+            (label, f"{approx}{n(summary['est_input_tokens'])}"),
+            ("max output tokens", n(summary["max_output_tokens"])),
+            ("est. cost (batch rates)", output.money(summary["est_cost_usd"], raw=not tty)),
         ]
         rows += [
-            (f"model {m['model']}", (f"{counted(m['requests'], 'request')}, {approx}"
-             f"{m['est_input_tokens']:,} input tokens, {m['max_output_tokens']:,} max output, "
-             f"{output.money(m['est_cost_usd'])}"))
+            (f"model {m['model']}", (f"{n(m['requests'])} {plural('request', m['requests'])}, "
+             f"{approx}{n(m['est_input_tokens'])} input tokens, {n(m['max_output_tokens'])} max "
+             f"output, {usd(m['est_cost_usd'])}"))
             for m in summary["models"]
         ]
         output.write_table(actx, ["dry run", ""], rows)
@@ -100,10 +109,12 @@ def dry_run(
 @contextmanager
 def _bar(actx: AppContext, label: str) -> Iterator[Progress]:
     """A transient ``label`` bar on stderr: ``update(done, total)`` (a total of 0: unknown)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, Progress, TextColumn
 
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
-                   console=actx.err, transient=True)
+    from batchctl.cli.render.progress_bar import CountColumn
+
+    bar = Progress(TextColumn(label), BarColumn(), CountColumn(), console=actx.err,
+                   transient=True)
     task = bar.add_task(label, total=None)
 
     def update(done: int, total: int) -> None:

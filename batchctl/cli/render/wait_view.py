@@ -178,7 +178,7 @@ class RichView(_View):
             self.tasks[rec["id"]],
             total=max(total, 1),
             completed=done if total else 1,
-            done=f"{done}/{total}",
+            done=f"{done:,}/{total:,}",
             status=mark(kind, status) if kind else status,
             until=parse_ts(rec.get("ended_at")) if ended else None,
             expires=None if ended else parse_ts(rec.get("expires_at")),
@@ -195,7 +195,7 @@ class RichView(_View):
             every = ended == len(records) and not any(self.pending.values())
             self.progress.update(
                 self.overall, completed=ended, total=max(len(records), 1),
-                done=f"{ended}/{len(records)}",
+                done=f"{ended:,}/{len(records):,}",
                 status=mark(outcome(totals(records)), "batches ended") if every
                 else "batches ended",
                 until=self.elapsed.origin + self.elapsed.until_all_ended(records, now)
@@ -274,7 +274,7 @@ def print_summary(actx: AppContext, waited: Waited, *, fetch_hint: bool = True) 
     pending = sum(r.get("processing_status") == "pending" for r in records)
     sent = [r for r in records if r.get("processing_status") != "pending"]
     t = totals(sent)
-    detail = ", ".join(f"{t[k]} {k}" for k in ("succeeded", "errored", "canceled", "expired"))
+    detail = ", ".join(f"{t[k]:,} {k}" for k in ("succeeded", "errored", "canceled", "expired"))
     now = actx.clock.time()
     clock = Elapsed(now - elapsed, sent)  # the same clock as the bars and the plain lines
     took = human_duration(clock.until_all_ended(sent, now))

@@ -48,9 +48,10 @@ def check_ended(batch: Mapping[str, Any], what: str = "batch") -> None:
     batch_id = batch["id"]
     status = batch.get("processing_status")
     if status != "ended":
-        counts = batch.get("request_counts") or {}
+        left = (batch.get("request_counts") or {}).get("processing")
         raise StillRunningError(
-            f"{what} {batch_id} is {status} ({counts.get('processing', '?')} requests still "
+            f"{what} {batch_id} is {status} ("
+            f"{counted(left, 'request') if isinstance(left, int) else '? requests'} still "
             "processing): results are available once it has ended",
             next_steps=[NextStep("wait for it", "wait", (str(batch_id),))],
         )

@@ -228,7 +228,7 @@ def exit_status_error(
     bad = [r for r in records if failed(r)]
     if bad:
         t = totals(bad)
-        detail = ", ".join(f"{t[k]} {k}" for k in FAILED_KEYS if t[k])
+        detail = ", ".join(f"{t[k]:,} {k}" for k in FAILED_KEYS if t[k])
         return FailedRequestsError(
             f"{batches_text(len(bad))} ended with failed requests ({detail}): "
             f"{shown_ids(r['id'] for r in bad)}",
