@@ -165,7 +165,7 @@ def sequence(params: dict[str, Any], total: int | None = None) -> Sequence:
             tag = b"t" if pos.section == TOOLS else b"s" if pos.section == SYSTEM else (
                 pos.role[:1].encode() + (b"1" if pos.block == 0 else b"0"))
             data = _bytes(block)
-            tokens += block_tokens(pos.section, block, pos.role)
+            tokens += block_tokens(pos.section, pos.content, pos.role)
             can_mark = markable(block)
             marker = pos.marker
             if marker is not None:
@@ -191,13 +191,18 @@ def canonical(content: Any) -> Any:
     return content
 
 
-def block_tokens(section: int, block: Any, role: str = "user") -> int:
-    """Estimated tokens of one block: ``estimate_input_tokens`` of a request holding only it."""
+def block_tokens(section: int, content: Any, role: str = "user") -> int:
+    """Estimated tokens of one block (a string: one text block): ``estimate_input_tokens`` of a
+    request holding only it. A marker on it adds nothing."""
+    if type(content) is dict and "cache_control" in content:
+        content = canonical(content)
     if section == TOOLS:
-        return estimate_input_tokens({"tools": [block]})
+        return estimate_input_tokens({"tools": [content]})
     if section == SYSTEM:
-        return estimate_input_tokens({"system": [block]})
-    return estimate_input_tokens({"messages": [{"role": role, "content": [block]}]})
+        return estimate_input_tokens({"system": content if type(content) is str else [content]})
+    if type(content) is str:
+        return estimate_input_tokens({"messages": [{"role": role, "content": content}]})
+    return estimate_input_tokens({"messages": [{"role": role, "content": [content]}]})
 
 
 def place(section: int, index: int, block: int, can_mark: bool) -> int:
@@ -212,18 +217,20 @@ def unpack(record: bytes) -> tuple[int, int, int, int, bool]:
 
 
 def chain(root: bytes, records: bytes, depth: int) -> bytes:
-    """The identity of a request's prefix of ``depth`` positions (16 bytes)."""
+    """The identity of a request's prefix of ``depth`` positions (16 bytes), from its root and
+    the content hashes alone (not the token estimates), so that a plan recorded with a job still
+    finds its prefixes after an upgrade that changes the estimate."""
     h = root
     for start in range(0, depth * RECORD, RECORD):
-        h = _hash(h + records[start:start + RECORD])
+        h = _hash(h + records[start:start + 16])
     return h
 
 
 def chains(root: bytes, records: bytes) -> Iterator[bytes]:
-    """The identity of every prefix of a request, shortest first."""
+    """The identity (``chain``) of every prefix of a request, shortest first."""
     h = root
     for start in range(0, len(records), RECORD):
-        h = _hash(h + records[start:start + RECORD])
+        h = _hash(h + records[start:start + 16])
         yield h
 
 

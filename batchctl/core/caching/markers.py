@@ -16,7 +16,6 @@ from batchctl.core.caching.blocks import (
     UNMARKABLE,
     Position,
     block_tokens,
-    canonical,
     is_one_hour,
     positions,
 )
@@ -146,7 +145,7 @@ def _under_minimum(params: dict[str, Any], marked: list[tuple[Position, dict]], 
     for pos in positions(params):
         if pos.section == SETTINGS:
             continue
-        tokens += block_tokens(pos.section, canonical(pos.content), pos.role)
+        tokens += block_tokens(pos.section, pos.content, pos.role)
         if id(pos.content) in targets and tokens < minimum:
             deepest = pos
     if deepest is None:
