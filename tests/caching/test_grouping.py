@@ -83,6 +83,10 @@ def test_the_breakpoint_steps_back_over_thinking_and_empty_blocks() -> None:
 
     groups = grouped([turn([thought, text("")], "a"), turn([thought, text("")], "b")]).groups
     assert [(g.at, g.blocks["messages"]) for g in groups] == [("messages.0.content.0", 1)]
+    # two runs of thoughts after the same document: both step back to it, so one group
+    other = {**thought, "thinking": "Another thought."}
+    both = [turn([thought], "a"), turn([thought], "b"), turn([other], "c"), turn([other], "d")]
+    assert [(g.at, g.requests) for g in grouped(both).groups] == [("messages.0.content.0", 4)]
 
 
 def test_granularity_is_the_block() -> None:

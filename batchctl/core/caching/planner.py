@@ -32,7 +32,9 @@ UNDER_MINIMUM = "under_minimum"  # the prefix is shorter than the model's minimu
 # each other (and are marked there). Its entry would be written and never read.
 ONE_REQUEST = "one_request"
 
-UserMark = tuple[int, bool, int, bytes]  # depth, one hour?, prefix tokens, prefix identity
+# A user's marker: (depth, one hour?, prefix tokens, prefix identity); a top-level one is at the
+# last position.
+UserMark = tuple[int, bool, int, bytes]
 
 
 @dataclass
@@ -82,8 +84,8 @@ class Request:
     total: int  # input tokens
     max_tokens: int
     depth: int  # positions
-    marks: tuple[UserMark, ...]  # the user's markers, a top-level one last (at ``depth``)
-    top: bool | None
+    marks: tuple[UserMark, ...]  # the user's markers on blocks, in the cache's order
+    top: UserMark | None  # a top-level cache_control: on the last position
 
 
 @dataclass
@@ -111,7 +113,7 @@ class Planner:
         self._keys = array("q")
         self._totals = array("q")
         self._outs = array("q")
-        self._marks: dict[int, tuple[tuple[UserMark, ...], bool | None]] = {}
+        self._marks: dict[int, tuple[tuple[UserMark, ...], UserMark | None]] = {}
 
     def __len__(self) -> int:
         return len(self._ends)
@@ -133,12 +135,12 @@ class Planner:
         max_tokens = params.get("max_tokens")
         self._outs.append(max_tokens if type(max_tokens) is int else 0)
         if seq.marks or seq.top is not None:
-            marks = [(d, hour, _tokens_at(seq.records, d), chain(seq.root, seq.records, d))
-                     for d, hour in seq.marks]
-            if seq.top is not None:
-                marks.append((seq.depth, seq.top, _tokens_at(seq.records, seq.depth),
-                              chain(seq.root, seq.records, seq.depth)))
-            self._marks[index] = (tuple(marks), seq.top)
+            marks = tuple((d, hour, _tokens_at(seq.records, d), chain(seq.root, seq.records, d))
+                          for d, hour in seq.marks)
+            top = None if seq.top is None else (
+                seq.depth, seq.top, _tokens_at(seq.records, seq.depth),
+                chain(seq.root, seq.records, seq.depth))
+            self._marks[index] = (marks, top)
 
     def finish(self, minimums: MinimumTable | None = None,
                prefix_tokens: Mapping[int, int] | None = None) -> Grouping:
@@ -148,6 +150,7 @@ class Planner:
         minimums = minimums or builtin_minimums()
         groups: list[Group] = []
         by_node: dict[int, int] = {}
+        by_identity: dict[bytes, int] = {}
         of_request = array("i", bytes(4 * len(self._ends)))
         for index, end in enumerate(self._ends):
             node = anchor(end)
@@ -159,9 +162,13 @@ class Planner:
                 trie = self._trie_list[self._trie_of[index]]
                 group = self._group(node, len(groups) + 1, trie, self._keys[index], minimums,
                                     prefix_tokens or {})
-                gid = by_node[id(node)] = -1 if group is None else len(groups)
-                if group is not None:
-                    groups.append(group)
+                if group is None:
+                    gid = -1
+                else:  # prefixes that part after the same marked block are one group
+                    gid = by_identity.setdefault(group.identity, len(groups))
+                    if gid == len(groups):
+                        groups.append(group)
+                by_node[id(node)] = gid
             if gid >= 0:
                 groups[gid].requests += 1
             of_request[index] = gid
