@@ -36,6 +36,14 @@ def dry_run(tmp_path: Path, *lines: dict[str, Any], args: tuple[str, ...] = ()) 
     return path, invoke(["--emulator", "submit", "--dry-run", *args, str(path)])
 
 
+def only_problem(result: Any, path: Path) -> str:
+    """The one problem line of a refused file: exit 3, nothing on stdout, a count first."""
+    assert (result.exit_code, result.stdout) == (3, ""), result.stderr
+    head, problem = result.stderr.splitlines()[:2]
+    assert head == f"error: {path}: 1 problem; nothing was submitted"
+    return problem
+
+
 THINKING = {"type": "thinking", "thinking": "t", "signature": "s", "cache_control": EPH}
 REFUSED = [
     ("five markers, the fifth a top-level one",
@@ -75,12 +83,8 @@ def test_the_dry_run_refuses_what_the_api_would(
     tmp_path: Path, case: str, params: dict, says: str, rule: str
 ) -> None:
     path, result = dry_run(tmp_path, req("ok"), req("bad", **params))
-    assert result.exit_code == 3, result.stderr
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert lines[0] == f"error: {path}: 1 problem; nothing was submitted"
-    assert lines[1].startswith(f"{path}:2: {says}"), lines[1]
-    assert lines[1].endswith(f"[{rule}]")
+    problem = only_problem(result, path)
+    assert problem.startswith(f"{path}:2: {says}") and problem.endswith(f"[{rule}]"), problem
 
 
 def test_four_markers_and_ttls_in_order_pass(tmp_path: Path) -> None:
