@@ -127,3 +127,20 @@ def test_the_same_requests_give_the_same_groups() -> None:
     for line, params in enumerate(questions(4), 1):
         planner.add(params, line)
     assert planner.finish().groups[0].as_dict() == planner.finish().groups[0].as_dict()
+
+
+def test_a_block_nested_deeper_than_orjson_writes_is_still_hashed() -> None:
+    deep: Any = "bottom"
+    for _ in range(300):  # orjson writes at most 254 levels
+        deep = {"k": [deep]}
+    tool = {"name": "deep", "input_schema": {"type": "object", "properties": deep}}
+    other = {"name": "deep", "input_schema": {"type": "object", "properties": {"k": [deep]}}}
+    requests = [ask("q1", tools=[tool]), ask("q2", tools=[tool]), ask("q3", tools=[other])]
+    grouping = grouped(requests)  # the third's tool differs: tools come first, it shares nothing
+    assert [(g.requests, g.blocks["tools"]) for g in grouping.groups] == [(2, 1)]
+    assert list(grouping.of_request) == [0, 0, -1]
+
+
+def test_the_inference_region_shares_nothing_across() -> None:
+    requests = [*questions(2), *questions(2, inference_geo="us")]
+    assert [g.requests for g in grouped(requests).groups] == [2, 2]

@@ -19,7 +19,7 @@ unless the caller gives an exact count (``prefix_tokens``, e.g. from count_token
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,11 +76,11 @@ class Group:
 
 @dataclass
 class Request:
-    """What the plan's costs and placement need of one request (kept per request, small)."""
+    """What the plan's costs need of one request, made again from a few numbers kept per request."""
 
     index: int
     model: str
-    group: int  # -1: in no group
+    group: int  # its group's place in Grouping.groups (the id less 1); -1: in no group
     total: int  # input tokens
     max_tokens: int
     depth: int  # positions
@@ -96,8 +96,8 @@ class Grouping:
     planner: Planner
     of_request: array = field(default_factory=lambda: array("i"))
 
-    def requests(self) -> Any:
-        """Every request, in the order added (``Request`` values, made one at a time)."""
+    def requests(self) -> Iterator[Request]:
+        """Every request, in the order added, made one at a time."""
         return self.planner.requests(self.of_request)
 
 
@@ -105,9 +105,8 @@ class Planner:
     """Feed it requests (``add``), then ``finish``."""
 
     def __init__(self) -> None:
-        self._tries: dict[bytes, Trie] = {}
         self._trie_list: list[Trie] = []
-        self._trie_index: dict[bytes, int] = {}
+        self._trie_index: dict[bytes, int] = {}  # root -> its trie's place in _trie_list
         self._ends: list[Node] = []
         self._trie_of = array("I")
         self._keys = array("q")
@@ -122,14 +121,13 @@ class Planner:
         """Count one valid request; ``key`` names it back (its line number); ``input_tokens``
         its exact input tokens when known (else the estimate)."""
         seq = sequence(params, input_tokens)
-        trie = self._tries.get(seq.root)
-        if trie is None:
-            trie = self._tries[seq.root] = Trie(seq.root, str(params.get("model")))
-            self._trie_list.append(trie)
-            self._trie_index[seq.root] = len(self._trie_list) - 1
+        place = self._trie_index.get(seq.root)
+        if place is None:
+            place = self._trie_index[seq.root] = len(self._trie_list)
+            self._trie_list.append(Trie(seq.root, str(params.get("model"))))
         index = len(self._ends)
-        self._ends.append(trie.insert(seq.records))
-        self._trie_of.append(self._trie_index[seq.root])
+        self._ends.append(self._trie_list[place].insert(seq.records))
+        self._trie_of.append(place)
         self._keys.append(key)
         self._totals.append(seq.total)
         max_tokens = params.get("max_tokens")
@@ -177,7 +175,7 @@ class Planner:
                 group.reason = ONE_REQUEST
         return Grouping(groups, self, of_request)
 
-    def requests(self, of_request: array) -> Any:
+    def requests(self, of_request: array) -> Iterator[Request]:
         for index, end in enumerate(self._ends):
             marks, top = self._marks.get(index, ((), None))
             yield Request(index, self._trie_list[self._trie_of[index]].model, of_request[index],
