@@ -57,16 +57,9 @@ class MinimumTable:
 
 
 @cache
-def builtin_table() -> dict[str, Any]:
-    """The whole built-in table: ``as_of``, ``sources``, ``models``."""
-    text = resources.files("batchctl.core.caching").joinpath("minimums.json").read_text("utf-8")
-    table: dict[str, Any] = json.loads(text)
-    return table
-
-
-@cache
 def builtin_minimums() -> MinimumTable:
-    table = builtin_table()
+    """The table of minimums.json, beside this module."""
+    table = json.loads(resources.files("batchctl.core.caching").joinpath("minimums.json").read_bytes())
     return MinimumTable({m: e[KEY] for m, e in table["models"].items()}, table["as_of"],
                         table["sources"])
 
