@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typer.testing import CliRunner, Result
 
 from batchctl.cli.app import app
 from batchctl.cli.context import Overrides
+from batchctl.cli.iostreams import IOStreams
 
 MODEL = "claude-haiku-4-5"
 
@@ -141,13 +143,11 @@ def invoke(
 
     ``tty`` makes batchctl believe stdin, stdout and stderr are terminals.
     """
-    overrides = Overrides(
-        stdout_tty=tty,
-        stderr_tty=tty,
-        stdin_tty=tty,
-        clock=clock,
-        width=width,
-        emulator_config=emulator_config,
-        api_max_retries=api_max_retries,
-    )
+    # The streams are CliRunner's (looked up when written to); what is decided of them is this
+    # test's, the environment the run will see included (NO_COLOR).
+    seen = {**os.environ, **(env or {})}
+    io = IOStreams(stdin_tty=tty, stdout_tty=tty, stderr_tty=tty, width=width,
+                   env={k: v for k, v in seen.items() if v is not None})
+    overrides = Overrides(io=io, clock=clock, emulator_config=emulator_config,
+                          api_max_retries=api_max_retries)
     return CliRunner().invoke(app, args, input=input, env=env, obj=overrides)

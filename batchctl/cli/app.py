@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -15,7 +14,9 @@ from typer.core import TyperCommand, TyperGroup
 from typer.models import DefaultPlaceholder
 
 from batchctl import __version__
-from batchctl.cli.context import AppContext, Overrides
+from batchctl.cli import iostreams
+from batchctl.cli.context import AppContext, Overrides, streams
+from batchctl.cli.iostreams import IOStreams
 from batchctl.core.errors import BatchctlError, ExitCode, InputError
 from batchctl.core.settings import Settings
 
@@ -46,30 +47,20 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def report_error(
-    actx: AppContext | None, exc: BatchctlError, *, stderr_tty: bool | None = None
-) -> None:
-    """Print an error the way every command does: message, FILE:LINE problems, hint.
-
-    Without an AppContext (the mistake came before the root callback built one), stderr is
-    styled if ``stderr_tty`` says so, else if it is a terminal (or BATCHCTL_FORCE_TTY is set)."""
-    tty = actx.stderr_tty if actx is not None else False
-    err: Any = actx.err if actx is not None else None
-    if actx is None and (stderr_tty if stderr_tty is not None else _stderr_is_tty()):
-        # No settings needed (they may be what is wrong): a styled stderr console alone.
-        from rich.console import Console
-
-        tty, err = True, Console(stderr=True, force_terminal=True, highlight=False, emoji=False)
+def report_error(io: IOStreams, exc: BatchctlError, settings: Settings | None = None) -> None:
+    """Print an error the way every command does: message, FILE:LINE problems, hint (the next
+    steps shown with the global options of ``settings``). Styled on a terminal, plain off one."""
+    err = io.console(stderr=True) if io.stderr_tty else None
 
     def line(text: str, style: str | None = None) -> None:
         if err is None:
-            sys.stderr.write(text + "\n")
-        elif style and tty:  # soft_wrap: the terminal wraps; a hinted command stays one line
+            io.stderr.write(text + "\n")
+        elif style:  # soft_wrap: the terminal wraps; a hinted command stays one line
             err.print(f"[{style}]{escape(text)}[/]", soft_wrap=True)
         else:
             err.print(text, markup=False, highlight=False, soft_wrap=True)
 
-    if tty and err is not None:
+    if err is not None:
         err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
     else:
         line(f"error: {exc.message}")
@@ -82,37 +73,27 @@ def report_error(
             from batchctl.cli.render.github import github_errors
 
             for annotation in github_errors(exc.problems or [exc.message]):
-                sys.stderr.write(annotation + "\n")
+                io.stderr.write(annotation + "\n")
     if exc.hint:
         line(f"hint: {exc.hint}", "dim")
     if exc.next_steps:
         from batchctl.cli.render.output import next_step
 
-        settings = actx.settings if actx is not None else None
         for step in exc.next_steps:
             line(f"hint: {next_step(settings, step)}", "dim")
 
 
-def _stderr_is_tty() -> bool:
-    from batchctl.cli.context import FORCE_TTY_ENV
-
-    if os.environ.get(FORCE_TTY_ENV, "").strip().lower() in {"1", "true", "yes"}:
-        return True
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
+def _settings(ctx: Any) -> Settings | None:
+    obj = ctx.find_root().obj if ctx is not None else None
+    return obj.settings if isinstance(obj, AppContext) else None
 
 
 def _usage_exit(ctx: Any, exc: click_errors.ClickException) -> NoReturn:
     """A mistake in the command line, said the way every other error is; exit 2."""
     from batchctl.cli.usage import usage_error
 
-    obj = ctx.find_root().obj if ctx is not None else None
-    actx = obj if isinstance(obj, AppContext) else None
-    tty = obj.stderr_tty if isinstance(obj, Overrides) else None
     error = usage_error(exc, ctx)
-    report_error(actx, error, stderr_tty=tty)
+    report_error(streams(ctx), error, _settings(ctx))
     raise typer.Exit(error.exit_code)
 
 
@@ -206,29 +187,22 @@ class BatchctlGroup(_Help, TyperGroup):
             _usage_exit(ctx, exc)
 
     def invoke(self, ctx: Any) -> Any:
+        io = streams(ctx)
         try:
-            return super().invoke(ctx)
+            with iostreams.running(io):
+                return super().invoke(ctx)
         except click_errors.ClickException as exc:
             _usage_exit(ctx, exc)
         except BatchctlError as exc:
-            actx = ctx.obj if isinstance(ctx.obj, AppContext) else None
-            report_error(actx, exc)
+            report_error(io, exc, _settings(ctx))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            sys.stderr.write("\ninterrupted; batches already submitted keep running on the server\n")
+            io.stderr.write("\ninterrupted; batches already submitted keep running on the server\n")
             raise typer.Exit(ExitCode.INTERRUPTED) from None
         except BrokenPipeError:
             # The reader went away (`batchctl list | head -1`): not an error for the user.
-            _silence_stdout()
+            io.silence_stdout()
             raise typer.Exit(ExitCode.OK) from None
-
-
-def _silence_stdout() -> None:
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
 
 
 app = typer.Typer(
@@ -245,9 +219,9 @@ app = typer.Typer(
 )
 
 
-def _version(value: bool) -> None:
+def _version(ctx: typer.Context, value: bool) -> None:
     if value:
-        sys.stdout.write(f"batchctl {__version__}\n")
+        streams(ctx).stdout.write(f"batchctl {__version__}\n")
         raise typer.Exit()
 
 
@@ -297,16 +271,13 @@ def root(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
+    io = streams(ctx)
     if ctx.invoked_subcommand is None:
         # A bare `batchctl` (or one in a cron line whose command went missing) does nothing.
-        # The page goes to stderr: helptext decides colour by sys.stdout, so point that there.
-        real_stdout, sys.stdout = sys.stdout, sys.stderr
-        try:
-            text = ctx.get_help()
-        finally:
-            sys.stdout = real_stdout
-        if text:
-            sys.stderr.write(text + "\n")
+        # The page goes to stderr, coloured if stderr may be.
+        from batchctl.cli import helptext
+
+        io.stderr.write(helptext.page_text(ctx, ctx.command, colour=io.colour(stderr=True)) + "\n")
         raise typer.Exit(ExitCode.USAGE)
     overrides = ctx.obj if isinstance(ctx.obj, Overrides) else None
     try:
@@ -314,7 +285,7 @@ def root(
             state_dir=state_dir, emulator=emulator, base_url=base_url, store=store
         )
     except BatchctlError as exc:
-        report_error(None, exc)
+        report_error(io, exc)
         raise typer.Exit(exc.exit_code) from None
     actx = AppContext.build(settings, overrides)
     ctx.obj = actx
@@ -345,12 +316,11 @@ _register_commands()
 
 def main() -> None:
     """Console-script entry point."""
-    from batchctl.cli.context import FORCE_TTY_ENV
-
-    if not (sys.stdout.isatty() or os.environ.get(FORCE_TTY_ENV, "").strip() in {"1", "true"}):
+    io = IOStreams()
+    if not io.stdout_tty:
         # Help and usage errors are batchctl's own (helptext, usage); this keeps what Typer
         # still prints itself (a bug's traceback) in plain text, without box drawing, in logs.
         import typer.core
 
         typer.core.HAS_RICH = False
-    app(prog_name="batchctl")
+    app(prog_name="batchctl", obj=Overrides(io=io))

@@ -13,14 +13,10 @@ choices, type and name (``metavar``).
 from __future__ import annotations
 
 import inspect
-import os
-import sys
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
-
-FORCE_TTY_ENV = "BATCHCTL_FORCE_TTY"  # the same switch as batchctl.cli.context's
 
 
 @dataclass
@@ -166,20 +162,6 @@ def page(ctx: Any, command: Any) -> Page:
 
 
 # -- rendering ------------------------------------------------------------------------------
-def on_terminal(ctx: Any) -> bool:
-    """Whether the stream help goes to is a terminal (stdout; stderr for a bare ``batchctl``,
-    which swaps them), as the tests or BATCHCTL_FORCE_TTY say, else as it is."""
-    given = getattr(ctx.find_root().obj, "stdout_tty", None)
-    if given is not None:
-        return bool(given)
-    if os.environ.get(FORCE_TTY_ENV, "").strip().lower() in {"1", "true", "yes"}:
-        return True
-    try:
-        return sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 # SGR codes: what a terminal gets (Typer's colours: options cyan, values yellow).
 _STYLE = {"usage": "33", "heading": "1", "option": "1;36", "command": "1;32", "value": "1;33"}
 
@@ -207,8 +189,18 @@ def write_page(page_: Page, formatter: Any, *, colour: bool) -> None:
 
 
 def format_help(ctx: Any, command: Any, formatter: Any) -> None:
-    """``Command.format_help`` for every batchctl command and group."""
-    colour = on_terminal(ctx) and "NO_COLOR" not in os.environ  # https://no-color.org
+    """``Command.format_help`` for every batchctl command and group: the page goes to stdout,
+    coloured if stdout may be (batchctl.cli.iostreams decides)."""
+    from batchctl.cli.context import streams
+
+    colour = streams(ctx).colour()
     if colour:
         ctx.color = True  # the help option echoes the page: keep its colours
     write_page(page(ctx, command), formatter, colour=colour)
+
+
+def page_text(ctx: Any, command: Any, *, colour: bool) -> str:
+    """A command's help page as text (for a stream other than stdout)."""
+    formatter = ctx.make_formatter()
+    write_page(page(ctx, command), formatter, colour=colour)
+    return str(formatter.getvalue()).rstrip("\n")

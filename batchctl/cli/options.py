@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from batchctl.cli.iostreams import names_std
+
 
 def complete_refs(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """Shell completion for ID|JOB arguments: tracked ids from the state store, no network."""
@@ -51,7 +53,7 @@ YesOpt = Annotated[
 ]
 def _dash_is_stdout(value: Path | None) -> Path | None:
     """``-o -`` is stdout, as with every Unix tool: the same as no ``-o``."""
-    return None if value is not None and str(value) == "-" else value
+    return None if names_std(value) else value
 
 
 OutputOpt = Annotated[

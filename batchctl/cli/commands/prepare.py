@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from typing import Annotated
 
 import typer
 
 from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.iostreams import names_std
 from batchctl.cli.options import AllowUnknownModelOpt
 from batchctl.cli.render import output
 
@@ -95,11 +95,11 @@ def prepare(
         allow_unknown_model=allow_unknown_model,
     )
     core.check_spec(spec)
-    if file == "-" and actx.stdin_tty:
+    if names_std(file) and actx.stdin_tty:
         output.info(actx, "reading prompts from the terminal, one per line; end with Ctrl-D")
     # Spooled so that nothing reaches stdout (and a `| batchctl submit -`) unless all is good.
     with tempfile.TemporaryFile(prefix="batchctl-prepare-") as spool:
-        result = core.prepare(spec, spool.write, stdin=sys.stdin.buffer if file == "-" else None,
+        result = core.prepare(spec, spool.write, stdin=actx.io.stdin_bytes() if names_std(file) else None,
                               remember_in=actx.settings.state_dir)
         spool.seek(0)
         output.write_bytes(iter(lambda: spool.read(_SPOOL_CHUNK), b""))

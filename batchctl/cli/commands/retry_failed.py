@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.iostreams import names_std
 from batchctl.cli.options import JsonOpt, RefArg
 from batchctl.cli.render import output
 from batchctl.core.errors import UsageError
@@ -85,7 +86,7 @@ def retry_failed_command(
     from batchctl.core.workflows import retry
 
     actx = app_context(ctx)
-    to_stdout = out is not None and str(out) == "-"
+    to_stdout = names_std(out)
     if to_stdout:
         if not dry_run:
             raise UsageError(

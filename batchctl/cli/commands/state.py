@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from batchctl.cli.context import app_context
+from batchctl.cli.iostreams import names_std
 from batchctl.cli.options import JsonOpt
 from batchctl.cli.render import output
 from batchctl.core.errors import UsageError
@@ -58,11 +58,11 @@ def export(ctx: typer.Context, file: FileArg, json_: JsonOpt = False) -> None:
     from batchctl.core.state import transfer
 
     actx = app_context(ctx)
-    if str(file) == "-" and json_:
+    if names_std(file) and json_:
         raise UsageError("--json reports an export to FILE on stdout; with '-' stdout is the export",
                          hint="give a FILE, or leave --json out")
     store = actx.store()
-    counts = transfer.export(store, None if str(file) == "-" else file, actx.clock.time(),
+    counts = transfer.export(store, None if names_std(file) else file, actx.clock.time(),
                              write=output.write_bytes)
     if counts is None:  # written to stdout
         return
@@ -79,9 +79,9 @@ def import_(ctx: typer.Context, file: FileArg, json_: JsonOpt = False) -> None:
 
     actx = app_context(ctx)
     store = actx.store()
-    stdin = str(file) == "-"
+    stdin = names_std(file)
     report = transfer.import_file(store, Path("<stdin>") if stdin else file,
-                                  sys.stdin.buffer if stdin else None)
+                                  actx.io.stdin_bytes() if stdin else None)
     if json_:
         output.write_json({"file": str(file), "store": store.location,
                            "added": report.added, "kept": report.kept})

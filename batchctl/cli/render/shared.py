@@ -7,12 +7,10 @@ steps they share live in core).
 
 from __future__ import annotations
 
-import io
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import typer
 
@@ -36,10 +34,7 @@ def request_input(actx: AppContext, file: str) -> Input:
     def stdin() -> BinaryIO:
         if actx.stdin_tty:
             output.info(actx, "reading requests from stdin; end with Ctrl-D")
-        stream: Any = getattr(sys.stdin, "buffer", None)
-        if stream is None:  # a text-only stdin (embedding): encode it as UTF-8
-            stream = io.BytesIO(sys.stdin.read().encode("utf-8"))
-        return cast(BinaryIO, stream)
+        return actx.io.stdin_bytes()
 
     return send.open_input(file, stdin=stdin, state_dir=actx.settings.state_dir)
 
