@@ -4,7 +4,6 @@ in-process."""
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import os
 import threading
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import typer.testing
 from typer.testing import CliRunner, Result
 
 from batchctl.cli.app import app
@@ -22,14 +20,6 @@ from batchctl.cli.context import Overrides
 from batchctl.cli.iostreams import IOStreams
 
 MODEL = "claude-haiku-4-5"
-
-# typer's CliRunner.invoke builds the click command from the Typer app again on every call
-# (typer/testing.py: ``cli = _get_command(app)``), ~60 ms of the ~120 ms of a typical in-process
-# run. A click command is built to be invoked many times (each call gets its own Context), and
-# batchctl's app is complete once imported, so the suite builds it once.
-assert callable(typer.testing._get_command), "typer.testing changed: see tests/helpers.py"
-typer.testing._get_command = functools.cache(typer.testing._get_command)
-
 
 def failure(fn: Any) -> BaseException:
     """What ``fn()`` raised. Tests read what the server sent from it (a status code, the error

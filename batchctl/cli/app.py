@@ -1,14 +1,18 @@
-"""The root Typer app: global options, command registration, and the one place where
-BatchctlError becomes a message on stderr and an exit code."""
+"""The root Typer app: global options, the registry of commands (each imported only when run),
+and the one place where BatchctlError becomes a message on stderr and an exit code."""
 
 from __future__ import annotations
 
+import difflib
+import functools
 import importlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+import typer.main
 from typer._click import exceptions as click_errors
 from typer.core import TyperCommand, TyperGroup
 from typer.models import DefaultPlaceholder
@@ -17,7 +21,7 @@ from batchctl import __version__
 from batchctl.cli import iostreams
 from batchctl.cli.context import AppContext, Overrides, streams
 from batchctl.cli.iostreams import IOStreams
-from batchctl.core.errors import BatchctlError, ExitCode, InputError
+from batchctl.core.errors import BatchctlError, ExitCode, InputError, UsageError
 from batchctl.core.settings import Settings
 
 
@@ -29,22 +33,59 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
-# One module per command, each with `register(app)`. Order is the order of `--help`.
-COMMAND_MODULES: tuple[str, ...] = (
-    "submit",
-    "status",
-    "wait",
-    "list",
-    "cancel",
-    "delete",
-    "results",
-    "retry_failed",
-    "run",
-    "collect",
-    "prepare",
-    "emulator",
-    "state",
-)
+@dataclass(frozen=True)
+class CommandInfo:
+    """A command of the registry: its module (with ``register(app)``) and its summary, the
+    first paragraph of its help, which the root help page lists without importing it."""
+
+    module: str
+    summary: str
+
+
+# pip's commands_dict: `batchctl CMD` imports CMD's module alone, `batchctl --help` none.
+# Order is the order of `--help`. tests/test_command_registry.py checks each summary against
+# the command's help.
+COMMANDS: dict[str, CommandInfo] = {
+    "submit": CommandInfo("submit", "Validate a request file, split it if over the limits, "
+                          "submit it; print the batch id(s)."),
+    "status": CommandInfo("status", "Show the current state of batches (asks the API and "
+                          "updates the state store)."),
+    "wait": CommandInfo("wait", "Wait until batches have ended: progress bars on a terminal, "
+                        "one line per change off one."),
+    "list": CommandInfo("list", "List batches, newest first, with the job, label and request "
+                        "file the store knows."),
+    "cancel": CommandInfo("cancel", "Cancel batches still in progress (asks first on a "
+                          "terminal; --yes without one)."),
+    "delete": CommandInfo("delete", "Delete ended batches and their results from the API (asks "
+                          "first on a terminal; --yes without one)."),
+    "results": CommandInfo("results", "Stream the results of a batch (or of every part of a "
+                           "job, in order) to stdout or -o FILE."),
+    "retry-failed": CommandInfo("retry_failed", "Resubmit the failed requests of a batch (or of "
+                                "every part of a job) as a new batch."),
+    "run": CommandInfo("run", "Submit a request file, wait for its batches to end, and write "
+                       "their results: the whole job in one command, for CI steps and "
+                       "one-liners."),
+    "collect": CommandInfo("collect", "Download the results of every tracked batch that has "
+                           "ended and was not collected yet, one file per batch: "
+                           "DIR/<label-or-job>-<batch id>.jsonl (or .csv)."),
+    "prepare": CommandInfo("prepare", "Turn plain prompts into a request file, written to "
+                           "stdout."),
+    "emulator": CommandInfo("emulator", "Serve the local emulator of the Message Batches API "
+                            "over HTTP until Ctrl-C."),
+    "state": CommandInfo("state", "The state store: which one is in use, where it lives; "
+                         "export and import it."),
+}
+COMMAND_MODULES: tuple[str, ...] = tuple(info.module for info in COMMANDS.values())
+
+
+@functools.cache
+def load_command(name: str) -> Any:
+    """The Click command of ``batchctl NAME``, its module imported now (once)."""
+    module = importlib.import_module(f"batchctl.cli.commands.{COMMANDS[name].module}")
+    holder = typer.Typer()
+    module.register(holder)
+    _adopt(holder)
+    return typer.main.get_group(holder).commands[name]
 
 
 def report_error(io: IOStreams, exc: BatchctlError, settings: Settings | None = None) -> None:
@@ -168,17 +209,33 @@ class _Help:
         return "Usage: " + helptext.usage(ctx, self)
 
 
+class _Commands(_Help):
+    """A group's sub-commands looked up by batchctl: a mistyped one is a usage error in
+    batchctl's voice, with the names it is close to (difflib, as pip's get_similar_commands)."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0]
+        if not (ctx.resilient_parsing or name.startswith("-")
+                or self.get_command(ctx, name) is not None):  # type: ignore[attr-defined]
+            from batchctl.cli.usage import did_you_mean
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx))  # type: ignore[attr-defined]
+            raise UsageError(f"no such command: {name}{did_you_mean(close)}",
+                             hint=f"see '{ctx.command_path} --help'")
+        return super().resolve_command(ctx, args)  # type: ignore[misc]
+
+
 class BatchctlCommand(_Help, TyperCommand):
     """A command under the root (or under `state`)."""
 
 
-class BatchctlSubGroup(_Help, TyperGroup):
+class BatchctlSubGroup(_Commands, TyperGroup):
     """A group under the root (`state`): its errors reach the root's handler."""
 
 
-class BatchctlGroup(_Help, TyperGroup):
-    """Maps the error tree to exit codes for every command, CliRunner included; takes the
-    global options after the command too."""
+class BatchctlGroup(_Commands, TyperGroup):
+    """A root group: maps the error tree to exit codes for every command, CliRunner included;
+    takes the global options after the command too."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         try:
@@ -205,8 +262,23 @@ class BatchctlGroup(_Help, TyperGroup):
             raise typer.Exit(ExitCode.OK) from None
 
 
+class RootGroup(BatchctlGroup):
+    """batchctl's root: its commands come from ``COMMANDS``, each imported when it is the one
+    run (or completed)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        return load_command(cmd_name) if cmd_name in COMMANDS else None
+
+    def summaries(self) -> list[tuple[str, str]]:
+        """(name, summary) of each command, for the help page, nothing imported."""
+        return [(name, info.summary) for name, info in COMMANDS.items()]
+
+
 app = typer.Typer(
-    cls=BatchctlGroup,
+    cls=RootGroup,
     name="batchctl",
     help="Drive Anthropic's Message Batches API from the shell.\n\n"
     "Submit JSONL request files, watch them, stream results, retry failures. "
@@ -302,16 +374,6 @@ def _adopt(typer_app: typer.Typer) -> None:
             group.cls = BatchctlSubGroup
         if group.typer_instance is not None:
             _adopt(group.typer_instance)
-
-
-def _register_commands() -> None:
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"batchctl.cli.commands.{name}")
-        module.register(app)
-    _adopt(app)
-
-
-_register_commands()
 
 
 def main() -> None:

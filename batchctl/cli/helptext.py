@@ -88,7 +88,7 @@ def usage(ctx: Any, command: Any) -> str:
         if param.param_type_name == "argument":
             name = argument_name(param)
             pieces.append(name if param.required else f"[{name}]")
-    if getattr(command, "commands", None):
+    if callable(getattr(command, "list_commands", None)):
         pieces.append("COMMAND [ARGS]...")
     return " ".join(pieces)
 
@@ -152,13 +152,23 @@ def page(ctx: Any, command: Any) -> Page:
             options.append(Row(_option_names(param), "" if flag else metavar(param), help_,
                                _notes(param)))
     sections = [("Arguments", arguments), ("Options", options)]
-    subcommands = getattr(command, "commands", None) or {}
-    sections.append(("Commands", [Row(name, "", _first_paragraph(sub.short_help or sub.help or ""))
-                                  for name, sub in subcommands.items() if not sub.hidden]))
+    sections.append(("Commands", [Row(name, "", summary) for name, summary in _commands(ctx, command)]))
     text = inspect.cleandoc(command.help or "").partition("\f")[0]
     prog = ctx.command_path
     return Page(prog, usage(ctx, command)[len(prog) + 1:], text,
                 [(t, rows) for t, rows in sections if rows])
+
+
+def _commands(ctx: Any, command: Any) -> list[tuple[str, str]]:
+    """A group's commands with their summaries: from the root's registry (nothing imported),
+    else from each command's help."""
+    if callable(getattr(command, "summaries", None)):
+        return list(command.summaries())
+    if not callable(getattr(command, "list_commands", None)):
+        return []
+    found = [command.get_command(ctx, name) for name in command.list_commands(ctx)]
+    return [(sub.name, _first_paragraph(sub.short_help or sub.help or ""))
+            for sub in found if sub is not None and not sub.hidden]
 
 
 # -- rendering ------------------------------------------------------------------------------

@@ -101,10 +101,11 @@ def _missing(exc: click_errors.MissingParameter) -> str:
 
 
 def _no_such_option(exc: click_errors.NoSuchOption) -> str:
-    return f"no such option: {exc.option_name}" + _did_you_mean(sorted(exc.possibilities or ()))
+    return f"no such option: {exc.option_name}" + did_you_mean(sorted(exc.possibilities or ()))
 
 
-def _did_you_mean(close: list[str]) -> str:
+def did_you_mean(close: list[str]) -> str:
+    """`` (did you mean status?)``, `` (did you mean one of a, b?)``, or ``""``."""
     if not close:
         return ""
     return f" (did you mean {close[0]}?)" if len(close) == 1 else \
@@ -113,7 +114,6 @@ def _did_you_mean(close: list[str]) -> str:
 
 _REQUIRES = re.compile(r"^Option '(?P<opt>[^']+)' requires (?P<what>.+?)\.?$")
 _NO_VALUE = re.compile(r"^Option '(?P<opt>[^']+)' does not take a value\.?$")
-_NO_COMMAND = re.compile(r"^No such command '(?P<name>.*?)'\.(?: Did you mean (?P<close>.+)\?)?$")
 _EXTRA = re.compile(r"^Got unexpected extra argument(?:\(s\)|s)? \((?P<args>.*)\)$")
 
 
@@ -124,10 +124,6 @@ def _generic(exc: click_errors.UsageError) -> str:
         return f"{found['opt']} needs {'a value' if what == 'an argument' else what}"
     if found := _NO_VALUE.match(text):
         return f"{found['opt']} takes no value"
-    if found := _NO_COMMAND.match(text):
-        message = f"no such command: {found['name']}"
-        return message + _did_you_mean(found["close"].replace("'", "").split(", ")
-                                       if found["close"] else [])
     if found := _EXTRA.match(text):
         extra = found["args"]
         return f"unexpected argument{'s' if ' ' in extra else ''}: {extra}"
@@ -138,8 +134,10 @@ def _generic(exc: click_errors.UsageError) -> str:
 
 def _subcommands(ctx: Any) -> list[str]:
     command = getattr(ctx, "command", None)
-    names = getattr(command, "commands", None) or {}
-    return [name for name, cmd in names.items() if not getattr(cmd, "hidden", False)]
+    if command is None or not callable(getattr(command, "list_commands", None)):
+        return []
+    return [name for name in command.list_commands(ctx)
+            if not getattr(command.get_command(ctx, name), "hidden", False)]
 
 
 def usage_error(exc: click_errors.ClickException, parsing: Any = None) -> UsageError:
