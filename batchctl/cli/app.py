@@ -9,19 +9,18 @@ import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 import typer.main
-from typer._click import exceptions as click_errors
 from typer.core import TyperCommand, TyperGroup
-from typer.models import DefaultPlaceholder
 
 from batchctl import __version__
-from batchctl.cli import iostreams
+from batchctl.cli import iostreams, typer_private
 from batchctl.cli.context import AppContext, Overrides, streams
 from batchctl.cli.iostreams import IOStreams
-from batchctl.core.errors import BatchctlError, ExitCode, InputError, UsageError
+from batchctl.cli.options import a_dir
+from batchctl.core.errors import BatchctlError, ExitCode, InputError
 from batchctl.core.settings import Settings
 
 
@@ -84,7 +83,7 @@ def load_command(name: str) -> Any:
     module = importlib.import_module(f"batchctl.cli.commands.{COMMANDS[name].module}")
     holder = typer.Typer()
     module.register(holder)
-    _adopt(holder)
+    typer_private.adopt(holder, BatchctlCommand, BatchctlSubGroup)
     return typer.main.get_group(holder).commands[name]
 
 
@@ -129,15 +128,6 @@ def _settings(ctx: Any) -> Settings | None:
     return obj.settings if isinstance(obj, AppContext) else None
 
 
-def _usage_exit(ctx: Any, exc: click_errors.ClickException) -> NoReturn:
-    """A mistake in the command line, said the way every other error is; exit 2."""
-    from batchctl.cli.usage import usage_error
-
-    error = usage_error(exc, ctx)
-    report_error(streams(ctx), error, _settings(ctx))
-    raise typer.Exit(error.exit_code)
-
-
 # The global options (the root callback's), and which of them take a value.
 GLOBAL_FLAGS = frozenset({"--emulator", "--no-emulator"})
 GLOBAL_VALUED = frozenset({"--state-dir", "--base-url", "--store"})
@@ -172,31 +162,32 @@ def hoist_global_options(args: list[str]) -> list[str]:
     return args[:i] + moved + kept
 
 
-def _skip_none(param: Any) -> None:
-    """A parameter left unset is None without building its validator: Typer builds a pydantic
-    TypeAdapter for each parameter it processes, even one with nothing to check, and importing
-    pydantic for the root's unset options was most of `batchctl status --help`."""
-    if "process_value" in vars(param) or param.nargs != 1 or getattr(param, "multiple", False):
-        return
-    process = param.process_value
-
-    def process_value(ctx: Any, value: Any) -> Any:
-        if value is None and not param.required:
-            return param.callback(ctx, param, None) if param.callback is not None else None
-        return process(ctx, value)
-
-    param.process_value = process_value
-
-
 class _Help:
-    """Help pages and usage lines by batchctl.cli.helptext, for commands and groups alike; unset
+    """For commands and groups alike: help pages and usage lines by batchctl.cli.helptext,
+    mistakes on the command line as batchctl's UsageError (batchctl.cli.usage), unset
     parameters without a validator."""
 
     def get_params(self, ctx: Any) -> list[Any]:
         params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
         for param in params:
-            _skip_none(param)
+            typer_private.skip_unset_validation(param)
         return params
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)  # type: ignore[misc]
+        except typer.TyperException as exc:  # Click's exceptions: see usage.py
+            from batchctl.cli.usage import usage_error
+
+            raise usage_error(exc, ctx) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)  # type: ignore[misc]
+        except typer.TyperException as exc:  # a BadParameter raised by a command, say
+            from batchctl.cli.usage import usage_error
+
+            raise usage_error(exc, ctx) from None
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         from batchctl.cli import helptext
@@ -217,20 +208,41 @@ class _Commands(_Help):
         name = args[0]
         if not (ctx.resilient_parsing or name.startswith("-")
                 or self.get_command(ctx, name) is not None):  # type: ignore[attr-defined]
-            from batchctl.cli.usage import did_you_mean
+            from batchctl.cli.usage import no_such_command
 
             close = difflib.get_close_matches(name, self.list_commands(ctx))  # type: ignore[attr-defined]
-            raise UsageError(f"no such command: {name}{did_you_mean(close)}",
-                             hint=f"see '{ctx.command_path} --help'")
+            raise no_such_command(ctx, name, close)
         return super().resolve_command(ctx, args)  # type: ignore[misc]
 
 
 class BatchctlCommand(_Help, TyperCommand):
-    """A command under the root (or under `state`)."""
+    """A command under the root (or under `state`). Words left over after its parameters are
+    batchctl's usage error (Click's ``allow_extra_args`` keeps them for it)."""
+
+    allow_extra_args = True
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        if rest and not ctx.resilient_parsing:
+            from batchctl.cli.usage import unexpected
+
+            raise unexpected(rest, ctx)
+        return rest
 
 
 class BatchctlSubGroup(_Commands, TyperGroup):
-    """A group under the root (`state`): its errors reach the root's handler."""
+    """A group under the root (`state`): its errors reach the root's handler; without its
+    command, it says which it has."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        if not ctx.resilient_parsing and all(word.startswith("-") for word in args):
+            from batchctl.cli.usage import needs_a_command
+
+            names = [n for n in self.list_commands(ctx)
+                     if not getattr(self.get_command(ctx, n), "hidden", False)]
+            raise needs_a_command(ctx, names)
+        return rest
 
 
 class BatchctlGroup(_Commands, TyperGroup):
@@ -240,16 +252,15 @@ class BatchctlGroup(_Commands, TyperGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         try:
             return super().parse_args(ctx, hoist_global_options(list(args)))
-        except click_errors.ClickException as exc:
-            _usage_exit(ctx, exc)
+        except BatchctlError as exc:  # a mistake in the global options: no settings yet
+            report_error(streams(ctx), exc)
+            raise typer.Exit(exc.exit_code) from None
 
     def invoke(self, ctx: Any) -> Any:
         io = streams(ctx)
         try:
             with iostreams.running(io):
                 return super().invoke(ctx)
-        except click_errors.ClickException as exc:
-            _usage_exit(ctx, exc)
         except BatchctlError as exc:
             report_error(io, exc, _settings(ctx))
             raise typer.Exit(exc.exit_code) from None
@@ -314,7 +325,8 @@ def root(
         typer.Option(
             "--state-dir",
             help="Where batchctl keeps its state store. (env: BATCHCTL_HOME)",
-            file_okay=False,
+            metavar="DIR",
+            callback=a_dir,
             show_default=False,
         ),
     ] = None,
@@ -364,25 +376,10 @@ def root(
     ctx.call_on_close(actx.close)
 
 
-def _adopt(typer_app: typer.Typer) -> None:
-    """Every command and sub-group gets batchctl's help pages (and lazy unset values)."""
-    for info in typer_app.registered_commands:
-        if info.cls in (None, TyperCommand):
-            info.cls = BatchctlCommand
-    for group in typer_app.registered_groups:
-        if isinstance(group.cls, DefaultPlaceholder) or group.cls in (None, TyperGroup):
-            group.cls = BatchctlSubGroup
-        if group.typer_instance is not None:
-            _adopt(group.typer_instance)
-
-
 def main() -> None:
     """Console-script entry point."""
     io = IOStreams()
-    if not io.stdout_tty:
-        # Help and usage errors are batchctl's own (helptext, usage); this keeps what Typer
-        # still prints itself (a bug's traceback) in plain text, without box drawing, in logs.
-        import typer.core
-
-        typer.core.HAS_RICH = False
+    # Help and usage errors are batchctl's own (helptext, usage); what Typer still prints itself,
+    # a bug's traceback, is Python's plain one off a terminal: no box drawing in logs.
+    app.pretty_exceptions_enable = io.stderr_tty
     app(prog_name="batchctl", obj=Overrides(io=io))

@@ -6,8 +6,8 @@ Why not Typer's rich help: it imports rich.markdown (and markdown_it, pygments) 
 for every page although batchctl's help uses neither, and lays the page out with Rich's tables
 and panels, which made help on a terminal take two to three times as long as piped; and it shows
 types instead of names (``<list[str]>``, ``{ref}``, ``[refs]...``). Here every value has a
-metavar (``FILE``, ``ID|JOB...``, ``N``, ``SECONDS``): the option's own, else one made from its
-choices, type and name (``metavar``).
+name (``FILE``, ``ID|JOB...``, ``N``, ``SECONDS``): the metavar its option declares, else its own
+name in capitals (``metavar``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 
@@ -40,37 +39,12 @@ class Page:
 
 
 # -- the model ------------------------------------------------------------------------------
-def _annotation(param: Any) -> Any:
-    return getattr(getattr(param, "type_descriptor", None), "annotation", None)
-
-
-def _choices(param: Any) -> list[str]:
-    found = getattr(getattr(param, "type_descriptor", None), "choices", None) or ()
-    return [str(c.value) if isinstance(c, Enum) else str(c) for c in found]
-
-
 def metavar(param: Any) -> str:
-    """The name of the value a parameter takes: its own metavar, else its choices (``a|b``), else
-    one from its type (``N``, ``NUMBER``, ``FILE``, ``DIR``) or its name (``MODEL``)."""
+    """The name of the value a parameter takes: its own metavar (``FILE``, ``N``, ``a|b``),
+    else its name (``MODEL``, an argument's ``REF``)."""
     if getattr(param, "metavar", None):
         return str(param.metavar)
-    choices = _choices(param)
-    if choices:
-        return "|".join(choices)
-    annotation = _annotation(param)
-    args = getattr(annotation, "__args__", ()) or ()
-    kinds = {a for a in (annotation, *args) if isinstance(a, type)}
-    name = str(getattr(param, "name", "") or "value").upper()
-    if getattr(param, "param_type_name", "") == "argument":
-        return name
-    if int in kinds:
-        return "PORT" if name == "PORT" else "N"
-    if float in kinds:
-        return next((w for w in ("SECONDS", "RATE") if name.endswith(w)), "NUMBER")
-    if any(issubclass(k, Path) for k in kinds):
-        info = getattr(getattr(param, "type_descriptor", None), "parameter_info", None)
-        return "DIR" if getattr(info, "file_okay", True) is False else "FILE"
-    return name.replace("_", "-")
+    return str(getattr(param, "name", "") or "value").upper().replace("_", "-")
 
 
 def argument_name(param: Any) -> str:

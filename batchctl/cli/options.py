@@ -51,9 +51,35 @@ YesOpt = Annotated[
     bool,
     typer.Option("--yes", "-y", help="Do not ask for confirmation (required without a terminal)."),
 ]
-def _dash_is_stdout(value: Path | None) -> Path | None:
+# Path checks in batchctl's words (Typer's exists=, dir_okay=, file_okay= say them in Click's).
+def a_file(ctx: typer.Context, param: typer.CallbackParam, value: Path | None) -> Path | None:
+    """A file, if anything is there (not a directory)."""
+    from batchctl.cli.usage import check_path
+
+    check_path(ctx, param, value, exists=False, kind="file")
+    return value
+
+
+def an_existing_file(ctx: typer.Context, param: typer.CallbackParam,
+                     value: Path | None) -> Path | None:
+    from batchctl.cli.usage import check_path
+
+    check_path(ctx, param, value, exists=True, kind="file")
+    return value
+
+
+def a_dir(ctx: typer.Context, param: typer.CallbackParam, value: Path | None) -> Path | None:
+    """A directory, if anything is there (not a file)."""
+    from batchctl.cli.usage import check_path
+
+    check_path(ctx, param, value, exists=False, kind="dir")
+    return value
+
+
+def _dash_is_stdout(ctx: typer.Context, param: typer.CallbackParam,
+                    value: Path | None) -> Path | None:
     """``-o -`` is stdout, as with every Unix tool: the same as no ``-o``."""
-    return None if names_std(value) else value
+    return None if names_std(value) else a_file(ctx, param, value)
 
 
 OutputOpt = Annotated[
@@ -64,7 +90,6 @@ OutputOpt = Annotated[
         metavar="FILE",
         help="Write to this file (atomically: a temp file beside it, renamed when complete; a "
         "symlink's target is replaced, a device or FIFO is written in place; - is stdout).",
-        dir_okay=False,
         callback=_dash_is_stdout,
     ),
 ]
@@ -128,7 +153,7 @@ PricesOpt = Annotated[
         metavar="FILE",
         help="A price table in the form of the built-in prices.json; its models replace or add "
         "to the built-in rates for the cost estimate.",
-        dir_okay=False,
+        callback=a_file,
     ),
 ]
 
@@ -175,7 +200,7 @@ ApiVersionOpt = Annotated[
 ]
 LimitsOpt = Annotated[
     Path | None,
-    typer.Option("--limits", metavar="FILE", dir_okay=False,
+    typer.Option("--limits", metavar="FILE", callback=a_file,
                  help="A model table in the form of the built-in models.json; its models replace "
                  "or add to the built-in output-token limits."),
 ]
@@ -247,7 +272,7 @@ JoinOpt = Annotated[
 JoinDataArg = Annotated[
     Path | None,
     typer.Argument(metavar="DATA", help="With --join: the data file to join the answers to.",
-                   show_default=False, exists=True, dir_okay=False),
+                   show_default=False, callback=an_existing_file),
 ]
 IdColumnOpt = Annotated[
     str | None,
@@ -266,7 +291,7 @@ SummaryJsonOpt = Annotated[
     Path | None,
     typer.Option("--summary-json", metavar="FILE",
                  help="Also write the summary (counts, error types, tokens, cost, output path) "
-                 "to FILE as JSON, for CI systems.", dir_okay=False, show_default=False),
+                 "to FILE as JSON, for CI systems.", callback=a_file, show_default=False),
 ]
 CountTokensOpt = Annotated[
     bool,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from batchctl.cli.context import AppContext, app_context
-from batchctl.cli.options import JsonOpt
+from batchctl.cli.options import JsonOpt, a_dir
 from batchctl.cli.render import output, shared
 
 HELP = (
@@ -23,7 +23,7 @@ HELP = (
 
 DirOpt = Annotated[
     Path | None,
-    typer.Option("--dir", "-d", file_okay=False, show_default=False,
+    typer.Option("--dir", "-d", metavar="DIR", callback=a_dir, show_default=False,
                  help="Where to write the files (created if needed). Default: results/ in the "
                  "state directory."),
 ]

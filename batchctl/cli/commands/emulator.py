@@ -11,13 +11,13 @@ from typing import Annotated, Any
 import typer
 
 from batchctl.cli.context import app_context
-from batchctl.cli.options import JsonOpt
+from batchctl.cli.options import JsonOpt, a_dir
 from batchctl.cli.render import output
 from batchctl.core.errors import UsageError
 
 
 def _rate(help_text: str) -> Any:
-    return typer.Option(min=0.0, max=1.0, show_default=False, help=help_text)
+    return typer.Option(min=0.0, max=1.0, show_default=False, metavar="RATE", help=help_text)
 
 
 def emulator(
@@ -32,14 +32,16 @@ def emulator(
         Path | None,
         typer.Option(
             "--data",
-            file_okay=False,
+            metavar="DIR",
+            callback=a_dir,
             show_default=False,
             help="Data directory (default: <state dir>/emulator, the one --emulator uses).",
         ),
     ] = None,
     processing_seconds: Annotated[
         float | None,
-        typer.Option(min=0.0, show_default=False, help="Seconds from create to ended (default 3)."),
+        typer.Option(min=0.0, show_default=False, metavar="SECONDS",
+                     help="Seconds from create to ended (default 3)."),
     ] = None,
     error_rate: Annotated[
         float | None, _rate("Share of requests that end errored (retryable).")
@@ -51,7 +53,8 @@ def emulator(
     ] = None,
     drop_rate: Annotated[float | None, _rate("Share of results downloads cut part-way.")] = None,
     seed: Annotated[
-        int | None, typer.Option(show_default=False, help="Seed of every injected outcome.")
+        int | None,
+        typer.Option(show_default=False, metavar="N", help="Seed of every injected outcome."),
     ] = None,
     queue_limit: Annotated[
         int | None,
@@ -81,13 +84,15 @@ def emulator(
     ] = False,
     spend_limit_after: Annotated[
         int | None,
-        typer.Option(min=0, show_default=False, help="With --spend-limit: only once N batches exist."),
+        typer.Option(min=0, show_default=False, metavar="N",
+                     help="With --spend-limit: only once N batches exist."),
     ] = None,
     flaky_404_seconds: Annotated[
         float | None,
         typer.Option(
             min=0.0,
             show_default=False,
+            metavar="SECONDS",
             help="Retrieve and results answer 404 for S seconds after a create and after the end.",
         ),
     ] = None,

@@ -28,6 +28,7 @@ def list_batches(
         typer.Option(
             "--limit",
             "-n",
+            metavar="N",
             help=f"Show at most N batches (default {DEFAULT_LIMIT}).",
             min=1,
             show_default=False,
@@ -45,7 +46,8 @@ def list_batches(
     status: Annotated[
         Status | None,
         typer.Option(
-            "--status", help="Only batches in this processing_status.", show_default=False
+            "--status", metavar="|".join(s.value for s in Status), show_default=False,
+            help="Only batches in this processing_status.",
         ),
     ] = None,
     json_: JsonOpt = False,

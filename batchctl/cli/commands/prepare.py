@@ -55,7 +55,7 @@ def prepare(
         typer.Option("--model", "-m", envvar=spec_.MODEL_ENV, help="Model of every request."),
     ] = spec_.DEFAULT_MODEL,
     max_tokens: Annotated[
-        int, typer.Option("--max-tokens", help="max_tokens of every request.", min=1)
+        int, typer.Option("--max-tokens", metavar="N", help="max_tokens of every request.", min=1)
     ] = spec_.DEFAULT_MAX_TOKENS,
     system: Annotated[
         str | None,

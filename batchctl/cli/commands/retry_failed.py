@@ -10,7 +10,7 @@ import typer
 
 from batchctl.cli.context import AppContext, app_context
 from batchctl.cli.iostreams import names_std
-from batchctl.cli.options import JsonOpt, RefArg
+from batchctl.cli.options import JsonOpt, RefArg, a_file, an_existing_file
 from batchctl.cli.render import output
 from batchctl.core.errors import UsageError
 
@@ -43,7 +43,7 @@ RequestFileOpt = Annotated[
     typer.Option("--request-file", metavar="FILE",
                  help="Read the requests from this copy of the submitted file (same sha256), "
                  "e.g. on a host other than the one that submitted it.",
-                 exists=True, dir_okay=False, show_default=False),
+                 callback=an_existing_file, show_default=False),
 ]
 DryRunOpt = Annotated[
     bool,
@@ -59,7 +59,8 @@ RetryFileOpt = Annotated[
         help="Write the retry request file here (a regular file, written atomically; a symlink's "
         "target is replaced) instead of the state directory. With --dry-run it may be a device, "
         "FIFO or - (stdout): the request lines are written there and nothing is submitted.",
-        dir_okay=False,
+        metavar="FILE",
+        callback=a_file,
     ),
 ]
 
