@@ -4,14 +4,12 @@ batchctl's voice with the names it is close to."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from batchctl.cli.app import COMMANDS, load_command
 from batchctl.cli.helptext import _first_paragraph
 from tests.helpers import invoke
+from tests.test_help_pages import run_main
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
@@ -22,20 +20,8 @@ def test_each_summary_is_the_first_paragraph_of_the_commands_help(name: str) -> 
 
 def modules_loaded(*argv: str) -> list[str]:
     """The batchctl command modules imported by ``batchctl ARGV`` (help: exit 0)."""
-    code = (
-        "import sys\n"
-        "from batchctl.cli.app import main\n"
-        f"sys.argv = ['batchctl', *{list(argv)!r}]\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit as e:\n"
-        "    assert e.code in (0, None), e.code\n"
-        "print('LOADED:' + ','.join(sorted(m.rsplit('.', 1)[1] for m in sys.modules\n"
-        "                                   if m.startswith('batchctl.cli.commands.'))))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
-    return [m for m in out.strip().rpartition("LOADED:")[2].split(",") if m]
+    _, loaded = run_main(list(argv))
+    return sorted(m.rsplit(".", 1)[1] for m in loaded if m.startswith("batchctl.cli.commands."))
 
 
 def test_the_root_help_imports_no_command() -> None:

@@ -8,8 +8,9 @@ and commands that need neither stay fast.
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
     from batchctl.core.api.client import Api
     from batchctl.core.state.store import Store
+
+T = TypeVar("T")
 
 
 def _import_api() -> type[Api]:
@@ -49,6 +52,8 @@ class Overrides:
     clock: Clock | None = None
     emulator_config: Any = None  # batchctl.emulator.EmulatorConfig for the in-process mount
     api_max_retries: int | None = None
+    #: A stand-in for every command's run function (see ``run_parsed``): parse-only tests.
+    run: Callable[[AppContext, Any], None] | None = None
 
 
 def streams(ctx: typer.Context) -> IOStreams:
@@ -154,6 +159,14 @@ class AppContext:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def run_parsed(ctx: typer.Context, run: Callable[[AppContext, T], None], options: T) -> None:
+    """gh's ``NewCmdX(f, runF)`` seam: a command function parses its flags into ``options`` (a
+    plain value) and hands them to its ``run``, or to the stand-in a test injected
+    (``Overrides.run``), which sees what was parsed with no API, store or emulator behind it."""
+    actx = app_context(ctx)
+    (actx.overrides.run or run)(actx, options)
 
 
 def app_context(ctx: typer.Context) -> AppContext:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from batchctl.cli.iostreams import names_std
+
+if TYPE_CHECKING:
+    from batchctl.core.results.options import Options
+    from batchctl.core.submit.send import Checks, Limits
 
 
 def complete_refs(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
@@ -157,7 +162,31 @@ PricesOpt = Annotated[
     ),
 ]
 
+@dataclass(frozen=True)
+class ConfirmOptions:
+    """Parsed: the options of a command that acts on batches after asking (cancel, delete)."""
+
+    refs: list[str]
+    yes: bool
+    json: bool
+
+
 # -- submit (and run) -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SendOptions:
+    """Parsed: what submit and run send, and how (their shared flags)."""
+
+    file: str  # a path, or - for stdin
+    limits: Limits
+    checks: Checks
+    dry_run: bool
+    count_tokens: bool
+    label: str | None
+    betas: tuple[str, ...]
+    force: bool
+    max_queued: int | None
+
+
 # batchctl.core.requests.scan.DEFAULT_MAX_REQUESTS / DEFAULT_MAX_BYTES, repeated here so that
 # `batchctl --help` does not import the request reader (tests check they agree).
 DEFAULT_MAX_REQUESTS = 100_000
@@ -231,6 +260,15 @@ MaxQueuedOpt = Annotated[
 ]
 
 # -- results (and run) ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WriteOptions:
+    """Parsed: what results and run write, and where."""
+
+    export: Options  # what to write, and how (core.results.options.build_options)
+    out: Path | None  # None: stdout
+    json: bool
+
+
 FormatOpt = Annotated[
     str | None,
     typer.Option("--format", "-f", metavar="jsonl|csv",

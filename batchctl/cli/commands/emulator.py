@@ -5,15 +5,19 @@ from __future__ import annotations
 import os
 import shlex
 import signal
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from batchctl.cli.context import app_context
+from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.options import JsonOpt, a_dir
 from batchctl.cli.render import output
 from batchctl.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from batchctl.emulator import EmulatorConfig
 
 
 def _rate(help_text: str) -> Any:
@@ -121,9 +125,8 @@ def emulator(
     Prints the two variables that point the SDKs (and batchctl) at it. Settings not given as
     flags come from BATCHCTL_EMULATOR_* variables (e.g. BATCHCTL_EMULATOR_CANCEL_SECONDS).
     """
-    from batchctl.emulator import EMULATOR_API_KEY, EmulatorConfig, EmulatorServer, make_app
+    from batchctl.emulator import EmulatorConfig
 
-    actx = app_context(ctx)
     try:
         config = EmulatorConfig.from_env(
             os.environ,
@@ -144,10 +147,27 @@ def emulator(
         )
     except ValueError as exc:
         raise UsageError(f"emulator settings: {exc}") from None
-    data_dir = data if data is not None else actx.settings.emulator_dir
-    app = make_app(data_dir, config)
+    run_parsed(ctx, run, EmulatorOptions(host, port, data, config, verbose, json_))
+
+
+@dataclass(frozen=True)
+class EmulatorOptions:
+    host: str
+    port: int
+    data: Path | None  # None: the state directory's emulator/
+    config: EmulatorConfig  # the flags over BATCHCTL_EMULATOR_* variables
+    verbose: bool
+    json: bool
+
+
+def run(actx: AppContext, opts: EmulatorOptions) -> None:
+    from batchctl.emulator import EMULATOR_API_KEY, EmulatorServer, make_app
+
+    host, port, json_ = opts.host, opts.port, opts.json
+    data_dir = opts.data if opts.data is not None else actx.settings.emulator_dir
+    app = make_app(data_dir, opts.config)
     try:
-        server = EmulatorServer(app, host=host, port=port, verbose=verbose)
+        server = EmulatorServer(app, host=host, port=port, verbose=opts.verbose)
     except OSError as exc:
         raise UsageError(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}",

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.iostreams import names_std
 from batchctl.cli.options import AllowUnknownModelOpt
 from batchctl.cli.render import output
@@ -81,7 +81,6 @@ def prepare(
     """
     from batchctl.core.requests import prepare as core
 
-    actx = app_context(ctx)
     spec = spec_.PrepareSpec(
         source=file,
         column=column,
@@ -95,11 +94,19 @@ def prepare(
         allow_unknown_model=allow_unknown_model,
     )
     core.check_spec(spec)
-    if names_std(file) and actx.stdin_tty:
+    run_parsed(ctx, run, spec)
+
+
+def run(actx: AppContext, spec: spec_.PrepareSpec) -> None:
+    """Prepare's options are core's own value, ``PrepareSpec``."""
+    from batchctl.core.requests import prepare as core
+
+    stdin = names_std(spec.source)
+    if stdin and actx.stdin_tty:
         output.info(actx, "reading prompts from the terminal, one per line; end with Ctrl-D")
     # Spooled so that nothing reaches stdout (and a `| batchctl submit -`) unless all is good.
     with tempfile.TemporaryFile(prefix="batchctl-prepare-") as spool:
-        result = core.prepare(spec, spool.write, stdin=actx.io.stdin_bytes() if names_std(file) else None,
+        result = core.prepare(spec, spool.write, stdin=actx.io.stdin_bytes() if stdin else None,
                               remember_in=actx.settings.state_dir)
         spool.seek(0)
         output.write_bytes(iter(lambda: spool.read(_SPOOL_CHUNK), b""))

@@ -19,6 +19,7 @@ from batchctl.cli.render import output
 from batchctl.core.errors import ExitCode
 
 if TYPE_CHECKING:
+    from batchctl.cli.options import SendOptions
     from batchctl.core.results import report
     from batchctl.core.results.options import Options
     from batchctl.core.results.reading import Progress
@@ -78,6 +79,12 @@ def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None
         output.warn(actx, f"no price known for model {model}: its cost is not estimated")
     output.info(actx, f"dry run: nothing was sent. {summary['note']}; "
                       f"prices as of {summary['prices_as_of']}")
+
+
+def show_send_dry_run(actx: AppContext, source: Input, sending: SendOptions, json_: bool) -> None:
+    """submit's and run's --dry-run: what they would send, shown."""
+    show_dry_run(actx, dry_run(actx, source, sending.limits, count_tokens=sending.count_tokens,
+                               checks=sending.checks), json_)
 
 
 def dry_run(
