@@ -7,19 +7,18 @@ Ctrl-D (end of input) is an answer: no.
 
 from __future__ import annotations
 
-import sys
-from typing import Any
+from typing import IO, Any
 
 YES = ("y", "yes")
 NO = ("", "n", "no")  # Enter alone takes the default: no
 
 
-def ask_yes_no(err: Any, question: str) -> bool:
-    """Ask ``question`` on the stderr console ``err`` and read the answer from stdin (read when
-    asked, so a test's stdin is the one read). End of input is no; another answer asks again."""
+def ask_yes_no(err: Any, stdin: IO[str], question: str) -> bool:
+    """Ask ``question`` on the stderr console ``err`` and read the answer from ``stdin`` (the
+    IOStreams' stdin). End of input is no; another answer asks again."""
     while True:
         err.print(f"{question} [y/N]: ", end="", markup=False, highlight=False, soft_wrap=True)
-        line = sys.stdin.readline()
+        line = stdin.readline()
         if not line:  # Ctrl-D: end the prompt's line, as the terminal did not
             err.print()
             return False

@@ -23,6 +23,8 @@ from typing import Any
 
 import orjson
 
+from batchctl.core.caching import markers
+from batchctl.core.caching.minimums import MinimumTable, builtin_minimums
 from batchctl.core.catalog.models import ModelTable, builtin_models
 from batchctl.core.requests.ruletable import (
     API_VERSION_2026,
@@ -77,6 +79,8 @@ class Rules:
     ``strict_blocks``: every unknown block type is an error (the emulator, as the API);
     otherwise only a near-miss of a known type is.
     ``lift_betas``: a ``betas`` list in params is accepted (submit lifts it into the header).
+    ``cache_minimums``: the minimum cacheable lengths a marker's prefix is warned against
+    (default: the built-in table, core/caching/minimums.json).
     """
 
     def __init__(
@@ -89,6 +93,7 @@ class Rules:
         lift_betas: bool = False,
         strict_models: bool = False,
         strict_blocks: bool = False,
+        cache_minimums: MinimumTable | None = None,
     ) -> None:
         self.api_version = api_version
         self.rules = active_rules(api_version)
@@ -100,13 +105,17 @@ class Rules:
         self.lift_betas = lift_betas
         self.strict_models = strict_models
         self.strict_blocks = strict_blocks
+        self.cache_minimums = cache_minimums or builtin_minimums()
+        self._cache_rules = ids & {markers.RULE_COUNT, markers.RULE_TTL, markers.RULE_BLOCK,
+                                   markers.RULE_MINIMUM}
         self._model_cache: dict[str, tuple[Violation | None, int | None]] = {}
 
     def with_betas(self, betas: Iterable[str]) -> Rules:
         """These rules with more betas (those lifted from params)."""
         return Rules(self.api_version, betas=self.betas | set(betas), models=self.models,
                      allow_unknown_model=self.allow_unknown_model, lift_betas=self.lift_betas,
-                     strict_models=self.strict_models, strict_blocks=self.strict_blocks)
+                     strict_models=self.strict_models, strict_blocks=self.strict_blocks,
+                     cache_minimums=self.cache_minimums)
 
     def check(self, params: dict[str, Any]) -> list[Violation]:
         """Every violation in one request's params (structurally valid), errors and warnings."""
@@ -142,6 +151,10 @@ class Rules:
             elif type(content) is not str:
                 out.append(Violation("message", f"messages.{index}.content", "Input should be a "
                                      "valid string or a list of content blocks"))
+        if self._cache_rules:
+            for found in markers.check(params, self.cache_minimums):
+                if found.rule in self._cache_rules:
+                    out.append(Violation(found.rule, found.field, found.message, warning=found.warning))
         return out
 
     # -- the parts of check ------------------------------------------------------------------
@@ -311,8 +324,10 @@ def build_rules(
     limits: str | os.PathLike[str] | None = None,
     allow_unknown_model: bool = False,
     lift_betas: bool = False,
+    cache_minimums: str | os.PathLike[str] | None = None,
 ) -> Rules:
-    """The rules a submit checks, from its options; UsageError (exit 2) for a bad option."""
+    """The rules a submit checks, from its options; UsageError (exit 2) for a bad option.
+    ``cache_minimums``: a file of minimum cacheable lengths (core/caching/minimums.py)."""
     from batchctl.core.catalog.models import load_model_table
     from batchctl.core.errors import UsageError
 
@@ -321,6 +336,9 @@ def build_rules(
         check_api_version(version)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    from batchctl.core.caching.minimums import load_minimums
+
     models = load_model_table(limits) if limits is not None else None
+    minimums = load_minimums(cache_minimums) if cache_minimums is not None else None
     return Rules(version, betas=betas, models=models, allow_unknown_model=allow_unknown_model,
-                 lift_betas=lift_betas)
+                 lift_betas=lift_betas, cache_minimums=minimums)
