@@ -10,9 +10,11 @@ import pytest
 
 from batchctl.core import errors
 from batchctl.core.api.client import Api
+from batchctl.core.events import NOTE, ApiRetry, Note, Outbox
 from batchctl.core.settings import Settings
 from batchctl.emulator import EmulatorConfig
 from tests.conftest import API_KEY
+from tests.helpers import invoke
 
 REQUESTS = [
     {
@@ -33,7 +35,7 @@ def _body(requests=REQUESTS) -> bytes:
 
 def _api(base_url: str, clock, tmp_path, **kw) -> Api:
     settings = Settings.resolve(state_dir=tmp_path / "s", base_url=base_url, emulator=False)
-    return Api.connect(settings, clock=clock, environ={"ANTHROPIC_API_KEY": API_KEY}, **kw)
+    return Api.connect(settings, clock=clock, api_key=API_KEY, **kw)
 
 
 def _create(api: Api, requests=REQUESTS) -> dict:
@@ -93,22 +95,24 @@ def test_not_found_carries_request_id(emulator, clock, tmp_path) -> None:
 
 
 def test_not_found_grace_backs_off_on_the_clock_and_says_so(emulator, clock, tmp_path) -> None:
-    notes: list[str] = []
-    api = _api(emulator.base_url, clock, tmp_path, on_note=notes.append)
+    outbox = Outbox()
+    api = _api(emulator.base_url, clock, tmp_path, outbox=outbox)
     start = clock.time()
     with pytest.raises(errors.NotFoundError):
         api.retrieve("msgbatch_nope", not_found_grace=60)
     assert clock.time() - start == 60
     assert clock.sleeps == [1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0]  # the last one cut to the grace
-    assert len(notes) == 1 and "404" in notes[0] and "#1432" in notes[0]
+    notes = outbox.drain()
+    assert len(notes) == 1 and isinstance(notes[0], Note) and notes[0].level == NOTE
+    assert "404" in notes[0].text and "#1432" in notes[0].text
 
 
 def test_no_grace_means_one_call(emulator, clock, tmp_path) -> None:
-    notes: list[str] = []
-    api = _api(emulator.base_url, clock, tmp_path, on_note=notes.append)
+    outbox = Outbox()
+    api = _api(emulator.base_url, clock, tmp_path, outbox=outbox)
     with pytest.raises(errors.NotFoundError):
         api.retrieve("msgbatch_nope")
-    assert clock.sleeps == [] and notes == []
+    assert clock.sleeps == [] and outbox.drain() == []
 
 
 def test_bad_request_is_usage_exit_code(emulator, clock, tmp_path) -> None:
@@ -194,7 +198,7 @@ def test_dropped_results_stream_raises_stream_dropped(make_emulator, clock, tmp_
 def test_missing_key_is_auth_error(tmp_path) -> None:
     settings = Settings.resolve(state_dir=tmp_path, base_url="http://127.0.0.1:9", emulator=False)
     with pytest.raises(errors.AuthError) as info:
-        Api.connect(settings, environ={})
+        Api.connect(settings)
     assert info.value.exit_code == 4
     assert "--emulator" in (info.value.hint or "")
 
@@ -202,10 +206,10 @@ def test_missing_key_is_auth_error(tmp_path) -> None:
 def test_in_process_emulator_persists_across_connections(clock, tmp_path) -> None:
     settings = Settings.resolve(state_dir=tmp_path / "s", emulator=True)
     config = EmulatorConfig(processing_seconds=10)
-    first = Api.connect(settings, emulator_config=config, clock=clock, environ={})
+    first = Api.connect(settings, emulator_config=config, clock=clock)
     batch = _create(first)
     first.close()
-    second = Api.connect(settings, emulator_config=config, clock=clock, environ={})
+    second = Api.connect(settings, emulator_config=config, clock=clock)
     clock.advance(11)
     ended = second.retrieve(batch["id"])
     assert ended["processing_status"] == "ended"
@@ -219,30 +223,31 @@ def test_in_process_emulator_persists_across_connections(clock, tmp_path) -> Non
 def test_in_process_lost_reply_is_a_connection_error(clock, tmp_path) -> None:
     settings = Settings.resolve(state_dir=tmp_path / "s", emulator=True)
     config = EmulatorConfig(lost_reply_rate=1.0, fault_endpoints=frozenset({"create"}))
-    api = Api.connect(settings, emulator_config=config, clock=clock, environ={})
+    api = Api.connect(settings, emulator_config=config, clock=clock)
     with pytest.raises(errors.UnavailableError) as info:
         _create(api)
     assert info.value.status is None
     assert len(api.list_page().data) == 1
 
 
-def test_bad_emulator_env_is_a_usage_error(tmp_path) -> None:
-    settings = Settings.resolve(state_dir=tmp_path, emulator=True)
-    with pytest.raises(errors.UsageError) as info:
-        Api.connect(settings, environ={"BATCHCTL_EMULATOR_ERROR_RATE": "lots"})
-    assert "BATCHCTL_EMULATOR_ERROR_RATE" in str(info.value)
+def test_bad_emulator_env_is_a_usage_error(clock) -> None:
+    result = invoke(["--emulator", "status", "msgbatch_x"],
+                    env={"BATCHCTL_EMULATOR_ERROR_RATE": "lots"}, clock=clock)
+    assert result.exit_code == 2
+    assert "error: emulator settings: BATCHCTL_EMULATOR_ERROR_RATE='lots'" in result.stderr
 
 
 def test_sdk_retries_are_reported_to_the_caller(make_emulator, clock, tmp_path) -> None:
     # (A refused connection is not retried at all: tests/test_unreachable.py.)
     emu = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"retrieve"}))
-    waits: list[float] = []
+    outbox = Outbox()
     settings = Settings.resolve(state_dir=tmp_path, base_url=emu.base_url, emulator=False)
-    api = Api.connect(settings, clock=clock, environ={"ANTHROPIC_API_KEY": API_KEY},
-                      max_retries=1, on_retry=waits.append)
+    api = Api.connect(settings, clock=clock, api_key=API_KEY, max_retries=1, outbox=outbox)
     with pytest.raises(errors.UnavailableError):
         api.retrieve("msgbatch_x")
-    assert len(waits) == 1 and 0 < waits[0] <= 60.0  # the SDK's one wait, as it said it
+    waits = outbox.drain()
+    assert len(waits) == 1 and isinstance(waits[0], ApiRetry)
+    assert 0 < waits[0].seconds <= 60.0  # the SDK's one wait, as it said it
     api.close()
     import logging
 

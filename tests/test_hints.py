@@ -146,7 +146,7 @@ def _ended_batch(make_emulator: Any, tmp_path: Path, clock: FakeClock, params: d
             requests=[{"custom_id": f"r{i}", "params": params} for i in range(3)])
     clock.advance(2)
     settings = Settings(state_dir=tmp_path / "s", emulator=False, base_url=emulator.base_url)
-    api = Api.connect(settings, clock=clock, environ={"ANTHROPIC_API_KEY": API_KEY})
+    api = Api.connect(settings, clock=clock, api_key=API_KEY)
     return api, record(api.retrieve(batch.id), None)
 
 

@@ -54,7 +54,7 @@ def test_all_pages_through_every_batch(cli, forty_five):
 
 def test_core_paging_follows_the_cursor_page_by_page(emulator, forty_five, state_dir, clock):
     settings = Settings.resolve(state_dir=state_dir, base_url=emulator.base_url)
-    api = Api.connect(settings, environ={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
+    api = Api.connect(settings, api_key=API_KEY, clock=clock)
     store = Store.open(state_dir, clock=clock)
     try:
         every = list(list_remote(api, store, base_url=settings.base_url, limit=None, page_size=20))

@@ -318,7 +318,7 @@ def test_a_file_changed_after_the_check_is_not_submitted(emulator, clock, seven,
     scan = core_requests.scan_file(seven)
     seven.write_bytes(seven.read_bytes().replace(b"question 3", b"QUESTION 3"))
     settings = Settings(state_dir=state_dir, emulator=False, base_url=emulator.base_url)
-    api = Api.connect(settings, clock=clock, environ={"ANTHROPIC_API_KEY": API_KEY})
+    api = Api.connect(settings, clock=clock, api_key=API_KEY)
     store = Store.open(state_dir, clock=clock)
     try:
         with pytest.raises(StateError):

@@ -8,23 +8,23 @@ from typing import Any
 
 from batchctl.core import errors
 from batchctl.core.api.client import Api
+from batchctl.core.events import ApiRetry, Outbox
 from batchctl.core.settings import Settings
 from tests.conftest import API_KEY
 from tests.helpers import invoke
 from tests.lifecycle_support import closed_port_url, write_requests
 
 
-def connect(base_url: str, clock: Any, tmp_path: Path, retries: list[float]) -> Api:
+def connect(base_url: str, clock: Any, tmp_path: Path, retries: Outbox) -> Api:
     settings = Settings.resolve(state_dir=tmp_path / "s", base_url=base_url, emulator=False)
     # max_retries left at batchctl's default (8): what a user gets.
-    return Api.connect(settings, clock=clock, environ={"ANTHROPIC_API_KEY": API_KEY},
-                       on_retry=retries.append)
+    return Api.connect(settings, clock=clock, api_key=API_KEY, outbox=retries)
 
 
 def test_a_refused_connection_is_not_retried_and_names_the_url(clock: Any,
                                                                tmp_path: Path) -> None:
     url = closed_port_url()
-    retries: list[float] = []
+    retries = Outbox()
     api = connect(url, clock, tmp_path, retries)
     try:
         try:
@@ -35,7 +35,7 @@ def test_a_refused_connection_is_not_retried_and_names_the_url(clock: Any,
             raise AssertionError("a closed port answered")
     finally:
         api.close()
-    assert retries == []  # the SDK was not left to retry it 8 times (~40 s)
+    assert retries.drain() == []  # the SDK was not left to retry it 8 times (~40 s)
     assert refused.exit_code == 6 and refused.request_sent is False
     assert refused.message == f"could not connect to {url}: connection refused (nothing is " \
                               "listening there)"
@@ -63,11 +63,12 @@ def test_failing_answers_keep_the_sdks_retries(make_emulator: Any, clock: Any,
         batch_id = client.messages.batches.create(requests=[{  # type: ignore[list-item]
             "custom_id": "a", "params": {"model": "claude-haiku-4-5", "max_tokens": 8,
                                          "messages": [{"role": "user", "content": "hi"}]}}]).id
-    retries: list[float] = []
+    retries = Outbox()
     api = connect(emu.base_url, clock, tmp_path, retries)
     try:
         for _ in range(4):  # at fault_rate 0.5, some of these calls fail first and are retried
             assert api.retrieve(batch_id)["id"] == batch_id
     finally:
         api.close()
-    assert retries  # 429/500/529 answers were retried by the SDK, as before
+    # 429/500/529 answers were retried by the SDK, as before
+    assert any(isinstance(e, ApiRetry) for e in retries.drain())

@@ -244,7 +244,7 @@ def test_wait_for_keeps_polling_through_a_brief_outage(make_emulator, tmp_path, 
                         fault_endpoints=frozenset({"retrieve"}))
     batch = sdk_batch(emu, 2)
     settings = Settings.resolve(state_dir=state_dir, base_url=emu.base_url)
-    api = Api.connect(settings, environ={"ANTHROPIC_API_KEY": API_KEY}, clock=clock, max_retries=0)
+    api = Api.connect(settings, api_key=API_KEY, clock=clock, max_retries=0)
     store = Store.open(state_dir, clock=clock)
     targets = resolve_targets(store, [batch], base_url=settings.base_url)
     changes, errors, ticks = [], [], []

@@ -311,7 +311,8 @@ def root(
     overrides = ctx.obj if isinstance(ctx.obj, Overrides) else None
     try:
         settings = Settings.resolve(
-            state_dir=state_dir, emulator=emulator, base_url=base_url, store=store
+            state_dir=state_dir, emulator=emulator, base_url=base_url, store=store,
+            environ=os.environ,
         )
     except BatchctlError as exc:
         report_error(None, exc)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from batchctl.core.clock import Clock, SystemClock
+from batchctl.core.events import Outbox
 from batchctl.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -73,6 +74,9 @@ class AppContext:
     clock: Clock = field(default_factory=SystemClock)
     width: int | None = None
     overrides: Overrides = field(default_factory=Overrides)
+    #: What the API layer says during its calls (retries, 404s ridden out), for
+    #: ``batchctl.cli.render.events`` to show between a workflow's events.
+    notices: Outbox = field(default_factory=Outbox)
     _out: Console | None = None
     _err: Console | None = None
     _api: Api | None = None
@@ -139,25 +143,25 @@ class AppContext:
             api_class = _import_api()
             self._api = api_class.connect(
                 self.settings,
-                emulator_config=self.overrides.emulator_config,
+                api_key=os.environ.get("ANTHROPIC_API_KEY"),
+                emulator_config=self._emulator_config(),
                 clock=self.clock,
                 max_retries=self.overrides.api_max_retries,
-                on_retry=self._say_retry,
-                on_note=self._say_note,
+                outbox=self.notices,
             )
         return self._api
 
-    def _say_note(self, message: str) -> None:
-        self.err.print(f"note: {message}", markup=False, highlight=False)
+    def _emulator_config(self) -> Any:
+        """The in-process emulator's settings: the test's, else ``BATCHCTL_EMULATOR_*``."""
+        if self.overrides.emulator_config is not None or not self.settings.emulator:
+            return self.overrides.emulator_config
+        from batchctl.core.errors import UsageError
+        from batchctl.emulator import EmulatorConfig
 
-    def _say_retry(self, seconds: float) -> None:
-        # Only waits a person would notice: the SDK's sub-second backoffs pass silently.
-        if seconds >= 1.0:
-            self.err.print(
-                f"warning: the API did not answer as expected; retrying in {seconds:.0f} s",
-                markup=False,
-                highlight=False,
-            )
+        try:
+            return EmulatorConfig.from_env(os.environ)
+        except ValueError as exc:
+            raise UsageError(f"emulator settings: {exc}") from None
 
     def store(self) -> Store:
         if self._store is None:

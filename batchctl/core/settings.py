@@ -1,8 +1,9 @@
-"""Where batchctl keeps its state and which API it talks to: resolved once, from flags and env."""
+"""Where batchctl keeps its state and which API it talks to: resolved once, from the flags and
+the environment the caller hands in."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,9 +60,11 @@ class Settings:
         emulator: bool | None = None,
         base_url: str | None = None,
         store: str | None = None,
-        environ: os._Environ[str] | dict[str, str] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> Settings:
-        env = os.environ if environ is None else environ
+        """The settings of one invocation: each flag given, else its variable in ``environ``
+        (the caller's environment; None: none), else the default."""
+        env = environ or {}
         where = parse_store(store if store is not None else env.get(STORE_ENV))
         if state_dir is None:
             home = env.get(STATE_ENV)

@@ -7,6 +7,7 @@ import typer
 from batchctl.cli.context import app_context
 from batchctl.cli.options import JsonOpt, RefsArg, YesOpt
 from batchctl.cli.render import output
+from batchctl.cli.render.events import api_notices
 from batchctl.cli.render.shared import confirm_or_stop
 
 
@@ -19,11 +20,12 @@ def cancel(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOp
     from batchctl.core.tracking import actions
 
     actx = app_context(ctx)
-    outcomes = actions.cancel_refs(
-        actx, refs, base_url=actx.settings.base_url,
-        confirm=lambda ids: confirm_or_stop(
-            actx, "cancel", ids, "Requests not yet processed will end canceled.", yes=yes),
-    )
+    with api_notices(actx):
+        outcomes = actions.cancel_refs(
+            actx, refs, base_url=actx.settings.base_url,
+            confirm=lambda ids: confirm_or_stop(
+                actx, "cancel", ids, "Requests not yet processed will end canceled.", yes=yes),
+        )
     for o in outcomes:
         if o.action == actions.CANCELING:
             output.success(actx, f"{o.id}: cancel requested; it is canceling")

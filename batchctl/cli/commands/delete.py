@@ -7,6 +7,7 @@ import typer
 from batchctl.cli.context import app_context
 from batchctl.cli.options import JsonOpt, RefsArg, YesOpt
 from batchctl.cli.render import output
+from batchctl.cli.render.events import api_notices
 from batchctl.cli.render.shared import confirm_or_stop
 
 
@@ -21,11 +22,13 @@ def delete(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOp
     from batchctl.core.tracking.gone import deleted_text
 
     actx = app_context(ctx)
-    outcomes = actions.delete_refs(
-        actx, refs, base_url=actx.settings.base_url,
-        confirm=lambda ids: confirm_or_stop(
-            actx, "delete", ids, "Results that were not downloaded are gone for good.", yes=yes),
-    )
+    with api_notices(actx):
+        outcomes = actions.delete_refs(
+            actx, refs, base_url=actx.settings.base_url,
+            confirm=lambda ids: confirm_or_stop(
+                actx, "delete", ids, "Results that were not downloaded are gone for good.",
+                yes=yes),
+        )
     for o in outcomes:
         if o.action == actions.DELETED:
             output.success(actx, f"{o.id}: deleted")

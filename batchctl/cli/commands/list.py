@@ -11,6 +11,7 @@ import typer
 from batchctl.cli.context import app_context
 from batchctl.cli.options import JsonOpt, WideOpt
 from batchctl.cli.render import output
+from batchctl.cli.render.events import api_notices
 
 DEFAULT_LIMIT = 20  # same as batchctl.core.tracking.listing.DEFAULT_LIMIT (not imported: start-up time)
 
@@ -67,8 +68,9 @@ def list_batches(
     cap = None if all_ else (limit or DEFAULT_LIMIT)
     wanted = status.value if status else None
     base_url = actx.settings.base_url
-    records = listing.list_batches(actx, base_url=base_url, local=local, limit=cap,
-                                   status=wanted)
+    with api_notices(actx):
+        records = listing.list_batches(actx, base_url=base_url, local=local, limit=cap,
+                                       status=wanted)
     shown = write_records(actx, records, json_=json_, wide=wide)
     if shown == 0:
         where = "in the state store" if local else "on the API"

@@ -23,6 +23,7 @@ from batchctl.cli.options import (
     ThinkingOpt,
 )
 from batchctl.cli.render import shared
+from batchctl.cli.render.events import api_notices
 from batchctl.core.errors import UsageError
 
 HELP = (
@@ -73,7 +74,8 @@ def results_command(
         join=(str(data) if data is not None else "") if join else None, id_column=id_column,
         state_dir=actx.settings.state_dir,
     )
-    shared.export_results(actx, ref, options, out, summary_json=summary_json, json_=json_)
+    with api_notices(actx):
+        shared.export_results(actx, ref, options, out, summary_json=summary_json, json_=json_)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ import typer
 from batchctl.cli.context import AppContext, app_context
 from batchctl.cli.options import JsonOpt, RefArg
 from batchctl.cli.render import output
+from batchctl.cli.render.events import api_notices
 from batchctl.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -94,12 +95,13 @@ def retry_failed_command(
                 hint="leave out -o (the retry file goes to the state directory), or add --dry-run",
             )
         out = None
-    outcome = retry.retry_failed(
-        actx, ref, all_errors=all_errors, include_canceled=include_canceled, output=out,
-        dry_run=dry_run, force=force, request_file=request_file,
-        state_dir=actx.settings.state_dir, notify=output.notifier(actx, info_off_tty=False),
-        explain=lambda plans: _explain(actx, plans),
-    )
+    with api_notices(actx):
+        outcome = retry.retry_failed(
+            actx, ref, all_errors=all_errors, include_canceled=include_canceled, output=out,
+            dry_run=dry_run, force=force, request_file=request_file,
+            state_dir=actx.settings.state_dir, notify=output.notifier(actx, info_off_tty=False),
+            explain=lambda plans: _explain(actx, plans),
+        )
     if outcome.nothing:
         output.info(actx, f"nothing to retry in {ref}")
     elif outcome.preview:

@@ -41,6 +41,7 @@ from batchctl.cli.options import (
     TimeoutOpt,
 )
 from batchctl.cli.render import output, shared
+from batchctl.cli.render.events import api_notices
 from batchctl.core.errors import UsageError
 
 HELP = (
@@ -117,16 +118,17 @@ def run_command(
         return
     if interval is None and actx.settings.emulator:
         interval = EMULATOR_INTERVAL
-    run.run(
-        actx, source, limits, label=label, betas=beta or (), force=force, max_queued=max_queued,
-        timeout=timeout,
-        exit_status=exit_status, notify=output.notifier(actx),
-        results_args=_results_args(out, fmt, only, order, prices_file, json_),
-        view_for=partial(make_view, actx), interval=interval,
-        shown=lambda waited: print_summary(actx, waited, fetch_hint=False),
-        output=shared.results_output(actx, options, out, json_=json_),
-        checks=checks,
-    )
+    with api_notices(actx):
+        run.run(
+            actx, source, limits, label=label, betas=beta or (), force=force, max_queued=max_queued,
+            timeout=timeout,
+            exit_status=exit_status, notify=output.notifier(actx),
+            results_args=_results_args(out, fmt, only, order, prices_file, json_),
+            view_for=partial(make_view, actx), interval=interval,
+            shown=lambda waited: print_summary(actx, waited, fetch_hint=False),
+            output=shared.results_output(actx, options, out, json_=json_),
+            checks=checks,
+        )
 
 
 def _results_args(

@@ -7,6 +7,7 @@ import typer
 from batchctl.cli.context import app_context
 from batchctl.cli.options import ExitStatusOpt, JsonOpt, OptRefsArg, WideOpt
 from batchctl.cli.render import output
+from batchctl.cli.render.events import api_notices
 
 
 def status(
@@ -28,7 +29,8 @@ def status(
 
     actx = app_context(ctx)
     base_url = actx.settings.base_url
-    report = core.report(actx, refs or [], base_url=base_url, exit_status=exit_status)
+    with api_notices(actx):
+        report = core.report(actx, refs or [], base_url=base_url, exit_status=exit_status)
     if report.empty:
         output.info(actx, f"no tracked batches waiting to be collected (for {base_url})")
         return

@@ -28,6 +28,7 @@ from batchctl.cli.options import (
     MaxRequestsOpt,
 )
 from batchctl.cli.render import output, shared
+from batchctl.cli.render.events import api_notices
 from batchctl.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -83,10 +84,12 @@ def submit_command(
             actx, shared.dry_run(actx, source, limits, count_tokens=count_tokens, checks=checks),
             json_)
         return
-    scan, result = send.send(
-        actx, source, limits, label=label, betas=beta or (), force=force,
-        notify=output.notifier(actx, info_off_tty=False), max_queued=max_queued, checks=checks,
-    )
+    with api_notices(actx):
+        scan, result = send.send(
+            actx, source, limits, label=label, betas=beta or (), force=force,
+            notify=output.notifier(actx, info_off_tty=False), max_queued=max_queued,
+            checks=checks,
+        )
     ids = [r["id"] for r in result.records]
     if result.existing:
         output.info(

@@ -7,6 +7,7 @@ import typer
 from batchctl.cli.context import app_context
 from batchctl.cli.options import ExitStatusOpt, IntervalOpt, JsonOpt, RefsArg, TimeoutOpt
 from batchctl.cli.render import output
+from batchctl.cli.render.events import api_notices
 
 
 def wait(
@@ -33,11 +34,12 @@ def wait(
     from batchctl.core.workflows import waiting
 
     actx = app_context(ctx)
-    waited = waiting.wait(
-        actx, refs, base_url=actx.settings.base_url, view_for=partial(make_view, actx),
-        interval=interval, timeout=timeout, exit_status=exit_status,
-        notify=output.notifier(actx),
-    )
+    with api_notices(actx):
+        waited = waiting.wait(
+            actx, refs, base_url=actx.settings.base_url, view_for=partial(make_view, actx),
+            interval=interval, timeout=timeout, exit_status=exit_status,
+            notify=output.notifier(actx),
+        )
     print_summary(actx, waited)
     if json_:
         output.write_json(waited.records)

@@ -95,7 +95,10 @@ def dry_run(
     from batchctl.core.submit import send
 
     api = actx.api() if count_tokens else None
-    with _bar(actx, "counting tokens") if api is not None and actx.stderr_tty else nullcontext() as update:
+    from batchctl.cli.render.events import api_notices
+
+    with api_notices(actx), _bar(actx, "counting tokens") if api is not None and actx.stderr_tty \
+            else nullcontext() as update:
         return send.dry_run(source, limits, api=api, progress=update, checks=checks)
 
 

@@ -1,6 +1,6 @@
 """The Message Batches API as batchctl uses it: a thin wrapper over the official SDK.
 
-It builds the client (from the environment, or with the emulator mounted in-process through the
+It builds the client (with the key it is given, or with the emulator mounted in-process through the
 SDK's ``http_client``), returns plain dicts with the API's field names, and turns every SDK error
 into the batchctl error tree (``translate``). It does not re-implement the SDK: paging, retries
 with backoff and ``retry-after`` are the SDK's. The client's transport carries the guards
@@ -16,7 +16,6 @@ and every server message is made printable before it reaches an error.
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -39,6 +38,7 @@ from batchctl.core.api.transport import (
     page_id,
 )
 from batchctl.core.clock import Clock, SystemClock
+from batchctl.core.events import NOTE, Note, Outbox
 from batchctl.core.settings import Settings
 
 __all__ = ["BATCHES_PATH", "DEFAULT_MAX_RETRIES", "NOT_FOUND_BACKOFF", "RESULTS_CHUNK", "Api",
@@ -67,34 +67,34 @@ class Api:
         base_url: str,
         *,
         clock: Clock | None = None,
-        on_retry: Callable[[float], None] | None = None,
-        on_note: Callable[[str], None] | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
+        """``outbox``: where the SDK's retries (``ApiRetry``) and the notes of a 404 being
+        ridden out go while a call is in flight, for the caller to drain; None: nowhere."""
         self._client = client
         self.base_url = base_url
         self.clock = clock or SystemClock()
-        self._note = on_note or (lambda message: None)
-        self._retry_log = None if on_retry is None else RetryLog.attach(on_retry)
+        self.notices = outbox
+        self._retry_log = None if outbox is None else RetryLog.attach(outbox)
 
     @classmethod
     def connect(
         cls,
         settings: Settings,
         *,
+        api_key: str | None = None,
         emulator_config: Any = None,
         clock: Clock | None = None,
         max_retries: int | None = None,
-        environ: Mapping[str, str] | None = None,
-        on_retry: Callable[[float], None] | None = None,
-        on_note: Callable[[str], None] | None = None,
+        outbox: Outbox | None = None,
     ) -> Api:
-        """``on_retry(seconds)``: the SDK is about to retry; ``on_note(text)``: a note for the
-        user (a 404 being ridden out)."""
-        env = os.environ if environ is None else environ
+        """The client for ``settings``: the emulator mounted in-process (``emulator_config``:
+        a ``batchctl.emulator.EmulatorConfig``, default settings if None), else the API at its
+        base URL with ``api_key`` (AuthError, exit 4, without one). ``outbox``: see ``Api``."""
         retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
         clock = clock or SystemClock()
-        client = _sdk_client(settings, emulator_config, clock, retries, env)
-        return cls(client, settings.base_url, clock=clock, on_retry=on_retry, on_note=on_note)
+        client = _sdk_client(settings, emulator_config, clock, retries, api_key)
+        return cls(client, settings.base_url, clock=clock, outbox=outbox)
 
     def close(self) -> None:
         if self._retry_log is not None:
@@ -144,12 +144,12 @@ class Api:
                 left = deadline - self.clock.time()
                 if left <= 0:
                     raise
-                if attempt == 0:
-                    self._note(
+                if attempt == 0 and self.notices is not None:
+                    self.notices.put(Note(NOTE,
                         f"the API answered 404 (not found) for {what}, which this store saw "
                         f"created: the API can lag (anthropic-sdk-python#1432); trying again "
                         f"for up to {left:.0f} s"
-                    )
+                    ))
                 self.clock.sleep(min(NOT_FOUND_BACKOFF[min(attempt, len(NOT_FOUND_BACKOFF) - 1)], left))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -257,18 +257,14 @@ class Api:
 
 
 def _sdk_client(
-    settings: Settings, emulator_config: Any, clock: Clock, retries: int, env: Mapping[str, str]
+    settings: Settings, emulator_config: Any, clock: Clock, retries: int, key: str | None
 ) -> anthropic.Anthropic:
     """The SDK client: the emulator mounted in-process (``--emulator``), else the real API with
-    the key from the environment; both carry the guards' hooks."""
+    ``key``; both carry the guards' hooks."""
     if settings.emulator:
         from batchctl.emulator import EMULATOR_API_KEY, EmulatorConfig, make_app
 
-        try:
-            config = emulator_config or EmulatorConfig.from_env(env)
-        except ValueError as exc:
-            raise errors.UsageError(f"emulator settings: {exc}") from None
-        app = make_app(settings.emulator_dir, config, clock=clock.time)
+        app = make_app(settings.emulator_dir, emulator_config or EmulatorConfig(), clock=clock.time)
         http_client = httpx2.Client(
             transport=httpx2.WSGITransport(app=app), event_hooks=guard_hooks(settings.base_url, Refused)
         )
@@ -278,7 +274,6 @@ def _sdk_client(
             http_client=http_client,
             max_retries=retries,
         )
-    key = env.get("ANTHROPIC_API_KEY")
     if not key:
         raise errors.AuthError(
             "no API key: set ANTHROPIC_API_KEY",

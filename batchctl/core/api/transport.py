@@ -32,6 +32,7 @@ import httpx2
 
 from batchctl.core import errors
 from batchctl.core.api import untrusted
+from batchctl.core.events import ApiRetry, Outbox
 
 
 @dataclass(frozen=True)
@@ -53,16 +54,17 @@ class RequestBody:
 
 
 class RetryLog(logging.Handler):
-    """Hands the SDK's own "Retrying request to URL in N seconds" log lines to a callback, so
-    the CLI can say why it is waiting (with 8 retries, an unreachable API takes ~40 s)."""
+    """Reads the SDK's own "Retrying request to URL in N seconds" log lines into an ``Outbox``
+    as ``ApiRetry`` events, so the caller can say why it is waiting (with 8 retries, an
+    unreachable API takes ~40 s)."""
 
-    def __init__(self, on_retry: Callable[[float], None]) -> None:
+    def __init__(self, outbox: Outbox) -> None:
         super().__init__(logging.INFO)
-        self.on_retry = on_retry
+        self.outbox = outbox
 
     @classmethod
-    def attach(cls, on_retry: Callable[[float], None]) -> RetryLog:
-        handler = cls(on_retry)
+    def attach(cls, outbox: Outbox) -> RetryLog:
+        handler = cls(outbox)
         logger = logging.getLogger(SDK_LOGGER)
         if logger.level == logging.NOTSET or logger.level > logging.INFO:
             logger.setLevel(logging.INFO)  # its own handlers stay as ANTHROPIC_LOG set them
@@ -78,10 +80,7 @@ class RetryLog(logging.Handler):
             record.msg == SDK_RETRY_MESSAGE and isinstance(args, tuple) and len(args) == 2
             and isinstance(args[1], (int, float))
         ):
-            try:
-                self.on_retry(float(args[1]))
-            except Exception:  # noqa: BLE001 - a report must never break the call
-                pass
+            self.outbox.put(ApiRetry(float(args[1])))
 
 
 SDK_LOGGER = "anthropic._base_client"
