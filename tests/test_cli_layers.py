@@ -27,6 +27,8 @@ EXEMPT: dict[str, str] = {
         "parses --max-requests, --max-bytes and --max-cost into their checked values",
     "batchctl.core.submit.send.Checks.parse":
         "parses --api-version, --beta, --limits, --allow-unknown-model and --lift-betas",
+    "batchctl.core.submit.send.Submission":
+        "what submit and run send, gathered from their options into one value",
     "batchctl.core.results.options.build_options":
         "parses the output options of results and run (format, filters, order, extraction)",
     "batchctl.core.results.options.format_for":

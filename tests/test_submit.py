@@ -12,10 +12,11 @@ import pytest
 
 from batchctl.cli import options as cli_options
 from batchctl.core.errors import StateError
+from batchctl.core.events import gather
 from batchctl.core.requests import scan as core_requests
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
-from batchctl.core.submit.submit import split_key, submit
+from batchctl.core.submit.submit import JobOptions, split_key, submit
 from tests.conftest import API_KEY
 from tests.conftest import on as run_on
 from tests.helpers import invoke, request, write_jsonl
@@ -322,7 +323,7 @@ def test_a_file_changed_after_the_check_is_not_submitted(emulator, clock, seven,
     store = Store.open(state_dir, clock=clock)
     try:
         with pytest.raises(StateError):
-            submit(api, store, scan, source=str(seven), clock=clock)
+            gather(submit(api, store, scan, JobOptions(str(seven)), clock=clock))
     finally:
         api.close()
         store.close()

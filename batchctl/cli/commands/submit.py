@@ -28,7 +28,7 @@ from batchctl.cli.options import (
     MaxRequestsOpt,
 )
 from batchctl.cli.render import output, shared
-from batchctl.cli.render.events import api_notices
+from batchctl.cli.render.events import drive, notes
 from batchctl.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -84,12 +84,9 @@ def submit_command(
             actx, shared.dry_run(actx, source, limits, count_tokens=count_tokens, checks=checks),
             json_)
         return
-    with api_notices(actx):
-        scan, result = send.send(
-            actx, source, limits, label=label, betas=beta or (), force=force,
-            notify=output.notifier(actx, info_off_tty=False), max_queued=max_queued,
-            checks=checks,
-        )
+    submission = send.Submission(source, limits, checks, label=label, betas=beta or (),
+                                 force=force, max_queued=max_queued)
+    scan, result = drive(actx, send.send(actx, submission), notes(actx, info_off_tty=False))
     ids = [r["id"] for r in result.records]
     if result.existing:
         output.info(

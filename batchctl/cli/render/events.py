@@ -32,6 +32,16 @@ def show_note(actx: AppContext, note: Note, *, info_off_tty: bool = True) -> Non
         output.info(actx, note.text)
 
 
+def notes(actx: AppContext, *, info_off_tty: bool = True) -> Callable[[Event], None]:
+    """The ``show`` of a workflow whose events are notes (``show_note``)."""
+
+    def show(event: Event) -> None:
+        if isinstance(event, Note):
+            show_note(actx, event, info_off_tty=info_off_tty)
+
+    return show
+
+
 def show_notices(actx: AppContext) -> None:
     """What the API layer queued during its calls, oldest first."""
     for event in actx.notices.drain():

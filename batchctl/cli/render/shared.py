@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -92,18 +92,23 @@ def dry_run(
     terminal (stderr) while the prompts are counted."""
     from contextlib import nullcontext
 
+    from batchctl.cli.render.events import drive
+    from batchctl.core.events import TokensCounted
     from batchctl.core.submit import send
 
     api = actx.api() if count_tokens else None
-    from batchctl.cli.render.events import api_notices
-
-    with api_notices(actx), _bar(actx, "counting tokens") if api is not None and actx.stderr_tty \
+    with _bar(actx, "counting tokens") if api is not None and actx.stderr_tty \
             else nullcontext() as update:
-        return send.dry_run(source, limits, api=api, progress=update, checks=checks)
+
+        def show(event: object) -> None:
+            if isinstance(event, TokensCounted) and update is not None:
+                update(event.done, event.total)
+
+        return drive(actx, send.dry_run(source, limits, api=api, checks=checks), show)
 
 
 @contextmanager
-def _bar(actx: AppContext, label: str) -> Iterator[Progress]:
+def _bar(actx: AppContext, label: str) -> Iterator[Callable[[int, int], None]]:
     """A transient ``label`` bar on stderr: ``update(done, total)`` (a total of 0: unknown)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.clock import Clock
 from batchctl.core.errors import NextStep, QueueFullError, SpendLimitError
-from batchctl.core.notify import Notify
+from batchctl.core.events import Event, Events
 from batchctl.core.requests.scan import Part
 from batchctl.core.submit.create import MAX_RETRY_AFTER, send_part
 
@@ -50,9 +50,9 @@ ENDED = "ended"
 
 
 @dataclass
-class FeedResult:
+class FeedResult(Event):
     """What one ``feed`` did: the batch rows it created, the parts still pending, and why it
-    stopped (None: nothing left, or nothing held it back)."""
+    stopped (None: nothing left, or nothing held it back). `wait` reports it as an event."""
 
     job_id: str
     sent: list[dict[str, Any]] = field(default_factory=list)
@@ -169,15 +169,14 @@ def feed(
     job_id: str,
     *,
     clock: Clock,
-    notify: Notify | None = None,
-) -> FeedResult:
-    """Send the pending parts of ``job_id`` in order while the queue has room (see the module).
+) -> Events[FeedResult]:
+    """Send the pending parts of ``job_id`` in order while the queue has room (see the module);
+    the notes of each send are yielded on the way.
 
     The store's last-seen statuses say how much of the queue this job holds: callers refresh
     its batches first (wait and collect just polled them). Errors other than the queue-full
     429 propagate, the parts not sent staying pending.
     """
-    say = notify or (lambda level, message: None)
     result = FeedResult(job_id)
     job = store.get_job(job_id)
     if job is None or not any(p["batch_id"] is None for p in store.job_parts(job_id)):
@@ -186,7 +185,7 @@ def feed(
         result.reason = BUSY
     else:
         try:
-            _send_pending(api, store, job, result, clock, say)
+            yield from _send_pending(api, store, job, result, clock)
         finally:
             store.release_feed(job_id)
     result.pending = [
@@ -196,8 +195,8 @@ def feed(
 
 
 def _send_pending(
-    api: Api, store: Store, job: dict[str, Any], result: FeedResult, clock: Clock, say: Notify
-) -> None:
+    api: Api, store: Store, job: dict[str, Any], result: FeedResult, clock: Clock
+) -> Events[None]:
     job_id = job["id"]
     unended = unended_requests(store, job_id)
     betas = job.get("betas") or []
@@ -215,7 +214,7 @@ def _send_pending(
             result.reason, result.retry_at = QUEUE_FULL, row["retry_at"]
             return
         try:
-            batch, adopted = send_part(api, store, job, part_from_row(row), betas, clock, say)
+            batch, adopted = yield from send_part(api, store, job, part_from_row(row), betas, clock)
         except QueueFullError as exc:
             wait = min(exc.retry_after, MAX_RETRY_AFTER) if exc.retry_after else QUEUE_RETRY
             retry_at = clock.time() + wait

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from batchctl.core.deps import Deps
-from batchctl.core.notify import Notify
+from batchctl.core.events import WARN, Events, Note
 
 if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
     from batchctl.core.api.client import Api
@@ -148,12 +148,12 @@ def _check_cap(scan: Scan, limits: Limits) -> None:
 
 
 def dry_run(
-    source: Input, limits: Limits, *, api: Api | None = None,
-    progress: Callable[[int, int], None] | None = None, checks: Checks | None = None,
-) -> dict[str, Any]:
+    source: Input, limits: Limits, *, api: Api | None = None, checks: Checks | None = None,
+) -> Events[dict[str, Any]]:
     """What a submit of ``source`` would send, with estimates; no store. With ``api``
     (``--count-tokens``), input tokens are counted exactly by the API, once per distinct prompt
-    (``batchctl.core.submit.tokens``); otherwise there is no network call."""
+    (``batchctl.core.submit.tokens``, which yields how many are counted as it goes); otherwise
+    there is no network call."""
     from dataclasses import replace
 
     from batchctl.core.submit.submit import dry_run_summary
@@ -163,35 +163,39 @@ def dry_run(
         return dry_run_summary(scan)
     from batchctl.core.submit.tokens import count_input_tokens
 
-    counted, distinct = count_input_tokens(api, source.path, source.display, progress=progress)
+    counted, distinct = yield from count_input_tokens(api, source.path, source.display)
     scan = replace(scan, input_tokens=counted)
     _check_cap(scan, limits)
     return dry_run_summary(scan, counted_prompts=distinct)
 
 
-def send(
-    deps: Deps,
-    source: Input,
-    limits: Limits,
-    *,
-    label: str | None,
-    betas: Sequence[str],
-    force: bool,
-    notify: Notify,
-    max_queued: int | None = None,
-    checks: Checks | None = None,
-) -> tuple[Scan, SubmitResult]:
-    """Check the whole input, then submit it (never twice)."""
+@dataclass(frozen=True)
+class Submission:
+    """What `submit` and `run` send: the request file, its limits and checks, and how the job
+    is made (``label``, ``betas``, ``force``, ``max_queued``)."""
+
+    source: Input
+    limits: Limits
+    checks: Checks | None = None
+    label: str | None = None
+    betas: Sequence[str] = ()
+    force: bool = False
+    max_queued: int | None = None
+
+
+def send(deps: Deps, submission: Submission) -> Events[tuple[Scan, SubmitResult]]:
+    """Check the whole input, then submit it (never twice); the scan's warnings and what the
+    submit does on the way are yielded as notes."""
     from batchctl.core.fork import beside
 
     # The file is checked in a forked child while this process loads the SDK (two cores).
-    scan = beside(lambda: check(source, limits, checks), deps.preload_api)
+    s = submission
+    scan = beside(lambda: check(s.source, s.limits, s.checks), deps.preload_api)
     for warning in scan.warnings:
-        notify("warn", warning)
-    from batchctl.core.submit.submit import submit
+        yield Note(WARN, warning)
+    from batchctl.core.submit.submit import JobOptions, submit
 
-    result = submit(
-        deps.api(), deps.store(), scan, source=source.source, label=label, betas=betas,
-        force=force, max_queued=max_queued, clock=deps.clock, notify=notify,
-    )
+    options = JobOptions(s.source.source, label=s.label, betas=s.betas, force=s.force,
+                         max_queued=s.max_queued)
+    result = yield from submit(deps.api(), deps.store(), scan, options, clock=deps.clock)
     return scan, result

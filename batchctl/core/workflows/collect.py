@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.clock import Clock
 from batchctl.core.errors import BatchctlError, UsageError
-from batchctl.core.notify import Notify
+from batchctl.core.notify import Notify, relay
 from batchctl.core.state.store import Store
 from batchctl.core.times import parse_ts
 from batchctl.core.tracking.lifecycle import Target, counts, is_ended, refresh, tracked_targets
@@ -205,7 +205,7 @@ def feed_pending(
 
     for job_id in store.pending_jobs(base_url=api.base_url):
         try:
-            fed = feed(api, store, job_id, clock=clock, notify=notify)
+            fed = relay(feed(api, store, job_id, clock=clock), notify)
         except BatchctlError as exc:
             yield CollectOutcome(job_id, FAILED, job_id=job_id, error=exc)
             continue

@@ -23,7 +23,7 @@ from batchctl.core.api.download import fetch_body, not_found_grace
 from batchctl.core.atomic import atomic_file, check_target
 from batchctl.core.clock import Clock
 from batchctl.core.errors import StateError, UsageError
-from batchctl.core.notify import Notify, quiet
+from batchctl.core.notify import Notify, quiet, relay
 from batchctl.core.results.lines import line_blocks, lines_of, parse_lines
 from batchctl.core.results.selection import Source, fetch_sources
 from batchctl.core.results.sources import check_file, iter_batch_lines
@@ -225,7 +225,7 @@ def resubmit(
     from batchctl.core.requests.rules import DEFAULT_API_VERSION
     from batchctl.core.requests.rules import Rules as RequestRules
     from batchctl.core.requests.scan import scan_file
-    from batchctl.core.submit.submit import submit
+    from batchctl.core.submit.submit import JobOptions, submit
 
     check_output(output, submitting=submit_files)
     todo = [p for p in plans if p.selected]
@@ -247,11 +247,10 @@ def resubmit(
             version = job.get("api_version") or DEFAULT_API_VERSION
             checks = RequestRules(version, betas=job.get("betas") or (), allow_unknown_model=True)
             scan = scan_file(retry.path, rules=checks)
-            result = submit(
-                api, store, scan, source=str(retry.path), label=label,
-                betas=job.get("betas") or (), force=force, parent_id=plan.parent_id,
-                clock=clock, notify=notify, api_version=job.get("api_version"),
-            )
+            options = JobOptions(str(retry.path), label=label, betas=job.get("betas") or (),
+                                 force=force, parent_id=plan.parent_id,
+                                 api_version=job.get("api_version"))
+            result = relay(submit(api, store, scan, options, clock=clock), notify)
             retry.job_id, retry.existing = result.job_id, result.existing
             retry.records = [{**r, "parent_id": plan.parent_id} for r in result.records]
         done.append(retry)

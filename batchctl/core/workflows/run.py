@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.deps import Deps
 from batchctl.core.errors import Interrupted, NextStep, StillRunningError
-from batchctl.core.notify import Notify
-from batchctl.core.submit.send import Checks, Input, Limits, send
+from batchctl.core.notify import Notify, relay
+from batchctl.core.submit.send import Checks, Input, Limits, Submission, send
 from batchctl.core.tracking import lifecycle
 from batchctl.core.workflows import waiting
 
@@ -50,8 +50,9 @@ def run(
     --timeout."""
     from batchctl.core.results.report import export_and_report
 
-    scan, job = send(deps, source, limits, label=label, betas=betas, force=force, notify=notify,
-                     max_queued=max_queued, checks=checks)
+    submission = Submission(source, limits, checks, label=label, betas=betas, force=force,
+                            max_queued=max_queued)
+    scan, job = relay(send(deps, submission), notify)
     notify("info", submitted_text(job, scan.display_name))
     api, store = deps.api(), deps.store()
     targets = lifecycle.resolve_targets(store, [job.job_id], base_url=api.base_url)

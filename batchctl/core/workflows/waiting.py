@@ -24,7 +24,7 @@ from batchctl.core.errors import (
     StillRunningError,
     UnavailableError,
 )
-from batchctl.core.notify import Notify
+from batchctl.core.notify import Notify, relay
 from batchctl.core.submit.feed import QUEUE_FULL, FeedResult, feed
 from batchctl.core.tracking.lifecycle import (
     Target,
@@ -135,7 +135,7 @@ def wait_for(
         try:
             calls += _poll_round(api, store, targets, records, clock.time(), on_change)
             for job_id in jobs:
-                fed = feed(api, store, job_id, clock=clock, notify=notify)
+                fed = relay(feed(api, store, job_id, clock=clock), notify)
                 calls += len(fed.sent)
                 for row in fed.sent:
                     targets.append(Target(row["id"], row, job_id))
