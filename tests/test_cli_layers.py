@@ -29,6 +29,12 @@ EXEMPT: dict[str, str] = {
         "parses --api-version, --beta, --limits, --allow-unknown-model and --lift-betas",
     "batchctl.core.submit.send.Submission":
         "what submit and run send, gathered from their options into one value",
+    "batchctl.core.workflows.waiting.WaitOptions":
+        "wait's and run's --interval, --timeout and --exit-status, gathered into one value",
+    "batchctl.core.results.report.ResultsRequest":
+        "run's output options (what to write, where, the files that report it) as one value",
+    "batchctl.core.workflows.run.RunOptions":
+        "run's options, gathered into one value: what it sends, how it waits, what it writes",
     "batchctl.core.results.options.build_options":
         "parses the output options of results and run (format, filters, order, extraction)",
     "batchctl.core.results.options.format_for":
@@ -209,8 +215,8 @@ VALUES: dict[str, str] = {
     "batchctl.core.submit.feed.held_lines": "text: the lines about a job's parts not sent yet",
     "batchctl.core.times.human_duration": "text: `12m 5s`",
     "batchctl.core.times.parse_ts": "an API timestamp as seconds",
-    "batchctl.core.results.report.Output":
-        "a value: where results go and the caller's renderers for them (writer, bar, summary)",
+    "batchctl.core.results.report.ResultsRequest":
+        "a value: what the results step writes, where, and the files that report it",
 }
 SHARED = ("shared", "wait_view")
 #: Modules that only render: they never read the API (no client, no advice read from results).

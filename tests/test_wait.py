@@ -10,6 +10,7 @@ import pytest
 
 from batchctl.core.api.client import Api
 from batchctl.core.errors import UnavailableError
+from batchctl.core.events import BatchChanged, Polled, PollFailed, gather
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
 from batchctl.core.tracking.lifecycle import resolve_targets
@@ -247,22 +248,21 @@ def test_wait_for_keeps_polling_through_a_brief_outage(make_emulator, tmp_path, 
     api = Api.connect(settings, api_key=API_KEY, clock=clock, max_retries=0)
     store = Store.open(state_dir, clock=clock)
     targets = resolve_targets(store, [batch], base_url=settings.base_url)
-    changes, errors, ticks = [], [], []
     try:
         for _attempt in range(20):  # the first poll must succeed (else it is exit 6 at once)
             try:
-                records = wait_for(
-                    api, store, targets, clock=clock, interval=5,
-                    on_change=lambda rec, prev: changes.append((rec["processing_status"], prev)),
-                    on_tick=lambda recs, now: ticks.append(now),
-                    on_error=errors.append, seed=0,
-                )
+                events, records = gather(wait_for(api, store, targets, clock=clock, interval=5,
+                                                  seed=0))
                 break
             except UnavailableError:
                 continue
     finally:
         api.close()
         store.close()
+    changes = [(e.record["processing_status"], e.previous) for e in events
+               if isinstance(e, BatchChanged)]
+    errors = [e.error for e in events if isinstance(e, PollFailed)]
+    ticks = [e.now for e in events if isinstance(e, Polled)]
     assert records[0]["processing_status"] == "ended"
     assert errors and all(isinstance(e, UnavailableError) for e in errors)
     assert [c[0] for c in changes] == ["in_progress", "ended"]

@@ -5,11 +5,13 @@ The workflow is ``batchctl.core.workflows.run.run``; this module parses, shows p
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from batchctl.cli.context import app_context
+from batchctl.cli.context import AppContext, app_context
 from batchctl.cli.options import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_REQUESTS,
@@ -41,8 +43,13 @@ from batchctl.cli.options import (
     TimeoutOpt,
 )
 from batchctl.cli.render import output, shared
-from batchctl.cli.render.events import api_notices
+from batchctl.cli.render.events import drive
 from batchctl.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from batchctl.cli.render.wait_view import WaitScreen
+    from batchctl.core.events import Event
+    from batchctl.core.submit.submit import SubmitResult
 
 HELP = (
     "Submit a request file, wait for its batches to end, and write their results: the whole "
@@ -87,17 +94,16 @@ def run_command(
     json_: RunJsonOpt = False,
 ) -> None:
     """`batchctl run`: see HELP."""
-    from functools import partial
-
-    from batchctl.cli.render.wait_view import make_view, print_summary
+    from batchctl.cli.render.wait_view import WaitScreen
     from batchctl.core.atomic import check_target
     from batchctl.core.results.options import build_options
+    from batchctl.core.results.report import ResultsRequest
     from batchctl.core.submit import send
-    from batchctl.core.workflows import run
+    from batchctl.core.workflows import run, waiting
 
     actx = app_context(ctx)
     # Every option is checked before anything is sent.
-    options = build_options(
+    results = build_options(
         out=out, fmt=fmt, only=only, order=order, prices_file=prices_file, json_=json_,
         extract=extract, thinking=thinking,
     )
@@ -118,17 +124,47 @@ def run_command(
         return
     if interval is None and actx.settings.emulator:
         interval = EMULATOR_INTERVAL
-    with api_notices(actx):
-        run.run(
-            actx, source, limits, label=label, betas=beta or (), force=force, max_queued=max_queued,
-            timeout=timeout,
-            exit_status=exit_status, notify=output.notifier(actx),
-            results_args=_results_args(out, fmt, only, order, prices_file, json_),
-            view_for=partial(make_view, actx), interval=interval,
-            shown=lambda waited: print_summary(actx, waited, fetch_hint=False),
-            output=shared.results_output(actx, options, out, json_=json_),
-            checks=checks,
-        )
+    options = run.RunOptions(
+        send.Submission(source, limits, checks, label=label, betas=beta or (), force=force,
+                        max_queued=max_queued),
+        waiting.WaitOptions(interval=interval, timeout=timeout, exit_status=exit_status),
+        ResultsRequest(results, "batchctl run", out=out, step_summary=shared.step_summary_file()),
+        results_args=_results_args(out, fmt, only, order, prices_file, json_),
+    )
+    with WaitScreen(actx) as wait, shared.ResultsScreen(actx, results.format, out,
+                                                        json_=json_) as written:
+        drive(actx, run.run(actx, options), partial(_show, actx, wait, written))
+
+
+def _show(
+    actx: AppContext, wait: WaitScreen, written: shared.ResultsScreen, event: Event
+) -> None:
+    """One event of `run`: its submit, its wait, its end (``WaitEnded``), its results."""
+    from batchctl.cli.render.wait_view import print_summary
+    from batchctl.core.submit.submit import JobSubmitted
+    from batchctl.core.workflows.waiting import WaitEnded
+
+    if isinstance(event, JobSubmitted):
+        output.info(actx, submitted_text(event.job, event.name))
+    elif isinstance(event, WaitEnded):
+        print_summary(actx, event.waited, fetch_hint=False)  # `run` fetches them itself
+    elif not wait.show(event):
+        written.show(event)
+
+
+def submitted_text(job: SubmitResult, name: str) -> str:
+    """What `run` says once its file is submitted (or found submitted before)."""
+    ids = ", ".join(r["id"] for r in job.records)
+    count = sum(r["request_count"] for r in job.records)
+    if job.pending:
+        waiting = sum(p["request_count"] for p in job.pending)
+        return (f"submitted {count:,} requests from {name} as job {job.job_id} ({ids or 'none yet'}); "
+                f"{len(job.pending)} more parts ({waiting:,} requests) go in as the API's "
+                "processing queue drains")
+    if job.existing:
+        return (f"{name} was already submitted as job {job.job_id} ({ids}): waiting for it, "
+                "not submitting again (--force submits anew)")
+    return f"submitted {count:,} requests from {name} as job {job.job_id} ({ids})"
 
 
 def _results_args(

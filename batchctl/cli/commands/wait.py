@@ -7,7 +7,7 @@ import typer
 from batchctl.cli.context import app_context
 from batchctl.cli.options import ExitStatusOpt, IntervalOpt, JsonOpt, RefsArg, TimeoutOpt
 from batchctl.cli.render import output
-from batchctl.cli.render.events import api_notices
+from batchctl.cli.render.events import drive
 
 
 def wait(
@@ -28,18 +28,14 @@ def wait(
     --exit-status, 9 if requests ended errored, expired or canceled. Ctrl-C (exit 130) stops
     waiting; the batches keep running.
     """
-    from functools import partial
-
-    from batchctl.cli.render.wait_view import make_view, print_summary
+    from batchctl.cli.render.wait_view import WaitScreen, print_summary
     from batchctl.core.workflows import waiting
 
     actx = app_context(ctx)
-    with api_notices(actx):
-        waited = waiting.wait(
-            actx, refs, base_url=actx.settings.base_url, view_for=partial(make_view, actx),
-            interval=interval, timeout=timeout, exit_status=exit_status,
-            notify=output.notifier(actx),
-        )
+    options = waiting.WaitOptions(interval=interval, timeout=timeout, exit_status=exit_status)
+    with WaitScreen(actx) as screen:
+        waited = drive(actx, waiting.wait(actx, refs, options, base_url=actx.settings.base_url),
+                       screen.show)
     print_summary(actx, waited)
     if json_:
         output.write_json(waited.records)

@@ -8,6 +8,7 @@ steps they share live in core).
 from __future__ import annotations
 
 import io
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,11 +20,10 @@ import typer
 from batchctl.cli.context import AppContext
 from batchctl.cli.render import output
 from batchctl.core.errors import ExitCode
+from batchctl.core.events import Event, Note, ResultsData, ResultsRead
 
 if TYPE_CHECKING:
-    from batchctl.core.results import report
     from batchctl.core.results.options import Options
-    from batchctl.core.results.reading import Progress
     from batchctl.core.results.summary import Summary
     from batchctl.core.submit.send import Input
 
@@ -124,58 +124,89 @@ def _bar(actx: AppContext, label: str) -> Iterator[Callable[[int, int], None]]:
 
 
 # -- results of results and run -------------------------------------------------------------------
+def step_summary_file() -> Path | None:
+    """The GitHub step summary file, when ``$GITHUB_STEP_SUMMARY`` names one (GitHub Actions)."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    return Path(target) if target else None
+
+
 def export_results(
     actx: AppContext, ref: str, options: Options, out: Path | None, *,
     summary_json: Path | None = None, json_: bool = False,
 ) -> Summary:
     """`results`: write the results of ``ref`` to ``out`` (atomically) or stdout, shown as
-    ``results_output`` says; in the GitHub step summary when there is one, and in
+    ``ResultsScreen`` shows them; in the GitHub step summary when there is one, and in
     ``summary_json`` (``batchctl.core.results.report.export_and_report``); with ``json_`` and
     an ``out``, on stdout as one JSON object too, once the summary file is written."""
-    from batchctl.core.results.report import export_and_report
+    from batchctl.cli.render.events import drive
+    from batchctl.core.results.report import ResultsRequest, export_and_report
 
-    summary = export_and_report(actx, ref, results_output(actx, options, out),
-                                title=f"batchctl results {ref}", summary_json=summary_json,
-                                notify=output.notifier(actx))
+    request = ResultsRequest(options, f"batchctl results {ref}", out=out,
+                             step_summary=step_summary_file(), summary_json=summary_json)
+    with ResultsScreen(actx, options.format, out) as screen:
+        summary = drive(actx, export_and_report(actx, ref, request), screen.show)
     if json_ and out is not None:
         output.write_json(summary.as_dict())
     return summary
 
 
-def results_output(
-    actx: AppContext, options: Options, out: Path | None, *, json_: bool = False
-) -> report.Output:
-    """How `results` and `run` write and show results: to ``out`` or stdout, a progress bar
-    on a terminal while a file is written, the summary on stderr; with ``json_`` and an ``out``
-    (stdout free of results), the summary on stdout as one JSON object too."""
-    from batchctl.core.results.report import Output
+class ResultsScreen:
+    """How `results` and `run` show the results step's events: the bytes written to stdout
+    (escaped on a terminal) when there is no file, a progress bar on a terminal while a file is
+    written (never while data goes to stdout), the summary on stderr once all is written; with
+    ``json_`` and an ``out`` (stdout free of results), the summary on stdout as one JSON object
+    too."""
 
-    def shown(summary: Summary) -> None:
-        show_summary(actx, summary, options.format)
-        if json_ and out is not None:
-            output.write_json(summary.as_dict())
+    def __init__(self, actx: AppContext, fmt: str, out: Path | None, *, json_: bool = False
+                 ) -> None:
+        self.actx, self.fmt, self.out, self.json_ = actx, fmt, out, json_
+        self.write = output.write_terminal_bytes if actx.stdout_tty else output.write_bytes
+        self._bar: Any = None
+        self.update: Callable[[int, int], None] | None = None
 
-    return Output(options, out,
-                  write=output.write_terminal_bytes if actx.stdout_tty else output.write_bytes,
-                  progress=_progress(actx, enabled=out is not None), shown=shown)
+    def __enter__(self) -> ResultsScreen:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            bar, self._bar, self.update = self._bar, None, None
+            bar.__exit__(None, None, None)
+
+    def show(self, event: Event) -> bool:
+        """Show ``event`` if it is the results step's; False if it is not."""
+        from batchctl.cli.render.events import show_note
+        from batchctl.core.results.export import ResultsWritten
+
+        if isinstance(event, ResultsData):
+            self.write([event.data])
+        elif isinstance(event, ResultsRead):
+            if self._bar is None and self.out is not None and self.actx.stderr_tty:
+                self._bar = _bar(self.actx, "results")
+                self.update = self._bar.__enter__()
+            if self.update is not None:
+                self.update(event.done, event.expected)
+        elif isinstance(event, ResultsWritten):
+            self.close()
+            show_summary(self.actx, event.summary, self.fmt)
+            if self.json_ and self.out is not None:
+                output.write_json(event.summary.as_dict())
+        elif isinstance(event, Note):
+            show_note(self.actx, event)
+        else:
+            return False
+        return True
 
 
 def step_summary(actx: AppContext, title: str, data: dict[str, Any], fmt: str) -> None:
     """Append a summary to ``$GITHUB_STEP_SUMMARY`` when it is set (GitHub Actions)."""
+    from batchctl.cli.render.events import show_note
     from batchctl.core.results.report import step_summary
 
-    step_summary(title, data, fmt, output.notifier(actx))
-
-
-@contextmanager
-def _progress(actx: AppContext, *, enabled: bool) -> Iterator[Progress | None]:
-    """A transient progress bar on stderr, on a terminal, while a file is written (never while
-    data goes to stdout)."""
-    if not (enabled and actx.stderr_tty):
-        yield None
-        return
-    with _bar(actx, "results") as update:
-        yield update
+    for note in step_summary(title, data, fmt, step_summary_file()):
+        show_note(actx, note)
 
 
 def _n(value: int) -> str:

@@ -29,6 +29,7 @@ from batchctl.cli.render.batches import counts_text, expires_text
 from batchctl.cli.render.outcome import Elapsed, mark, outcome
 from batchctl.cli.render.output import short_ids
 from batchctl.core.errors import NextStep
+from batchctl.core.events import BatchChanged, Event, Note, Polled, PollFailed, WaitStopped
 from batchctl.core.times import human_duration, parse_ts
 from batchctl.core.tracking.gone import archived_text
 from batchctl.core.tracking.lifecycle import Target, batches_text, counts, is_ended, totals
@@ -222,6 +223,54 @@ def make_view(
     actx: AppContext, targets: Sequence[Target], jobs: Sequence[str] = ()
 ) -> PlainView | RichView:
     return RichView(actx, targets, jobs) if actx.stderr_tty else PlainView(actx, targets)
+
+
+class WaitScreen:
+    """A wait's events shown (``batchctl.core.workflows.waiting``): the view made at
+    ``WaitStarted`` (``make_view``), told of every change, round, failed round and feed, and
+    closed at ``WaitStopped``, or when the command ends early (the ``with``)."""
+
+    def __init__(self, actx: AppContext) -> None:
+        self.actx = actx
+        self.view: PlainView | RichView | None = None
+
+    def __enter__(self) -> WaitScreen:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.view is not None:
+            view, self.view = self.view, None
+            view.__exit__(None, None, None)
+
+    def show(self, event: Event) -> bool:
+        """Show ``event`` if it is the wait's; False if it is not."""
+        from batchctl.cli.render.events import show_note
+        from batchctl.core.submit.feed import FeedResult
+        from batchctl.core.workflows.waiting import WaitStarted
+
+        if isinstance(event, WaitStarted):
+            self.view = make_view(self.actx, event.targets, event.jobs)
+            self.view.__enter__()
+        elif isinstance(event, WaitStopped):
+            self.close()
+        elif isinstance(event, Note):
+            show_note(self.actx, event)
+        elif self.view is None:
+            return False
+        elif isinstance(event, BatchChanged):
+            self.view.change(event.record, event.previous)
+        elif isinstance(event, Polled):
+            self.view.tick(event.records, event.now)
+        elif isinstance(event, PollFailed):
+            self.view.error(event.error)
+        elif isinstance(event, FeedResult):
+            self.view.feed(event)
+        else:
+            return False
+        return True
 
 
 def unavailable_text(exc: Exception) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from batchctl.core.errors import InputError, StateError, UsageError
+from batchctl.core.events import WARN, Note
 from batchctl.core.requests import provenance
 from batchctl.core.results import csvout
 from batchctl.core.results.extract import ColumnSpool, Extractor, cell, jsonl_suffix
@@ -221,7 +222,7 @@ class Joined:
     fmt: str
     extract: Extractor | None
     thinking: bool
-    notify: Callable[[str, str], None]
+    notes: list[Note]  # the export's: what it has to say, shown between its blocks
     header: list[str] = field(default_factory=list)
     unmatched: int = 0  # results whose custom_id no row has
 
@@ -301,8 +302,8 @@ class Joined:
         if shown:
             total = len(shown) + more
             names = ", ".join(map(repr, shown)) + (f" and {more:,} more" if more else "")
-            self.notify("warn", f"{total:,} result{'s' if total != 1 else ''} matched no row "
-                                f"of {self.plan.path.name}: {names}")
+            self.notes.append(Note(WARN, f"{total:,} result{'s' if total != 1 else ''} matched "
+                                         f"no row of {self.plan.path.name}: {names}"))
         self.unmatched = len(shown) + more
 
 

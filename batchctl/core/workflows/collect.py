@@ -235,8 +235,8 @@ def _download(
     assert target.row is not None
     path = directory / file_name(target.row, options.format)
     try:
-        export = results.open_export(api, store, target.id, options, notify=say)
-        summary = export.save(path)
+        export = relay(results.open_export(api, store, target.id, options), say)
+        summary = relay(export.events(path), say)
     except BatchctlError as exc:
         outcome.action, outcome.error = FAILED, exc
         return outcome

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from batchctl.core.api.download import fetch_body, not_found_grace
+from batchctl.core.api.download import apart, fetch_body, not_found_grace
 from batchctl.core.atomic import atomic_file, check_target
 from batchctl.core.clock import Clock
 from batchctl.core.errors import StateError, UsageError
+from batchctl.core.events import Note
 from batchctl.core.notify import Notify, quiet, relay
 from batchctl.core.results.lines import line_blocks, lines_of, parse_lines
 from batchctl.core.results.selection import Source, fetch_sources
@@ -128,7 +129,7 @@ def plan_retries(
         check_file(row, seen)
     plans = []
     tracked: list[dict[str, Any] | None] = list(rows)
-    for source in fetch_sources(api, store, ref, tracked, notify=notify):
+    for source in relay(fetch_sources(api, store, ref, tracked), notify):
         plans.append(_select(api, source, rules, notify))
     return plans
 
@@ -137,14 +138,20 @@ def _select(api: Api, source: Source, rules: Rules, notify: Notify) -> Plan:
     assert source.row is not None
     plan = Plan(source.row, source.batch)
     classify = rules.classify
-    body = fetch_body(api, source.batch, notify=notify, not_found_grace=not_found_grace(source.row))
+    notes: list[Note] = []
+    body = apart(fetch_body(api, source.batch, not_found_grace=not_found_grace(source.row)), notes)
     for block in line_blocks(body):
+        for note in notes:
+            notify(note.level, note.text)
+        notes.clear()
         for record in parse_lines(lines_of(block), source.id):
             chosen, skipped = classify(record)
             if chosen is not None:
                 plan.selected[str(record.get("custom_id"))] = chosen
             elif skipped is not None:
                 plan.left_out[skipped] += 1
+    for note in notes:
+        notify(note.level, note.text)
     return plan
 
 
