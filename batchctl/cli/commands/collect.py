@@ -10,7 +10,8 @@ import typer
 from batchctl.cli.context import AppContext, app_context
 from batchctl.cli.options import JsonOpt
 from batchctl.cli.render import output, shared
-from batchctl.cli.render.events import api_notices
+from batchctl.cli.render.events import drive, show_note
+from batchctl.core.events import Event, Note
 
 HELP = (
     "Download the results of every tracked batch that has ended and was not collected yet, one "
@@ -49,22 +50,28 @@ def collect_command(
 
     actx = app_context(ctx)
     kind = format_for(None, fmt)
-    with api_notices(actx):
-        collection = core.collect_all(actx, directory=directory, state_dir=actx.settings.state_dir,
-                                      fmt=kind, notify=output.notifier(actx))
-        folder = collection.folder
-        outcomes = []
-        for outcome in collection.outcomes:
-            outcomes.append(outcome)
-            if outcome.action == core.FAILED and outcome.error is not None:
-                output.warn(actx, f"{outcome.id}: {outcome.error.message}")
-            elif outcome.action == core.ARCHIVED:
-                output.warn(actx, f"{archived_text(outcome.id, outcome.archived_at)}; collect no "
-                                  "longer looks at it")
-            if json_:
-                output.write_json(outcome.as_dict())
-            elif outcome.action == core.COLLECTED and not actx.stdout_tty:
-                output.write_lines([outcome.path or ""])
+    collection = core.collect_all(actx, directory=directory, state_dir=actx.settings.state_dir,
+                                  fmt=kind)
+    folder = collection.folder
+    outcomes: list[core.CollectOutcome] = []
+
+    def show(event: Event) -> None:
+        if isinstance(event, Note):
+            show_note(actx, event)
+        if not isinstance(event, core.CollectOutcome):
+            return  # a download's progress: collect shows none
+        outcomes.append(event)
+        if event.action == core.FAILED and event.error is not None:
+            output.warn(actx, f"{event.id}: {event.error.message}")
+        elif event.action == core.ARCHIVED:
+            output.warn(actx, f"{archived_text(event.id, event.archived_at)}; collect no "
+                              "longer looks at it")
+        if json_:
+            output.write_json(event.as_dict())
+        elif event.action == core.COLLECTED and not actx.stdout_tty:
+            output.write_lines([event.path or ""])
+
+    drive(actx, collection.events, show)
     if actx.stdout_tty and not json_:
         # The file's name in the folder the line below the table names, cut with "…" if need
         # be (whole paths were folded every few characters at 60 columns).
