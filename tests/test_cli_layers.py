@@ -33,6 +33,8 @@ EXEMPT: dict[str, str] = {
         "wait's and run's --interval, --timeout and --exit-status, gathered into one value",
     "batchctl.core.results.report.ResultsRequest":
         "run's output options (what to write, where, the files that report it) as one value",
+    "batchctl.core.workflows.retry.RetryOptions":
+        "retry-failed's options, gathered into one value",
     "batchctl.core.workflows.run.RunOptions":
         "run's options, gathered into one value: what it sends, how it waits, what it writes",
     "batchctl.core.results.options.build_options":

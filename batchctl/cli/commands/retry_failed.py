@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,8 +13,9 @@ import typer
 from batchctl.cli.context import AppContext, app_context
 from batchctl.cli.options import JsonOpt, RefArg
 from batchctl.cli.render import output
-from batchctl.cli.render.events import api_notices
+from batchctl.cli.render.events import drive, show_note
 from batchctl.core.errors import UsageError
+from batchctl.core.events import Event, Note
 
 if TYPE_CHECKING:
     from batchctl.core.workflows.retry import Plan, Retry, RetryOutcome
@@ -95,13 +98,11 @@ def retry_failed_command(
                 hint="leave out -o (the retry file goes to the state directory), or add --dry-run",
             )
         out = None
-    with api_notices(actx):
-        outcome = retry.retry_failed(
-            actx, ref, all_errors=all_errors, include_canceled=include_canceled, output=out,
-            dry_run=dry_run, force=force, request_file=request_file,
-            state_dir=actx.settings.state_dir, notify=output.notifier(actx, info_off_tty=False),
-            explain=lambda plans: _explain(actx, plans),
-        )
+    options = retry.RetryOptions(
+        ref, actx.settings.state_dir, all_errors=all_errors, include_canceled=include_canceled,
+        output=out, dry_run=dry_run, force=force, request_file=request_file,
+    )
+    outcome = drive(actx, retry.retry_failed(actx, options), partial(_show, actx))
     if outcome.nothing:
         output.info(actx, f"nothing to retry in {ref}")
     elif outcome.preview:
@@ -118,7 +119,17 @@ def _reasons(counts: Counter[str]) -> str:
     return ", ".join(f"{n:,} {reason}" for reason, n in sorted(counts.items()))
 
 
-def _explain(actx: AppContext, plans: list[Plan]) -> None:
+def _show(actx: AppContext, event: Event) -> None:
+    """An event of retry-failed: its notes (information on a terminal only), its plans."""
+    from batchctl.core.workflows.retry import RetriesPlanned
+
+    if isinstance(event, RetriesPlanned):
+        _explain(actx, event.plans)
+    elif isinstance(event, Note):
+        show_note(actx, event, info_off_tty=False)
+
+
+def _explain(actx: AppContext, plans: Sequence[Plan]) -> None:
     """Per batch, on stderr: what is retried and what is left out, and why."""
     for plan in plans:
         chosen = plan.reasons()

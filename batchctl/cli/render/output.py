@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -313,19 +313,6 @@ def success(actx: AppContext, message: str) -> None:
         actx.err.print(f"[green]✓[/] {escape(message)}", soft_wrap=True)
     else:
         actx.err.print(message, markup=False, soft_wrap=True)
-
-
-def notifier(actx: AppContext, *, info_off_tty: bool = True) -> Callable[[str, str], None]:
-    """The ``notify(level, message)`` callback core functions report through: warnings always,
-    information always or (``info_off_tty=False``) only on a terminal."""
-
-    def notify(level: str, message: str) -> None:
-        if level == "warn":
-            warn(actx, message)
-        elif info_off_tty or actx.stderr_tty:
-            info(actx, message)
-
-    return notify
 
 
 def confirm(actx: AppContext, question: str, *, yes: bool, action: str) -> bool:
