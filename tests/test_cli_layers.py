@@ -48,6 +48,9 @@ EXEMPT: dict[str, str] = {
         "prepare's options, gathered into one value (the options struct)",
     "batchctl.core.requests.prepare.check_spec":
         "rejects impossible combinations of prepare's options (UsageError), reads nothing",
+    "batchctl.core.tracking.actions.plan":
+        "what cancel or delete would act on, resolved from the arguments in the store (no API "
+        "call, nothing changed), so the CLI can ask before the one call that acts",
     "batchctl.core.tracking.gone.deleted_text":
         "text: the one sentence every command says of a deleted batch",
     "batchctl.core.tracking.gone.archived_text":

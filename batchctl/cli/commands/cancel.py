@@ -20,12 +20,11 @@ def cancel(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOp
     from batchctl.core.tracking import actions
 
     actx = app_context(ctx)
+    planned = actions.plan(actx, refs, base_url=actx.settings.base_url)
+    confirm_or_stop(actx, "cancel", planned.ids, "Requests not yet processed will end canceled.",
+                    yes=yes)
     with api_notices(actx):
-        outcomes = actions.cancel_refs(
-            actx, refs, base_url=actx.settings.base_url,
-            confirm=lambda ids: confirm_or_stop(
-                actx, "cancel", ids, "Requests not yet processed will end canceled.", yes=yes),
-        )
+        outcomes = actions.cancel_planned(actx, planned)
     for o in outcomes:
         if o.action == actions.CANCELING:
             output.success(actx, f"{o.id}: cancel requested; it is canceling")

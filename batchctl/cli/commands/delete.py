@@ -22,13 +22,11 @@ def delete(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOp
     from batchctl.core.tracking.gone import deleted_text
 
     actx = app_context(ctx)
+    planned = actions.plan(actx, refs, base_url=actx.settings.base_url)
+    confirm_or_stop(actx, "delete", planned.ids,
+                    "Results that were not downloaded are gone for good.", yes=yes)
     with api_notices(actx):
-        outcomes = actions.delete_refs(
-            actx, refs, base_url=actx.settings.base_url,
-            confirm=lambda ids: confirm_or_stop(
-                actx, "delete", ids, "Results that were not downloaded are gone for good.",
-                yes=yes),
-        )
+        outcomes = actions.delete_planned(actx, planned)
     for o in outcomes:
         if o.action == actions.DELETED:
             output.success(actx, f"{o.id}: deleted")
