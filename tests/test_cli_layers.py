@@ -37,6 +37,8 @@ EXEMPT: dict[str, str] = {
         "retry-failed's options, gathered into one value",
     "batchctl.core.workflows.run.RunOptions":
         "run's options, gathered into one value: what it sends, how it waits, what it writes",
+    "batchctl.core.results.options.Given":
+        "the output options of results and run as given, gathered into one value",
     "batchctl.core.results.options.build_options":
         "parses the output options of results and run (format, filters, order, extraction)",
     "batchctl.core.results.options.format_for":

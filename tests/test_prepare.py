@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from batchctl.core.errors import ExitCode, InputError, UsageError
+from batchctl.core.events import Data, gather
 from batchctl.core.requests.prepare import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, PrepareSpec, prepare
 from batchctl.core.requests.scan import scan_file
 from tests.helpers import invoke
@@ -17,10 +18,10 @@ ID_RULE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def run(spec: PrepareSpec, stdin: bytes | None = None) -> tuple[list[dict], object]:
-    lines: list[bytes] = []
-    result = prepare(spec, lines.append, stdin=io.BytesIO(stdin) if stdin is not None else None)
-    assert all(line.endswith(b"\n") and line.count(b"\n") == 1 for line in lines)
-    return [orjson.loads(line) for line in lines], result
+    events, result = gather(prepare(spec, stdin=io.BytesIO(stdin) if stdin is not None else None))
+    data = b"".join(e.data for e in events if isinstance(e, Data))
+    assert data.endswith(b"\n") or not data
+    return [orjson.loads(line) for line in data.split(b"\n")[:-1]], result
 
 
 def texts(reqs: list[dict]) -> list[str]:
@@ -189,7 +190,9 @@ def test_output_passes_submit_validation(tmp_path):
     src.write_text("id,prompt\n" + "".join(f"id {i % 7},prompt {i}\n" for i in range(50)))
     out = tmp_path / "requests.jsonl"
     with out.open("wb") as f:
-        prepare(PrepareSpec(source=str(src), column="prompt", id_column="id"), f.write)
+        for event in prepare(PrepareSpec(source=str(src), column="prompt", id_column="id")):
+            assert isinstance(event, Data)
+            f.write(event.data)
     scan = scan_file(out)
     assert scan.request_count == 50
 

@@ -62,6 +62,14 @@ class ApiRetry(Event):
 
 
 @dataclass(frozen=True)
+class Data(Event):
+    """Bytes of output for the caller to write, in order (its stdout: results with no file to
+    go to, the lines of `prepare`, a state export)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
 class TokensCounted(Event):
     """``done`` of ``total`` distinct prompts counted by the API (the dry run's --count-tokens)."""
 
@@ -105,13 +113,6 @@ class ResultsRead(Event):
 
     done: int
     expected: int
-
-
-@dataclass(frozen=True)
-class ResultsData(Event):
-    """Bytes of output for the caller to write (results with no file to go to)."""
-
-    data: bytes
 
 
 # -- the API layer's queue, and running a workflow ---------------------------------------------

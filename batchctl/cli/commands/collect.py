@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import JsonOpt
 from batchctl.cli.render import output, shared
 from batchctl.cli.render.events import drive, show_note
@@ -49,7 +50,7 @@ def collect_command(
     from batchctl.core.workflows import collect as core
 
     actx = app_context(ctx)
-    kind = format_for(None, fmt)
+    kind = format_for(None, fmt, FLAGS)
     collection = core.collect_all(actx, directory=directory, state_dir=actx.settings.state_dir,
                                   fmt=kind)
     folder = collection.folder

@@ -11,6 +11,8 @@ import typer
 from batchctl.cli.context import AppContext, app_context
 from batchctl.cli.options import AllowUnknownModelOpt
 from batchctl.cli.render import output
+from batchctl.cli.render.events import drive
+from batchctl.core.events import Data
 
 # The spec and its defaults only: the reader (prepare.py) loads when the command runs, not for
 # `batchctl --help`.
@@ -99,8 +101,10 @@ def prepare(
         output.info(actx, "reading prompts from the terminal, one per line; end with Ctrl-D")
     # Spooled so that nothing reaches stdout (and a `| batchctl submit -`) unless all is good.
     with tempfile.TemporaryFile(prefix="batchctl-prepare-") as spool:
-        result = core.prepare(spec, spool.write, stdin=sys.stdin.buffer if file == "-" else None,
-                              remember_in=actx.settings.state_dir)
+        made = core.prepare(spec, stdin=sys.stdin.buffer if file == "-" else None,
+                            remember_in=actx.settings.state_dir)
+        result = drive(actx, made, lambda event: spool.write(event.data)
+                       if isinstance(event, Data) else None)
         spool.seek(0)
         output.write_bytes(iter(lambda: spool.read(_SPOOL_CHUNK), b""))
     _summary(actx, spec, result)

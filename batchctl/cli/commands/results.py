@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from batchctl.cli.context import app_context
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import (
     ExtractOpt,
     FormatOpt,
@@ -62,18 +63,18 @@ def results_command(
     json_: JsonlOpt = False,
 ) -> None:
     """`batchctl results`: see HELP."""
-    from batchctl.core.results.options import build_options
+    from batchctl.core.results.options import Given, build_options
 
     actx = app_context(ctx)
     if data is not None and not join:
         raise UsageError(f"unexpected argument {str(data)!r}: a data file goes with --join",
                          hint=f"batchctl results {ref} --join {data} --id-column COLUMN")
-    options = build_options(
+    options = build_options(Given(
         out=out, fmt=fmt, only=only, order=order, merge_retries=merge_retries,
         prices_file=prices_file, json_=json_, extract=extract, thinking=thinking,
         join=(str(data) if data is not None else "") if join else None, id_column=id_column,
-        state_dir=actx.settings.state_dir,
-    )
+        state_dir=actx.settings.state_dir, flags=FLAGS,
+    ))
     with api_notices(actx):
         shared.export_results(actx, ref, options, out, summary_json=summary_json, json_=json_)
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_REQUESTS,
@@ -96,17 +97,17 @@ def run_command(
     """`batchctl run`: see HELP."""
     from batchctl.cli.render.wait_view import WaitScreen
     from batchctl.core.atomic import check_target
-    from batchctl.core.results.options import build_options
+    from batchctl.core.results.options import Given, build_options
     from batchctl.core.results.report import ResultsRequest
     from batchctl.core.submit import send
     from batchctl.core.workflows import run, waiting
 
     actx = app_context(ctx)
     # Every option is checked before anything is sent.
-    results = build_options(
+    results = build_options(Given(
         out=out, fmt=fmt, only=only, order=order, prices_file=prices_file, json_=json_,
-        extract=extract, thinking=thinking,
-    )
+        extract=extract, thinking=thinking, flags=FLAGS,
+    ))
     if out is not None:
         check_target(out)
     if count_tokens and not dry_run:

@@ -12,7 +12,9 @@ import typer
 from batchctl.cli.context import app_context
 from batchctl.cli.options import JsonOpt
 from batchctl.cli.render import output
+from batchctl.cli.render.events import drive
 from batchctl.core.errors import UsageError
+from batchctl.core.events import Data
 
 state_app = typer.Typer(
     name="state",
@@ -62,8 +64,9 @@ def export(ctx: typer.Context, file: FileArg, json_: JsonOpt = False) -> None:
         raise UsageError("--json reports an export to FILE on stdout; with '-' stdout is the export",
                          hint="give a FILE, or leave --json out")
     store = actx.store()
-    counts = transfer.export(store, None if str(file) == "-" else file, actx.clock.time(),
-                             write=output.write_bytes)
+    exported = transfer.export(store, None if str(file) == "-" else file, actx.clock.time())
+    counts = drive(actx, exported, lambda event: output.write_bytes([event.data])
+                   if isinstance(event, Data) else None)
     if counts is None:  # written to stdout
         return
     if json_:

@@ -20,7 +20,7 @@ import typer
 from batchctl.cli.context import AppContext
 from batchctl.cli.render import output
 from batchctl.core.errors import ExitCode
-from batchctl.core.events import Event, Note, ResultsData, ResultsRead
+from batchctl.core.events import Data, Event, Note, ResultsRead
 
 if TYPE_CHECKING:
     from batchctl.core.results.options import Options
@@ -33,15 +33,18 @@ def request_input(actx: AppContext, file: str) -> Input:
     """The file to check; stdin (``-``) is spooled to the state directory first."""
     from batchctl.core.submit import send
 
-    def stdin() -> BinaryIO:
-        if actx.stdin_tty:
-            output.info(actx, "reading requests from stdin; end with Ctrl-D")
-        stream: Any = getattr(sys.stdin, "buffer", None)
-        if stream is None:  # a text-only stdin (embedding): encode it as UTF-8
-            stream = io.BytesIO(sys.stdin.read().encode("utf-8"))
-        return cast(BinaryIO, stream)
+    return send.open_input(file, stdin=_stdin(actx) if file == "-" else None,
+                           state_dir=actx.settings.state_dir)
 
-    return send.open_input(file, stdin=stdin, state_dir=actx.settings.state_dir)
+
+def _stdin(actx: AppContext) -> BinaryIO:
+    """stdin as bytes, said first on a terminal (someone is expected to type)."""
+    if actx.stdin_tty:
+        output.info(actx, "reading requests from stdin; end with Ctrl-D")
+    stream: Any = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text-only stdin (embedding): encode it as UTF-8
+        stream = io.BytesIO(sys.stdin.read().encode("utf-8"))
+    return cast(BinaryIO, stream)
 
 
 def _count(n: int, noun: str) -> str:
@@ -180,7 +183,7 @@ class ResultsScreen:
         from batchctl.cli.render.events import show_note
         from batchctl.core.results.export import ResultsWritten
 
-        if isinstance(event, ResultsData):
+        if isinstance(event, Data):
             self.write([event.data])
         elif isinstance(event, ResultsRead):
             if self._bar is None and self.out is not None and self.actx.stderr_tty:

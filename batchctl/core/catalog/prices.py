@@ -179,8 +179,9 @@ def estimate_input_tokens(params: Mapping[str, Any]) -> int:
 RATE_KEYS = ("input", "output", "cache_write", "cache_write_1h", "cache_read")
 
 
-def load_price_table(path: str | Any) -> dict[str, Any]:
-    """The built-in table with the models of a ``prices.json``-shaped file added or replaced.
+def load_price_table(path: str | Any, name: str = "prices") -> dict[str, Any]:
+    """The built-in table with the models of a ``prices.json``-shaped file added or replaced
+    (``name``: how the caller names the option that gave it, for messages).
 
     The file needs a ``models`` object of ``{model: {"input": ..., "output": ..., ...}}`` (USD per
     million tokens, standard rates); ``batch_discount`` and ``as_of`` are optional. A file that
@@ -190,18 +191,18 @@ def load_price_table(path: str | Any) -> dict[str, Any]:
     from batchctl.core.errors import UsageError
 
     data, models = read_models(
-        str(path), "--prices",
+        str(path), name,
         '{"models": {MODEL: {"input": ..., "output": ...}}} like the built-in prices.json')
     for model, rates in models.items():
         if not isinstance(rates, dict) or not all(
             isinstance(rates.get(k), (int, float)) and not isinstance(rates.get(k), bool)
             and rates[k] >= 0 for k in ("input", "output")
         ):
-            raise UsageError(f"--prices {path}: model {model!r} needs numbers >= 0 for "
+            raise UsageError(f"{name} {path}: model {model!r} needs numbers >= 0 for "
                              "input and output (USD per million tokens)")
     discount = data.get("batch_discount", price_table()["batch_discount"])
     if not isinstance(discount, (int, float)) or not 0 < discount <= 1:
-        raise UsageError(f"--prices {path}: batch_discount must be a number in (0, 1]")
+        raise UsageError(f"{name} {path}: batch_discount must be a number in (0, 1]")
     base = price_table()
     return {
         **base,

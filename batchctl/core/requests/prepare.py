@@ -24,11 +24,12 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from batchctl.core.errors import InputError, UsageError
+from batchctl.core.events import Data, Events
 from batchctl.core.requests import provenance
 from batchctl.core.requests.prepare_csv import column_for, csv_rows, from_csv, prepared_rows
 from batchctl.core.requests.prepare_spec import (
@@ -52,6 +53,8 @@ from batchctl.core.requests.prepare_spec import (
 __all__ = ["DEFAULT_MAX_TOKENS", "DEFAULT_MODEL", "DEFAULT_TEMPLATE", "MODEL_ENV", "PrepareSpec",
            "Prepared", "check_spec", "csv_rows", "fill", "match_files", "prepare",
            "prepared_rows", "request_line"]
+
+BLOCK = 1 << 16  # bytes of request lines yielded at a time
 
 
 def check_spec(spec: PrepareSpec) -> None:
@@ -186,31 +189,43 @@ def _from_files(
 
 
 def prepare(
-    spec: PrepareSpec,
-    sink: Callable[[bytes], Any],
-    *,
-    stdin: IO[bytes] | None = None,
-    remember_in: Path | None = None,
-) -> Prepared:
-    """Write the request file for ``spec`` through ``sink`` (one JSON line per call).
+    spec: PrepareSpec, *, stdin: IO[bytes] | None = None, remember_in: Path | None = None,
+) -> Events[Prepared]:
+    """The request file for ``spec``, yielded as ``Data`` (blocks of JSON lines); returns what
+    was made.
 
     Raises `UsageError` (exit 2) for bad options or a CSV column that is not in the header, and
     `InputError` (exit 3) with every problem as ``FILE:LINE: message`` after reading the whole
-    input; the caller must then discard what ``sink`` received. With ``remember_in`` (the state
+    input; the caller must then discard what it was given. With ``remember_in`` (the state
     directory), a request file made from a CSV file is remembered for ``results --join``
     (``batchctl.core.requests.provenance``). A ``.csv`` file without ``--column`` is read as
     CSV all the same (``prepare_csv.column_for``).
     """
     spec = column_for(spec)
-    if remember_in is not None and spec.mode == "csv" and spec.source not in (None, "-"):
-        digest = hashlib.sha256()
-
-        def hashed(line: bytes) -> None:
-            digest.update(line)
-            sink(line)
-
-        result = prepare(spec, hashed, stdin=stdin)
+    check_spec(spec)
+    remember = remember_in is not None and spec.mode == "csv" and spec.source not in (None, "-")
+    digest = hashlib.sha256() if remember else None
+    result = Prepared(mode=spec.mode)
+    ids = Ids(result)
+    problems = Problems()
+    if spec.mode == "files":
+        yield from _drain(_from_files(spec, ids, problems), result, digest)
+        problems.raise_if_any(f"--files {spec.files_glob}")
+    else:
         assert spec.source is not None
+        name, stream, close = _open_source(spec.source, stdin)
+        try:
+            make = from_csv if spec.mode == "csv" else _from_lines
+            yield from _drain(make(spec, name, stream, ids, problems), result, digest)
+        finally:
+            if close:
+                stream.close()
+        problems.raise_if_any(name)
+    if not result.requests:
+        where = spec.files_glob if spec.mode == "files" else name
+        raise InputError(f"{where}: no prompts: the input is empty or has only blank lines")
+    if digest is not None:
+        assert remember_in is not None and spec.source is not None
         provenance.remember(remember_in, digest.hexdigest(), {
             "source": os.path.abspath(spec.source),
             "source_sha256": provenance.file_sha256(spec.source),
@@ -219,31 +234,21 @@ def prepare(
             "id_prefix": spec.id_prefix,
             "ids_changed": bool(result.renamed or result.deduplicated),
         })
-        return result
-    check_spec(spec)
-    result = Prepared(mode=spec.mode)
-    ids = Ids(result)
-    problems = Problems()
-    if spec.mode == "files":
-        _drain(_from_files(spec, ids, problems), sink, result)
-        problems.raise_if_any(f"--files {spec.files_glob}")
-    else:
-        assert spec.source is not None
-        name, stream, close = _open_source(spec.source, stdin)
-        try:
-            make = from_csv if spec.mode == "csv" else _from_lines
-            _drain(make(spec, name, stream, ids, problems), sink, result)
-        finally:
-            if close:
-                stream.close()
-        problems.raise_if_any(name)
-    if not result.requests:
-        where = spec.files_glob if spec.mode == "files" else name
-        raise InputError(f"{where}: no prompts: the input is empty or has only blank lines")
     return result
 
 
-def _drain(lines: Iterable[bytes], sink: Callable[[bytes], Any], result: Prepared) -> None:
+def _drain(lines: Iterable[bytes], result: Prepared, digest: Any) -> Iterator[Data]:
+    """The lines in blocks of about BLOCK bytes, counted (and hashed, with ``digest``)."""
+    block: list[bytes] = []
+    size = 0
     for line in lines:
-        sink(line)
+        if digest is not None:
+            digest.update(line)
+        block.append(line)
+        size += len(line)
         result.requests += 1
+        if size >= BLOCK:
+            yield Data(b"".join(block))
+            block, size = [], 0
+    if block:
+        yield Data(b"".join(block))

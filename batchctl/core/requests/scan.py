@@ -18,7 +18,7 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,6 @@ BODY_TAIL = b"]}"
 BODY_OVERHEAD = len(BODY_HEAD) + len(BODY_TAIL)
 
 _BOM = b"\xef\xbb\xbf"
-_PROGRESS_EVERY = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -170,7 +169,6 @@ def scan_file(
     max_requests: int = DEFAULT_MAX_REQUESTS,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_problems: int | None = MAX_PROBLEMS,
-    progress: Callable[[int, int], None] | None = None,
     rules: Rules | None = None,
 ) -> Scan:
     """Validate, measure and split a request file in one streaming pass.
@@ -184,7 +182,6 @@ def scan_file(
     check_limits(max_requests, max_bytes)
     path = os.fspath(path)
     name = display_name or path
-    total = os.path.getsize(path)
     problems: list[str] = []
     more = 0
 
@@ -208,15 +205,11 @@ def scan_file(
     long_limits: dict[str, float] = {}
     splitter = _Splitter(max_requests, max_bytes)
     offset = line_no = openai_count = 0
-    next_report = _PROGRESS_EVERY
     with open(path, "rb") as f:
         for raw in f:
             line_no += 1
             start = offset
             offset += len(raw)
-            if progress and offset >= next_report:
-                progress(offset, total)
-                next_report = offset + _PROGRESS_EVERY
             text = raw[3:] if line_no == 1 and raw.startswith(_BOM) else raw
             line = text.strip()
             if not line:
@@ -269,8 +262,6 @@ def scan_file(
     digest, hashed_size = file_hash[0]
     if hashed_size != offset:
         raise StateError(f"{name} changed while it was being read", hint="Run the command again.")
-    if progress:
-        progress(offset, total)
     if not seen and not problems:
         problems.append(f"{name}: no requests: the file is empty or has only blank lines")
     if problems:

@@ -11,7 +11,7 @@ Reading, filtering and ordering are ``batchctl.core.results.reading``; the optio
 A download cut part-way is fetched again and resumed where it broke (``batchctl.core.api.download``),
 so a file and the caller's stdout both get each byte once. A file target is written
 atomically (``batchctl.core.atomic``), so nothing half-written is ever left at its path; with
-no file, the bytes are yielded to the caller as they come (``ResultsData`` events).
+no file, the bytes are yielded to the caller as they come (``Data`` events).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.atomic import atomic_file, check_target
 from batchctl.core.errors import StateError
-from batchctl.core.events import WARN, Event, Events, Note, ResultsData, ResultsRead
+from batchctl.core.events import WARN, Data, Event, Events, Note, ResultsRead
 from batchctl.core.results import csvout
 from batchctl.core.results.extract import ColumnSpool, Extractor, add_to_line
 from batchctl.core.results.join import Joined, JoinPlan
@@ -120,7 +120,7 @@ class Export(Reader):
             spool.close()
 
     def events(self, out: Path | None) -> Events[Summary]:
-        """The export under way: to ``out`` atomically, or with no file, as ``ResultsData`` for
+        """The export under way: to ``out`` atomically, or with no file, as ``Data`` for
         the caller to write; ``ResultsRead`` as results are read and the notes of the reading
         between blocks. Written to a file that holds all their results (no ``--only``), the
         batches are marked collected. Returns the summary."""
@@ -128,7 +128,7 @@ class Export(Reader):
         if out is None:
             for chunk in self.chunks():
                 yield from self._news()
-                yield ResultsData(chunk)
+                yield Data(chunk)
             yield from self._news()
             return self.summary
         target = Path(out).absolute()
@@ -164,13 +164,13 @@ def open_export(api: Api, store: Store, ref: str, options: Options) -> Events[Ex
     """Check everything that can be checked before a byte is written: the batches exist and
     have ended (exit 8 if not, 5 if archived), and for ``--order input`` the request files still
     match their sha256 (exit 7). The order not given is settled here (``resolve_order``)."""
-    needs = None
+    needs, flags = None, options.flags
     if options.order == "input":
-        needs = "--order input"
+        needs = f"{flags['order']} input"
     elif options.merge_retries:
-        needs = "--merge-retries"
+        needs = flags["merge_retries"]
     elif options.join is not None and options.join.data is None:
-        needs = "--join"
+        needs = flags["join"]
     rows = resolve(api, store, ref, needs_store=needs)
     join_plan = plan_join(options.join, rows) if options.join is not None else None
     if options.order == "input":
@@ -217,7 +217,7 @@ def export(
     api: Api, store: Store, ref: str, options: Options, out: Path | None
 ) -> Events[Summary]:
     """The results of ``ref`` written to ``out`` atomically, or with no file, yielded as
-    ``ResultsData`` (see ``Export.events``); the step `results` and `run` share. Returns the
+    ``Data`` (see ``Export.events``); the step `results` and `run` share. Returns the
     summary."""
     if out is not None:
         check_target(out)  # before anything is fetched

@@ -26,6 +26,7 @@ import orjson
 
 from batchctl.core.errors import InputError, StateError, UsageError
 from batchctl.core.events import WARN, Note
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.requests import provenance
 from batchctl.core.results import csvout
 from batchctl.core.results.extract import ColumnSpool, Extractor, cell, jsonl_suffix
@@ -43,6 +44,7 @@ class JoinRequest:
     data: Path | None
     id_column: str | None
     state_dir: Path
+    flags: Flags = KEYS  # how the caller names --join and --id-column, for messages
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class JoinPlan:
     path: Path
     id_column: str | None
     prepared: dict[str, Any] | None  # prepare's record: ids are the ones prepare gave
+    flags: Flags = KEYS
 
     @property
     def jsonl(self) -> bool:
@@ -64,18 +67,19 @@ def plan(request: JoinRequest, rows: list[dict[str, Any] | None]) -> JoinPlan:
     shas = {str(r["sha256"]) for r in rows if r is not None and r.get("sha256")}
     records = [rec for sha in sorted(shas) if (rec := provenance.recall(request.state_dir, sha))]
     record = records[0] if len(records) == 1 and len(shas) == 1 else None
-    data = request.data
+    data, flags = request.data, request.flags
+    join, id_column = flags["join"], flags["id_column"]
     if data is None:
         if record is None:
             raise UsageError(
-                "--join needs a DATA file: this job's request file was not made by "
+                f"{join} needs a DATA file: this job's request file was not made by "
                 "`batchctl prepare` from a CSV file with this state store",
-                hint="batchctl results JOB --join data.csv --id-column id",
+                hint=f"batchctl results JOB {join} data.csv {id_column} id",
             )
         data = Path(record["source"])
     data = data.absolute()
     if not data.is_file():
-        raise UsageError(f"--join {data}: no such file")
+        raise UsageError(f"{join} {data}: no such file")
     use_record = (
         record is not None
         and os.path.abspath(record["source"]) == str(data)
@@ -85,16 +89,16 @@ def plan(request: JoinRequest, rows: list[dict[str, Any] | None]) -> JoinPlan:
         assert record is not None
         if provenance.file_sha256(data) != record.get("source_sha256"):
             raise StateError(
-                f"--join {data}: the file changed since `batchctl prepare` read it, so its rows "
+                f"{join} {data}: the file changed since `batchctl prepare` read it, so its rows "
                 "can no longer be matched to the ids prepare gave them",
-                hint="join on a column instead: --join DATA --id-column COLUMN",
+                hint=f"join on a column instead: {join} DATA {id_column} COLUMN",
             )
-        return JoinPlan(data, record.get("id_column"), record)
+        return JoinPlan(data, record.get("id_column"), record, flags)
     if request.id_column is None:
         raise UsageError(
-            f"--join {data} needs --id-column: the column that holds each row's custom_id"
+            f"{join} {data} needs {id_column}: the column that holds each row's custom_id"
         )
-    return JoinPlan(data, request.id_column, None)
+    return JoinPlan(data, request.id_column, None, flags)
 
 
 def data_rows(join: JoinPlan) -> tuple[list[str], Iterator[tuple[list[Any], str | None]]]:
@@ -148,7 +152,8 @@ def _csv(join: JoinPlan) -> tuple[list[str], Iterator[tuple[list[Any], str | Non
         folded = [h.casefold() for h in header]
         if column.strip().casefold() not in folded:
             shown = ", ".join(repr(h) for h in header if h)
-            raise UsageError(f"--id-column {column!r}: {join.path} has no such column",
+            raise UsageError(f"{join.flags['id_column']} {column!r}: {join.path} has no such "
+                             "column",
                              hint=f"its header names: {shown}")
         index = folded.index(column.strip().casefold())
     else:
@@ -187,7 +192,8 @@ def _jsonl(join: JoinPlan) -> tuple[list[str], Iterator[tuple[list[Any], str | N
         keys.update(dict.fromkeys(obj))
     column = join.id_column or ""
     if column not in keys:
-        raise UsageError(f"--id-column {column!r}: no line of {join.path} has that key")
+        raise UsageError(f"{join.flags['id_column']} {column!r}: no line of {join.path} has "
+                         "that key")
     header = list(keys)
 
     def cells() -> Iterator[tuple[list[Any], str | None]]:

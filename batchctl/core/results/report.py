@@ -77,12 +77,13 @@ def append_step_summary(text: str, target: Path) -> None:
         f.write(text)
 
 
-def check_json_target(path: Path) -> None:
-    """A usage error (before anything is fetched) if ``--summary-json`` cannot be written."""
+def check_json_target(path: Path, name: str = "summary_json") -> None:
+    """A usage error (before anything is fetched) if ``--summary-json`` cannot be written
+    (``name``: how the caller names that option)."""
     if not path.absolute().parent.is_dir():
-        raise UsageError(f"--summary-json {path}: its folder does not exist")
+        raise UsageError(f"{name} {path}: its folder does not exist")
     if path.is_dir():
-        raise UsageError(f"--summary-json {path}: is a folder")
+        raise UsageError(f"{name} {path}: is a folder")
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
@@ -126,7 +127,7 @@ def export_and_report(deps: Deps, ref: str, request: ResultsRequest) -> Events[S
     from batchctl.core.results.export import ResultsWritten, export
 
     if request.summary_json is not None:
-        check_json_target(request.summary_json)
+        check_json_target(request.summary_json, request.options.flags["summary_json"])
     summary = yield from export(deps.api(), deps.store(), ref, request.options, request.out)
     yield ResultsWritten(summary)
     data = summary.as_dict()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -89,10 +89,14 @@ def file_input(file: str) -> Input:
     return Input(path, file, file)
 
 
-def open_input(file: str, *, stdin: Callable[[], BinaryIO], state_dir: Path) -> Input:
-    """The request file of submit and run: ``file``, or for ``-`` the stream ``stdin()``
-    gives (called only then), spooled to ``state_dir`` first."""
-    return stdin_input(stdin(), state_dir) if file == "-" else file_input(file)
+def open_input(file: str, *, stdin: BinaryIO | None, state_dir: Path) -> Input:
+    """The request file of submit and run: ``file``, or for ``-`` the ``stdin`` stream the
+    caller opened, spooled to ``state_dir`` first."""
+    if file != "-":
+        return file_input(file)
+    if stdin is None:
+        raise ValueError("'-' names stdin, and no stdin stream was given")
+    return stdin_input(stdin, state_dir)
 
 
 def stdin_input(stream: BinaryIO, state_dir: Path) -> Input:

@@ -1,0 +1,28 @@
+"""The one table of how the command line names the options core's messages mention.
+
+Core words some messages about an option ("--max-queued 5 is smaller than a part of 7
+requests") with the name its caller gives (``batchctl.core.flags``); the CLI hands this table
+in with every options value it builds. The keys are core's names for the options (the
+parameters and fields they fill); ``tests/test_cli_flags.py`` checks that every flag named here
+is one that batchctl accepts.
+"""
+
+from __future__ import annotations
+
+from batchctl.core.flags import Flags
+
+FLAGS = Flags({
+    # results and run: what to write
+    "out": "-o",
+    "fmt": "--format",
+    "only": "--only",
+    "order": "--order",
+    "prices_file": "--prices",
+    "json_": "--json",
+    "merge_retries": "--merge-retries",
+    "extract": "--extract",
+    "thinking": "--thinking",
+    "join": "--join",
+    "id_column": "--id-column",
+    "summary_json": "--summary-json",
+})

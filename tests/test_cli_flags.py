@@ -1,0 +1,38 @@
+"""The CLI's table of flag names (batchctl/cli/flags.py) names flags that batchctl accepts, and
+core words its messages with the names it is handed (batchctl/core/flags.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer.main
+
+from batchctl.cli.app import app
+from batchctl.cli.flags import FLAGS
+from batchctl.core.errors import UsageError
+from batchctl.core.flags import KEYS
+from batchctl.core.results.options import Given, build_options
+from tests.helpers import failure
+
+
+def _options(command: Any) -> set[str]:
+    """Every option string of a click command and its subcommands."""
+    found = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+    for sub in getattr(command, "commands", {}).values():
+        found |= _options(sub)
+    return found
+
+
+def test_every_flag_in_the_table_is_one_batchctl_accepts() -> None:
+    accepted = _options(typer.main.get_command(app))
+    assert sorted(set(FLAGS.names.values()) - accepted) == []
+
+
+def test_core_words_a_message_with_the_name_it_is_handed() -> None:
+    cli = failure(lambda: build_options(Given(fmt="xml", flags=FLAGS)))
+    library = failure(lambda: build_options(Given(fmt="xml")))
+    assert isinstance(cli, UsageError) and isinstance(library, UsageError)
+    assert cli.message == "--format must be one of: jsonl, csv; got 'xml'"
+    assert library.message == "fmt must be one of: jsonl, csv; got 'xml'"  # the keyword passed
+    assert KEYS["max_queued"] == "max_queued"
+    assert FLAGS.but(max_cost="BATCHCTL_MAX_COST")["max_cost"] == "BATCHCTL_MAX_COST"
