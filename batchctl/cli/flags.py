@@ -25,4 +25,11 @@ FLAGS = Flags({
     "join": "--join",
     "id_column": "--id-column",
     "summary_json": "--summary-json",
+    # submit and run: what is sent, and how
+    "max_requests": "--max-requests",
+    "max_bytes": "--max-bytes",
+    "max_cost": "--max-cost",
+    "max_queued": "--max-queued",
+    "label": "--label",
+    "force": "--force",
 })

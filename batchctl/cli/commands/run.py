@@ -112,7 +112,9 @@ def run_command(
         check_target(out)
     if count_tokens and not dry_run:
         raise UsageError("--count-tokens goes with --dry-run (it counts what would be sent)")
-    limits = send.Limits.parse(max_requests, max_bytes, max_cost)
+    cost, cost_from = shared.max_cost(max_cost)
+    limits = send.Limits.parse(max_requests, max_bytes, cost, flags=FLAGS,
+                               max_cost_from=cost_from)
     checks = send.Checks.parse(
         api_version=api_version, betas=beta or (), limits=limits_file,
         allow_unknown_model=allow_unknown_model, lift_betas=lift_betas, all_problems=all_problems,

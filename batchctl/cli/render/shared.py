@@ -37,6 +37,18 @@ def request_input(actx: AppContext, file: str) -> Input:
                            state_dir=actx.settings.state_dir)
 
 
+MAX_COST_ENV = "BATCHCTL_MAX_COST"
+
+
+def max_cost(given: str | None) -> tuple[str | None, str | None]:
+    """``--max-cost``, else ``$BATCHCTL_MAX_COST`` (a default for cron): the text, and the
+    variable's name when it came from there (for messages)."""
+    if given is not None:
+        return given, None
+    value = os.environ.get(MAX_COST_ENV) or None
+    return value, MAX_COST_ENV if value is not None else None
+
+
 def _stdin(actx: AppContext) -> BinaryIO:
     """stdin as bytes, said first on a terminal (someone is expected to type)."""
     if actx.stdin_tty:

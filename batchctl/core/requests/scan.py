@@ -26,6 +26,7 @@ import orjson
 
 from batchctl.core.catalog.prices import estimate_input_tokens, long_prompt_limit
 from batchctl.core.errors import InputError, StateError, UsageError
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.requests.check import check_request, is_verbatim, line_problem, to_request
 from batchctl.core.requests.rules import FileChecks, Rules
 
@@ -110,11 +111,13 @@ def parse_size(text: str) -> int:
     return value
 
 
-def check_limits(max_requests: int, max_bytes: int) -> None:
+def check_limits(max_requests: int, max_bytes: int, flags: Flags = KEYS) -> None:
+    """A usage error for limits the API would not take (named as ``flags`` says)."""
     if not 1 <= max_requests <= API_MAX_REQUESTS:
-        raise UsageError(f"--max-requests must be between 1 and {API_MAX_REQUESTS:,}")
+        raise UsageError(f"{flags['max_requests']} must be between 1 and {API_MAX_REQUESTS:,}")
     if not BODY_OVERHEAD < max_bytes <= API_MAX_BYTES:
-        raise UsageError(f"--max-bytes must be at most {API_MAX_BYTES:,} bytes (the API's 256 MB)")
+        raise UsageError(f"{flags['max_bytes']} must be at most {API_MAX_BYTES:,} bytes (the "
+                         "API's 256 MB)")
 
 
 class _Splitter:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from batchctl.core.deps import Deps
 from batchctl.core.events import WARN, Events, Note
+from batchctl.core.flags import KEYS, Flags
 
 if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
     from batchctl.core.api.client import Api
@@ -31,20 +32,28 @@ STDIN_NAME = "<stdin>"
 
 @dataclass(frozen=True)
 class Limits:
-    """``--max-requests``, ``--max-bytes`` and ``--max-cost``, checked."""
+    """``--max-requests``, ``--max-bytes`` and ``--max-cost``, checked; ``flags``: how the
+    caller names them, for messages."""
 
     max_requests: int
     max_bytes: int
     max_cost: float | None = None  # USD; None: no cap (batchctl.core.submit.spend)
+    flags: Flags = KEYS
 
     @classmethod
-    def parse(cls, max_requests: int, max_bytes: str, max_cost: str | None = None) -> Limits:
+    def parse(
+        cls, max_requests: int, max_bytes: str, max_cost: str | None = None, *,
+        flags: Flags = KEYS, max_cost_from: str | None = None,
+    ) -> Limits:
+        """``max_cost_from``: how the caller names where the ``max_cost`` text came from when
+        it is not the option itself (a variable of the environment)."""
         from batchctl.core.requests.scan import check_limits, parse_size
         from batchctl.core.submit.spend import parse_max_cost
 
         limit = parse_size(max_bytes)
-        check_limits(max_requests, limit)
-        return cls(max_requests, limit, parse_max_cost(max_cost))
+        check_limits(max_requests, limit, flags)
+        cost = parse_max_cost(max_cost, max_cost_from or flags["max_cost"])
+        return cls(max_requests, limit, cost, flags)
 
 
 @dataclass(frozen=True)
@@ -148,7 +157,8 @@ def _check_cap(scan: Scan, limits: Limits) -> None:
     if limits.max_cost is not None:  # refused here, before anything is sent (exit 10)
         from batchctl.core.submit.spend import check_cap
 
-        check_cap(limits.max_cost, scan.models, scan.input_tokens, scan.output_tokens)
+        check_cap(limits.max_cost, scan.models, scan.input_tokens, scan.output_tokens,
+                  limits.flags["max_cost"])
 
 
 def dry_run(
@@ -200,6 +210,6 @@ def send(deps: Deps, submission: Submission) -> Events[tuple[Scan, SubmitResult]
     from batchctl.core.submit.submit import JobOptions, submit
 
     options = JobOptions(s.source.source, label=s.label, betas=s.betas, force=s.force,
-                         max_queued=s.max_queued)
+                         max_queued=s.max_queued, flags=s.limits.flags)
     result = yield from submit(deps.api(), deps.store(), scan, options, clock=deps.clock)
     return scan, result

@@ -12,6 +12,7 @@ from batchctl.core.catalog.prices import ESTIMATE_NOTE, cost_summary
 from batchctl.core.clock import Clock
 from batchctl.core.errors import NextStep, UsageError
 from batchctl.core.events import INFO, WARN, Event, Events, Note
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.requests.rules import RULES
 from batchctl.core.requests.scan import Scan
 from batchctl.core.state.jobs import content_key
@@ -96,6 +97,7 @@ class JobOptions:
     max_queued: int | None = None
     parent_id: str | None = None
     api_version: str | None = None
+    flags: Flags = KEYS  # how the caller names these options, for messages
 
 
 @dataclass(frozen=True)
@@ -130,10 +132,11 @@ def submit(
     biggest = max((p.request_count for p in scan.parts), default=0)
     max_queued = options.max_queued
     if max_queued is not None and biggest > max_queued:
+        flag = options.flags["max_queued"]
         raise UsageError(
-            f"--max-queued {max_queued:,} is smaller than a part of {biggest:,} requests: "
+            f"{flag} {max_queued:,} is smaller than a part of {biggest:,} requests: "
             "that part could never be sent",
-            hint="raise --max-queued, or split into smaller parts with --max-requests",
+            hint=f"raise {flag}, or split into smaller parts with {options.flags['max_requests']}",
         )
     key = split_key(scan)
     lock = content_key(sha256=scan.sha256, split_key=key, base_url=api.base_url)
@@ -159,7 +162,7 @@ def _submit_locked(
     )
     done: dict[int, dict[str, Any]] = {}
     if job is not None:
-        yield from _label_kept(job, label)
+        yield from _label_kept(job, label, options.flags)
         store.record_parts(job["id"], [part_fields(p) for p in scan.parts])  # jobs before m005
         if max_queued is not None and max_queued != job.get("max_queued"):
             store.set_max_queued(job["id"], max_queued)
@@ -186,13 +189,14 @@ def _submit_locked(
                         held=fed.reason, retry_at=fed.retry_at, max_queued=job.get("max_queued"))
 
 
-def _label_kept(job: dict[str, Any], label: str | None) -> Iterator[Note]:
+def _label_kept(job: dict[str, Any], label: str | None, flags: Flags) -> Iterator[Note]:
     """A --label that cannot apply (the content was submitted before, under another label or
     none) is said, never dropped in silence: the job keeps the label it was made with."""
     if label is None or label == job["label"]:
         return
     was = f"label {job['label']!r}" if job["label"] else "no label"
-    yield Note(WARN, f"--label {label!r} is not applied: this content was already submitted as "
+    yield Note(WARN, f"{flags['label']} {label!r} is not applied: this content was already "
+                     "submitted as "
                      f"job {job['id']}, with {was}, which it keeps")
 
 
