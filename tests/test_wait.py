@@ -19,6 +19,7 @@ from batchctl.core.workflows.waiting import (
     MAX_INTERVAL,
     SLEEP_SLICE,
     Backoff,
+    WaitOptions,
     sleep_until,
     wait_for,
 )
@@ -251,8 +252,8 @@ def test_wait_for_keeps_polling_through_a_brief_outage(make_emulator, tmp_path, 
     try:
         for _attempt in range(20):  # the first poll must succeed (else it is exit 6 at once)
             try:
-                events, records = gather(wait_for(api, store, targets, clock=clock, interval=5,
-                                                  seed=0))
+                events, records = gather(wait_for(api, store, targets, WaitOptions(interval=5),
+                                                  clock=clock, seed=0))
                 break
             except UnavailableError:
                 continue

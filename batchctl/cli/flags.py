@@ -32,4 +32,10 @@ FLAGS = Flags({
     "max_queued": "--max-queued",
     "label": "--label",
     "force": "--force",
+    # wait, run, status, retry-failed
+    "timeout": "--timeout",
+    "include_canceled": "--include-canceled",
+    "dry_run": "--dry-run",
+    # the global options
+    "base_url": "--base-url",
 })

@@ -52,7 +52,7 @@ def collect_command(
     actx = app_context(ctx)
     kind = format_for(None, fmt, FLAGS)
     collection = core.collect_all(actx, directory=directory, state_dir=actx.settings.state_dir,
-                                  fmt=kind)
+                                  fmt=kind, flags=FLAGS)
     folder = collection.folder
     outcomes: list[core.CollectOutcome] = []
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import JsonOpt, RefArg
 from batchctl.cli.render import output
 from batchctl.cli.render.events import drive, show_note
@@ -100,7 +101,7 @@ def retry_failed_command(
         out = None
     options = retry.RetryOptions(
         ref, actx.settings.state_dir, all_errors=all_errors, include_canceled=include_canceled,
-        output=out, dry_run=dry_run, force=force, request_file=request_file,
+        output=out, dry_run=dry_run, force=force, request_file=request_file, flags=FLAGS,
     )
     outcome = drive(actx, retry.retry_failed(actx, options), partial(_show, actx))
     if outcome.nothing:

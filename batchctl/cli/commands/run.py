@@ -130,7 +130,8 @@ def run_command(
     options = run.RunOptions(
         send.Submission(source, limits, checks, label=label, betas=beta or (), force=force,
                         max_queued=max_queued),
-        waiting.WaitOptions(interval=interval, timeout=timeout, exit_status=exit_status),
+        waiting.WaitOptions(interval=interval, timeout=timeout, exit_status=exit_status,
+                            flags=FLAGS),
         ResultsRequest(results, "batchctl run", out=out, step_summary=shared.step_summary_file()),
         results_args=_results_args(out, fmt, only, order, prices_file, json_),
     )

@@ -110,7 +110,7 @@ def submit_command(
 
 def show_pending(actx: AppContext, result: SubmitResult) -> None:
     """The parts not sent, why, and what sends them (stderr, always)."""
-    lines = result.held_lines(actx.clock.time())
+    lines = result.held_lines(actx.clock.time(), FLAGS)
     for line in lines:
         output.info(actx, line)
     if lines:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from batchctl.cli.context import app_context
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import ExitStatusOpt, IntervalOpt, JsonOpt, RefsArg, TimeoutOpt
 from batchctl.cli.render import output
 from batchctl.cli.render.events import drive
@@ -32,7 +33,8 @@ def wait(
     from batchctl.core.workflows import waiting
 
     actx = app_context(ctx)
-    options = waiting.WaitOptions(interval=interval, timeout=timeout, exit_status=exit_status)
+    options = waiting.WaitOptions(interval=interval, timeout=timeout, exit_status=exit_status,
+                                  flags=FLAGS)
     with WaitScreen(actx) as screen:
         waited = drive(actx, waiting.wait(actx, refs, options, base_url=actx.settings.base_url),
                        screen.show)

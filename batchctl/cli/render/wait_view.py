@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from batchctl.cli.context import AppContext
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.render import output
 from batchctl.cli.render.batches import counts_text, expires_text
 from batchctl.cli.render.outcome import Elapsed, mark, outcome
@@ -306,7 +307,7 @@ def feed_summary(fed: FeedResult, now: float) -> str:
     """``job_x: 3 of 10 parts pending: the API's processing queue is full (...)``."""
     from batchctl.core.submit.feed import held_lines
 
-    head = held_lines(fed.job_id, fed.pending, fed.reason, fed.retry_at, now)[0]
+    head = held_lines(fed.job_id, fed.pending, fed.reason, fed.retry_at, now, flags=FLAGS)[0]
     return head.replace(" not sent yet: ", " pending: ", 1)
 
 

@@ -178,7 +178,7 @@ def open_export(api: Api, store: Store, ref: str, options: Options) -> Events[Ex
         for row in rows:
             assert row is not None
             check_file(row, seen)
-    sources = yield from fetch_sources(api, store, ref, rows)
+    sources = yield from fetch_sources(api, store, ref, rows, flags=flags)
     order, note = resolve_order(options, rows)
     if note is not None:
         yield note
@@ -186,7 +186,7 @@ def open_export(api: Api, store: Store, ref: str, options: Options) -> Events[Ex
     retries: list[Source] = []
     if options.merge_retries:
         children = retry_rows(store, [r for r in rows if r is not None])
-        retries = yield from fetch_sources(api, store, ref, list(children), what="retry batch")
+        retries = yield from fetch_sources(api, store, ref, list(children), "retry batch", flags)
     exported = Export(api, store, sources, retries, options)
     exported.join_plan = join_plan
     return exported

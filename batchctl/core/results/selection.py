@@ -18,6 +18,7 @@ from batchctl.core.errors import (
     StillRunningError,
 )
 from batchctl.core.events import INFO, Events, Note
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.results.lines import line_blocks, lines_of
 from batchctl.core.state.store import JOB_PREFIX, Store
 from batchctl.core.tracking.gone import archived_text, retrieve
@@ -86,7 +87,7 @@ def _check_all_sent(store: Store, job_id: str) -> None:
 
 
 def fetch_sources(api: Api, store: Store, ref: str, rows: Sequence[dict[str, Any] | None],
-                  what: str = "batch") -> Events[list[Source]]:
+                  what: str = "batch", flags: Flags = KEYS) -> Events[list[Source]]:
     """Retrieve each batch, remember what the API said, and check that it has ended (and, for
     a batch submit adopted after a lost reply, that it answers this part's requests)."""
     sources = []
@@ -97,13 +98,14 @@ def fetch_sources(api: Api, store: Store, ref: str, rows: Sequence[dict[str, Any
             store.update_remote(batch)
         check_ended(batch, what)
         if row is not None and row.get("adoption") in ("unverified", "foreign"):
-            yield from verify_adopted(api, store, batch, row)
+            yield from verify_adopted(api, store, batch, row, flags)
         sources.append(Source(batch, row))
     return sources
 
 
 def verify_adopted(
-    api: Api, store: Store, batch: Mapping[str, Any], row: Mapping[str, Any]
+    api: Api, store: Store, batch: Mapping[str, Any], row: Mapping[str, Any],
+    flags: Flags = KEYS,
 ) -> Events[None]:
     """Check that an adopted batch's results answer exactly its part's requests.
 
@@ -138,7 +140,7 @@ def verify_adopted(
         f"{row['first_line']}-{row['last_line']}): it is another client's batch, and these "
         "requests were never sent",
         next_steps=[NextStep("send the file again (all of it is billed again)", "submit",
-                             ("--force", str(row["request_file"])))],
+                             (flags["force"], str(row["request_file"])))],
     )
 
 

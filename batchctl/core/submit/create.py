@@ -32,6 +32,7 @@ from batchctl.core.errors import (
     UnavailableError,
 )
 from batchctl.core.events import INFO, WARN, Events, Note
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.requests.body import part_body
 from batchctl.core.requests.scan import Part
 from batchctl.core.state.store import Store
@@ -59,6 +60,7 @@ def where_text(part: int, parts: int) -> str:
 
 def send_part(
     api: Api, store: Store, job: dict, part: Part, betas: Sequence[str], clock: Clock,
+    flags: Flags = KEYS,
 ) -> Events[tuple[dict[str, Any], bool]]:
     """Create the batch of one part of ``job`` at most once; returns its new store row and
     whether it was adopted (found by reconciliation) rather than created by this call. What
@@ -77,7 +79,8 @@ def send_part(
     if intent is not None and intent["state"] == "open":
         # A run before this one recorded the intent and never recorded a batch: it may exist.
         yield Note(INFO, f"an earlier submit of {where} did not finish; looking for its batch")
-        found = _reconcile(api, store, intent, part, where, str(job['request_file']), again)
+        found = _reconcile(api, store, intent, part, where, str(job['request_file']), again,
+                           flags)
         if found is not None:
             yield Note(WARN, f"found {found['id']}, apparently created by the earlier submit: "
                              "not sending again (its requests are checked when its results are "
@@ -99,7 +102,8 @@ def send_part(
         except UntrustedReplyError as exc:
             # An answer batchctl will not store (e.g. an id of the wrong shape): sending again
             # could make a second batch. The intent stays open: the next run looks first.
-            exc.hint = "check the server behind --base-url; the next submit looks for the batch first"
+            exc.hint = (f"check the server behind {flags['base_url']}; the next submit looks for "
+                        "the batch first")
             raise
         except UnavailableError as exc:
             if queue_full(exc):
@@ -114,7 +118,8 @@ def send_part(
                 maybe_made = True
                 yield Note(WARN, f"creating {where} failed ({exc.message}); the batch may exist: "
                                  "looking for it before trying again")
-                found = _reconcile(api, store, intent, part, where, str(job['request_file']), again)
+                found = _reconcile(api, store, intent, part, where, str(job['request_file']),
+                                   again, flags)
                 if found is not None:
                     yield Note(WARN, f"found {found['id']}: the create had apparently worked "
                                      "(its requests are checked when its results are fetched)")
@@ -158,7 +163,8 @@ def _timestamp(value: Any) -> float | None:
 
 
 def _reconcile(
-    api: Api, store: Store, intent: dict, part: Part, where: str, path: str, again: NextStep
+    api: Api, store: Store, intent: dict, part: Part, where: str, path: str, again: NextStep,
+    flags: Flags,
 ) -> dict[str, Any] | None:
     """The batch this intent's create made although its reply was lost, if it can be told.
 
@@ -187,7 +193,7 @@ def _reconcile(
             next_steps=[
                 *(NextStep(f"the results of {b['id']}", "results", (str(b["id"]),))
                   for b in found),
-                NextStep("send this file again (billed again)", "submit", ("--force", path)),
+                NextStep("send this file again (billed again)", "submit", (flags["force"], path)),
             ],
         )
     return found[0] if found else None

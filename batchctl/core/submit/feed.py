@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from batchctl.core.clock import Clock
 from batchctl.core.errors import NextStep, QueueFullError, SpendLimitError
 from batchctl.core.events import Event, Events
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.requests.scan import Part
 from batchctl.core.submit.create import MAX_RETRY_AFTER, send_part
 
@@ -169,6 +170,7 @@ def feed(
     job_id: str,
     *,
     clock: Clock,
+    flags: Flags = KEYS,
 ) -> Events[FeedResult]:
     """Send the pending parts of ``job_id`` in order while the queue has room (see the module);
     the notes of each send are yielded on the way.
@@ -185,7 +187,7 @@ def feed(
         result.reason = BUSY
     else:
         try:
-            yield from _send_pending(api, store, job, result, clock)
+            yield from _send_pending(api, store, job, result, clock, flags)
         finally:
             store.release_feed(job_id)
     result.pending = [
@@ -195,7 +197,7 @@ def feed(
 
 
 def _send_pending(
-    api: Api, store: Store, job: dict[str, Any], result: FeedResult, clock: Clock
+    api: Api, store: Store, job: dict[str, Any], result: FeedResult, clock: Clock, flags: Flags
 ) -> Events[None]:
     job_id = job["id"]
     unended = unended_requests(store, job_id)
@@ -214,7 +216,8 @@ def _send_pending(
             result.reason, result.retry_at = QUEUE_FULL, row["retry_at"]
             return
         try:
-            batch, adopted = yield from send_part(api, store, job, part_from_row(row), betas, clock)
+            batch, adopted = yield from send_part(api, store, job, part_from_row(row), betas,
+                                                  clock, flags)
         except QueueFullError as exc:
             wait = min(exc.retry_after, MAX_RETRY_AFTER) if exc.retry_after else QUEUE_RETRY
             retry_at = clock.time() + wait
@@ -250,7 +253,7 @@ def _stopped_by_limit(store: Store, job: Mapping[str, Any], exc: SpendLimitError
 
 def held_lines(
     job_id: str, pending: list[dict[str, Any]], reason: str | None, retry_at: float | None,
-    now: float, *, max_queued: int | None = None,
+    now: float, *, max_queued: int | None = None, flags: Flags = KEYS,
 ) -> list[str]:
     """Plain lines saying which parts of a job are not sent yet, why, and what sends them."""
     if not pending:
@@ -263,7 +266,8 @@ def held_lines(
         QUEUE_FULL: "the API's processing queue is full"
         + (f" (next try in {human_duration(retry_at - now)}, sooner as this job's batches end)"
            if retry_at is not None and retry_at > now else ""),
-        MAX_QUEUED: f"sending more would take this job over --max-queued {max_queued or 0:,} "
+        MAX_QUEUED: f"sending more would take this job over {flags['max_queued']} "
+                    f"{max_queued or 0:,} "
                     "requests in unended batches",
         BUSY: "another batchctl process is sending them",
         SPEND_LIMIT: "a spend or usage limit refused them (exit 10 said which)",

@@ -35,10 +35,10 @@ class SubmitResult:
     retry_at: float | None = None  # a full queue is tried again from then (or sooner)
     max_queued: int | None = None  # the job's --max-queued
 
-    def held_lines(self, now: float) -> list[str]:
+    def held_lines(self, now: float, flags: Flags = KEYS) -> list[str]:
         """The parts not sent, why, and what sends them (``feed.held_lines``); none: []."""
         return held_lines(self.job_id, self.pending, self.held, self.retry_at, now,
-                          max_queued=self.max_queued)
+                          max_queued=self.max_queued, flags=flags)
 
     def send_step(self) -> NextStep:
         """The command that sends the parts not sent (``feed.send_step``)."""
@@ -183,7 +183,7 @@ def _submit_locked(
             api_version=options.api_version,
         )
         store.record_parts(job["id"], [part_fields(p) for p in scan.parts])
-    fed = yield from feed(api, store, job["id"], clock=clock)
+    fed = yield from feed(api, store, job["id"], clock=clock, flags=options.flags)
     records = [_record(b, job, existing=b["part"] in done) for b in store.job_batches(job["id"])]
     return SubmitResult(job["id"], records, adopted=fed.adopted, pending=fed.pending,
                         held=fed.reason, retry_at=fed.retry_at, max_queued=job.get("max_queued"))

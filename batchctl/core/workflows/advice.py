@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.api.download import apart, fetch_body
 from batchctl.core.errors import APIError, NextStep
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.results.lines import line_blocks, lines_of, parse_lines
 from batchctl.core.tracking.lifecycle import Target, counts
 from batchctl.core.workflows.retry import RETRYABLE_ERRORS, Rules
@@ -30,7 +31,8 @@ _RETRYABLE = tuple(b'"type":"%s"' % e.encode() for e in sorted(RETRYABLE_ERRORS)
 
 
 def retry_steps(
-    api: Api, targets: Sequence[Target], records: Sequence[Mapping[str, Any]]
+    api: Api, targets: Sequence[Target], records: Sequence[Mapping[str, Any]],
+    flags: Flags = KEYS,
 ) -> list[NextStep]:
     """One `retry-failed` step per ID|JOB argument whose ended batches hold something worth
     retrying; none for untracked batches or when every failure would fail again."""
@@ -41,14 +43,17 @@ def retry_steps(
         if any(t.row is None for t in named):
             continue
         recs = [by_id[t.id] for t in named if t.id in by_id]
-        step = retry_step(api, ref, recs)
+        step = retry_step(api, ref, recs, flags)
         if step is not None:
             steps.append(step)
     return steps
 
 
-def retry_step(api: Api, ref: str, records: Sequence[Mapping[str, Any]]) -> NextStep | None:
-    """The `retry-failed` command worth running for ``ref`` (whose batches are ``records``)."""
+def retry_step(
+    api: Api, ref: str, records: Sequence[Mapping[str, Any]], flags: Flags = KEYS
+) -> NextStep | None:
+    """The `retry-failed` command worth running for ``ref`` (whose batches are ``records``;
+    ``flags``: how the caller names retry-failed's options)."""
     if any(counts(r)["expired"] for r in records):
         return NextStep(RETRY_WHY, "retry-failed", (ref,))
     errored = [r for r in records if counts(r)["errored"]]
@@ -56,7 +61,7 @@ def retry_step(api: Api, ref: str, records: Sequence[Mapping[str, Any]]) -> Next
         return NextStep(RETRY_WHY, "retry-failed", (ref,))
     if any(counts(r)["canceled"] for r in records):
         return NextStep("send the canceled requests again", "retry-failed",
-                        (ref, "--include-canceled"))
+                        (ref, flags["include_canceled"]))
     return None
 
 

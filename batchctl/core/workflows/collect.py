@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from batchctl.core.clock import Clock
 from batchctl.core.errors import BatchctlError, UsageError
 from batchctl.core.events import Event, Events
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.state.store import Store
 from batchctl.core.times import parse_ts
 from batchctl.core.tracking.lifecycle import Target, counts, is_ended, refresh, tracked_targets
@@ -142,22 +143,26 @@ class Collection:
     events: Events[None]
 
 
-def collect_all(deps: Deps, *, directory: Path | None, state_dir: Path, fmt: str) -> Collection:
+def collect_all(
+    deps: Deps, *, directory: Path | None, state_dir: Path, fmt: str, flags: Flags = KEYS
+) -> Collection:
     """`batchctl collect`: the folder made first (``directory``, else results/ in the state
-    directory, private to the user), then ``collect`` into it, outcome by outcome."""
+    directory, private to the user), then ``collect`` into it, outcome by outcome (``flags``:
+    how the caller names the options its messages mention)."""
     folder = prepare_dir(directory or default_dir(state_dir), private=directory is None)
     return Collection(folder, collect(deps.api(), deps.store(), directory=folder, fmt=fmt,
-                                      clock=deps.clock))
+                                      clock=deps.clock, flags=flags))
 
 
 def collect(
     api: Api, store: Store, *, directory: Path, fmt: str, clock: Clock, owner: str | None = None,
+    flags: Flags = KEYS,
 ) -> Events[None]:
     """Collect every tracked, uncollected batch of ``api`` that has ended (see the module)."""
     from batchctl.core.results import export as results  # deferred: the results stack is only needed here
 
     owner = owner or new_owner()
-    options = results.Options(format=fmt)
+    options = results.Options(format=fmt, flags=flags)
     # Oldest first: the batches nearest to being archived are saved first.
     for target in reversed(tracked_targets(store, base_url=api.base_url)):
         row = target.row or {}
@@ -185,17 +190,17 @@ def collect(
             yield outcome
             continue
         yield (yield from _download(api, store, target, outcome, options, directory, owner))
-    yield from feed_pending(api, store, clock=clock)
+    yield from feed_pending(api, store, clock=clock, flags=flags)
 
 
-def feed_pending(api: Api, store: Store, *, clock: Clock) -> Events[None]:
+def feed_pending(api: Api, store: Store, *, clock: Clock, flags: Flags = KEYS) -> Events[None]:
     """Send what the processing queue has room for of every job with parts not sent yet
     (batchctl.core.submit.feed), after the statuses were refreshed above."""
     from batchctl.core.submit.feed import feed
 
     for job_id in store.pending_jobs(base_url=api.base_url):
         try:
-            fed = yield from feed(api, store, job_id, clock=clock)
+            fed = yield from feed(api, store, job_id, clock=clock, flags=flags)
         except BatchctlError as exc:
             yield CollectOutcome(job_id, FAILED, job_id=job_id, error=exc)
             continue

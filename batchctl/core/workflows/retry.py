@@ -24,6 +24,7 @@ from batchctl.core.atomic import atomic_file, check_target
 from batchctl.core.clock import Clock
 from batchctl.core.errors import StateError, UsageError
 from batchctl.core.events import Event, Events, Note
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.results.lines import line_blocks, lines_of, parse_lines
 from batchctl.core.results.selection import Source, fetch_sources
 from batchctl.core.results.sources import check_file, iter_batch_lines
@@ -108,6 +109,7 @@ class Retry:
 
 def plan_retries(
     api: Api, store: Store, ref: str, rules: Rules, *, request_file: Path | None = None,
+    flags: Flags = KEYS,
 ) -> Events[list[Plan]]:
     """Read the results of ID|JOB and pick the requests to send again, per batch; what the
     reading has to say is yielded as notes.
@@ -128,7 +130,7 @@ def plan_retries(
         check_file(row, seen)
     plans = []
     tracked: list[dict[str, Any] | None] = list(rows)
-    for source in (yield from fetch_sources(api, store, ref, tracked)):
+    for source in (yield from fetch_sources(api, store, ref, tracked, flags=flags)):
         plans.append((yield from _select(api, source, rules)))
     return plans
 
@@ -170,7 +172,7 @@ def selected_lines(plan: Plan) -> Iterator[tuple[int, str, str, bytes]]:
         )
 
 
-def check_output(output: Path | None, *, submitting: bool) -> None:
+def check_output(output: Path | None, *, submitting: bool, flags: Flags = KEYS) -> None:
     """Refuse, before anything is fetched, an ``-o`` the retry cannot use. A retry that is
     submitted is read again to be sent and stays the new batch's request file, so it must be a
     regular file: a device, FIFO or /dev/stdout only takes a dry run's lines."""
@@ -181,7 +183,8 @@ def check_output(output: Path | None, *, submitting: bool) -> None:
         raise UsageError(
             f"-o {output} is not a regular file: a retry file is read again to submit it and "
             "kept as the new batch's request file",
-            hint="name a regular file, or add --dry-run to only write the requests there",
+            hint=f"name a regular file, or add {flags['dry_run']} to only write the requests "
+            "there",
         )
 
 
@@ -222,6 +225,7 @@ class RetryOptions:
     dry_run: bool = False
     force: bool = False
     request_file: Path | None = None
+    flags: Flags = KEYS  # how the caller names its options, for messages and hints
 
 
 def resubmit(
@@ -240,7 +244,7 @@ def resubmit(
     from batchctl.core.submit.submit import JobOptions, submit
 
     output, submit_files = options.output, not options.dry_run
-    check_output(output, submitting=submit_files)
+    check_output(output, submitting=submit_files, flags=options.flags)
     todo = [p for p in plans if p.selected]
     if output is not None and len(todo) > 1:
         raise UsageError(
@@ -262,7 +266,7 @@ def resubmit(
             scan = scan_file(retry.path, rules=checks)
             job_options = JobOptions(str(retry.path), label=label, betas=job.get("betas") or (),
                                      force=options.force, parent_id=plan.parent_id,
-                                     api_version=job.get("api_version"))
+                                     api_version=job.get("api_version"), flags=options.flags)
             result = yield from submit(api, store, scan, job_options, clock=clock)
             retry.job_id, retry.existing = result.job_id, result.existing
             retry.records = [{**r, "parent_id": plan.parent_id} for r in result.records]
@@ -305,11 +309,11 @@ def retry_failed(deps: Deps, options: RetryOptions) -> Events[RetryOutcome]:
     retries (``plan_retries``; ``RetriesPlanned`` is yielded before anything is written), then,
     unless nothing is to be retried or it is a dry run without ``output``, write the retry
     files and submit them (``resubmit``; a dry run with ``output`` only writes)."""
-    check_output(options.output, submitting=not options.dry_run)
+    check_output(options.output, submitting=not options.dry_run, flags=options.flags)
     api, store = deps.api(), deps.store()
     rules = Rules(all_errors=options.all_errors, include_canceled=options.include_canceled)
     plans = yield from plan_retries(api, store, options.ref, rules,
-                                    request_file=options.request_file)
+                                    request_file=options.request_file, flags=options.flags)
     yield RetriesPlanned(plans)
     outcome = RetryOutcome(plans)
     if outcome.nothing:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from batchctl.core.deps import Deps
 from batchctl.core.errors import Interrupted, NextStep, StillRunningError
 from batchctl.core.events import Events
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.submit.send import Submission, send
 from batchctl.core.submit.submit import JobSubmitted
 from batchctl.core.tracking import lifecycle
@@ -50,7 +51,8 @@ def run(deps: Deps, options: RunOptions) -> Events[None]:
     yield JobSubmitted(job, scan.display_name)
     api, store = deps.api(), deps.store()
     targets = lifecycle.resolve_targets(store, [job.job_id], base_url=api.base_url)
-    again = resume(job.job_id, force=force, results_args=options.results_args)
+    flags = options.submission.limits.flags
+    again = resume(job.job_id, force=force, results_args=options.results_args, flags=flags)
     try:
         waited = yield from waiting.watch(deps, targets, [job.job_id], options.wait)
     except Interrupted as exc:
@@ -62,7 +64,7 @@ def run(deps: Deps, options: RunOptions) -> Events[None]:
         pending = sum(not r.get("id") for r in records)
         left = f" and {pending} part{'s' * (pending != 1)} not sent yet" if pending else ""
         raise StillRunningError(
-            f"gave up waiting after --timeout {options.wait.timeout or 0:g} s; "
+            f"gave up waiting after {options.wait.flags['timeout']} {options.wait.timeout or 0:g} s; "
             f"{lifecycle.batches_text(running)} of job {job.job_id} still running{left}",
             **again,
         )
@@ -72,13 +74,15 @@ def run(deps: Deps, options: RunOptions) -> Events[None]:
         lifecycle.check_exit_status(records)
 
 
-def resume(job_id: str, *, force: bool, results_args: Sequence[str]) -> dict[str, Any]:
+def resume(
+    job_id: str, *, force: bool, results_args: Sequence[str], flags: Flags = KEYS
+) -> dict[str, Any]:
     """How to carry on after a Ctrl-C or a --timeout, without ever submitting twice: the same
     command finds the job by its content, unless it had --force (it would submit anew): then
     `wait` for the job and write its `results`."""
     if not force:
         return {"hint": f"run the same command again: it picks up job {job_id} instead of "
-                        "submitting (without --force)"}
+                        f"submitting (without {flags['force']})"}
     return {"next_steps": [
         NextStep("wait for it", "wait", (job_id,)),
         NextStep("then write its results", "results", (job_id, *results_args)),

@@ -25,6 +25,7 @@ from batchctl.core.errors import (
     UnavailableError,
 )
 from batchctl.core.events import BatchChanged, Event, Events, Polled, PollFailed, WaitStopped
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.submit.feed import QUEUE_FULL, feed
 from batchctl.core.tracking.lifecycle import (
     Target,
@@ -87,14 +88,14 @@ def wait_for(
     api: Api,
     store: Store,
     targets: Sequence[Target],
+    options: WaitOptions,
     *,
     clock: Clock,
-    interval: float | None = None,
-    timeout: float | None = None,
     jobs: Sequence[str] = (),
     seed: int | None = None,
 ) -> Events[list[Record]]:
-    """Poll every batch that has not ended until all have, or ``timeout`` seconds have passed.
+    """Poll every batch that has not ended until all have, or the options' ``timeout`` seconds
+    have passed (polling every ``interval`` seconds, default: the backoff).
 
     Returns the last record of every target, in order, then a record marked ``pending`` for
     every part of ``jobs`` not sent yet: if any has not ended (or is pending), the timeout
@@ -114,8 +115,8 @@ def wait_for(
     if not targets and not jobs:
         return []
     start = clock.time()
-    deadline = None if timeout is None else start + timeout
-    backoff = Backoff(interval, seed=seed)
+    deadline = None if options.timeout is None else start + options.timeout
+    backoff = Backoff(options.interval, seed=seed)
     budget = Budget()
     records: dict[str, Record] = {}
     pending: dict[str, list[Record]] = {}
@@ -126,7 +127,7 @@ def wait_for(
         try:
             calls += yield from _poll_round(api, store, targets, records, clock.time())
             for job_id in jobs:
-                fed = yield from feed(api, store, job_id, clock=clock)
+                fed = yield from feed(api, store, job_id, clock=clock, flags=options.flags)
                 calls += len(fed.sent)
                 for row in fed.sent:
                     targets.append(Target(row["id"], row, job_id))
@@ -223,6 +224,7 @@ class WaitOptions:
     interval: float | None = None
     timeout: float | None = None
     exit_status: bool = False
+    flags: Flags = KEYS  # how the caller names its options, for messages and hints
 
 
 def wait(
@@ -238,7 +240,7 @@ def wait(
     if not waited.all_ended:
         running = [r for r in waited.records if not is_ended(r)]
         waited.error = StillRunningError(
-            f"gave up waiting after --timeout {options.timeout or 0:g} s; "
+            f"gave up waiting after {options.flags['timeout']} {options.timeout or 0:g} s; "
             f"{batches_text(len(running))} still running",
             next_steps=[resume_step(targets, jobs)],
         )
@@ -257,8 +259,7 @@ def watch(
     start = clock.time()
     yield WaitStarted(targets, jobs)
     try:
-        records = yield from wait_for(api, store, targets, clock=clock, interval=options.interval,
-                                      timeout=options.timeout, jobs=jobs)
+        records = yield from wait_for(api, store, targets, options, clock=clock, jobs=jobs)
     except KeyboardInterrupt:
         raise Interrupted(
             "interrupted; the batches keep running on the server",
@@ -267,10 +268,12 @@ def watch(
     yield WaitStopped()
     elapsed = clock.time() - start
     return Waited(list(targets), list(jobs), records, elapsed,
-                  retry_steps=_retry_steps(api, targets, records))
+                  retry_steps=_retry_steps(api, targets, records, options.flags))
 
 
-def _retry_steps(api: Api, targets: Sequence[Target], records: Sequence[Record]) -> list[NextStep]:
+def _retry_steps(
+    api: Api, targets: Sequence[Target], records: Sequence[Record], flags: Flags
+) -> list[NextStep]:
     """What retry-failed can help with, once every batch has ended and some request failed;
     none while a batch runs or a part is not sent, nor when every batch's results were
     archived (there is nothing left to retry). Only then are results read (``advice``)."""
@@ -281,7 +284,7 @@ def _retry_steps(api: Api, targets: Sequence[Target], records: Sequence[Record])
         return []
     from batchctl.core.workflows.advice import retry_steps
 
-    return retry_steps(api, targets, records)
+    return retry_steps(api, targets, records, flags)
 
 
 def resume_step(targets: Sequence[Target], jobs: Sequence[str] = ()) -> NextStep:
