@@ -9,8 +9,9 @@ import typer.main
 
 from batchctl.cli.app import app
 from batchctl.cli.flags import FLAGS
-from batchctl.core.errors import UsageError
-from batchctl.core.flags import KEYS
+from batchctl.cli.render.output import next_step
+from batchctl.core.errors import NextStep, UsageError
+from batchctl.core.flags import KEYS, Flag
 from batchctl.core.results.options import Given, build_options
 from tests.helpers import failure
 
@@ -36,3 +37,9 @@ def test_core_words_a_message_with_the_name_it_is_handed() -> None:
     assert library.message == "fmt must be one of: jsonl, csv; got 'xml'"  # the keyword passed
     assert KEYS["max_queued"] == "max_queued"
     assert FLAGS.but(max_cost="BATCHCTL_MAX_COST")["max_cost"] == "BATCHCTL_MAX_COST"
+
+
+def test_an_option_in_a_suggested_command_is_named_by_the_cli() -> None:
+    step = NextStep("what this state store tracks", "list", (Flag("local"),))
+    assert next_step(None, step) == "what this state store tracks: batchctl list --local"
+    assert str(Flag("local")) == "local"  # what a caller without a table of flags sees

@@ -2,7 +2,8 @@
 
 Core words some messages about an option ("--max-queued 5 is smaller than a part of 7
 requests") with the name its caller gives (``batchctl.core.flags``); the CLI hands this table
-in with every options value it builds. The keys are core's names for the options (the
+in with every options value it builds, and shows an option that core suggests in a command
+line (a ``Flag`` in a ``NextStep``) by it. The keys are core's names for the options (the
 parameters and fields they fill); ``tests/test_cli_flags.py`` checks that every flag named here
 is one that batchctl accepts.
 """
@@ -36,6 +37,9 @@ FLAGS = Flags({
     "timeout": "--timeout",
     "include_canceled": "--include-canceled",
     "dry_run": "--dry-run",
+    "request_file": "--request-file",
+    # options of the commands core suggests (``Flag`` in a ``NextStep``)
+    "local": "--local",
     # the global options
     "base_url": "--base-url",
 })

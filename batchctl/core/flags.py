@@ -30,3 +30,11 @@ class Flags:
 
 #: No names given: each option is shown by its key.
 KEYS = Flags()
+
+
+class Flag(str):
+    """An option in a command line core suggests (``NextStep.args``), by its key: the caller
+    shows it with its own name for it (the CLI: ``batchctl.cli.render.output.command_line``);
+    as a plain string it is the key."""
+
+    __slots__ = ()

@@ -15,8 +15,10 @@ from typing import Any
 import orjson
 
 from batchctl.cli.context import AppContext
+from batchctl.cli.flags import FLAGS
 from batchctl.core.api.untrusted import printable
 from batchctl.core.errors import NextStep, UsageError
+from batchctl.core.flags import Flag
 from batchctl.core.settings import DEFAULT_BASE_URL, Settings, default_state_dir
 
 
@@ -279,7 +281,8 @@ def command_line(settings: Settings | None, command: str, *args: str) -> str:
         store = settings.store
         if store.is_postgres and not store.password:  # a password is never printed: it is
             words += ["--store", store.masked]  # left to BATCHCTL_STORE, PGPASSWORD or .pgpass
-    return " ".join(shlex.quote(w) for w in [*words, command, *args])
+    named = [FLAGS[a] if isinstance(a, Flag) else a for a in args]  # an option core names by key
+    return " ".join(shlex.quote(w) for w in [*words, command, *named])
 
 
 def next_step(settings: Settings | None, step: NextStep) -> str:

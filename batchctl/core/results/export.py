@@ -177,7 +177,7 @@ def open_export(api: Api, store: Store, ref: str, options: Options) -> Events[Ex
         seen: dict[str, str] = {}
         for row in rows:
             assert row is not None
-            check_file(row, seen)
+            check_file(row, seen, flags)
     sources = yield from fetch_sources(api, store, ref, rows, flags=flags)
     order, note = resolve_order(options, rows)
     if note is not None:
@@ -206,7 +206,7 @@ def resolve_order(options: Options, rows: list[dict[str, Any] | None]) -> tuple[
     try:
         for row in rows:
             assert row is not None
-            check_file(row, seen)
+            check_file(row, seen, options.flags)
     except StateError as exc:
         return "api", Note(WARN, "CSV rows in the API's order, not the request file's: "
                                  f"{exc.message}")

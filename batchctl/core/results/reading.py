@@ -138,7 +138,8 @@ class Reader:
         missing = emitted = 0
         for source in self.sources:
             assert source.row is not None  # ordering needs tracked batches (see open_export)
-            cids = (cid for _, cid, _ in iter_batch_lines(source.row, checked=True))
+            cids = (cid for _, cid, _ in iter_batch_lines(source.row, checked=True,
+                                                          flags=self.options.flags))
             for _cid, _kind, found in spool.lookup(cids):
                 if found is None:
                     missing += 1
@@ -152,7 +153,8 @@ class Reader:
             def all_cids() -> Iterator[str]:
                 for source in self.sources:
                     assert source.row is not None
-                    for _, cid, _ in iter_batch_lines(source.row, checked=True):
+                    for _, cid, _ in iter_batch_lines(source.row, checked=True,
+                                                      flags=self.options.flags):
                         yield cid
 
             extras = list(spool.not_in(all_cids()))

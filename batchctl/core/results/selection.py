@@ -18,7 +18,7 @@ from batchctl.core.errors import (
     StillRunningError,
 )
 from batchctl.core.events import INFO, Events, Note
-from batchctl.core.flags import KEYS, Flags
+from batchctl.core.flags import KEYS, Flag, Flags
 from batchctl.core.results.lines import line_blocks, lines_of
 from batchctl.core.state.store import JOB_PREFIX, Store
 from batchctl.core.tracking.gone import archived_text, retrieve
@@ -118,7 +118,7 @@ def verify_adopted(
     if row.get("adoption") == "unverified":
         yield Note(INFO, f"checking that {batch['id']} (found after a lost reply) answers the "
                          f"requests of {row['request_file']}")
-        expected = {custom_id for _, custom_id, _ in iter_batch_lines(row)}
+        expected = {custom_id for _, custom_id, _ in iter_batch_lines(row, flags=flags)}
         got: set[str] = set()
         lines = 0
         notes: list[Note] = []
@@ -140,7 +140,7 @@ def verify_adopted(
         f"{row['first_line']}-{row['last_line']}): it is another client's batch, and these "
         "requests were never sent",
         next_steps=[NextStep("send the file again (all of it is billed again)", "submit",
-                             (flags["force"], str(row["request_file"])))],
+                             (Flag("force"), str(row["request_file"])))],
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from batchctl.core.errors import NextStep, NotFoundError, UsageError
+from batchctl.core.flags import Flag
 from batchctl.core.state.db import Row
 from batchctl.core.state.jobs import JOB_PREFIX
 from batchctl.core.state.records import Records
@@ -80,7 +81,7 @@ class BatchRecords(Records):
             kind = "job" if ref.startswith(JOB_PREFIX) else "batch"
             raise NotFoundError(
                 f"no tracked {kind} {ref!r}" + (f" for {base_url}" if base_url else ""),
-                next_steps=[NextStep("what this state store tracks", "list", ("--local",))],
+                next_steps=[NextStep("what this state store tracks", "list", (Flag("local"),))],
             )
         return rows
 

@@ -32,7 +32,7 @@ from batchctl.core.errors import (
     UnavailableError,
 )
 from batchctl.core.events import INFO, WARN, Events, Note
-from batchctl.core.flags import KEYS, Flags
+from batchctl.core.flags import KEYS, Flag, Flags
 from batchctl.core.requests.body import part_body
 from batchctl.core.requests.scan import Part
 from batchctl.core.state.store import Store
@@ -79,8 +79,7 @@ def send_part(
     if intent is not None and intent["state"] == "open":
         # A run before this one recorded the intent and never recorded a batch: it may exist.
         yield Note(INFO, f"an earlier submit of {where} did not finish; looking for its batch")
-        found = _reconcile(api, store, intent, part, where, str(job['request_file']), again,
-                           flags)
+        found = _reconcile(api, store, intent, part, where, str(job['request_file']), again)
         if found is not None:
             yield Note(WARN, f"found {found['id']}, apparently created by the earlier submit: "
                              "not sending again (its requests are checked when its results are "
@@ -119,7 +118,7 @@ def send_part(
                 yield Note(WARN, f"creating {where} failed ({exc.message}); the batch may exist: "
                                  "looking for it before trying again")
                 found = _reconcile(api, store, intent, part, where, str(job['request_file']),
-                                   again, flags)
+                                   again)
                 if found is not None:
                     yield Note(WARN, f"found {found['id']}: the create had apparently worked "
                                      "(its requests are checked when its results are fetched)")
@@ -163,8 +162,7 @@ def _timestamp(value: Any) -> float | None:
 
 
 def _reconcile(
-    api: Api, store: Store, intent: dict, part: Part, where: str, path: str, again: NextStep,
-    flags: Flags,
+    api: Api, store: Store, intent: dict, part: Part, where: str, path: str, again: NextStep
 ) -> dict[str, Any] | None:
     """The batch this intent's create made although its reply was lost, if it can be told.
 
@@ -193,7 +191,7 @@ def _reconcile(
             next_steps=[
                 *(NextStep(f"the results of {b['id']}", "results", (str(b["id"]),))
                   for b in found),
-                NextStep("send this file again (billed again)", "submit", (flags["force"], path)),
+                NextStep("send this file again (billed again)", "submit", (Flag("force"), path)),
             ],
         )
     return found[0] if found else None

@@ -13,12 +13,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import NextStep, NotFoundError
+from batchctl.core.flags import Flag
 from batchctl.core.times import iso
 
 if TYPE_CHECKING:
     from batchctl.core.api.client import Api
 
-LOCAL = NextStep("what the state store knew of it", "list", ("--local",))
+LOCAL = NextStep("what the state store knew of it", "list", (Flag("local"),))
 
 
 def deleted_text(batch_id: str, deleted_at: float | str | None) -> str:

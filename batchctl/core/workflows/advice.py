@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.api.download import apart, fetch_body
 from batchctl.core.errors import APIError, NextStep
-from batchctl.core.flags import KEYS, Flags
+from batchctl.core.flags import Flag
 from batchctl.core.results.lines import line_blocks, lines_of, parse_lines
 from batchctl.core.tracking.lifecycle import Target, counts
 from batchctl.core.workflows.retry import RETRYABLE_ERRORS, Rules
@@ -31,8 +31,7 @@ _RETRYABLE = tuple(b'"type":"%s"' % e.encode() for e in sorted(RETRYABLE_ERRORS)
 
 
 def retry_steps(
-    api: Api, targets: Sequence[Target], records: Sequence[Mapping[str, Any]],
-    flags: Flags = KEYS,
+    api: Api, targets: Sequence[Target], records: Sequence[Mapping[str, Any]]
 ) -> list[NextStep]:
     """One `retry-failed` step per ID|JOB argument whose ended batches hold something worth
     retrying; none for untracked batches or when every failure would fail again."""
@@ -43,17 +42,14 @@ def retry_steps(
         if any(t.row is None for t in named):
             continue
         recs = [by_id[t.id] for t in named if t.id in by_id]
-        step = retry_step(api, ref, recs, flags)
+        step = retry_step(api, ref, recs)
         if step is not None:
             steps.append(step)
     return steps
 
 
-def retry_step(
-    api: Api, ref: str, records: Sequence[Mapping[str, Any]], flags: Flags = KEYS
-) -> NextStep | None:
-    """The `retry-failed` command worth running for ``ref`` (whose batches are ``records``;
-    ``flags``: how the caller names retry-failed's options)."""
+def retry_step(api: Api, ref: str, records: Sequence[Mapping[str, Any]]) -> NextStep | None:
+    """The `retry-failed` command worth running for ``ref`` (whose batches are ``records``)."""
     if any(counts(r)["expired"] for r in records):
         return NextStep(RETRY_WHY, "retry-failed", (ref,))
     errored = [r for r in records if counts(r)["errored"]]
@@ -61,7 +57,7 @@ def retry_step(
         return NextStep(RETRY_WHY, "retry-failed", (ref,))
     if any(counts(r)["canceled"] for r in records):
         return NextStep("send the canceled requests again", "retry-failed",
-                        (ref, flags["include_canceled"]))
+                        (ref, Flag("include_canceled")))
     return None
 
 

@@ -85,6 +85,7 @@ class Plan:
     batch: dict[str, Any]  # the parent as the API describes it
     selected: dict[str, str] = field(default_factory=dict)  # custom_id -> reason
     left_out: Counter[str] = field(default_factory=Counter)  # reason -> count
+    flags: Flags = KEYS  # how the caller names the options its messages mention
 
     @property
     def parent_id(self) -> str:
@@ -127,17 +128,17 @@ def plan_retries(
         rows = [{**row, "request_file": str(request_file.absolute())} for row in rows]
     seen: dict[str, str] = {}
     for row in rows:
-        check_file(row, seen)
+        check_file(row, seen, flags)
     plans = []
     tracked: list[dict[str, Any] | None] = list(rows)
     for source in (yield from fetch_sources(api, store, ref, tracked, flags=flags)):
-        plans.append((yield from _select(api, source, rules)))
+        plans.append((yield from _select(api, source, rules, flags)))
     return plans
 
 
-def _select(api: Api, source: Source, rules: Rules) -> Events[Plan]:
+def _select(api: Api, source: Source, rules: Rules, flags: Flags) -> Events[Plan]:
     assert source.row is not None
-    plan = Plan(source.row, source.batch)
+    plan = Plan(source.row, source.batch, flags=flags)
     classify = rules.classify
     notes: list[Note] = []
     body = apart(fetch_body(api, source.batch, not_found_grace=not_found_grace(source.row)), notes)
@@ -159,7 +160,8 @@ def selected_lines(plan: Plan) -> Iterator[tuple[int, str, str, bytes]]:
     the line as the request file has it."""
     found = 0
     if plan.selected:
-        for line_no, custom_id, line in iter_batch_lines(plan.row, checked=True):
+        for line_no, custom_id, line in iter_batch_lines(plan.row, checked=True,
+                                                         flags=plan.flags):
             reason = plan.selected.get(custom_id)
             if reason is not None:
                 found += 1

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import BatchctlError, NextStep, NotFoundError
-from batchctl.core.flags import KEYS, Flags
 from batchctl.core.submit.feed import job_reports
 from batchctl.core.tracking import lifecycle, polling
 
@@ -44,11 +43,9 @@ class StatusReport:
 
 
 def report(
-    deps: Deps, refs: Sequence[str], *, base_url: str, exit_status: bool = False,
-    flags: Flags = KEYS,
+    deps: Deps, refs: Sequence[str], *, base_url: str, exit_status: bool = False
 ) -> StatusReport:
-    """`batchctl status [ID|JOB ...]` for the API at ``base_url`` (see the module); ``flags``:
-    how the caller names the options of the commands it suggests."""
+    """`batchctl status [ID|JOB ...]` for the API at ``base_url`` (see the module)."""
     store = deps.store()
     if refs:
         targets = lifecycle.resolve_targets(store, refs, base_url=base_url)
@@ -75,6 +72,6 @@ def report(
         from batchctl.core.workflows.advice import retry_steps
 
         failed = any(lifecycle.failed(r) for r in records)
-        steps = retry_steps(deps.api(), targets, records, flags) if failed else []
+        steps = retry_steps(deps.api(), targets, records) if failed else []
         out.error = lifecycle.exit_status_error(records, retry=steps)
     return out

@@ -268,12 +268,10 @@ def watch(
     yield WaitStopped()
     elapsed = clock.time() - start
     return Waited(list(targets), list(jobs), records, elapsed,
-                  retry_steps=_retry_steps(api, targets, records, options.flags))
+                  retry_steps=_retry_steps(api, targets, records))
 
 
-def _retry_steps(
-    api: Api, targets: Sequence[Target], records: Sequence[Record], flags: Flags
-) -> list[NextStep]:
+def _retry_steps(api: Api, targets: Sequence[Target], records: Sequence[Record]) -> list[NextStep]:
     """What retry-failed can help with, once every batch has ended and some request failed;
     none while a batch runs or a part is not sent, nor when every batch's results were
     archived (there is nothing left to retry). Only then are results read (``advice``)."""
@@ -284,7 +282,7 @@ def _retry_steps(
         return []
     from batchctl.core.workflows.advice import retry_steps
 
-    return retry_steps(api, targets, records, flags)
+    return retry_steps(api, targets, records)
 
 
 def resume_step(targets: Sequence[Target], jobs: Sequence[str] = ()) -> NextStep:
