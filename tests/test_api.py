@@ -8,6 +8,7 @@ import urllib.request
 import orjson
 import pytest
 
+from batchctl.cli.flags import FLAGS
 from batchctl.core import errors
 from batchctl.core.api.client import Api
 from batchctl.core.events import NOTE, ApiRetry, Note, Outbox
@@ -196,11 +197,12 @@ def test_dropped_results_stream_raises_stream_dropped(make_emulator, clock, tmp_
 
 
 def test_missing_key_is_auth_error(tmp_path) -> None:
-    settings = Settings.resolve(state_dir=tmp_path, base_url="http://127.0.0.1:9", emulator=False)
+    settings = Settings.resolve(state_dir=tmp_path, base_url="http://127.0.0.1:9", emulator=False,
+                                flags=FLAGS)
     with pytest.raises(errors.AuthError) as info:
         Api.connect(settings)
     assert info.value.exit_code == 4
-    assert "--emulator" in (info.value.hint or "")
+    assert "--emulator" in (info.value.hint or "")  # as the caller names it
 
 
 def test_in_process_emulator_persists_across_connections(clock, tmp_path) -> None:

@@ -16,6 +16,7 @@ from typer.models import DefaultPlaceholder
 
 from batchctl import __version__
 from batchctl.cli.context import AppContext, Overrides
+from batchctl.cli.flags import FLAGS
 from batchctl.core.errors import BatchctlError, ExitCode, InputError
 from batchctl.core.settings import Settings
 
@@ -312,7 +313,7 @@ def root(
     try:
         settings = Settings.resolve(
             state_dir=state_dir, emulator=emulator, base_url=base_url, store=store,
-            environ=os.environ,
+            environ=os.environ, flags=FLAGS,
         )
     except BatchctlError as exc:
         report_error(None, exc)

@@ -42,4 +42,7 @@ FLAGS = Flags({
     "local": "--local",
     # the global options
     "base_url": "--base-url",
+    "emulator": "--emulator",
+    "no_emulator": "--no-emulator",
+    "store": "--store",
 })

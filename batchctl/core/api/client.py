@@ -39,6 +39,7 @@ from batchctl.core.api.transport import (
 )
 from batchctl.core.clock import Clock, SystemClock
 from batchctl.core.events import NOTE, Note, Outbox
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.settings import Settings
 
 __all__ = ["BATCHES_PATH", "DEFAULT_MAX_RETRIES", "NOT_FOUND_BACKOFF", "RESULTS_CHUNK", "Api",
@@ -68,11 +69,14 @@ class Api:
         *,
         clock: Clock | None = None,
         outbox: Outbox | None = None,
+        flags: Flags = KEYS,
     ) -> None:
         """``outbox``: where the SDK's retries (``ApiRetry``) and the notes of a 404 being
-        ridden out go while a call is in flight, for the caller to drain; None: nowhere."""
+        ridden out go while a call is in flight, for the caller to drain; None: nowhere.
+        ``flags``: how the caller names the options its hints mention."""
         self._client = client
         self.base_url = base_url
+        self.flags = flags
         self.clock = clock or SystemClock()
         self.notices = outbox
         self._retry_log = None if outbox is None else RetryLog.attach(outbox)
@@ -94,7 +98,7 @@ class Api:
         retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
         clock = clock or SystemClock()
         client = _sdk_client(settings, emulator_config, clock, retries, api_key)
-        return cls(client, settings.base_url, clock=clock, outbox=outbox)
+        return cls(client, settings.base_url, clock=clock, outbox=outbox, flags=settings.flags)
 
     def close(self) -> None:
         if self._retry_log is not None:
@@ -232,7 +236,7 @@ class Api:
                 f"batch {batch.get('id')} has no results yet "
                 f"(processing_status: {batch.get('processing_status')})"
             )
-        url = untrusted.check_results_url(batch, self.base_url)
+        url = untrusted.check_results_url(batch, self.base_url, self.flags["base_url"])
         # Without middleware: through the SDK's middleware path, a call cast to httpx.Response
         # comes back as the raw response whatever its status (``_base_client.request``: only an
         # ``APIResponse`` is checked for ``is_success``), so a 404 or 5xx would be taken for the
@@ -277,14 +281,15 @@ def _sdk_client(
     if not key:
         raise errors.AuthError(
             "no API key: set ANTHROPIC_API_KEY",
-            hint="to try batchctl without a key, add --emulator (or set BATCHCTL_EMULATOR=1)",
+            hint=f"to try batchctl without a key, add {settings.flags['emulator']} (or set "
+            "BATCHCTL_EMULATOR=1)",
         )
     return anthropic.Anthropic(
         api_key=key,
         base_url=settings.base_url,
         max_retries=retries,
         http_client=anthropic.DefaultHttpxClient(event_hooks=guard_hooks(settings.base_url, Refused)),
-        middleware=[FailRefusedAtOnce()],
+        middleware=[FailRefusedAtOnce(settings.flags["base_url"])],
     )
 
 
@@ -309,6 +314,9 @@ class FailRefusedAtOnce(anthropic.Middleware):
     lost replies, 429 and 5xx keep the SDK's retries.
     """
 
+    def __init__(self, option: str = "base_url") -> None:
+        self.option = option  # how the caller names --base-url, for the hint
+
     def handle(self, request: Any, call_next: Any) -> Any:
         try:
             return call_next(request)
@@ -319,7 +327,7 @@ class FailRefusedAtOnce(anthropic.Middleware):
             raise errors.RefusedError(
                 f"could not connect to {where}: connection refused (nothing is listening there)",
                 request_sent=False,
-                hint="check --base-url / ANTHROPIC_BASE_URL (a local emulator: is `batchctl "
+                hint=f"check {self.option} / ANTHROPIC_BASE_URL (a local emulator: is `batchctl "
                 "emulator` running?)",
             ) from None
 

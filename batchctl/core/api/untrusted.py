@@ -98,9 +98,10 @@ def off_origin(url: str, base_url: str) -> UntrustedReplyError | None:
     )
 
 
-def check_results_url(batch: Mapping[str, Any], base_url: str) -> str:
+def check_results_url(batch: Mapping[str, Any], base_url: str, option: str = "base_url") -> str:
     """The batch's results_url if it is on the base URL's origin, else UntrustedReplyError:
-    the key is never sent elsewhere, and no request is made."""
+    the key is never sent elsewhere, and no request is made (``option``: how the caller names
+    the base URL's option, for the hint)."""
     url = batch.get("results_url")
     if not isinstance(url, str) or not url:
         raise UntrustedReplyError(f"the API gave batch {batch.get('id')} no usable results_url")
@@ -109,7 +110,7 @@ def check_results_url(batch: Mapping[str, Any], base_url: str) -> str:
             f"the API gave batch {batch.get('id')} a results_url on another origin "
             f"({show_origin(url)}, not {show_origin(base_url)}): batchctl sends the API key "
             "only to the base URL's origin, so it did not fetch it",
-            hint="check --base-url / ANTHROPIC_BASE_URL: a proxy in between may rewrite the URL",
+            hint=f"check {option} / ANTHROPIC_BASE_URL: a proxy in between may rewrite the URL",
         )
     return url
 

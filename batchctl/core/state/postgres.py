@@ -97,7 +97,7 @@ class PostgresDatabase(Database):
         except psycopg.Error as exc:
             raise StateError(
                 f"cannot connect to the state store {where.masked}: {where.scrub(str(exc))}",
-                hint="check BATCHCTL_STORE / --store, and that the server is up",
+                hint=f"check BATCHCTL_STORE / {where.option}, and that the server is up",
             ) from None
         return cls(conn, where)
 
