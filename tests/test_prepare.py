@@ -8,6 +8,7 @@ import re
 import orjson
 import pytest
 
+from batchctl.cli.flags import FLAGS
 from batchctl.core.errors import ExitCode, InputError, UsageError
 from batchctl.core.events import Data, gather
 from batchctl.core.requests.prepare import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, PrepareSpec, prepare
@@ -172,12 +173,12 @@ def test_files_glob_that_matches_nothing(tmp_path):
 @pytest.mark.parametrize(
     "spec, message",
     [
-        (PrepareSpec(), "nothing to read"),
-        (PrepareSpec(source="x", files_glob="*"), "not both"),
-        (PrepareSpec(source="x", id_column="id"), "--id-column needs --column"),
-        (PrepareSpec(source="x", template="no placeholder"), "{text}"),
-        (PrepareSpec(source="x", id_prefix="bad prefix"), "--id-prefix"),
-        (PrepareSpec(source="x", max_tokens=0), "--max-tokens"),
+        (PrepareSpec(flags=FLAGS), "nothing to read"),
+        (PrepareSpec(flags=FLAGS, source="x", files_glob="*"), "not both"),
+        (PrepareSpec(flags=FLAGS, source="x", id_column="id"), "--id-column needs --column"),
+        (PrepareSpec(flags=FLAGS, source="x", template="no placeholder"), "{text}"),
+        (PrepareSpec(flags=FLAGS, source="x", id_prefix="bad prefix"), "--id-prefix"),
+        (PrepareSpec(flags=FLAGS, source="x", max_tokens=0), "--max-tokens"),
     ],
 )
 def test_impossible_options_are_usage_errors(spec, message):

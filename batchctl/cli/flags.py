@@ -33,6 +33,13 @@ FLAGS = Flags({
     "max_queued": "--max-queued",
     "label": "--label",
     "force": "--force",
+    # prepare (and --id-column, as for results --join)
+    "files_glob": "--files",
+    "column": "--column",
+    "template": "--template",
+    "model": "--model",
+    "max_tokens": "--max-tokens",
+    "id_prefix": "--id-prefix",
     # wait, run, status, retry-failed
     "timeout": "--timeout",
     "include_canceled": "--include-canceled",

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import AllowUnknownModelOpt
 from batchctl.cli.render import output
 from batchctl.cli.render.events import drive
@@ -95,6 +96,7 @@ def prepare(
         system=system,
         id_prefix=id_prefix,
         allow_unknown_model=allow_unknown_model,
+        flags=FLAGS,
     )
     core.check_spec(spec)
     if file == "-" and actx.stdin_tty:

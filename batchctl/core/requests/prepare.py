@@ -59,31 +59,34 @@ BLOCK = 1 << 16  # bytes of request lines yielded at a time
 
 def check_spec(spec: PrepareSpec) -> None:
     """Reject impossible combinations before reading anything (UsageError, exit 2)."""
+    flag = spec.flags
+    files, column = flag["files_glob"], flag["column"]
     if spec.files_glob is not None and spec.source is not None:
-        raise UsageError("give either FILE or --files GLOB, not both")
+        raise UsageError(f"give either FILE or {files} GLOB, not both")
     if spec.files_glob is None and spec.source is None:
         raise UsageError(
-            "nothing to read: give a FILE (or - for stdin), or --files GLOB",
+            f"nothing to read: give a FILE (or - for stdin), or {files} GLOB",
             hint="batchctl prepare prompts.txt > requests.jsonl",
         )
     if spec.id_column is not None and spec.column is None:
-        raise UsageError("--id-column needs --column (the CSV column that holds the prompt)")
+        raise UsageError(f"{flag['id_column']} needs {column} (the CSV column that holds the "
+                         "prompt)")
     if spec.files_glob is not None and spec.column is not None:
-        raise UsageError("--column reads a CSV file; it cannot be used with --files")
+        raise UsageError(f"{column} reads a CSV file; it cannot be used with {files}")
     if "{text}" not in spec.template:
         raise UsageError(
-            "--template must contain {text} (where the prompt goes)",
-            hint="e.g. --template 'Summarise in one sentence: {text}'",
+            f"{flag['template']} must contain {{text}} (where the prompt goes)",
+            hint=f"e.g. {flag['template']} 'Summarise in one sentence: {{text}}'",
         )
     if not spec.model.strip():
-        raise UsageError("--model must not be empty")
+        raise UsageError(f"{flag['model']} must not be empty")
     if spec.max_tokens < 1:
-        raise UsageError("--max-tokens must be at least 1")
+        raise UsageError(f"{flag['max_tokens']} must be at least 1")
     _check_rules(spec)
     prefix = spec.id_prefix
     if prefix is not None and (not PREFIX.fullmatch(prefix) or len(prefix) > MAX_PREFIX):
         raise UsageError(
-            f"--id-prefix {prefix!r} must be at most {MAX_PREFIX} characters from "
+            f"{flag['id_prefix']} {prefix!r} must be at most {MAX_PREFIX} characters from "
             "a-z A-Z 0-9 _ -"
         )
 
@@ -98,11 +101,13 @@ def _check_rules(spec: PrepareSpec) -> None:
               "messages": [{"role": "user", "content": "x"}]}
     for violation in Rules(allow_unknown_model=spec.allow_unknown_model).check(sample):
         if not violation.warning:
-            option = "--model" if violation.field == "model" else "--max-tokens"
+            option = spec.flags["model" if violation.field == "model" else "max_tokens"]
             raise UsageError(f"{option}: {violation.message}", hint=violation.hint)
 
 
-def _open_source(source: str, stdin: IO[bytes] | None) -> tuple[str, IO[bytes], bool]:
+def _open_source(
+    source: str, stdin: IO[bytes] | None, files: str
+) -> tuple[str, IO[bytes], bool]:
     """``(display name, binary stream, close it?)``."""
     if source == "-":
         if stdin is None:
@@ -115,7 +120,7 @@ def _open_source(source: str, stdin: IO[bytes] | None) -> tuple[str, IO[bytes], 
     except FileNotFoundError:
         raise UsageError(f"{source}: no such file") from None
     except IsADirectoryError:
-        raise UsageError(f"{source}: is a directory", hint="use --files 'DIR/*.txt'") from None
+        raise UsageError(f"{source}: is a directory", hint=f"use {files} 'DIR/*.txt'") from None
     except OSError as exc:
         raise UsageError(f"{source}: cannot be read: {exc.strerror}") from None
 
@@ -157,8 +162,9 @@ def _from_files(
     paths = match_files(spec.files_glob)
     if not paths:
         raise UsageError(  # like a FILE argument that names no file: exit 2
-            f"--files {spec.files_glob!r}: no file matches",
-            hint="quote the pattern so batchctl expands it: --files 'docs/**/*.txt'",
+            f"{spec.flags['files_glob']} {spec.files_glob!r}: no file matches",
+            hint=f"quote the pattern so batchctl expands it: {spec.flags['files_glob']} "
+            "'docs/**/*.txt'",
         )
     dirs = {os.path.dirname(os.path.abspath(p)) for p in paths}
     root = os.path.commonpath(sorted(dirs))
@@ -210,10 +216,10 @@ def prepare(
     problems = Problems()
     if spec.mode == "files":
         yield from _drain(_from_files(spec, ids, problems), result, digest)
-        problems.raise_if_any(f"--files {spec.files_glob}")
+        problems.raise_if_any(f"{spec.flags['files_glob']} {spec.files_glob}")
     else:
         assert spec.source is not None
-        name, stream, close = _open_source(spec.source, stdin)
+        name, stream, close = _open_source(spec.source, stdin, spec.flags["files_glob"])
         try:
             make = from_csv if spec.mode == "csv" else _from_lines
             yield from _drain(make(spec, name, stream, ids, problems), result, digest)

@@ -13,6 +13,7 @@ from typing import IO, Any
 import orjson
 
 from batchctl.core.errors import InputError
+from batchctl.core.flags import KEYS, Flags
 
 DEFAULT_MODEL = "claude-haiku-4-5"  # cheap and fast: what most bulk everyday prompts want
 MODEL_ENV = "BATCHCTL_MODEL"
@@ -42,6 +43,7 @@ class PrepareSpec:
     system: str | None = None
     id_prefix: str | None = None
     allow_unknown_model: bool = False
+    flags: Flags = KEYS  # how the caller names these options, for messages (key: the field)
 
     @property
     def mode(self) -> str:

@@ -114,7 +114,7 @@ def _prepared(join: JoinPlan) -> tuple[list[str], Iterator[tuple[list[Any], str 
     from batchctl.core.requests.prepare import prepared_rows
 
     assert join.prepared is not None
-    rows = prepared_rows(join.prepared, str(join.path))
+    rows = prepared_rows(join.prepared, str(join.path), join.flags)
     first = next(rows, None)
     if first is None:
         return _csv_header(join), iter(())
