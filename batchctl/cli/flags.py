@@ -33,6 +33,12 @@ FLAGS = Flags({
     "max_queued": "--max-queued",
     "label": "--label",
     "force": "--force",
+    # submit and run: what each request is checked against
+    "api_version": "--api-version",
+    "betas": "--beta",
+    "limits": "--limits",
+    "allow_unknown_model": "--allow-unknown-model",
+    "lift_betas": "--lift-betas",
     # prepare (and --id-column, as for results --join)
     "files_glob": "--files",
     "column": "--column",

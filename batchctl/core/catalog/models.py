@@ -69,23 +69,24 @@ def builtin_models() -> ModelTable:
     return ModelTable(table["models"], table["as_of"])
 
 
-def load_model_table(path: str | Any) -> ModelTable:
+def load_model_table(path: str | Any, name: str = "limits") -> ModelTable:
     """The built-in table with the models of a ``models.json``-shaped file added or replaced.
 
-    A file that cannot be used raises UsageError (exit 2) saying why.
+    A file that cannot be used raises UsageError (exit 2) saying why (``name``: how the
+    caller names the option that gave it).
     """
     from batchctl.core.catalog.tables import read_models
     from batchctl.core.errors import UsageError
 
     data, models = read_models(
-        str(path), "--limits",
+        str(path), name,
         '{"models": {MODEL: {"max_output": N}}} like the built-in models.json')
     for model, entry in models.items():
         ceiling = entry.get("max_output") if isinstance(entry, dict) else None
         with_beta = entry.get("with_beta", {}) if isinstance(entry, dict) else None
         if not (_count(ceiling) and isinstance(with_beta, dict)
                 and all(_count(v) for v in with_beta.values())):
-            raise UsageError(f"--limits {path}: model {model!r} needs max_output (a whole number "
+            raise UsageError(f"{name} {path}: model {model!r} needs max_output (a whole number "
                              'of tokens >= 1) and optionally with_beta {"BETA": N}')
     base = builtin_table()
     return ModelTable({**base["models"], **models}, str(data.get("as_of") or base["as_of"]),

@@ -99,10 +99,11 @@ def _check_rules(spec: PrepareSpec) -> None:
 
     sample = {"model": spec.model, "max_tokens": spec.max_tokens,
               "messages": [{"role": "user", "content": "x"}]}
-    for violation in Rules(allow_unknown_model=spec.allow_unknown_model).check(sample):
+    rules = Rules(allow_unknown_model=spec.allow_unknown_model, flags=spec.flags)
+    for violation in rules.check(sample):
         if not violation.warning:
             option = spec.flags["model" if violation.field == "model" else "max_tokens"]
-            raise UsageError(f"{option}: {violation.message}", hint=violation.hint)
+            raise UsageError(f"{option}: {violation.message}", hint=violation.hint(spec.flags))
 
 
 def _open_source(

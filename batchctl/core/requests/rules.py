@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from batchctl.core.catalog.models import ModelTable, builtin_models
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.requests.ruletable import (
     API_VERSION_2026,
     BLOCK_TYPES,
@@ -36,6 +37,7 @@ from batchctl.core.requests.ruletable import (
     Rule,
     active_rules,
     check_api_version,
+    worded,
 )
 
 __all__ = [  # the table's names are used from here too
@@ -57,12 +59,12 @@ class Violation:
     warning: bool = False  # not an error: reported, nothing refused
     fix: str = ""  # what fixes this one, when it says more than the rule's hint
 
-    @property
-    def hint(self) -> str:
-        """What fixes it, in batchctl's words (the message is the API's)."""
+    def hint(self, flags: Flags = KEYS) -> str:
+        """What fixes it, in batchctl's words (the message is the API's), with the options it
+        names as ``flags`` names them."""
         if self.warning:
             return ""
-        return self.fix or RULES[self.rule].hint
+        return worded(self.fix or RULES[self.rule].hint, flags)
 
 
 def _number(value: Any) -> bool:
@@ -89,8 +91,11 @@ class Rules:
         lift_betas: bool = False,
         strict_models: bool = False,
         strict_blocks: bool = False,
+        flags: Flags = KEYS,
     ) -> None:
+        """``flags``: how the caller names the options the hints mention."""
         self.api_version = api_version
+        self.flags = flags
         self.rules = active_rules(api_version)
         ids = {rule.id for rule in self.rules}
         self.new = "sampling-removed" in ids
@@ -106,7 +111,8 @@ class Rules:
         """These rules with more betas (those lifted from params)."""
         return Rules(self.api_version, betas=self.betas | set(betas), models=self.models,
                      allow_unknown_model=self.allow_unknown_model, lift_betas=self.lift_betas,
-                     strict_models=self.strict_models, strict_blocks=self.strict_blocks)
+                     strict_models=self.strict_models, strict_blocks=self.strict_blocks,
+                     flags=self.flags)
 
     def check(self, params: dict[str, Any]) -> list[Violation]:
         """Every violation in one request's params (structurally valid), errors and warnings."""
@@ -171,7 +177,8 @@ class Rules:
         fix = ""
         if raised:
             beta = min(raised, key=raised.__getitem__)
-            fix = f"lower max_tokens, or add --beta {beta} (up to {raised[beta]:,} in batches)"
+            fix = ("lower max_tokens, or add {betas} "
+                   f"{beta} (up to {raised[beta]:,} in batches)")
         return Violation("max-tokens-limit", "max_tokens", message, fix=fix)
 
     def _key(self, key: str, value: Any, out: list[Violation]) -> None:
@@ -265,7 +272,7 @@ class FileChecks:
                 key, rules.with_betas(key))
         found = []
         for violation in rules.check(params):
-            said = describe(violation, name)
+            said = describe(violation, name, rules.flags)
             if not violation.warning:
                 found.append(said)
                 continue
@@ -283,9 +290,9 @@ class FileChecks:
         ]
 
 
-def describe(violation: Violation, name: str) -> str:
+def describe(violation: Violation, name: str, flags: Flags = KEYS) -> str:
     """One violation as the message of a problem line: field, the API's words, the fix, rule."""
-    hint = violation.hint
+    hint = violation.hint(flags)
     return (f"{name}.{violation.field}: {violation.message}" + (f"; {hint}" if hint else "")
             + f" [{violation.rule}]")
 
@@ -311,16 +318,18 @@ def build_rules(
     limits: str | os.PathLike[str] | None = None,
     allow_unknown_model: bool = False,
     lift_betas: bool = False,
+    flags: Flags = KEYS,
 ) -> Rules:
-    """The rules a submit checks, from its options; UsageError (exit 2) for a bad option."""
+    """The rules a submit checks, from its options; UsageError (exit 2) for a bad option
+    (``flags``: how the caller names the options, for messages and hints)."""
     from batchctl.core.catalog.models import load_model_table
     from batchctl.core.errors import UsageError
 
     version = api_version or DEFAULT_API_VERSION
     try:
-        check_api_version(version)
+        check_api_version(version, flags["api_version"])
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    models = load_model_table(limits) if limits is not None else None
+    models = load_model_table(limits, flags["limits"]) if limits is not None else None
     return Rules(version, betas=betas, models=models, allow_unknown_model=allow_unknown_model,
-                 lift_betas=lift_betas)
+                 lift_betas=lift_betas, flags=flags)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from batchctl.core.flags import Flags
+
 OLD_API_VERSION = "2023-06-01"
 API_VERSION_2026 = "2026-10-21"
 #: What the SDK (2.x) sends: anthropic/_constants.py ANTHROPIC_API_VERSION (a test checks).
@@ -27,7 +29,10 @@ class Rule:
     since: str = OLD_API_VERSION  # the first anthropic-version it applies to
 
 
-_NEW_ONLY = f"or use --api-version {OLD_API_VERSION}"
+# A hint names an option by its key in braces ({api_version}, {allow_unknown_model}, {betas},
+# {lift_betas}): ``worded`` puts in the caller's name for it (the CLI: --api-version...).
+OPTIONS = ("api_version", "allow_unknown_model", "betas", "lift_betas")
+_NEW_ONLY = "or use {api_version} " + OLD_API_VERSION
 
 TABLE: tuple[Rule, ...] = (
     # source: issue #12 / migration guide for 2026-10-21
@@ -47,7 +52,7 @@ TABLE: tuple[Rule, ...] = (
          "lower max_tokens", "issue #12; models overview (core/catalog/models.json)"),
     # source: issue #15; models overview
     Rule("model-known", "the model is in the dated model table: a near-miss of a known id is an "
-         "error, another unknown id a warning", "fix the model id, or add --allow-unknown-model if "
+         "error, another unknown id a warning", "fix the model id, or add {allow_unknown_model} if "
          "it is newer than the model table", "issue #15; models overview (core/catalog/models.json)"),
     # source: batch-processing guide ("streaming is not supported"); BATCHES_API.md; issue #12
     Rule("stream", "stream: true is rejected in batches", "drop stream",
@@ -90,18 +95,27 @@ BLOCK_TYPES = frozenset((
 ))
 #: The fix for each SDK call argument written into params (rule create-call-keys).
 CREATE_CALL_HINTS = {
-    "betas": "move it to --beta NAME, or add --lift-betas to send it in the anthropic-beta header",
+    "betas": "move it to {betas} NAME, or add {lift_betas} to send it in the anthropic-beta header",
     "extra_body": "merge its keys into params",
-    "extra_headers": "drop it: headers go on the create call (--beta for anthropic-beta)",
+    "extra_headers": "drop it: headers go on the create call ({betas} for anthropic-beta)",
 }
 
 
-def check_api_version(value: str) -> str:
-    """``value`` if it looks like an anthropic-version (YYYY-MM-DD), else ValueError."""
+def check_api_version(value: str, option: str = "api_version") -> str:
+    """``value`` if it looks like an anthropic-version (YYYY-MM-DD), else ValueError naming
+    ``option`` (how the caller names the option that gave it)."""
     if not _VERSION.fullmatch(value or ""):
-        raise ValueError(f"--api-version {value!r}: expected a date such as {OLD_API_VERSION} "
+        raise ValueError(f"{option} {value!r}: expected a date such as {OLD_API_VERSION} "
                          f"or {API_VERSION_2026}")
     return value
+
+
+_OPTION = re.compile(r"\{(" + "|".join(OPTIONS) + r")\}")
+
+
+def worded(hint: str, flags: Flags) -> str:
+    """A hint with each option it names (``{api_version}``...) as ``flags`` names it."""
+    return _OPTION.sub(lambda m: flags[m.group(1)], hint)
 
 
 def active_rules(api_version: str) -> list[Rule]:

@@ -68,12 +68,14 @@ class Checks:
     def parse(
         cls, *, api_version: str | None = None, betas: Sequence[str] = (),
         limits: str | os.PathLike[str] | None = None, allow_unknown_model: bool = False,
-        lift_betas: bool = False, all_problems: bool = False,
+        lift_betas: bool = False, all_problems: bool = False, flags: Flags = KEYS,
     ) -> Checks:
+        """``flags``: how the caller names these options, for messages and hints."""
         from batchctl.core.requests.rules import build_rules
 
         rules = build_rules(api_version=api_version, betas=betas, limits=limits,
-                            allow_unknown_model=allow_unknown_model, lift_betas=lift_betas)
+                            allow_unknown_model=allow_unknown_model, lift_betas=lift_betas,
+                            flags=flags)
         return cls(rules, all_problems)
 
 
