@@ -53,6 +53,7 @@ FLAGS = Flags({
     "request_file": "--request-file",
     # options of the commands core suggests (``Flag`` in a ``NextStep``)
     "local": "--local",
+    "wide": "--wide",
     # the global options
     "base_url": "--base-url",
     "emulator": "--emulator",

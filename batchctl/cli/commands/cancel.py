@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from batchctl.cli.context import app_context
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import JsonOpt, RefsArg, YesOpt
 from batchctl.cli.render import output
 from batchctl.cli.render.events import api_notices
@@ -20,7 +21,7 @@ def cancel(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOp
     from batchctl.core.tracking import actions
 
     actx = app_context(ctx)
-    planned = actions.plan(actx, refs, base_url=actx.settings.base_url)
+    planned = actions.plan(actx, refs, base_url=actx.settings.base_url, flags=FLAGS)
     confirm_or_stop(actx, "cancel", planned.ids, "Requests not yet processed will end canceled.",
                     yes=yes)
     with api_notices(actx):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from batchctl.cli.context import app_context
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import JsonOpt, RefsArg, YesOpt
 from batchctl.cli.render import output
 from batchctl.cli.render.events import api_notices
@@ -22,7 +23,7 @@ def delete(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOp
     from batchctl.core.tracking.gone import deleted_text
 
     actx = app_context(ctx)
-    planned = actions.plan(actx, refs, base_url=actx.settings.base_url)
+    planned = actions.plan(actx, refs, base_url=actx.settings.base_url, flags=FLAGS)
     confirm_or_stop(actx, "delete", planned.ids,
                     "Results that were not downloaded are gone for good.", yes=yes)
     with api_notices(actx):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from batchctl.cli.context import app_context
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import ExitStatusOpt, JsonOpt, OptRefsArg, WideOpt
 from batchctl.cli.render import output
 from batchctl.cli.render.events import api_notices
@@ -30,7 +31,8 @@ def status(
     actx = app_context(ctx)
     base_url = actx.settings.base_url
     with api_notices(actx):
-        report = core.report(actx, refs or [], base_url=base_url, exit_status=exit_status)
+        report = core.report(actx, refs or [], base_url=base_url, exit_status=exit_status,
+                             flags=FLAGS)
     if report.empty:
         output.info(actx, f"no tracked batches waiting to be collected (for {base_url})")
         return

@@ -171,7 +171,7 @@ def open_export(api: Api, store: Store, ref: str, options: Options) -> Events[Ex
         needs = flags["merge_retries"]
     elif options.join is not None and options.join.data is None:
         needs = flags["join"]
-    rows = resolve(api, store, ref, needs_store=needs)
+    rows = resolve(api, store, ref, needs_store=needs, flags=flags)
     join_plan = plan_join(options.join, rows) if options.join is not None else None
     if options.order == "input":
         seen: dict[str, str] = {}

@@ -59,7 +59,7 @@ def check_ended(batch: Mapping[str, Any], what: str = "batch") -> None:
 
 
 def resolve(
-    api: Api, store: Store, ref: str, *, needs_store: str | None = None
+    api: Api, store: Store, ref: str, *, needs_store: str | None = None, flags: Flags = KEYS
 ) -> list[dict[str, Any] | None]:
     """The store's rows for an ID|JOB, in part order; ``None`` for a batch id this store does
     not track (its results can still be fetched), unless ``needs_store`` names why it must be
@@ -68,7 +68,8 @@ def resolve(
 
     if ref.strip().startswith(JOB_PREFIX):
         _check_all_sent(store, ref.strip())
-    targets = resolve_targets(store, [ref], base_url=api.base_url, needs_store=needs_store)
+    targets = resolve_targets(store, [ref], base_url=api.base_url, needs_store=needs_store,
+                              flags=flags)
     return [t.row for t in targets]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import BadRequestError, NextStep, StillRunningError
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.tracking.lifecycle import (
     ENDED,
     Target,
@@ -59,9 +60,10 @@ class Plan:
         return [t.id for t in self.targets]
 
 
-def plan(deps: Deps, refs: Sequence[str], *, base_url: str) -> Plan:
-    """The batches `cancel` or `delete` ID|JOB ... would act on, for the caller to confirm."""
-    return Plan(tuple(resolve_targets(deps.store(), refs, base_url=base_url)))
+def plan(deps: Deps, refs: Sequence[str], *, base_url: str, flags: Flags = KEYS) -> Plan:
+    """The batches `cancel` or `delete` ID|JOB ... would act on, for the caller to confirm
+    (``flags``: how the caller names the options its hints mention)."""
+    return Plan(tuple(resolve_targets(deps.store(), refs, base_url=base_url, flags=flags)))
 
 
 def cancel_planned(deps: Deps, planned: Plan) -> list[BatchAction]:

@@ -122,7 +122,8 @@ def plan_retries(
     """
     from batchctl.core.tracking.lifecycle import resolve_targets
 
-    targets = resolve_targets(store, [ref], base_url=api.base_url, needs_store="retry-failed")
+    targets = resolve_targets(store, [ref], base_url=api.base_url, needs_store="retry-failed",
+                              flags=flags)
     rows = [t.row for t in targets if t.row is not None]
     if request_file is not None:
         rows = [{**row, "request_file": str(request_file.absolute())} for row in rows]

@@ -234,7 +234,7 @@ def wait(
     sent as the queue drains, and waited for), yielding what ``watch`` yields, then say what to
     end with: StillRunningError (8) if the timeout elapsed first, else with ``exit_status``
     the verdict of ``lifecycle.exit_status_error`` (its retry hints are the summary's to give)."""
-    targets = resolve_targets(deps.store(), refs, base_url=base_url)
+    targets = resolve_targets(deps.store(), refs, base_url=base_url, flags=options.flags)
     jobs = job_refs(refs)
     waited = yield from watch(deps, targets, jobs, options)
     if not waited.all_ended:
