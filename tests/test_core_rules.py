@@ -8,17 +8,21 @@
   and none is annotated as a callable (``Callable[...]``) unless it is in ``INTERNAL``: a
   callable that core itself passes, each with why it never comes from the CLI;
 - no environment read: neither ``os.environ`` nor ``getenv`` (the caller reads the
-  environment and passes the values in).
+  environment and passes the values in);
+- no flag named on its own: no string of core but a docstring holds ``--name`` (a message
+  takes the caller's name for an option, ``core/flags.py``).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parent.parent / "batchctl" / "core"
 MAX_PARAMETERS = 8
+FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
 
 #: Names a callback that reports to the caller goes by.
 CALLBACK_NAMES = frozenset({"notify", "say", "confirm", "progress", "explain", "shown",
@@ -78,6 +82,16 @@ def _modules() -> Iterator[tuple[str, ast.Module]]:
         yield path.relative_to(CORE).as_posix(), ast.parse(path.read_text(encoding="utf-8"))
 
 
+def _docstrings(tree: ast.Module) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
+
+
 def offences(modules: Iterator[tuple[str, ast.Module]]) -> list[str]:
     found = []
     for module, tree in modules:
@@ -92,7 +106,11 @@ def offences(modules: Iterator[tuple[str, ast.Module]]) -> list[str]:
                     found.append(f"{key}: named like a callback")
                 elif _is_callable(p.annotation) and key not in INTERNAL:
                     found.append(f"{key}: a callable")
+        docstrings = _docstrings(tree)
         for node in ast.walk(tree):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                    and id(node) not in docstrings and FLAG.search(node.value)):
+                found.append(f"{module}:{node.lineno}: names {FLAG.search(node.value)[0]}")
             if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
                 found.append(f"{module}:{node.lineno}: os.{node.attr}")
             elif isinstance(node, ast.ImportFrom) and node.module == "os":
@@ -125,6 +143,9 @@ def test_the_check_sees_each_kind_of_offence() -> None:
         "class Api:\n"
         "    def connect(self, a, b, c, d, e, f, g, h): ...\n"
         "KEY = os.environ.get('KEY')\n"
+        "def check(n):\n"
+        "    '--max-cost in a docstring is fine'\n"
+        "    raise ValueError(f'--max-cost {n} is too low')\n"
     )
     found = offences(iter([("m.py", ast.parse(source))]))
     assert found == [
@@ -135,4 +156,5 @@ def test_the_check_sees_each_kind_of_offence() -> None:
         "m.py:fetch:then: a callable",
         "m.py:2: from os import getenv",
         "m.py:11: os.environ",
+        "m.py:14: names --max-cost",
     ]
