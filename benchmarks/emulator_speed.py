@@ -53,7 +53,7 @@ def request(port: int, method: str, path: str, body: bytes | None = None) -> tup
     """One request on a fresh connection; returns (status, bytes read, seconds)."""
     start = time.perf_counter()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    headers = {"x-api-key": "k", "content-type": "application/json"}
+    headers = {"x-api-key": "k", "content-type": "application/json", "anthropic-version": "2023-06-01"}
     connection.request(method, path, body=body, headers=headers)
     response = connection.getresponse()
     size = 0

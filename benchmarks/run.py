@@ -330,7 +330,8 @@ class Bench:
             return measure(self.curl_cmd(), self.env(), stdout=out)
         with open(out, "wb") as f:
             for url in self.result_urls:
-                req = urllib.request.Request(url, headers={"x-api-key": KEY})
+                sent = {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
+                req = urllib.request.Request(url, headers=sent)
                 with urllib.request.urlopen(req) as r:
                     shutil.copyfileobj(r, f, 1 << 20)
         return Sample(0.0, 0.0)

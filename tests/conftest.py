@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from batchctl.core.api.sdk_private import STRICT_VALIDATION
 from tests.backends import postgres_url, store_value  # noqa: F401 - fixtures
 from tests.emulator.support import OLD_VERSION
 from tests.helpers import FakeClock, invoke
@@ -93,7 +94,7 @@ class Emulator:
 
         kwargs.setdefault("max_retries", 0)
         return anthropic.Anthropic(
-            api_key=API_KEY, base_url=self.base_url, _strict_response_validation=True, **kwargs
+            api_key=API_KEY, base_url=self.base_url, **{STRICT_VALIDATION: True}, **kwargs
         )
 
     def http(self, **headers: str) -> Any:
@@ -171,3 +172,11 @@ def on(emulator: Any, clock: Any, *args: str, env: dict[str, str | None] | None 
     """batchctl against an HTTP emulator (its base URL, the test key; ``env`` adds to that)."""
     full_env: dict[str, str | None] = {"ANTHROPIC_API_KEY": API_KEY, **(env or {})}
     return invoke(["--base-url", emulator.base_url, *args], env=full_env, clock=clock, **kwargs)
+
+
+
+def connect_api(settings: Any, **kwargs: Any) -> Any:
+    """``Api.connect`` as batchctl calls it: with the test key (the CLI reads ANTHROPIC_API_KEY)."""
+    from batchctl.core.api.client import Api
+
+    return Api.connect(settings, api_key=API_KEY, **kwargs)

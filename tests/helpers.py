@@ -4,8 +4,8 @@ in-process."""
 from __future__ import annotations
 
 import csv
-import functools
 import io
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -13,21 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import typer.testing
 from typer.testing import CliRunner, Result
 
 from batchctl.cli.app import app
 from batchctl.cli.context import Overrides
+from batchctl.cli.iostreams import IOStreams
 
 MODEL = "claude-haiku-4-5"
-
-# typer's CliRunner.invoke builds the click command from the Typer app again on every call
-# (typer/testing.py: ``cli = _get_command(app)``), ~60 ms of the ~120 ms of a typical in-process
-# run. A click command is built to be invoked many times (each call gets its own Context), and
-# batchctl's app is complete once imported, so the suite builds it once.
-assert callable(typer.testing._get_command), "typer.testing changed: see tests/helpers.py"
-typer.testing._get_command = functools.cache(typer.testing._get_command)
-
 
 def failure(fn: Any) -> BaseException:
     """What ``fn()`` raised. Tests read what the server sent from it (a status code, the error
@@ -56,6 +48,16 @@ def status_of(fn: Any) -> int | None:
     return getattr(response, "status_code", None)
 
 
+def raw_get(url: str, key: str = "k") -> bytes:
+    """The body of a plain HTTP GET (no SDK in between), with what every endpoint of the API
+    requires: a key and an anthropic-version (BATCHES_API.md 12.5)."""
+    import urllib.request
+
+    headers = {"x-api-key": key, "anthropic-version": "2023-06-01"}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as response:
+        return bytes(response.read())
+
+
 def request(
     custom_id: Any, text: str = "hello", *, model: Any = MODEL, max_tokens: Any = 32, **params: Any
 ) -> dict[str, Any]:
@@ -81,6 +83,11 @@ def write_jsonl(path: Path, objects: Iterable[Any]) -> Path:
 def read_csv(data: bytes) -> list[dict[str, str]]:
     """Rows of a CSV that batchctl wrote (UTF-8, a header line), as dicts."""
     return list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+
+
+def claim_owners(store: Any) -> list[str]:
+    """Who holds a collect claim in ``store`` (a batchctl Store), oldest claim first."""
+    return [r["owner"] for r in store.db.query("SELECT owner FROM claims ORDER BY claimed_at")]
 
 
 START = 1_790_000_000.0  # 2026-09-21T...Z: a fixed "now" for every test
@@ -126,13 +133,11 @@ def invoke(
 
     ``tty`` makes batchctl believe stdin, stdout and stderr are terminals.
     """
-    overrides = Overrides(
-        stdout_tty=tty,
-        stderr_tty=tty,
-        stdin_tty=tty,
-        clock=clock,
-        width=width,
-        emulator_config=emulator_config,
-        api_max_retries=api_max_retries,
-    )
+    # The streams are CliRunner's (looked up when written to); what is decided of them is this
+    # test's, the environment the run will see included (NO_COLOR).
+    seen = {**os.environ, **(env or {})}
+    io = IOStreams(stdin_tty=tty, stdout_tty=tty, stderr_tty=tty, width=width,
+                   env={k: v for k, v in seen.items() if v is not None})
+    overrides = Overrides(io=io, clock=clock, emulator_config=emulator_config,
+                          api_max_retries=api_max_retries)
     return CliRunner().invoke(app, args, input=input, env=env, obj=overrides)

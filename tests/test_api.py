@@ -11,10 +11,11 @@ import pytest
 from batchctl.cli.flags import FLAGS
 from batchctl.core import errors
 from batchctl.core.api.client import Api
+from batchctl.core.api.sdk_private import SDK_LOGGER
 from batchctl.core.events import NOTE, ApiRetry, Note, Outbox
 from batchctl.core.settings import Settings
 from batchctl.emulator import EmulatorConfig
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, connect_api
 from tests.helpers import invoke
 
 REQUESTS = [
@@ -36,7 +37,7 @@ def _body(requests=REQUESTS) -> bytes:
 
 def _api(base_url: str, clock, tmp_path, **kw) -> Api:
     settings = Settings.resolve(state_dir=tmp_path / "s", base_url=base_url, emulator=False)
-    return Api.connect(settings, clock=clock, api_key=API_KEY, **kw)
+    return connect_api(settings, clock=clock, **kw)
 
 
 def _create(api: Api, requests=REQUESTS) -> dict:
@@ -63,7 +64,7 @@ def test_results_are_the_raw_bytes(emulator, clock, tmp_path) -> None:
     clock.advance(3600)
     ended = api.retrieve(batch["id"])
     assert ended["processing_status"] == "ended"
-    with api.open_results(ended, chunk_size=100) as chunks:
+    with api.open_results(ended) as chunks:
         got = b"".join(chunks)
     req = urllib.request.Request(
         ended["results_url"], headers={"x-api-key": API_KEY, "anthropic-version": "2023-06-01"}
@@ -244,7 +245,7 @@ def test_sdk_retries_are_reported_to_the_caller(make_emulator, clock, tmp_path) 
     emu = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"retrieve"}))
     outbox = Outbox()
     settings = Settings.resolve(state_dir=tmp_path, base_url=emu.base_url, emulator=False)
-    api = Api.connect(settings, clock=clock, api_key=API_KEY, max_retries=1, outbox=outbox)
+    api = connect_api(settings, clock=clock, max_retries=1, outbox=outbox)
     with pytest.raises(errors.UnavailableError):
         api.retrieve("msgbatch_x")
     waits = outbox.drain()
@@ -254,4 +255,4 @@ def test_sdk_retries_are_reported_to_the_caller(make_emulator, clock, tmp_path) 
     import logging
 
     assert not any(type(h).__name__ == "_RetryLog"
-                   for h in logging.getLogger("anthropic._base_client").handlers)
+                   for h in logging.getLogger(SDK_LOGGER).handlers)

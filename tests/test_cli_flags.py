@@ -7,7 +7,7 @@ from typing import Any
 
 import typer.main
 
-from batchctl.cli.app import app
+from batchctl.cli.app import COMMANDS, app, load_command
 from batchctl.cli.flags import FLAGS
 from batchctl.cli.render.output import next_step
 from batchctl.core.errors import NextStep, UsageError
@@ -25,7 +25,9 @@ def _options(command: Any) -> set[str]:
 
 
 def test_every_flag_in_the_table_is_one_batchctl_accepts() -> None:
-    accepted = _options(typer.main.get_command(app))
+    accepted = _options(typer.main.get_command(app))  # the global options
+    for name in COMMANDS:
+        accepted |= _options(load_command(name))
     assert sorted(set(FLAGS.names.values()) - accepted) == []
 
 

@@ -15,7 +15,7 @@ import orjson
 from batchctl.core.state.store import Store
 from batchctl.core.workflows import collect as core
 from tests.conftest import API_KEY, on
-from tests.helpers import FakeClock
+from tests.helpers import FakeClock, claim_owners
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +58,7 @@ def test_collects_each_ended_batch_once_into_named_files(tmp_path, emulator, clo
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in expected)
     assert "collected 2 batches" in first.stderr
     assert store.get_batch(a)["results_path"] == str(expected[0])
-    assert store.claims() == []
+    assert claim_owners(store) == []
 
     again = on(emulator, clock, "collect", "--dir", str(out), "--json")
     assert (again.exit_code, again.stdout) == (0, "")
@@ -145,9 +145,9 @@ def test_a_live_claim_blocks_other_owners(state_dir, clock):
     later = clock.time() + core.CLAIM_TIMEOUT + 1
     assert store.claim("msgbatch_1", other, is_stale=core.stale_check(later))
     store.release("msgbatch_1", mine)  # not the holder any more: nothing happens
-    assert [c["owner"] for c in store.claims()] == [other]
+    assert claim_owners(store) == [other]
     store.release("msgbatch_1", other)
-    assert store.claims() == []
+    assert claim_owners(store) == []
 
 
 def test_a_claim_whose_process_is_gone_is_taken_over(state_dir, clock):
@@ -235,4 +235,4 @@ def test_two_overlapping_collect_processes_download_each_batch_once(tmp_path, cl
     files = sorted(p.name for p in out.iterdir())
     assert len(files) == 5 and all(f.endswith(".jsonl") for f in files)  # no temp files left
     assert all(len((out / f).read_bytes().splitlines()) == 2 for f in files)
-    assert Store.open(state_dir).claims() == []
+    assert claim_owners(Store.open(state_dir)) == []

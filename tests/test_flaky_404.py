@@ -11,10 +11,9 @@ import orjson
 import pytest
 
 from batchctl.core import errors
-from batchctl.core.api.client import Api
 from batchctl.core.events import Note, Outbox
 from batchctl.core.settings import Settings
-from tests.conftest import API_KEY
+from tests.conftest import connect_api
 from tests.conftest import on as run
 from tests.helpers import request, write_jsonl
 
@@ -58,7 +57,7 @@ def test_results_404_just_after_the_end_is_retried(make_emulator, clock, tmp_pat
     emulator = make_emulator(flaky_404_seconds=5, processing_seconds=10)
     settings = Settings.resolve(state_dir=tmp_path / "s", base_url=emulator.base_url, emulator=False)
     outbox = Outbox()
-    api = Api.connect(settings, clock=clock, api_key=API_KEY, outbox=outbox)
+    api = connect_api(settings, clock=clock, outbox=outbox)
     body = orjson.dumps({"requests": [request("a"), request("b")]})
     api.create(lambda: [body], len(body))
     clock.advance(11)  # ended a second ago: list shows it ended, results still answer 404

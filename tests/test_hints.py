@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 
-from batchctl.core.api.client import Api
 from batchctl.core.settings import Settings
 from batchctl.core.tracking.lifecycle import record
 from batchctl.core.workflows.advice import retry_step
 from batchctl.emulator import EmulatorConfig
-from tests.conftest import API_KEY
+from tests.conftest import connect_api
 from tests.helpers import FakeClock, invoke
 from tests.lifecycle_support import json_lines, request, write_requests
 
@@ -146,7 +145,7 @@ def _ended_batch(make_emulator: Any, tmp_path: Path, clock: FakeClock, params: d
             requests=[{"custom_id": f"r{i}", "params": params} for i in range(3)])
     clock.advance(2)
     settings = Settings(state_dir=tmp_path / "s", emulator=False, base_url=emulator.base_url)
-    api = Api.connect(settings, clock=clock, api_key=API_KEY)
+    api = connect_api(settings, clock=clock)
     return api, record(api.retrieve(batch.id), None)
 
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 
 from batchctl.cli.render.batches import TSV_COLUMNS
-from batchctl.core.api.client import Api
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
-from batchctl.core.tracking.listing import list_remote
-from tests.conftest import API_KEY
+from batchctl.core.tracking.listing import ALL_PAGE, list_remote
+from tests.conftest import API_KEY, connect_api
 from tests.helpers import invoke
 from tests.lifecycle_support import (
     assert_plain,
@@ -52,15 +51,18 @@ def test_all_pages_through_every_batch(cli, forty_five):
     assert all(r["type"] == "message_batch" for r in records)
 
 
-def test_core_paging_follows_the_cursor_page_by_page(emulator, forty_five, state_dir, clock):
+def test_core_paging_follows_the_cursor_page_by_page(emulator, state_dir, clock):
+    newest_first = list(reversed(sdk_batches(emulator, ALL_PAGE + 5)))
     settings = Settings.resolve(state_dir=state_dir, base_url=emulator.base_url)
-    api = Api.connect(settings, api_key=API_KEY, clock=clock)
+    api = connect_api(settings, clock=clock)
     store = Store.open(state_dir, clock=clock)
     try:
-        every = list(list_remote(api, store, base_url=settings.base_url, limit=None, page_size=20))
-        assert [r["id"] for r in every] == forty_five  # 3 pages: 20 + 20 + 5
-        some = list(list_remote(api, store, base_url=settings.base_url, limit=20, page_size=7))
-        assert [r["id"] for r in some] == forty_five[:20]  # stops inside the third page
+        every = list(list_remote(api, store, base_url=settings.base_url, limit=None))
+        assert [r["id"] for r in every] == newest_first  # 2 pages: 100 + 5
+        limit = ALL_PAGE + 2  # a filtered listing reads ALL_PAGE a page: stops inside the second
+        some = list(list_remote(api, store, base_url=settings.base_url, limit=limit,
+                                status="in_progress"))
+        assert [r["id"] for r in some] == newest_first[:limit]
     finally:
         api.close()
         store.close()

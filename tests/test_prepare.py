@@ -45,7 +45,7 @@ def test_text_lines_become_requests_named_after_their_line(tmp_path):
         "messages": [{"role": "user", "content": "What is 2+2?"}],
     }
     assert list(reqs[0]) == ["custom_id", "params"]  # the native form submit copies verbatim
-    assert result.requests == 3 and result.skipped_blank == 2
+    assert result.requests == 3  # lines 2 and 3 (blank) made no request
 
 
 def test_options_shape_every_request(tmp_path):

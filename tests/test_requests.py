@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from batchctl.core.catalog.prices import estimate_input_tokens
 from batchctl.core.errors import ExitCode, InputError, StateError, UsageError
-from batchctl.core.requests.body import iter_body, part_body
+from batchctl.core.requests.body import CHUNK_SIZE, iter_body, part_body
 from batchctl.core.requests.scan import (
     BODY_OVERHEAD,
     check_limits,
@@ -332,24 +332,25 @@ def test_parse_size_rejects(text):
 
 
 def test_body_is_chunked_and_can_be_read_again(tmp_path):
-    reqs = [req(f"r{i}", "z" * 300) for i in range(20)]
+    reqs = [req(f"r{i}", "z" * 100_000) for i in range(40)]  # 4 MB: four chunks of ~1 MiB
     scan = scan_file(write(tmp_path, *reqs))
-    body = part_body(scan.path, scan.parts[0], chunk_size=1000)
+    body = part_body(scan.path, scan.parts[0])
     first, second = list(body), list(body)
-    assert len(first) > 3
+    assert len(first) > 3 and max(map(len, first)) < CHUNK_SIZE + 101_000
     assert first == second
     assert sum(map(len, first)) == body.size == scan.parts[0].body_size
 
 
 def test_body_refuses_a_file_changed_after_the_scan(tmp_path):
-    path = write(tmp_path, req("a", "one"), req("b", "two"))
+    big = [req(f"r{i}", "z" * 100_000) for i in range(12)]  # more than one chunk comes out
+    path = write(tmp_path, *big, req("a", "one"), req("b", "two"))
     scan = scan_file(path)
     path.write_bytes(path.read_bytes().replace(b"two", b"TWO"))
-    chunks = iter_body(path, scan.parts[0], chunk_size=10)
+    sent: list[bytes] = []
     with pytest.raises(StateError) as info:
-        for chunk in chunks:
-            assert not chunk.endswith(b"]}")  # the closing bytes never go out
+        sent.extend(iter_body(path, scan.parts[0]))
     assert info.value.exit_code == ExitCode.STATE
+    assert sent and not any(c.endswith(b"]}") for c in sent)  # the closing bytes never go out
 
 
 def test_the_body_of_one_part_and_a_bad_line(tmp_path):

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,10 +32,7 @@ write = helpers.write_jsonl
 
 def raw_body(emulator: Any, batch_id: str) -> bytes:
     """The results body exactly as the emulator serves it over HTTP (no SDK in between)."""
-    url = f"{emulator.base_url}/v1/messages/batches/{batch_id}/results"
-    req = urllib.request.Request(url, headers={"x-api-key": API_KEY})
-    with urllib.request.urlopen(req) as response:  # the loopback emulator
-        return response.read()
+    return helpers.raw_get(f"{emulator.base_url}/v1/messages/batches/{batch_id}/results", API_KEY)
 
 
 def served_file(emulator: Any, batch_id: str) -> bytes:

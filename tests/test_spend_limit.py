@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from batchctl.core import errors
-from batchctl.core.api.client import Api, translate
+from batchctl.core.api.client import translate
 from batchctl.core.events import Outbox
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
-from tests.conftest import API_KEY
+from tests.conftest import connect_api
 from tests.conftest import on as _run
 from tests.helpers import failure, invoke, request, write_jsonl
 
@@ -62,7 +62,7 @@ def test_the_sdk_does_not_retry_a_cap_either(make_emulator, clock, tmp_path):
     emulator = make_emulator(spend_limit="contract")
     retries = Outbox()
     settings = Settings.resolve(state_dir=tmp_path / "s", base_url=emulator.base_url, emulator=False)
-    api = Api.connect(settings, clock=clock, api_key=API_KEY, max_retries=8, outbox=retries)
+    api = connect_api(settings, clock=clock, max_retries=8, outbox=retries)
     client = api._client  # the SDK client batchctl built, retries on
     exc = translate(failure(lambda: client.messages.batches.create(requests=[request("a")])))
     assert isinstance(exc, errors.SpendLimitError) and exc.exit_code == 10

@@ -13,9 +13,9 @@ import pytest
 from batchctl.cli.flags import FLAGS
 from batchctl.core import errors
 from batchctl.core.location import parse_store
-from batchctl.core.state.migrations import MIGRATIONS
+from batchctl.core.state.migrations import MIGRATIONS, RENAMED
 from batchctl.core.state.store import Store
-from tests.helpers import FakeClock
+from tests.helpers import FakeClock, claim_owners
 
 BATCH = {
     "id": "msgbatch_01",
@@ -92,7 +92,7 @@ def test_migrations_recorded_once_and_columns_exact(open_store) -> None:
     open_store().close()
     store = open_store()  # second open applies nothing new
     names = [r["name"] for r in store.db.query("SELECT name FROM migrations ORDER BY name")]
-    assert names == [name for name, _ in MIGRATIONS]
+    assert names == sorted([*(name for name, _ in MIGRATIONS), *RENAMED])  # old names kept too
     cols = _columns(store, "batches")
     for needed in ("id", "job_id", "part", "base_url", "request_file", "sha256", "byte_size",
                    "first_line", "last_line", "request_count", "label", "parent_id",
@@ -189,13 +189,13 @@ def test_a_claim_excludes_a_second_collector_until_released(open_store) -> None:
 
     assert a.claim("msgbatch_01", "host:1:a", is_stale=live)
     assert not b.claim("msgbatch_01", "host:2:b", is_stale=live)
-    assert [c["owner"] for c in b.claims()] == ["host:1:a"]
+    assert claim_owners(b) == ["host:1:a"]
     a.release("msgbatch_01", "host:1:a")
     assert b.claim("msgbatch_01", "host:2:b", is_stale=live)
     b.mark_collected("msgbatch_01", "/out")
     b.release("msgbatch_01", "host:2:b")
     assert not a.claim("msgbatch_01", "host:1:a", is_stale=live)  # collected meanwhile
-    assert b.claims() == []
+    assert claim_owners(b) == []
 
 
 def test_a_claim_dies_with_its_connection_on_postgres(tmp_path, postgres_url) -> None:
@@ -209,7 +209,7 @@ def test_a_claim_dies_with_its_connection_on_postgres(tmp_path, postgres_url) ->
     while not b.claim("msgbatch_01", "here:2:b", is_stale=lambda claim: False):
         assert time.monotonic() < deadline, "the dead session's claim was never released"
         time.sleep(0.05)
-    assert [c["owner"] for c in b.claims()] == ["here:2:b"]
+    assert claim_owners(b) == ["here:2:b"]
     b.close()
 
 

@@ -10,7 +10,7 @@ from batchctl.core import errors
 from batchctl.core.api.client import Api
 from batchctl.core.events import ApiRetry, Outbox
 from batchctl.core.settings import Settings
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, connect_api
 from tests.helpers import invoke
 from tests.lifecycle_support import closed_port_url, write_requests
 
@@ -18,7 +18,7 @@ from tests.lifecycle_support import closed_port_url, write_requests
 def connect(base_url: str, clock: Any, tmp_path: Path, retries: Outbox) -> Api:
     settings = Settings.resolve(state_dir=tmp_path / "s", base_url=base_url, emulator=False)
     # max_retries left at batchctl's default (8): what a user gets.
-    return Api.connect(settings, clock=clock, api_key=API_KEY, outbox=retries)
+    return connect_api(settings, clock=clock, outbox=retries)
 
 
 def test_a_refused_connection_is_not_retried_and_names_the_url(clock: Any,

@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from batchctl.emulator import endpoints, limits, quirks
-from batchctl.emulator.config import EmulatorConfig
+from batchctl.emulator import endpoints, limits, messages, modelsapi, quirks
+from batchctl.emulator.config import ENDPOINTS, EmulatorConfig
 from batchctl.emulator.faults import Faults, ReplyLost
+from batchctl.emulator.headers import api_version, betas
 from batchctl.emulator.results import results
 from batchctl.emulator.routing import Reply, has_key, route, segments
 from batchctl.emulator.store import Store
@@ -32,7 +33,10 @@ HANDLERS: dict[str, Handler] = {
     "cancel": endpoints.cancel,
     "delete": endpoints.delete,
     "results": results,
-    "count_tokens": endpoints.count_tokens,
+    "message": messages.create_message,
+    "count_tokens": messages.count_tokens,
+    "models": modelsapi.list_models,
+    "model": modelsapi.retrieve_model,
 }
 
 
@@ -82,15 +86,20 @@ class EmulatorApp:
                 "No API key: send X-Api-Key or Authorization: Bearer"
                 " (the emulator accepts any non-empty key).",
             )
+        # Every endpoint requires a known anthropic-version and refuses unknown betas
+        # (BATCHES_API.md 12.5); a missing key is answered first (the SDKs' 401 tests).
+        api_version(environ)
+        betas(environ)
         parts = segments(environ)
         found = route(method, parts)
         if found is None:
             raise ApiError(404, "not_found_error", f"Not found: {method} /{'/'.join(parts)}")
         endpoint, batch_id = found
-        # Token counting has rate limits of its own, "separate and independent from message
-        # creation" (https://docs.claude.com/en/docs/build-with-claude/token-counting#pricing-and-rate-limits):
-        # the Message Batches rate limit does not count it.
-        refused = self.rate.check(self.clock()) if endpoint != "count_tokens" else None
+        # The Message Batches rate limit counts the batch endpoints only: token counting has
+        # rate limits of its own, "separate and independent from message creation"
+        # (https://docs.claude.com/en/docs/build-with-claude/token-counting#pricing-and-rate-limits),
+        # as have single messages and the Models API (https://docs.claude.com/en/api/rate-limits).
+        refused = self.rate.check(self.clock()) if endpoint in ENDPOINTS else None
         if refused is not None:
             raise refused
         fault = self.faults.before(endpoint)

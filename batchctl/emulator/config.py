@@ -5,7 +5,10 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from batchctl.emulator.catalog import Catalog, builtin, load_file
 
 #: Any non-empty key is accepted; this is the one batchctl prints and uses for its in-process mount.
 EMULATOR_API_KEY = "emulator-key"
@@ -52,9 +55,13 @@ class EmulatorConfig:
     spend_limit_after: int = 0  # ... once this many batches exist (a cap hit part-way)
     flaky_404_seconds: float = 0.0  # retrieve/results 404 this long after create and after end
     results_origin: str | None = None  # results_url on this origin (scheme://host:port)
-    # Answer any model id; by default one outside batchctl's model table ends errored with
+    # Answer any model id; by default one outside the emulator's catalogue ends errored with
     # not_found_error, as the API answers a model that does not exist.
     any_model: bool = False
+    # A JSON list of ModelInfo objects (as GET /v1/models returns them) that replaces the
+    # packaged catalogue (batchctl.emulator.catalog); read and checked here, once.
+    models: str | None = None
+    catalog: Catalog = field(default_factory=builtin, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in _SECONDS:
@@ -95,6 +102,10 @@ class EmulatorConfig:
             self.spend_limit_after < 0
         ):
             raise ValueError(f"spend_limit_after must be an integer >= 0, not {self.spend_limit_after!r}")
+        if self.models is not None:
+            path = os.fspath(self.models)
+            object.__setattr__(self, "models", path)
+            object.__setattr__(self, "catalog", load_file(Path(path)))
         if self.results_origin is not None:
             origin = self.results_origin.rstrip("/")
             if not origin.startswith(("http://", "https://")) or "/" in origin.split("://", 1)[1]:
@@ -111,14 +122,14 @@ class EmulatorConfig:
         ``overrides`` (e.g. from command-line flags) win over the environment; None values are ignored.
         """
         values: dict[str, object] = {}
-        for field in fields(cls):
-            var = ENV_PREFIX + field.name.upper()
+        for setting in fields(cls):
+            var = ENV_PREFIX + setting.name.upper()
             raw = environ.get(var)
-            if raw is None or raw.strip() == "":
+            if not setting.init or raw is None or raw.strip() == "":
                 continue
             raw = raw.strip()
             try:
-                values[field.name] = _parse(field.name, raw)
+                values[setting.name] = _parse(setting.name, raw)
             except ValueError as exc:
                 raise ValueError(f"{var}={raw!r}: {exc}") from None
         from_environ = {k for k, v in values.items() if k not in overrides or overrides[k] is None}
@@ -154,4 +165,4 @@ def _parse(name: str, raw: str) -> object:
         return raw.lower() in ("1", "true", "yes")
     if name == "fault_endpoints":
         return frozenset(part.strip() for part in raw.split(",") if part.strip())
-    return raw  # public_base_url, results_origin
+    return raw  # public_base_url, results_origin, models

@@ -1,5 +1,5 @@
-"""The Message Batches endpoints but results (create, list, retrieve, cancel, delete) and token
-counting, each ``(app, environ, batch_id) -> Reply`` (BATCHES_API.md section 3).
+"""The Message Batches endpoints but results (create, list, retrieve, cancel, delete), each
+``(app, environ, batch_id) -> Reply`` (BATCHES_API.md section 3).
 
 Statuses for cases the API does not document (BATCHES_API.md section 11): cancel of an ended
 batch, delete of a batch that has not ended, a bad ``limit``, an unknown or conflicting list
@@ -12,49 +12,26 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-import orjson
-
-from batchctl.emulator import intake, limits, model, outcomes, quirks
+from batchctl.emulator import headers, intake, limits, outcomes, quirks
+from batchctl.emulator.apirules import Checks
 from batchctl.emulator.outcomes import Timeline
-from batchctl.emulator.routing import Reply, ok
-from batchctl.emulator.wire import ApiError, bad_request, new_batch_id
+from batchctl.emulator.routing import Reply, ok, page_params
+from batchctl.emulator.wire import bad_request, new_batch_id
 
 if TYPE_CHECKING:
     from batchctl.emulator.app import EmulatorApp
-
-COUNT_TOKENS_MAX_BYTES = 32 * 1024 * 1024  # the Messages API's request size limit (32 MB)
-
-
-def count_tokens(app: EmulatorApp, environ: dict[str, Any], _batch_id: str | None) -> Reply:
-    """``POST /v1/messages/count_tokens`` (https://docs.claude.com/en/api/messages-count-tokens):
-    ``{"input_tokens": N}`` for a Messages body without ``max_tokens``, from the stand-in
-    model's own estimator, so a count matches the ``usage.input_tokens`` of the result."""
-    length = intake.body_length(environ) or 0
-    if length > COUNT_TOKENS_MAX_BYTES:
-        raise ApiError(413, "request_too_large",
-                       f"Request exceeds the maximum allowed size of {COUNT_TOKENS_MAX_BYTES} bytes.")
-    raw = environ["wsgi.input"].read(length) if length else b""
-    try:
-        params = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise bad_request(f"The request body is not valid JSON: {exc}") from None
-    problem, tokens = model.count_tokens(params)
-    if problem is not None:
-        raise bad_request(problem)
-    return ok(environ, {"input_tokens": tokens})
-
 
 def create(app: EmulatorApp, environ: dict[str, Any], _batch_id: str | None) -> Reply:
     config, store = app.config, app.store
     refused = quirks.spend_limit(config, store.count() if config.spend_limit else 0)
     if refused is not None:
         raise refused
-    api_version = environ.get("HTTP_ANTHROPIC_VERSION")
+    api_version = headers.api_version(environ)
     document = intake.read_json_body(environ, store.tmp_dir, config.max_body_bytes)
     items = intake.check_envelope(document)
     # The rules each request is checked against follow from the create's headers.
-    rules_key = (api_version, environ.get("HTTP_ANTHROPIC_BETA"), config.any_model)
-    plan = outcomes.static_plan(items, config.seed, rules_key)
+    checks = Checks(api_version, headers.betas(environ), config.catalog, any_model=config.any_model)
+    plan = outcomes.static_plan(items, config.seed, checks)
     del document, items
 
     def build_plan(seq: int) -> bytes:
@@ -102,19 +79,7 @@ def _admit(
 
 def list_batches(app: EmulatorApp, environ: dict[str, Any], _batch_id: str | None) -> Reply:
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    raw_limit = (query.get("limit") or ["20"])[-1]
-    try:
-        limit = int(raw_limit)
-    except ValueError:
-        raise bad_request(
-            f"limit: Input should be a valid integer, not {raw_limit!r}"
-        ) from None
-    if not 1 <= limit <= 1000:
-        raise bad_request(f"limit: Input should be between 1 and 1000, not {limit}")
-    after_id = (query.get("after_id") or [""])[-1]
-    before_id = (query.get("before_id") or [""])[-1]
-    if after_id and before_id:
-        raise bad_request("Give at most one of after_id and before_id.")
+    limit, after_id, before_id = page_params(query)
     cursors: dict[str, int] = {}
     for name, value in (("after_seq", after_id), ("before_seq", before_id)):
         if value:

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
-from batchctl.core.requests.rules import OLD_API_VERSION, Rules, check_api_version
 from batchctl.emulator import shapes
+from batchctl.emulator.apirules import Checks
 from batchctl.emulator.wire import base62
 
 _CHARS_PER_TOKEN = 4
@@ -31,41 +29,13 @@ ReplySeed = list
 _STRUCTURED = ("tools", "output_config", "thinking")
 
 
-class NotFound(str):
-    """A problem the API answers with not_found_error rather than invalid_request_error."""
-
-
-#: What a create call's headers select: (anthropic-version, anthropic-beta, any_model).
-RulesKey = Sequence[Any]
-
-
-@lru_cache(maxsize=64)
-def _rules(api_version: str | None, beta_header: str | None, any_model: bool) -> Rules:
-    # batchctl's own rule table (batchctl.core.requests.rules), applied as the API does: keyed
-    # by the request's anthropic-version (none or a malformed one: the oldest rules), with the
-    # betas of its anthropic-beta header; unknown models (the API: not_found_error) and unknown
-    # block types are errors, unless the emulator runs with any_model.
-    try:
-        version = check_api_version(api_version or "")
-    except ValueError:
-        version = OLD_API_VERSION
-    betas = [b.strip() for b in (beta_header or "").split(",") if b.strip()]
-    return Rules(version, betas=betas, strict_models=not any_model, allow_unknown_model=any_model,
-                 strict_blocks=True)
-
-
-def rules_for(key: RulesKey | None) -> Rules:
-    api_version, beta_header, any_model = key or (None, None, False)
-    return _rules(api_version, beta_header, bool(any_model))
-
-
-def assess(params: dict[str, Any], rules: Rules) -> tuple[str | None, ReplySeed | None]:
+def assess(params: dict[str, Any], checks: Checks) -> tuple[str | None, ReplySeed | None]:
     """``(problem, None)`` for bad ``params``, as the API words it, else ``(None, reply seed)``.
 
-    These checks run "asynchronously" in the API: a bad request does not fail the create call,
-    it ends ``errored`` with ``invalid_request_error`` (a problem starting ``model: `` is an
-    unknown model: ``not_found_error``). Structure is checked here, then every rule of the
-    table; one pass over the messages counts the input.
+    In a batch these checks run "asynchronously" in the API: a bad request does not fail the
+    create call, it ends ``errored`` with ``invalid_request_error`` (a ``NotFound`` problem is a
+    model that is not there: ``not_found_error``). Structure is checked here, then the rules and
+    the model's capabilities (emulator.apirules); one pass over the messages counts the input.
     """
     model = params.get("model")
     if model is None:
@@ -106,13 +76,9 @@ def assess(params: dict[str, Any], rules: Rules) -> tuple[str | None, ReplySeed 
     conflict = shapes.thinking_conflict(params)
     if conflict is not None:
         return conflict, None
-    for violation in rules.check(params):
-        if not violation.warning:
-            if violation.rule == "model-known":
-                # The API's answer to a model that does not exist: not_found_error,
-                # "model: claude-4-sonnet" (continuedev/continue#11925).
-                return NotFound(f"model: {model}"), None
-            return f"{violation.field}: {violation.message}", None
+    problem = checks.problem(params)
+    if problem is not None:
+        return problem, None
     seed = _seed(model, chars, max_tokens, last_user, params)
     tools = params.get("tools")
     if type(tools) is list and any(_server_tool(tool) for tool in tools):
@@ -132,12 +98,12 @@ def _server_tool(tool: Any) -> bool:
     return type(kind) is str and kind.startswith(_SERVER_TOOLS)
 
 
-def count_tokens(params: Any) -> tuple[str | None, int]:
+def count_tokens(params: Any, checks: Checks) -> tuple[str | None, int]:
     """``(problem, 0)`` or ``(None, input tokens)`` for a count_tokens body: the same checks
     and the same estimate as a batch request's ``usage.input_tokens``."""
     if type(params) is not dict:
         return "The request body must be a JSON object.", 0
-    problem, seed = assess({**params, "max_tokens": 1}, rules_for(None))
+    problem, seed = assess({**params, "max_tokens": 1}, checks)
     if problem is not None or seed is None:
         return problem or "invalid request", 0
     return None, int(seed[1])
@@ -212,21 +178,23 @@ def message_id(batch_id: str, custom_id: str) -> str:
     return "msg_01" + base62(digest, 22)
 
 
-def render_message(batch_id: str, custom_id: str, seed: ReplySeed) -> dict[str, Any]:
+def render_message(msg_id: str, seed: ReplySeed, service_tier: str = "batch") -> dict[str, Any]:
     """The Messages API ``Message`` of a succeeded request; cut at ``max_tokens`` when longer.
 
     A request with a server tool stops with ``pause_turn`` (unless cut): the API pauses a long
     server-tool turn and the client is to send the reply back to continue it (docs, "Handling
-    stop reasons": pause_turn; issue #12). Its result is succeeded but unfinished."""
-    message = _render(batch_id, custom_id, seed)
+    stop reasons": pause_turn; issue #12). Its result is succeeded but unfinished.
+    ``service_tier``: "batch" in batch results, "standard" for a single message (types/usage.py)."""
+    message = _render(msg_id, seed)
+    message["usage"]["service_tier"] = service_tier
     if len(seed) > 7 and seed[7] and message["stop_reason"] != "max_tokens":
         message["stop_reason"] = "pause_turn"
     return message
 
 
-def _render(batch_id: str, custom_id: str, seed: ReplySeed) -> dict[str, Any]:
+def _render(msg_id: str, seed: ReplySeed) -> dict[str, Any]:
     if len(seed) > 6 and seed[6] is not None:
-        return _structured(batch_id, custom_id, seed)
+        return _structured(msg_id, seed)
     model, input_tokens, max_tokens = seed[0], seed[1], seed[2]
     text = reply_text(seed)
     output_tokens = max(1, -(-len(text) // _CHARS_PER_TOKEN))
@@ -235,13 +203,13 @@ def _render(batch_id: str, custom_id: str, seed: ReplySeed) -> dict[str, Any]:
         text = text[: max_tokens * _CHARS_PER_TOKEN]
         output_tokens = max_tokens
         stop_reason = "max_tokens"
-    return _message(batch_id, custom_id, model, [{"type": "text", "text": text}], stop_reason,
-                    input_tokens, output_tokens)
+    return _message(msg_id, model, [{"type": "text", "text": text}], stop_reason, input_tokens,
+                    output_tokens)
 
 
-def _structured(batch_id: str, custom_id: str, seed: ReplySeed) -> dict[str, Any]:
+def _structured(msg_id: str, seed: ReplySeed) -> dict[str, Any]:
     model, input_tokens, max_tokens, _chars, crc, _snippet, spec = seed[:7]
-    tool_id = "toolu_01" + message_id(batch_id, custom_id)[6:]
+    tool_id = "toolu_01" + msg_id[6:]
     content, tool_call = shapes.blocks(spec, tool_id, crc, reply_text(seed))
     chars = sum(map(shapes.size, content))
     output_tokens = max(1, -(-chars // _CHARS_PER_TOKEN))
@@ -250,15 +218,15 @@ def _structured(batch_id: str, custom_id: str, seed: ReplySeed) -> dict[str, Any
         content = shapes.cut(content, max_tokens * _CHARS_PER_TOKEN)
         output_tokens = max_tokens
         stop_reason = "max_tokens"
-    return _message(batch_id, custom_id, model, content, stop_reason, input_tokens, output_tokens)
+    return _message(msg_id, model, content, stop_reason, input_tokens, output_tokens)
 
 
 def _message(
-    batch_id: str, custom_id: str, model: str, content: list[dict[str, Any]], stop_reason: str,
-    input_tokens: int, output_tokens: int,
+    msg_id: str, model: str, content: list[dict[str, Any]], stop_reason: str, input_tokens: int,
+    output_tokens: int,
 ) -> dict[str, Any]:
     return {
-        "id": message_id(batch_id, custom_id),
+        "id": msg_id,
         "type": "message",
         "role": "assistant",
         "model": model,

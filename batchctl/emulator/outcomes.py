@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from batchctl.emulator import model
+from batchctl.emulator.apirules import Checks, NotFound
 
 RESULT_TYPES = ("succeeded", "errored", "canceled", "expired")
 RETRYABLE_ERRORS = {
@@ -29,7 +30,7 @@ RETRYABLE_ERRORS = {
     "overloaded_error": "Overloaded (injected by the batchctl emulator, error_rate); retry the request.",
 }
 
-# The error type of a request the checks refused (batchctl.core.requests.rules, as the API does).
+# The error type of a request the checks refused (emulator.apirules, as the API does).
 _CHECKED = {"invalid": "invalid_request_error", "not_found": "not_found_error"}
 
 # One plan entry per request, in request order: [custom_id, u, shuffle_key, kind, detail]
@@ -47,14 +48,13 @@ def _unit(data: bytes) -> float:
 
 
 def static_plan(
-    items: Sequence[tuple[str, dict[str, Any]]], seed: int, rules_key: model.RulesKey | None
+    items: Sequence[tuple[str, dict[str, Any]]], seed: int, checks: Checks
 ) -> list[PlanEntry]:
     """What does not depend on the batch's number: checks, reply seeds, timing, shuffle order.
 
-    ``rules_key``: the create's (anthropic-version, anthropic-beta, any_model): model.rules_for."""
-    rules = model.rules_for(rules_key)
+    ``checks``: the rules of the create call (its anthropic-version and betas, the catalogue)."""
     assess = model.assess
-    not_found = model.NotFound
+    not_found = NotFound
     base = hashlib.blake2b(f"{seed}:".encode(), digest_size=16)
     from_bytes = int.from_bytes
     scale = float(1 << 56)
@@ -64,7 +64,7 @@ def static_plan(
         hasher = base.copy()
         hasher.update(custom_id.encode())
         digest = hasher.digest()
-        problem, reply = assess(params, rules)
+        problem, reply = assess(params, checks)
         u = from_bytes(digest[:7], "big") / scale
         shuffle = from_bytes(digest[8:15], "big")
         if problem is None:
@@ -170,7 +170,8 @@ def final_counts(plan: list[PlanEntry], timeline: Timeline) -> dict[str, int]:
 
 def _result(batch_id: str, entry: PlanEntry, result_type: str) -> dict[str, Any]:
     if result_type == "succeeded":
-        return {"type": "succeeded", "message": model.render_message(batch_id, entry[0], entry[4])}
+        message_id = model.message_id(batch_id, entry[0])
+        return {"type": "succeeded", "message": model.render_message(message_id, entry[4])}
     if result_type == "errored":
         kind = entry[3]
         message = entry[4] if kind in _CHECKED else RETRYABLE_ERRORS[kind]

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from batchctl.emulator.config import EmulatorConfig
-from batchctl.emulator.wire import json_reply
+from batchctl.emulator.wire import bad_request, json_reply
 
 PREFIX = ("v1", "messages", "batches")
 Reply = tuple[str, list[tuple[str, str]], Iterable[bytes]]
@@ -28,10 +28,16 @@ def segments(environ: dict[str, Any]) -> list[str]:
 
 
 def route(method: str, parts: list[str]) -> tuple[str, str | None] | None:
-    """``(endpoint, batch_id)`` for the six Message Batches endpoints and token counting
-    (BATCHES_API.md), None for anything else."""
+    """``(endpoint, id)`` for the six Message Batches endpoints (BATCHES_API.md), a single
+    message, token counting and the Models API (BATCHES_API.md 12.3), None for anything else."""
+    if parts == ["v1", "messages"]:
+        return ("message", None) if method == "POST" else None
     if parts == ["v1", "messages", "count_tokens"]:
         return ("count_tokens", None) if method == "POST" else None
+    if parts[:2] == ["v1", "models"] and method == "GET":
+        if len(parts) == 2:
+            return "models", None
+        return ("model", parts[2]) if len(parts) == 3 and parts[2] else None
     if tuple(parts[:3]) != PREFIX:
         return None
     rest = parts[3:]
@@ -73,3 +79,21 @@ def ok(environ: dict[str, Any], body: object) -> Reply:
     """A 200 JSON reply carrying the request's ``request-id``."""
     status, headers, data = json_reply(200, body, environ["batchctl.request_id"])
     return status, headers, [data]
+
+
+def page_params(query: dict[str, list[str]]) -> tuple[int, str, str]:
+    """``(limit, after_id, before_id)`` of a list call ("" for a cursor not given): ``limit``
+    from 1 to 1000, 20 by default, at most one cursor (BATCHES_API.md 3.3 and 12.3); a 400
+    otherwise (the statuses are not documented, BATCHES_API.md section 11)."""
+    raw_limit = (query.get("limit") or ["20"])[-1]
+    try:
+        limit = int(raw_limit)
+    except ValueError:
+        raise bad_request(f"limit: Input should be a valid integer, not {raw_limit!r}") from None
+    if not 1 <= limit <= 1000:
+        raise bad_request(f"limit: Input should be between 1 and 1000, not {limit}")
+    after_id = (query.get("after_id") or [""])[-1]
+    before_id = (query.get("before_id") or [""])[-1]
+    if after_id and before_id:
+        raise bad_request("Give at most one of after_id and before_id.")
+    return limit, after_id, before_id

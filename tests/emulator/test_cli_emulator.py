@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from tests.emulator.support import requests_for
+from tests.emulator.test_models_api import model_info, write_models
 from tests.helpers import invoke
 
 
@@ -83,3 +84,22 @@ def test_a_busy_port_is_a_usage_error_with_a_hint(tmp_path):
         result = invoke(["emulator", "--port", str(port), "--data", str(tmp_path / "d")])
     assert result.exit_code == 2
     assert f"127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
+
+
+def test_models_flag_replaces_the_catalogue_it_serves(tmp_path):
+    only = model_info("claude-brand-new-9")
+    process = _start(tmp_path / "state", "--json", "--models", write_models(tmp_path / "m.json", only))
+    try:
+        base_url = orjson.loads(process.stdout.readline())["base_url"]
+        with anthropic.Anthropic(api_key="emulator-key", base_url=base_url, max_retries=0) as client:
+            assert [m.id for m in client.models.list()] == ["claude-brand-new-9"]
+    finally:
+        code, _ = _stop(process, signal.SIGINT)
+    assert code == 0
+
+
+def test_a_bad_models_file_is_a_usage_error_naming_it(tmp_path):
+    bad = tmp_path / "m.json"
+    bad.write_text("[]")
+    result = invoke(["emulator", "--port", "0", "--models", str(bad)])
+    assert result.exit_code == 2 and str(bad) in result.stderr and result.stdout == ""

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from batchctl.emulator import EmulatorConfig, make_app
-from tests.emulator.support import NEW_VERSION, requests_for
+from tests.emulator.support import NEW_VERSION, RAW_HEADERS, requests_for
 from tests.emulator.test_endpoints import assert_envelope
 from tests.helpers import failure, request
 
@@ -62,7 +62,7 @@ def test_the_gc_is_on_once_a_create_has_been_answered(emulator, tmp_path, clock)
     with httpx2.Client(
         transport=httpx2.WSGITransport(app=app), base_url="http://emulator.local"
     ) as http:
-        headers = {"x-api-key": "k", "anthropic-version": "2023-06-01"}
+        headers = RAW_HEADERS
         response = http.post(
             "/v1/messages/batches", json={"requests": requests_for(2)}, headers=headers
         )
@@ -95,7 +95,7 @@ def test_a_body_over_the_limit_is_413_request_too_large(make_emulator):
 def test_a_chunked_body_is_read_and_its_size_limit_enforced(make_emulator):
     emulator = make_emulator(max_body_bytes=5000)
     connection = http.client.HTTPConnection("127.0.0.1", emulator.server.port, timeout=10)
-    headers = {"x-api-key": "k", "content-type": "application/json"}
+    headers = RAW_HEADERS
 
     def post(payload: bytes) -> http.client.HTTPResponse:
         chunks = (payload[i : i + 100] for i in range(0, len(payload), 100))

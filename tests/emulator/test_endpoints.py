@@ -125,13 +125,14 @@ def test_unknown_or_conflicting_cursors_are_400(emulator, client):
     assert_envelope(http.get("/v1/messages/batches", params=both), 400, "invalid_request_error")
 
 
-def test_beta_query_and_headers_and_unknown_params_are_ignored(emulator, client):
+def test_beta_query_known_betas_and_unknown_params_are_accepted(emulator, client):
+    """Known anthropic-beta values pass (unknown ones are refused: test_headers.py)."""
     batch = client.beta.messages.batches.create(
         requests=requests_for(2), betas=["message-batches-2024-09-24"]
     )
     http = emulator.http(
         **{
-            "anthropic-beta": "foo-2025,message-batches-2024-09-24",
+            "anthropic-beta": "files-api-2025-04-14,message-batches-2024-09-24",
             "x-stainless-timeout": "NOT_GIVEN",
         }
     )
@@ -141,7 +142,7 @@ def test_beta_query_and_headers_and_unknown_params_are_ignored(emulator, client)
     )
     assert page.status_code == 200 and [b["id"] for b in page.json()["data"]] == [batch.id]
     assert http.get(f"/v1/messages/batches/{batch.id}?beta=true").json()["id"] == batch.id
-    assert client.beta.messages.batches.retrieve(batch.id, betas=["x-2025"]).id == batch.id
+    assert client.beta.messages.batches.retrieve(batch.id, betas=["output-300k-2026-03-24"]).id == batch.id
 
 
 def test_both_auth_headers_and_both_versions_are_accepted(emulator):

@@ -7,6 +7,7 @@ import gc
 import anthropic
 import httpx2
 
+from batchctl.core.api.sdk_private import STRICT_VALIDATION
 from batchctl.emulator import EMULATOR_API_KEY, EmulatorConfig, ReplyLost, make_app
 from tests.emulator.support import requests_for
 from tests.helpers import chain, failure, status_of
@@ -82,7 +83,7 @@ def _in_process(tmp_path, clock, **config) -> anthropic.Anthropic:
         base_url="http://emulator.local",
         http_client=httpx2.Client(transport=transport),
         max_retries=0,
-        _strict_response_validation=True,
+        **{STRICT_VALIDATION: True},
     )
 
 

@@ -149,7 +149,8 @@ from batchctl.emulator import make_app
 app = make_app(sys.argv[1])
 body = orjson.dumps({"requests": [{"custom_id": "from-elsewhere", "params": {}}]})
 environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/v1/messages/batches", "HTTP_X_API_KEY": "k",
-           "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "HTTP_HOST": "elsewhere"}
+           "HTTP_ANTHROPIC_VERSION": "2023-06-01", "CONTENT_LENGTH": str(len(body)),
+           "wsgi.input": io.BytesIO(body), "HTTP_HOST": "elsewhere"}
 reply = b"".join(app(environ, lambda status, headers: None))
 print(orjson.loads(reply)["id"])
 """

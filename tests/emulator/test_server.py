@@ -8,9 +8,9 @@ import threading
 import orjson
 
 from batchctl.emulator import EmulatorServer
-from tests.emulator.support import requests_for
+from tests.emulator.support import RAW_HEADERS, requests_for
 
-HEADERS = {"x-api-key": "k", "content-type": "application/json"}
+HEADERS = RAW_HEADERS
 
 
 def test_one_connection_serves_many_requests(emulator):

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import API_KEY
-from tests.helpers import invoke
+from tests.helpers import invoke, raw_get
 from tests.reliability.support import write_requests
 
 pytestmark = pytest.mark.slow  # minutes of subprocesses: -m "not slow" leaves it out
@@ -69,16 +69,12 @@ def test_submit_under_faults_makes_exactly_one_batch_per_submit(
 
 def view_results(emulator: Any, batch_id: str) -> bytes:
     """A batch's results body as a fault-free server over the same data serves it."""
-    import urllib.request
-
     from batchctl.emulator import EmulatorConfig, EmulatorServer, make_app
 
     app = make_app(emulator.data_dir, EmulatorConfig(processing_seconds=0), clock=emulator.clock.time)
     server = EmulatorServer(app).start()
     try:
-        url = f"{server.base_url}/v1/messages/batches/{batch_id}/results"
-        with urllib.request.urlopen(urllib.request.Request(url, headers={"x-api-key": "k"})) as r:
-            return r.read()
+        return raw_get(f"{server.base_url}/v1/messages/batches/{batch_id}/results")
     finally:
         server.stop()
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from typing import Annotated
 
 import typer
 
-from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.flags import FLAGS
+from batchctl.cli.iostreams import names_std
 from batchctl.cli.options import AllowUnknownModelOpt
 from batchctl.cli.render import output
 from batchctl.cli.render.events import drive
@@ -58,7 +58,7 @@ def prepare(
         typer.Option("--model", "-m", envvar=spec_.MODEL_ENV, help="Model of every request."),
     ] = spec_.DEFAULT_MODEL,
     max_tokens: Annotated[
-        int, typer.Option("--max-tokens", help="max_tokens of every request.", min=1)
+        int, typer.Option("--max-tokens", metavar="N", help="max_tokens of every request.", min=1)
     ] = spec_.DEFAULT_MAX_TOKENS,
     system: Annotated[
         str | None,
@@ -84,7 +84,6 @@ def prepare(
     """
     from batchctl.core.requests import prepare as core
 
-    actx = app_context(ctx)
     spec = spec_.PrepareSpec(
         source=file,
         column=column,
@@ -99,11 +98,19 @@ def prepare(
         flags=FLAGS,
     )
     core.check_spec(spec)
-    if file == "-" and actx.stdin_tty:
+    run_parsed(ctx, run, spec)
+
+
+def run(actx: AppContext, spec: spec_.PrepareSpec) -> None:
+    """Prepare's options are core's own value, ``PrepareSpec``."""
+    from batchctl.core.requests import prepare as core
+
+    stdin = names_std(spec.source)
+    if stdin and actx.stdin_tty:
         output.info(actx, "reading prompts from the terminal, one per line; end with Ctrl-D")
     # Spooled so that nothing reaches stdout (and a `| batchctl submit -`) unless all is good.
     with tempfile.TemporaryFile(prefix="batchctl-prepare-") as spool:
-        made = core.prepare(spec, stdin=sys.stdin.buffer if file == "-" else None,
+        made = core.prepare(spec, stdin=actx.io.stdin_bytes() if stdin else None,
                             remember_in=actx.settings.state_dir)
         result = drive(actx, made, lambda event: spool.write(event.data)
                        if isinstance(event, Data) else None)

@@ -5,13 +5,13 @@ The workflow is ``batchctl.core.workflows.run.run``; this module parses, shows p
 
 from __future__ import annotations
 
-from functools import partial
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.context import AppContext, app_context, run_parsed
 from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import (
     DEFAULT_MAX_BYTES,
@@ -40,8 +40,10 @@ from batchctl.cli.options import (
     OutputOpt,
     PricesOpt,
     RunJsonOpt,
+    SendOptions,
     ThinkingOpt,
     TimeoutOpt,
+    WriteOptions,
 )
 from batchctl.cli.render import output, shared
 from batchctl.cli.render.events import drive
@@ -95,16 +97,12 @@ def run_command(
     json_: RunJsonOpt = False,
 ) -> None:
     """`batchctl run`: see HELP."""
-    from batchctl.cli.render.wait_view import WaitScreen
     from batchctl.core.atomic import check_target
     from batchctl.core.results.options import Given, build_options
-    from batchctl.core.results.report import ResultsRequest
     from batchctl.core.submit import send
-    from batchctl.core.workflows import run, waiting
 
-    actx = app_context(ctx)
     # Every option is checked before anything is sent.
-    results = build_options(Given(
+    options = build_options(Given(
         out=out, fmt=fmt, only=only, order=order, prices_file=prices_file, json_=json_,
         extract=extract, thinking=thinking, flags=FLAGS,
     ))
@@ -120,25 +118,51 @@ def run_command(
         allow_unknown_model=allow_unknown_model, lift_betas=lift_betas, all_problems=all_problems,
         flags=FLAGS,
     )
-    source = shared.request_input(actx, file)
-    if dry_run:
-        shared.show_dry_run(
-            actx, shared.dry_run(actx, source, limits, count_tokens=count_tokens, checks=checks),
-            json_)
-        return
-    if interval is None and actx.settings.emulator:
+    if interval is None and app_context(ctx).settings.emulator:
         interval = EMULATOR_INTERVAL
-    options = run.RunOptions(
-        send.Submission(source, limits, checks, label=label, betas=beta or (), force=force,
-                        max_queued=max_queued),
-        waiting.WaitOptions(interval=interval, timeout=timeout, exit_status=exit_status,
-                            flags=FLAGS),
-        ResultsRequest(results, "batchctl run", out=out, step_summary=shared.step_summary_file()),
-        results_args=_results_args(out, fmt, only, order, prices_file, json_),
+    sending = SendOptions(file, limits, checks, dry_run, count_tokens, label, tuple(beta or ()),
+                          force, max_queued)
+    run_parsed(ctx, run, RunOptions(
+        sending, WriteOptions(options, out, json_), timeout, interval, exit_status,
+        _results_args(out, fmt, only, order, prices_file, json_)))
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    send: SendOptions
+    write: WriteOptions
+    timeout: float | None
+    interval: float | None
+    exit_status: bool
+    results_args: list[str]  # the `results` options that write what this run writes
+
+
+def run(actx: AppContext, opts: RunOptions) -> None:
+    from functools import partial
+
+    from batchctl.cli.render.wait_view import WaitScreen
+    from batchctl.core.results.report import ResultsRequest
+    from batchctl.core.submit.send import Submission
+    from batchctl.core.workflows import run as workflow
+    from batchctl.core.workflows.waiting import WaitOptions
+
+    sending, write = opts.send, opts.write
+    source = shared.request_input(actx, sending.file)
+    if sending.dry_run:
+        shared.show_send_dry_run(actx, source, sending, write.json)
+        return
+    options = workflow.RunOptions(
+        Submission(source, sending.limits, sending.checks, label=sending.label,
+                   betas=sending.betas, force=sending.force, max_queued=sending.max_queued),
+        WaitOptions(interval=opts.interval, timeout=opts.timeout, exit_status=opts.exit_status,
+                    flags=FLAGS),
+        ResultsRequest(write.export, "batchctl run", out=write.out,
+                       step_summary=shared.step_summary_file()),
+        results_args=opts.results_args,
     )
-    with WaitScreen(actx) as wait, shared.ResultsScreen(actx, results.format, out,
-                                                        json_=json_) as written:
-        drive(actx, run.run(actx, options), partial(_show, actx, wait, written))
+    with WaitScreen(actx) as wait, shared.ResultsScreen(actx, write.export.format, write.out,
+                                                        json_=write.json) as written:
+        drive(actx, workflow.run(actx, options), partial(_show, actx, wait, written))
 
 
 def _show(

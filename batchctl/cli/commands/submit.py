@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import typer
 
-from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import (
     DEFAULT_MAX_BYTES,
@@ -27,6 +28,7 @@ from batchctl.cli.options import (
     MaxCostOpt,
     MaxQueuedOpt,
     MaxRequestsOpt,
+    SendOptions,
 )
 from batchctl.cli.render import output, shared
 from batchctl.cli.render.events import drive, notes
@@ -71,7 +73,6 @@ def submit_command(
     """`batchctl submit`: see HELP."""
     from batchctl.core.submit import send
 
-    actx = app_context(ctx)
     if count_tokens and not dry_run:
         raise UsageError("--count-tokens goes with --dry-run (it counts what would be sent)")
     cost, cost_from = shared.max_cost(max_cost)
@@ -82,14 +83,28 @@ def submit_command(
         allow_unknown_model=allow_unknown_model, lift_betas=lift_betas, all_problems=all_problems,
         flags=FLAGS,
     )
-    source = shared.request_input(actx, file)
-    if dry_run:
-        shared.show_dry_run(
-            actx, shared.dry_run(actx, source, limits, count_tokens=count_tokens, checks=checks),
-            json_)
+    run_parsed(ctx, run, SubmitOptions(SendOptions(
+        file, limits, checks, dry_run, count_tokens, label, tuple(beta or ()), force, max_queued),
+        json_))
+
+
+@dataclass(frozen=True)
+class SubmitOptions:
+    send: SendOptions
+    json: bool
+
+
+def run(actx: AppContext, opts: SubmitOptions) -> None:
+    from batchctl.core.submit import send
+
+    sending, json_ = opts.send, opts.json
+    source = shared.request_input(actx, sending.file)
+    if sending.dry_run:
+        shared.show_send_dry_run(actx, source, sending, json_)
         return
-    submission = send.Submission(source, limits, checks, label=label, betas=beta or (),
-                                 force=force, max_queued=max_queued)
+    submission = send.Submission(source, sending.limits, sending.checks, label=sending.label,
+                                 betas=sending.betas, force=sending.force,
+                                 max_queued=sending.max_queued)
     scan, result = drive(actx, send.send(actx, submission), notes(actx, info_off_tty=False))
     ids = [r["id"] for r in result.records]
     if result.existing:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import typer
 
-from batchctl.cli.context import app_context
+from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import ExitStatusOpt, IntervalOpt, JsonOpt, RefsArg, TimeoutOpt
 from batchctl.cli.render import output
@@ -29,17 +31,29 @@ def wait(
     --exit-status, 9 if requests ended errored, expired or canceled. Ctrl-C (exit 130) stops
     waiting; the batches keep running.
     """
+    run_parsed(ctx, run, WaitOptions(refs, timeout, interval, exit_status, json_))
+
+
+@dataclass(frozen=True)
+class WaitOptions:
+    refs: list[str]
+    timeout: float | None
+    interval: float | None
+    exit_status: bool
+    json: bool
+
+
+def run(actx: AppContext, opts: WaitOptions) -> None:
     from batchctl.cli.render.wait_view import WaitScreen, print_summary
     from batchctl.core.workflows import waiting
 
-    actx = app_context(ctx)
-    options = waiting.WaitOptions(interval=interval, timeout=timeout, exit_status=exit_status,
-                                  flags=FLAGS)
+    options = waiting.WaitOptions(interval=opts.interval, timeout=opts.timeout,
+                                  exit_status=opts.exit_status, flags=FLAGS)
     with WaitScreen(actx) as screen:
-        waited = drive(actx, waiting.wait(actx, refs, options, base_url=actx.settings.base_url),
-                       screen.show)
+        waited = drive(actx, waiting.wait(actx, opts.refs, options,
+                                          base_url=actx.settings.base_url), screen.show)
     print_summary(actx, waited)
-    if json_:
+    if opts.json:
         output.write_json(waited.records)
     if waited.error is not None:  # with --exit-status, the summary has said what helps next
         raise waited.error

@@ -167,14 +167,10 @@ class Api:
         )
         return untrusted.check_batch(batch, expected_id=batch_id)
 
-    def list_page(
-        self, *, limit: int = 20, after_id: str | None = None, before_id: str | None = None
-    ) -> Page:
+    def list_page(self, *, limit: int = 20, after_id: str | None = None) -> Page:
         kwargs: dict[str, Any] = {"limit": limit}
         if after_id:
             kwargs["after_id"] = after_id
-        if before_id:
-            kwargs["before_id"] = before_id
         page = call(lambda: self._client.messages.batches.list(**kwargs))
         return Page(
             data=[untrusted.check_batch(batch_dict(b)) for b in page.data],
@@ -222,7 +218,6 @@ class Api:
         self,
         batch: Mapping[str, Any],
         *,
-        chunk_size: int = RESULTS_CHUNK,
         not_found_grace: float = 0.0,
     ) -> Iterator[Iterator[bytes]]:
         """Stream a batch's results body as raw bytes (the API's JSONL, unchanged).
@@ -255,7 +250,7 @@ class Api:
             not_found_grace,
         )
         try:
-            yield guard_stream(response.iter_bytes(chunk_size))
+            yield guard_stream(response.iter_bytes(RESULTS_CHUNK))
         finally:
             response.close()
 

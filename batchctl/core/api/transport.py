@@ -32,6 +32,7 @@ import httpx2
 
 from batchctl.core import errors
 from batchctl.core.api import untrusted
+from batchctl.core.api.sdk_private import SDK_LOGGER, SDK_RETRY_MESSAGE
 from batchctl.core.events import ApiRetry, Outbox
 
 
@@ -81,10 +82,6 @@ class RetryLog(logging.Handler):
             and isinstance(args[1], (int, float))
         ):
             self.outbox.put(ApiRetry(float(args[1])))
-
-
-SDK_LOGGER = "anthropic._base_client"
-SDK_RETRY_MESSAGE = "Retrying request to %s in %f seconds"
 
 
 def guard_hooks(

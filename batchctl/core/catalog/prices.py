@@ -29,11 +29,6 @@ def price_table() -> dict[str, Any]:
     return json.loads(resources.files("batchctl.core.catalog").joinpath("prices.json").read_text("utf-8"))
 
 
-def model_price(model: str) -> dict[str, Any] | None:
-    """Standard rates (USD per million tokens) of one model id, or None if it is not in the table."""
-    return price_table()["models"].get(model)
-
-
 def long_prompt_limit(model: str, table: Mapping[str, Any] | None = None) -> float:
     """The prompt size (input + cache write + cache read tokens) above which a request of
     ``model`` is billed at its ``long_prompt`` rates; infinite for a model without that tier."""
@@ -175,9 +170,6 @@ def estimate_input_tokens(params: Mapping[str, Any]) -> int:
 
 
 # -- actual usage (results summaries) -------------------------------------------------------------
-
-RATE_KEYS = ("input", "output", "cache_write", "cache_write_1h", "cache_read")
-
 
 def load_price_table(path: str | Any, name: str = "prices") -> dict[str, Any]:
     """The built-in table with the models of a ``prices.json``-shaped file added or replaced

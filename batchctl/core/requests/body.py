@@ -41,15 +41,13 @@ class Body:
         return self.chunks()
 
 
-def part_body(
-    path: str | os.PathLike[str], part: Part, *, chunk_size: int = CHUNK_SIZE
-) -> Body:
+def part_body(path: str | os.PathLike[str], part: Part) -> Body:
     """The body of one part of a scanned request file, read from ``path`` on each iteration."""
-    return Body(part.body_size, part.request_count, lambda: iter_body(path, part, chunk_size))
+    return Body(part.body_size, part.request_count, lambda: iter_body(path, part))
 
 
-def _chunked(items: Iterator[bytes], chunk_size: int) -> Iterator[bytes]:
-    """``{"requests":[`` + items joined by commas + ``]}``, in chunks of about chunk_size."""
+def _chunked(items: Iterator[bytes]) -> Iterator[bytes]:
+    """``{"requests":[`` + items joined by commas + ``]}``, in chunks of about CHUNK_SIZE."""
     buf = bytearray(BODY_HEAD)
     first = True
     for item in items:
@@ -57,16 +55,14 @@ def _chunked(items: Iterator[bytes], chunk_size: int) -> Iterator[bytes]:
             buf += b","
         first = False
         buf += item
-        if len(buf) >= chunk_size:
+        if len(buf) >= CHUNK_SIZE:
             yield bytes(buf)
             buf.clear()
     buf += BODY_TAIL
     yield bytes(buf)
 
 
-def iter_body(
-    path: str | os.PathLike[str], part: Part, chunk_size: int = CHUNK_SIZE
-) -> Iterator[bytes]:
+def iter_body(path: str | os.PathLike[str], part: Part) -> Iterator[bytes]:
     """The bytes of ``part``'s create body; their total length is ``part.body_size``.
 
     Raises `StateError` (before the last chunk) if the file no longer matches the scan.
@@ -88,7 +84,7 @@ def iter_body(
             size += len(line)
             yield line
 
-    chunks = _chunked(items(), chunk_size)
+    chunks = _chunked(items())
     held = next(chunks)
     for chunk in chunks:
         yield held

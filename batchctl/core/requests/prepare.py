@@ -137,7 +137,6 @@ def _from_lines(
             continue
         text = text.strip()
         if not text:
-            ids.result.skipped_blank += 1
             continue
         wanted = f"{prefix}{line_no}"
         custom_id = ids.take(wanted, loc, fallback=f"line-{line_no}")

@@ -114,7 +114,6 @@ def csv_rows(
             break
         end = counter[0]
         if not row or not any(cell.strip() for cell in row):
-            ids.result.skipped_blank += 1
             continue
         row_no += 1
         loc = f"{name}:{start}"

@@ -43,7 +43,8 @@ class PrepareSpec:
     system: str | None = None
     id_prefix: str | None = None
     allow_unknown_model: bool = False
-    flags: Flags = KEYS  # how the caller names these options, for messages (key: the field)
+    # how the caller names these options, for messages (key: the field)
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
     @property
     def mode(self) -> str:
@@ -60,7 +61,6 @@ class Prepared:
 
     mode: str
     requests: int = 0
-    skipped_blank: int = 0
     renamed: int = 0  # ids changed to fit the API's rules (characters, length)
     deduplicated: int = 0  # ids that repeated and got a suffix
     examples: list[str] = field(default_factory=list)  # "LOC: 'old' -> 'new'", the first few

@@ -23,6 +23,8 @@ from typing import Any
 
 import orjson
 
+from batchctl.core.caching import markers
+from batchctl.core.caching.minimums import MinimumTable, builtin_minimums
 from batchctl.core.catalog.models import ModelTable, builtin_models
 from batchctl.core.flags import KEYS, Flags
 from batchctl.core.requests.ruletable import (
@@ -74,11 +76,12 @@ def _number(value: Any) -> bool:
 class Rules:
     """The active rules for one API version, betas and model table, applied request by request.
 
-    ``strict_models``: every model outside the table is an error (the emulator: the API answers
-    not_found); otherwise only a near-miss of a known id is, unless ``allow_unknown_model``.
-    ``strict_blocks``: every unknown block type is an error (the emulator, as the API);
-    otherwise only a near-miss of a known type is.
+    A near-miss of a known model id is an error, unless ``allow_unknown_model``; another
+    unknown model is a warning. A near-miss of a known block type is an error; another unknown
+    type a warning.
     ``lift_betas``: a ``betas`` list in params is accepted (submit lifts it into the header).
+    ``cache_minimums``: the minimum cacheable lengths a marker's prefix is warned against
+    (default: the built-in table, core/caching/minimums.json).
     """
 
     def __init__(
@@ -89,8 +92,7 @@ class Rules:
         models: ModelTable | None = None,
         allow_unknown_model: bool = False,
         lift_betas: bool = False,
-        strict_models: bool = False,
-        strict_blocks: bool = False,
+        cache_minimums: MinimumTable | None = None,
         flags: Flags = KEYS,
     ) -> None:
         """``flags``: how the caller names the options the hints mention."""
@@ -103,16 +105,16 @@ class Rules:
         self.models = models or builtin_models()
         self.allow_unknown_model = allow_unknown_model
         self.lift_betas = lift_betas
-        self.strict_models = strict_models
-        self.strict_blocks = strict_blocks
+        self.cache_minimums = cache_minimums or builtin_minimums()
+        self._cache_rules = ids & {markers.RULE_COUNT, markers.RULE_TTL, markers.RULE_BLOCK,
+                                   markers.RULE_MINIMUM}
         self._model_cache: dict[str, tuple[Violation | None, int | None]] = {}
 
     def with_betas(self, betas: Iterable[str]) -> Rules:
         """These rules with more betas (those lifted from params)."""
         return Rules(self.api_version, betas=self.betas | set(betas), models=self.models,
                      allow_unknown_model=self.allow_unknown_model, lift_betas=self.lift_betas,
-                     strict_models=self.strict_models, strict_blocks=self.strict_blocks,
-                     flags=self.flags)
+                     cache_minimums=self.cache_minimums, flags=self.flags)
 
     def check(self, params: dict[str, Any]) -> list[Violation]:
         """Every violation in one request's params (structurally valid), errors and warnings."""
@@ -148,6 +150,10 @@ class Rules:
             elif type(content) is not str:
                 out.append(Violation("message", f"messages.{index}.content", "Input should be a "
                                      "valid string or a list of content blocks"))
+        if self._cache_rules:
+            for found in markers.check(params, self.cache_minimums):
+                if found.rule in self._cache_rules:
+                    out.append(Violation(found.rule, found.field, found.message, warning=found.warning))
         return out
 
     # -- the parts of check ------------------------------------------------------------------
@@ -155,8 +161,6 @@ class Rules:
         limit = self.models.limit(model, self.betas)
         if limit is not None:
             return None, limit
-        if self.strict_models:
-            return Violation("model-known", "model", model), None
         close = self.models.near_miss(model)
         if close is not None and not self.allow_unknown_model:
             return Violation("model-known", "model", f"unknown model {_show(model)} (did you mean "
@@ -244,7 +248,7 @@ class Rules:
                                  f"{_show(kind)}"))
             return
         close = difflib.get_close_matches(kind, BLOCK_TYPES, n=1, cutoff=_BLOCK_NEAR_MISS)
-        if self.strict_blocks or close:
+        if close:
             guess = f" (did you mean {_show(close[0])}?)" if close else ""
             out.append(Violation("block-type", field, f"unknown block type {_show(kind)}{guess}"))
         else:
@@ -318,10 +322,12 @@ def build_rules(
     limits: str | os.PathLike[str] | None = None,
     allow_unknown_model: bool = False,
     lift_betas: bool = False,
+    cache_minimums: str | os.PathLike[str] | None = None,
     flags: Flags = KEYS,
 ) -> Rules:
-    """The rules a submit checks, from its options; UsageError (exit 2) for a bad option
-    (``flags``: how the caller names the options, for messages and hints)."""
+    """The rules a submit checks, from its options; UsageError (exit 2) for a bad option.
+    ``cache_minimums``: a file of minimum cacheable lengths (core/caching/minimums.py);
+    ``flags``: how the caller names the options, for messages and hints."""
     from batchctl.core.catalog.models import load_model_table
     from batchctl.core.errors import UsageError
 
@@ -330,6 +336,10 @@ def build_rules(
         check_api_version(version, flags["api_version"])
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    from batchctl.core.caching.minimums import load_minimums
+
     models = load_model_table(limits, flags["limits"]) if limits is not None else None
+    minimums = (load_minimums(cache_minimums, flags["cache_minimums"])
+                if cache_minimums is not None else None)
     return Rules(version, betas=betas, models=models, allow_unknown_model=allow_unknown_model,
-                 lift_betas=lift_betas, flags=flags)
+                 lift_betas=lift_betas, cache_minimums=minimums, flags=flags)

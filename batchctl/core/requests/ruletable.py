@@ -14,7 +14,7 @@ from batchctl.core.flags import Flags
 
 OLD_API_VERSION = "2023-06-01"
 API_VERSION_2026 = "2026-10-21"
-#: What the SDK (2.x) sends: anthropic/_constants.py ANTHROPIC_API_VERSION (a test checks).
+#: What the SDK (2.x) sends: batchctl.core.api.sdk_private.sdk_api_version (a test checks).
 DEFAULT_API_VERSION = API_VERSION_2026
 OUTPUT_300K_BETA = "output-300k-2026-03-24"
 _VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -27,6 +27,7 @@ class Rule:
     hint: str
     source: str
     since: str = OLD_API_VERSION  # the first anthropic-version it applies to
+    warns: bool = False  # only ever a warning: nothing is refused
 
 
 # A hint names an option by its key in braces ({api_version}, {allow_unknown_model}, {betas},
@@ -81,6 +82,28 @@ TABLE: tuple[Rule, ...] = (
     Rule("user-citations", "a non-empty citations array on a user text block (also inside "
          "search_result) is rejected", f"drop the citations, {_NEW_ONLY}",
          "issue #12 / migration guide for 2026-10-21", since=API_VERSION_2026),
+    # source: prompt-caching docs ("up to 4 cache breakpoints"; a top-level cache_control uses
+    # one slot); the API's words: Wei-Shaw/sub2api#176, tghamm/Anthropic.SDK#50; issue #20
+    Rule("cache-markers-max", "at most 4 cache_control markers in a request, a top-level "
+         "cache_control counting as one", "keep at most 4 markers: those at the end of the "
+         "longest shared prefixes", "prompt-caching docs; Wei-Shaw/sub2api#176; issue #20"),
+    # source: prompt-caching docs ("Mixing different TTLs": longer TTLs before shorter ones);
+    # the API's words: cnighswonger/claude-code-cache-fix#44, headroomlabs-ai/headroom#2939
+    Rule("cache-ttl-order", "a 1-hour cache_control marker may not come after a 5-minute one, in "
+         "the order tools, system, messages (a top-level marker is on the last block)",
+         'put the "ttl": "1h" markers before the 5-minute ones, or give them all one TTL',
+         "prompt-caching docs; cnighswonger/claude-code-cache-fix#44; issue #20"),
+    # source: prompt-caching docs ("Thinking blocks cannot be cached directly"; empty text
+    # blocks cannot be cached); the API's words: Wei-Shaw/sub2api#225 (thinking),
+    # anthropics/claude-code#54013 (empty text)
+    Rule("cache-marker-block", "no cache_control on a thinking or redacted_thinking block, nor "
+         "on an empty text block", "move the marker to the block before it, or drop it",
+         "prompt-caching docs; Wei-Shaw/sub2api#225; anthropics/claude-code#54013; issue #20"),
+    # source: prompt-caching docs (minimum cacheable length: a shorter prefix is not cached, with
+    # no error); the dated table core/caching/minimums.json; issue #20
+    Rule("cache-prefix-min", "a cache_control marker whose prefix is under the model's minimum "
+         "cacheable length caches nothing (a warning)", "mark a longer prefix, or drop the marker",
+         "prompt-caching docs; core/caching/minimums.json; issue #20", warns=True),
 )
 RULES = {rule.id: rule for rule in TABLE}
 

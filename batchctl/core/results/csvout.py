@@ -190,13 +190,3 @@ def encode_rows(columns: Sequence[str], rows: Iterable[list[Any]], *, block: int
                 yield data
     encoder.add(pending)
     yield encoder.take()
-
-
-def encode_blocks(blocks: Iterable[Sequence[Mapping[str, Any]]]) -> Iterator[bytes]:
-    """The CSV of blocks of parsed results lines, header first."""
-    encoder = Encoder()
-    for records in blocks:
-        data = encoder.add(map(row, records))
-        if data:
-            yield data
-    yield encoder.take()

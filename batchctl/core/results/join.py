@@ -34,7 +34,6 @@ from batchctl.core.results.ordering import Spool
 from batchctl.core.results.summary import Summary
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
-_BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,8 @@ class JoinRequest:
     data: Path | None
     id_column: str | None
     state_dir: Path
-    flags: Flags = KEYS  # how the caller names --join and --id-column, for messages
+    # how the caller names --join and --id-column, for messages
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class JoinPlan:
     path: Path
     id_column: str | None
     prepared: dict[str, Any] | None  # prepare's record: ids are the ones prepare gave
-    flags: Flags = KEYS
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
     @property
     def jsonl(self) -> bool:

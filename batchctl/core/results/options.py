@@ -4,7 +4,7 @@ checked before anything is sent or fetched and bundled as `Options`."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +95,7 @@ class Given:
     join: str | None = None
     id_column: str | None = None
     state_dir: Path | None = None
-    flags: Flags = KEYS
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
 
 def build_options(given: Given) -> Options:
@@ -150,7 +150,8 @@ class Options:
     extract: Extractor | None = None  # --extract: structured answers as columns / "extracted"
     thinking: bool = False  # --thinking: a CSV column of the thinking blocks
     join: JoinRequest | None = None  # --join: DATA's rows with their answers
-    flags: Flags = KEYS  # how the caller names these options, for messages
+    # how the caller names these options, for messages
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
     @property
     def passthrough(self) -> bool:

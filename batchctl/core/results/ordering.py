@@ -24,8 +24,8 @@ class Spool:
     """Results lines by custom_id. ``put`` keeps the first line of an id's batch; ``replace``
     (a newer result of the same request, from a retry) overwrites it in place."""
 
-    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
-        fd, name = tempfile.mkstemp(prefix="batchctl-spool-", suffix=".sqlite3", dir=directory)
+    def __init__(self) -> None:
+        fd, name = tempfile.mkstemp(prefix="batchctl-spool-", suffix=".sqlite3")
         os.close(fd)
         self.path = Path(name)
         self._db = sqlite3.connect(name, isolation_level=None)

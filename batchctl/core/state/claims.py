@@ -70,6 +70,3 @@ class ClaimRecords(Records):
                 tx.execute("DELETE FROM claims WHERE batch_id = ? AND owner = ?", (batch_id, owner))
         finally:
             self.db.unhold(claim_key(batch_id))
-
-    def claims(self) -> list[Row]:
-        return self._query("SELECT * FROM claims ORDER BY claimed_at")

@@ -1,6 +1,7 @@
 """Append-only schema migrations of the state store, recorded in a table.
 
-Never edit or reorder a migration that has shipped: add a new one at the end. The same
+Never edit, rename or reorder a migration that has shipped: add a new one at the end
+(``tests/test_migrations.py`` holds the shipped names and fails on anything else). The same
 migrations run on SQLite and PostgreSQL: written in portable SQL, with SQLite's type names,
 which ``_script`` widens on PostgreSQL (REAL to DOUBLE PRECISION, INTEGER to BIGINT, as SQLite's
 are 64-bit); a step that cannot be portable says so and branches on ``tx.dialect``.
@@ -15,6 +16,13 @@ from batchctl.core.state.db import Tx
 
 Migration = Callable[[Tx], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
+#: A name a shipped batchctl recorded for a migration, and the migration's name now. A store
+#: that has the old name gets the new one too (as applied when the old one was); a store that
+#: applies the migration records both. The old name stays recorded, so an older batchctl that
+#: opens the same store (a fleet's machines are upgraded one by one) does not run it again:
+#: ALTER TABLE ... ADD COLUMN twice fails, and every command with it.
+RENAMED = {"m004_source_host": "m006_source_host"}
+_OLD_NAMES = {new: old for old, new in RENAMED.items()}
 
 
 def migration(fn: Migration) -> Migration:
@@ -128,13 +136,6 @@ def m004_row_order(tx: Tx) -> None:
 
 
 @migration
-def m004_source_host(tx: Tx) -> None:
-    # The host a batch's request file was read on: a shared (PostgreSQL) store is used from
-    # several machines, and a path means something only on the one that submitted it.
-    tx.execute("ALTER TABLE batches ADD COLUMN source_host TEXT")
-
-
-@migration
 def m005_job_parts(tx: Tx) -> None:
     # Every part of a job, recorded with the job, so a part not sent yet (the API's processing
     # queue was full, --max-queued, a spend limit) can be sent later by wait, run, collect or a
@@ -168,6 +169,15 @@ def m005_job_parts(tx: Tx) -> None:
 
 
 @migration
+def m006_source_host(tx: Tx) -> None:
+    # The host a batch's request file was read on: a shared (PostgreSQL) store is used from
+    # several machines, and a path means something only on the one that submitted it.
+    # Shipped as m004_source_host, inserted before m005_job_parts when that had shipped already
+    # (RENAMED). It touches nothing m005 does: the schema is the same whichever ran first.
+    tx.execute("ALTER TABLE batches ADD COLUMN source_host TEXT")
+
+
+@migration
 def m007_job_api_version(tx: Tx) -> None:
     # The anthropic-version a job was checked against and sent with (--api-version); NULL for
     # jobs submitted before it was recorded (they went with the SDK's default).
@@ -189,6 +199,7 @@ def _script(tx: Tx, sql: str) -> None:
 
 def migrate(tx: Tx, now: float) -> list[str]:
     """Apply the migrations this database has not seen, in order; returns their names.
+    Names recorded by a batchctl before a migration was renamed count as its own (``RENAMED``).
 
     Call inside a write transaction; concurrent first opens wait for each other.
     """
@@ -196,12 +207,23 @@ def migrate(tx: Tx, now: float) -> list[str]:
     _script(
         tx, "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
     )
-    done = {row["name"] for row in tx.query("SELECT name FROM migrations")}
+    done = {row["name"]: row["applied_at"]
+            for row in tx.query("SELECT name, applied_at FROM migrations")}
+    for old, new in RENAMED.items():
+        if old in done and new not in done:
+            _record(tx, new, done[old])
+            done[new] = done[old]
     applied = []
     for name, fn in MIGRATIONS:
         if name in done:
             continue
         fn(tx)
-        tx.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, now))
+        _record(tx, name, now)
+        if name in _OLD_NAMES:  # not in done: the loop above would have recorded ``name``
+            _record(tx, _OLD_NAMES[name], now)
         applied.append(name)
     return applied
+
+
+def _record(tx: Tx, name: str, applied_at: float) -> None:
+    tx.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, applied_at))

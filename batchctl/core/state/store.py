@@ -57,12 +57,12 @@ class Store(JobRecords, BatchRecords, ClaimRecords, PartRecords):
 
     @classmethod
     def open_readonly(
-        cls, state_dir: Path, *, clock: Clock | None = None, timeout: float = 1.0
+        cls, state_dir: Path, *, timeout: float = 1.0
     ) -> Store | None:
         """An existing SQLite store opened for reading only (shell completion): never creates
         the file, never migrates, waits at most ``timeout`` s for a lock. None if there is none."""
         db = SQLiteDatabase.open_readonly(Path(state_dir) / DB_NAME, timeout=timeout)
-        return None if db is None else cls(db, clock or SystemClock())
+        return None if db is None else cls(db, SystemClock())
 
     @property
     def location(self) -> str:

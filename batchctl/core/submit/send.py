@@ -11,7 +11,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -38,7 +38,7 @@ class Limits:
     max_requests: int
     max_bytes: int
     max_cost: float | None = None  # USD; None: no cap (batchctl.core.submit.spend)
-    flags: Flags = KEYS
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
     @classmethod
     def parse(

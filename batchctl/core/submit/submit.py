@@ -97,7 +97,8 @@ class JobOptions:
     max_queued: int | None = None
     parent_id: str | None = None
     api_version: str | None = None
-    flags: Flags = KEYS  # how the caller names these options, for messages
+    # how the caller names these options, for messages
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from batchctl.core.state.store import Store
 
 ENDED = "ended"
-STATUSES = ("in_progress", "canceling", "ended")
 COUNT_KEYS = ("processing", "succeeded", "errored", "canceled", "expired")
 FAILED_KEYS = ("errored", "expired", "canceled")
 

@@ -37,14 +37,12 @@ def list_remote(
     base_url: str,
     limit: int | None = DEFAULT_LIMIT,
     status: str | None = None,
-    page_size: int | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield up to ``limit`` batches (None: all), newest first, each with the store's job, label
     and request file. ``status`` keeps only batches in that processing_status (the API has no
     such filter, so pages are read until ``limit`` batches matched or none are left)."""
     known = {r["id"]: r for r in store.batches(base_url=base_url, include_deleted=True)}
-    if page_size is None:
-        page_size = ALL_PAGE if limit is None or status else min(limit, MAX_PAGE)
+    page_size = ALL_PAGE if limit is None or status else min(limit, MAX_PAGE)
     shown = 0
     after: str | None = None
     while limit is None or shown < limit:

@@ -85,7 +85,8 @@ class Plan:
     batch: dict[str, Any]  # the parent as the API describes it
     selected: dict[str, str] = field(default_factory=dict)  # custom_id -> reason
     left_out: Counter[str] = field(default_factory=Counter)  # reason -> count
-    flags: Flags = KEYS  # how the caller names the options its messages mention
+    # how the caller names the options its messages mention
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
     @property
     def parent_id(self) -> str:
@@ -228,7 +229,8 @@ class RetryOptions:
     dry_run: bool = False
     force: bool = False
     request_file: Path | None = None
-    flags: Flags = KEYS  # how the caller names its options, for messages and hints
+    # how the caller names its options, for messages and hints
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
 
 def resubmit(

@@ -55,13 +55,13 @@ Record = dict[str, Any]
 
 class Backoff:
     """Seconds to the next poll: the given ``interval`` exactly, or by default 5 s at first,
-    then a tenth of the time waited, at most 60 s, jittered by +-10 % (seeded)."""
+    then a tenth of the time waited, at most 60 s, jittered by +-10 %."""
 
-    def __init__(self, interval: float | None = None, *, seed: int | None = None) -> None:
+    def __init__(self, interval: float | None = None) -> None:
         if interval is not None and interval <= 0:
             raise ValueError("interval must be positive")
         self.interval = interval
-        self._rng = random.Random(seed)
+        self._rng = random.Random()
 
     def next(self, elapsed: float) -> float:
         if self.interval is not None:
@@ -92,7 +92,6 @@ def wait_for(
     *,
     clock: Clock,
     jobs: Sequence[str] = (),
-    seed: int | None = None,
 ) -> Events[list[Record]]:
     """Poll every batch that has not ended until all have, or the options' ``timeout`` seconds
     have passed (polling every ``interval`` seconds, default: the backoff).
@@ -116,7 +115,7 @@ def wait_for(
         return []
     start = clock.time()
     deadline = None if options.timeout is None else start + options.timeout
-    backoff = Backoff(options.interval, seed=seed)
+    backoff = Backoff(options.interval)
     budget = Budget()
     records: dict[str, Record] = {}
     pending: dict[str, list[Record]] = {}
@@ -224,7 +223,8 @@ class WaitOptions:
     interval: float | None = None
     timeout: float | None = None
     exit_status: bool = False
-    flags: Flags = KEYS  # how the caller names its options, for messages and hints
+    # how the caller names its options, for messages and hints
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
 
 def wait(
