@@ -70,8 +70,9 @@ class Data(Event):
 
 
 @dataclass(frozen=True)
-class TokensCounted(Event):
-    """``done`` of ``total`` distinct prompts counted by the API (the dry run's --count-tokens)."""
+class Progress(Event):
+    """``done`` of ``total`` so far, for a progress bar: the distinct prompts counted by the API
+    (the dry run's --count-tokens), the results read (an export)."""
 
     done: int
     total: int
@@ -104,15 +105,6 @@ class PollFailed(Event):
 @dataclass(frozen=True)
 class WaitStopped(Event):
     """Polling is over (every batch ended, or the time is up)."""
-
-
-# -- results ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ResultsRead(Event):
-    """``done`` of the ``expected`` results read so far (for a progress bar)."""
-
-    done: int
-    expected: int
 
 
 # -- the API layer's queue, and running a workflow ---------------------------------------------

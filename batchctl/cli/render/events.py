@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, Self, TypeVar
 
 from batchctl.cli.context import AppContext
 from batchctl.cli.render import output
@@ -63,6 +63,34 @@ def api_notices(actx: AppContext) -> Iterator[None]:
         yield
     finally:
         show_notices(actx)
+
+
+class Screen:
+    """A display that lives while a workflow runs: ``show`` is handed the workflow's events
+    (True when they are this screen's), and its live part (a view, a progress bar), entered
+    with ``open``, lasts until ``close``: at the event that ends it, or when the command ends
+    early (the ``with`` around ``drive``)."""
+
+    _live: Any = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self, live: Any) -> Any:
+        """Enter ``live`` (a context manager) for as long as the screen shows it."""
+        self._live = live
+        return live.__enter__()
+
+    def close(self) -> None:
+        if self._live is not None:
+            live, self._live = self._live, None
+            live.__exit__(None, None, None)
+
+    def show(self, event: Event) -> bool:
+        raise NotImplementedError
 
 
 def drive(actx: AppContext, events: Events[R], show: Callable[[Event], object]) -> R:

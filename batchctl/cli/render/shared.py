@@ -17,8 +17,9 @@ import typer
 
 from batchctl.cli.context import AppContext
 from batchctl.cli.render import output
+from batchctl.cli.render.events import Screen, show_note
 from batchctl.core.errors import ExitCode
-from batchctl.core.events import Data, Event, Note, ResultsRead
+from batchctl.core.events import Data, Event, Note, Progress
 
 if TYPE_CHECKING:
     from batchctl.cli.options import SendOptions
@@ -110,7 +111,6 @@ def dry_run(
     from contextlib import nullcontext
 
     from batchctl.cli.render.events import drive
-    from batchctl.core.events import TokensCounted
     from batchctl.core.submit import send
 
     api = actx.api() if count_tokens else None
@@ -118,7 +118,7 @@ def dry_run(
             else nullcontext() as update:
 
         def show(event: object) -> None:
-            if isinstance(event, TokensCounted) and update is not None:
+            if isinstance(event, Progress) and update is not None:
                 update(event.done, event.total)
 
         return drive(actx, send.dry_run(source, limits, api=api, checks=checks), show)
@@ -167,7 +167,7 @@ def export_results(
     return summary
 
 
-class ResultsScreen:
+class ResultsScreen(Screen):
     """How `results` and `run` show the results step's events: the bytes written to stdout
     (escaped on a terminal) when there is no file, a progress bar on a terminal while a file is
     written (never while data goes to stdout), the summary on stderr once all is written; with
@@ -178,33 +178,23 @@ class ResultsScreen:
                  ) -> None:
         self.actx, self.fmt, self.out, self.json_ = actx, fmt, out, json_
         self.write = output.write_terminal_bytes if actx.stdout_tty else output.write_bytes
-        self._bar: Any = None
         self.update: Callable[[int, int], None] | None = None
 
-    def __enter__(self) -> ResultsScreen:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def close(self) -> None:
-        if self._bar is not None:
-            bar, self._bar, self.update = self._bar, None, None
-            bar.__exit__(None, None, None)
+        super().close()
+        self.update = None
 
     def show(self, event: Event) -> bool:
         """Show ``event`` if it is the results step's; False if it is not."""
-        from batchctl.cli.render.events import show_note
         from batchctl.core.results.export import ResultsWritten
 
         if isinstance(event, Data):
             self.write([event.data])
-        elif isinstance(event, ResultsRead):
-            if self._bar is None and self.out is not None and self.actx.stderr_tty:
-                self._bar = _bar(self.actx, "results")
-                self.update = self._bar.__enter__()
+        elif isinstance(event, Progress):
+            if self.update is None and self.out is not None and self.actx.stderr_tty:
+                self.update = self.open(_bar(self.actx, "results"))
             if self.update is not None:
-                self.update(event.done, event.expected)
+                self.update(event.done, event.total)
         elif isinstance(event, ResultsWritten):
             self.close()
             show_summary(self.actx, event.summary, self.fmt)
@@ -219,7 +209,6 @@ class ResultsScreen:
 
 def step_summary(actx: AppContext, title: str, data: dict[str, Any], fmt: str) -> None:
     """Append a summary to ``$GITHUB_STEP_SUMMARY`` when it is set (GitHub Actions)."""
-    from batchctl.cli.render.events import show_note
     from batchctl.core.results.report import step_summary
 
     for note in step_summary(title, data, fmt, step_summary_file()):

@@ -27,6 +27,7 @@ from batchctl.cli.context import AppContext
 from batchctl.cli.flags import FLAGS
 from batchctl.cli.render import output
 from batchctl.cli.render.batches import counts_text, expires_text
+from batchctl.cli.render.events import Screen, show_note
 from batchctl.cli.render.outcome import Elapsed, mark, outcome
 from batchctl.cli.render.output import short_ids
 from batchctl.core.errors import NextStep
@@ -226,7 +227,7 @@ def make_view(
     return RichView(actx, targets, jobs) if actx.stderr_tty else PlainView(actx, targets)
 
 
-class WaitScreen:
+class WaitScreen(Screen):
     """A wait's events shown (``batchctl.core.workflows.waiting``): the view made at
     ``WaitStarted`` (``make_view``), told of every change, round, failed round and feed, and
     closed at ``WaitStopped``, or when the command ends early (the ``with``)."""
@@ -235,26 +236,18 @@ class WaitScreen:
         self.actx = actx
         self.view: PlainView | RichView | None = None
 
-    def __enter__(self) -> WaitScreen:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def close(self) -> None:
-        if self.view is not None:
-            view, self.view = self.view, None
-            view.__exit__(None, None, None)
+        super().close()
+        self.view = None
 
     def show(self, event: Event) -> bool:
         """Show ``event`` if it is the wait's; False if it is not."""
-        from batchctl.cli.render.events import show_note
         from batchctl.core.submit.feed import FeedResult
         from batchctl.core.workflows.waiting import WaitStarted
 
         if isinstance(event, WaitStarted):
             self.view = make_view(self.actx, event.targets, event.jobs)
-            self.view.__enter__()
+            self.open(self.view)
         elif isinstance(event, WaitStopped):
             self.close()
         elif isinstance(event, Note):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.atomic import atomic_file, check_target
 from batchctl.core.errors import StateError
-from batchctl.core.events import WARN, Data, Event, Events, Note, ResultsRead
+from batchctl.core.events import WARN, Data, Event, Events, Note, Progress
 from batchctl.core.results import csvout
 from batchctl.core.results.extract import ColumnSpool, Extractor, add_to_line
 from batchctl.core.results.join import Joined, JoinPlan
@@ -121,10 +121,10 @@ class Export(Reader):
 
     def events(self, out: Path | None) -> Events[Summary]:
         """The export under way: to ``out`` atomically, or with no file, as ``Data`` for
-        the caller to write; ``ResultsRead`` as results are read and the notes of the reading
+        the caller to write; ``Progress`` as results are read and the notes of the reading
         between blocks. Written to a file that holds all their results (no ``--only``), the
         batches are marked collected. Returns the summary."""
-        yield ResultsRead(0, self.expected)
+        yield Progress(0, self.expected)
         if out is None:
             for chunk in self.chunks():
                 yield from self._news()
@@ -150,7 +150,7 @@ class Export(Reader):
             yield self.notes.pop(0)
         if self.done != self._told:
             self._told = self.done
-            yield ResultsRead(self.done, self.expected)
+            yield Progress(self.done, self.expected)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from batchctl.core.events import Events, TokensCounted
+from batchctl.core.events import Events, Progress
 
 if TYPE_CHECKING:
     from batchctl.core.api.client import Api
@@ -65,7 +65,7 @@ def count_input_tokens(
     api: Api, path: Path, display: str, *, workers: int = WORKERS,
 ) -> Events[tuple[dict[str, int], int]]:
     """``({model: input tokens}, distinct prompts)`` for a valid request file; how many are
-    counted so far is yielded as ``TokensCounted`` while the calls are under way."""
+    counted so far is yielded as ``Progress`` while the calls are under way."""
     uses: dict[bytes, int] = {}
     for fields in _requests(path, display):
         key = _digest(fields)
@@ -84,12 +84,12 @@ def count_input_tokens(
         finally:
             slots.release()
 
-    def progress() -> Iterator[TokensCounted]:
+    def progress() -> Iterator[Progress]:
         with lock:
             done = len(counted)
         if done != told[0]:
             told[0] = done
-            yield TokensCounted(done, total)
+            yield Progress(done, total)
 
     futures: list[Future[None]] = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="count-tokens") as pool:
