@@ -127,10 +127,11 @@ def dry_run(
 @contextmanager
 def _bar(actx: AppContext, label: str) -> Iterator[Callable[[int, int], None]]:
     """A transient ``label`` bar on stderr: ``update(done, total)`` (a total of 0: unknown)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+    from rich.progress import Progress as Bar  # (core's Progress is the event)
 
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
-                   console=actx.err, transient=True)
+    bar = Bar(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=actx.err,
+              transient=True)
     task = bar.add_task(label, total=None)
 
     def update(done: int, total: int) -> None:
