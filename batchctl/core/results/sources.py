@@ -94,15 +94,14 @@ def _part(row: Mapping[str, Any]) -> Part:
 
 
 def iter_batch_lines(
-    row: Mapping[str, Any], *, checked: bool = False, _seen: dict[str, str] | None = None,
-    flags: Flags = KEYS,
+    row: Mapping[str, Any], *, checked: bool = False, flags: Flags = KEYS,
 ) -> Iterator[tuple[int, str, bytes]]:
     """``(line_no, custom_id, line)`` for each request of a tracked batch, in file order.
 
     ``line`` is the request's line as written (stripped of surrounding whitespace). The file is
     checked first unless ``checked``. Only the custom_id of each line is looked at.
     """
-    path = Path(row["request_file"]) if checked else check_file(row, _seen, flags)
+    path = Path(row["request_file"]) if checked else check_file(row, flags=flags)
     part = _part(row) if row.get("start_offset") is not None else None
     for line_no, _text, line in iter_lines(os.fspath(path), part):
         custom_id = custom_id_of(line)
