@@ -49,7 +49,7 @@ CITED = [{"type": "char_location", "cited_text": "d", "document_index": 0,
 
 # rule, api version, bad params, good params (the same request, fixed), what the problem says,
 # what the emulator's errored result says (error type, fragment of its message; None: the
-# emulator does not read that rule yet: the cache markers' are issue 20 item 6)
+# emulator does not read that rule)
 CASES = [
     ("sampling-removed", None, params(temperature=0.2), params(),
      ("params.temperature: not supported with anthropic-version 2026-10-21; drop the key, or use "
@@ -92,15 +92,20 @@ CASES = [
      ("invalid_request_error", "messages.0.content.0.citations")),
     ("cache-markers-max", None, params(system=marked(5)), params(system=marked(4)),
      "params.system.4.cache_control: A maximum of 4 blocks with cache_control may be provided. "
-     "Found 5.", None),
+     "Found 5.", ("invalid_request_error",
+                  "A maximum of 4 blocks with cache_control may be provided. Found 5.")),
     ("cache-ttl-order", None, params(system=marked(2, "5m", "1h")), params(system=marked(2, "1h", "5m")),
      "params.system.1.cache_control.ttl: a ttl='1h' cache_control block must not come after a "
-     "ttl='5m' cache_control block", None),
+     "ttl='5m' cache_control block", ("invalid_request_error",
+                                      "system.1.cache_control.ttl: a ttl='1h' cache_control block "
+                                      "must not come after a ttl='5m' cache_control block")),
     ("cache-marker-block", None,
      params(messages=blocks("user", {"type": "text", "text": "", "cache_control": EPHEMERAL},
                             {"type": "text", "text": "x"})),
      params(messages=blocks("user", {"type": "text", "text": LONG, "cache_control": EPHEMERAL})),
-     "params.messages.0.content.0.text: cache_control cannot be set for empty text blocks", None),
+     "params.messages.0.content.0.text: cache_control cannot be set for empty text blocks",
+     ("invalid_request_error",
+      "messages.0.content.0.text: cache_control cannot be set for empty text blocks")),
 ]
 IDS = [case[0] for case in CASES]
 

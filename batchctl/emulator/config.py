@@ -28,7 +28,8 @@ _SECONDS = (
 )
 #: What ``spend_limit`` may name (batchctl.emulator.quirks.SPEND_LIMITS); "1"/"true" is "tier".
 SPEND_LIMIT_KINDS = ("tier", "contract", "linked", "ramp", "workspace")
-_RATES = ("error_rate", "expire_rate", "fault_rate", "lost_reply_rate", "drop_rate")
+_RATES = ("error_rate", "expire_rate", "fault_rate", "lost_reply_rate", "drop_rate",
+          "cache_hit_rate")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class EmulatorConfig:
     fault_rate: float = 0.0  # per HTTP call: 429, 500 or 529 before doing anything
     lost_reply_rate: float = 0.0  # per HTTP call: the work is done, then the reply is lost
     drop_rate: float = 0.0  # per results download: the connection is cut part-way
+    # per batch request that could read a cached prefix: it does (else it writes it again); the
+    # docs' "30% to 98%" hit rates in batches (emulator.cachesim); drawn at create
+    cache_hit_rate: float = 0.98
     fault_endpoints: frozenset[str] | None = None  # None = every endpoint
     seed: int = 0
     public_base_url: str | None = None  # for absolute results_url; else derived from Host
