@@ -41,6 +41,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "run",
     "collect",
     "prepare",
+    "models",
     "emulator",
     "state",
 )

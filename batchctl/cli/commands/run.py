@@ -108,6 +108,7 @@ def run_command(
     checks = send.Checks.parse(
         api_version=api_version, betas=beta or (), limits=limits_file,
         allow_unknown_model=allow_unknown_model, lift_betas=lift_betas, all_problems=all_problems,
+        base_url=actx.settings.base_url,
     )
     source = shared.request_input(actx, file)
     if dry_run:

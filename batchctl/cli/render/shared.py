@@ -62,6 +62,7 @@ def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None
             ("file", summary["file"]),
             ("api version", summary["api_version"]),
             ("rules checked", ", ".join(r["id"] for r in summary["rules"])),
+            ("models checked against", summary["models_from"]),
             *([("betas lifted", ", ".join(summary["lifted_betas"]))]
               if summary["lifted_betas"] else []),
             ("requests", f"{summary['requests']:,}"),
@@ -96,7 +97,7 @@ def dry_run(
 
     api = actx.api() if count_tokens else None
     with _bar(actx, "counting tokens") if api is not None and actx.stderr_tty else nullcontext() as update:
-        return send.dry_run(source, limits, api=api, progress=update, checks=checks)
+        return send.dry_run(source, limits, api=api, progress=update, checks=checks, deps=actx)
 
 
 @contextmanager

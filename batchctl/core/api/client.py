@@ -183,6 +183,26 @@ class Api:
                 return
             after = page.last_id
 
+    # -- models -------------------------------------------------------------------------------
+    def models(self) -> list[dict[str, Any]]:
+        """Every model this key can see, retired ones included, most recent first: the Models
+        API (``client.models.list(lifecycle=[...])``, GET /v1/models, all pages; without the
+        filter retired models are left out: BATCHES_API.md 12.3), each checked
+        (``batchctl.core.api.models``)."""
+        from batchctl.core.api.models import MAX_MODELS, check_models
+
+        def every() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = []
+            for info in self._client.models.list(lifecycle=["active", "deprecated", "retired"],
+                                                 limit=1000):
+                if len(found) == MAX_MODELS:
+                    raise untrusted.UntrustedReplyError(
+                        f"the Models API listed more than {MAX_MODELS:,} models; not used")
+                found.append(info.model_dump(mode="json", warnings=False))
+            return found
+
+        return check_models(call(every))
+
     # -- token counting -----------------------------------------------------------------------
     def count_tokens(self, fields: Mapping[str, Any]) -> int:
         """Exact input tokens of one Messages request (``client.messages.count_tokens``, POST
