@@ -35,7 +35,8 @@ def create(app: EmulatorApp, environ: dict[str, Any], _batch_id: str | None) -> 
     del document, items
 
     def build_plan(seq: int) -> bytes:
-        outcomes.roll_outcomes(plan, config.seed, seq, config.error_rate, config.expire_rate)
+        outcomes.roll_outcomes(plan, config.seed, seq, config.error_rate, config.expire_rate,
+                               config.stop_rate)
         return outcomes.dump_plan(plan)
 
     now = app.clock()

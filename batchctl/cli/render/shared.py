@@ -175,14 +175,21 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
+#: Succeeded results counted apart, by stop_reason (batchctl.core.results.summary.STOP_REASONS).
+STOP_WORDS = {"pause_turn": "unfinished", "refusal": "refused",
+              "model_context_window_exceeded": "cut off"}
+
+
 def summary_lines(summary: Summary, fmt: str) -> list[str]:
     """The summary as plain lines (the same words on and off a terminal)."""
     data = summary.as_dict()
     counts = data["counts"]
     parts = [f"{_n(counts.get(t, 0))} {t}" for t in ("succeeded", "errored", "canceled",
                                                      "expired")]
-    if data["pause_turn"]:  # succeeded, but the turn was paused (server tools): unfinished
-        parts[0] += f" ({_n(data['pause_turn'])} unfinished: stop_reason pause_turn)"
+    stops = [f"{_n(data[reason])} {word}: stop_reason {reason}"  # succeeded, not whole
+             for reason, word in STOP_WORDS.items() if data.get(reason)]
+    if stops:
+        parts[0] += f" ({'; '.join(stops)})"
     parts += [f"{_n(v)} {k}" for k, v in counts.items()
               if k not in ("succeeded", "errored", "canceled", "expired") and v]
     where = f" to {data['path']}" if data["path"] else ""
