@@ -166,7 +166,8 @@ def _check_cap(scan: Scan, limits: Limits) -> None:
     if limits.max_cost is not None:  # refused here, before anything is sent (exit 10)
         from batchctl.core.submit.spend import check_cap
 
-        check_cap(limits.max_cost, scan.models, scan.input_tokens, scan.output_tokens)
+        check_cap(limits.max_cost, scan.models, scan.input_tokens, scan.output_tokens,
+                  scan.server_tools)
 
 
 def dry_run(
