@@ -1,11 +1,14 @@
 """Deterministic request files for the benchmarks.
 
     python benchmarks/generate.py OUT.jsonl [--count 100000] [--text-bytes 1200] [--seed 7]
+                                            [--shared-bytes 0]
 
 Every line is a native request (``{"custom_id", "params"}``) with about ``--text-bytes`` of
 English-like text in its user message; a tenth carry a system prompt, a tenth give the content as
 a list of text blocks, a twentieth are a short multi-turn exchange, and the models and max_tokens
-vary. The same arguments always produce the same bytes.
+vary. With ``--shared-bytes N``, every request's last user message starts with the same document
+of about N bytes (one text block before its own text), as a job of questions about one document
+does. The same arguments always produce the same bytes.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def _text(rng: random.Random, vocab: list[str], target: int) -> str:
     return "".join(parts)[:target].rstrip()
 
 
-def request(i: int, rng: random.Random, vocab: list[str], text_bytes: int) -> dict:
+def request(i: int, rng: random.Random, vocab: list[str], text_bytes: int, shared: str = "") -> dict:
     kind = i % 20
     text = _text(rng, vocab, text_bytes)
     params: dict = {
@@ -63,18 +66,25 @@ def request(i: int, rng: random.Random, vocab: list[str], text_bytes: int) -> di
         ]
     else:
         params["messages"] = [{"role": "user", "content": text}]
+    if shared:
+        last = params["messages"][-1]
+        own = last["content"] if isinstance(last["content"], list) else [
+            {"type": "text", "text": last["content"]}]
+        last["content"] = [{"type": "text", "text": shared}, *own]
     return {"custom_id": f"req-{i:07d}", "params": params}
 
 
-def generate(path: Path, count: int, text_bytes: int = 1200, seed: int = 7) -> int:
+def generate(path: Path, count: int, text_bytes: int = 1200, seed: int = 7,
+             shared_bytes: int = 0) -> int:
     """Write ``count`` requests to ``path`` (atomically); returns the file's size in bytes."""
     rng = random.Random(seed)
     vocab = _vocabulary(rng)
+    shared = _text(random.Random(seed + 1), vocab, shared_bytes) if shared_bytes else ""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb", buffering=1 << 20) as f:
         for i in range(1, count + 1):
-            f.write(orjson.dumps(request(i, rng, vocab, text_bytes)) + b"\n")
+            f.write(orjson.dumps(request(i, rng, vocab, text_bytes, shared)) + b"\n")
     tmp.replace(path)
     return path.stat().st_size
 
@@ -85,8 +95,9 @@ def main() -> None:
     p.add_argument("--count", type=int, default=100_000)
     p.add_argument("--text-bytes", type=int, default=1200)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--shared-bytes", type=int, default=0)
     a = p.parse_args()
-    size = generate(a.out, a.count, a.text_bytes, a.seed)
+    size = generate(a.out, a.count, a.text_bytes, a.seed, a.shared_bytes)
     print(f"{a.out}: {a.count:,} requests, {size / 1e6:.1f} MB")
 
 

@@ -3,11 +3,12 @@ store for a day), or the packaged table when the API can't be asked."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 
-from batchctl.cli.context import app_context
+from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.options import JsonOpt
 
 HELP = (
@@ -32,12 +33,22 @@ def models_command(
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl models`: see HELP."""
+    run_parsed(ctx, run, ModelsOptions(refresh, all_, json_))
+
+
+@dataclass(frozen=True)
+class ModelsOptions:
+    refresh: bool  # ask the API now, whatever the cache's age
+    retired: bool  # --all: retired models too
+    json: bool
+
+
+def run(actx: AppContext, opts: ModelsOptions) -> None:
     from batchctl.cli.render.models import show_models
     from batchctl.core.models.catalogue import current
 
-    actx = app_context(ctx)
-    found = current(actx, actx.settings.base_url, refresh=refresh)
-    show_models(actx, found, retired=all_, json_=json_)
+    found = current(actx, actx.settings.base_url, refresh=opts.refresh)
+    show_models(actx, found, retired=opts.retired, json_=opts.json)
 
 
 def register(app: typer.Typer) -> None:

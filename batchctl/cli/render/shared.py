@@ -7,12 +7,10 @@ steps they share live in core).
 
 from __future__ import annotations
 
-import io
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import typer
 
@@ -21,6 +19,7 @@ from batchctl.cli.render import output
 from batchctl.core.errors import ExitCode
 
 if TYPE_CHECKING:
+    from batchctl.cli.options import SendOptions
     from batchctl.core.results import report
     from batchctl.core.results.options import Options
     from batchctl.core.results.reading import Progress
@@ -36,10 +35,7 @@ def request_input(actx: AppContext, file: str) -> Input:
     def stdin() -> BinaryIO:
         if actx.stdin_tty:
             output.info(actx, "reading requests from stdin; end with Ctrl-D")
-        stream: Any = getattr(sys.stdin, "buffer", None)
-        if stream is None:  # a text-only stdin (embedding): encode it as UTF-8
-            stream = io.BytesIO(sys.stdin.read().encode("utf-8"))
-        return cast(BinaryIO, stream)
+        return actx.io.stdin_bytes()
 
     return send.open_input(file, stdin=stdin, state_dir=actx.settings.state_dir)
 
@@ -84,6 +80,12 @@ def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None
         output.warn(actx, f"no price known for model {model}: its cost is not estimated")
     output.info(actx, f"dry run: nothing was sent. {summary['note']}; "
                       f"prices as of {summary['prices_as_of']}")
+
+
+def show_send_dry_run(actx: AppContext, source: Input, sending: SendOptions, json_: bool) -> None:
+    """submit's and run's --dry-run: what they would send, shown."""
+    show_dry_run(actx, dry_run(actx, source, sending.limits, count_tokens=sending.count_tokens,
+                               checks=sending.checks), json_)
 
 
 def dry_run(

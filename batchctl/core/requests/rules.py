@@ -22,6 +22,8 @@ from typing import Any
 
 import orjson
 
+from batchctl.core.caching import markers
+from batchctl.core.caching.minimums import MinimumTable, builtin_minimums
 from batchctl.core.catalog.models import Catalogue
 from batchctl.core.requests.modelcheck import ModelCheck
 from batchctl.core.requests.ruletable import (
@@ -63,6 +65,8 @@ class Rules:
     ``strict_blocks``: every unknown block type is an error (the emulator, as the API);
     otherwise only a near-miss of a known type is.
     ``lift_betas``: a ``betas`` list in params is accepted (submit lifts it into the header).
+    ``cache_minimums``: the minimum cacheable lengths a marker's prefix is warned against
+    (default: the built-in table, core/caching/minimums.json).
     """
 
     def __init__(
@@ -75,6 +79,7 @@ class Rules:
         allow_unknown_model: bool = False,
         lift_betas: bool = False,
         strict_blocks: bool = False,
+        cache_minimums: MinimumTable | None = None,
     ) -> None:
         self.api_version = api_version
         self.rules = active_rules(api_version)
@@ -88,19 +93,22 @@ class Rules:
         self.allow_unknown_model = allow_unknown_model
         self.lift_betas = lift_betas
         self.strict_blocks = strict_blocks
+        self.cache_minimums = cache_minimums or builtin_minimums()
+        self._cache_rules = ids & {markers.RULE_COUNT, markers.RULE_TTL, markers.RULE_BLOCK,
+                                   markers.RULE_MINIMUM}
         self._model_cache: dict[str, ModelCheck] = {}
 
     def with_betas(self, betas: Iterable[str]) -> Rules:
         """These rules with more betas (those lifted from params)."""
         return Rules(self.api_version, betas=self.betas | set(betas), models=self.models,
                      allow_unknown_model=self.allow_unknown_model, lift_betas=self.lift_betas,
-                     strict_blocks=self.strict_blocks)
+                     strict_blocks=self.strict_blocks, cache_minimums=self.cache_minimums)
 
     def with_models(self, models: Catalogue) -> Rules:
         """These rules, checking models against ``models``."""
         return Rules(self.api_version, betas=self.betas, models=models, limits=self.limits,
                      allow_unknown_model=self.allow_unknown_model, lift_betas=self.lift_betas,
-                     strict_blocks=self.strict_blocks)
+                     strict_blocks=self.strict_blocks, cache_minimums=self.cache_minimums)
 
     def check(self, params: dict[str, Any]) -> list[Violation]:
         """Every violation in one request's params (structurally valid), errors and warnings."""
@@ -138,6 +146,10 @@ class Rules:
             elif type(content) is not str:
                 out.append(Violation("message", f"messages.{index}.content", "Input should be a "
                                      "valid string or a list of content blocks"))
+        if self._cache_rules:
+            for found in markers.check(params, self.cache_minimums):
+                if found.rule in self._cache_rules:
+                    out.append(Violation(found.rule, found.field, found.message, warning=found.warning))
         return out
 
     # -- the parts of check ------------------------------------------------------------------
@@ -284,8 +296,10 @@ def build_rules(
     limits: str | os.PathLike[str] | None = None,
     allow_unknown_model: bool = False,
     lift_betas: bool = False,
+    cache_minimums: str | os.PathLike[str] | None = None,
 ) -> Rules:
-    """The rules a submit checks, from its options; UsageError (exit 2) for a bad option."""
+    """The rules a submit checks, from its options; UsageError (exit 2) for a bad option.
+    ``cache_minimums``: a file of minimum cacheable lengths (core/caching/minimums.py)."""
     from batchctl.core.errors import UsageError
 
     version = api_version or DEFAULT_API_VERSION
@@ -293,5 +307,8 @@ def build_rules(
         check_api_version(version)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    from batchctl.core.caching.minimums import load_minimums
+
+    minimums = load_minimums(cache_minimums) if cache_minimums is not None else None
     return Rules(version, betas=betas, limits=limits, allow_unknown_model=allow_unknown_model,
-                 lift_betas=lift_betas)
+                 lift_betas=lift_betas, cache_minimums=minimums)

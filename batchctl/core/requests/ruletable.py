@@ -25,6 +25,7 @@ class Rule:
     hint: str
     source: str
     since: str = OLD_API_VERSION  # the first anthropic-version it applies to
+    warns: bool = False  # only ever a warning: nothing is refused
 
 
 _NEW_ONLY = f"or use --api-version {OLD_API_VERSION}"
@@ -57,7 +58,8 @@ TABLE: tuple[Rule, ...] = (
          "lists them)", f"{_MODELS_API} lifecycle; model-deprecations page"),
     # source: ModelInfo.lifecycle "deprecated" and retires_at (types/model_info.py)
     Rule("model-deprecated", "a deprecated model is sent, with a warning giving its retires_at",
-         "move to an active model before it retires", f"{_MODELS_API} lifecycle, retires_at"),
+         "move to an active model before it retires", f"{_MODELS_API} lifecycle, retires_at",
+         warns=True),
     # source: ModelCapabilities.batch, "Whether the model supports the Batch API"
     Rule("model-batch", "the model supports the Message Batches API", "use a model that does "
          "(batchctl models shows BATCH)", f"{_MODELS_API} capabilities.batch"),
@@ -116,6 +118,28 @@ TABLE: tuple[Rule, ...] = (
     Rule("user-citations", "a non-empty citations array on a user text block (also inside "
          "search_result) is rejected", f"drop the citations, {_NEW_ONLY}",
          "issue #12 / migration guide for 2026-10-21", since=API_VERSION_2026),
+    # source: prompt-caching docs ("up to 4 cache breakpoints"; a top-level cache_control uses
+    # one slot); the API's words: Wei-Shaw/sub2api#176, tghamm/Anthropic.SDK#50; issue #20
+    Rule("cache-markers-max", "at most 4 cache_control markers in a request, a top-level "
+         "cache_control counting as one", "keep at most 4 markers: those at the end of the "
+         "longest shared prefixes", "prompt-caching docs; Wei-Shaw/sub2api#176; issue #20"),
+    # source: prompt-caching docs ("Mixing different TTLs": longer TTLs before shorter ones);
+    # the API's words: cnighswonger/claude-code-cache-fix#44, headroomlabs-ai/headroom#2939
+    Rule("cache-ttl-order", "a 1-hour cache_control marker may not come after a 5-minute one, in "
+         "the order tools, system, messages (a top-level marker is on the last block)",
+         'put the "ttl": "1h" markers before the 5-minute ones, or give them all one TTL',
+         "prompt-caching docs; cnighswonger/claude-code-cache-fix#44; issue #20"),
+    # source: prompt-caching docs ("Thinking blocks cannot be cached directly"; empty text
+    # blocks cannot be cached); the API's words: Wei-Shaw/sub2api#225 (thinking),
+    # anthropics/claude-code#54013 (empty text)
+    Rule("cache-marker-block", "no cache_control on a thinking or redacted_thinking block, nor "
+         "on an empty text block", "move the marker to the block before it, or drop it",
+         "prompt-caching docs; Wei-Shaw/sub2api#225; anthropics/claude-code#54013; issue #20"),
+    # source: prompt-caching docs (minimum cacheable length: a shorter prefix is not cached, with
+    # no error); the dated table core/caching/minimums.json; issue #20
+    Rule("cache-prefix-min", "a cache_control marker whose prefix is under the model's minimum "
+         "cacheable length caches nothing (a warning)", "mark a longer prefix, or drop the marker",
+         "prompt-caching docs; core/caching/minimums.json; issue #20", warns=True),
 )
 RULES = {rule.id: rule for rule in TABLE}
 
