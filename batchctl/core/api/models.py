@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
-from batchctl.core.api.untrusted import UntrustedReplyError, printable
+from batchctl.core.api.untrusted import UntrustedReplyError, printable, timestamp_ok
 
 #: A model id as the API writes them (``claude-haiku-4-5-20251001``, ``claude-mythos-preview``):
 #: lower-case letters, digits, dots, dashes and underscores, at most 100 characters.
@@ -39,16 +38,6 @@ def check_model_id(value: object, what: str = "model id") -> str:
                               f"'{printable(value)}'; the catalogue was not used")
 
 
-def _date(value: object) -> bool:
-    if not isinstance(value, str) or len(value) > 64:
-        return False
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
 def check_model(raw: Mapping[str, Any]) -> dict[str, Any]:
     """One ModelInfo from the server, checked and reduced to the fields batchctl reads."""
     model_id = check_model_id(raw.get("id"))
@@ -58,7 +47,7 @@ def check_model(raw: Mapping[str, Any]) -> dict[str, Any]:
         problems.append(f"lifecycle '{printable(lifecycle)}'")
     for name in _DATES:
         value = raw.get(name)
-        if value is not None and not _date(value):
+        if not timestamp_ok(value):
             problems.append(f"{name} '{printable(value)}'")
     for name in _COUNTS:
         value = raw.get(name)

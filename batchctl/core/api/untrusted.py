@@ -125,7 +125,8 @@ def check_batch_id(value: object, what: str = "batch id") -> str:
     )
 
 
-def _timestamp_ok(value: object) -> bool:
+def timestamp_ok(value: object) -> bool:
+    """None, or an RFC 3339 timestamp of at most 64 characters."""
     if value is None:
         return True
     if not isinstance(value, str) or len(value) > 64:
@@ -155,7 +156,7 @@ def check_batch(batch: Mapping[str, Any], expected_id: str | None = None) -> dic
     ):
         problems.append(f"request_counts {printable(counts)}")
     for name in TIME_FIELDS:
-        if not _timestamp_ok(batch.get(name)):
+        if not timestamp_ok(batch.get(name)):
             problems.append(f"{name} '{printable(batch.get(name))}'")
     url = batch.get("results_url")
     if url is not None and not isinstance(url, str):
