@@ -4,8 +4,8 @@ in-process."""
 from __future__ import annotations
 
 import csv
-import functools
 import io
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -13,21 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import typer.testing
 from typer.testing import CliRunner, Result
 
 from batchctl.cli.app import app
 from batchctl.cli.context import Overrides
+from batchctl.cli.iostreams import IOStreams
 
 MODEL = "claude-haiku-4-5"
-
-# typer's CliRunner.invoke builds the click command from the Typer app again on every call
-# (typer/testing.py: ``cli = _get_command(app)``), ~60 ms of the ~120 ms of a typical in-process
-# run. A click command is built to be invoked many times (each call gets its own Context), and
-# batchctl's app is complete once imported, so the suite builds it once.
-assert callable(typer.testing._get_command), "typer.testing changed: see tests/helpers.py"
-typer.testing._get_command = functools.cache(typer.testing._get_command)
-
 
 def failure(fn: Any) -> BaseException:
     """What ``fn()`` raised. Tests read what the server sent from it (a status code, the error
@@ -141,13 +133,11 @@ def invoke(
 
     ``tty`` makes batchctl believe stdin, stdout and stderr are terminals.
     """
-    overrides = Overrides(
-        stdout_tty=tty,
-        stderr_tty=tty,
-        stdin_tty=tty,
-        clock=clock,
-        width=width,
-        emulator_config=emulator_config,
-        api_max_retries=api_max_retries,
-    )
+    # The streams are CliRunner's (looked up when written to); what is decided of them is this
+    # test's, the environment the run will see included (NO_COLOR).
+    seen = {**os.environ, **(env or {})}
+    io = IOStreams(stdin_tty=tty, stdout_tty=tty, stderr_tty=tty, width=width,
+                   env={k: v for k, v in seen.items() if v is not None})
+    overrides = Overrides(io=io, clock=clock, emulator_config=emulator_config,
+                          api_max_retries=api_max_retries)
     return CliRunner().invoke(app, args, input=input, env=env, obj=overrides)

@@ -9,9 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
-import typer.main
 
-from batchctl.cli.app import COMMAND_MODULES, app
+from batchctl.cli.app import COMMAND_MODULES, COMMANDS, load_command
 from tests.helpers import invoke
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -19,10 +18,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def command_paths() -> list[tuple[str, ...]]:
     """Every command of the app, sub-commands of groups included: ("state", "path")..."""
-    group = typer.main.get_command(app)
     found: list[tuple[str, ...]] = []
-    for name, command in group.commands.items():  # type: ignore[attr-defined]
-        subs = getattr(command, "commands", None)
+    for name in COMMANDS:
+        subs = getattr(load_command(name), "commands", None)
         if subs:
             found += [(name, sub) for sub in subs]
         else:
@@ -31,11 +29,10 @@ def command_paths() -> list[tuple[str, ...]]:
 
 
 def required_arguments(path: tuple[str, ...]) -> list[str]:
-    command = typer.main.get_command(app)
-    for word in path:
-        command = command.commands[word]  # type: ignore[attr-defined]
-    return [p.name for p in command.params
-            if p.param_type_name == "argument" and p.required]  # type: ignore[attr-defined]
+    command = load_command(path[0])
+    for word in path[1:]:
+        command = command.commands[word]
+    return [p.name for p in command.params if p.param_type_name == "argument" and p.required]
 
 
 # A bad value for one option of each command, caught before anything is read or sent.
@@ -51,6 +48,7 @@ BAD_VALUE: dict[tuple[str, ...], tuple[list[str], str]] = {
     ("run",): (["f.jsonl", "--interval", "0"], "--interval must be at least 0.1, got 0"),
     ("collect",): (["--format", "xml"], "--format must be one of: jsonl, csv; got 'xml'"),
     ("prepare",): (["x.txt", "--max-tokens", "-1"], "--max-tokens must be at least 1, got -1"),
+    ("models",): (["--refresh=yes"], "--refresh takes no value"),
     ("emulator",): (["--port", "70000"], "--port must be at most 65535, got 70000"),
     ("state", "path"): (["--dir=x"], "--dir takes no value"),
     ("state", "export"): (["x.jsonl", "--json=1"], "--json takes no value"),

@@ -1,21 +1,25 @@
-"""The root Typer app: global options, command registration, and the one place where
-BatchctlError becomes a message on stderr and an exit code."""
+"""The root Typer app: global options, the registry of commands (each imported only when run),
+and the one place where BatchctlError becomes a message on stderr and an exit code."""
 
 from __future__ import annotations
 
+import difflib
+import functools
 import importlib
 import os
-import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from typer._click import exceptions as click_errors
+import typer.main
 from typer.core import TyperCommand, TyperGroup
-from typer.models import DefaultPlaceholder
 
 from batchctl import __version__
-from batchctl.cli.context import AppContext, Overrides
+from batchctl.cli import iostreams, typer_private
+from batchctl.cli.context import AppContext, Overrides, streams
+from batchctl.cli.iostreams import IOStreams
+from batchctl.cli.options import a_dir
 from batchctl.core.errors import BatchctlError, ExitCode, InputError
 from batchctl.core.settings import Settings
 
@@ -28,48 +32,78 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
-# One module per command, each with `register(app)`. Order is the order of `--help`.
-COMMAND_MODULES: tuple[str, ...] = (
-    "submit",
-    "status",
-    "wait",
-    "list",
-    "cancel",
-    "delete",
-    "results",
-    "retry_failed",
-    "run",
-    "collect",
-    "prepare",
-    "emulator",
-    "state",
-)
+@dataclass(frozen=True)
+class CommandInfo:
+    """A command of the registry: its module (with ``register(app)``) and its summary, the
+    first paragraph of its help, which the root help page lists without importing it."""
+
+    module: str
+    summary: str
 
 
-def report_error(
-    actx: AppContext | None, exc: BatchctlError, *, stderr_tty: bool | None = None
-) -> None:
-    """Print an error the way every command does: message, FILE:LINE problems, hint.
+# pip's commands_dict: `batchctl CMD` imports CMD's module alone, `batchctl --help` none.
+# Order is the order of `--help`. tests/test_command_registry.py checks each summary against
+# the command's help.
+COMMANDS: dict[str, CommandInfo] = {
+    "submit": CommandInfo("submit", "Validate a request file, split it if over the limits, "
+                          "submit it; print the batch id(s)."),
+    "status": CommandInfo("status", "Show the current state of batches (asks the API and "
+                          "updates the state store)."),
+    "wait": CommandInfo("wait", "Wait until batches have ended: progress bars on a terminal, "
+                        "one line per change off one."),
+    "list": CommandInfo("list", "List batches, newest first, with the job, label and request "
+                        "file the store knows."),
+    "cancel": CommandInfo("cancel", "Cancel batches still in progress (asks first on a "
+                          "terminal; --yes without one)."),
+    "delete": CommandInfo("delete", "Delete ended batches and their results from the API (asks "
+                          "first on a terminal; --yes without one)."),
+    "results": CommandInfo("results", "Stream the results of a batch (or of every part of a "
+                           "job, in order) to stdout or -o FILE."),
+    "retry-failed": CommandInfo("retry_failed", "Resubmit the failed requests of a batch (or of "
+                                "every part of a job) as a new batch."),
+    "run": CommandInfo("run", "Submit a request file, wait for its batches to end, and write "
+                       "their results: the whole job in one command, for CI steps and "
+                       "one-liners."),
+    "collect": CommandInfo("collect", "Download the results of every tracked batch that has "
+                           "ended and was not collected yet, one file per batch: "
+                           "DIR/<label-or-job>-<batch id>.jsonl (or .csv)."),
+    "prepare": CommandInfo("prepare", "Turn plain prompts into a request file, written to "
+                           "stdout."),
+    "models": CommandInfo("models", "List the models the API offers: id, name, lifecycle, "
+                          "retirement date, max_tokens, max input tokens, batch support and "
+                          "thinking types."),
+    "emulator": CommandInfo("emulator", "Serve the local emulator of the Message Batches API "
+                            "over HTTP until Ctrl-C."),
+    "state": CommandInfo("state", "The state store: which one is in use, where it lives; "
+                         "export and import it."),
+}
+COMMAND_MODULES: tuple[str, ...] = tuple(info.module for info in COMMANDS.values())
 
-    Without an AppContext (the mistake came before the root callback built one), stderr is
-    styled if ``stderr_tty`` says so, else if it is a terminal (or BATCHCTL_FORCE_TTY is set)."""
-    tty = actx.stderr_tty if actx is not None else False
-    err: Any = actx.err if actx is not None else None
-    if actx is None and (stderr_tty if stderr_tty is not None else _stderr_is_tty()):
-        # No settings needed (they may be what is wrong): a styled stderr console alone.
-        from rich.console import Console
 
-        tty, err = True, Console(stderr=True, force_terminal=True, highlight=False, emoji=False)
+@functools.cache
+def load_command(name: str) -> Any:
+    """The Click command of ``batchctl NAME``, its module imported now (once)."""
+    module = importlib.import_module(f"batchctl.cli.commands.{COMMANDS[name].module}")
+    holder = typer.Typer()
+    module.register(holder)
+    typer_private.adopt(holder, BatchctlCommand, BatchctlSubGroup)
+    return typer.main.get_group(holder).commands[name]
+
+
+def report_error(io: IOStreams, exc: BatchctlError, settings: Settings | None = None) -> None:
+    """Print an error the way every command does: message, FILE:LINE problems, hint (the next
+    steps shown with the global options of ``settings``). Styled on a terminal, plain off one."""
+    err = io.console(stderr=True) if io.stderr_tty else None
 
     def line(text: str, style: str | None = None) -> None:
         if err is None:
-            sys.stderr.write(text + "\n")
-        elif style and tty:  # soft_wrap: the terminal wraps; a hinted command stays one line
+            io.stderr.write(text + "\n")
+        elif style:  # soft_wrap: the terminal wraps; a hinted command stays one line
             err.print(f"[{style}]{escape(text)}[/]", soft_wrap=True)
         else:
             err.print(text, markup=False, highlight=False, soft_wrap=True)
 
-    if tty and err is not None:
+    if err is not None:
         err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
     else:
         line(f"error: {exc.message}")
@@ -82,38 +116,19 @@ def report_error(
             from batchctl.cli.render.github import github_errors
 
             for annotation in github_errors(exc.problems or [exc.message]):
-                sys.stderr.write(annotation + "\n")
+                io.stderr.write(annotation + "\n")
     if exc.hint:
         line(f"hint: {exc.hint}", "dim")
     if exc.next_steps:
         from batchctl.cli.render.output import next_step
 
-        settings = actx.settings if actx is not None else None
         for step in exc.next_steps:
             line(f"hint: {next_step(settings, step)}", "dim")
 
 
-def _stderr_is_tty() -> bool:
-    from batchctl.cli.context import FORCE_TTY_ENV
-
-    if os.environ.get(FORCE_TTY_ENV, "").strip().lower() in {"1", "true", "yes"}:
-        return True
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def _usage_exit(ctx: Any, exc: click_errors.ClickException) -> NoReturn:
-    """A mistake in the command line, said the way every other error is; exit 2."""
-    from batchctl.cli.usage import usage_error
-
+def _settings(ctx: Any) -> Settings | None:
     obj = ctx.find_root().obj if ctx is not None else None
-    actx = obj if isinstance(obj, AppContext) else None
-    tty = obj.stderr_tty if isinstance(obj, Overrides) else None
-    error = usage_error(exc, ctx)
-    report_error(actx, error, stderr_tty=tty)
-    raise typer.Exit(error.exit_code)
+    return obj.settings if isinstance(obj, AppContext) else None
 
 
 # The global options (the root callback's), and which of them take a value.
@@ -150,31 +165,32 @@ def hoist_global_options(args: list[str]) -> list[str]:
     return args[:i] + moved + kept
 
 
-def _skip_none(param: Any) -> None:
-    """A parameter left unset is None without building its validator: Typer builds a pydantic
-    TypeAdapter for each parameter it processes, even one with nothing to check, and importing
-    pydantic for the root's unset options was most of `batchctl status --help`."""
-    if "process_value" in vars(param) or param.nargs != 1 or getattr(param, "multiple", False):
-        return
-    process = param.process_value
-
-    def process_value(ctx: Any, value: Any) -> Any:
-        if value is None and not param.required:
-            return param.callback(ctx, param, None) if param.callback is not None else None
-        return process(ctx, value)
-
-    param.process_value = process_value
-
-
 class _Help:
-    """Help pages and usage lines by batchctl.cli.helptext, for commands and groups alike; unset
+    """For commands and groups alike: help pages and usage lines by batchctl.cli.helptext,
+    mistakes on the command line as batchctl's UsageError (batchctl.cli.usage), unset
     parameters without a validator."""
 
     def get_params(self, ctx: Any) -> list[Any]:
         params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
         for param in params:
-            _skip_none(param)
+            typer_private.skip_unset_validation(param)
         return params
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)  # type: ignore[misc]
+        except typer.TyperException as exc:  # Click's exceptions: see usage.py
+            from batchctl.cli.usage import usage_error
+
+            raise usage_error(exc, ctx) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)  # type: ignore[misc]
+        except typer.TyperException as exc:  # a BadParameter raised by a command, say
+            from batchctl.cli.usage import usage_error
+
+            raise usage_error(exc, ctx) from None
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         from batchctl.cli import helptext
@@ -187,52 +203,96 @@ class _Help:
         return "Usage: " + helptext.usage(ctx, self)
 
 
+class _Commands(_Help):
+    """A group's sub-commands looked up by batchctl: a mistyped one is a usage error in
+    batchctl's voice, with the names it is close to (difflib, as pip's get_similar_commands)."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0]
+        if not (ctx.resilient_parsing or name.startswith("-")
+                or self.get_command(ctx, name) is not None):  # type: ignore[attr-defined]
+            from batchctl.cli.usage import no_such_command
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx))  # type: ignore[attr-defined]
+            raise no_such_command(ctx, name, close)
+        return super().resolve_command(ctx, args)  # type: ignore[misc]
+
+
 class BatchctlCommand(_Help, TyperCommand):
-    """A command under the root (or under `state`)."""
+    """A command under the root (or under `state`). Words left over after its parameters are
+    batchctl's usage error (Click's ``allow_extra_args`` keeps them for it)."""
+
+    allow_extra_args = True
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        if rest and not ctx.resilient_parsing:
+            from batchctl.cli.usage import unexpected
+
+            raise unexpected(rest, ctx)
+        return rest
 
 
-class BatchctlSubGroup(_Help, TyperGroup):
-    """A group under the root (`state`): its errors reach the root's handler."""
+class BatchctlSubGroup(_Commands, TyperGroup):
+    """A group under the root (`state`): its errors reach the root's handler; without its
+    command, it says which it has."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        if not ctx.resilient_parsing and all(word.startswith("-") for word in args):
+            from batchctl.cli.usage import needs_a_command
+
+            names = [n for n in self.list_commands(ctx)
+                     if not getattr(self.get_command(ctx, n), "hidden", False)]
+            raise needs_a_command(ctx, names)
+        return rest
 
 
-class BatchctlGroup(_Help, TyperGroup):
-    """Maps the error tree to exit codes for every command, CliRunner included; takes the
-    global options after the command too."""
+class BatchctlGroup(_Commands, TyperGroup):
+    """A root group: maps the error tree to exit codes for every command, CliRunner included;
+    takes the global options after the command too."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         try:
             return super().parse_args(ctx, hoist_global_options(list(args)))
-        except click_errors.ClickException as exc:
-            _usage_exit(ctx, exc)
+        except BatchctlError as exc:  # a mistake in the global options: no settings yet
+            report_error(streams(ctx), exc)
+            raise typer.Exit(exc.exit_code) from None
 
     def invoke(self, ctx: Any) -> Any:
+        io = streams(ctx)
         try:
-            return super().invoke(ctx)
-        except click_errors.ClickException as exc:
-            _usage_exit(ctx, exc)
+            with iostreams.running(io):
+                return super().invoke(ctx)
         except BatchctlError as exc:
-            actx = ctx.obj if isinstance(ctx.obj, AppContext) else None
-            report_error(actx, exc)
+            report_error(io, exc, _settings(ctx))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            sys.stderr.write("\ninterrupted; batches already submitted keep running on the server\n")
+            io.stderr.write("\ninterrupted; batches already submitted keep running on the server\n")
             raise typer.Exit(ExitCode.INTERRUPTED) from None
         except BrokenPipeError:
             # The reader went away (`batchctl list | head -1`): not an error for the user.
-            _silence_stdout()
+            io.silence_stdout()
             raise typer.Exit(ExitCode.OK) from None
 
 
-def _silence_stdout() -> None:
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
+class RootGroup(BatchctlGroup):
+    """batchctl's root: its commands come from ``COMMANDS``, each imported when it is the one
+    run (or completed)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        return load_command(cmd_name) if cmd_name in COMMANDS else None
+
+    def summaries(self) -> list[tuple[str, str]]:
+        """(name, summary) of each command, for the help page, nothing imported."""
+        return [(name, info.summary) for name, info in COMMANDS.items()]
 
 
 app = typer.Typer(
-    cls=BatchctlGroup,
+    cls=RootGroup,
     name="batchctl",
     help="Drive Anthropic's Message Batches API from the shell.\n\n"
     "Submit JSONL request files, watch them, stream results, retry failures. "
@@ -245,9 +305,9 @@ app = typer.Typer(
 )
 
 
-def _version(value: bool) -> None:
+def _version(ctx: typer.Context, value: bool) -> None:
     if value:
-        sys.stdout.write(f"batchctl {__version__}\n")
+        streams(ctx).stdout.write(f"batchctl {__version__}\n")
         raise typer.Exit()
 
 
@@ -268,7 +328,8 @@ def root(
         typer.Option(
             "--state-dir",
             help="Where batchctl keeps its state store. (env: BATCHCTL_HOME)",
-            file_okay=False,
+            metavar="DIR",
+            callback=a_dir,
             show_default=False,
         ),
     ] = None,
@@ -297,16 +358,13 @@ def root(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
+    io = streams(ctx)
     if ctx.invoked_subcommand is None:
         # A bare `batchctl` (or one in a cron line whose command went missing) does nothing.
-        # The page goes to stderr: helptext decides colour by sys.stdout, so point that there.
-        real_stdout, sys.stdout = sys.stdout, sys.stderr
-        try:
-            text = ctx.get_help()
-        finally:
-            sys.stdout = real_stdout
-        if text:
-            sys.stderr.write(text + "\n")
+        # The page goes to stderr, coloured if stderr may be.
+        from batchctl.cli import helptext
+
+        io.stderr.write(helptext.page_text(ctx, ctx.command, colour=io.colour(stderr=True)) + "\n")
         raise typer.Exit(ExitCode.USAGE)
     overrides = ctx.obj if isinstance(ctx.obj, Overrides) else None
     try:
@@ -314,43 +372,17 @@ def root(
             state_dir=state_dir, emulator=emulator, base_url=base_url, store=store
         )
     except BatchctlError as exc:
-        report_error(None, exc)
+        report_error(io, exc)
         raise typer.Exit(exc.exit_code) from None
     actx = AppContext.build(settings, overrides)
     ctx.obj = actx
     ctx.call_on_close(actx.close)
 
 
-def _adopt(typer_app: typer.Typer) -> None:
-    """Every command and sub-group gets batchctl's help pages (and lazy unset values)."""
-    for info in typer_app.registered_commands:
-        if info.cls in (None, TyperCommand):
-            info.cls = BatchctlCommand
-    for group in typer_app.registered_groups:
-        if isinstance(group.cls, DefaultPlaceholder) or group.cls in (None, TyperGroup):
-            group.cls = BatchctlSubGroup
-        if group.typer_instance is not None:
-            _adopt(group.typer_instance)
-
-
-def _register_commands() -> None:
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"batchctl.cli.commands.{name}")
-        module.register(app)
-    _adopt(app)
-
-
-_register_commands()
-
-
 def main() -> None:
     """Console-script entry point."""
-    from batchctl.cli.context import FORCE_TTY_ENV
-
-    if not (sys.stdout.isatty() or os.environ.get(FORCE_TTY_ENV, "").strip() in {"1", "true"}):
-        # Help and usage errors are batchctl's own (helptext, usage); this keeps what Typer
-        # still prints itself (a bug's traceback) in plain text, without box drawing, in logs.
-        import typer.core
-
-        typer.core.HAS_RICH = False
-    app(prog_name="batchctl")
+    io = IOStreams()
+    # Help and usage errors are batchctl's own (helptext, usage); what Typer still prints itself,
+    # a bug's traceback, is Python's plain one off a terminal: no box drawing in logs.
+    app.pretty_exceptions_enable = io.stderr_tty
+    app(prog_name="batchctl", obj=Overrides(io=io))

@@ -8,13 +8,13 @@ and commands that need neither stay fast.
 from __future__ import annotations
 
 import gc
-import os
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
+from batchctl.cli.iostreams import IOStreams
 from batchctl.core.clock import Clock, SystemClock
 from batchctl.core.settings import Settings
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from batchctl.core.api.client import Api
     from batchctl.core.state.store import Store
 
-FORCE_TTY_ENV = "BATCHCTL_FORCE_TTY"
+T = TypeVar("T")
 
 
 def _import_api() -> type[Api]:
@@ -48,86 +48,70 @@ def _import_api() -> type[Api]:
 class Overrides:
     """What tests (or embedding code) inject through ``CliRunner.invoke(..., obj=Overrides(...))``."""
 
-    stdout_tty: bool | None = None
-    stderr_tty: bool | None = None
-    stdin_tty: bool | None = None
+    io: IOStreams | None = None  # None: the process's streams, decided by batchctl.cli.iostreams
     clock: Clock | None = None
-    width: int | None = None
     emulator_config: Any = None  # batchctl.emulator.EmulatorConfig for the in-process mount
     api_max_retries: int | None = None
+    #: A stand-in for every command's run function (see ``run_parsed``): parse-only tests.
+    run: Callable[[AppContext, Any], None] | None = None
 
 
-def _isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
+def streams(ctx: typer.Context) -> IOStreams:
+    """The IOStreams of this invocation: the ones injected, else the process's, built once and
+    kept on the root context (as ``Overrides``) for everything after."""
+    root = ctx.find_root()
+    obj = root.obj
+    if isinstance(obj, AppContext):
+        return obj.io
+    if not isinstance(obj, Overrides):
+        obj = root.obj = Overrides()
+    if obj.io is None:
+        obj.io = IOStreams()
+    return obj.io
 
 
 @dataclass
 class AppContext:
     settings: Settings
-    stdout_tty: bool
-    stderr_tty: bool
-    stdin_tty: bool
+    io: IOStreams
     clock: Clock = field(default_factory=SystemClock)
-    width: int | None = None
     overrides: Overrides = field(default_factory=Overrides)
-    _out: Console | None = None
-    _err: Console | None = None
     _api: Api | None = None
     _store: Store | None = None
 
     @classmethod
     def build(cls, settings: Settings, overrides: Overrides | None = None) -> AppContext:
         o = overrides or Overrides()
-        forced = os.environ.get(FORCE_TTY_ENV, "").strip().lower() in {"1", "true", "yes"}
-        pick = lambda given, stream: given if given is not None else (forced or _isatty(stream))  # noqa: E731
-        return cls(
-            settings=settings,
-            stdout_tty=pick(o.stdout_tty, sys.stdout),
-            stderr_tty=pick(o.stderr_tty, sys.stderr),
-            stdin_tty=pick(o.stdin_tty, sys.stdin),
-            clock=o.clock or SystemClock(),
-            width=o.width,
-            overrides=o,
-        )
+        return cls(settings=settings, io=o.io or IOStreams(), clock=o.clock or SystemClock(),
+                   overrides=o)
 
-    # -- terminal -------------------------------------------------------------------------------
-    def _console(self, *, stderr: bool, tty: bool) -> Console:
-        # file=None: Rich looks sys.stdout/sys.stderr up on every write, so test runners that swap
-        # them capture output. Off a terminal: no colour, no wrapping, no escape codes at all.
-        from rich.console import Console
+    # -- terminal: batchctl.cli.iostreams decides, these read --------------------------------------
+    @property
+    def stdout_tty(self) -> bool:
+        return self.io.stdout_tty
 
-        return Console(
-            stderr=stderr,
-            force_terminal=tty,
-            no_color=not tty or None,
-            color_system="auto" if tty else None,
-            highlight=False,
-            soft_wrap=not tty,
-            width=self.width or (None if tty else 10_000),
-            emoji=False,
-        )
+    @property
+    def stderr_tty(self) -> bool:
+        return self.io.stderr_tty
+
+    @property
+    def stdin_tty(self) -> bool:
+        return self.io.stdin_tty
 
     @property
     def out(self) -> Console:
         """stdout: data only. Use batchctl.cli.render.output to write to it."""
-        if self._out is None:
-            self._out = self._console(stderr=False, tty=self.stdout_tty)
-        return self._out
+        return self.io.console(stderr=False)
 
     @property
     def err(self) -> Console:
         """stderr: progress, hints, warnings, errors, prompts."""
-        if self._err is None:
-            self._err = self._console(stderr=True, tty=self.stderr_tty)
-        return self._err
+        return self.io.console(stderr=True)
 
     @property
     def can_prompt(self) -> bool:
         """Someone can answer a question: stdin and stderr are terminals."""
-        return self.stdin_tty and self.stderr_tty
+        return self.io.can_prompt
 
     # -- lazily built dependencies --------------------------------------------------------------
     def preload_api(self) -> None:
@@ -175,6 +159,14 @@ class AppContext:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def run_parsed(ctx: typer.Context, run: Callable[[AppContext, T], None], options: T) -> None:
+    """gh's ``NewCmdX(f, runF)`` seam: a command function parses its flags into ``options`` (a
+    plain value) and hands them to its ``run``, or to the stand-in a test injected
+    (``Overrides.run``), which sees what was parsed with no API, store or emulator behind it."""
+    actx = app_context(ctx)
+    (actx.overrides.run or run)(actx, options)
 
 
 def app_context(ctx: typer.Context) -> AppContext:

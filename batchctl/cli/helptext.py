@@ -6,21 +6,16 @@ Why not Typer's rich help: it imports rich.markdown (and markdown_it, pygments) 
 for every page although batchctl's help uses neither, and lays the page out with Rich's tables
 and panels, which made help on a terminal take two to three times as long as piped; and it shows
 types instead of names (``<list[str]>``, ``{ref}``, ``[refs]...``). Here every value has a
-metavar (``FILE``, ``ID|JOB...``, ``N``, ``SECONDS``): the option's own, else one made from its
-choices, type and name (``metavar``).
+name (``FILE``, ``ID|JOB...``, ``N``, ``SECONDS``): the metavar its option declares, else its own
+name in capitals (``metavar``).
 """
 
 from __future__ import annotations
 
 import inspect
-import os
-import sys
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
 from typing import Any
-
-FORCE_TTY_ENV = "BATCHCTL_FORCE_TTY"  # the same switch as batchctl.cli.context's
 
 
 @dataclass
@@ -44,37 +39,12 @@ class Page:
 
 
 # -- the model ------------------------------------------------------------------------------
-def _annotation(param: Any) -> Any:
-    return getattr(getattr(param, "type_descriptor", None), "annotation", None)
-
-
-def _choices(param: Any) -> list[str]:
-    found = getattr(getattr(param, "type_descriptor", None), "choices", None) or ()
-    return [str(c.value) if isinstance(c, Enum) else str(c) for c in found]
-
-
 def metavar(param: Any) -> str:
-    """The name of the value a parameter takes: its own metavar, else its choices (``a|b``), else
-    one from its type (``N``, ``NUMBER``, ``FILE``, ``DIR``) or its name (``MODEL``)."""
+    """The name of the value a parameter takes: its own metavar (``FILE``, ``N``, ``a|b``),
+    else its name (``MODEL``, an argument's ``REF``)."""
     if getattr(param, "metavar", None):
         return str(param.metavar)
-    choices = _choices(param)
-    if choices:
-        return "|".join(choices)
-    annotation = _annotation(param)
-    args = getattr(annotation, "__args__", ()) or ()
-    kinds = {a for a in (annotation, *args) if isinstance(a, type)}
-    name = str(getattr(param, "name", "") or "value").upper()
-    if getattr(param, "param_type_name", "") == "argument":
-        return name
-    if int in kinds:
-        return "PORT" if name == "PORT" else "N"
-    if float in kinds:
-        return next((w for w in ("SECONDS", "RATE") if name.endswith(w)), "NUMBER")
-    if any(issubclass(k, Path) for k in kinds):
-        info = getattr(getattr(param, "type_descriptor", None), "parameter_info", None)
-        return "DIR" if getattr(info, "file_okay", True) is False else "FILE"
-    return name.replace("_", "-")
+    return str(getattr(param, "name", "") or "value").upper().replace("_", "-")
 
 
 def argument_name(param: Any) -> str:
@@ -92,7 +62,7 @@ def usage(ctx: Any, command: Any) -> str:
         if param.param_type_name == "argument":
             name = argument_name(param)
             pieces.append(name if param.required else f"[{name}]")
-    if getattr(command, "commands", None):
+    if callable(getattr(command, "list_commands", None)):
         pieces.append("COMMAND [ARGS]...")
     return " ".join(pieces)
 
@@ -156,30 +126,26 @@ def page(ctx: Any, command: Any) -> Page:
             options.append(Row(_option_names(param), "" if flag else metavar(param), help_,
                                _notes(param)))
     sections = [("Arguments", arguments), ("Options", options)]
-    subcommands = getattr(command, "commands", None) or {}
-    sections.append(("Commands", [Row(name, "", _first_paragraph(sub.short_help or sub.help or ""))
-                                  for name, sub in subcommands.items() if not sub.hidden]))
+    sections.append(("Commands", [Row(name, "", summary) for name, summary in _commands(ctx, command)]))
     text = inspect.cleandoc(command.help or "").partition("\f")[0]
     prog = ctx.command_path
     return Page(prog, usage(ctx, command)[len(prog) + 1:], text,
                 [(t, rows) for t, rows in sections if rows])
 
 
+def _commands(ctx: Any, command: Any) -> list[tuple[str, str]]:
+    """A group's commands with their summaries: from the root's registry (nothing imported),
+    else from each command's help."""
+    if callable(getattr(command, "summaries", None)):
+        return list(command.summaries())
+    if not callable(getattr(command, "list_commands", None)):
+        return []
+    found = [command.get_command(ctx, name) for name in command.list_commands(ctx)]
+    return [(sub.name, _first_paragraph(sub.short_help or sub.help or ""))
+            for sub in found if sub is not None and not sub.hidden]
+
+
 # -- rendering ------------------------------------------------------------------------------
-def on_terminal(ctx: Any) -> bool:
-    """Whether the stream help goes to is a terminal (stdout; stderr for a bare ``batchctl``,
-    which swaps them), as the tests or BATCHCTL_FORCE_TTY say, else as it is."""
-    given = getattr(ctx.find_root().obj, "stdout_tty", None)
-    if given is not None:
-        return bool(given)
-    if os.environ.get(FORCE_TTY_ENV, "").strip().lower() in {"1", "true", "yes"}:
-        return True
-    try:
-        return sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 # SGR codes: what a terminal gets (Typer's colours: options cyan, values yellow).
 _STYLE = {"usage": "33", "heading": "1", "option": "1;36", "command": "1;32", "value": "1;33"}
 
@@ -207,8 +173,18 @@ def write_page(page_: Page, formatter: Any, *, colour: bool) -> None:
 
 
 def format_help(ctx: Any, command: Any, formatter: Any) -> None:
-    """``Command.format_help`` for every batchctl command and group."""
-    colour = on_terminal(ctx) and "NO_COLOR" not in os.environ  # https://no-color.org
+    """``Command.format_help`` for every batchctl command and group: the page goes to stdout,
+    coloured if stdout may be (batchctl.cli.iostreams decides)."""
+    from batchctl.cli.context import streams
+
+    colour = streams(ctx).colour()
     if colour:
         ctx.color = True  # the help option echoes the page: keep its colours
     write_page(page(ctx, command), formatter, colour=colour)
+
+
+def page_text(ctx: Any, command: Any, *, colour: bool) -> str:
+    """A command's help page as text (for a stream other than stdout)."""
+    formatter = ctx.make_formatter()
+    write_page(page(ctx, command), formatter, colour=colour)
+    return str(formatter.getvalue()).rstrip("\n")

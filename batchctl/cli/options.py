@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from batchctl.cli.iostreams import names_std
+
+if TYPE_CHECKING:
+    from batchctl.core.results.options import Options
+    from batchctl.core.submit.send import Checks, Limits
 
 
 def complete_refs(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
@@ -49,9 +56,35 @@ YesOpt = Annotated[
     bool,
     typer.Option("--yes", "-y", help="Do not ask for confirmation (required without a terminal)."),
 ]
-def _dash_is_stdout(value: Path | None) -> Path | None:
+# Path checks in batchctl's words (Typer's exists=, dir_okay=, file_okay= say them in Click's).
+def a_file(ctx: typer.Context, param: typer.CallbackParam, value: Path | None) -> Path | None:
+    """A file, if anything is there (not a directory)."""
+    from batchctl.cli.usage import check_path
+
+    check_path(ctx, param, value, exists=False, kind="file")
+    return value
+
+
+def an_existing_file(ctx: typer.Context, param: typer.CallbackParam,
+                     value: Path | None) -> Path | None:
+    from batchctl.cli.usage import check_path
+
+    check_path(ctx, param, value, exists=True, kind="file")
+    return value
+
+
+def a_dir(ctx: typer.Context, param: typer.CallbackParam, value: Path | None) -> Path | None:
+    """A directory, if anything is there (not a file)."""
+    from batchctl.cli.usage import check_path
+
+    check_path(ctx, param, value, exists=False, kind="dir")
+    return value
+
+
+def _dash_is_stdout(ctx: typer.Context, param: typer.CallbackParam,
+                    value: Path | None) -> Path | None:
     """``-o -`` is stdout, as with every Unix tool: the same as no ``-o``."""
-    return None if value is not None and str(value) == "-" else value
+    return None if names_std(value) else a_file(ctx, param, value)
 
 
 OutputOpt = Annotated[
@@ -62,7 +95,6 @@ OutputOpt = Annotated[
         metavar="FILE",
         help="Write to this file (atomically: a temp file beside it, renamed when complete; a "
         "symlink's target is replaced, a device or FIFO is written in place; - is stdout).",
-        dir_okay=False,
         callback=_dash_is_stdout,
     ),
 ]
@@ -126,11 +158,35 @@ PricesOpt = Annotated[
         metavar="FILE",
         help="A price table in the form of the built-in prices.json; its models replace or add "
         "to the built-in rates for the cost estimate.",
-        dir_okay=False,
+        callback=a_file,
     ),
 ]
 
+@dataclass(frozen=True)
+class ConfirmOptions:
+    """Parsed: the options of a command that acts on batches after asking (cancel, delete)."""
+
+    refs: list[str]
+    yes: bool
+    json: bool
+
+
 # -- submit (and run) -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SendOptions:
+    """Parsed: what submit and run send, and how (their shared flags)."""
+
+    file: str  # a path, or - for stdin
+    limits: Limits
+    checks: Checks
+    dry_run: bool
+    count_tokens: bool
+    label: str | None
+    betas: tuple[str, ...]
+    force: bool
+    max_queued: int | None
+
+
 # batchctl.core.requests.scan.DEFAULT_MAX_REQUESTS / DEFAULT_MAX_BYTES, repeated here so that
 # `batchctl --help` does not import the request reader (tests check they agree).
 DEFAULT_MAX_REQUESTS = 100_000
@@ -173,7 +229,7 @@ ApiVersionOpt = Annotated[
 ]
 LimitsOpt = Annotated[
     Path | None,
-    typer.Option("--limits", metavar="FILE", dir_okay=False,
+    typer.Option("--limits", metavar="FILE", callback=a_file,
                  help="A model table in the form of the built-in models.json; its models replace "
                  "or add to the built-in output-token limits."),
 ]
@@ -204,6 +260,15 @@ MaxQueuedOpt = Annotated[
 ]
 
 # -- results (and run) ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WriteOptions:
+    """Parsed: what results and run write, and where."""
+
+    export: Options  # what to write, and how (core.results.options.build_options)
+    out: Path | None  # None: stdout
+    json: bool
+
+
 FormatOpt = Annotated[
     str | None,
     typer.Option("--format", "-f", metavar="jsonl|csv",
@@ -245,7 +310,7 @@ JoinOpt = Annotated[
 JoinDataArg = Annotated[
     Path | None,
     typer.Argument(metavar="DATA", help="With --join: the data file to join the answers to.",
-                   show_default=False, exists=True, dir_okay=False),
+                   show_default=False, callback=an_existing_file),
 ]
 IdColumnOpt = Annotated[
     str | None,
@@ -264,7 +329,7 @@ SummaryJsonOpt = Annotated[
     Path | None,
     typer.Option("--summary-json", metavar="FILE",
                  help="Also write the summary (counts, error types, tokens, cost, output path) "
-                 "to FILE as JSON, for CI systems.", dir_okay=False, show_default=False),
+                 "to FILE as JSON, for CI systems.", callback=a_file, show_default=False),
 ]
 CountTokensOpt = Annotated[
     bool,

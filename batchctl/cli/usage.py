@@ -4,17 +4,18 @@ Typer (through its copy of Click) reports a bad command line with a ``Usage:`` b
 Invalid value for '--limit' / '-n': Input should be greater than or equal to 1" and the like.
 ``usage_error`` turns each of those exceptions into the ``UsageError`` every other mistake is
 (``error: --limit must be at least 1, got 0`` and ``hint: see 'batchctl list --help'``, exit 2),
-so one command line gets one voice whatever part of batchctl found the mistake.
+so one command line gets one voice whatever part of batchctl found the mistake. It reads what
+the exception carries (its kind, parameter and option, through ``typer_private``), never the
+sentence Click wrote; the mistakes batchctl finds itself (an unexpected argument, a group
+without its command, a missing file, a mistyped command) are built here too.
 """
 
 from __future__ import annotations
 
-import re
-from enum import Enum
+from pathlib import Path
 from typing import Any
 
-from typer._click import exceptions as click_errors
-
+from batchctl.cli import typer_private
 from batchctl.core.errors import UsageError
 
 # pydantic's error types (typer validates values with it) -> how the value fell short.
@@ -47,42 +48,31 @@ def param_name(param: Any) -> str:
     return f"{name}..." if multiple and not name.endswith("...") else name
 
 
-def _choices(param: Any) -> list[str]:
-    descriptor = getattr(param, "type_descriptor", None)
-    found = getattr(descriptor, "choices", None) or ()
-    return [str(c.value) if isinstance(c, Enum) else str(c) for c in found]
-
-
 def _shown(value: Any) -> str:
     """A value the user typed, quoted if it is text (control characters escaped by ``repr``)."""
     return repr(value) if isinstance(value, str) else str(value)
 
 
-# Typer's own checks of a path option (exists=True, dir_okay=False...).
-_PATH = re.compile(r"^(?:file|directory|path) '(?P<path>.*)' (?P<what>.+?)\.$", re.DOTALL | re.IGNORECASE)
-_PATH_WORDS = {"does not exist": "no such file"}
+def hint_for(ctx: Any) -> str:
+    return f"see '{ctx.command_path} --help'"
 
 
-def _bad_value(exc: click_errors.BadParameter) -> str:
-    param = exc.param
+def _bad_value(exc: Exception, param: Any) -> str:
     name = param_name(param) if param is not None else "a value"
-    if found := _PATH.match(exc.message):
-        return f"{name} {found['path']}: {_PATH_WORDS.get(found['what'], found['what'])}"
-    cause = exc.__cause__
-    errors = cause.errors() if cause is not None and hasattr(cause, "errors") else []
-    first: dict[str, Any] = errors[0] if errors else {}
+    first = typer_private.validation_error(exc)
     kind = str(first.get("type", ""))
     given = first.get("input")
-    choices = _choices(param)
-    if choices and kind not in _BOUNDS:
-        return f"{name} must be one of: {', '.join(choices)}; got {_shown(given)}"
+    metavar = str(getattr(param, "metavar", None) or "")
+    if "|" in metavar and kind not in _BOUNDS and kind not in _KINDS:
+        # Only a choice can refuse a value of an option named a|b|c: --status in_progress|...
+        return f"{name} must be one of: {', '.join(metavar.split('|'))}; got {_shown(given)}"
     if kind in _BOUNDS:
         key, words = _BOUNDS[kind]
         limit = (first.get("ctx") or {}).get(key)
         return f"{name} must be {words} {limit}, got {given}"
     if kind in _KINDS:
         return f"{name} must be {_KINDS[kind]}, got {_shown(given)}"
-    text = str(first.get("msg") or exc.message).removeprefix("Value error, ")
+    text = str(first.get("msg") or getattr(exc, "message", exc)).removeprefix("Value error, ")
     return f"{name}: {_sentence(text)}"
 
 
@@ -92,79 +82,74 @@ def _sentence(text: str) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
-def _missing(exc: click_errors.MissingParameter) -> str:
-    param = exc.param
-    if param is None:
-        return "a required value is missing"
-    what = "option" if getattr(param, "param_type_name", "") == "option" else "argument"
-    return f"missing {what} {param_name(param)}"
-
-
-def _no_such_option(exc: click_errors.NoSuchOption) -> str:
-    return f"no such option: {exc.option_name}" + _did_you_mean(sorted(exc.possibilities or ()))
-
-
-def _did_you_mean(close: list[str]) -> str:
+def did_you_mean(close: list[str] | tuple[str, ...]) -> str:
+    """`` (did you mean status?)``, `` (did you mean one of a, b?)``, or ``""``."""
     if not close:
         return ""
     return f" (did you mean {close[0]}?)" if len(close) == 1 else \
         f" (did you mean one of {', '.join(close)}?)"
 
 
-_REQUIRES = re.compile(r"^Option '(?P<opt>[^']+)' requires (?P<what>.+?)\.?$")
-_NO_VALUE = re.compile(r"^Option '(?P<opt>[^']+)' does not take a value\.?$")
-_NO_COMMAND = re.compile(r"^No such command '(?P<name>.*?)'\.(?: Did you mean (?P<close>.+)\?)?$")
-_EXTRA = re.compile(r"^Got unexpected extra argument(?:\(s\)|s)? \((?P<args>.*)\)$")
-
-
-def _generic(exc: click_errors.UsageError) -> str:
-    text = exc.message
-    if found := _REQUIRES.match(text):
-        what = found["what"]
-        return f"{found['opt']} needs {'a value' if what == 'an argument' else what}"
-    if found := _NO_VALUE.match(text):
-        return f"{found['opt']} takes no value"
-    if found := _NO_COMMAND.match(text):
-        message = f"no such command: {found['name']}"
-        return message + _did_you_mean(found["close"].replace("'", "").split(", ")
-                                       if found["close"] else [])
-    if found := _EXTRA.match(text):
-        extra = found["args"]
-        return f"unexpected argument{'s' if ' ' in extra else ''}: {extra}"
-    if text.strip() == "Missing command.":
-        return "missing command"
-    return _sentence(text)
-
-
-def _subcommands(ctx: Any) -> list[str]:
+def _option_usage(option: str, ctx: Any) -> str:
+    """A flag given a value (``--json=yes``), or an option given none (``--limit`` last)."""
     command = getattr(ctx, "command", None)
-    names = getattr(command, "commands", None) or {}
-    return [name for name, cmd in names.items() if not getattr(cmd, "hidden", False)]
+    params = command.get_params(ctx) if command is not None else []
+    found = next((p for p in params if option in (*p.opts, *p.secondary_opts)), None)
+    if found is not None and getattr(found, "is_flag", False):
+        return f"{option} takes no value"
+    return f"{option} needs a value"
 
 
-def usage_error(exc: click_errors.ClickException, parsing: Any = None) -> UsageError:
-    """The ``UsageError`` for one of Typer's command-line exceptions, with a hint to the help
-    of the command it was parsing (the exception's context, else ``parsing``'s sub-command)."""
-    ctx = getattr(exc, "ctx", None)
-    if ctx is not None:
-        path = ctx.command_path
-    else:
-        path = getattr(parsing, "command_path", None) or "batchctl"
-        sub = getattr(parsing, "invoked_subcommand", None)
-        path = f"{path} {sub}" if sub else path
-    hint = f"see '{path} --help'"
-    if isinstance(exc, click_errors.NoArgsIsHelpError):
-        names = _subcommands(ctx)
-        return UsageError(f"'{path}' needs a command: {', '.join(names)}", hint=hint)
-    if isinstance(exc, click_errors.MissingParameter):
-        return UsageError(_missing(exc), hint=hint)
-    if isinstance(exc, click_errors.BadParameter):
-        return UsageError(_bad_value(exc), hint=hint)
-    if isinstance(exc, click_errors.NoSuchOption):
-        return UsageError(_no_such_option(exc), hint=hint)
-    if isinstance(exc, click_errors.UsageError):
-        message = _generic(exc)
-        if message == "missing command":
-            message = f"'{path}' needs a command: {', '.join(_subcommands(ctx))}"
-        return UsageError(message, hint=hint)
-    return UsageError(_sentence(exc.format_message()), hint=hint)
+def usage_error(exc: Exception, ctx: Any) -> UsageError:
+    """The ``UsageError`` for one of Typer's command-line exceptions raised while ``ctx``'s
+    command was parsed or run, with a hint to that command's help."""
+    found = typer_private.mistake(exc)
+    hint = hint_for(ctx)
+    if found.kind == "missing":
+        if found.param is None:
+            return UsageError("a required value is missing", hint=hint)
+        what = "option" if getattr(found.param, "param_type_name", "") == "option" else "argument"
+        return UsageError(f"missing {what} {param_name(found.param)}", hint=hint)
+    if found.kind == "bad-value":
+        return UsageError(_bad_value(exc, found.param), hint=hint)
+    if found.kind == "no-such-option":
+        return UsageError(f"no such option: {found.option}{did_you_mean(found.close)}", hint=hint)
+    if found.kind == "option-usage" and found.option:
+        return UsageError(_option_usage(found.option, ctx), hint=hint)
+    message = getattr(exc, "message", None) or str(exc)
+    return UsageError(_sentence(message), hint=hint)
+
+
+def unexpected(args: list[str], ctx: Any) -> UsageError:
+    """Words left over once a command's parameters took theirs (control characters escaped)."""
+    from batchctl.core.api.untrusted import printable
+
+    shown = " ".join(printable(a, limit=None) for a in args)
+    return UsageError(f"unexpected argument{'s' if len(args) > 1 else ''}: {shown}",
+                      hint=hint_for(ctx))
+
+
+def needs_a_command(ctx: Any, names: list[str]) -> UsageError:
+    return UsageError(f"'{ctx.command_path}' needs a command: {', '.join(names)}",
+                      hint=hint_for(ctx))
+
+
+def no_such_command(ctx: Any, name: str, close: list[str]) -> UsageError:
+    return UsageError(f"no such command: {name}{did_you_mean(close)}", hint=hint_for(ctx))
+
+
+def check_path(ctx: Any, param: Any, value: Path | None, *, exists: bool, kind: str) -> None:
+    """Typer's path checks, said in batchctl's words: ``--request-file x: no such file``,
+    ``--output out: is a directory``. ``kind``: "file" or "dir" (what the value must name if
+    it names anything)."""
+    if value is None:
+        return
+    shown = f"{param_name(param)} {value}"
+    if not value.exists():
+        if exists:
+            raise UsageError(f"{shown}: no such file", hint=hint_for(ctx))
+        return
+    if kind == "file" and value.is_dir():
+        raise UsageError(f"{shown}: is a directory", hint=hint_for(ctx))
+    if kind == "dir" and not value.is_dir():
+        raise UsageError(f"{shown}: is a file", hint=hint_for(ctx))

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from batchctl.emulator.cachemarks import Prefixes
-from batchctl.emulator.outcomes import PlanEntry
+from batchctl.emulator.outcomes import SUCCEEDED, PlanEntry
 
 if TYPE_CHECKING:
     from batchctl.emulator.store import BatchRow, Store
@@ -58,7 +58,7 @@ def cache_entries(plan: list[PlanEntry], seed: int, seq: int, hit_rate: float) -
     when it can (0/1), prefixes]`` for each request that has a marker; None when none has."""
     rows = []
     for entry in plan:
-        if len(entry) > 5 and entry[3] == "ok":  # not an injected error or expiry (roll_outcomes)
+        if len(entry) > 5 and entry[3] in SUCCEEDED:  # not an injected error or expiry
             digest = hashlib.blake2b(f"{seed}:cache:{seq}:{entry[0]}".encode(), digest_size=8).digest()
             reads = int.from_bytes(digest, "big") / float(1 << 64) < hit_rate
             rows.append([entry[0], entry[1], entry[3], entry[4][1], int(reads), entry[5]])

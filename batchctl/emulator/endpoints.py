@@ -37,7 +37,8 @@ def create(app: EmulatorApp, environ: dict[str, Any], _batch_id: str | None) -> 
     batch_id = new_batch_id()
 
     def build_plan(seq: int) -> bytes:
-        outcomes.roll_outcomes(plan, config.seed, seq, config.error_rate, config.expire_rate)
+        outcomes.roll_outcomes(plan, config.seed, seq, config.error_rate, config.expire_rate,
+                               config.stop_rate)
         cache = cachesim.cache_entries(plan, config.seed, seq, config.cache_hit_rate)
         if cache is not None:
             write_atomic(store.cache_path(batch_id), [cache])

@@ -36,9 +36,14 @@ _CHECKED = {"invalid": "invalid_request_error", "not_found": "not_found_error"}
 
 # One plan entry per request, in request order: [custom_id, u, shuffle_key, kind, detail
 # (, cache prefixes)] kind "ok" (detail: model.ReplySeed), "invalid" / "not_found" (detail:
-# message), "api_error" / "overloaded_error" (detail: None), "expired" (detail: None); a sixth
-# item, the request's cachemarks.Prefixes, only for an "ok" request with a cache marker.
+# message), "api_error" / "overloaded_error" (detail: None), "expired" (detail: None), or one
+# of STOPS (succeeded, detail: model.ReplySeed); a sixth item, the request's
+# cachemarks.Prefixes, only for a request that passed the checks and has a cache marker.
 PlanEntry = list
+#: Succeeded without a whole answer (stop_rate): the model declined (refusal), or the context
+#: window filled and the output was cut (types/stop_reason.py, SDK 2.17; BATCHES_API.md 12).
+STOPS = ("refusal", "model_context_window_exceeded")
+SUCCEEDED = frozenset(("ok", *STOPS))
 
 
 def _digest(*parts: object) -> bytes:
@@ -80,10 +85,11 @@ def static_plan(
 
 
 def roll_outcomes(
-    plan: list[PlanEntry], seed: int, seq: int, error_rate: float, expire_rate: float
+    plan: list[PlanEntry], seed: int, seq: int, error_rate: float, expire_rate: float,
+    stop_rate: float = 0.0,
 ) -> None:
     """Injected outcomes, from (seed, batch number, custom_id): a resubmitted request rolls again."""
-    if error_rate <= 0 and expire_rate <= 0:
+    if error_rate <= 0 and expire_rate <= 0 and stop_rate <= 0:
         return
     for entry in plan:
         if entry[3] != "ok":
@@ -96,6 +102,8 @@ def roll_outcomes(
         elif roll < error_rate + expire_rate:
             entry[3] = "expired"
             entry[4] = None
+        elif roll < error_rate + expire_rate + stop_rate:
+            entry[3] = STOPS[digest[15] & 1]  # the reply seed stays: it still succeeded
 
 
 def dump_plan(plan: list[PlanEntry]) -> bytes:
@@ -148,7 +156,7 @@ class Timeline:
         if processed_at >= self.expires_at:
             return "expired"
         kind = entry[3]
-        if kind == "ok":
+        if kind in SUCCEEDED:
             return "succeeded"
         if kind == "expired":
             return "expired"
@@ -163,7 +171,7 @@ def final_counts(plan: list[PlanEntry], timeline: Timeline) -> dict[str, int]:
     ):
         # Every request is processed (u < 1) before expiry and none is canceled: kinds decide.
         kinds = Counter(map(itemgetter(3), plan))
-        counts["succeeded"] = kinds.pop("ok", 0)
+        counts["succeeded"] = sum(kinds.pop(kind, 0) for kind in SUCCEEDED)
         counts["expired"] = kinds.pop("expired", 0)
         counts["errored"] = sum(kinds.values())
         return {"processing": 0, **counts}
@@ -177,6 +185,10 @@ def _result(batch_id: str, entry: PlanEntry, result_type: str,
     if result_type == "succeeded":
         message_id = model.message_id(batch_id, entry[0])
         reply = model.render_message(message_id, entry[4])
+        if entry[3] in STOPS:
+            reply["stop_reason"] = entry[3]
+            if entry[3] == "refusal":  # declined: no answer ("refusal" returns no content
+                reply["content"] = []  # blocks, muapi.ai's Fable 5 guide)
         cached = usage.get(entry[0])
         if cached is not None:  # emulator.cachesim
             reply["usage"].update(cached)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from batchctl.cli.context import app_context
-from batchctl.cli.options import JsonOpt, RefsArg, YesOpt
+from batchctl.cli.context import AppContext, run_parsed
+from batchctl.cli.options import ConfirmOptions, JsonOpt, RefsArg, YesOpt
 from batchctl.cli.render import output
 from batchctl.cli.render.shared import confirm_or_stop
 
@@ -16,13 +16,16 @@ def cancel(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOp
     Requests not yet processed end canceled (not billed); results of the others are kept. A
     batch that has already ended (or is already canceling) is reported, not an error (exit 0).
     """
+    run_parsed(ctx, run, ConfirmOptions(refs, yes, json_))
+
+
+def run(actx: AppContext, opts: ConfirmOptions) -> None:
     from batchctl.core.tracking import actions
 
-    actx = app_context(ctx)
     outcomes = actions.cancel_refs(
-        actx, refs, base_url=actx.settings.base_url,
+        actx, opts.refs, base_url=actx.settings.base_url,
         confirm=lambda ids: confirm_or_stop(
-            actx, "cancel", ids, "Requests not yet processed will end canceled.", yes=yes),
+            actx, "cancel", ids, "Requests not yet processed will end canceled.", yes=opts.yes),
     )
     for o in outcomes:
         if o.action == actions.CANCELING:
@@ -31,7 +34,7 @@ def cancel(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOp
             output.info(actx, f"{o.id} is already canceling; nothing to do")
         else:
             output.info(actx, f"{o.id} has already ended; nothing to cancel")
-    if json_:
+    if opts.json:
         output.write_json(o.record for o in outcomes)
     elif not actx.stdout_tty:
         output.write_lines(o.id for o in outcomes if o.action == actions.CANCELING)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from batchctl.cli.context import AppContext, app_context
-from batchctl.cli.options import JsonOpt
+from batchctl.cli.context import AppContext, run_parsed
+from batchctl.cli.options import JsonOpt, a_dir
 from batchctl.cli.render import output, shared
 
 HELP = (
@@ -23,7 +24,7 @@ HELP = (
 
 DirOpt = Annotated[
     Path | None,
-    typer.Option("--dir", "-d", file_okay=False, show_default=False,
+    typer.Option("--dir", "-d", metavar="DIR", callback=a_dir, show_default=False,
                  help="Where to write the files (created if needed). Default: results/ in the "
                  "state directory."),
 ]
@@ -43,13 +44,25 @@ def collect_command(
 ) -> None:
     """`batchctl collect`: see HELP."""
     from batchctl.core.results.options import format_for
+
+    run_parsed(ctx, run, CollectOptions(directory, format_for(None, fmt), json_))
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    directory: Path | None  # None: results/ in the state directory
+    fmt: str  # jsonl or csv
+    json: bool
+
+
+def run(actx: AppContext, opts: CollectOptions) -> None:
     from batchctl.core.tracking.gone import archived_text
     from batchctl.core.workflows import collect as core
 
-    actx = app_context(ctx)
-    kind = format_for(None, fmt)
-    collection = core.collect_all(actx, directory=directory, state_dir=actx.settings.state_dir,
-                                  fmt=kind, notify=output.notifier(actx))
+    json_ = opts.json
+    collection = core.collect_all(actx, directory=opts.directory,
+                                  state_dir=actx.settings.state_dir, fmt=opts.fmt,
+                                  notify=output.notifier(actx))
     folder = collection.folder
     outcomes = []
     for outcome in collection.outcomes:

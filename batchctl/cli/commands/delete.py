@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from batchctl.cli.context import app_context
-from batchctl.cli.options import JsonOpt, RefsArg, YesOpt
+from batchctl.cli.context import AppContext, run_parsed
+from batchctl.cli.options import ConfirmOptions, JsonOpt, RefsArg, YesOpt
 from batchctl.cli.render import output
 from batchctl.cli.render.shared import confirm_or_stop
 
@@ -17,21 +17,24 @@ def delete(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOp
     Only ended batches can be deleted: if one is still running, nothing is deleted and the exit
     is 8 (cancel it first). The state store keeps each batch's record, marked deleted.
     """
+    run_parsed(ctx, run, ConfirmOptions(refs, yes, json_))
+
+
+def run(actx: AppContext, opts: ConfirmOptions) -> None:
     from batchctl.core.tracking import actions
     from batchctl.core.tracking.gone import deleted_text
 
-    actx = app_context(ctx)
     outcomes = actions.delete_refs(
-        actx, refs, base_url=actx.settings.base_url,
+        actx, opts.refs, base_url=actx.settings.base_url,
         confirm=lambda ids: confirm_or_stop(
-            actx, "delete", ids, "Results that were not downloaded are gone for good.", yes=yes),
+            actx, "delete", ids, "Results that were not downloaded are gone for good.", yes=opts.yes),
     )
     for o in outcomes:
         if o.action == actions.DELETED:
             output.success(actx, f"{o.id}: deleted")
         else:
             output.info(actx, f"{deleted_text(o.id, o.record.get('deleted_at'))}; nothing to do")
-    if json_:
+    if opts.json:
         output.write_json(o.record for o in outcomes)
     elif not actx.stdout_tty:
         output.write_lines(o.id for o in outcomes if o.action == actions.DELETED)

@@ -5,19 +5,23 @@ from __future__ import annotations
 import os
 import shlex
 import signal
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from batchctl.cli.context import app_context
-from batchctl.cli.options import JsonOpt
+from batchctl.cli.context import AppContext, run_parsed
+from batchctl.cli.options import JsonOpt, a_dir
 from batchctl.cli.render import output
 from batchctl.core.errors import UsageError
 
+if TYPE_CHECKING:
+    from batchctl.emulator import EmulatorConfig
+
 
 def _rate(help_text: str) -> Any:
-    return typer.Option(min=0.0, max=1.0, show_default=False, help=help_text)
+    return typer.Option(min=0.0, max=1.0, show_default=False, metavar="RATE", help=help_text)
 
 
 def emulator(
@@ -32,26 +36,32 @@ def emulator(
         Path | None,
         typer.Option(
             "--data",
-            file_okay=False,
+            metavar="DIR",
+            callback=a_dir,
             show_default=False,
             help="Data directory (default: <state dir>/emulator, the one --emulator uses).",
         ),
     ] = None,
     processing_seconds: Annotated[
         float | None,
-        typer.Option(min=0.0, show_default=False, help="Seconds from create to ended (default 3)."),
+        typer.Option(min=0.0, show_default=False, metavar="SECONDS",
+                     help="Seconds from create to ended (default 3)."),
     ] = None,
     error_rate: Annotated[
         float | None, _rate("Share of requests that end errored (retryable).")
     ] = None,
     expire_rate: Annotated[float | None, _rate("Share of requests that end expired.")] = None,
+    stop_rate: Annotated[float | None, _rate(
+        "Share of requests that succeed with stop_reason refusal or "
+        "model_context_window_exceeded.")] = None,
     fault_rate: Annotated[float | None, _rate("Share of HTTP calls answered 429/500/529.")] = None,
     lost_reply_rate: Annotated[
         float | None, _rate("Share of HTTP calls whose reply is lost after the work is done.")
     ] = None,
     drop_rate: Annotated[float | None, _rate("Share of results downloads cut part-way.")] = None,
     seed: Annotated[
-        int | None, typer.Option(show_default=False, help="Seed of every injected outcome.")
+        int | None,
+        typer.Option(show_default=False, metavar="N", help="Seed of every injected outcome."),
     ] = None,
     queue_limit: Annotated[
         int | None,
@@ -76,18 +86,26 @@ def emulator(
         typer.Option(
             "--spend-limit",
             help="Every create answers the usage tier's spend-cap 429 (enforced_spend_limit_reached; "
-            "BATCHCTL_EMULATOR_SPEND_LIMIT=contract|linked|ramp|workspace for the other caps).",
+            "BATCHCTL_EMULATOR_SPEND_LIMIT=contract|linked|ramp|workspace|linked-402|"
+            "linked-billing for the other caps).",
         ),
     ] = False,
     spend_limit_after: Annotated[
         int | None,
-        typer.Option(min=0, show_default=False, help="With --spend-limit: only once N batches exist."),
+        typer.Option(min=0, show_default=False, metavar="N",
+                     help="With --spend-limit: only once N batches exist."),
+    ] = None,
+    storage_not_ready: Annotated[
+        int | None,
+        typer.Option(min=0, show_default=False, metavar="N",
+                     help="The first N calls answer 503 storage_not_ready."),
     ] = None,
     flaky_404_seconds: Annotated[
         float | None,
         typer.Option(
             min=0.0,
             show_default=False,
+            metavar="SECONDS",
             help="Retrieve and results answer 404 for S seconds after a create and after the end.",
         ),
     ] = None,
@@ -116,15 +134,16 @@ def emulator(
     Prints the two variables that point the SDKs (and batchctl) at it. Settings not given as
     flags come from BATCHCTL_EMULATOR_* variables (e.g. BATCHCTL_EMULATOR_CANCEL_SECONDS).
     """
-    from batchctl.emulator import EMULATOR_API_KEY, EmulatorConfig, EmulatorServer, make_app
+    from batchctl.emulator import EmulatorConfig
 
-    actx = app_context(ctx)
     try:
         config = EmulatorConfig.from_env(
             os.environ,
             processing_seconds=processing_seconds,
             error_rate=error_rate,
             expire_rate=expire_rate,
+            stop_rate=stop_rate,
+            storage_not_ready=storage_not_ready,
             fault_rate=fault_rate,
             lost_reply_rate=lost_reply_rate,
             drop_rate=drop_rate,
@@ -139,10 +158,27 @@ def emulator(
         )
     except ValueError as exc:
         raise UsageError(f"emulator settings: {exc}") from None
-    data_dir = data if data is not None else actx.settings.emulator_dir
-    app = make_app(data_dir, config)
+    run_parsed(ctx, run, EmulatorOptions(host, port, data, config, verbose, json_))
+
+
+@dataclass(frozen=True)
+class EmulatorOptions:
+    host: str
+    port: int
+    data: Path | None  # None: the state directory's emulator/
+    config: EmulatorConfig  # the flags over BATCHCTL_EMULATOR_* variables
+    verbose: bool
+    json: bool
+
+
+def run(actx: AppContext, opts: EmulatorOptions) -> None:
+    from batchctl.emulator import EMULATOR_API_KEY, EmulatorServer, make_app
+
+    host, port, json_ = opts.host, opts.port, opts.json
+    data_dir = opts.data if opts.data is not None else actx.settings.emulator_dir
+    app = make_app(data_dir, opts.config)
     try:
-        server = EmulatorServer(app, host=host, port=port, verbose=verbose)
+        server = EmulatorServer(app, host=host, port=port, verbose=opts.verbose)
     except OSError as exc:
         raise UsageError(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}",

@@ -3,14 +3,16 @@ alone with --local (no network, no key)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated
 
 import typer
 
-from batchctl.cli.context import app_context
+from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.options import JsonOpt, WideOpt
 from batchctl.cli.render import output
+from batchctl.core.errors import UsageError
 
 DEFAULT_LIMIT = 20  # same as batchctl.core.tracking.listing.DEFAULT_LIMIT (not imported: start-up time)
 
@@ -28,6 +30,7 @@ def list_batches(
         typer.Option(
             "--limit",
             "-n",
+            metavar="N",
             help=f"Show at most N batches (default {DEFAULT_LIMIT}).",
             min=1,
             show_default=False,
@@ -45,7 +48,8 @@ def list_batches(
     status: Annotated[
         Status | None,
         typer.Option(
-            "--status", help="Only batches in this processing_status.", show_default=False
+            "--status", metavar="|".join(s.value for s in Status), show_default=False,
+            help="Only batches in this processing_status.",
         ),
     ] = None,
     json_: JsonOpt = False,
@@ -59,17 +63,30 @@ def list_batches(
     label, request_file).
     """
     if all_ and limit is not None:
-        raise typer.BadParameter("give --limit or --all, not both", param_hint="--all")
+        raise UsageError("give --limit or --all, not both",
+                         hint=f"see '{ctx.command_path} --help'")
+    run_parsed(ctx, run, ListOptions(None if all_ else (limit or DEFAULT_LIMIT), local,
+                                      status.value if status else None, json_, wide))
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    cap: int | None  # None: every batch (--all)
+    local: bool
+    status: str | None
+    json: bool
+    wide: bool
+
+
+def run(actx: AppContext, opts: ListOptions) -> None:
     from batchctl.cli.render.batches import write_records
     from batchctl.core.tracking import listing
 
-    actx = app_context(ctx)
-    cap = None if all_ else (limit or DEFAULT_LIMIT)
-    wanted = status.value if status else None
+    cap, local, wanted = opts.cap, opts.local, opts.status
     base_url = actx.settings.base_url
     records = listing.list_batches(actx, base_url=base_url, local=local, limit=cap,
                                    status=wanted)
-    shown = write_records(actx, records, json_=json_, wide=wide)
+    shown = write_records(actx, records, json_=opts.json, wide=opts.wide)
     if shown == 0:
         where = "in the state store" if local else "on the API"
         output.info(actx, f"no batches{f' {wanted}' if wanted else ''} {where} ({base_url})")

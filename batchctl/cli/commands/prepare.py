@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from typing import Annotated
 
 import typer
 
-from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.context import AppContext, run_parsed
+from batchctl.cli.iostreams import names_std
 from batchctl.cli.options import AllowUnknownModelOpt
 from batchctl.cli.render import output
 
@@ -55,7 +55,7 @@ def prepare(
         typer.Option("--model", "-m", envvar=spec_.MODEL_ENV, help="Model of every request."),
     ] = spec_.DEFAULT_MODEL,
     max_tokens: Annotated[
-        int, typer.Option("--max-tokens", help="max_tokens of every request.", min=1)
+        int, typer.Option("--max-tokens", metavar="N", help="max_tokens of every request.", min=1)
     ] = spec_.DEFAULT_MAX_TOKENS,
     system: Annotated[
         str | None,
@@ -81,7 +81,6 @@ def prepare(
     """
     from batchctl.core.requests import prepare as core
 
-    actx = app_context(ctx)
     spec = spec_.PrepareSpec(
         source=file,
         column=column,
@@ -95,11 +94,19 @@ def prepare(
         allow_unknown_model=allow_unknown_model,
     )
     core.check_spec(spec)
-    if file == "-" and actx.stdin_tty:
+    run_parsed(ctx, run, spec)
+
+
+def run(actx: AppContext, spec: spec_.PrepareSpec) -> None:
+    """Prepare's options are core's own value, ``PrepareSpec``."""
+    from batchctl.core.requests import prepare as core
+
+    stdin = names_std(spec.source)
+    if stdin and actx.stdin_tty:
         output.info(actx, "reading prompts from the terminal, one per line; end with Ctrl-D")
     # Spooled so that nothing reaches stdout (and a `| batchctl submit -`) unless all is good.
     with tempfile.TemporaryFile(prefix="batchctl-prepare-") as spool:
-        result = core.prepare(spec, spool.write, stdin=sys.stdin.buffer if file == "-" else None,
+        result = core.prepare(spec, spool.write, stdin=actx.io.stdin_bytes() if stdin else None,
                               remember_in=actx.settings.state_dir)
         spool.seek(0)
         output.write_bytes(iter(lambda: spool.read(_SPOOL_CHUNK), b""))

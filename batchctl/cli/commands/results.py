@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from batchctl.cli.context import app_context
+from batchctl.cli.context import AppContext, app_context, run_parsed
 from batchctl.cli.options import (
     ExtractOpt,
     FormatOpt,
@@ -21,9 +23,13 @@ from batchctl.cli.options import (
     RefArg,
     SummaryJsonOpt,
     ThinkingOpt,
+    WriteOptions,
 )
 from batchctl.cli.render import shared
 from batchctl.core.errors import UsageError
+
+if TYPE_CHECKING:
+    pass
 
 HELP = (
     "Stream the results of a batch (or of every part of a job, in order) to stdout or -o FILE.\n\n"
@@ -63,7 +69,6 @@ def results_command(
     """`batchctl results`: see HELP."""
     from batchctl.core.results.options import build_options
 
-    actx = app_context(ctx)
     if data is not None and not join:
         raise UsageError(f"unexpected argument {str(data)!r}: a data file goes with --join",
                          hint=f"batchctl results {ref} --join {data} --id-column COLUMN")
@@ -71,9 +76,22 @@ def results_command(
         out=out, fmt=fmt, only=only, order=order, merge_retries=merge_retries,
         prices_file=prices_file, json_=json_, extract=extract, thinking=thinking,
         join=(str(data) if data is not None else "") if join else None, id_column=id_column,
-        state_dir=actx.settings.state_dir,
+        state_dir=app_context(ctx).settings.state_dir,
     )
-    shared.export_results(actx, ref, options, out, summary_json=summary_json, json_=json_)
+    run_parsed(ctx, run, ResultsOptions(ref, WriteOptions(options, out, json_), summary_json))
+
+
+@dataclass(frozen=True)
+class ResultsOptions:
+    ref: str
+    write: WriteOptions
+    summary_json: Path | None
+
+
+def run(actx: AppContext, opts: ResultsOptions) -> None:
+    write = opts.write
+    shared.export_results(actx, opts.ref, write.export, write.out,
+                          summary_json=opts.summary_json, json_=write.json)
 
 
 def register(app: typer.Typer) -> None:

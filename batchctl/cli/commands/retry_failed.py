@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from batchctl.cli.context import AppContext, app_context
-from batchctl.cli.options import JsonOpt, RefArg
+from batchctl.cli.context import AppContext, run_parsed
+from batchctl.cli.iostreams import names_std
+from batchctl.cli.options import JsonOpt, RefArg, a_file, an_existing_file
 from batchctl.cli.render import output
 from batchctl.core.errors import UsageError
 
@@ -42,7 +44,7 @@ RequestFileOpt = Annotated[
     typer.Option("--request-file", metavar="FILE",
                  help="Read the requests from this copy of the submitted file (same sha256), "
                  "e.g. on a host other than the one that submitted it.",
-                 exists=True, dir_okay=False, show_default=False),
+                 callback=an_existing_file, show_default=False),
 ]
 DryRunOpt = Annotated[
     bool,
@@ -58,7 +60,8 @@ RetryFileOpt = Annotated[
         help="Write the retry request file here (a regular file, written atomically; a symlink's "
         "target is replaced) instead of the state directory. With --dry-run it may be a device, "
         "FIFO or - (stdout): the request lines are written there and nothing is submitted.",
-        dir_okay=False,
+        metavar="FILE",
+        callback=a_file,
     ),
 ]
 
@@ -82,28 +85,45 @@ def retry_failed_command(
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl retry-failed`: see HELP."""
+    to_stdout = names_std(out)
+    if to_stdout and not dry_run:
+        raise UsageError(
+            "-o - writes the retry requests to stdout, so it needs --dry-run: a retry that is "
+            "submitted needs a regular file (read again to send it, kept as its request file)",
+            hint="leave out -o (the retry file goes to the state directory), or add --dry-run",
+        )
+    run_parsed(ctx, run, RetryOptions(
+        ref, all_errors, include_canceled, None if to_stdout else out, to_stdout, dry_run,
+        force, request_file, json_))
+
+
+@dataclass(frozen=True)
+class RetryOptions:
+    ref: str
+    all_errors: bool
+    include_canceled: bool
+    out: Path | None  # None: the state directory (or stdout, with to_stdout)
+    to_stdout: bool  # -o -: the request lines to stdout (with --dry-run)
+    dry_run: bool
+    force: bool
+    request_file: Path | None
+    json: bool
+
+
+def run(actx: AppContext, opts: RetryOptions) -> None:
     from batchctl.core.workflows import retry
 
-    actx = app_context(ctx)
-    to_stdout = out is not None and str(out) == "-"
-    if to_stdout:
-        if not dry_run:
-            raise UsageError(
-                "-o - writes the retry requests to stdout, so it needs --dry-run: a retry that is "
-                "submitted needs a regular file (read again to send it, kept as its request file)",
-                hint="leave out -o (the retry file goes to the state directory), or add --dry-run",
-            )
-        out = None
+    ref, json_, dry_run = opts.ref, opts.json, opts.dry_run
     outcome = retry.retry_failed(
-        actx, ref, all_errors=all_errors, include_canceled=include_canceled, output=out,
-        dry_run=dry_run, force=force, request_file=request_file,
+        actx, ref, all_errors=opts.all_errors, include_canceled=opts.include_canceled,
+        output=opts.out, dry_run=dry_run, force=opts.force, request_file=opts.request_file,
         state_dir=actx.settings.state_dir, notify=output.notifier(actx, info_off_tty=False),
         explain=lambda plans: _explain(actx, plans),
     )
     if outcome.nothing:
         output.info(actx, f"nothing to retry in {ref}")
     elif outcome.preview:
-        _show_dry_run(actx, outcome, json_, raw=to_stdout)
+        _show_dry_run(actx, outcome, json_, raw=opts.to_stdout)
     elif dry_run:
         for r in outcome.done:
             output.info(actx, f"wrote {r.count:,} requests of {r.plan.parent_id} to {r.path}; "

@@ -5,11 +5,13 @@ The workflow is ``batchctl.core.workflows.run.run``; this module parses, shows p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from batchctl.cli.context import app_context
+from batchctl.cli.context import AppContext, app_context, run_parsed
 from batchctl.cli.options import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_REQUESTS,
@@ -37,11 +39,16 @@ from batchctl.cli.options import (
     OutputOpt,
     PricesOpt,
     RunJsonOpt,
+    SendOptions,
     ThinkingOpt,
     TimeoutOpt,
+    WriteOptions,
 )
 from batchctl.cli.render import output, shared
 from batchctl.core.errors import UsageError
+
+if TYPE_CHECKING:
+    pass
 
 HELP = (
     "Submit a request file, wait for its batches to end, and write their results: the whole "
@@ -86,15 +93,10 @@ def run_command(
     json_: RunJsonOpt = False,
 ) -> None:
     """`batchctl run`: see HELP."""
-    from functools import partial
-
-    from batchctl.cli.render.wait_view import make_view, print_summary
     from batchctl.core.atomic import check_target
     from batchctl.core.results.options import build_options
     from batchctl.core.submit import send
-    from batchctl.core.workflows import run
 
-    actx = app_context(ctx)
     # Every option is checked before anything is sent.
     options = build_options(
         out=out, fmt=fmt, only=only, order=order, prices_file=prices_file, json_=json_,
@@ -108,24 +110,47 @@ def run_command(
     checks = send.Checks.parse(
         api_version=api_version, betas=beta or (), limits=limits_file,
         allow_unknown_model=allow_unknown_model, lift_betas=lift_betas, all_problems=all_problems,
+        base_url=app_context(ctx).settings.base_url,
     )
-    source = shared.request_input(actx, file)
-    if dry_run:
-        shared.show_dry_run(
-            actx, shared.dry_run(actx, source, limits, count_tokens=count_tokens, checks=checks),
-            json_)
-        return
-    if interval is None and actx.settings.emulator:
+    if interval is None and app_context(ctx).settings.emulator:
         interval = EMULATOR_INTERVAL
-    run.run(
-        actx, source, limits, label=label, betas=beta or (), force=force, max_queued=max_queued,
-        timeout=timeout,
-        exit_status=exit_status, notify=output.notifier(actx),
-        results_args=_results_args(out, fmt, only, order, prices_file, json_),
-        view_for=partial(make_view, actx), interval=interval,
+    sending = SendOptions(file, limits, checks, dry_run, count_tokens, label, tuple(beta or ()),
+                          force, max_queued)
+    run_parsed(ctx, run, RunOptions(
+        sending, WriteOptions(options, out, json_), timeout, interval, exit_status,
+        _results_args(out, fmt, only, order, prices_file, json_)))
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    send: SendOptions
+    write: WriteOptions
+    timeout: float | None
+    interval: float | None
+    exit_status: bool
+    results_args: list[str]  # the `results` options that write what this run writes
+
+
+def run(actx: AppContext, opts: RunOptions) -> None:
+    from functools import partial
+
+    from batchctl.cli.render.wait_view import make_view, print_summary
+    from batchctl.core.workflows import run as workflow
+
+    sending, json_ = opts.send, opts.write.json
+    source = shared.request_input(actx, sending.file)
+    if sending.dry_run:
+        shared.show_send_dry_run(actx, source, sending, json_)
+        return
+    workflow.run(
+        actx, source, sending.limits, label=sending.label, betas=sending.betas,
+        force=sending.force, max_queued=sending.max_queued, timeout=opts.timeout,
+        exit_status=opts.exit_status, notify=output.notifier(actx),
+        results_args=opts.results_args,
+        view_for=partial(make_view, actx), interval=opts.interval,
         shown=lambda waited: print_summary(actx, waited, fetch_hint=False),
-        output=shared.results_output(actx, options, out, json_=json_),
-        checks=checks,
+        output=shared.results_output(actx, opts.write.export, opts.write.out, json_=json_),
+        checks=sending.checks,
     )
 
 

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from batchctl.cli.context import app_context
+from batchctl.cli.context import AppContext, run_parsed
+from batchctl.cli.iostreams import names_std
 from batchctl.cli.options import JsonOpt
 from batchctl.cli.render import output
 from batchctl.core.errors import UsageError
@@ -32,8 +33,18 @@ def path(
 ) -> None:
     """Print the state store in use: the SQLite file's path, or the PostgreSQL URL with its
     password masked (or the state directory with --dir)."""
-    settings = app_context(ctx).settings
-    if json_:
+    run_parsed(ctx, run_path, PathOptions(json_, dir_))
+
+
+@dataclass(frozen=True)
+class PathOptions:
+    json: bool
+    dir: bool  # the state directory, not the store
+
+
+def run_path(actx: AppContext, opts: PathOptions) -> None:
+    settings = actx.settings
+    if opts.json:
         output.write_json(
             {
                 "state_dir": str(settings.state_dir),
@@ -44,7 +55,7 @@ def path(
             }
         )
         return
-    output.write_lines([str(settings.state_dir) if dir_ else settings.store_display])
+    output.write_lines([str(settings.state_dir) if opts.dir else settings.store_display])
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -55,14 +66,24 @@ def _counts(counts: dict[str, int]) -> str:
 def export(ctx: typer.Context, file: FileArg, json_: JsonOpt = False) -> None:
     """Write every job (with its parts), intent and batch of the store to FILE as versioned JSONL (claims of
     running collects are left out). `state import` reads it into any store, of either backend."""
-    from batchctl.core.state import transfer
-
-    actx = app_context(ctx)
-    if str(file) == "-" and json_:
+    if names_std(file) and json_:
         raise UsageError("--json reports an export to FILE on stdout; with '-' stdout is the export",
                          hint="give a FILE, or leave --json out")
+    run_parsed(ctx, run_export, TransferOptions(file, json_))
+
+
+@dataclass(frozen=True)
+class TransferOptions:
+    file: Path  # - : stdout (export) or stdin (import)
+    json: bool
+
+
+def run_export(actx: AppContext, opts: TransferOptions) -> None:
+    from batchctl.core.state import transfer
+
+    file, json_ = opts.file, opts.json
     store = actx.store()
-    counts = transfer.export(store, None if str(file) == "-" else file, actx.clock.time(),
+    counts = transfer.export(store, None if names_std(file) else file, actx.clock.time(),
                              write=output.write_bytes)
     if counts is None:  # written to stdout
         return
@@ -75,14 +96,18 @@ def export(ctx: typer.Context, file: FileArg, json_: JsonOpt = False) -> None:
 def import_(ctx: typer.Context, file: FileArg, json_: JsonOpt = False) -> None:
     """Add the rows of an export FILE that the store lacks; rows it has (same id) are kept.
     All or nothing, and idempotent: importing the same file again adds nothing."""
+    run_parsed(ctx, run_import, TransferOptions(file, json_))
+
+
+def run_import(actx: AppContext, opts: TransferOptions) -> None:
     from batchctl.core.state import transfer
 
-    actx = app_context(ctx)
+    file = opts.file
     store = actx.store()
-    stdin = str(file) == "-"
+    stdin = names_std(file)
     report = transfer.import_file(store, Path("<stdin>") if stdin else file,
-                                  sys.stdin.buffer if stdin else None)
-    if json_:
+                                  actx.io.stdin_bytes() if stdin else None)
+    if opts.json:
         output.write_json({"file": str(file), "store": store.location,
                            "added": report.added, "kept": report.kept})
     output.info(actx, f"imported {_counts(report.added)} into {store.location}; "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import typer
 
-from batchctl.cli.context import app_context
+from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.options import ExitStatusOpt, JsonOpt, OptRefsArg, WideOpt
 from batchctl.cli.render import output
 
@@ -23,12 +25,24 @@ def status(
     days. With --exit-status: exit 8 if a batch is still running, 9 if one ended with errored,
     expired or canceled requests.
     """
+    run_parsed(ctx, run, StatusOptions(refs or [], json_, exit_status, wide))
+
+
+@dataclass(frozen=True)
+class StatusOptions:
+    refs: list[str]
+    json: bool
+    exit_status: bool
+    wide: bool
+
+
+def run(actx: AppContext, opts: StatusOptions) -> None:
     from batchctl.cli.render.batches import write_records
     from batchctl.core.workflows import status as core
 
-    actx = app_context(ctx)
+    refs, json_ = opts.refs, opts.json
     base_url = actx.settings.base_url
-    report = core.report(actx, refs or [], base_url=base_url, exit_status=exit_status)
+    report = core.report(actx, refs, base_url=base_url, exit_status=opts.exit_status)
     if report.empty:
         output.info(actx, f"no tracked batches waiting to be collected (for {base_url})")
         return
@@ -36,7 +50,7 @@ def status(
     # tab-separated rows stay one per batch); their counts on stderr either way.
     records = report.records
     write_records(actx, [*records, *report.pending] if json_ or actx.stdout_tty else records,
-                  json_=json_, wide=wide)
+                  json_=json_, wide=opts.wide)
     for job_id, c in report.jobs:
         output.info(actx, job_counts_text(job_id, c))
     for message, step in report.warnings:

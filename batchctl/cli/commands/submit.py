@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import typer
 
-from batchctl.cli.context import AppContext, app_context
+from batchctl.cli.context import AppContext, app_context, run_parsed
 from batchctl.cli.options import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_REQUESTS,
@@ -26,6 +27,7 @@ from batchctl.cli.options import (
     MaxCostOpt,
     MaxQueuedOpt,
     MaxRequestsOpt,
+    SendOptions,
 )
 from batchctl.cli.render import output, shared
 from batchctl.core.errors import UsageError
@@ -69,23 +71,37 @@ def submit_command(
     """`batchctl submit`: see HELP."""
     from batchctl.core.submit import send
 
-    actx = app_context(ctx)
     if count_tokens and not dry_run:
         raise UsageError("--count-tokens goes with --dry-run (it counts what would be sent)")
     limits = send.Limits.parse(max_requests, max_bytes, max_cost)
     checks = send.Checks.parse(
         api_version=api_version, betas=beta or (), limits=limits_file,
         allow_unknown_model=allow_unknown_model, lift_betas=lift_betas, all_problems=all_problems,
+        base_url=app_context(ctx).settings.base_url,
     )
-    source = shared.request_input(actx, file)
-    if dry_run:
-        shared.show_dry_run(
-            actx, shared.dry_run(actx, source, limits, count_tokens=count_tokens, checks=checks),
-            json_)
+    run_parsed(ctx, run, SubmitOptions(SendOptions(
+        file, limits, checks, dry_run, count_tokens, label, tuple(beta or ()), force, max_queued),
+        json_))
+
+
+@dataclass(frozen=True)
+class SubmitOptions:
+    send: SendOptions
+    json: bool
+
+
+def run(actx: AppContext, opts: SubmitOptions) -> None:
+    from batchctl.core.submit import send
+
+    sending, json_ = opts.send, opts.json
+    source = shared.request_input(actx, sending.file)
+    if sending.dry_run:
+        shared.show_send_dry_run(actx, source, sending, json_)
         return
     scan, result = send.send(
-        actx, source, limits, label=label, betas=beta or (), force=force,
-        notify=output.notifier(actx, info_off_tty=False), max_queued=max_queued, checks=checks,
+        actx, source, sending.limits, label=sending.label, betas=sending.betas,
+        force=sending.force, notify=output.notifier(actx, info_off_tty=False),
+        max_queued=sending.max_queued, checks=sending.checks,
     )
     ids = [r["id"] for r in result.records]
     if result.existing:

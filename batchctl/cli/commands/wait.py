@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import typer
 
-from batchctl.cli.context import app_context
+from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.options import ExitStatusOpt, IntervalOpt, JsonOpt, RefsArg, TimeoutOpt
 from batchctl.cli.render import output
 
@@ -27,19 +29,31 @@ def wait(
     --exit-status, 9 if requests ended errored, expired or canceled. Ctrl-C (exit 130) stops
     waiting; the batches keep running.
     """
+    run_parsed(ctx, run, WaitOptions(refs, timeout, interval, exit_status, json_))
+
+
+@dataclass(frozen=True)
+class WaitOptions:
+    refs: list[str]
+    timeout: float | None
+    interval: float | None
+    exit_status: bool
+    json: bool
+
+
+def run(actx: AppContext, opts: WaitOptions) -> None:
     from functools import partial
 
     from batchctl.cli.render.wait_view import make_view, print_summary
     from batchctl.core.workflows import waiting
 
-    actx = app_context(ctx)
     waited = waiting.wait(
-        actx, refs, base_url=actx.settings.base_url, view_for=partial(make_view, actx),
-        interval=interval, timeout=timeout, exit_status=exit_status,
+        actx, opts.refs, base_url=actx.settings.base_url, view_for=partial(make_view, actx),
+        interval=opts.interval, timeout=opts.timeout, exit_status=opts.exit_status,
         notify=output.notifier(actx),
     )
     print_summary(actx, waited)
-    if json_:
+    if opts.json:
         output.write_json(waited.records)
     if waited.error is not None:  # with --exit-status, the summary has said what helps next
         raise waited.error

@@ -1,4 +1,5 @@
-"""The only writer to stdout, and the helpers every command uses for stderr.
+"""What commands write to stdout (through batchctl.cli.iostreams, the owner of the streams), and
+the helpers every command uses for stderr.
 
 Off a terminal, output is plain and stable: JSON lines, tab-separated rows, ids one per line, no
 escape codes. On a terminal, Rich tables. A reader that closes the pipe early (`| head`) ends the
@@ -8,12 +9,12 @@ command quietly (see ``batchctl.cli.app``).
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
 
+from batchctl.cli import iostreams
 from batchctl.cli.context import AppContext
 from batchctl.core.api.untrusted import printable
 from batchctl.core.errors import NextStep, UsageError
@@ -31,25 +32,9 @@ def escape(text: str) -> str:
 _JSON_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 
 
-def _stdout_buffer() -> Any:
-    """stdout as bytes, with anything written as text before it flushed first (keeps order)."""
-    sys.stdout.flush()
-    return getattr(sys.stdout, "buffer", None)
-
-
 def write_bytes(chunks: Iterable[bytes]) -> int:
     """Copy raw bytes to stdout unchanged (results JSONL); returns the byte count."""
-    buf = _stdout_buffer()
-    total = 0
-    for chunk in chunks:
-        if buf is not None:
-            buf.write(chunk)
-        else:  # a text-only stdout (rare embedding): decode, never re-encode JSON
-            sys.stdout.write(chunk.decode("utf-8"))
-        total += len(chunk)
-    if buf is not None:
-        buf.flush()
-    return total
+    return iostreams.current().write_bytes(chunks)
 
 
 _RAW_CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")

@@ -7,12 +7,10 @@ steps they share live in core).
 
 from __future__ import annotations
 
-import io
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import typer
 
@@ -21,6 +19,7 @@ from batchctl.cli.render import output
 from batchctl.core.errors import ExitCode
 
 if TYPE_CHECKING:
+    from batchctl.cli.options import SendOptions
     from batchctl.core.results import report
     from batchctl.core.results.options import Options
     from batchctl.core.results.reading import Progress
@@ -36,10 +35,7 @@ def request_input(actx: AppContext, file: str) -> Input:
     def stdin() -> BinaryIO:
         if actx.stdin_tty:
             output.info(actx, "reading requests from stdin; end with Ctrl-D")
-        stream: Any = getattr(sys.stdin, "buffer", None)
-        if stream is None:  # a text-only stdin (embedding): encode it as UTF-8
-            stream = io.BytesIO(sys.stdin.read().encode("utf-8"))
-        return cast(BinaryIO, stream)
+        return actx.io.stdin_bytes()
 
     return send.open_input(file, stdin=stdin, state_dir=actx.settings.state_dir)
 
@@ -62,6 +58,7 @@ def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None
             ("file", summary["file"]),
             ("api version", summary["api_version"]),
             ("rules checked", ", ".join(r["id"] for r in summary["rules"])),
+            ("models checked against", summary["models_from"]),
             *([("betas lifted", ", ".join(summary["lifted_betas"]))]
               if summary["lifted_betas"] else []),
             ("requests", f"{summary['requests']:,}"),
@@ -85,6 +82,12 @@ def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None
                       f"prices as of {summary['prices_as_of']}")
 
 
+def show_send_dry_run(actx: AppContext, source: Input, sending: SendOptions, json_: bool) -> None:
+    """submit's and run's --dry-run: what they would send, shown."""
+    show_dry_run(actx, dry_run(actx, source, sending.limits, count_tokens=sending.count_tokens,
+                               checks=sending.checks), json_)
+
+
 def dry_run(
     actx: AppContext, source: Any, limits: Any, *, count_tokens: bool, checks: Any = None
 ) -> dict[str, Any]:
@@ -96,7 +99,7 @@ def dry_run(
 
     api = actx.api() if count_tokens else None
     with _bar(actx, "counting tokens") if api is not None and actx.stderr_tty else nullcontext() as update:
-        return send.dry_run(source, limits, api=api, progress=update, checks=checks)
+        return send.dry_run(source, limits, api=api, progress=update, checks=checks, deps=actx)
 
 
 @contextmanager
@@ -174,14 +177,21 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
+#: Succeeded results counted apart, by stop_reason (batchctl.core.results.summary.STOP_REASONS).
+STOP_WORDS = {"pause_turn": "unfinished", "refusal": "refused",
+              "model_context_window_exceeded": "cut off"}
+
+
 def summary_lines(summary: Summary, fmt: str) -> list[str]:
     """The summary as plain lines (the same words on and off a terminal)."""
     data = summary.as_dict()
     counts = data["counts"]
     parts = [f"{_n(counts.get(t, 0))} {t}" for t in ("succeeded", "errored", "canceled",
                                                      "expired")]
-    if data["pause_turn"]:  # succeeded, but the turn was paused (server tools): unfinished
-        parts[0] += f" ({_n(data['pause_turn'])} unfinished: stop_reason pause_turn)"
+    stops = [f"{_n(data[reason])} {word}: stop_reason {reason}"  # succeeded, not whole
+             for reason, word in STOP_WORDS.items() if data.get(reason)]
+    if stops:
+        parts[0] += f" ({'; '.join(stops)})"
     parts += [f"{_n(v)} {k}" for k, v in counts.items()
               if k not in ("succeeded", "errored", "canceled", "expired") and v]
     where = f" to {data['path']}" if data["path"] else ""

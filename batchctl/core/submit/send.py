@@ -54,18 +54,40 @@ class Checks:
 
     rules: Rules | None = None  # None: the rules of the SDK's API version
     all_problems: bool = False
+    base_url: str | None = None  # whose model catalogue to check against; None: the packaged one
+    note: str | None = None  # why the catalogue is not the API's, fresh (batchctl.core.models)
 
     @classmethod
     def parse(
         cls, *, api_version: str | None = None, betas: Sequence[str] = (),
         limits: str | os.PathLike[str] | None = None, allow_unknown_model: bool = False,
-        lift_betas: bool = False, all_problems: bool = False,
+        lift_betas: bool = False, all_problems: bool = False, base_url: str | None = None,
     ) -> Checks:
         from batchctl.core.requests.rules import build_rules
 
         rules = build_rules(api_version=api_version, betas=betas, limits=limits,
                             allow_unknown_model=allow_unknown_model, lift_betas=lift_betas)
-        return cls(rules, all_problems)
+        return cls(rules, all_problems, base_url)
+
+    def with_catalogue(self, deps: Deps) -> Checks:
+        """These checks against the model catalogue of ``base_url`` (batchctl.core.models:
+        cached in the store for a day)."""
+        from dataclasses import replace
+
+        from batchctl.core.models.catalogue import current
+        from batchctl.core.requests.rules import Rules
+
+        if self.base_url is None:
+            return self
+        found = current(deps, self.base_url)
+        rules = (self.rules or Rules()).with_models(found.catalogue)
+        return replace(self, rules=rules, note=found.note)
+
+    @property
+    def models_from(self) -> str:
+        from batchctl.core.catalog.models import Catalogue
+
+        return self.rules.models.describe() if self.rules else Catalogue.packaged().describe()
 
 
 @dataclass(frozen=True)
@@ -144,29 +166,44 @@ def _check_cap(scan: Scan, limits: Limits) -> None:
     if limits.max_cost is not None:  # refused here, before anything is sent (exit 10)
         from batchctl.core.submit.spend import check_cap
 
-        check_cap(limits.max_cost, scan.models, scan.input_tokens, scan.output_tokens)
+        check_cap(limits.max_cost, scan.models, scan.input_tokens, scan.output_tokens,
+                  scan.server_tools)
 
 
 def dry_run(
     source: Input, limits: Limits, *, api: Api | None = None,
     progress: Callable[[int, int], None] | None = None, checks: Checks | None = None,
+    deps: Deps | None = None,
 ) -> dict[str, Any]:
-    """What a submit of ``source`` would send, with estimates; no store. With ``api``
+    """What a submit of ``source`` would send, with estimates. With ``api``
     (``--count-tokens``), input tokens are counted exactly by the API, once per distinct prompt
-    (``batchctl.core.submit.tokens``); otherwise there is no network call."""
+    (``batchctl.core.submit.tokens``), and the models are checked against the API's catalogue
+    as a submit does (cached in the store of ``deps``); otherwise there is no network call and
+    no store: the models are checked against the packaged table, which says its date."""
     from dataclasses import replace
 
     from batchctl.core.submit.submit import dry_run_summary
 
+    if checks is not None and deps is not None and api is not None:
+        checks = checks.with_catalogue(deps)
     scan = check(source, limits, checks, cap=api is None)
     if api is None:
-        return dry_run_summary(scan)
+        return _models_said(dry_run_summary(scan), checks)
     from batchctl.core.submit.tokens import count_input_tokens
 
     counted, distinct = count_input_tokens(api, source.path, source.display, progress=progress)
     scan = replace(scan, input_tokens=counted)
     _check_cap(scan, limits)
-    return dry_run_summary(scan, counted_prompts=distinct)
+    return _models_said(dry_run_summary(scan, counted_prompts=distinct), checks)
+
+
+def _models_said(summary: dict[str, Any], checks: Checks | None) -> dict[str, Any]:
+    """The dry run's summary with the catalogue its models were checked against."""
+    checks = checks or Checks()
+    summary["models_from"] = checks.models_from
+    if checks.note:
+        summary["warnings"] = [checks.note, *summary["warnings"]]
+    return summary
 
 
 def send(
@@ -184,6 +221,9 @@ def send(
     """Check the whole input, then submit it (never twice)."""
     from batchctl.core.fork import beside
 
+    checks = (checks or Checks()).with_catalogue(deps)
+    if checks.note:
+        notify("warn", checks.note)
     # The file is checked in a forked child while this process loads the SDK (two cores).
     scan = beside(lambda: check(source, limits, checks), deps.preload_api)
     for warning in scan.warnings:

@@ -49,6 +49,7 @@ def run(
     the `results` options that write the same output, for the hint after a Ctrl-C or a
     --timeout."""
     from batchctl.core.results.report import export_and_report
+    from batchctl.core.results.summary import check_stops
 
     scan, job = send(deps, source, limits, label=label, betas=betas, force=force, notify=notify,
                      max_queued=max_queued, checks=checks)
@@ -72,10 +73,11 @@ def run(
             f"{lifecycle.batches_text(running)} of job {job.job_id} still running{left}",
             **again,
         )
-    export_and_report(deps, job.job_id, output, title=f"batchctl run {job.job_id}",
-                      notify=notify)
+    summary = export_and_report(deps, job.job_id, output, title=f"batchctl run {job.job_id}",
+                                notify=notify)
     if exit_status:
         lifecycle.check_exit_status(records)
+        check_stops(summary)  # refusals and cut-off answers: succeeded, yet failed
 
 
 def resume(job_id: str, *, force: bool, results_args: Sequence[str]) -> dict[str, Any]:
