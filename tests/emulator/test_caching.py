@@ -195,6 +195,13 @@ def test_an_injected_error_writes_nothing(make_emulator, tmp_path):
     assert reads(run(make_emulator(data_dir=tmp_path / "shared"), [ask(i) for i in range(3, 6)])) == 0
 
 
+def test_a_refusal_still_went_through_the_cache(make_emulator, tmp_path):
+    stopping = make_emulator(stop_rate=1.0, data_dir=tmp_path / "shared")
+    [warm] = run(stopping, [ask(0)]).values()  # stop_reason refusal or a full context window
+    assert warm.cache_creation_input_tokens == PREFIX
+    assert reads(run(make_emulator(data_dir=tmp_path / "shared"), [ask(i) for i in range(1, 4)])) >= 2
+
+
 def test_results_are_the_same_on_every_read_and_after_a_delete(emulator):
     with emulator.client() as client:
         warm = client.messages.batches.create(requests=[ask(0)])
