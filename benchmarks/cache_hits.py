@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/cache_hits.py [--file samples/shared_doc.jsonl] [--seed 0]
 
 Places the markers batchctl's planner places (core/caching: one 1-hour marker at the end of the
-shared prefix, as `--cache auto` will send them), then runs three jobs on a fresh emulator each
+shared prefix, what `--cache auto` is to send), then runs three jobs on a fresh emulator each
 (over HTTP, on a clock this script moves, so nothing waits): the file as written (no markers);
 the marked file as one batch; a warm-up batch of the first request, then the rest once it has
 ended. Prints a markdown table: requests that read the prefix, the token-weighted hit rate, and
@@ -31,7 +31,7 @@ class Clock:
 
 
 def marked(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The bodies `--cache auto` sends: the planner's markers placed."""
+    """The bodies with the planner's markers placed."""
     from batchctl.core.caching.place import CachePlan, place
     from batchctl.core.caching.planner import Planner
 
@@ -85,8 +85,8 @@ def main() -> None:
     placed = marked(lines)
     jobs = {
         "as written (no markers)": [lines],
-        "--cache auto, one batch (no warm-up)": [placed],
-        "--cache auto, warm-up batch of 1, then the rest": [placed[:1], placed[1:]],
+        "marked, one batch (no warm-up)": [placed],
+        "marked, a warm-up batch of 1, then the rest": [placed[:1], placed[1:]],
     }
     print(f"{Path(args.file).name}: {len(lines)} requests, emulator seed {args.seed}, "
           "default cache_hit_rate 0.98\n")
