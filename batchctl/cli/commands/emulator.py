@@ -59,6 +59,9 @@ def emulator(
         float | None, _rate("Share of HTTP calls whose reply is lost after the work is done.")
     ] = None,
     drop_rate: Annotated[float | None, _rate("Share of results downloads cut part-way.")] = None,
+    cache_hit_rate: Annotated[float | None, _rate(
+        "Share of batch requests that could read a cached prompt prefix and do (default 0.98)."
+    )] = None,
     seed: Annotated[
         int | None,
         typer.Option(show_default=False, metavar="N", help="Seed of every injected outcome."),
@@ -147,6 +150,7 @@ def emulator(
             fault_rate=fault_rate,
             lost_reply_rate=lost_reply_rate,
             drop_rate=drop_rate,
+            cache_hit_rate=cache_hit_rate,
             seed=seed,
             queue_limit=queue_limit,
             rate_limit=rate_limit,
