@@ -183,7 +183,7 @@ def test_invalid_file_exits_3_and_sends_nothing(cli, emulator, tmp_path):
     assert lines[0] == f"error: {path}: 2 problems; nothing was submitted"
     assert lines[1:] == [
         f"{path}:3: params.max_tokens: must be at least 1, got 0; set max_tokens to 1 or more "
-        "[max-tokens-min]",
+        "[max-tokens-min; source: issue #12 / batch-processing guide]",
         f'{path}:4: custom_id "a" repeats line 1',
     ]
     assert remote(emulator) == []
@@ -220,7 +220,7 @@ def test_dry_run_sends_nothing_and_needs_no_key(emulator, clock, seven, tmp_path
 
 def test_dry_run_with_an_unknown_model_gives_no_cost(cli, emulator, tmp_path):
     path = write_jsonl(tmp_path / "m.jsonl", [request("a"), request("b", model="claude-unknown-9")])
-    result = cli("submit", str(path), "--dry-run")
+    result = cli("submit", str(path), "--dry-run", "--allow-unknown-model")
     assert result.exit_code == 0
     rows = dict(line.split("\t", 1) for line in result.stdout.splitlines())
     assert rows["requests"] == "2"

@@ -70,6 +70,9 @@ COMMANDS: dict[str, CommandInfo] = {
                            "DIR/<label-or-job>-<batch id>.jsonl (or .csv)."),
     "prepare": CommandInfo("prepare", "Turn plain prompts into a request file, written to "
                            "stdout."),
+    "models": CommandInfo("models", "List the models the API offers: id, name, lifecycle, "
+                          "retirement date, max_tokens, max input tokens, batch support and "
+                          "thinking types."),
     "emulator": CommandInfo("emulator", "Serve the local emulator of the Message Batches API "
                             "over HTTP until Ctrl-C."),
     "state": CommandInfo("state", "The state store: which one is in use, where it lives; "

@@ -117,6 +117,7 @@ def run_command(
         api_version=api_version, betas=beta or (), limits=limits_file,
         allow_unknown_model=allow_unknown_model, lift_betas=lift_betas, all_problems=all_problems,
         flags=FLAGS,
+        base_url=app_context(ctx).settings.base_url,
     )
     if interval is None and app_context(ctx).settings.emulator:
         interval = EMULATOR_INTERVAL

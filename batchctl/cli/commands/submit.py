@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from batchctl.cli.context import AppContext, run_parsed
+from batchctl.cli.context import AppContext, app_context, run_parsed
 from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import (
     DEFAULT_MAX_BYTES,
@@ -82,6 +82,7 @@ def submit_command(
         api_version=api_version, betas=beta or (), limits=limits_file,
         allow_unknown_model=allow_unknown_model, lift_betas=lift_betas, all_problems=all_problems,
         flags=FLAGS,
+        base_url=app_context(ctx).settings.base_url,
     )
     run_parsed(ctx, run, SubmitOptions(SendOptions(
         file, limits, checks, dry_run, count_tokens, label, tuple(beta or ()), force, max_queued),

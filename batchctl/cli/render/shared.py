@@ -74,6 +74,7 @@ def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None
             ("file", summary["file"]),
             ("api version", summary["api_version"]),
             ("rules checked", ", ".join(r["id"] for r in summary["rules"])),
+            ("models checked against", summary["models_from"]),
             *([("betas lifted", ", ".join(summary["lifted_betas"]))]
               if summary["lifted_betas"] else []),
             ("requests", f"{summary['requests']:,}"),
@@ -121,7 +122,7 @@ def dry_run(
             if isinstance(event, Progress) and update is not None:
                 update(event.done, event.total)
 
-        return drive(actx, send.dry_run(source, limits, api=api, checks=checks), show)
+        return drive(actx, send.dry_run(source, limits, api=api, checks=checks, deps=actx), show)
 
 
 @contextmanager
@@ -220,14 +221,21 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
+#: Succeeded results counted apart, by stop_reason (batchctl.core.results.summary.STOP_REASONS).
+STOP_WORDS = {"pause_turn": "unfinished", "refusal": "refused",
+              "model_context_window_exceeded": "cut off"}
+
+
 def summary_lines(summary: Summary, fmt: str) -> list[str]:
     """The summary as plain lines (the same words on and off a terminal)."""
     data = summary.as_dict()
     counts = data["counts"]
     parts = [f"{_n(counts.get(t, 0))} {t}" for t in ("succeeded", "errored", "canceled",
                                                      "expired")]
-    if data["pause_turn"]:  # succeeded, but the turn was paused (server tools): unfinished
-        parts[0] += f" ({_n(data['pause_turn'])} unfinished: stop_reason pause_turn)"
+    stops = [f"{_n(data[reason])} {word}: stop_reason {reason}"  # succeeded, not whole
+             for reason, word in STOP_WORDS.items() if data.get(reason)]
+    if stops:
+        parts[0] += f" ({'; '.join(stops)})"
     parts += [f"{_n(v)} {k}" for k, v in counts.items()
               if k not in ("succeeded", "errored", "canceled", "expired") and v]
     where = f" to {data['path']}" if data["path"] else ""

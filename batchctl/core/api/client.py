@@ -15,7 +15,6 @@ and every server message is made printable before it reaches an error.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -25,7 +24,7 @@ import httpx2
 from anthropic.types.messages import MessageBatch
 
 from batchctl.core import errors
-from batchctl.core.api import untrusted
+from batchctl.core.api import patience, untrusted
 from batchctl.core.api.transport import (
     Page,
     RequestBody,
@@ -38,16 +37,15 @@ from batchctl.core.api.transport import (
     page_id,
 )
 from batchctl.core.clock import Clock, SystemClock
-from batchctl.core.events import NOTE, Note, Outbox
+from batchctl.core.events import Outbox
 from batchctl.core.flags import KEYS, Flags
 from batchctl.core.settings import Settings
 
-__all__ = ["BATCHES_PATH", "DEFAULT_MAX_RETRIES", "NOT_FOUND_BACKOFF", "RESULTS_CHUNK", "Api",
+__all__ = ["BATCHES_PATH", "DEFAULT_MAX_RETRIES", "RESULTS_CHUNK", "Api",
            "Page", "batch_dict", "translate"]
 
 BATCHES_PATH = "/v1/messages/batches"
 DEFAULT_MAX_RETRIES = 8  # 9 attempts: rides out ~50% failing calls (429/5xx/lost replies); create: 0
-NOT_FOUND_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0)  # then every 15 s, until the grace is spent
 RESULTS_CHUNK = 1 << 16  # 64 KiB: what a cut download keeps; 1 MiB was no faster, 9-24 MB more RSS
 
 T = TypeVar("T")
@@ -135,33 +133,18 @@ class Api:
         return untrusted.check_batch(batch)
 
     def _riding_404(self, call: Callable[[], T], what: str, grace: float) -> T:
-        """``call()``, a 404 retried with backoff for up to ``grace`` seconds on the clock.
+        """``call()``, a 404 ridden out for ``grace`` seconds (``patience.riding_404``)."""
+        return patience.riding_404(self.clock, self.notices, call, what, grace)
 
-        The API can answer 404 for a batch that exists: a second after its create, mid-poll,
-        and for its results just after it ended (anthropic-sdk-python#1432; every such batch
-        completed). Callers give a grace only for a batch this store created."""
-        deadline = self.clock.time() + grace
-        for attempt in itertools.count():
-            try:
-                return call()
-            except errors.NotFoundError:
-                left = deadline - self.clock.time()
-                if left <= 0:
-                    raise
-                if attempt == 0 and self.notices is not None:
-                    self.notices.put(Note(NOTE,
-                        f"the API answered 404 (not found) for {what}, which this store saw "
-                        f"created: the API can lag (anthropic-sdk-python#1432); trying again "
-                        f"for up to {left:.0f} s"
-                    ))
-                self.clock.sleep(min(NOT_FOUND_BACKOFF[min(attempt, len(NOT_FOUND_BACKOFF) - 1)], left))
-        raise AssertionError("unreachable")  # pragma: no cover
+    def _call(self, fn: Callable[[], T]) -> T:
+        """``call(fn)``, a 503 storage_not_ready waited out (``patience.riding_storage``)."""
+        return patience.riding_storage(self.clock, self.notices, lambda: call(fn))
 
     def retrieve(self, batch_id: str, *, not_found_grace: float = 0.0) -> dict[str, Any]:
         """GET one batch. ``not_found_grace``: keep retrying a 404 for this many seconds (see
         ``_riding_404``)."""
         batch = self._riding_404(
-            lambda: call(lambda: batch_dict(self._client.messages.batches.retrieve(batch_id))),
+            lambda: self._call(lambda: batch_dict(self._client.messages.batches.retrieve(batch_id))),
             f"batch {batch_id}",
             not_found_grace,
         )
@@ -171,7 +154,7 @@ class Api:
         kwargs: dict[str, Any] = {"limit": limit}
         if after_id:
             kwargs["after_id"] = after_id
-        page = call(lambda: self._client.messages.batches.list(**kwargs))
+        page = self._call(lambda: self._client.messages.batches.list(**kwargs))
         return Page(
             data=[untrusted.check_batch(batch_dict(b)) for b in page.data],
             has_more=bool(page.has_more),
@@ -189,20 +172,40 @@ class Api:
                 return
             after = page.last_id
 
+    # -- models -------------------------------------------------------------------------------
+    def models(self) -> list[dict[str, Any]]:
+        """Every model this key can see, retired ones included, most recent first: the Models
+        API (``client.models.list(lifecycle=[...])``, GET /v1/models, all pages; without the
+        filter retired models are left out: BATCHES_API.md 12.3), each checked
+        (``batchctl.core.api.models``)."""
+        from batchctl.core.api.models import MAX_MODELS, check_models
+
+        def every() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = []
+            for info in self._client.models.list(lifecycle=["active", "deprecated", "retired"],
+                                                 limit=1000):
+                if len(found) == MAX_MODELS:
+                    raise untrusted.UntrustedReplyError(
+                        f"the Models API listed more than {MAX_MODELS:,} models; not used")
+                found.append(info.model_dump(mode="json", warnings=False))
+            return found
+
+        return check_models(self._call(every))
+
     # -- token counting -----------------------------------------------------------------------
     def count_tokens(self, fields: Mapping[str, Any]) -> int:
         """Exact input tokens of one Messages request (``client.messages.count_tokens``, POST
         /v1/messages/count_tokens: free, https://docs.claude.com/en/docs/build-with-claude/
         token-counting). ``fields``: its model, messages, system, tools..., no max_tokens."""
-        counted = call(lambda: self._client.messages.count_tokens(**fields))
+        counted = self._call(lambda: self._client.messages.count_tokens(**fields))
         return int(counted.input_tokens)
 
     def cancel(self, batch_id: str) -> dict[str, Any]:
-        batch = call(lambda: batch_dict(self._client.messages.batches.cancel(batch_id)))
+        batch = self._call(lambda: batch_dict(self._client.messages.batches.cancel(batch_id)))
         return untrusted.check_batch(batch, expected_id=batch_id)
 
     def delete(self, batch_id: str) -> dict[str, Any]:
-        gone = call(
+        gone = self._call(
             lambda: self._client.messages.batches.delete(batch_id).model_dump(mode="json", warnings=False)
         )
         if gone.get("id") != batch_id:
@@ -238,7 +241,7 @@ class Api:
         # body. The retrieve before it has already met a refused connection, if there is one.
         plain = self._client.with_options(middleware=[])
         response = self._riding_404(
-            lambda: call(
+            lambda: self._call(
                 lambda: plain.get(
                     url,
                     cast_to=httpx2.Response,
@@ -357,7 +360,14 @@ def translate(exc: BaseException) -> errors.BatchctlError:
             "error_type": error_type,
             "retry_after": untrusted.retry_after(exc.response.headers),
         }
-        if status in (401, 402, 403):
+        if status == 402:
+            # A linked organization's billing cap (PaymentRequiredError, linked_organization_*
+            # codes; BATCHES_API.md 12.2): no key problem, and retrying will not help (exit 10).
+            return errors.SpendLimitError(
+                f"{text}; retrying will not help until the linked organization's billing "
+                "changes", hint="the organization linked to this key's user profile must raise "
+                "its spend limit or settle its billing (Claude Console)", **kwargs)
+        if status in (401, 403):
             hint = "check ANTHROPIC_API_KEY" if status == 401 else None
             return errors.AuthError(text, hint=hint, **kwargs)
         if status == 404:

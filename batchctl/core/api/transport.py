@@ -7,7 +7,8 @@ inside the SDK's retry loop, on every attempt and every redirect:
 
 * a request hook refuses any request off the base URL's origin before it is sent (the key is
   never sent elsewhere: a ``results_url``, or a redirect, to another host gets nothing);
-* a response hook reads 400/429 error bodies and stops at a spend or usage cap
+* a response hook reads 400/429 error bodies and stops at a spend or usage cap (and a 503
+  ``storage_not_ready``, which ``batchctl.core.api.patience`` waits out for longer)
   (``batchctl.core.api.untrusted.spend_limit``). The SDK retries on the status alone
   (``_base_client._should_retry``: 429 is retried unless the server sends
   ``x-should-retry: false``, which the real API is not documented to do), so a cap would cost
@@ -102,6 +103,10 @@ def guard_hooks(
             )
             if error is not None:
                 raise refuse(error)
+        elif response.status_code == 503:  # waited out by batchctl.core.api.patience instead
+            storage = untrusted.storage_not_ready_error(503, response.headers, response.read())
+            if storage is not None:
+                raise refuse(storage)
 
     return {"request": [on_request], "response": [on_response]}
 

@@ -95,13 +95,18 @@ def _check_rules(spec: PrepareSpec) -> None:
     """--model and --max-tokens against the request rules (core/requests/rules.py), as submit
     will check every request prepare writes: a near-miss model id, a max_tokens over the
     model's limit are usage errors now rather than problems on every line later."""
+    from batchctl.core.catalog.models import Catalogue
     from batchctl.core.requests.rules import Rules
 
     sample = {"model": spec.model, "max_tokens": spec.max_tokens,
               "messages": [{"role": "user", "content": "x"}]}
-    rules = Rules(allow_unknown_model=spec.allow_unknown_model, flags=spec.flags)
+    models = Catalogue.packaged()
+    # A model the packaged table does not know and that is no typo of one may be newer than
+    # it: submit checks it against the API's own catalogue.
+    newer = models.find(spec.model) is None and models.near_miss(spec.model) is None
+    rules = Rules(models=models, allow_unknown_model=spec.allow_unknown_model, flags=spec.flags)
     for violation in rules.check(sample):
-        if not violation.warning:
+        if not violation.warning and not (newer and violation.rule == "model-known"):
             option = spec.flags["model" if violation.field == "model" else "max_tokens"]
             raise UsageError(f"{option}: {violation.message}", hint=violation.hint(spec.flags))
 

@@ -22,6 +22,7 @@ import orjson
 from batchctl.core.atomic import atomic_file
 from batchctl.core.errors import UsageError
 from batchctl.core.events import WARN, Events, Note
+from batchctl.core.results.summary import STOP_REASONS
 
 if TYPE_CHECKING:
     from batchctl.core.deps import Deps
@@ -47,6 +48,8 @@ def markdown(title: str, data: Mapping[str, Any], fmt: str | None = None) -> str
     for kind, count in counts.items():
         if count or kind in ("succeeded", "errored", "canceled", "expired"):
             lines.append(f"| {_plain(kind)} | {_n(count)} |")
+    lines += [f"| succeeded, stop_reason {reason} | {_n(data[reason])} |"
+              for reason in STOP_REASONS if data.get(reason)]
     lines += [
         "",
         f"**Tokens:** {_n(data.get('input_tokens'))} input, {_n(data.get('output_tokens'))} "

@@ -63,12 +63,15 @@ class Checks:
 
     rules: Rules | None = None  # None: the rules of the SDK's API version
     all_problems: bool = False
+    base_url: str | None = None  # whose model catalogue to check against; None: the packaged one
+    note: str | None = None  # why the catalogue is not the API's, fresh (batchctl.core.models)
 
     @classmethod
     def parse(
         cls, *, api_version: str | None = None, betas: Sequence[str] = (),
         limits: str | os.PathLike[str] | None = None, allow_unknown_model: bool = False,
         lift_betas: bool = False, all_problems: bool = False, flags: Flags = KEYS,
+        base_url: str | None = None,
     ) -> Checks:
         """``flags``: how the caller names these options, for messages and hints."""
         from batchctl.core.requests.rules import build_rules
@@ -76,7 +79,27 @@ class Checks:
         rules = build_rules(api_version=api_version, betas=betas, limits=limits,
                             allow_unknown_model=allow_unknown_model, lift_betas=lift_betas,
                             flags=flags)
-        return cls(rules, all_problems)
+        return cls(rules, all_problems, base_url)
+
+    def with_catalogue(self, deps: Deps) -> Checks:
+        """These checks against the model catalogue of ``base_url`` (batchctl.core.models:
+        cached in the store for a day)."""
+        from dataclasses import replace
+
+        from batchctl.core.models.catalogue import current
+        from batchctl.core.requests.rules import Rules
+
+        if self.base_url is None:
+            return self
+        found = current(deps, self.base_url)
+        rules = (self.rules or Rules()).with_models(found.catalogue)
+        return replace(self, rules=rules, note=found.note)
+
+    @property
+    def models_from(self) -> str:
+        from batchctl.core.catalog.models import Catalogue
+
+        return self.rules.models.describe() if self.rules else Catalogue.packaged().describe()
 
 
 @dataclass(frozen=True)
@@ -160,29 +183,43 @@ def _check_cap(scan: Scan, limits: Limits) -> None:
         from batchctl.core.submit.spend import check_cap
 
         check_cap(limits.max_cost, scan.models, scan.input_tokens, scan.output_tokens,
-                  limits.flags["max_cost"])
+                  limits.flags["max_cost"], scan.server_tools)
 
 
 def dry_run(
     source: Input, limits: Limits, *, api: Api | None = None, checks: Checks | None = None,
+    deps: Deps | None = None,
 ) -> Events[dict[str, Any]]:
-    """What a submit of ``source`` would send, with estimates; no store. With ``api``
+    """What a submit of ``source`` would send, with estimates. With ``api``
     (``--count-tokens``), input tokens are counted exactly by the API, once per distinct prompt
-    (``batchctl.core.submit.tokens``, which yields how many are counted as it goes); otherwise
-    there is no network call."""
+    (``batchctl.core.submit.tokens``, which yields how many are counted as it goes), and the
+    models are checked against the API's catalogue as a submit does (cached in the store of
+    ``deps``); otherwise there is no network call and no store: the models are checked against
+    the packaged table, which says its date."""
     from dataclasses import replace
 
     from batchctl.core.submit.submit import dry_run_summary
 
+    if checks is not None and deps is not None and api is not None:
+        checks = checks.with_catalogue(deps)
     scan = check(source, limits, checks, cap=api is None)
     if api is None:
-        return dry_run_summary(scan)
+        return _models_said(dry_run_summary(scan), checks)
     from batchctl.core.submit.tokens import count_input_tokens
 
     counted, distinct = yield from count_input_tokens(api, source.path, source.display)
     scan = replace(scan, input_tokens=counted)
     _check_cap(scan, limits)
-    return dry_run_summary(scan, counted_prompts=distinct)
+    return _models_said(dry_run_summary(scan, counted_prompts=distinct), checks)
+
+
+def _models_said(summary: dict[str, Any], checks: Checks | None) -> dict[str, Any]:
+    """The dry run's summary with the catalogue its models were checked against."""
+    checks = checks or Checks()
+    summary["models_from"] = checks.models_from
+    if checks.note:
+        summary["warnings"] = [checks.note, *summary["warnings"]]
+    return summary
 
 
 @dataclass(frozen=True)
@@ -204,9 +241,12 @@ def send(deps: Deps, submission: Submission) -> Events[tuple[Scan, SubmitResult]
     submit does on the way are yielded as notes."""
     from batchctl.core.fork import beside
 
-    # The file is checked in a forked child while this process loads the SDK (two cores).
     s = submission
-    scan = beside(lambda: check(s.source, s.limits, s.checks), deps.preload_api)
+    checks = (s.checks or Checks()).with_catalogue(deps)
+    if checks.note:
+        yield Note(WARN, checks.note)
+    # The file is checked in a forked child while this process loads the SDK (two cores).
+    scan = beside(lambda: check(s.source, s.limits, checks), deps.preload_api)
     for warning in scan.warnings:
         yield Note(WARN, warning)
     from batchctl.core.submit.submit import JobOptions, submit

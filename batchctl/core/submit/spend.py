@@ -36,10 +36,12 @@ def check_cap(
     input_tokens: dict[str, int],
     output_tokens: dict[str, int],
     name: str = "max_cost",
+    server_tools: int = 0,
 ) -> float:
     """The worst-case cost at batch rates; SpendLimitError (exit 10) if it is above ``cap``.
     ``models``: requests per model; ``output_tokens``: the sum of their max_tokens; ``name``:
-    how the caller names the cap."""
+    how the caller names the cap; ``server_tools``: requests whose output can exceed max_tokens
+    (the figure is then no worst case, and the message says so: BATCHES_API.md 12.6)."""
     from batchctl.core.catalog.prices import batch_cost
 
     total = 0.0
@@ -76,8 +78,12 @@ def check_cap(
                     f"(now {average:,.0f} on average)")
         else:
             hint = "even max_tokens 1 on every request would not bring it under the cap"
+    from batchctl.core.catalog.prices import not_a_bound
+
+    figure = "the estimated cost" if server_tools else "the worst-case cost"
+    bound = f", which is {not_a_bound(server_tools)}" if server_tools else ""
     raise SpendLimitError(
-        f"the worst-case cost, ${total:,.2f} at batch rates (input estimated, output at "
-        f"max_tokens), is above {name} ${cap:,.2f}; nothing was sent",
+        f"{figure}, ${total:,.2f} at batch rates (input estimated, output at "
+        f"max_tokens{bound}), is above {name} ${cap:,.2f}; nothing was sent",
         hint=hint,
     )

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from batchctl.core.catalog.prices import ESTIMATE_NOTE, cost_summary
+from batchctl.core.catalog.prices import ESTIMATE_NOTE, cost_summary, output_note
 from batchctl.core.clock import Clock
 from batchctl.core.errors import NextStep, UsageError
 from batchctl.core.events import INFO, WARN, Event, Events, Note
@@ -54,11 +54,11 @@ def dry_run_summary(scan: Scan, *, counted_prompts: int | None = None) -> dict[s
     """What a submit of ``scan`` would send, with estimates; ``counted_prompts``: input tokens
     were counted by the API for that many distinct prompts (``--count-tokens``)."""
     costs = cost_summary(scan.models, scan.input_tokens, scan.output_tokens, scan.long_tokens)
-    note = ESTIMATE_NOTE + "; cost at batch rates (50% of standard)"
+    priced = output_note(scan.server_tools)
+    note = f"{ESTIMATE_NOTE}; {priced}; cost at batch rates (50% of standard)"
     if counted_prompts is not None:
         note = (f"input tokens counted by the API's count-tokens endpoint ({counted_prompts:,} "
-                "distinct prompts); output priced at max_tokens, an upper bound; cost at batch "
-                "rates (50% of standard)")
+                f"distinct prompts); {priced}; cost at batch rates (50% of standard)")
     return {
         "file": scan.display_name,
         "path": scan.path,
@@ -78,6 +78,7 @@ def dry_run_summary(scan: Scan, *, counted_prompts: int | None = None) -> dict[s
         ],
         "est_input_tokens": scan.est_input_tokens,
         "max_output_tokens": scan.max_output_tokens,
+        "server_tool_requests": scan.server_tools,
         **costs,
         "input_tokens_counted": counted_prompts is not None,
         "note": note,

@@ -45,6 +45,7 @@ def run(deps: Deps, options: RunOptions) -> Events[None]:
     from dataclasses import replace
 
     from batchctl.core.results.report import export_and_report
+    from batchctl.core.results.summary import check_stops
 
     force = options.submission.force
     scan, job = yield from send(deps, options.submission)
@@ -69,9 +70,10 @@ def run(deps: Deps, options: RunOptions) -> Events[None]:
             **again,
         )
     request = replace(options.results, title=f"batchctl run {job.job_id}")
-    yield from export_and_report(deps, job.job_id, request)
+    summary = yield from export_and_report(deps, job.job_id, request)
     if options.wait.exit_status:
         lifecycle.check_exit_status(records)
+        check_stops(summary)  # refusals and cut-off answers: succeeded, yet failed
 
 
 def resume(
