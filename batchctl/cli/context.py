@@ -170,8 +170,11 @@ def run_parsed(ctx: typer.Context, run: Callable[[AppContext, T], None], options
     """gh's ``NewCmdX(f, runF)`` seam: a command function parses its flags into ``options`` (a
     plain value) and hands them to its ``run``, or to the stand-in a test injected
     (``Overrides.run``), which sees what was parsed with no API, store or emulator behind it."""
+    from batchctl.cli.render.events import api_notices
+
     actx = app_context(ctx)
-    (actx.overrides.run or run)(actx, options)
+    with api_notices(actx):  # what the API layer queued is said even by a plain call's command
+        (actx.overrides.run or run)(actx, options)
 
 
 def app_context(ctx: typer.Context) -> AppContext:
