@@ -176,9 +176,7 @@ def on(emulator: Any, clock: Any, *args: str, env: dict[str, str | None] | None 
 
 
 def connect_api(settings: Any, **kwargs: Any) -> Any:
-    """``Api.connect`` as batchctl calls it: the test key in ANTHROPIC_API_KEY (for the call)."""
+    """``Api.connect`` as batchctl calls it: with the test key (the CLI reads ANTHROPIC_API_KEY)."""
     from batchctl.core.api.client import Api
 
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("ANTHROPIC_API_KEY", API_KEY)
-        return Api.connect(settings, **kwargs)
+    return Api.connect(settings, api_key=API_KEY, **kwargs)

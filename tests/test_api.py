@@ -9,12 +9,15 @@ import urllib.request
 import orjson
 import pytest
 
+from batchctl.cli.flags import FLAGS
 from batchctl.core import errors
 from batchctl.core.api.client import Api
 from batchctl.core.api.sdk_private import SDK_LOGGER
+from batchctl.core.events import NOTE, ApiRetry, Note, Outbox
 from batchctl.core.settings import Settings
 from batchctl.emulator import EmulatorConfig
 from tests.conftest import API_KEY, connect_api
+from tests.helpers import invoke
 
 REQUESTS = [
     {
@@ -95,22 +98,24 @@ def test_not_found_carries_request_id(emulator, clock, tmp_path) -> None:
 
 
 def test_not_found_grace_backs_off_on_the_clock_and_says_so(emulator, clock, tmp_path) -> None:
-    notes: list[str] = []
-    api = _api(emulator.base_url, clock, tmp_path, on_note=notes.append)
+    outbox = Outbox()
+    api = _api(emulator.base_url, clock, tmp_path, outbox=outbox)
     start = clock.time()
     with pytest.raises(errors.NotFoundError):
         api.retrieve("msgbatch_nope", not_found_grace=60)
     assert clock.time() - start == 60
     assert clock.sleeps == [1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0]  # the last one cut to the grace
-    assert len(notes) == 1 and "404" in notes[0] and "#1432" in notes[0]
+    notes = outbox.drain()
+    assert len(notes) == 1 and isinstance(notes[0], Note) and notes[0].level == NOTE
+    assert "404" in notes[0].text and "#1432" in notes[0].text
 
 
 def test_no_grace_means_one_call(emulator, clock, tmp_path) -> None:
-    notes: list[str] = []
-    api = _api(emulator.base_url, clock, tmp_path, on_note=notes.append)
+    outbox = Outbox()
+    api = _api(emulator.base_url, clock, tmp_path, outbox=outbox)
     with pytest.raises(errors.NotFoundError):
         api.retrieve("msgbatch_nope")
-    assert clock.sleeps == [] and notes == []
+    assert clock.sleeps == [] and outbox.drain() == []
 
 
 def test_bad_request_is_usage_exit_code(emulator, clock, tmp_path) -> None:
@@ -194,11 +199,12 @@ def test_dropped_results_stream_raises_stream_dropped(make_emulator, clock, tmp_
 
 
 def test_missing_key_is_auth_error(tmp_path) -> None:
-    settings = Settings.resolve(state_dir=tmp_path, base_url="http://127.0.0.1:9", emulator=False)
+    settings = Settings.resolve(state_dir=tmp_path, base_url="http://127.0.0.1:9", emulator=False,
+                                flags=FLAGS)
     with pytest.raises(errors.AuthError) as info:
         Api.connect(settings)
     assert info.value.exit_code == 4
-    assert "--emulator" in (info.value.hint or "")
+    assert "--emulator" in (info.value.hint or "")  # as the caller names it
 
 
 def test_in_process_emulator_persists_across_connections(clock, tmp_path) -> None:
@@ -228,28 +234,28 @@ def test_in_process_lost_reply_is_a_connection_error(clock, tmp_path) -> None:
     assert len(api.list_page().data) == 1
 
 
-def test_bad_emulator_env_is_a_usage_error(tmp_path, monkeypatch) -> None:
-    settings = Settings.resolve(state_dir=tmp_path, emulator=True)
-    monkeypatch.setenv("BATCHCTL_EMULATOR_ERROR_RATE", "lots")
-    with pytest.raises(errors.UsageError) as info:
-        Api.connect(settings)
-    assert "BATCHCTL_EMULATOR_ERROR_RATE" in str(info.value)
+def test_bad_emulator_env_is_a_usage_error(clock) -> None:
+    result = invoke(["--emulator", "status", "msgbatch_x"],
+                    env={"BATCHCTL_EMULATOR_ERROR_RATE": "lots"}, clock=clock)
+    assert result.exit_code == 2
+    assert "error: emulator settings: BATCHCTL_EMULATOR_ERROR_RATE='lots'" in result.stderr
 
 
 def test_sdk_retries_are_reported_to_the_caller(make_emulator, clock, tmp_path) -> None:
     # (A refused connection is not retried at all: tests/test_unreachable.py.)
     emu = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"retrieve"}))
-    waits: list[float] = []
-    whys: list[str] = []
+    outbox = Outbox()
     settings = Settings.resolve(state_dir=tmp_path, base_url=emu.base_url, emulator=False)
-    api = connect_api(settings, clock=clock, max_retries=1,
-                      on_retry=lambda s, why: (waits.append(s), whys.append(why)))
+    api = connect_api(settings, clock=clock, max_retries=1, outbox=outbox)
     with pytest.raises(errors.UnavailableError) as info:
         api.retrieve("msgbatch_x")
-    assert len(waits) == 1 and 0 < waits[0] <= 60.0  # the SDK's one wait, as it said it
+    waits = outbox.drain()
+    assert len(waits) == 1 and isinstance(waits[0], ApiRetry)
+    assert 0 < waits[0].seconds <= 60.0  # the SDK's one wait, as it said it
     # An answer came back (a 429, 500 or 529 from the emulator): said with its status.
     assert info.value.status in (429, 500, 529)
-    assert re.fullmatch(r"the API did not answer as expected \(HTTP (429|500|529)\)", *whys)
+    assert re.fullmatch(r"the API did not answer as expected \(HTTP (429|500|529)\)",
+                        waits[0].why)
     api.close()
     import logging
 

@@ -27,6 +27,18 @@ EXEMPT: dict[str, str] = {
         "parses --max-requests, --max-bytes and --max-cost into their checked values",
     "batchctl.core.submit.send.Checks.parse":
         "parses --api-version, --beta, --limits, --allow-unknown-model and --lift-betas",
+    "batchctl.core.submit.send.Submission":
+        "what submit and run send, gathered from their options into one value",
+    "batchctl.core.workflows.waiting.WaitOptions":
+        "wait's and run's --interval, --timeout and --exit-status, gathered into one value",
+    "batchctl.core.results.report.ResultsRequest":
+        "run's output options (what to write, where, the files that report it) as one value",
+    "batchctl.core.workflows.retry.RetryOptions":
+        "retry-failed's options, gathered into one value",
+    "batchctl.core.workflows.run.RunOptions":
+        "run's options, gathered into one value: what it sends, how it waits, what it writes",
+    "batchctl.core.results.options.Given":
+        "the output options of results and run as given, gathered into one value",
     "batchctl.core.results.options.build_options":
         "parses the output options of results and run (format, filters, order, extraction)",
     "batchctl.core.results.options.format_for":
@@ -38,6 +50,9 @@ EXEMPT: dict[str, str] = {
         "prepare's options, gathered into one value (the options struct)",
     "batchctl.core.requests.prepare.check_spec":
         "rejects impossible combinations of prepare's options (UsageError), reads nothing",
+    "batchctl.core.tracking.actions.plan":
+        "what cancel or delete would act on, resolved from the arguments in the store (no API "
+        "call, nothing changed), so the CLI can ask before the one call that acts",
     "batchctl.core.tracking.gone.deleted_text":
         "text: the one sentence every command says of a deleted batch",
     "batchctl.core.tracking.gone.archived_text":
@@ -210,8 +225,8 @@ VALUES: dict[str, str] = {
     "batchctl.core.times.human_duration": "text: `12m 5s`",
     "batchctl.core.plural.counted": "text: a count and its noun, `1 part`, `250,000 requests`",
     "batchctl.core.times.parse_ts": "an API timestamp as seconds",
-    "batchctl.core.results.report.Output":
-        "a value: where results go and the caller's renderers for them (writer, bar, summary)",
+    "batchctl.core.results.report.ResultsRequest":
+        "a value: what the results step writes, where, and the files that report it",
 }
 SHARED = ("shared", "wait_view")
 #: Modules that only render: they never read the API (no client, no advice read from results).

@@ -48,6 +48,7 @@ BAD_VALUE: dict[tuple[str, ...], tuple[list[str], str]] = {
     ("run",): (["f.jsonl", "--interval", "0"], "--interval must be at least 0.1, got 0"),
     ("collect",): (["--format", "xml"], "--format must be one of: jsonl, csv; got 'xml'"),
     ("prepare",): (["x.txt", "--max-tokens", "-1"], "--max-tokens must be at least 1, got -1"),
+    ("models",): (["--refresh=yes"], "--refresh takes no value"),
     ("emulator",): (["--port", "70000"], "--port must be at most 65535, got 70000"),
     ("state", "path"): (["--dir=x"], "--dir takes no value"),
     ("state", "export"): (["x.jsonl", "--json=1"], "--json takes no value"),

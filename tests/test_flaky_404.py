@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from batchctl.core import errors
+from batchctl.core.events import Note, Outbox
 from batchctl.core.settings import Settings
 from tests.conftest import connect_api
 from tests.conftest import on as run
@@ -54,9 +55,9 @@ def test_a_tracked_batch_still_missing_after_the_grace_is_a_404(make_emulator, c
 
 def test_results_404_just_after_the_end_is_retried(make_emulator, clock, tmp_path):
     emulator = make_emulator(flaky_404_seconds=5, processing_seconds=10)
-    notes: list[str] = []
     settings = Settings.resolve(state_dir=tmp_path / "s", base_url=emulator.base_url, emulator=False)
-    api = connect_api(settings, clock=clock, on_note=notes.append)
+    outbox = Outbox()
+    api = connect_api(settings, clock=clock, outbox=outbox)
     body = orjson.dumps({"requests": [request("a"), request("b")]})
     api.create(lambda: [body], len(body))
     clock.advance(11)  # ended a second ago: list shows it ended, results still answer 404
@@ -68,5 +69,6 @@ def test_results_404_just_after_the_end_is_retried(make_emulator, clock, tmp_pat
         lines = b"".join(chunks).splitlines()
     assert len(lines) == 2
     assert clock.sleeps == [1.0, 2.0, 4.0]  # 404s until 5 s after the end
+    notes = [e.text for e in outbox.drain() if isinstance(e, Note)]
     assert notes and "the results of batch" in notes[0]
     api.close()

@@ -83,7 +83,7 @@ def test_dry_run_refuses_too(tmp_path: Path, cli: Any) -> None:
 
 def test_an_unpriced_model_cannot_be_checked(tmp_path: Path, cli: Any, emulator: Any) -> None:
     path = write(tmp_path / "req.jsonl", model="claude-unknown-9")
-    got = cli("submit", str(path), "--max-cost", "100")
+    got = cli("submit", str(path), "--max-cost", "100", "--allow-unknown-model")
     assert got.exit_code == 10
     assert "cannot be checked: no price for model claude-unknown-9" in got.stderr
     assert batches_on(emulator) == []

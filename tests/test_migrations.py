@@ -28,6 +28,7 @@ SHIPPED = [
     "m005_job_parts",
     "m006_source_host",
     "m007_job_api_version",
+    "m008_model_catalogues",
 ]
 
 #: What batchctl recorded before the numbering was repaired (1557943..962ec83): the names in the
@@ -41,6 +42,8 @@ OLD_NAMES = [
     "m005_job_parts",
     "m007_job_api_version",
 ]
+#: The migrations added after the repair: a store of the old names gets them when opened.
+AFTER = SHIPPED[len(OLD_NAMES):]
 WHY = ("stores record each migration's name once it has run, and never run a recorded name "
        "again: a shipped migration must keep its name and place; add a new one at the end")
 
@@ -66,15 +69,15 @@ def test_shipped_migrations_keep_their_names_and_order() -> None:
 
 @pytest.mark.parametrize(("names", "expected"), [
     (SHIPPED, None),
-    ([*SHIPPED, "m008_new_column"], None),
+    ([*SHIPPED, "m009_new_column"], None),
     ([*SHIPPED[:3], "m004_inserted", *SHIPPED[3:]],
      "migration 4 is 'm004_inserted', shipped as 'm004_row_order'"),
     ([*SHIPPED[:4], SHIPPED[5], SHIPPED[4], *SHIPPED[6:]],
      "migration 5 is 'm006_source_host', shipped as 'm005_job_parts'"),
-    ([*SHIPPED[:-1], "m007_job_api_versions"],
-     "migration 7 is 'm007_job_api_versions', shipped as 'm007_job_api_version'"),
-    (SHIPPED[:-1], "shipped migration 'm007_job_api_version' is gone"),
-    ([*SHIPPED, "m009_skipped_one"], "migration 8 is named 'm009_skipped_one': expected m008_"),
+    ([*SHIPPED[:-1], "m008_model_catalogue"],
+     "migration 8 is 'm008_model_catalogue', shipped as 'm008_model_catalogues'"),
+    (SHIPPED[:-1], "shipped migration 'm008_model_catalogues' is gone"),
+    ([*SHIPPED, "m010_skipped_one"], "migration 9 is named 'm010_skipped_one': expected m009_"),
 ])
 def test_the_freeze_fails_on_anything_but_an_append_and_says_why(names, expected) -> None:
     problem = frozen_problem(SHIPPED, names)
@@ -87,7 +90,7 @@ def test_the_freeze_fails_on_anything_but_an_append_and_says_why(names, expected
 
 def test_old_names_map_to_shipped_ones() -> None:
     assert set(RENAMED) == set(OLD_NAMES) - set(SHIPPED)
-    assert set(RENAMED.values()) == set(SHIPPED) - set(OLD_NAMES)
+    assert set(RENAMED.values()) == set(SHIPPED) - set(OLD_NAMES) - set(AFTER)
 
 
 # -- stores migrated by the old code -------------------------------------------------------------
@@ -141,7 +144,8 @@ def test_a_store_of_the_old_names_runs_nothing_again(tmp_path, store_value) -> N
     migrate_as_old_code(tmp_path, store_value, OLD_NAMES)
     open_now(tmp_path, store_value)  # ADD COLUMN source_host again would fail here
     open_now(tmp_path, store_value)
-    assert recorded(tmp_path, store_value) == dict.fromkeys([*OLD_NAMES, *SHIPPED], T_OLD)
+    assert recorded(tmp_path, store_value) == {
+        **dict.fromkeys([*OLD_NAMES, *SHIPPED], T_OLD), **dict.fromkeys(AFTER, T_NEW)}
 
 
 def test_a_store_from_before_source_host_gets_the_new_names(tmp_path, store_value) -> None:
@@ -150,7 +154,8 @@ def test_a_store_from_before_source_host_gets_the_new_names(tmp_path, store_valu
     open_now(tmp_path, store_value)
     assert recorded(tmp_path, store_value) == {
         **dict.fromkeys(SHIPPED[:5], T_OLD),
-        **dict.fromkeys(["m006_source_host", "m004_source_host", "m007_job_api_version"], T_NEW),
+        **dict.fromkeys(["m006_source_host", "m004_source_host", "m007_job_api_version", *AFTER],
+                        T_NEW),
     }
     with raw_database(tmp_path, store_value) as db:  # the columns m006 and m007 add
         assert db.query("SELECT source_host FROM batches") == []

@@ -194,11 +194,12 @@ def test_prepare() -> None:
 
 def test_emulator() -> None:
     options = Parsed("emulator", "--port", "0", "--error-rate", "0.25", "--seed", "7",
-                     "--queue-limit", "100").options
+                     "--queue-limit", "100", "--cache-hit-rate", "0.5").options
     assert (options.host, options.port, options.data, options.verbose) == ("127.0.0.1", 0, None,
                                                                            False)
     config = options.config
-    assert (config.error_rate, config.seed, config.queue_limit) == (0.25, 7, 100)
+    assert (config.error_rate, config.seed, config.queue_limit, config.cache_hit_rate) == (
+        0.25, 7, 100, 0.5)
     assert Parsed("emulator", "--error-rate", "2").refused() == \
         "error: --error-rate must be at most 1.0, got 2"
 

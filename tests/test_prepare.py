@@ -8,7 +8,9 @@ import re
 import orjson
 import pytest
 
+from batchctl.cli.flags import FLAGS
 from batchctl.core.errors import ExitCode, InputError, UsageError
+from batchctl.core.events import Data, gather
 from batchctl.core.requests.prepare import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, PrepareSpec, prepare
 from batchctl.core.requests.scan import scan_file
 from tests.helpers import invoke
@@ -17,10 +19,10 @@ ID_RULE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def run(spec: PrepareSpec, stdin: bytes | None = None) -> tuple[list[dict], object]:
-    lines: list[bytes] = []
-    result = prepare(spec, lines.append, stdin=io.BytesIO(stdin) if stdin is not None else None)
-    assert all(line.endswith(b"\n") and line.count(b"\n") == 1 for line in lines)
-    return [orjson.loads(line) for line in lines], result
+    events, result = gather(prepare(spec, stdin=io.BytesIO(stdin) if stdin is not None else None))
+    data = b"".join(e.data for e in events if isinstance(e, Data))
+    assert data.endswith(b"\n") or not data
+    return [orjson.loads(line) for line in data.split(b"\n")[:-1]], result
 
 
 def texts(reqs: list[dict]) -> list[str]:
@@ -171,15 +173,15 @@ def test_files_glob_that_matches_nothing(tmp_path):
 @pytest.mark.parametrize(
     "spec, message",
     [
-        (PrepareSpec(), "nothing to read"),
-        (PrepareSpec(source="x", files_glob="*"), "not both"),
-        (PrepareSpec(source="x", id_column="id"), "--id-column needs --column"),
-        (PrepareSpec(source="x", template="no placeholder"), "{text}"),
-        (PrepareSpec(source="x", id_prefix="bad prefix"), "--id-prefix"),
+        (PrepareSpec(flags=FLAGS), "nothing to read"),
+        (PrepareSpec(flags=FLAGS, source="x", files_glob="*"), "not both"),
+        (PrepareSpec(flags=FLAGS, source="x", id_column="id"), "--id-column needs --column"),
+        (PrepareSpec(flags=FLAGS, source="x", template="no placeholder"), "{text}"),
+        (PrepareSpec(flags=FLAGS, source="x", id_prefix="bad prefix"), "--id-prefix"),
         # a length rule says the length found (issue 21, item 7)
-        (PrepareSpec(source="x", id_prefix="p" * 41), "must be at most 40 characters from a-z "
-                                                      "A-Z 0-9 _ -; it has 41"),
-        (PrepareSpec(source="x", max_tokens=0), "--max-tokens"),
+        (PrepareSpec(flags=FLAGS, source="x", id_prefix="p" * 41),
+         "must be at most 40 characters from a-z A-Z 0-9 _ -; it has 41"),
+        (PrepareSpec(flags=FLAGS, source="x", max_tokens=0), "--max-tokens"),
     ],
 )
 def test_impossible_options_are_usage_errors(spec, message):
@@ -192,7 +194,9 @@ def test_output_passes_submit_validation(tmp_path):
     src.write_text("id,prompt\n" + "".join(f"id {i % 7},prompt {i}\n" for i in range(50)))
     out = tmp_path / "requests.jsonl"
     with out.open("wb") as f:
-        prepare(PrepareSpec(source=str(src), column="prompt", id_column="id"), f.write)
+        for event in prepare(PrepareSpec(source=str(src), column="prompt", id_column="id")):
+            assert isinstance(event, Data)
+            f.write(event.data)
     scan = scan_file(out)
     assert scan.request_count == 50
 

@@ -64,7 +64,8 @@ def test_a_file_with_one_mistake_on_every_line_reads_as_one_line(tmp_path: Path,
     problems = [x for x in result.stderr.splitlines() if x.startswith(f"{path}:")]
     assert problems == [
         f"{path}:1: params.stream: streaming is not supported in the Message Batches API; drop "
-        "stream [stream] (99 lines: 1-49, 51-100)",
+        "stream [stream; source: https://platform.claude.com/docs/en/build-with-claude/"
+        "batch-processing] (99 lines: 1-49, 51-100)",
         f'{path}:101: custom_id "r 100" must be 1 to 64 characters from a-z A-Z 0-9 _ -: it has '
         '" " at character 2',
     ]

@@ -173,7 +173,7 @@ def test_all_problems_are_reported_in_file_order(tmp_path):
         "in.jsonl:2: invalid JSON: unexpected character, expected a JSON value at column 3",
         'in.jsonl:4: custom_id "a" repeats line 1',
         "in.jsonl:5: params.max_tokens: must be at least 1, got 0; set max_tokens to 1 or more "
-        "[max-tokens-min]",
+        "[max-tokens-min; source: https://platform.claude.com/docs/en/build-with-claude/batch-processing]",
         'in.jsonl:6: custom_id "b" repeats line 3',
     ]
 
@@ -215,7 +215,7 @@ def test_unknown_params_keys_pass_untouched(tmp_path):
 
 def test_native_lines_are_copied_byte_for_byte(tmp_path):
     raw = (
-        b'{ "custom_id" : "a",  "params": {"model":"m","max_tokens":1,'
+        b'{ "custom_id" : "a",  "params": {"model":"claude-opus-5","max_tokens":1,'
         b'"messages":[{"role":"user","content":"\\u00e9 1.50"}], "x": 1.50} }'
     )
     path = write(tmp_path, raw, end=b"  \r\n")
@@ -261,7 +261,7 @@ def big_file(tmp_path_factory):
     """100,001 minimal requests (about 9 MB)."""
     path = tmp_path_factory.mktemp("big") / "big.jsonl"
     template = (
-        b'{"custom_id":"r%d","params":{"model":"m","max_tokens":1,'
+        b'{"custom_id":"r%d","params":{"model":"claude-opus-5","max_tokens":1,'
         b'"messages":[{"role":"user","content":"x"}]}}\n'
     )
     path.write_bytes(b"".join(template % i for i in range(100_001)))
@@ -390,11 +390,12 @@ def test_token_estimate_counts_text_of_system_messages_and_tools():
 
 
 def test_token_estimates_are_per_model(tmp_path):
-    path = write(tmp_path, req("a", "x" * 40), req("b", "x" * 8, model="other"), req("c", "x" * 4))
+    path = write(tmp_path, req("a", "x" * 40), req("b", "x" * 8, model="claude-opus-5"),
+                 req("c", "x" * 4))
     scan = scan_file(path)
-    assert scan.input_tokens == {"claude-haiku-4-5": 11, "other": 2}
+    assert scan.input_tokens == {"claude-haiku-4-5": 11, "claude-opus-5": 2}
     assert scan.est_input_tokens == 13
-    assert scan.output_tokens == {"claude-haiku-4-5": 32, "other": 16}
+    assert scan.output_tokens == {"claude-haiku-4-5": 32, "claude-opus-5": 16}
 
 
 @settings(

@@ -377,7 +377,7 @@ def test_an_unknown_model_gets_no_cost_until_prices_says(tmp_path: Path, make_em
         return run_on(emu, clock, *args, **kwargs)
 
     path = write(tmp_path / "req.jsonl", [request("u", "x", model="claude-imaginary-9")])
-    _, (batch_id,) = submit(cli, path)
+    _, (batch_id,) = submit(cli, path, "--allow-unknown-model")
     clock.advance(3600)
     result = cli("results", batch_id)
     assert result.exit_code == 0

@@ -49,7 +49,7 @@ CITED = [{"type": "char_location", "cited_text": "d", "document_index": 0,
 
 # rule, api version, bad params, good params (the same request, fixed), what the problem says,
 # what the emulator's errored result says (error type, fragment of its message; None: the
-# emulator does not read that rule yet: the cache markers' are issue 20 item 6)
+# emulator does not read that rule)
 CASES = [
     ("sampling-removed", None, params(temperature=0.2), params(),
      ("params.temperature: not supported with anthropic-version 2026-10-21; drop the key, or use "
@@ -92,15 +92,20 @@ CASES = [
      ("invalid_request_error", "messages.0.content.0.citations")),
     ("cache-markers-max", None, params(system=marked(5)), params(system=marked(4)),
      "params.system.4.cache_control: A maximum of 4 blocks with cache_control may be provided. "
-     "Found 5.", None),
+     "Found 5.", ("invalid_request_error",
+                  "A maximum of 4 blocks with cache_control may be provided. Found 5.")),
     ("cache-ttl-order", None, params(system=marked(2, "5m", "1h")), params(system=marked(2, "1h", "5m")),
      "params.system.1.cache_control.ttl: a ttl='1h' cache_control block must not come after a "
-     "ttl='5m' cache_control block", None),
+     "ttl='5m' cache_control block", ("invalid_request_error",
+                                      "system.1.cache_control.ttl: a ttl='1h' cache_control block "
+                                      "must not come after a ttl='5m' cache_control block")),
     ("cache-marker-block", None,
      params(messages=blocks("user", {"type": "text", "text": "", "cache_control": EPHEMERAL},
                             {"type": "text", "text": "x"})),
      params(messages=blocks("user", {"type": "text", "text": LONG, "cache_control": EPHEMERAL})),
-     "params.messages.0.content.0.text: cache_control cannot be set for empty text blocks", None),
+     "params.messages.0.content.0.text: cache_control cannot be set for empty text blocks",
+     ("invalid_request_error",
+      "messages.0.content.0.text: cache_control cannot be set for empty text blocks")),
 ]
 IDS = [case[0] for case in CASES]
 
@@ -119,9 +124,12 @@ def version_args(version: str | None) -> list[str]:
 
 
 def test_every_rule_of_the_table_has_a_case() -> None:
-    """Each rule that can refuse has a case here; a rule that only ever warns is tested where
-    its warning is (cache-prefix-min: tests/caching/test_refusals.py)."""
-    assert sorted(IDS) == sorted(rule.id for rule in RULES.values() if not rule.warns)
+    """Each rule that can refuse has a case here or in tests/test_model_checks.py; a rule that
+    only ever warns is tested where its warning is (cache-prefix-min:
+    tests/caching/test_refusals.py; model-deprecated: tests/test_model_checks.py)."""
+    from tests.test_model_checks import MODEL_RULES
+
+    assert sorted([*IDS, *MODEL_RULES]) == sorted(rule.id for rule in RULES.values() if not rule.warns)
     assert all(rule.source and rule.summary and rule.hint for rule in RULES.values())
 
 
@@ -137,7 +145,8 @@ def test_submit_refuses_a_broken_rule_with_its_line(
     problems = result.stderr.splitlines()
     assert problems[0] == f"error: {path}: 1 problem; nothing was submitted"
     assert problems[1].startswith(f"{path}:2: {says}"), problems[1]
-    assert problems[1].endswith(f"[{rule}]")
+    assert problems[1].endswith(f"[{rule}; source: {RULES[rule].source}]") or (
+        problems[1].endswith(f"[{rule}; source: the Models API (fetched 2026-09-21 14:13Z)]"))
     assert cli("list", "--json").stdout == ""  # nothing was sent
 
 
@@ -220,16 +229,21 @@ def test_the_dry_run_lists_the_version_and_the_rules(tmp_path: Path, cli: Any) -
     assert "rules checked\tsampling-removed, sampling-range," in human.stdout
 
 
-def test_an_unknown_model_is_a_warning_once_and_the_api_answers_not_found(
+def test_an_unknown_model_sent_anyway_is_a_warning_once_and_the_api_answers_not_found(
     tmp_path: Path, cli: Any, emulator: Any
 ) -> None:
     path = write(tmp_path / "in.jsonl", *(line(f"r{i}", params(model="my-model")) for i in range(3)))
-    result = cli("submit", str(path))
+    refused = cli("submit", str(path))
+    assert refused.exit_code == 3 and refused.stdout == ""
+    assert f'{path}:1: params.model: unknown model "my-model"; fix the model id' in refused.stderr
+    result = cli("submit", "--allow-unknown-model", str(path))
     assert result.exit_code == 0, result.stderr
     warnings = [x for x in result.stderr.splitlines() if x.startswith("warning:")]
-    assert warnings == [(f'warning: {path}:1: params.model: "my-model" is not in the model table '
-                        "(as of 2026-12-02): not checked; the API answers not_found_error for a "
-                        "model that does not exist [model-known] (and 2 more lines)")]
+    source = "the Models API (fetched 2026-09-21 14:13Z)"
+    assert warnings == [(f'warning: {path}:1: params.model: "my-model" is not in {source}: sent '
+                        "unchecked (--allow-unknown-model); the API answers not_found_error for a "
+                        f"model that does not exist [model-known; source: {source}] (and 2 more "
+                        "lines)")]
     emulator.clock.advance(3600)
     results = [json.loads(x) for x in cli("results", result.stdout.strip()).stdout.splitlines()]
     assert {r["result"]["error"]["error"]["type"] for r in results} == {"not_found_error"}

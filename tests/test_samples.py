@@ -26,7 +26,8 @@ def lines(name: str) -> list[dict]:
 
 
 @pytest.mark.parametrize(
-    "name, count", [("questions.jsonl", 15), ("mixed.jsonl", 5), ("openai_style.jsonl", 4)]
+    "name, count", [("questions.jsonl", 15), ("mixed.jsonl", 5), ("openai_style.jsonl", 4),
+                    ("shared_doc.jsonl", 200)]
 )
 def test_request_samples_pass_a_dry_run(name, count):
     result = invoke(["submit", str(SAMPLES / name), "--dry-run", "--json"])
@@ -44,6 +45,46 @@ def test_mixed_sample_covers_what_it_promises():
     image = reqs["image-base64"]["messages"][0]["content"][0]
     assert image["source"]["media_type"] == "image/png"
     assert base64.b64decode(image["source"]["data"]).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_shared_doc_sample_is_what_its_script_writes(tmp_path):
+    out = tmp_path / "shared_doc.jsonl"
+    subprocess.run([sys.executable, str(SAMPLES / "make_shared_doc.py"), str(out)], check=True)
+    assert out.read_bytes() == (SAMPLES / "shared_doc.jsonl").read_bytes()
+    assert out.stat().st_size < 5_000_000
+    reqs = lines("shared_doc.jsonl")
+    docs = {orjson.dumps(r["params"]["system"]) for r in reqs}
+    assert len(docs) == 1  # one document in front of every question
+    assert len(reqs[0]["params"]["system"][0]["text"]) > 4 * 4096  # over Haiku 4.5's minimum
+    assert len({r["params"]["messages"][0]["content"] for r in reqs}) == len(reqs) == 200
+    assert b"cache_control" not in out.read_bytes()  # --cache auto places the markers
+
+
+def test_shared_doc_sample_reads_its_cache_after_a_warm_up(make_emulator):
+    """The markers batchctl's planner places (core/caching), sent to the emulator: one batch
+    mostly writes; a warm-up batch of one request, then the rest, reads (issue 20 item 6)."""
+    from batchctl.core.caching.place import CachePlan, place
+    from batchctl.core.caching.planner import Planner
+
+    reqs = lines("shared_doc.jsonl")
+    planner = Planner()
+    for n, line in enumerate(reqs, 1):
+        planner.add(line["params"], n)
+    plan = CachePlan.from_grouping(planner.finish())
+    placed = [{**line, "params": place(line["params"], plan).body} for line in reqs]
+
+    def readers(emulator, *batches):
+        found = []
+        with emulator.client() as client:
+            for requests in batches:
+                batch = client.messages.batches.create(requests=requests)
+                emulator.clock.advance(61)
+                found += [r.result.message.usage.cache_read_input_tokens > 0
+                          for r in client.messages.batches.results(batch.id)]
+        return sum(found)
+
+    assert readers(make_emulator(), placed) < 100
+    assert readers(make_emulator(), placed[:1], placed[1:]) >= 0.9 * 199
 
 
 def test_openai_style_sample_is_the_openai_form():

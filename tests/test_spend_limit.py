@@ -11,6 +11,7 @@ import pytest
 
 from batchctl.core import errors
 from batchctl.core.api.client import translate
+from batchctl.core.events import Outbox
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
 from tests.conftest import connect_api
@@ -59,15 +60,14 @@ def test_the_ramp_limit_says_when_to_come_back(make_emulator, clock, seven):
 def test_the_sdk_does_not_retry_a_cap_either(make_emulator, clock, tmp_path):
     """batchctl's own calls run with SDK retries: its hook stops them at a cap."""
     emulator = make_emulator(spend_limit="contract")
-    retries: list[float] = []
+    retries = Outbox()
     settings = Settings.resolve(state_dir=tmp_path / "s", base_url=emulator.base_url, emulator=False)
-    api = connect_api(settings, clock=clock,
-                      max_retries=8, on_retry=lambda s, why: retries.append(s))
+    api = connect_api(settings, clock=clock, max_retries=8, outbox=retries)
     client = api._client  # the SDK client batchctl built, retries on
     exc = translate(failure(lambda: client.messages.batches.create(requests=[request("a")])))
     assert isinstance(exc, errors.SpendLimitError) and exc.exit_code == 10
     assert exc.status == 429 and "contract_spend_limit_reached" in exc.message
-    assert retries == []
+    assert retries.drain() == []
     api.close()
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from batchctl.cli.flags import FLAGS
 from batchctl.core import errors
 from batchctl.core.location import parse_store
 from batchctl.core.state.migrations import MIGRATIONS, RENAMED
@@ -240,8 +241,9 @@ def test_a_unique_prefix_resolves_and_an_ambiguous_one_is_refused(open_store) ->
     (row,) = store.resolve("msgbatch_01AAAAx…", base_url="http://x")
     assert row["id"] == "msgbatch_01AAAAxxxxxxxxxxxxxxxxxxx1"
     with pytest.raises(errors.UsageError, match=r"'msgbatch_01AAAA' is the start of 2 tracked batch ids: "
-                       r"msgbatch_01AAAAx\w+, msgbatch_01AAAAy\w+"):
-        store.resolve("msgbatch_01AAAA", base_url="http://x")
+                       r"msgbatch_01AAAAx\w+, msgbatch_01AAAAy\w+") as refused:
+        store.resolve("msgbatch_01AAAA", base_url="http://x", flags=FLAGS)
+    assert refused.value.hint == "give more of the id (batchctl list --wide shows them whole)"
     with pytest.raises(errors.NotFoundError):  # too short to be taken for a prefix
         store.resolve("msgbatch_01AAA", base_url="http://x")
     with pytest.raises(errors.NotFoundError):  # another API's store rows are not candidates

@@ -12,10 +12,11 @@ import pytest
 
 from batchctl.cli import options as cli_options
 from batchctl.core.errors import StateError
+from batchctl.core.events import gather
 from batchctl.core.requests import scan as core_requests
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
-from batchctl.core.submit.submit import split_key, submit
+from batchctl.core.submit.submit import JobOptions, split_key, submit
 from tests.conftest import API_KEY, connect_api
 from tests.conftest import on as run_on
 from tests.helpers import invoke, request, write_jsonl
@@ -182,7 +183,7 @@ def test_invalid_file_exits_3_and_sends_nothing(cli, emulator, tmp_path):
     assert lines[0] == f"error: {path}: 2 problems; nothing was submitted"
     assert lines[1:] == [
         f"{path}:3: params.max_tokens: must be at least 1, got 0; set max_tokens to 1 or more "
-        "[max-tokens-min]",
+        "[max-tokens-min; source: https://platform.claude.com/docs/en/build-with-claude/batch-processing]",
         f'{path}:4: custom_id "a" repeats line 1',
     ]
     assert remote(emulator) == []
@@ -219,7 +220,7 @@ def test_dry_run_sends_nothing_and_needs_no_key(emulator, clock, seven, tmp_path
 
 def test_dry_run_with_an_unknown_model_gives_no_cost(cli, emulator, tmp_path):
     path = write_jsonl(tmp_path / "m.jsonl", [request("a"), request("b", model="claude-unknown-9")])
-    result = cli("submit", str(path), "--dry-run")
+    result = cli("submit", str(path), "--dry-run", "--allow-unknown-model")
     assert result.exit_code == 0
     rows = dict(line.split("\t", 1) for line in result.stdout.splitlines())
     assert rows["requests"] == "2"
@@ -321,7 +322,7 @@ def test_a_file_changed_after_the_check_is_not_submitted(emulator, clock, seven,
     store = Store.open(state_dir, clock=clock)
     try:
         with pytest.raises(StateError):
-            submit(api, store, scan, source=str(seven), clock=clock)
+            gather(submit(api, store, scan, JobOptions(str(seven)), clock=clock))
     finally:
         api.close()
         store.close()

@@ -12,23 +12,23 @@ from typing import Any
 
 from batchctl.core import errors
 from batchctl.core.api.client import Api
+from batchctl.core.events import ApiRetry, Outbox
 from batchctl.core.settings import Settings
 from tests.conftest import API_KEY, connect_api
 from tests.helpers import failure, invoke
 from tests.lifecycle_support import closed_port_url, write_requests
 
 
-def connect(base_url: str, clock: Any, tmp_path: Path, retries: list[float]) -> Api:
+def connect(base_url: str, clock: Any, tmp_path: Path, retries: Outbox) -> Api:
     settings = Settings.resolve(state_dir=tmp_path / "s", base_url=base_url, emulator=False)
     # max_retries left at batchctl's default (8): what a user gets.
-    return connect_api(settings, clock=clock,
-                       on_retry=lambda s, why: retries.append(s))
+    return connect_api(settings, clock=clock, outbox=retries)
 
 
 def test_a_refused_connection_is_not_retried_and_names_the_url(clock: Any,
                                                                tmp_path: Path) -> None:
     url = closed_port_url()
-    retries: list[float] = []
+    retries = Outbox()
     api = connect(url, clock, tmp_path, retries)
     try:
         try:
@@ -39,7 +39,7 @@ def test_a_refused_connection_is_not_retried_and_names_the_url(clock: Any,
             raise AssertionError("a closed port answered")
     finally:
         api.close()
-    assert retries == []  # the SDK was not left to retry it 8 times (~40 s)
+    assert retries.drain() == []  # the SDK was not left to retry it 8 times (~40 s)
     assert refused.exit_code == 6 and refused.request_sent is False
     assert refused.message == f"could not connect to {url}: connection refused (nothing is " \
                               "listening there)"
@@ -54,8 +54,9 @@ def test_every_command_fails_at_once_on_a_refused_connection(clock: Any, tmp_pat
                         clock=clock)
         assert result.exit_code == 6, (args, result.stderr)
         assert result.stdout == ""
-        assert result.stderr.startswith(f"error: could not connect to {url}: connection "
-                                        "refused (nothing is listening there)"), args
+        (error,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+        assert error.startswith(f"error: could not connect to {url}: connection refused "
+                                "(nothing is listening there)"), args
         assert "retrying" not in result.stderr
     assert clock.sleeps == []  # submit's own create loop does not try again either
 
@@ -66,7 +67,7 @@ UNRESOLVABLE = "http://batchctl-test.invalid"
 
 def test_a_host_that_does_not_resolve_is_not_retried_and_names_it(clock: Any,
                                                                    tmp_path: Path) -> None:
-    retries: list[float] = []
+    retries = Outbox()
     api = connect(UNRESOLVABLE, clock, tmp_path, retries)
     started = time.monotonic()
     try:
@@ -79,7 +80,7 @@ def test_a_host_that_does_not_resolve_is_not_retried_and_names_it(clock: Any,
     finally:
         api.close()
     assert time.monotonic() - started < 3
-    assert retries == [] and clock.sleeps == []  # not the SDK's 8 retries (~34 s)
+    assert retries.drain() == [] and clock.sleeps == []  # not the SDK's 8 retries (~34 s)
     assert refused.exit_code == 6 and refused.request_sent is False
     assert refused.message.startswith(f"could not connect to {UNRESOLVABLE}: the host name does "
                                       "not resolve (")
@@ -95,8 +96,10 @@ def test_every_command_fails_at_once_on_a_host_that_does_not_resolve(clock: Any,
                         env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
         assert result.exit_code == 6, (args, result.stderr)
         assert result.stdout == ""
-        assert result.stderr.startswith(f"error: could not connect to {UNRESOLVABLE}: the host "
-                                        "name does not resolve"), args
+        # (submit first says the Models API could not be asked: a warning, the same reason)
+        (error,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+        assert error.startswith(f"error: could not connect to {UNRESOLVABLE}: the host name "
+                                "does not resolve"), args
         # Nothing came back: no word of an answer, no retry.
         assert "retrying" not in result.stderr and "did not answer" not in result.stderr
     assert clock.sleeps == []
@@ -109,14 +112,15 @@ def test_failing_answers_keep_the_sdks_retries(make_emulator: Any, clock: Any,
         batch_id = client.messages.batches.create(requests=[{  # type: ignore[list-item]
             "custom_id": "a", "params": {"model": "claude-haiku-4-5", "max_tokens": 8,
                                          "messages": [{"role": "user", "content": "hi"}]}}]).id
-    retries: list[float] = []
+    retries = Outbox()
     api = connect(emu.base_url, clock, tmp_path, retries)
     try:
         for _ in range(4):  # at fault_rate 0.5, some of these calls fail first and are retried
             assert api.retrieve(batch_id)["id"] == batch_id
     finally:
         api.close()
-    assert retries  # 429/500/529 answers were retried by the SDK, as before
+    # 429/500/529 answers were retried by the SDK, as before
+    assert any(isinstance(e, ApiRetry) for e in retries.drain())
 
 
 def test_a_connection_that_breaks_before_an_answer_is_retried_and_said_so(
@@ -138,16 +142,16 @@ def test_a_connection_that_breaks_before_an_answer_is_retried_and_said_so(
                 conn.close()  # the request was read; no reply
 
         threading.Thread(target=hang_up, daemon=True).start()
-        whys: list[str] = []
+        outbox = Outbox()
         url = f"http://127.0.0.1:{server.getsockname()[1]}"
         settings = Settings.resolve(state_dir=tmp_path / "s", base_url=url, emulator=False)
-        api = connect_api(settings, clock=clock, max_retries=1,
-                          on_retry=lambda s, why: whys.append(why))
+        api = connect_api(settings, clock=clock, max_retries=1, outbox=outbox)
         try:
             error = failure(lambda: api.list_page())
         finally:
             api.close()
             stop.set()
+    whys = [e.why for e in outbox.drain() if isinstance(e, ApiRetry)]
     assert whys == ["the connection to the API broke before an answer came back"]
     assert error.exit_code == 6 and "could not reach the API at " + url in error.message
 

@@ -37,6 +37,20 @@ def recorder(servers) -> HostileServer:
     return servers(lambda method, path: json_answer({"stolen": True}))
 
 
+def with_models(answer: Callable[[str, str], Answer]) -> Callable[[str, str], Answer]:
+    """``answer``, with GET /v1/models answered by a page of one model (submit asks it first)."""
+    from batchctl.core.catalog.models import packaged_table
+
+    info = next(m for m in packaged_table()["models"] if m["id"] == "claude-haiku-4-5-20251001")
+    page = {"data": [info], "has_more": False, "first_id": info["id"], "last_id": info["id"]}
+    return lambda method, path: (json_answer(page) if path.startswith("/v1/models")
+                                 else answer(method, path))
+
+
+def batch_calls(server: HostileServer) -> list[str]:
+    return [s.method for s in server.seen if not s.path.startswith("/v1/models")]
+
+
 def run(base_url: str, clock, *args: str):
     return invoke(["--base-url", base_url, *args], env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
 
@@ -86,14 +100,15 @@ def test_a_redirect_to_another_origin_is_refused_before_it_is_followed(servers, 
 
 
 def test_a_created_id_of_the_wrong_shape_never_reaches_the_store(servers, clock, tmp_path, state_dir):
-    hostile = servers(lambda method, path: json_answer(batch("../../../tmp/evil", status="in_progress")))
+    hostile = servers(with_models(
+        lambda method, path: json_answer(batch("../../../tmp/evil", status="in_progress"))))
     path = write_jsonl(tmp_path / "one.jsonl", [request("a")])
     result = run(hostile.origin, clock, "submit", str(path))
     assert result.exit_code == 6
     assert result.stdout == ""
     assert "not of the documented shape msgbatch_...: '../../../tmp/evil'" in result.stderr
     assert "the next submit looks for the batch first" in result.stderr
-    assert [s.method for s in hostile.seen] == ["POST"]  # not sent again
+    assert batch_calls(hostile) == ["POST"]  # not sent again
     store = Store.open(state_dir, clock=clock)
     try:
         assert store.batches() == []
@@ -153,7 +168,7 @@ def test_retry_after_in_seconds_is_honoured(servers, clock, tmp_path):
         error_answer(429, "rate_limit_error", "slow down", **{"retry-after": "3"}),
         json_answer(batch(GOOD_ID, status="in_progress")),
     ])
-    hostile = servers(lambda method, path: next(answers))
+    hostile = servers(with_models(lambda method, path: next(answers)))
     path = write_jsonl(tmp_path / "one.jsonl", [request("a")])
     result = run(hostile.origin, clock, "submit", str(path))
     assert result.exit_code == 0, result.stderr

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from batchctl.core.errors import UnavailableError
+from batchctl.core.events import BatchChanged, Polled, PollFailed, gather
 from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
 from batchctl.core.tracking.lifecycle import resolve_targets
@@ -17,6 +18,7 @@ from batchctl.core.workflows.waiting import (
     MAX_INTERVAL,
     SLEEP_SLICE,
     Backoff,
+    WaitOptions,
     sleep_until,
     wait_for,
 )
@@ -245,22 +247,21 @@ def test_wait_for_keeps_polling_through_a_brief_outage(make_emulator, tmp_path, 
     api = connect_api(settings, clock=clock, max_retries=0)
     store = Store.open(state_dir, clock=clock)
     targets = resolve_targets(store, [batch], base_url=settings.base_url)
-    changes, errors, ticks = [], [], []
     try:
         for _attempt in range(20):  # the first poll must succeed (else it is exit 6 at once)
             try:
-                records = wait_for(
-                    api, store, targets, clock=clock, interval=5,
-                    on_change=lambda rec, prev: changes.append((rec["processing_status"], prev)),
-                    on_tick=lambda recs, now: ticks.append(now),
-                    on_error=errors.append,
-                )
+                events, records = gather(wait_for(api, store, targets, WaitOptions(interval=5),
+                                                  clock=clock))
                 break
             except UnavailableError:
                 continue
     finally:
         api.close()
         store.close()
+    changes = [(e.record["processing_status"], e.previous) for e in events
+               if isinstance(e, BatchChanged)]
+    errors = [e.error for e in events if isinstance(e, PollFailed)]
+    ticks = [e.now for e in events if isinstance(e, Polled)]
     assert records[0]["processing_status"] == "ended"
     assert errors and all(isinstance(e, UnavailableError) for e in errors)
     assert [c[0] for c in changes] == ["in_progress", "ended"]

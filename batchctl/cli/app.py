@@ -18,6 +18,7 @@ from typer.core import TyperCommand, TyperGroup
 from batchctl import __version__
 from batchctl.cli import choices, iostreams, typer_private
 from batchctl.cli.context import AppContext, Overrides, streams
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.iostreams import IOStreams
 from batchctl.cli.options import a_dir
 from batchctl.core.errors import BatchctlError, ExitCode, InputError
@@ -69,6 +70,9 @@ COMMANDS: dict[str, CommandInfo] = {
                            "DIR/<label-or-job>-<batch id>.jsonl (or .csv)."),
     "prepare": CommandInfo("prepare", "Turn plain prompts into a request file, written to "
                            "stdout."),
+    "models": CommandInfo("models", "List the models the API offers: id, name, lifecycle, "
+                          "retirement date, max_tokens, max input tokens, batch support and "
+                          "thinking types."),
     "emulator": CommandInfo("emulator", "Serve the local emulator of the Message Batches API "
                             "over HTTP until Ctrl-C."),
     "state": CommandInfo("state", "The state store: which one is in use, where it lives; "
@@ -373,7 +377,8 @@ def root(
     overrides = ctx.obj if isinstance(ctx.obj, Overrides) else None
     try:
         settings = Settings.resolve(
-            state_dir=state_dir, emulator=emulator, base_url=base_url, store=store
+            state_dir=state_dir, emulator=emulator, base_url=base_url, store=store,
+            environ=os.environ, flags=FLAGS,
         )
     except BatchctlError as exc:
         report_error(io, exc)

@@ -8,6 +8,7 @@ and commands that need neither stay fast.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,6 +17,7 @@ import typer
 
 from batchctl.cli.iostreams import IOStreams
 from batchctl.core.clock import Clock, SystemClock
+from batchctl.core.events import Outbox
 from batchctl.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -76,6 +78,9 @@ class AppContext:
     io: IOStreams
     clock: Clock = field(default_factory=SystemClock)
     overrides: Overrides = field(default_factory=Overrides)
+    #: What the API layer says during its calls (retries, 404s ridden out), for
+    #: ``batchctl.cli.render.events`` to show between a workflow's events.
+    notices: Outbox = field(default_factory=Outbox)
     _api: Api | None = None
     _store: Store | None = None
 
@@ -123,25 +128,25 @@ class AppContext:
             api_class = _import_api()
             self._api = api_class.connect(
                 self.settings,
-                emulator_config=self.overrides.emulator_config,
+                api_key=os.environ.get("ANTHROPIC_API_KEY"),
+                emulator_config=self._emulator_config(),
                 clock=self.clock,
                 max_retries=self.overrides.api_max_retries,
-                on_retry=self._say_retry,
-                on_note=self._say_note,
+                outbox=self.notices,
             )
         return self._api
 
-    def _say_note(self, message: str) -> None:
-        self.err.print(f"note: {message}", markup=False, highlight=False)
+    def _emulator_config(self) -> Any:
+        """The in-process emulator's settings: the test's, else ``BATCHCTL_EMULATOR_*``."""
+        if self.overrides.emulator_config is not None or not self.settings.emulator:
+            return self.overrides.emulator_config
+        from batchctl.core.errors import UsageError
+        from batchctl.emulator import EmulatorConfig
 
-    def _say_retry(self, seconds: float, why: str) -> None:
-        # Only waits a person would notice: the SDK's sub-second backoffs pass silently.
-        if seconds >= 1.0:
-            self.err.print(
-                f"warning: {why}; retrying in {seconds:.0f} s",
-                markup=False,
-                highlight=False,
-            )
+        try:
+            return EmulatorConfig.from_env(os.environ)
+        except ValueError as exc:
+            raise UsageError(f"emulator settings: {exc}") from None
 
     def store(self) -> Store:
         if self._store is None:
@@ -165,8 +170,11 @@ def run_parsed(ctx: typer.Context, run: Callable[[AppContext, T], None], options
     """gh's ``NewCmdX(f, runF)`` seam: a command function parses its flags into ``options`` (a
     plain value) and hands them to its ``run``, or to the stand-in a test injected
     (``Overrides.run``), which sees what was parsed with no API, store or emulator behind it."""
+    from batchctl.cli.render.events import api_notices
+
     actx = app_context(ctx)
-    (actx.overrides.run or run)(actx, options)
+    with api_notices(actx):  # what the API layer queued is said even by a plain call's command
+        (actx.overrides.run or run)(actx, options)
 
 
 def app_context(ctx: typer.Context) -> AppContext:

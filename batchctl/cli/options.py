@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -27,6 +28,7 @@ def complete_refs(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
             state_dir=given.get("state_dir"),
             emulator=given.get("emulator"),
             base_url=given.get("base_url"),
+            environ=os.environ,
         )
     except Exception:  # noqa: BLE001 - a half-typed flag must not break the shell's completion
         return []

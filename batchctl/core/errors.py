@@ -159,6 +159,11 @@ class RefusedError(UnavailableError):
     """Nothing listens at the API's address: not retried (it would not help), nothing was sent."""
 
 
+class StorageNotReadyError(UnavailableError):
+    """503 storage_not_ready: the workspace is still being connected to its storage; waited
+    out longer than another 5xx (batchctl.core.api.patience), then exit 6."""
+
+
 class StreamDroppedError(UnavailableError):
     """A response body (results) was cut off part-way; fetching it again may succeed."""
 

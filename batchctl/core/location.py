@@ -28,6 +28,7 @@ class StoreLocation:
     conninfo: str = field(default="", repr=False)  # the secret form, for the driver only
     masked: str = ""
     password: str = field(default="", repr=False)
+    option: str = field(default="store", compare=False)  # how the caller names --store
 
     @property
     def is_postgres(self) -> bool:
@@ -48,35 +49,36 @@ class StoreLocation:
 SQLITE = StoreLocation("sqlite", masked="sqlite")
 
 
-def parse_store(value: str | None) -> StoreLocation:
-    """A ``StoreLocation`` from the option or env value; a usage error (exit 2) if unknown."""
+def parse_store(value: str | None, option: str = "store") -> StoreLocation:
+    """A ``StoreLocation`` from the option or env value; a usage error (exit 2) if unknown
+    (``option``: how the caller names the option, for messages)."""
     text = (value or "").strip()
     if not text or text.lower() == "sqlite":
         return SQLITE
     if text.startswith(("postgresql://", "postgres://")):
-        return _from_url(text)
+        return _from_url(text, option)
     if _KEYWORDS.match(text):
         match = _KW_PASSWORD.search(text)
         password = match.group(2).strip("'") if match else ""
         return StoreLocation("postgresql", text, _KW_PASSWORD.sub(lambda m: m.group(1) + MASK, text),
-                             password)
+                             password, option)
     shown = mask_text(text)
     raise UsageError(
-        f"--store / {STORE_ENV} must be 'sqlite', a postgresql:// URL or a libpq keyword string "
+        f"{option} / {STORE_ENV} must be 'sqlite', a postgresql:// URL or a libpq keyword string "
         f"(service=NAME), got {shown!r}"
     )
 
 
-def _from_url(url: str) -> StoreLocation:
+def _from_url(url: str, option: str) -> StoreLocation:
     try:
         parts = urlsplit(url)
         password = unquote(parts.password or "")
         query = parse_qsl(parts.query, keep_blank_values=True)
     except ValueError:
-        raise UsageError(f"--store / {STORE_ENV}: not a valid URL: {mask_text(url)!r}") from None
+        raise UsageError(f"{option} / {STORE_ENV}: not a valid URL: {mask_text(url)!r}") from None
     secret_q = [v for k, v in query if k.lower() == "password"]
     password = password or (secret_q[0] if secret_q else "")
-    return StoreLocation("postgresql", url, mask_text(url), password)
+    return StoreLocation("postgresql", url, mask_text(url), password, option)
 
 
 def mask_text(text: str) -> str:

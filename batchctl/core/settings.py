@@ -1,12 +1,14 @@
-"""Where batchctl keeps its state and which API it talks to: resolved once, from flags and env."""
+"""Where batchctl keeps its state and which API it talks to: resolved once, from the flags and
+the environment the caller hands in."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from batchctl.core.errors import UsageError
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.location import SQLITE, STORE_ENV, StoreLocation, parse_store
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -35,6 +37,9 @@ class Settings:
     emulator: bool
     base_url: str
     store: StoreLocation = SQLITE
+    #: How the caller names the options (``--base-url``, ``--emulator``...), for the messages
+    #: of what is built from these settings (the API client's hints).
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
     @property
     def store_path(self) -> Path:
@@ -59,9 +64,14 @@ class Settings:
         emulator: bool | None = None,
         base_url: str | None = None,
         store: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        flags: Flags = KEYS,
     ) -> Settings:
-        env = os.environ
-        where = parse_store(store if store is not None else env.get(STORE_ENV))
+        """The settings of one invocation: each flag given, else its variable in ``environ``
+        (the caller's environment; None: none), else the default. ``flags``: how the caller
+        names the options, for messages."""
+        env = environ or {}
+        where = parse_store(store if store is not None else env.get(STORE_ENV), flags["store"])
         if state_dir is None:
             home = env.get(STATE_ENV)
             state_dir = Path(home) if home else default_state_dir()
@@ -69,22 +79,26 @@ class Settings:
         if emulator is None:  # from the environment: refused where the flags would be
             emulator = env_flag(env.get(EMULATOR_ENV))
             if emulator and (base_url or env.get(BASE_URL_ENV, "").strip()):
-                given = "--base-url" if base_url else f"{BASE_URL_ENV} (set in the environment)"
+                given = flags["base_url"] if base_url else f"{BASE_URL_ENV} (set in the environment)"
                 raise UsageError(
                     f"{EMULATOR_ENV}=1 (set in the environment) and {given} cannot be used "
                     "together: batchctl cannot tell which API to talk to",
-                    hint=f"say it for this command with --emulator or --no-emulator, or unset "
+                    hint=f"say it for this command with {flags['emulator']} or "
+                    f"{flags['no_emulator']}, or unset "
                     f"{EMULATOR_ENV} or {BASE_URL_ENV}",
                 )
         if emulator:
             if base_url:
                 raise UsageError(
-                    "--emulator and --base-url cannot be used together",
+                    f"{flags['emulator']} and {flags['base_url']} cannot be used together",
                     hint="the emulator is mounted in-process; run `batchctl emulator` to serve it "
-                    "over HTTP and point --base-url at that instead",
+                    f"over HTTP and point {flags['base_url']} at that instead",
                 )
-            return cls(state_dir=state_dir, emulator=True, base_url=EMULATOR_BASE_URL, store=where)
+            return cls(state_dir=state_dir, emulator=True, base_url=EMULATOR_BASE_URL, store=where,
+                       flags=flags)
         base_url = (base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
         if not base_url.startswith(("http://", "https://")):
-            raise UsageError(f"--base-url must start with http:// or https://, got {base_url!r}")
-        return cls(state_dir=state_dir, emulator=False, base_url=base_url, store=where)
+            raise UsageError(f"{flags['base_url']} must start with http:// or https://, got "
+                             f"{base_url!r}")
+        return cls(state_dir=state_dir, emulator=False, base_url=base_url, store=where,
+                   flags=flags)

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from batchctl.emulator import cachemarks
 from batchctl.emulator.capabilities import ModelProfile, NotFound, profile_for
 from batchctl.emulator.catalog import Catalog
 from batchctl.emulator.headers import API_VERSION_2026
@@ -80,7 +81,9 @@ class Checks:
             found = self._message(message, index, model)
             if found is not None:
                 return found
-        return None
+        # The cache_control markers: at most 4, TTLs in order, none on a thinking or empty
+        # text block (emulator.cachemarks, with its sources).
+        return cachemarks.problem(params)
 
     def _key(self, key: str, value: Any, model: ModelProfile) -> str | None:
         if key in _SAMPLING:

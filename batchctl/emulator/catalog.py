@@ -3,10 +3,11 @@ and capabilities, as ModelInfo objects (anthropic 2.17.0 ``types/model_info.py``
 12.3).
 
 The packaged ``catalog.json`` (beside this module) holds the models, dated, with their sources and
-the values no source gives (its ``choices``), the aliases of dated ids, and the betas that raise
-``max_tokens`` in batches. ``EmulatorConfig.models`` names a file that replaces the models: a JSON
-list of ModelInfo objects as the API returns them. ``GET /v1/models`` pages through the catalogue
-(emulator.modelsapi) and the request checks read it (emulator.capabilities).
+the values no source gives (its ``choices``), the aliases of dated ids, the betas that raise
+``max_tokens`` in batches, and each model's minimum cacheable length (``cache_minimums``).
+``EmulatorConfig.models`` names a file that replaces the models: a JSON list of ModelInfo objects
+as the API returns them. ``GET /v1/models`` pages through the catalogue (emulator.modelsapi), the
+request checks read it (emulator.capabilities) and so does the prompt cache (emulator.cachemarks).
 """
 
 from __future__ import annotations
@@ -95,6 +96,15 @@ def builtin() -> Catalog:
     models = [_checked(info, f"catalog.json models[{i}]") for i, info in enumerate(data["models"])]
     return Catalog(models, aliases=data["aliases"], batch_output_betas=data["batch_output_betas"],
                    as_of=data["as_of"])
+
+
+def cache_minimum(model_id: str) -> int:
+    """The minimum cacheable length of ``model_id`` (a dated id where the catalogue has one),
+    from catalog.json's dated ``cache_minimums`` with their sources; for a model it does not
+    list, the largest minimum it lists (its ``unlisted`` rule)."""
+    table = _packaged()["cache_minimums"]["models"]
+    found = table.get(model_id)
+    return int(found) if found is not None else int(max(table.values()))
 
 
 def load_file(path: str | Path) -> Catalog:

@@ -23,12 +23,15 @@ MAX_REQUESTS = 100_000
 ENV_PREFIX = "BATCHCTL_EMULATOR_"
 
 _LIMITS = ("queue_limit", "rate_limit")  # batchctl.emulator.limits
+_COUNTS = ("seed", "max_body_bytes", "spend_limit_after", "storage_not_ready")
 _SECONDS = (
     "processing_seconds", "cancel_seconds", "expiry_seconds", "archive_seconds", "flaky_404_seconds"
 )
 #: What ``spend_limit`` may name (batchctl.emulator.quirks.SPEND_LIMITS); "1"/"true" is "tier".
-SPEND_LIMIT_KINDS = ("tier", "contract", "linked", "ramp", "workspace")
-_RATES = ("error_rate", "expire_rate", "fault_rate", "lost_reply_rate", "drop_rate")
+SPEND_LIMIT_KINDS = ("tier", "contract", "linked", "ramp", "workspace", "linked-402",
+                     "linked-billing")
+_RATES = ("error_rate", "expire_rate", "stop_rate", "fault_rate", "lost_reply_rate", "drop_rate",
+          "cache_hit_rate")
 
 
 @dataclass(frozen=True)
@@ -41,9 +44,17 @@ class EmulatorConfig:
     archive_seconds: float = 29 * 86400.0  # created -> archived_at (results gone)
     error_rate: float = 0.0  # per request: errored with api_error / overloaded_error
     expire_rate: float = 0.0  # per request: expired
+    # per request: succeeded, but with stop_reason refusal or model_context_window_exceeded
+    # (types/stop_reason.py, SDK 2.17; batchctl.emulator.outcomes)
+    stop_rate: float = 0.0
     fault_rate: float = 0.0  # per HTTP call: 429, 500 or 529 before doing anything
     lost_reply_rate: float = 0.0  # per HTTP call: the work is done, then the reply is lost
     drop_rate: float = 0.0  # per results download: the connection is cut part-way
+    # per batch request that could read a cached prefix: it does (else it writes it again); the
+    # docs' "30% to 98%" hit rates in batches (emulator.cachesim); drawn at create
+    cache_hit_rate: float = 0.98
+    # the first N calls answer 503 storage_not_ready (BATCHES_API.md 12.2; emulator.faults)
+    storage_not_ready: int = 0
     fault_endpoints: frozenset[str] | None = None  # None = every endpoint
     seed: int = 0
     public_base_url: str | None = None  # for absolute results_url; else derived from Host
@@ -72,8 +83,8 @@ class EmulatorConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a number from 0 to 1, not {value!r}")
-        if self.error_rate + self.expire_rate > 1.0:
-            raise ValueError("error_rate + expire_rate must not exceed 1")
+        if self.error_rate + self.expire_rate + self.stop_rate > 1.0:
+            raise ValueError("error_rate + expire_rate + stop_rate must not exceed 1")
         if self.fault_endpoints is not None:
             endpoints = frozenset(self.fault_endpoints)
             unknown = sorted(endpoints - ENDPOINTS)
@@ -98,10 +109,10 @@ class EmulatorConfig:
             raise ValueError(
                 f"spend_limit must be one of {', '.join(SPEND_LIMIT_KINDS)}, not {self.spend_limit!r}"
             )
-        if isinstance(self.spend_limit_after, bool) or not isinstance(self.spend_limit_after, int) or (
-            self.spend_limit_after < 0
-        ):
-            raise ValueError(f"spend_limit_after must be an integer >= 0, not {self.spend_limit_after!r}")
+        for name in ("spend_limit_after", "storage_not_ready"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, not {value!r}")
         if self.models is not None:
             path = os.fspath(self.models)
             object.__setattr__(self, "models", path)
@@ -154,7 +165,7 @@ def _parse(name: str, raw: str) -> object:
         return value
     if name == "spend_limit":
         return "tier" if raw.lower() in ("1", "true", "yes", "on") else raw.lower()
-    if name in ("seed", "max_body_bytes", "spend_limit_after", *_LIMITS):
+    if name in (*_COUNTS, *_LIMITS):
         try:
             return int(raw)
         except ValueError:

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from batchctl.emulator import headers, intake, limits, outcomes, quirks
+from batchctl.emulator import cachesim, headers, intake, limits, outcomes, quirks
 from batchctl.emulator.apirules import Checks
 from batchctl.emulator.outcomes import Timeline
 from batchctl.emulator.routing import Reply, ok, page_params
+from batchctl.emulator.store import write_atomic
 from batchctl.emulator.wire import bad_request, new_batch_id
 
 if TYPE_CHECKING:
@@ -33,9 +34,14 @@ def create(app: EmulatorApp, environ: dict[str, Any], _batch_id: str | None) -> 
     checks = Checks(api_version, headers.betas(environ), config.catalog, any_model=config.any_model)
     plan = outcomes.static_plan(items, config.seed, checks)
     del document, items
+    batch_id = new_batch_id()
 
     def build_plan(seq: int) -> bytes:
-        outcomes.roll_outcomes(plan, config.seed, seq, config.error_rate, config.expire_rate)
+        outcomes.roll_outcomes(plan, config.seed, seq, config.error_rate, config.expire_rate,
+                               config.stop_rate)
+        cache = cachesim.cache_entries(plan, config.seed, seq, config.cache_hit_rate)
+        if cache is not None:
+            write_atomic(store.cache_path(batch_id), [cache])
         return outcomes.dump_plan(plan)
 
     now = app.clock()
@@ -47,7 +53,7 @@ def create(app: EmulatorApp, environ: dict[str, Any], _batch_id: str | None) -> 
         archive_seconds=config.archive_seconds,
     )
     row = store.create(
-        new_batch_id(),
+        batch_id,
         created_at=now,
         request_count=len(plan),
         timing=timing,

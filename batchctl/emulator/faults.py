@@ -23,6 +23,14 @@ _FAULTS = {
 }
 
 
+#: The 503 of a workspace still being connected to its storage (BATCHES_API.md 12.2; anthropic
+#: 2.17 types/shared/storage_not_ready_error.py, whose docstring is the message). The error type
+#: is the emulator's choice (the SDK files it under ServiceUnavailableError; no source gives it).
+STORAGE_NOT_READY = ("api_error", "This workspace isn't ready yet: it's still being connected to "
+                     "its storage. Try again in a minute. (injected by the batchctl emulator, "
+                     "storage_not_ready)")
+
+
 class ReplyLost(ConnectionResetError):
     """The emulator lost this reply on purpose (lost_reply_rate or drop_rate).
 
@@ -40,6 +48,18 @@ class Faults:
         self._fault_rng = random.Random(f"{config.seed}:fault")
         self._lost_rng = random.Random(f"{config.seed}:lost")
         self._drop_rng = random.Random(f"{config.seed}:drop")
+        self._storage_calls = 0
+
+    def storage_not_ready(self, endpoint: str) -> ApiError | None:
+        """The 503 storage_not_ready for the first ``storage_not_ready`` calls, else None."""
+        if self.config.storage_not_ready <= 0 or not self.config.faults_apply(endpoint):
+            return None
+        with self._lock:
+            if self._storage_calls >= self.config.storage_not_ready:
+                return None
+            self._storage_calls += 1
+        error_type, message = STORAGE_NOT_READY
+        return ApiError(503, error_type, message, details={"error_code": "storage_not_ready"})
 
     def before(self, endpoint: str) -> ApiError | None:
         """An injected error answer for this call (nothing done), or None."""

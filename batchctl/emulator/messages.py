@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from batchctl.emulator import headers, intake, model
+from batchctl.emulator import cachemarks, cachesim, headers, intake, model
 from batchctl.emulator.apirules import Checks, NotFound
 from batchctl.emulator.headers import OLD_API_VERSION
 from batchctl.emulator.routing import Reply, ok
@@ -29,7 +29,8 @@ MESSAGES_MAX_BYTES = 32 * 1024 * 1024  # the Messages API's request size limit (
 def create_message(app: EmulatorApp, environ: dict[str, Any], _id: str | None) -> Reply:
     """``POST /v1/messages`` (https://docs.claude.com/en/api/messages): a ``Message`` from the
     stand-in model, the reply a batch request with the same params gets, with its own id and
-    ``usage.service_tier`` "standard" (types/usage.py). Without streaming."""
+    ``usage.service_tier`` "standard" (types/usage.py), and its own cache usage. Without
+    streaming."""
     params = _read_params(environ)
     checks = Checks(headers.api_version(environ), headers.betas(environ), app.config.catalog,
                     any_model=app.config.any_model, batch=False)
@@ -37,7 +38,11 @@ def create_message(app: EmulatorApp, environ: dict[str, Any], _id: str | None) -
     if problem is not None or seed is None:
         raise _refusal(problem or "invalid request")
     message_id = "msg_01" + new_request_id()[6:]
-    return ok(environ, model.render_message(message_id, seed, service_tier="standard"))
+    message = model.render_message(message_id, seed, service_tier="standard")
+    cached = cachemarks.prefixes(params, checks.catalog)
+    if cached is not None:  # it reads and writes the single messages' cache (emulator.cachesim)
+        message["usage"].update(cachesim.message_usage(app.store, cached, seed[1], app.clock()))
+    return ok(environ, message)
 
 
 def count_tokens(app: EmulatorApp, environ: dict[str, Any], _id: str | None) -> Reply:

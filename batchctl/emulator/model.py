@@ -15,10 +15,9 @@ from typing import Any
 
 from batchctl.emulator import shapes
 from batchctl.emulator.apirules import Checks
+from batchctl.emulator.tokens import CHARS_PER_TOKEN, content_chars, tokens, tools_chars
 from batchctl.emulator.wire import base62
 
-_CHARS_PER_TOKEN = 4
-_NON_TEXT_BLOCK_CHARS = 1600 * _CHARS_PER_TOKEN  # an image or document counts as ~1,600 tokens
 _SNIPPET = 40
 
 # A reply seed: everything the reply needs, computed once when the batch is created.
@@ -55,7 +54,7 @@ def assess(params: dict[str, Any], checks: Checks) -> tuple[str | None, ReplySee
     if not messages:
         return "messages: at least one message is required", None
     system = params.get("system")
-    chars = 0 if system is None else _content_chars(system)
+    chars = tools_chars(params.get("tools")) + (0 if system is None else content_chars(system))
     last_user: Any = None
     for index, message in enumerate(messages):
         if type(message) is not dict:
@@ -65,7 +64,7 @@ def assess(params: dict[str, Any], checks: Checks) -> tuple[str | None, ReplySee
         if type(content) is str:
             chars += len(content)
         elif type(content) is list:
-            chars += _content_chars(content)
+            chars += content_chars(content)
         else:
             return (
                 f"messages.{index}.content: Input should be a valid string or a list of content blocks",
@@ -109,30 +108,6 @@ def count_tokens(params: Any, checks: Checks) -> tuple[str | None, int]:
     return None, int(seed[1])
 
 
-def _block_chars(block: Any) -> int:
-    if isinstance(block, str):
-        return len(block)
-    if not isinstance(block, dict):
-        return 0
-    text = block.get("text")
-    if isinstance(text, str):
-        return len(text)
-    content = block.get("content")  # tool_result
-    if isinstance(content, (str, list)):
-        return _content_chars(content)
-    if block.get("type") in ("image", "document"):
-        return _NON_TEXT_BLOCK_CHARS
-    return len(repr(block.get("input", "")))  # tool_use and anything else: a rough size
-
-
-def _content_chars(content: Any) -> int:
-    if isinstance(content, str):
-        return len(content)
-    if isinstance(content, list):
-        return sum(_block_chars(block) for block in content)
-    return 0
-
-
 def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
@@ -146,7 +121,7 @@ def _text_of(content: Any) -> str:
 
 
 def _seed(model: str, chars: int, max_tokens: int, last_user: Any, params: dict[str, Any]) -> ReplySeed:
-    input_tokens = max(1, -(-chars // _CHARS_PER_TOKEN))
+    input_tokens = max(1, tokens(chars))
     text = last_user if type(last_user) is str else _text_of(last_user)
     try:
         raw = text.encode()
@@ -197,10 +172,10 @@ def _render(msg_id: str, seed: ReplySeed) -> dict[str, Any]:
         return _structured(msg_id, seed)
     model, input_tokens, max_tokens = seed[0], seed[1], seed[2]
     text = reply_text(seed)
-    output_tokens = max(1, -(-len(text) // _CHARS_PER_TOKEN))
+    output_tokens = max(1, tokens(len(text)))
     stop_reason = "end_turn"
     if output_tokens > max_tokens:
-        text = text[: max_tokens * _CHARS_PER_TOKEN]
+        text = text[: max_tokens * CHARS_PER_TOKEN]
         output_tokens = max_tokens
         stop_reason = "max_tokens"
     return _message(msg_id, model, [{"type": "text", "text": text}], stop_reason, input_tokens,
@@ -212,10 +187,10 @@ def _structured(msg_id: str, seed: ReplySeed) -> dict[str, Any]:
     tool_id = "toolu_01" + msg_id[6:]
     content, tool_call = shapes.blocks(spec, tool_id, crc, reply_text(seed))
     chars = sum(map(shapes.size, content))
-    output_tokens = max(1, -(-chars // _CHARS_PER_TOKEN))
+    output_tokens = max(1, tokens(chars))
     stop_reason = "tool_use" if tool_call else "end_turn"
     if output_tokens > max_tokens:
-        content = shapes.cut(content, max_tokens * _CHARS_PER_TOKEN)
+        content = shapes.cut(content, max_tokens * CHARS_PER_TOKEN)
         output_tokens = max_tokens
         stop_reason = "max_tokens"
     return _message(msg_id, model, content, stop_reason, input_tokens, output_tokens)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -23,6 +23,7 @@ import orjson
 
 from batchctl.emulator import model
 from batchctl.emulator.apirules import Checks, NotFound
+from batchctl.emulator.cachemarks import prefixes
 
 RESULT_TYPES = ("succeeded", "errored", "canceled", "expired")
 RETRYABLE_ERRORS = {
@@ -33,10 +34,16 @@ RETRYABLE_ERRORS = {
 # The error type of a request the checks refused (emulator.apirules, as the API does).
 _CHECKED = {"invalid": "invalid_request_error", "not_found": "not_found_error"}
 
-# One plan entry per request, in request order: [custom_id, u, shuffle_key, kind, detail]
-# kind "ok" (detail: model.ReplySeed), "invalid" / "not_found" (detail: message), "api_error" /
-# "overloaded_error" (detail: None), "expired" (detail: None).
+# One plan entry per request, in request order: [custom_id, u, shuffle_key, kind, detail
+# (, cache prefixes)] kind "ok" (detail: model.ReplySeed), "invalid" / "not_found" (detail:
+# message), "api_error" / "overloaded_error" (detail: None), "expired" (detail: None), or one
+# of STOPS (succeeded, detail: model.ReplySeed); a sixth item, the request's
+# cachemarks.Prefixes, only for a request that passed the checks and has a cache marker.
 PlanEntry = list
+#: Succeeded without a whole answer (stop_rate): the model declined (refusal), or the context
+#: window filled and the output was cut (types/stop_reason.py, SDK 2.17; BATCHES_API.md 12).
+STOPS = ("refusal", "model_context_window_exceeded")
+SUCCEEDED = frozenset(("ok", *STOPS))
 
 
 def _digest(*parts: object) -> bytes:
@@ -68,7 +75,9 @@ def static_plan(
         u = from_bytes(digest[:7], "big") / scale
         shuffle = from_bytes(digest[8:15], "big")
         if problem is None:
-            append([custom_id, u, shuffle, "ok", reply])
+            cached = prefixes(params, checks.catalog)
+            append([custom_id, u, shuffle, "ok", reply] if cached is None
+                   else [custom_id, u, shuffle, "ok", reply, cached])
         else:
             kind = "not_found" if type(problem) is not_found else "invalid"
             append([custom_id, u, shuffle, kind, str(problem)])
@@ -76,10 +85,11 @@ def static_plan(
 
 
 def roll_outcomes(
-    plan: list[PlanEntry], seed: int, seq: int, error_rate: float, expire_rate: float
+    plan: list[PlanEntry], seed: int, seq: int, error_rate: float, expire_rate: float,
+    stop_rate: float = 0.0,
 ) -> None:
     """Injected outcomes, from (seed, batch number, custom_id): a resubmitted request rolls again."""
-    if error_rate <= 0 and expire_rate <= 0:
+    if error_rate <= 0 and expire_rate <= 0 and stop_rate <= 0:
         return
     for entry in plan:
         if entry[3] != "ok":
@@ -92,6 +102,8 @@ def roll_outcomes(
         elif roll < error_rate + expire_rate:
             entry[3] = "expired"
             entry[4] = None
+        elif roll < error_rate + expire_rate + stop_rate:
+            entry[3] = STOPS[digest[15] & 1]  # the reply seed stays: it still succeeded
 
 
 def dump_plan(plan: list[PlanEntry]) -> bytes:
@@ -144,7 +156,7 @@ class Timeline:
         if processed_at >= self.expires_at:
             return "expired"
         kind = entry[3]
-        if kind == "ok":
+        if kind in SUCCEEDED:
             return "succeeded"
         if kind == "expired":
             return "expired"
@@ -159,7 +171,7 @@ def final_counts(plan: list[PlanEntry], timeline: Timeline) -> dict[str, int]:
     ):
         # Every request is processed (u < 1) before expiry and none is canceled: kinds decide.
         kinds = Counter(map(itemgetter(3), plan))
-        counts["succeeded"] = kinds.pop("ok", 0)
+        counts["succeeded"] = sum(kinds.pop(kind, 0) for kind in SUCCEEDED)
         counts["expired"] = kinds.pop("expired", 0)
         counts["errored"] = sum(kinds.values())
         return {"processing": 0, **counts}
@@ -168,10 +180,19 @@ def final_counts(plan: list[PlanEntry], timeline: Timeline) -> dict[str, int]:
     return {"processing": 0, **counts}
 
 
-def _result(batch_id: str, entry: PlanEntry, result_type: str) -> dict[str, Any]:
+def _result(batch_id: str, entry: PlanEntry, result_type: str,
+            usage: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     if result_type == "succeeded":
         message_id = model.message_id(batch_id, entry[0])
-        return {"type": "succeeded", "message": model.render_message(message_id, entry[4])}
+        reply = model.render_message(message_id, entry[4])
+        if entry[3] in STOPS:
+            reply["stop_reason"] = entry[3]
+            if entry[3] == "refusal":  # declined: no answer ("refusal" returns no content
+                reply["content"] = []  # blocks, muapi.ai's Fable 5 guide)
+        cached = usage.get(entry[0])
+        if cached is not None:  # emulator.cachesim
+            reply["usage"].update(cached)
+        return {"type": "succeeded", "message": reply}
     if result_type == "errored":
         kind = entry[3]
         message = entry[4] if kind in _CHECKED else RETRYABLE_ERRORS[kind]
@@ -187,12 +208,15 @@ def _result(batch_id: str, entry: PlanEntry, result_type: str) -> dict[str, Any]
     return {"type": result_type}
 
 
-def result_lines(batch_id: str, plan: list[PlanEntry], timeline: Timeline) -> Iterator[bytes]:
-    """The results file, one compact JSON line per request, in a seeded shuffled order."""
+def result_lines(batch_id: str, plan: list[PlanEntry], timeline: Timeline,
+                 usage: Mapping[str, dict[str, Any]] | None = None) -> Iterator[bytes]:
+    """The results file, one compact JSON line per request, in a seeded shuffled order;
+    ``usage``: the cache's usage of the requests that have a marker (emulator.cachesim)."""
     dumps = orjson.dumps
+    cached = usage or {}
     for entry in sorted(plan, key=lambda e: e[2]):
         line = {
             "custom_id": entry[0],
-            "result": _result(batch_id, entry, timeline.final_type(entry)),
+            "result": _result(batch_id, entry, timeline.final_type(entry), cached),
         }
         yield dumps(line) + b"\n"

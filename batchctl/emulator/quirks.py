@@ -8,7 +8,11 @@ another origin, and the organization header.
   whose message begins "You have reached your specified (workspace) API usage limits". The
   ``error.details.error_code`` values are the SDK's (anthropic/types/shared/
   *_spend_limit_reached_error_details.py, ramp_limit_exceeded_error_details.py: "Retry after
-  the time in the retry-after header").
+  the time in the retry-after header"). A linked organization's cap can also come as a 402
+  (BATCHES_API.md 12.2; anthropic 2.17 ``_error_classes.py``: ``(402, "linked_organization_
+  spend_limit_reached")`` and ``(402, "linked_organization_billing_unavailable")`` are
+  ``PaymentRequiredError`` subclasses); its error type is ``billing_error``, the errors page's
+  name for a 402.
 * Transient 404s (``flaky_404_seconds``): anthropic-sdk-python#1432: retrieve answered 404 a
   second after create and again mid-poll, results answered 404 just after the batch ended;
   every such batch completed.
@@ -35,6 +39,12 @@ SPEND_LIMITS: dict[str, tuple[int, str, str | None, str]] = {
                "The linked organization has reached a spend limit." + _NOTE),
     "ramp": (429, "rate_limit_error", "ramp_limit_exceeded",
              "This request would exceed your organization's ramp limit." + _NOTE),
+    "linked-402": (402, "billing_error", "linked_organization_spend_limit_reached",
+                   "The organization linked to the request's user profile has reached a spend "
+                   "limit that it set, or lacks credit for the request." + _NOTE),
+    "linked-billing": (402, "billing_error", "linked_organization_billing_unavailable",
+                       "Anthropic cannot currently bill the organization linked to the request's "
+                       "user profile." + _NOTE),
     "workspace": (400, "invalid_request_error", None,
                   "You have reached your specified workspace API usage limits. You will regain "
                   "access on the 1st of next month at 00:00 UTC." + _NOTE),

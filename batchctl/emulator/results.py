@@ -1,6 +1,7 @@
 """``GET /v1/messages/batches/{id}/results``: the results file, written once (seeded shuffle:
-results come "in any order", BATCHES_API.md section 3.6) and streamed, optionally cut off part-way
-(``drop_rate``, emulator.faults).
+results come "in any order", BATCHES_API.md section 3.6; the prompt cache's reads and writes
+decided then, emulator.cachesim) and streamed, optionally cut off part-way (``drop_rate``,
+emulator.faults).
 
 Statuses for cases the API does not document (BATCHES_API.md section 11): results before
 ``ended``: 400 ``invalid_request_error``; results after ``archived_at``: 404
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from batchctl.emulator import outcomes, quirks
+from batchctl.emulator import cachesim, outcomes, quirks
 from batchctl.emulator.faults import cut_body, read_chunks
 from batchctl.emulator.outcomes import Timeline
 from batchctl.emulator.routing import Reply
@@ -73,5 +74,6 @@ def materialise(app: EmulatorApp, row: BatchRow, timeline: Timeline) -> Path:
             plan = app.views.plan(row)
             if row.final_counts is None:
                 app.store.save_counts(row.id, outcomes.final_counts(plan, timeline))
-            write_atomic(path, outcomes.result_lines(row.id, plan, timeline))
+            usage = cachesim.batch_usage(app.store, row)
+            write_atomic(path, outcomes.result_lines(row.id, plan, timeline, usage))
     return path

@@ -1,9 +1,12 @@
-"""The emulator's persistence: one SQLite file (WAL) plus a plan and a results file per batch.
+"""The emulator's persistence: one SQLite file (WAL) plus a plan and a results file per batch,
+and a cache file for a batch whose requests have cache markers (emulator.cachesim).
 
 Several processes may open the same data directory at once (``batchctl submit`` and
 ``batchctl status`` with the in-process mount), so every write is a short SQLite transaction and
 every file is written to a temporary name and renamed into place. Deleted batches keep a
-tombstone row so that a list cursor naming them still works; their files are removed.
+tombstone row so that a list cursor naming them still works; their plan and results are removed,
+their cache file is kept (deleting a batch does not empty the prompt cache, and later batches'
+hits must not depend on when an earlier one was deleted).
 """
 
 from __future__ import annotations
@@ -38,7 +41,15 @@ CREATE TABLE IF NOT EXISTS batches (
     deleted_at REAL,
     final_counts TEXT
 );
+CREATE TABLE IF NOT EXISTS message_cache (
+    hash TEXT PRIMARY KEY,
+    ends_at REAL NOT NULL,
+    ttl REAL NOT NULL
+);
 """
+#: When a batch ends (Timeline.ends_at), in SQL.
+_ENDS_AT = ("MIN(created_at + processing_seconds, created_at + expiry_seconds,"
+            " COALESCE(cancel_initiated_at + cancel_seconds, created_at + expiry_seconds))")
 _COLUMNS = (
     "seq, id, created_at, request_count, processing_seconds, cancel_seconds, expiry_seconds,"
     " archive_seconds, api_version, cancel_initiated_at, deleted_at, final_counts"
@@ -99,7 +110,9 @@ class Store:
         self.plans_dir = self.data_dir / "plans"
         self.results_dir = self.data_dir / "results"
         self.tmp_dir = self.data_dir / "tmp"
-        for directory in (self.data_dir, self.plans_dir, self.results_dir, self.tmp_dir):
+        self.cache_dir = self.data_dir / "cache"
+        for directory in (self.data_dir, self.plans_dir, self.results_dir, self.tmp_dir,
+                          self.cache_dir):
             directory.mkdir(parents=True, exist_ok=True)
         self.db_path = self.data_dir / "emulator.sqlite3"
         self._local = threading.local()
@@ -144,6 +157,9 @@ class Store:
     def results_path(self, batch_id: str) -> Path:
         return self.results_dir / f"{batch_id}.jsonl"
 
+    def cache_path(self, batch_id: str) -> Path:
+        return self.cache_dir / f"{batch_id}.json"
+
     def create(
         self,
         batch_id: str,
@@ -187,11 +203,33 @@ class Store:
     def _unended(db: sqlite3.Connection, now: float) -> list[tuple[float, int]]:
         """(ends_at, request_count) of the batches not ended at ``now`` (Timeline.ends_at)."""
         rows = db.execute(
-            "SELECT MIN(created_at + processing_seconds, created_at + expiry_seconds,"
-            " COALESCE(cancel_initiated_at + cancel_seconds, created_at + expiry_seconds)),"
-            " request_count FROM batches WHERE deleted_at IS NULL"
+            f"SELECT {_ENDS_AT}, request_count FROM batches WHERE deleted_at IS NULL"
         ).fetchall()
         return [(float(end), int(count)) for end, count in rows if end > now]
+
+    def overlapping(self, start: float, end: float, exclude_seq: int) -> list[BatchRow]:
+        """The batches, deleted ones too, created by ``end`` and ended after ``start``, but the
+        one numbered ``exclude_seq``."""
+        rows = self._db().execute(
+            f"SELECT {_COLUMNS} FROM batches WHERE seq != ? AND created_at <= ? AND {_ENDS_AT} > ?"
+            " ORDER BY seq", (exclude_seq, end, start)).fetchall()
+        return [BatchRow.from_sql(r) for r in rows]
+
+    def touch_message_cache(self, hashes: list[str], now: float,
+                            touch: Callable[[dict[str, float]], dict[str, float]]) -> None:
+        """In one transaction: ``touch(live)``, given the entries among ``hashes`` of the single
+        messages' cache live at ``now`` (hash -> TTL), names the entries it reads or writes
+        (hash -> TTL); each then lives until ``now`` + its TTL at least."""
+        with self._write() as db:
+            marks = ",".join("?" * len(hashes))
+            live = dict(db.execute(f"SELECT hash, ttl FROM message_cache WHERE ends_at > ? AND hash"
+                                   f" IN ({marks})", (now, *hashes)).fetchall()) if hashes else {}
+            touched = touch(live)
+            db.execute("DELETE FROM message_cache WHERE ends_at <= ?", (now,))
+            db.executemany(
+                "INSERT INTO message_cache (hash, ends_at, ttl) VALUES (?, ?, ?) ON CONFLICT (hash)"
+                " DO UPDATE SET ends_at = MAX(ends_at, excluded.ends_at), ttl = MAX(ttl, excluded.ttl)",
+                [(digest, now + ttl, ttl) for digest, ttl in touched.items()])
 
     def count(self) -> int:
         """Batches ever created here, deleted ones included."""

@@ -13,6 +13,7 @@ import pytest
 from batchctl.core.caching import markers
 from batchctl.core.caching.minimums import builtin_minimums, load_minimums
 from batchctl.core.errors import UsageError
+from batchctl.core.requests.ruletable import RULES
 from tests.helpers import failure, invoke
 
 MODEL = "claude-haiku-4-5"  # minimum 4,096 tokens (core/caching/minimums.json)
@@ -84,7 +85,9 @@ def test_the_dry_run_refuses_what_the_api_would(
 ) -> None:
     path, result = dry_run(tmp_path, req("ok"), req("bad", **params))
     problem = only_problem(result, path)
-    assert problem.startswith(f"{path}:2: {says}") and problem.endswith(f"[{rule}]"), problem
+    source = RULES[rule].source
+    assert problem.startswith(f"{path}:2: {says}"), problem
+    assert problem.endswith(f"[{rule}; source: {source}]"), problem
 
 
 def test_four_markers_and_ttls_in_order_pass(tmp_path: Path) -> None:
@@ -105,8 +108,8 @@ def test_a_marker_under_the_minimum_is_a_warning_said_once(tmp_path: Path) -> No
     assert warnings == [
         f"warning: {path}:1: params.system.0.cache_control: the prefix up to this marker is under "
         "claude-haiku-4-5's minimum cacheable length of 4,096 tokens (estimated at characters/4): "
-        "the API caches nothing there and both cache fields come back 0 [cache-prefix-min] (and 2 "
-        "more lines)"]
+        "the API caches nothing there and both cache fields come back 0 [cache-prefix-min; source: "
+        f"{RULES['cache-prefix-min'].source}] (and 2 more lines)"]
 
 
 def test_no_minimum_warning_for_a_model_the_table_does_not_know(tmp_path: Path) -> None:
@@ -149,6 +152,6 @@ def test_a_minimums_file_adds_and_replaces_models(tmp_path: Path) -> None:
 def test_a_bad_minimums_file_is_a_usage_error(tmp_path: Path, body: str) -> None:
     path = tmp_path / "minimums.json"
     path.write_text(body)
-    error = failure(lambda: load_minimums(path))
+    error = failure(lambda: load_minimums(path, "--cache-minimums"))  # as the CLI names it
     assert isinstance(error, UsageError) and error.exit_code == 2
     assert str(error).startswith(f"--cache-minimums {path}: ")

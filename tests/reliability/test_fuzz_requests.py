@@ -100,7 +100,7 @@ json_value = st.recursive(
 @st.composite
 def valid_request(draw: st.DrawFn) -> dict:
     params: dict = {
-        "model": draw(st.sampled_from(["claude-sonnet-4-6", "claude-haiku-4-5", "x"])),
+        "model": draw(st.sampled_from(["claude-sonnet-4-6", "claude-haiku-4-5", "claude-opus-5"])),
         "max_tokens": draw(st.integers(1, 4096)),
         "messages": [{"role": "user", "content": draw(text | st.lists(
             st.fixed_dictionaries({"type": st.just("text"), "text": text}), min_size=1,

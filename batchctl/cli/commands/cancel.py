@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from batchctl.cli.context import AppContext, run_parsed
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import ConfirmOptions, JsonOpt, RefsArg, YesOpt
 from batchctl.cli.render import output
+from batchctl.cli.render.events import api_notices
 from batchctl.cli.render.shared import confirm_or_stop
 
 
@@ -22,11 +24,11 @@ def cancel(ctx: typer.Context, refs: RefsArg, yes: YesOpt = False, json_: JsonOp
 def run(actx: AppContext, opts: ConfirmOptions) -> None:
     from batchctl.core.tracking import actions
 
-    outcomes = actions.cancel_refs(
-        actx, opts.refs, base_url=actx.settings.base_url,
-        confirm=lambda ids: confirm_or_stop(
-            actx, "cancel", ids, "Requests not yet processed will end canceled.", yes=opts.yes),
-    )
+    planned = actions.plan(actx, opts.refs, base_url=actx.settings.base_url, flags=FLAGS)
+    confirm_or_stop(actx, "cancel", planned.ids,
+                    "Requests not yet processed will end canceled.", yes=opts.yes)
+    with api_notices(actx):
+        outcomes = actions.cancel_planned(actx, planned)
     for o in outcomes:
         if o.action == actions.CANCELING:
             output.success(actx, f"{o.id}: cancel requested; it is canceling")

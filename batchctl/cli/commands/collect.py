@@ -10,8 +10,11 @@ import typer
 
 from batchctl.cli.choices import complete_format
 from batchctl.cli.context import AppContext, run_parsed
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import JsonOpt, a_dir
 from batchctl.cli.render import output, shared
+from batchctl.cli.render.events import drive, show_note
+from batchctl.core.events import Event, Note
 from batchctl.core.plural import counted
 
 HELP = (
@@ -47,7 +50,7 @@ def collect_command(
     """`batchctl collect`: see HELP."""
     from batchctl.core.results.options import format_for
 
-    run_parsed(ctx, run, CollectOptions(directory, format_for(None, fmt), json_))
+    run_parsed(ctx, run, CollectOptions(directory, format_for(None, fmt, FLAGS), json_))
 
 
 @dataclass(frozen=True)
@@ -63,21 +66,27 @@ def run(actx: AppContext, opts: CollectOptions) -> None:
 
     json_ = opts.json
     collection = core.collect_all(actx, directory=opts.directory,
-                                  state_dir=actx.settings.state_dir, fmt=opts.fmt,
-                                  notify=output.notifier(actx))
+                                  state_dir=actx.settings.state_dir, fmt=opts.fmt, flags=FLAGS)
     folder = collection.folder
-    outcomes = []
-    for outcome in collection.outcomes:
-        outcomes.append(outcome)
-        if outcome.action == core.FAILED and outcome.error is not None:
-            output.warn(actx, f"{outcome.id}: {outcome.error.message}")
-        elif outcome.action == core.ARCHIVED:
-            output.warn(actx, f"{archived_text(outcome.id, outcome.archived_at)}; collect no "
+    outcomes: list[core.CollectOutcome] = []
+
+    def show(event: Event) -> None:
+        if isinstance(event, Note):
+            show_note(actx, event)
+        if not isinstance(event, core.CollectOutcome):
+            return  # a download's progress: collect shows none
+        outcomes.append(event)
+        if event.action == core.FAILED and event.error is not None:
+            output.warn(actx, f"{event.id}: {event.error.message}")
+        elif event.action == core.ARCHIVED:
+            output.warn(actx, f"{archived_text(event.id, event.archived_at)}; collect no "
                               "longer looks at it")
         if json_:
-            output.write_json(outcome.as_dict())
-        elif outcome.action == core.COLLECTED and not actx.stdout_tty:
-            output.write_lines([outcome.path or ""])
+            output.write_json(event.as_dict())
+        elif event.action == core.COLLECTED and not actx.stdout_tty:
+            output.write_lines([event.path or ""])
+
+    drive(actx, collection.events, show)
     if actx.stdout_tty and not json_:
         # The file's name in the folder the line below the table names, cut with "…" if need
         # be (whole paths were folded every few characters at 60 columns).

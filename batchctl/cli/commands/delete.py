@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from batchctl.cli.context import AppContext, run_parsed
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import ConfirmOptions, JsonOpt, RefsArg, YesOpt
 from batchctl.cli.render import output
+from batchctl.cli.render.events import api_notices
 from batchctl.cli.render.shared import confirm_or_stop
 
 
@@ -24,11 +26,11 @@ def run(actx: AppContext, opts: ConfirmOptions) -> None:
     from batchctl.core.tracking import actions
     from batchctl.core.tracking.gone import deleted_text
 
-    outcomes = actions.delete_refs(
-        actx, opts.refs, base_url=actx.settings.base_url,
-        confirm=lambda ids: confirm_or_stop(
-            actx, "delete", ids, "Results that were not downloaded are gone for good.", yes=opts.yes),
-    )
+    planned = actions.plan(actx, opts.refs, base_url=actx.settings.base_url, flags=FLAGS)
+    confirm_or_stop(actx, "delete", planned.ids,
+                    "Results that were not downloaded are gone for good.", yes=opts.yes)
+    with api_notices(actx):
+        outcomes = actions.delete_planned(actx, planned)
     for o in outcomes:
         if o.action == actions.DELETED:
             output.success(actx, f"{o.id}: deleted")

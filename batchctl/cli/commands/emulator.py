@@ -51,11 +51,17 @@ def emulator(
         float | None, _rate("Share of requests that end errored (retryable).")
     ] = None,
     expire_rate: Annotated[float | None, _rate("Share of requests that end expired.")] = None,
+    stop_rate: Annotated[float | None, _rate(
+        "Share of requests that succeed with stop_reason refusal or "
+        "model_context_window_exceeded.")] = None,
     fault_rate: Annotated[float | None, _rate("Share of HTTP calls answered 429/500/529.")] = None,
     lost_reply_rate: Annotated[
         float | None, _rate("Share of HTTP calls whose reply is lost after the work is done.")
     ] = None,
     drop_rate: Annotated[float | None, _rate("Share of results downloads cut part-way.")] = None,
+    cache_hit_rate: Annotated[float | None, _rate(
+        "Share of batch requests that could read a cached prompt prefix and do (default 0.98)."
+    )] = None,
     seed: Annotated[
         int | None,
         typer.Option(show_default=False, metavar="N", help="Seed of every injected outcome."),
@@ -83,13 +89,19 @@ def emulator(
         typer.Option(
             "--spend-limit",
             help="Every create answers the usage tier's spend-cap 429 (enforced_spend_limit_reached; "
-            "BATCHCTL_EMULATOR_SPEND_LIMIT=contract|linked|ramp|workspace for the other caps).",
+            "BATCHCTL_EMULATOR_SPEND_LIMIT=contract|linked|ramp|workspace|linked-402|"
+            "linked-billing for the other caps).",
         ),
     ] = False,
     spend_limit_after: Annotated[
         int | None,
         typer.Option(min=0, show_default=False, metavar="N",
                      help="With --spend-limit: only once N batches exist."),
+    ] = None,
+    storage_not_ready: Annotated[
+        int | None,
+        typer.Option(min=0, show_default=False, metavar="N",
+                     help="The first N calls answer 503 storage_not_ready."),
     ] = None,
     flaky_404_seconds: Annotated[
         float | None,
@@ -133,9 +145,12 @@ def emulator(
             processing_seconds=processing_seconds,
             error_rate=error_rate,
             expire_rate=expire_rate,
+            stop_rate=stop_rate,
+            storage_not_ready=storage_not_ready,
             fault_rate=fault_rate,
             lost_reply_rate=lost_reply_rate,
             drop_rate=drop_rate,
+            cache_hit_rate=cache_hit_rate,
             seed=seed,
             queue_limit=queue_limit,
             rate_limit=rate_limit,

@@ -12,6 +12,7 @@ import typer
 from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.options import JsonOpt, WideOpt
 from batchctl.cli.render import output
+from batchctl.cli.render.events import api_notices
 from batchctl.core.errors import UsageError
 
 DEFAULT_LIMIT = 20  # same as batchctl.core.tracking.listing.DEFAULT_LIMIT (not imported: start-up time)
@@ -84,8 +85,9 @@ def run(actx: AppContext, opts: ListOptions) -> None:
 
     cap, local, wanted = opts.cap, opts.local, opts.status
     base_url = actx.settings.base_url
-    records = listing.list_batches(actx, base_url=base_url, local=local, limit=cap,
-                                   status=wanted)
+    with api_notices(actx):
+        records = listing.list_batches(actx, base_url=base_url, local=local, limit=cap,
+                                       status=wanted)
     shown = write_records(actx, records, json_=opts.json, wide=opts.wide)
     if shown == 0:
         where = "in the state store" if local else "on the API"

@@ -8,9 +8,12 @@ from typing import Annotated
 import typer
 
 from batchctl.cli.context import AppContext, run_parsed
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.iostreams import names_std
 from batchctl.cli.options import AllowUnknownModelOpt
 from batchctl.cli.render import output
+from batchctl.cli.render.events import drive
+from batchctl.core.events import Data
 
 # The spec and its defaults only: the reader (prepare.py) loads when the command runs, not for
 # `batchctl --help`.
@@ -93,6 +96,7 @@ def prepare(
         system=system,
         id_prefix=id_prefix,
         allow_unknown_model=allow_unknown_model,
+        flags=FLAGS,
     )
     core.check_spec(spec)
     run_parsed(ctx, run, spec)
@@ -107,8 +111,10 @@ def run(actx: AppContext, spec: spec_.PrepareSpec) -> None:
         output.info(actx, "reading prompts from the terminal, one per line; end with Ctrl-D")
     # Spooled so that nothing reaches stdout (and a `| batchctl submit -`) unless all is good.
     with tempfile.TemporaryFile(prefix="batchctl-prepare-") as spool:
-        result = core.prepare(spec, spool.write, stdin=actx.io.stdin_bytes() if stdin else None,
-                              remember_in=actx.settings.state_dir)
+        made = core.prepare(spec, stdin=actx.io.stdin_bytes() if stdin else None,
+                            remember_in=actx.settings.state_dir)
+        result = drive(actx, made, lambda event: spool.write(event.data)
+                       if isinstance(event, Data) else None)
         spool.seek(0)
         output.write_bytes(iter(lambda: spool.read(_SPOOL_CHUNK), b""))
     _summary(actx, spec, result)

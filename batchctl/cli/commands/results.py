@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from batchctl.cli.context import AppContext, app_context, run_parsed
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import (
     ExtractOpt,
     FormatOpt,
@@ -67,17 +68,17 @@ def results_command(
     json_: JsonlOpt = False,
 ) -> None:
     """`batchctl results`: see HELP."""
-    from batchctl.core.results.options import build_options
+    from batchctl.core.results.options import Given, build_options
 
     if data is not None and not join:
         raise UsageError(f"unexpected argument {str(data)!r}: a data file goes with --join",
                          hint=f"batchctl results {ref} --join {data} --id-column COLUMN")
-    options = build_options(
+    options = build_options(Given(
         out=out, fmt=fmt, only=only, order=order, merge_retries=merge_retries,
         prices_file=prices_file, json_=json_, extract=extract, thinking=thinking,
         join=(str(data) if data is not None else "") if join else None, id_column=id_column,
-        state_dir=app_context(ctx).settings.state_dir,
-    )
+        state_dir=app_context(ctx).settings.state_dir, flags=FLAGS,
+    ))
     run_parsed(ctx, run, ResultsOptions(ref, WriteOptions(options, out, json_), summary_json))
 
 

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from batchctl.cli.context import AppContext, run_parsed
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.iostreams import names_std
 from batchctl.cli.options import JsonOpt, RefArg, a_file, an_existing_file
 from batchctl.cli.render import output
+from batchctl.cli.render.events import drive, show_note
 from batchctl.core.errors import UsageError
+from batchctl.core.events import Event, Note
 from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
@@ -115,12 +120,12 @@ def run(actx: AppContext, opts: RetryOptions) -> None:
     from batchctl.core.workflows import retry
 
     ref, json_, dry_run = opts.ref, opts.json, opts.dry_run
-    outcome = retry.retry_failed(
-        actx, ref, all_errors=opts.all_errors, include_canceled=opts.include_canceled,
-        output=opts.out, dry_run=dry_run, force=opts.force, request_file=opts.request_file,
-        state_dir=actx.settings.state_dir, notify=output.notifier(actx, info_off_tty=False),
-        explain=lambda plans: _explain(actx, plans),
+    options = retry.RetryOptions(
+        ref, actx.settings.state_dir, all_errors=opts.all_errors,
+        include_canceled=opts.include_canceled, output=opts.out, dry_run=dry_run,
+        force=opts.force, request_file=opts.request_file, flags=FLAGS,
     )
+    outcome = drive(actx, retry.retry_failed(actx, options), partial(_show, actx))
     if outcome.nothing:
         output.info(actx, f"nothing to retry in {ref}")
     elif outcome.preview:
@@ -137,7 +142,17 @@ def _reasons(counts: Counter[str]) -> str:
     return ", ".join(f"{n:,} {reason}" for reason, n in sorted(counts.items()))
 
 
-def _explain(actx: AppContext, plans: list[Plan]) -> None:
+def _show(actx: AppContext, event: Event) -> None:
+    """An event of retry-failed: its notes (information on a terminal only), its plans."""
+    from batchctl.core.workflows.retry import RetriesPlanned
+
+    if isinstance(event, RetriesPlanned):
+        _explain(actx, event.plans)
+    elif isinstance(event, Note):
+        show_note(actx, event, info_off_tty=False)
+
+
+def _explain(actx: AppContext, plans: Sequence[Plan]) -> None:
     """Per batch, on stderr: what is retried and what is left out, and why."""
     for plan in plans:
         chosen = plan.reasons()

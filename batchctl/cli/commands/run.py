@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from batchctl.cli.context import AppContext, app_context, run_parsed
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_REQUESTS,
@@ -45,10 +46,14 @@ from batchctl.cli.options import (
     WriteOptions,
 )
 from batchctl.cli.render import output, shared
+from batchctl.cli.render.events import drive
 from batchctl.core.errors import UsageError
+from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
-    pass
+    from batchctl.cli.render.wait_view import WaitScreen
+    from batchctl.core.events import Event
+    from batchctl.core.submit.submit import SubmitResult
 
 HELP = (
     "Submit a request file, wait for its batches to end, and write their results: the whole "
@@ -94,22 +99,26 @@ def run_command(
 ) -> None:
     """`batchctl run`: see HELP."""
     from batchctl.core.atomic import check_target
-    from batchctl.core.results.options import build_options
+    from batchctl.core.results.options import Given, build_options
     from batchctl.core.submit import send
 
     # Every option is checked before anything is sent.
-    options = build_options(
+    options = build_options(Given(
         out=out, fmt=fmt, only=only, order=order, prices_file=prices_file, json_=json_,
-        extract=extract, thinking=thinking,
-    )
+        extract=extract, thinking=thinking, flags=FLAGS,
+    ))
     if out is not None:
         check_target(out)
     if count_tokens and not dry_run:
         raise UsageError("--count-tokens goes with --dry-run (it counts what would be sent)")
-    limits = send.Limits.parse(max_requests, max_bytes, max_cost)
+    cost, cost_from = shared.max_cost(max_cost)
+    limits = send.Limits.parse(max_requests, max_bytes, cost, flags=FLAGS,
+                               max_cost_from=cost_from)
     checks = send.Checks.parse(
         api_version=api_version, betas=beta or (), limits=limits_file,
         allow_unknown_model=allow_unknown_model, lift_betas=lift_betas, all_problems=all_problems,
+        flags=FLAGS,
+        base_url=app_context(ctx).settings.base_url,
     )
     if interval is None and app_context(ctx).settings.emulator:
         interval = EMULATOR_INTERVAL
@@ -133,24 +142,61 @@ class RunOptions:
 def run(actx: AppContext, opts: RunOptions) -> None:
     from functools import partial
 
-    from batchctl.cli.render.wait_view import make_view, print_summary
+    from batchctl.cli.render.wait_view import WaitScreen
+    from batchctl.core.results.report import ResultsRequest
+    from batchctl.core.submit.send import Submission
     from batchctl.core.workflows import run as workflow
+    from batchctl.core.workflows.waiting import WaitOptions
 
-    sending, json_ = opts.send, opts.write.json
+    sending, write = opts.send, opts.write
     source = shared.request_input(actx, sending.file)
     if sending.dry_run:
-        shared.show_send_dry_run(actx, source, sending, json_)
+        shared.show_send_dry_run(actx, source, sending, write.json)
         return
-    workflow.run(
-        actx, source, sending.limits, label=sending.label, betas=sending.betas,
-        force=sending.force, max_queued=sending.max_queued, timeout=opts.timeout,
-        exit_status=opts.exit_status, notify=output.notifier(actx),
+    options = workflow.RunOptions(
+        Submission(source, sending.limits, sending.checks, label=sending.label,
+                   betas=sending.betas, force=sending.force, max_queued=sending.max_queued),
+        WaitOptions(interval=opts.interval, timeout=opts.timeout, exit_status=opts.exit_status,
+                    flags=FLAGS),
+        ResultsRequest(write.export, "batchctl run", out=write.out,
+                       step_summary=shared.step_summary_file()),
         results_args=opts.results_args,
-        view_for=partial(make_view, actx), interval=opts.interval,
-        shown=lambda waited: print_summary(actx, waited, fetch_hint=False),
-        output=shared.results_output(actx, opts.write.export, opts.write.out, json_=json_),
-        checks=sending.checks,
     )
+    with WaitScreen(actx) as wait, shared.ResultsScreen(actx, write.export.format, write.out,
+                                                        json_=write.json) as written:
+        drive(actx, workflow.run(actx, options), partial(_show, actx, wait, written))
+
+
+def _show(
+    actx: AppContext, wait: WaitScreen, written: shared.ResultsScreen, event: Event
+) -> None:
+    """One event of `run`: its submit, its wait, its end (``WaitEnded``), its results."""
+    from batchctl.cli.render.wait_view import print_summary
+    from batchctl.core.submit.submit import JobSubmitted
+    from batchctl.core.workflows.waiting import WaitEnded
+
+    if isinstance(event, JobSubmitted):
+        output.info(actx, submitted_text(event.job, event.name))
+    elif isinstance(event, WaitEnded):
+        print_summary(actx, event.waited, fetch_hint=False)  # `run` fetches them itself
+    elif not wait.show(event):
+        written.show(event)
+
+
+def submitted_text(job: SubmitResult, name: str) -> str:
+    """What `run` says once its file is submitted (or found submitted before)."""
+    ids = ", ".join(r["id"] for r in job.records)
+    count = sum(r["request_count"] for r in job.records)
+    if job.pending:
+        waiting = sum(p["request_count"] for p in job.pending)
+        return (f"submitted {counted(count, 'request')} from {name} as job {job.job_id} "
+                f"({ids or 'none yet'}); {len(job.pending)} more {plural('part', len(job.pending))} "
+                f"({counted(waiting, 'request')}) {plural('goes', len(job.pending))} in as the API's "
+                "processing queue drains")
+    if job.existing:
+        return (f"{name} was already submitted as job {job.job_id} ({ids}): waiting for it, "
+                "not submitting again (--force submits anew)")
+    return f"submitted {counted(count, 'request')} from {name} as job {job.job_id} ({ids})"
 
 
 def _results_args(

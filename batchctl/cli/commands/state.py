@@ -13,7 +13,9 @@ from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.iostreams import names_std
 from batchctl.cli.options import JsonOpt
 from batchctl.cli.render import output
+from batchctl.cli.render.events import drive
 from batchctl.core.errors import UsageError
+from batchctl.core.events import Data
 
 state_app = typer.Typer(
     name="state",
@@ -83,8 +85,9 @@ def run_export(actx: AppContext, opts: TransferOptions) -> None:
 
     file, json_ = opts.file, opts.json
     store = actx.store()
-    counts = transfer.export(store, None if names_std(file) else file, actx.clock.time(),
-                             write=output.write_bytes)
+    exported = transfer.export(store, None if names_std(file) else file, actx.clock.time())
+    counts = drive(actx, exported, lambda event: output.write_bytes([event.data])
+                   if isinstance(event, Data) else None)
     if counts is None:  # written to stdout
         return
     if json_:

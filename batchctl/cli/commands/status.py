@@ -7,8 +7,10 @@ from dataclasses import dataclass
 import typer
 
 from batchctl.cli.context import AppContext, run_parsed
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import ExitStatusOpt, JsonOpt, OptRefsArg, WideOpt
 from batchctl.cli.render import output
+from batchctl.cli.render.events import api_notices
 from batchctl.core.plural import counted
 
 
@@ -43,7 +45,9 @@ def run(actx: AppContext, opts: StatusOptions) -> None:
 
     refs, json_ = opts.refs, opts.json
     base_url = actx.settings.base_url
-    report = core.report(actx, refs, base_url=base_url, exit_status=opts.exit_status)
+    with api_notices(actx):
+        report = core.report(actx, refs, base_url=base_url, exit_status=opts.exit_status,
+                             flags=FLAGS)
     if report.empty:
         output.info(actx, f"no tracked batches waiting to be collected (for {base_url})")
         return

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from batchctl.cli.context import AppContext, run_parsed
+from batchctl.cli.context import AppContext, app_context, run_parsed
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_REQUESTS,
@@ -30,6 +31,7 @@ from batchctl.cli.options import (
     SendOptions,
 )
 from batchctl.cli.render import output, shared
+from batchctl.cli.render.events import drive, notes
 from batchctl.core.errors import UsageError
 from batchctl.core.plural import counted, plural
 
@@ -74,10 +76,14 @@ def submit_command(
 
     if count_tokens and not dry_run:
         raise UsageError("--count-tokens goes with --dry-run (it counts what would be sent)")
-    limits = send.Limits.parse(max_requests, max_bytes, max_cost)
+    cost, cost_from = shared.max_cost(max_cost)
+    limits = send.Limits.parse(max_requests, max_bytes, cost, flags=FLAGS,
+                               max_cost_from=cost_from)
     checks = send.Checks.parse(
         api_version=api_version, betas=beta or (), limits=limits_file,
         allow_unknown_model=allow_unknown_model, lift_betas=lift_betas, all_problems=all_problems,
+        flags=FLAGS,
+        base_url=app_context(ctx).settings.base_url,
     )
     run_parsed(ctx, run, SubmitOptions(SendOptions(
         file, limits, checks, dry_run, count_tokens, label, tuple(beta or ()), force, max_queued),
@@ -98,11 +104,10 @@ def run(actx: AppContext, opts: SubmitOptions) -> None:
     if sending.dry_run:
         shared.show_send_dry_run(actx, source, sending, json_)
         return
-    scan, result = send.send(
-        actx, source, sending.limits, label=sending.label, betas=sending.betas,
-        force=sending.force, notify=output.notifier(actx, info_off_tty=False),
-        max_queued=sending.max_queued, checks=sending.checks,
-    )
+    submission = send.Submission(source, sending.limits, sending.checks, label=sending.label,
+                                 betas=sending.betas, force=sending.force,
+                                 max_queued=sending.max_queued)
+    scan, result = drive(actx, send.send(actx, submission), notes(actx, info_off_tty=False))
     ids = [r["id"] for r in result.records]
     if result.existing:
         output.info(
@@ -123,7 +128,7 @@ def run(actx: AppContext, opts: SubmitOptions) -> None:
 
 def show_pending(actx: AppContext, result: SubmitResult) -> None:
     """The parts not sent, why, and what sends them (stderr, always)."""
-    lines = result.held_lines(actx.clock.time())
+    lines = result.held_lines(actx.clock.time(), FLAGS)
     for line in lines:
         output.info(actx, line)
     if lines:

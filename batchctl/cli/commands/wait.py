@@ -7,8 +7,10 @@ from dataclasses import dataclass
 import typer
 
 from batchctl.cli.context import AppContext, run_parsed
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import ExitStatusOpt, IntervalOpt, JsonOpt, RefsArg, TimeoutOpt
 from batchctl.cli.render import output
+from batchctl.cli.render.events import drive
 
 
 def wait(
@@ -42,16 +44,14 @@ class WaitOptions:
 
 
 def run(actx: AppContext, opts: WaitOptions) -> None:
-    from functools import partial
-
-    from batchctl.cli.render.wait_view import make_view, print_summary
+    from batchctl.cli.render.wait_view import WaitScreen, print_summary
     from batchctl.core.workflows import waiting
 
-    waited = waiting.wait(
-        actx, opts.refs, base_url=actx.settings.base_url, view_for=partial(make_view, actx),
-        interval=opts.interval, timeout=opts.timeout, exit_status=opts.exit_status,
-        notify=output.notifier(actx),
-    )
+    options = waiting.WaitOptions(interval=opts.interval, timeout=opts.timeout,
+                                  exit_status=opts.exit_status, flags=FLAGS)
+    with WaitScreen(actx) as screen:
+        waited = drive(actx, waiting.wait(actx, opts.refs, options,
+                                          base_url=actx.settings.base_url), screen.show)
     print_summary(actx, waited)
     if opts.json:
         output.write_json(waited.records)

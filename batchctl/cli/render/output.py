@@ -9,15 +9,17 @@ command quietly (see ``batchctl.cli.app``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from batchctl.cli import iostreams
 from batchctl.cli.context import AppContext
+from batchctl.cli.flags import FLAGS
 from batchctl.core.api.untrusted import printable
 from batchctl.core.errors import NextStep, UsageError
+from batchctl.core.flags import Flag
 from batchctl.core.settings import DEFAULT_BASE_URL, Settings, default_state_dir
 
 
@@ -271,7 +273,8 @@ def command_line(settings: Settings | None, command: str, *args: str) -> str:
         store = settings.store
         if store.is_postgres and not store.password:  # a password is never printed: it is
             words += ["--store", store.masked]  # left to BATCHCTL_STORE, PGPASSWORD or .pgpass
-    return " ".join(shlex.quote(w) for w in [*words, command, *args])
+    named = [FLAGS[a] if isinstance(a, Flag) else a for a in args]  # an option core names by key
+    return " ".join(shlex.quote(w) for w in [*words, command, *named])
 
 
 def next_step(settings: Settings | None, step: NextStep) -> str:
@@ -305,19 +308,6 @@ def success(actx: AppContext, message: str) -> None:
         actx.err.print(f"[green]✓[/] {escape(message)}", soft_wrap=True)
     else:
         actx.err.print(message, markup=False, soft_wrap=True)
-
-
-def notifier(actx: AppContext, *, info_off_tty: bool = True) -> Callable[[str, str], None]:
-    """The ``notify(level, message)`` callback core functions report through: warnings always,
-    information always or (``info_off_tty=False``) only on a terminal."""
-
-    def notify(level: str, message: str) -> None:
-        if level == "warn":
-            warn(actx, message)
-        elif info_off_tty or actx.stderr_tty:
-            info(actx, message)
-
-    return notify
 
 
 def confirm(actx: AppContext, question: str, *, yes: bool, action: str) -> bool:

@@ -7,7 +7,8 @@ steps they share live in core).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -16,14 +17,14 @@ import typer
 
 from batchctl.cli.context import AppContext
 from batchctl.cli.render import output
+from batchctl.cli.render.events import Screen, show_note
 from batchctl.core.errors import ExitCode
+from batchctl.core.events import Data, Event, Note, Progress
 from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
     from batchctl.cli.options import SendOptions
-    from batchctl.core.results import report
     from batchctl.core.results.options import Options
-    from batchctl.core.results.reading import Progress
     from batchctl.core.results.summary import Summary
     from batchctl.core.submit.send import Input
 
@@ -33,12 +34,27 @@ def request_input(actx: AppContext, file: str) -> Input:
     """The file to check; stdin (``-``) is spooled to the state directory first."""
     from batchctl.core.submit import send
 
-    def stdin() -> BinaryIO:
-        if actx.stdin_tty:
-            output.info(actx, "reading requests from stdin; end with Ctrl-D")
-        return actx.io.stdin_bytes()
+    return send.open_input(file, stdin=_stdin(actx) if file == "-" else None,
+                           state_dir=actx.settings.state_dir)
 
-    return send.open_input(file, stdin=stdin, state_dir=actx.settings.state_dir)
+
+MAX_COST_ENV = "BATCHCTL_MAX_COST"
+
+
+def max_cost(given: str | None) -> tuple[str | None, str | None]:
+    """``--max-cost``, else ``$BATCHCTL_MAX_COST`` (a default for cron): the text, and the
+    variable's name when it came from there (for messages)."""
+    if given is not None:
+        return given, None
+    value = os.environ.get(MAX_COST_ENV) or None
+    return value, MAX_COST_ENV if value is not None else None
+
+
+def _stdin(actx: AppContext) -> BinaryIO:
+    """stdin as bytes, said first on a terminal (someone is expected to type)."""
+    if actx.stdin_tty:
+        output.info(actx, "reading requests from stdin; end with Ctrl-D")
+    return actx.io.stdin_bytes()
 
 
 def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None:
@@ -64,6 +80,7 @@ def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None
             ("file", summary["file"]),
             ("api version", summary["api_version"]),
             ("rules checked", ", ".join(r["id"] for r in summary["rules"])),
+            ("models checked against", summary["models_from"]),
             *([("betas lifted", ", ".join(summary["lifted_betas"]))]
               if summary["lifted_betas"] else []),
             ("requests", n(summary["requests"])),
@@ -101,22 +118,29 @@ def dry_run(
     terminal (stderr) while the prompts are counted."""
     from contextlib import nullcontext
 
+    from batchctl.cli.render.events import drive
     from batchctl.core.submit import send
 
     api = actx.api() if count_tokens else None
-    with _bar(actx, "counting tokens") if api is not None and actx.stderr_tty else nullcontext() as update:
-        return send.dry_run(source, limits, api=api, progress=update, checks=checks)
+    with _bar(actx, "counting tokens") if api is not None and actx.stderr_tty \
+            else nullcontext() as update:
+
+        def show(event: object) -> None:
+            if isinstance(event, Progress) and update is not None:
+                update(event.done, event.total)
+
+        return drive(actx, send.dry_run(source, limits, api=api, checks=checks, deps=actx), show)
 
 
 @contextmanager
-def _bar(actx: AppContext, label: str) -> Iterator[Progress]:
+def _bar(actx: AppContext, label: str) -> Iterator[Callable[[int, int], None]]:
     """A transient ``label`` bar on stderr: ``update(done, total)`` (a total of 0: unknown)."""
-    from rich.progress import BarColumn, Progress, TextColumn
+    from rich.progress import BarColumn, TextColumn
+    from rich.progress import Progress as Bar  # (core's Progress is the event)
 
     from batchctl.cli.render.progress_bar import CountColumn
 
-    bar = Progress(TextColumn(label), BarColumn(), CountColumn(), console=actx.err,
-                   transient=True)
+    bar = Bar(TextColumn(label), BarColumn(), CountColumn(), console=actx.err, transient=True)
     task = bar.add_task(label, total=None)
 
     def update(done: int, total: int) -> None:
@@ -127,62 +151,87 @@ def _bar(actx: AppContext, label: str) -> Iterator[Progress]:
 
 
 # -- results of results and run -------------------------------------------------------------------
+def step_summary_file() -> Path | None:
+    """The GitHub step summary file, when ``$GITHUB_STEP_SUMMARY`` names one (GitHub Actions)."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    return Path(target) if target else None
+
+
 def export_results(
     actx: AppContext, ref: str, options: Options, out: Path | None, *,
     summary_json: Path | None = None, json_: bool = False,
 ) -> Summary:
     """`results`: write the results of ``ref`` to ``out`` (atomically) or stdout, shown as
-    ``results_output`` says; in the GitHub step summary when there is one, and in
+    ``ResultsScreen`` shows them; in the GitHub step summary when there is one, and in
     ``summary_json`` (``batchctl.core.results.report.export_and_report``); with ``json_`` and
     an ``out``, on stdout as one JSON object too, once the summary file is written."""
-    from batchctl.core.results.report import export_and_report
+    from batchctl.cli.render.events import drive
+    from batchctl.core.results.report import ResultsRequest, export_and_report
 
-    summary = export_and_report(actx, ref, results_output(actx, options, out),
-                                title=f"batchctl results {ref}", summary_json=summary_json,
-                                notify=output.notifier(actx))
+    request = ResultsRequest(options, f"batchctl results {ref}", out=out,
+                             step_summary=step_summary_file(), summary_json=summary_json)
+    with ResultsScreen(actx, options.format, out) as screen:
+        summary = drive(actx, export_and_report(actx, ref, request), screen.show)
     if json_ and out is not None:
         output.write_json(summary.as_dict())
     return summary
 
 
-def results_output(
-    actx: AppContext, options: Options, out: Path | None, *, json_: bool = False
-) -> report.Output:
-    """How `results` and `run` write and show results: to ``out`` or stdout, a progress bar
-    on a terminal while a file is written, the summary on stderr; with ``json_`` and an ``out``
-    (stdout free of results), the summary on stdout as one JSON object too."""
-    from batchctl.core.results.report import Output
+class ResultsScreen(Screen):
+    """How `results` and `run` show the results step's events: the bytes written to stdout
+    (escaped on a terminal) when there is no file, a progress bar on a terminal while a file is
+    written (never while data goes to stdout), the summary on stderr once all is written; with
+    ``json_`` and an ``out`` (stdout free of results), the summary on stdout as one JSON object
+    too."""
 
-    def shown(summary: Summary) -> None:
-        show_summary(actx, summary, options.format)
-        if json_ and out is not None:
-            output.write_json(summary.as_dict())
+    def __init__(self, actx: AppContext, fmt: str, out: Path | None, *, json_: bool = False
+                 ) -> None:
+        self.actx, self.fmt, self.out, self.json_ = actx, fmt, out, json_
+        self.write = output.write_terminal_bytes if actx.stdout_tty else output.write_bytes
+        self.update: Callable[[int, int], None] | None = None
 
-    return Output(options, out,
-                  write=output.write_terminal_bytes if actx.stdout_tty else output.write_bytes,
-                  progress=_progress(actx, enabled=out is not None), shown=shown)
+    def close(self) -> None:
+        super().close()
+        self.update = None
+
+    def show(self, event: Event) -> bool:
+        """Show ``event`` if it is the results step's; False if it is not."""
+        from batchctl.core.results.export import ResultsWritten
+
+        if isinstance(event, Data):
+            self.write([event.data])
+        elif isinstance(event, Progress):
+            if self.update is None and self.out is not None and self.actx.stderr_tty:
+                self.update = self.open(_bar(self.actx, "results"))
+            if self.update is not None:
+                self.update(event.done, event.total)
+        elif isinstance(event, ResultsWritten):
+            self.close()
+            show_summary(self.actx, event.summary, self.fmt)
+            if self.json_ and self.out is not None:
+                output.write_json(event.summary.as_dict())
+        elif isinstance(event, Note):
+            show_note(self.actx, event)
+        else:
+            return False
+        return True
 
 
 def step_summary(actx: AppContext, title: str, data: dict[str, Any], fmt: str) -> None:
     """Append a summary to ``$GITHUB_STEP_SUMMARY`` when it is set (GitHub Actions)."""
     from batchctl.core.results.report import step_summary
 
-    step_summary(title, data, fmt, output.notifier(actx))
-
-
-@contextmanager
-def _progress(actx: AppContext, *, enabled: bool) -> Iterator[Progress | None]:
-    """A transient progress bar on stderr, on a terminal, while a file is written (never while
-    data goes to stdout)."""
-    if not (enabled and actx.stderr_tty):
-        yield None
-        return
-    with _bar(actx, "results") as update:
-        yield update
+    for note in step_summary(title, data, fmt, step_summary_file()):
+        show_note(actx, note)
 
 
 def _n(value: int) -> str:
     return f"{value:,}"
+
+
+#: Succeeded results counted apart, by stop_reason (batchctl.core.results.summary.STOP_REASONS).
+STOP_WORDS = {"pause_turn": "unfinished", "refusal": "refused",
+              "model_context_window_exceeded": "cut off"}
 
 
 def summary_lines(summary: Summary, fmt: str) -> list[str]:
@@ -191,8 +240,10 @@ def summary_lines(summary: Summary, fmt: str) -> list[str]:
     counts = data["counts"]
     parts = [f"{_n(counts.get(t, 0))} {t}" for t in ("succeeded", "errored", "canceled",
                                                      "expired")]
-    if data["pause_turn"]:  # succeeded, but the turn was paused (server tools): unfinished
-        parts[0] += f" ({_n(data['pause_turn'])} unfinished: stop_reason pause_turn)"
+    stops = [f"{_n(data[reason])} {word}: stop_reason {reason}"  # succeeded, not whole
+             for reason, word in STOP_WORDS.items() if data.get(reason)]
+    if stops:
+        parts[0] += f" ({'; '.join(stops)})"
     parts += [f"{_n(v)} {k}" for k, v in counts.items()
               if k not in ("succeeded", "errored", "canceled", "expired") and v]
     where = f" to {data['path']}" if data["path"] else ""

@@ -24,11 +24,14 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from batchctl.cli.context import AppContext
+from batchctl.cli.flags import FLAGS
 from batchctl.cli.render import output
 from batchctl.cli.render.batches import counts_text, expires_text
+from batchctl.cli.render.events import Screen, show_note
 from batchctl.cli.render.outcome import Elapsed, mark, outcome
 from batchctl.cli.render.output import short_ids
 from batchctl.core.errors import NextStep
+from batchctl.core.events import BatchChanged, Event, Note, Polled, PollFailed, WaitStopped
 from batchctl.core.plural import counted
 from batchctl.core.times import human_duration, parse_ts
 from batchctl.core.tracking.gone import archived_text
@@ -226,6 +229,46 @@ def make_view(
     return RichView(actx, targets, jobs) if actx.stderr_tty else PlainView(actx, targets)
 
 
+class WaitScreen(Screen):
+    """A wait's events shown (``batchctl.core.workflows.waiting``): the view made at
+    ``WaitStarted`` (``make_view``), told of every change, round, failed round and feed, and
+    closed at ``WaitStopped``, or when the command ends early (the ``with``)."""
+
+    def __init__(self, actx: AppContext) -> None:
+        self.actx = actx
+        self.view: PlainView | RichView | None = None
+
+    def close(self) -> None:
+        super().close()
+        self.view = None
+
+    def show(self, event: Event) -> bool:
+        """Show ``event`` if it is the wait's; False if it is not."""
+        from batchctl.core.submit.feed import FeedResult
+        from batchctl.core.workflows.waiting import WaitStarted
+
+        if isinstance(event, WaitStarted):
+            self.view = make_view(self.actx, event.targets, event.jobs)
+            self.open(self.view)
+        elif isinstance(event, WaitStopped):
+            self.close()
+        elif isinstance(event, Note):
+            show_note(self.actx, event)
+        elif self.view is None:
+            return False
+        elif isinstance(event, BatchChanged):
+            self.view.change(event.record, event.previous)
+        elif isinstance(event, Polled):
+            self.view.tick(event.records, event.now)
+        elif isinstance(event, PollFailed):
+            self.view.error(event.error)
+        elif isinstance(event, FeedResult):
+            self.view.feed(event)
+        else:
+            return False
+        return True
+
+
 def unavailable_text(exc: Exception) -> str:
     if getattr(exc, "status", None) == 429:
         wait = getattr(exc, "retry_after", None)
@@ -259,7 +302,7 @@ def feed_summary(fed: FeedResult, now: float) -> str:
     """``job_x: 3 of 10 parts pending: the API's processing queue is full (...)``."""
     from batchctl.core.submit.feed import held_lines
 
-    head = held_lines(fed.job_id, fed.pending, fed.reason, fed.retry_at, now)[0]
+    head = held_lines(fed.job_id, fed.pending, fed.reason, fed.retry_at, now, flags=FLAGS)[0]
     return head.replace(" not sent yet: ", " pending: ", 1)
 
 

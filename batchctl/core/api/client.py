@@ -1,6 +1,6 @@
 """The Message Batches API as batchctl uses it: a thin wrapper over the official SDK.
 
-It builds the client (from the environment, or with the emulator mounted in-process through the
+It builds the client (with the key it is given, or with the emulator mounted in-process through the
 SDK's ``http_client``), returns plain dicts with the API's field names, and turns every SDK error
 into the batchctl error tree (``translate``). It does not re-implement the SDK: paging, retries
 with backoff and ``retry-after`` are the SDK's. The client's transport carries the guards
@@ -16,8 +16,6 @@ and every server message is made printable before it reaches an error.
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -27,7 +25,7 @@ import httpx2
 from anthropic.types.messages import MessageBatch
 
 from batchctl.core import errors
-from batchctl.core.api import untrusted
+from batchctl.core.api import patience, untrusted
 from batchctl.core.api.transport import (
     LAST_ATTEMPT,
     Page,
@@ -41,14 +39,15 @@ from batchctl.core.api.transport import (
     unreachable,
 )
 from batchctl.core.clock import Clock, SystemClock
+from batchctl.core.events import Outbox
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.settings import Settings
 
-__all__ = ["BATCHES_PATH", "DEFAULT_MAX_RETRIES", "NOT_FOUND_BACKOFF", "RESULTS_CHUNK", "Api",
+__all__ = ["BATCHES_PATH", "DEFAULT_MAX_RETRIES", "RESULTS_CHUNK", "Api",
            "Page", "batch_dict", "translate"]
 
 BATCHES_PATH = "/v1/messages/batches"
 DEFAULT_MAX_RETRIES = 8  # 9 attempts: rides out ~50% failing calls (429/5xx/lost replies); create: 0
-NOT_FOUND_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0)  # then every 15 s, until the grace is spent
 RESULTS_CHUNK = 1 << 16  # 64 KiB: what a cut download keeps; 1 MiB was no faster, 9-24 MB more RSS
 
 T = TypeVar("T")
@@ -69,32 +68,37 @@ class Api:
         base_url: str,
         *,
         clock: Clock | None = None,
-        on_retry: Callable[[float, str], None] | None = None,
-        on_note: Callable[[str], None] | None = None,
+        outbox: Outbox | None = None,
+        flags: Flags = KEYS,
     ) -> None:
+        """``outbox``: where the SDK's retries (``ApiRetry``) and the notes of a 404 being
+        ridden out go while a call is in flight, for the caller to drain; None: nowhere.
+        ``flags``: how the caller names the options its hints mention."""
         self._client = client
         self.base_url = base_url
+        self.flags = flags
         self.clock = clock or SystemClock()
-        self._note = on_note or (lambda message: None)
-        self._retry_log = None if on_retry is None else RetryLog.attach(on_retry)
+        self.notices = outbox
+        self._retry_log = None if outbox is None else RetryLog.attach(outbox)
 
     @classmethod
     def connect(
         cls,
         settings: Settings,
         *,
+        api_key: str | None = None,
         emulator_config: Any = None,
         clock: Clock | None = None,
         max_retries: int | None = None,
-        on_retry: Callable[[float, str], None] | None = None,
-        on_note: Callable[[str], None] | None = None,
+        outbox: Outbox | None = None,
     ) -> Api:
-        """``on_retry(seconds, why)``: the SDK is about to retry; ``on_note(text)``: a note for the
-        user (a 404 being ridden out)."""
+        """The client for ``settings``: the emulator mounted in-process (``emulator_config``:
+        a ``batchctl.emulator.EmulatorConfig``, default settings if None), else the API at its
+        base URL with ``api_key`` (AuthError, exit 4, without one). ``outbox``: see ``Api``."""
         retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
         clock = clock or SystemClock()
-        client = _sdk_client(settings, emulator_config, clock, retries)
-        return cls(client, settings.base_url, clock=clock, on_retry=on_retry, on_note=on_note)
+        client = _sdk_client(settings, emulator_config, clock, retries, api_key)
+        return cls(client, settings.base_url, clock=clock, outbox=outbox, flags=settings.flags)
 
     def close(self) -> None:
         if self._retry_log is not None:
@@ -131,33 +135,18 @@ class Api:
         return untrusted.check_batch(batch)
 
     def _riding_404(self, call: Callable[[], T], what: str, grace: float) -> T:
-        """``call()``, a 404 retried with backoff for up to ``grace`` seconds on the clock.
+        """``call()``, a 404 ridden out for ``grace`` seconds (``patience.riding_404``)."""
+        return patience.riding_404(self.clock, self.notices, call, what, grace)
 
-        The API can answer 404 for a batch that exists: a second after its create, mid-poll,
-        and for its results just after it ended (anthropic-sdk-python#1432; every such batch
-        completed). Callers give a grace only for a batch this store created."""
-        deadline = self.clock.time() + grace
-        for attempt in itertools.count():
-            try:
-                return call()
-            except errors.NotFoundError:
-                left = deadline - self.clock.time()
-                if left <= 0:
-                    raise
-                if attempt == 0:
-                    self._note(
-                        f"the API answered 404 (not found) for {what}, which this store saw "
-                        f"created: the API can lag (anthropic-sdk-python#1432); trying again "
-                        f"for up to {left:.0f} s"
-                    )
-                self.clock.sleep(min(NOT_FOUND_BACKOFF[min(attempt, len(NOT_FOUND_BACKOFF) - 1)], left))
-        raise AssertionError("unreachable")  # pragma: no cover
+    def _call(self, fn: Callable[[], T]) -> T:
+        """``call(fn)``, a 503 storage_not_ready waited out (``patience.riding_storage``)."""
+        return patience.riding_storage(self.clock, self.notices, lambda: call(fn))
 
     def retrieve(self, batch_id: str, *, not_found_grace: float = 0.0) -> dict[str, Any]:
         """GET one batch. ``not_found_grace``: keep retrying a 404 for this many seconds (see
         ``_riding_404``)."""
         batch = self._riding_404(
-            lambda: call(lambda: batch_dict(self._client.messages.batches.retrieve(batch_id))),
+            lambda: self._call(lambda: batch_dict(self._client.messages.batches.retrieve(batch_id))),
             f"batch {batch_id}",
             not_found_grace,
         )
@@ -167,7 +156,7 @@ class Api:
         kwargs: dict[str, Any] = {"limit": limit}
         if after_id:
             kwargs["after_id"] = after_id
-        page = call(lambda: self._client.messages.batches.list(**kwargs))
+        page = self._call(lambda: self._client.messages.batches.list(**kwargs))
         return Page(
             data=[untrusted.check_batch(batch_dict(b)) for b in page.data],
             has_more=bool(page.has_more),
@@ -185,20 +174,40 @@ class Api:
                 return
             after = page.last_id
 
+    # -- models -------------------------------------------------------------------------------
+    def models(self) -> list[dict[str, Any]]:
+        """Every model this key can see, retired ones included, most recent first: the Models
+        API (``client.models.list(lifecycle=[...])``, GET /v1/models, all pages; without the
+        filter retired models are left out: BATCHES_API.md 12.3), each checked
+        (``batchctl.core.api.models``)."""
+        from batchctl.core.api.models import MAX_MODELS, check_models
+
+        def every() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = []
+            for info in self._client.models.list(lifecycle=["active", "deprecated", "retired"],
+                                                 limit=1000):
+                if len(found) == MAX_MODELS:
+                    raise untrusted.UntrustedReplyError(
+                        f"the Models API listed more than {MAX_MODELS:,} models; not used")
+                found.append(info.model_dump(mode="json", warnings=False))
+            return found
+
+        return check_models(self._call(every))
+
     # -- token counting -----------------------------------------------------------------------
     def count_tokens(self, fields: Mapping[str, Any]) -> int:
         """Exact input tokens of one Messages request (``client.messages.count_tokens``, POST
         /v1/messages/count_tokens: free, https://docs.claude.com/en/docs/build-with-claude/
         token-counting). ``fields``: its model, messages, system, tools..., no max_tokens."""
-        counted = call(lambda: self._client.messages.count_tokens(**fields))
+        counted = self._call(lambda: self._client.messages.count_tokens(**fields))
         return int(counted.input_tokens)
 
     def cancel(self, batch_id: str) -> dict[str, Any]:
-        batch = call(lambda: batch_dict(self._client.messages.batches.cancel(batch_id)))
+        batch = self._call(lambda: batch_dict(self._client.messages.batches.cancel(batch_id)))
         return untrusted.check_batch(batch, expected_id=batch_id)
 
     def delete(self, batch_id: str) -> dict[str, Any]:
-        gone = call(
+        gone = self._call(
             lambda: self._client.messages.batches.delete(batch_id).model_dump(mode="json", warnings=False)
         )
         if gone.get("id") != batch_id:
@@ -227,14 +236,14 @@ class Api:
                 f"batch {batch.get('id')} has no results yet "
                 f"(processing_status: {batch.get('processing_status')})"
             )
-        url = untrusted.check_results_url(batch, self.base_url)
+        url = untrusted.check_results_url(batch, self.base_url, self.flags["base_url"])
         # Without middleware: through the SDK's middleware path, a call cast to httpx.Response
         # comes back as the raw response whatever its status (``_base_client.request``: only an
         # ``APIResponse`` is checked for ``is_success``), so a 404 or 5xx would be taken for the
         # body. The retrieve before it has already met a refused connection, if there is one.
         plain = self._client.with_options(middleware=[])
         response = self._riding_404(
-            lambda: call(
+            lambda: self._call(
                 lambda: plain.get(
                     url,
                     cast_to=httpx2.Response,
@@ -252,18 +261,14 @@ class Api:
 
 
 def _sdk_client(
-    settings: Settings, emulator_config: Any, clock: Clock, retries: int
+    settings: Settings, emulator_config: Any, clock: Clock, retries: int, key: str | None
 ) -> anthropic.Anthropic:
     """The SDK client: the emulator mounted in-process (``--emulator``), else the real API with
-    the key from the environment; both carry the guards' hooks."""
+    ``key``; both carry the guards' hooks."""
     if settings.emulator:
         from batchctl.emulator import EMULATOR_API_KEY, EmulatorConfig, make_app
 
-        try:
-            config = emulator_config or EmulatorConfig.from_env()
-        except ValueError as exc:
-            raise errors.UsageError(f"emulator settings: {exc}") from None
-        app = make_app(settings.emulator_dir, config, clock=clock.time)
+        app = make_app(settings.emulator_dir, emulator_config or EmulatorConfig(), clock=clock.time)
         http_client = httpx2.Client(
             transport=httpx2.WSGITransport(app=app), event_hooks=guard_hooks(settings.base_url, Refused)
         )
@@ -272,20 +277,20 @@ def _sdk_client(
             base_url=settings.base_url,
             http_client=http_client,
             max_retries=retries,
-            middleware=[FailUnreachableAtOnce()],
+            middleware=[FailUnreachableAtOnce(settings.flags["base_url"])],
         )
-    key = os.environ.get("ANTHROPIC_API_KEY")
     if not key:
         raise errors.AuthError(
             "no API key: set ANTHROPIC_API_KEY",
-            hint="to try batchctl without a key, add --emulator (or set BATCHCTL_EMULATOR=1)",
+            hint=f"to try batchctl without a key, add {settings.flags['emulator']} (or set "
+            "BATCHCTL_EMULATOR=1)",
         )
     return anthropic.Anthropic(
         api_key=key,
         base_url=settings.base_url,
         max_retries=retries,
         http_client=anthropic.DefaultHttpxClient(event_hooks=guard_hooks(settings.base_url, Refused)),
-        middleware=[FailUnreachableAtOnce()],
+        middleware=[FailUnreachableAtOnce(settings.flags["base_url"])],
     )
 
 
@@ -312,6 +317,9 @@ class FailUnreachableAtOnce(anthropic.Middleware):
     replies, 429 and 5xx keep the SDK's retries.
     """
 
+    def __init__(self, option: str = "base_url") -> None:
+        self.option = option  # how the caller names --base-url, for the hint
+
     def handle(self, request: Any, call_next: Any) -> Any:
         try:
             response = call_next(request)
@@ -324,7 +332,7 @@ class FailUnreachableAtOnce(anthropic.Middleware):
             raise errors.RefusedError(
                 f"could not connect to {origin(exc.request.url)}: {why}",
                 request_sent=False,
-                hint="check --base-url / ANTHROPIC_BASE_URL (a local emulator: is `batchctl "
+                hint=f"check {self.option} / ANTHROPIC_BASE_URL (a local emulator: is `batchctl "
                 "emulator` running?)",
             ) from None
         LAST_ATTEMPT.answered(response.status_code)
@@ -361,7 +369,14 @@ def translate(exc: BaseException) -> errors.BatchctlError:
             "error_type": error_type,
             "retry_after": untrusted.retry_after(exc.response.headers),
         }
-        if status in (401, 402, 403):
+        if status == 402:
+            # A linked organization's billing cap (PaymentRequiredError, linked_organization_*
+            # codes; BATCHES_API.md 12.2): no key problem, and retrying will not help (exit 10).
+            return errors.SpendLimitError(
+                f"{text}; retrying will not help until the linked organization's billing "
+                "changes", hint="the organization linked to this key's user profile must raise "
+                "its spend limit or settle its billing (Claude Console)", **kwargs)
+        if status in (401, 403):
             hint = "check ANTHROPIC_API_KEY" if status == 401 else None
             return errors.AuthError(text, hint=hint, **kwargs)
         if status == 404:

@@ -2,7 +2,8 @@
 
 `fetch_body` yields a batch's results body as raw chunks, each byte once: a download cut
 part-way is fetched again (up to FETCH_ATTEMPTS times in all) and resumed where it broke, after
-checking (sha256) that the new body starts with the bytes already passed on.
+checking (sha256) that the new body starts with the bytes already passed on; a note says so
+before each fetch again (``apart`` sets the notes aside for a reader of bytes).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import StreamDroppedError
-from batchctl.core.notify import Notify, quiet
+from batchctl.core.events import WARN, Note
 
 if TYPE_CHECKING:
     from batchctl.core.api.client import Api
@@ -40,10 +41,10 @@ def fetch_body(
     batch: Mapping[str, Any],
     *,
     attempts: int = FETCH_ATTEMPTS,
-    notify: Notify = quiet,
     not_found_grace: float = 0.0,
-) -> Iterator[bytes]:
-    """The results body of an ended batch, as raw chunks, each byte yielded once.
+) -> Iterator[bytes | Note]:
+    """The results body of an ended batch, as raw chunks, each byte yielded once, with a note
+    before each fetch again after a cut.
 
     After a cut the body is fetched again and the part already yielded is skipped, once its
     bytes are checked to be the same; StreamDroppedError (exit 6) when every attempt was cut or
@@ -76,10 +77,20 @@ def fetch_body(
             if isinstance(exc, BodyChanged) or attempt == attempts - 1:
                 raise
             delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
-            notify("warn", f"the results download of {batch['id']} was cut after {sent:,} bytes;"
-                           f" fetching again in {delay:g} s ({attempt + 2} of {attempts})")
+            yield Note(WARN, f"the results download of {batch['id']} was cut after {sent:,} "
+                             f"bytes; fetching again in {delay:g} s ({attempt + 2} of {attempts})")
             api.clock.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def apart(items: Iterator[bytes | Note], notes: list[Note]) -> Iterator[bytes]:
+    """The bytes of ``fetch_body``, its notes put aside in ``notes`` for the caller to pass on
+    (between blocks of lines, when the download is read through ``line_blocks``)."""
+    for item in items:
+        if isinstance(item, Note):
+            notes.append(item)
+        else:
+            yield item
 
 
 class BodyChanged(StreamDroppedError):

@@ -7,7 +7,8 @@ inside the SDK's retry loop, on every attempt and every redirect:
 
 * a request hook refuses any request off the base URL's origin before it is sent (the key is
   never sent elsewhere: a ``results_url``, or a redirect, to another host gets nothing);
-* a response hook reads 400/429 error bodies and stops at a spend or usage cap
+* a response hook reads 400/429 error bodies and stops at a spend or usage cap (and a 503
+  ``storage_not_ready``, which ``batchctl.core.api.patience`` waits out for longer)
   (``batchctl.core.api.untrusted.spend_limit``). The SDK retries on the status alone
   (``_base_client._should_retry``: 429 is retried unless the server sends
   ``x-should-retry: false``, which the real API is not documented to do), so a cap would cost
@@ -35,6 +36,7 @@ import httpx2
 from batchctl.core import errors
 from batchctl.core.api import untrusted
 from batchctl.core.api.sdk_private import SDK_LOGGER, SDK_RETRY_MESSAGE
+from batchctl.core.events import ApiRetry, Outbox
 
 
 @dataclass(frozen=True)
@@ -77,17 +79,17 @@ LAST_ATTEMPT = LastAttempt()
 
 
 class RetryLog(logging.Handler):
-    """Hands the SDK's own "Retrying request to URL in N seconds" log lines to a callback, with
-    why (``LAST_ATTEMPT``), so the CLI can say why it is waiting (with 8 retries, a failing API
-    takes ~40 s): ``on_retry(seconds, why)``."""
+    """Reads the SDK's own "Retrying request to URL in N seconds" log lines into an ``Outbox``
+    as ``ApiRetry`` events, with why (``LAST_ATTEMPT``), so the caller can say why it is waiting
+    (with 8 retries, a failing API takes ~40 s)."""
 
-    def __init__(self, on_retry: Callable[[float, str], None]) -> None:
+    def __init__(self, outbox: Outbox) -> None:
         super().__init__(logging.INFO)
-        self.on_retry = on_retry
+        self.outbox = outbox
 
     @classmethod
-    def attach(cls, on_retry: Callable[[float, str], None]) -> RetryLog:
-        handler = cls(on_retry)
+    def attach(cls, outbox: Outbox) -> RetryLog:
+        handler = cls(outbox)
         logger = logging.getLogger(SDK_LOGGER)
         if logger.level == logging.NOTSET or logger.level > logging.INFO:
             logger.setLevel(logging.INFO)  # its own handlers stay as ANTHROPIC_LOG set them
@@ -103,10 +105,7 @@ class RetryLog(logging.Handler):
             record.msg == SDK_RETRY_MESSAGE and isinstance(args, tuple) and len(args) == 2
             and isinstance(args[1], (int, float))
         ):
-            try:
-                self.on_retry(float(args[1]), LAST_ATTEMPT.why)
-            except Exception:  # noqa: BLE001 - a report must never break the call
-                pass
+            self.outbox.put(ApiRetry(float(args[1]), LAST_ATTEMPT.why))
 
 
 def guard_hooks(
@@ -127,6 +126,10 @@ def guard_hooks(
             )
             if error is not None:
                 raise refuse(error)
+        elif response.status_code == 503:  # waited out by batchctl.core.api.patience instead
+            storage = untrusted.storage_not_ready_error(503, response.headers, response.read())
+            if storage is not None:
+                raise refuse(storage)
 
     return {"request": [on_request], "response": [on_response]}
 

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from batchctl.core.errors import SpendLimitError, UnavailableError
+from batchctl.core.errors import SpendLimitError, StorageNotReadyError, UnavailableError
 
 BATCH_ID = re.compile(r"msgbatch_[0-9A-Za-z]{1,100}")
 STATUSES = frozenset({"in_progress", "canceling", "ended"})
@@ -98,9 +98,10 @@ def off_origin(url: str, base_url: str) -> UntrustedReplyError | None:
     )
 
 
-def check_results_url(batch: Mapping[str, Any], base_url: str) -> str:
+def check_results_url(batch: Mapping[str, Any], base_url: str, option: str = "base_url") -> str:
     """The batch's results_url if it is on the base URL's origin, else UntrustedReplyError:
-    the key is never sent elsewhere, and no request is made."""
+    the key is never sent elsewhere, and no request is made (``option``: how the caller names
+    the base URL's option, for the hint)."""
     url = batch.get("results_url")
     if not isinstance(url, str) or not url:
         raise UntrustedReplyError(f"the API gave batch {batch.get('id')} no usable results_url")
@@ -109,7 +110,7 @@ def check_results_url(batch: Mapping[str, Any], base_url: str) -> str:
             f"the API gave batch {batch.get('id')} a results_url on another origin "
             f"({show_origin(url)}, not {show_origin(base_url)}): batchctl sends the API key "
             "only to the base URL's origin, so it did not fetch it",
-            hint="check --base-url / ANTHROPIC_BASE_URL: a proxy in between may rewrite the URL",
+            hint=f"check {option} / ANTHROPIC_BASE_URL: a proxy in between may rewrite the URL",
         )
     return url
 
@@ -125,7 +126,8 @@ def check_batch_id(value: object, what: str = "batch id") -> str:
     )
 
 
-def _timestamp_ok(value: object) -> bool:
+def timestamp_ok(value: object) -> bool:
+    """None, or an RFC 3339 timestamp of at most 64 characters."""
     if value is None:
         return True
     if not isinstance(value, str) or len(value) > 64:
@@ -155,7 +157,7 @@ def check_batch(batch: Mapping[str, Any], expected_id: str | None = None) -> dic
     ):
         problems.append(f"request_counts {printable(counts)}")
     for name in TIME_FIELDS:
-        if not _timestamp_ok(batch.get(name)):
+        if not timestamp_ok(batch.get(name)):
             problems.append(f"{name} '{printable(batch.get(name))}'")
     url = batch.get("results_url")
     if url is not None and not isinstance(url, str):
@@ -253,6 +255,28 @@ def spend_limit_error(
         error_type="rate_limit_error" if status == 429 else "invalid_request_error",
         retry_after=wait,
     )
+
+
+def storage_not_ready_error(
+    status: int, headers: Mapping[str, str], body: bytes
+) -> StorageNotReadyError | None:
+    """The StorageNotReadyError of a 503 whose ``error.details.error_code`` is
+    ``storage_not_ready`` (anthropic 2.17 ``_error_classes.py``; BATCHES_API.md 12.2), else None."""
+    if status != 503:
+        return None
+    try:
+        error = orjson.loads(body).get("error")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    details = error.get("details") if isinstance(error, Mapping) else None
+    if not isinstance(details, Mapping) or details.get("error_code") != "storage_not_ready":
+        return None
+    message = error.get("message")
+    request_id = headers.get("request-id")
+    return StorageNotReadyError(
+        f"API error 503 storage_not_ready: {printable(message if isinstance(message, str) else '')}",
+        status=status, request_id=printable(request_id, 80) if request_id else None,
+        error_type="storage_not_ready", retry_after=retry_after(headers))
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:

@@ -17,7 +17,6 @@ from functools import cache
 from importlib import resources
 from typing import Any, NamedTuple
 
-OPTION = "--cache-minimums"  # the option that gives a file (wired in the CLI with --cache)
 KEY = "min_cacheable_tokens"
 
 
@@ -64,19 +63,20 @@ def builtin_minimums() -> MinimumTable:
                         table["sources"])
 
 
-def load_minimums(path: str | Any) -> MinimumTable:
+def load_minimums(path: str | Any, name: str = "cache_minimums") -> MinimumTable:
     """The built-in table with the models of a ``minimums.json``-shaped file added or replaced;
-    UsageError (exit 2) saying why for a file that cannot be used."""
+    UsageError (exit 2) saying why for a file that cannot be used (``name``: how the caller
+    names the option that gave it, the CLI's ``--cache-minimums``)."""
     from batchctl.core.catalog.tables import read_models
     from batchctl.core.errors import UsageError
 
-    data, models = read_models(str(path), OPTION,
+    data, models = read_models(str(path), name,
                                f'{{"models": {{MODEL: {{"{KEY}": N}}}}}} like the built-in minimums.json')
     found: dict[str, int] = {}
     for model, entry in models.items():
         tokens = entry.get(KEY) if isinstance(entry, dict) else None
         if type(tokens) is not int or tokens < 1:
-            raise UsageError(f"{OPTION} {path}: model {model!r} needs {KEY}, a whole number of "
+            raise UsageError(f"{name} {path}: model {model!r} needs {KEY}, a whole number of "
                              "tokens >= 1")
         found[model] = tokens
     base = builtin_minimums()

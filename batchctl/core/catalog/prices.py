@@ -3,7 +3,8 @@
 ``prices.json`` (beside this module) holds standard per-million-token rates in USD, the date they
 were taken and their sources; the Message Batches API bills 50% of them. A model missing from the
 table gets no figure (None), never a guess. Token counts are estimates (characters / 4), and
-output is priced at ``max_tokens``, so a cost is an upper bound on output and a rough guess on input.
+output is priced at ``max_tokens``, so a cost is an upper bound on output and a rough guess on input
+-- except for requests with server tools, whose output can exceed ``max_tokens`` (``output_note``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,38 @@ import orjson
 
 ESTIMATE_NOTE = (
     "estimates: input tokens ~ characters/4 of system, message text and tools (images and PDFs "
-    "not counted); output priced at max_tokens, an upper bound"
+    "not counted)"
 )
+#: Tools the API runs itself (types/*_tool_*param.py: web_search_*, web_fetch_*,
+#: code_execution_*, tool_search_tool_*), and MCP servers: "A request that uses server tools can
+#: call the model more than once, so usage.output_tokens can exceed max_tokens" (SDK 2.17
+#: types/message_create_params.py; BATCHES_API.md 12.6).
+SERVER_TOOL_PREFIXES = ("web_search_", "web_fetch_", "code_execution_", "tool_search_tool_")
+
+
+def uses_server_tools(params: Mapping[str, Any]) -> bool:
+    """Whether a request's output can exceed its ``max_tokens`` (server tools, MCP servers)."""
+    tools = params.get("tools")
+    if type(tools) is list and any(
+        type(t) is dict and type(t.get("type")) is str and t["type"].startswith(SERVER_TOOL_PREFIXES)
+        for t in tools
+    ):
+        return True
+    return bool(params.get("mcp_servers"))
+
+
+def output_note(server_tools: int = 0) -> str:
+    """How output is priced, said truly: at max_tokens, an upper bound; or, when
+    ``server_tools`` requests use server tools, not one (BATCHES_API.md 12.6)."""
+    if not server_tools:
+        return "output priced at max_tokens, an upper bound"
+    return f"output priced at max_tokens, which is {not_a_bound(server_tools)}"
+
+
+def not_a_bound(server_tools: int) -> str:
+    return (f"not an upper bound: {server_tools:,} request{'s' * (server_tools != 1)} "
+            f"use{'s' * (server_tools == 1)} server tools, which can call the model more than "
+            "once and produce more output than max_tokens")
 
 
 @cache
@@ -171,8 +202,9 @@ def estimate_input_tokens(params: Mapping[str, Any]) -> int:
 
 # -- actual usage (results summaries) -------------------------------------------------------------
 
-def load_price_table(path: str | Any) -> dict[str, Any]:
-    """The built-in table with the models of a ``prices.json``-shaped file added or replaced.
+def load_price_table(path: str | Any, name: str = "prices") -> dict[str, Any]:
+    """The built-in table with the models of a ``prices.json``-shaped file added or replaced
+    (``name``: how the caller names the option that gave it, for messages).
 
     The file needs a ``models`` object of ``{model: {"input": ..., "output": ..., ...}}`` (USD per
     million tokens, standard rates); ``batch_discount`` and ``as_of`` are optional. A file that
@@ -182,18 +214,18 @@ def load_price_table(path: str | Any) -> dict[str, Any]:
     from batchctl.core.errors import UsageError
 
     data, models = read_models(
-        str(path), "--prices",
+        str(path), name,
         '{"models": {MODEL: {"input": ..., "output": ...}}} like the built-in prices.json')
     for model, rates in models.items():
         if not isinstance(rates, dict) or not all(
             isinstance(rates.get(k), (int, float)) and not isinstance(rates.get(k), bool)
             and rates[k] >= 0 for k in ("input", "output")
         ):
-            raise UsageError(f"--prices {path}: model {model!r} needs numbers >= 0 for "
+            raise UsageError(f"{name} {path}: model {model!r} needs numbers >= 0 for "
                              "input and output (USD per million tokens)")
     discount = data.get("batch_discount", price_table()["batch_discount"])
     if not isinstance(discount, (int, float)) or not 0 < discount <= 1:
-        raise UsageError(f"--prices {path}: batch_discount must be a number in (0, 1]")
+        raise UsageError(f"{name} {path}: batch_discount must be a number in (0, 1]")
     base = price_table()
     return {
         **base,

@@ -24,11 +24,12 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from batchctl.core.errors import InputError, UsageError
+from batchctl.core.events import Data, Events
 from batchctl.core.requests import provenance
 from batchctl.core.requests.prepare_csv import column_for, csv_rows, from_csv, prepared_rows
 from batchctl.core.requests.prepare_spec import (
@@ -53,34 +54,39 @@ __all__ = ["DEFAULT_MAX_TOKENS", "DEFAULT_MODEL", "DEFAULT_TEMPLATE", "MODEL_ENV
            "Prepared", "check_spec", "csv_rows", "fill", "match_files", "prepare",
            "prepared_rows", "request_line"]
 
+BLOCK = 1 << 16  # bytes of request lines yielded at a time
+
 
 def check_spec(spec: PrepareSpec) -> None:
     """Reject impossible combinations before reading anything (UsageError, exit 2)."""
+    flag = spec.flags
+    files, column = flag["files_glob"], flag["column"]
     if spec.files_glob is not None and spec.source is not None:
-        raise UsageError("give either FILE or --files GLOB, not both")
+        raise UsageError(f"give either FILE or {files} GLOB, not both")
     if spec.files_glob is None and spec.source is None:
         raise UsageError(
-            "nothing to read: give a FILE (or - for stdin), or --files GLOB",
+            f"nothing to read: give a FILE (or - for stdin), or {files} GLOB",
             hint="batchctl prepare prompts.txt > requests.jsonl",
         )
     if spec.id_column is not None and spec.column is None:
-        raise UsageError("--id-column needs --column (the CSV column that holds the prompt)")
+        raise UsageError(f"{flag['id_column']} needs {column} (the CSV column that holds the "
+                         "prompt)")
     if spec.files_glob is not None and spec.column is not None:
-        raise UsageError("--column reads a CSV file; it cannot be used with --files")
+        raise UsageError(f"{column} reads a CSV file; it cannot be used with {files}")
     if "{text}" not in spec.template:
         raise UsageError(
-            "--template must contain {text} (where the prompt goes)",
-            hint="e.g. --template 'Summarise in one sentence: {text}'",
+            f"{flag['template']} must contain {{text}} (where the prompt goes)",
+            hint=f"e.g. {flag['template']} 'Summarise in one sentence: {{text}}'",
         )
     if not spec.model.strip():
-        raise UsageError("--model must not be empty")
+        raise UsageError(f"{flag['model']} must not be empty")
     if spec.max_tokens < 1:
-        raise UsageError("--max-tokens must be at least 1")
+        raise UsageError(f"{flag['max_tokens']} must be at least 1")
     _check_rules(spec)
     prefix = spec.id_prefix
     if prefix is not None and (not PREFIX.fullmatch(prefix) or len(prefix) > MAX_PREFIX):
         raise UsageError(
-            f"--id-prefix {prefix!r} must be at most {MAX_PREFIX} characters from "
+            f"{flag['id_prefix']} {prefix!r} must be at most {MAX_PREFIX} characters from "
             f"a-z A-Z 0-9 _ -; it has {len(prefix)}"
         )
 
@@ -89,17 +95,25 @@ def _check_rules(spec: PrepareSpec) -> None:
     """--model and --max-tokens against the request rules (core/requests/rules.py), as submit
     will check every request prepare writes: a near-miss model id, a max_tokens over the
     model's limit are usage errors now rather than problems on every line later."""
+    from batchctl.core.catalog.models import Catalogue
     from batchctl.core.requests.rules import Rules
 
     sample = {"model": spec.model, "max_tokens": spec.max_tokens,
               "messages": [{"role": "user", "content": "x"}]}
-    for violation in Rules(allow_unknown_model=spec.allow_unknown_model).check(sample):
-        if not violation.warning:
-            option = "--model" if violation.field == "model" else "--max-tokens"
-            raise UsageError(f"{option}: {violation.message}", hint=violation.hint)
+    models = Catalogue.packaged()
+    # A model the packaged table does not know and that is no typo of one may be newer than
+    # it: submit checks it against the API's own catalogue.
+    newer = models.find(spec.model) is None and models.near_miss(spec.model) is None
+    rules = Rules(models=models, allow_unknown_model=spec.allow_unknown_model, flags=spec.flags)
+    for violation in rules.check(sample):
+        if not violation.warning and not (newer and violation.rule == "model-known"):
+            option = spec.flags["model" if violation.field == "model" else "max_tokens"]
+            raise UsageError(f"{option}: {violation.message}", hint=violation.hint(spec.flags))
 
 
-def _open_source(source: str, stdin: IO[bytes] | None) -> tuple[str, IO[bytes], bool]:
+def _open_source(
+    source: str, stdin: IO[bytes] | None, files: str
+) -> tuple[str, IO[bytes], bool]:
     """``(display name, binary stream, close it?)``."""
     if source == "-":
         if stdin is None:
@@ -112,7 +126,7 @@ def _open_source(source: str, stdin: IO[bytes] | None) -> tuple[str, IO[bytes], 
     except FileNotFoundError:
         raise UsageError(f"{source}: no such file") from None
     except IsADirectoryError:
-        raise UsageError(f"{source}: is a directory", hint="use --files 'DIR/*.txt'") from None
+        raise UsageError(f"{source}: is a directory", hint=f"use {files} 'DIR/*.txt'") from None
     except OSError as exc:
         raise UsageError(f"{source}: cannot be read: {exc.strerror}") from None
 
@@ -153,8 +167,9 @@ def _from_files(
     paths = match_files(spec.files_glob)
     if not paths:
         raise UsageError(  # like a FILE argument that names no file: exit 2
-            f"--files {spec.files_glob!r}: no file matches",
-            hint="quote the pattern so batchctl expands it: --files 'docs/**/*.txt'",
+            f"{spec.flags['files_glob']} {spec.files_glob!r}: no file matches",
+            hint=f"quote the pattern so batchctl expands it: {spec.flags['files_glob']} "
+            "'docs/**/*.txt'",
         )
     dirs = {os.path.dirname(os.path.abspath(p)) for p in paths}
     root = os.path.commonpath(sorted(dirs))
@@ -185,31 +200,43 @@ def _from_files(
 
 
 def prepare(
-    spec: PrepareSpec,
-    sink: Callable[[bytes], Any],
-    *,
-    stdin: IO[bytes] | None = None,
-    remember_in: Path | None = None,
-) -> Prepared:
-    """Write the request file for ``spec`` through ``sink`` (one JSON line per call).
+    spec: PrepareSpec, *, stdin: IO[bytes] | None = None, remember_in: Path | None = None,
+) -> Events[Prepared]:
+    """The request file for ``spec``, yielded as ``Data`` (blocks of JSON lines); returns what
+    was made.
 
     Raises `UsageError` (exit 2) for bad options or a CSV column that is not in the header, and
     `InputError` (exit 3) with every problem as ``FILE:LINE: message`` after reading the whole
-    input; the caller must then discard what ``sink`` received. With ``remember_in`` (the state
+    input; the caller must then discard what it was given. With ``remember_in`` (the state
     directory), a request file made from a CSV file is remembered for ``results --join``
     (``batchctl.core.requests.provenance``). A ``.csv`` file without ``--column`` is read as
     CSV all the same (``prepare_csv.column_for``).
     """
     spec = column_for(spec)
-    if remember_in is not None and spec.mode == "csv" and spec.source not in (None, "-"):
-        digest = hashlib.sha256()
-
-        def hashed(line: bytes) -> None:
-            digest.update(line)
-            sink(line)
-
-        result = prepare(spec, hashed, stdin=stdin)
+    check_spec(spec)
+    remember = remember_in is not None and spec.mode == "csv" and spec.source not in (None, "-")
+    digest = hashlib.sha256() if remember else None
+    result = Prepared(mode=spec.mode)
+    ids = Ids(result)
+    problems = Problems()
+    if spec.mode == "files":
+        yield from _drain(_from_files(spec, ids, problems), result, digest)
+        problems.raise_if_any(f"{spec.flags['files_glob']} {spec.files_glob}")
+    else:
         assert spec.source is not None
+        name, stream, close = _open_source(spec.source, stdin, spec.flags["files_glob"])
+        try:
+            make = from_csv if spec.mode == "csv" else _from_lines
+            yield from _drain(make(spec, name, stream, ids, problems), result, digest)
+        finally:
+            if close:
+                stream.close()
+        problems.raise_if_any(name)
+    if not result.requests:
+        where = spec.files_glob if spec.mode == "files" else name
+        raise InputError(f"{where}: no prompts: the input is empty or has only blank lines")
+    if digest is not None:
+        assert remember_in is not None and spec.source is not None
         provenance.remember(remember_in, digest.hexdigest(), {
             "source": os.path.abspath(spec.source),
             "source_sha256": provenance.file_sha256(spec.source),
@@ -218,31 +245,21 @@ def prepare(
             "id_prefix": spec.id_prefix,
             "ids_changed": bool(result.renamed or result.deduplicated),
         })
-        return result
-    check_spec(spec)
-    result = Prepared(mode=spec.mode)
-    ids = Ids(result)
-    problems = Problems()
-    if spec.mode == "files":
-        _drain(_from_files(spec, ids, problems), sink, result)
-        problems.raise_if_any(f"--files {spec.files_glob}")
-    else:
-        assert spec.source is not None
-        name, stream, close = _open_source(spec.source, stdin)
-        try:
-            make = from_csv if spec.mode == "csv" else _from_lines
-            _drain(make(spec, name, stream, ids, problems), sink, result)
-        finally:
-            if close:
-                stream.close()
-        problems.raise_if_any(name)
-    if not result.requests:
-        where = spec.files_glob if spec.mode == "files" else name
-        raise InputError(f"{where}: no prompts: the input is empty or has only blank lines")
     return result
 
 
-def _drain(lines: Iterable[bytes], sink: Callable[[bytes], Any], result: Prepared) -> None:
+def _drain(lines: Iterable[bytes], result: Prepared, digest: Any) -> Iterator[Data]:
+    """The lines in blocks of about BLOCK bytes, counted (and hashed, with ``digest``)."""
+    block: list[bytes] = []
+    size = 0
     for line in lines:
-        sink(line)
+        if digest is not None:
+            digest.update(line)
+        block.append(line)
+        size += len(line)
         result.requests += 1
+        if size >= BLOCK:
+            yield Data(b"".join(block))
+            block, size = [], 0
+    if block:
+        yield Data(b"".join(block))

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import IO, Any
 
 from batchctl.core.errors import InputError, UsageError
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.plural import counted
 from batchctl.core.requests.prepare_spec import (
     Ids,
@@ -50,10 +51,10 @@ def column_for(spec: PrepareSpec) -> PrepareSpec:
                          "columns (a text file of prompts: name it .txt, or pipe it to prepare -)")
     shown = ", ".join(repr(n) for n in names if n)
     raise UsageError(
-        f"{source} is a CSV file with {len(names)} columns: --column NAME says which one holds "
-        "the prompt (its first row is the header, never a prompt)",
-        hint=f"its header names: {shown}; add --column NAME (and --id-column NAME to take "
-        "the custom_ids from a column)",
+        f"{source} is a CSV file with {len(names)} columns: {spec.flags['column']} NAME says "
+        "which one holds the prompt (its first row is the header, never a prompt)",
+        hint=f"its header names: {shown}; add {spec.flags['column']} NAME (and "
+        f"{spec.flags['id_column']} NAME to take the custom_ids from a column)",
     )
 
 
@@ -95,9 +96,9 @@ def csv_rows(
     if not header or not any(h.strip() for h in header):
         raise InputError(f"{name}: no header row: the first row must name the columns")
     header = [h.strip() for h in header]
-    index = _column_index(header, spec.column, "--column", name)
+    index = _column_index(header, spec.column, spec.flags["column"], name)
     id_index = (
-        _column_index(header, spec.id_column, "--id-column", name)
+        _column_index(header, spec.id_column, spec.flags["id_column"], name)
         if spec.id_column is not None
         else None
     )
@@ -154,14 +155,14 @@ def _column_index(header: list[str], column: str, flag: str, name: str) -> int:
 
 
 def prepared_rows(
-    record: dict[str, Any], path: str
+    record: dict[str, Any], path: str, flags: Flags = KEYS
 ) -> Iterator[tuple[list[str], list[str], str | None]]:
     """``(header, row, custom_id)`` for every data row of the CSV that ``record`` (from
     ``provenance``) says ``prepare`` read, with the custom_ids prepare gave them (None for a
     row it refused). Ids are replayed through the same checks only when prepare had to change
     some (the replay holds every id in memory); otherwise they are read straight off the row."""
     spec = PrepareSpec(source=path, column=record.get("column"), id_column=record.get("id_column"),
-                       id_prefix=record.get("id_prefix"))
+                       id_prefix=record.get("id_prefix"), flags=flags)
     ids = Ids(Prepared(mode="csv"))
     if not record.get("ids_changed"):
         ids.take = lambda wanted, loc, *, fallback: wanted  # type: ignore[method-assign]

@@ -13,6 +13,7 @@ from typing import IO, Any
 import orjson
 
 from batchctl.core.errors import InputError
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.plural import counted
 
 DEFAULT_MODEL = "claude-haiku-4-5"  # cheap and fast: what most bulk everyday prompts want
@@ -43,6 +44,8 @@ class PrepareSpec:
     system: str | None = None
     id_prefix: str | None = None
     allow_unknown_model: bool = False
+    # how the caller names these options, for messages (key: the field)
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
     @property
     def mode(self) -> str:

@@ -18,14 +18,15 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from batchctl.core.caching import markers
 from batchctl.core.caching.minimums import MinimumTable, builtin_minimums
-from batchctl.core.catalog.models import ModelTable, builtin_models
+from batchctl.core.catalog.models import Catalogue
+from batchctl.core.flags import KEYS, Flags
+from batchctl.core.requests.modelcheck import ModelCheck
 from batchctl.core.requests.ruletable import (
     API_VERSION_2026,
     BLOCK_TYPES,
@@ -39,6 +40,7 @@ from batchctl.core.requests.ruletable import (
     active_rules,
     check_api_version,
 )
+from batchctl.core.requests.violation import Violation, describe
 
 __all__ = [  # the table's names are used from here too
     "API_VERSION_2026", "BLOCK_TYPES", "DEFAULT_API_VERSION", "OLD_API_VERSION", "OUTPUT_300K_BETA",
@@ -51,22 +53,6 @@ _SAMPLING = ("temperature", "top_p", "top_k")
 _TRIGGERS = frozenset((*_SAMPLING, "stream", "speed", *CREATE_CALL_HINTS))  # keys a rule names
 
 
-@dataclass(frozen=True)
-class Violation:
-    rule: str
-    field: str  # the field's path inside params, as the API names it: "messages.1.content.0.type"
-    message: str  # as the API words it, after "FIELD: "
-    warning: bool = False  # not an error: reported, nothing refused
-    fix: str = ""  # what fixes this one, when it says more than the rule's hint
-
-    @property
-    def hint(self) -> str:
-        """What fixes it, in batchctl's words (the message is the API's)."""
-        if self.warning:
-            return ""
-        return self.fix or RULES[self.rule].hint
-
-
 def _number(value: Any) -> bool:
     return type(value) in (int, float)
 
@@ -74,10 +60,10 @@ def _number(value: Any) -> bool:
 class Rules:
     """The active rules for one API version, betas and model table, applied request by request.
 
-    ``strict_models``: every model outside the table is an error (the emulator: the API answers
-    not_found); otherwise only a near-miss of a known id is, unless ``allow_unknown_model``.
-    ``strict_blocks``: every unknown block type is an error (the emulator, as the API);
-    otherwise only a near-miss of a known type is.
+    ``models``: the catalogue each request's model is checked against (core/requests/
+    modelcheck.py; default: the packaged table); ``allow_unknown_model``: a model it does not
+    have is sent, with a warning, rather than refused.
+    A near-miss of a known block type is an error; another unknown type a warning.
     ``lift_betas``: a ``betas`` list in params is accepted (submit lifts it into the header).
     ``cache_minimums``: the minimum cacheable lengths a marker's prefix is warned against
     (default: the built-in table, core/caching/minimums.json).
@@ -88,49 +74,60 @@ class Rules:
         api_version: str = DEFAULT_API_VERSION,
         *,
         betas: Iterable[str] = (),
-        models: ModelTable | None = None,
+        models: Catalogue | None = None,
+        limits: str | os.PathLike[str] | None = None,
         allow_unknown_model: bool = False,
         lift_betas: bool = False,
-        strict_models: bool = False,
-        strict_blocks: bool = False,
         cache_minimums: MinimumTable | None = None,
+        flags: Flags = KEYS,
     ) -> None:
+        """``flags``: how the caller names the options the hints mention."""
         self.api_version = api_version
         self.rules = active_rules(api_version)
         ids = {rule.id for rule in self.rules}
         self.new = "sampling-removed" in ids
         self.betas = frozenset(betas)
-        self.models = models or builtin_models()
+        self.flags = flags
+        self.limits = limits  # a limits file: applied to whichever catalogue is used
+        self.models = models or Catalogue.packaged()
+        if limits is not None:
+            self.models = self.models.with_limits(limits, flags["limits"])
         self.allow_unknown_model = allow_unknown_model
         self.lift_betas = lift_betas
-        self.strict_models = strict_models
-        self.strict_blocks = strict_blocks
         self.cache_minimums = cache_minimums or builtin_minimums()
         self._cache_rules = ids & {markers.RULE_COUNT, markers.RULE_TTL, markers.RULE_BLOCK,
                                    markers.RULE_MINIMUM}
-        self._model_cache: dict[str, tuple[Violation | None, int | None]] = {}
+        self._model_cache: dict[str, ModelCheck] = {}
 
     def with_betas(self, betas: Iterable[str]) -> Rules:
         """These rules with more betas (those lifted from params)."""
         return Rules(self.api_version, betas=self.betas | set(betas), models=self.models,
                      allow_unknown_model=self.allow_unknown_model, lift_betas=self.lift_betas,
-                     strict_models=self.strict_models, strict_blocks=self.strict_blocks,
-                     cache_minimums=self.cache_minimums)
+                     cache_minimums=self.cache_minimums, flags=self.flags)
+
+    def with_models(self, models: Catalogue) -> Rules:
+        """These rules, checking models against ``models``."""
+        return Rules(self.api_version, betas=self.betas, models=models, limits=self.limits,
+                     allow_unknown_model=self.allow_unknown_model, lift_betas=self.lift_betas,
+                     cache_minimums=self.cache_minimums, flags=self.flags)
 
     def check(self, params: dict[str, Any]) -> list[Violation]:
         """Every violation in one request's params (structurally valid), errors and warnings."""
         out: list[Violation] = []
         model = params["model"]
-        cached = self._model_cache.get(model)
-        if cached is None:
-            cached = self._model_cache[model] = self._model(model)
-        if cached[0] is not None:
-            out.append(cached[0])
+        checks = self._model_cache.get(model)
+        if checks is None:
+            checks = self._model_cache[model] = ModelCheck(
+                model, self.models, self.betas, allow_unknown=self.allow_unknown_model,
+                flags=self.flags)
+        out.extend(checks.first)
         max_tokens = params["max_tokens"]
         if max_tokens < 1:
             out.append(Violation("max-tokens-min", "max_tokens", f"must be at least 1, got {max_tokens}"))
-        elif cached[1] is not None and max_tokens > cached[1]:
-            out.append(self._over_limit(model, max_tokens, cached[1]))
+        elif checks.limit is not None and max_tokens > checks.limit:
+            out.append(_over_limit(checks, max_tokens))
+        if not checks.refused:
+            checks.check(params, out)
         keys = params.keys() & _TRIGGERS
         if keys:
             for key in sorted(keys):
@@ -158,35 +155,6 @@ class Rules:
         return out
 
     # -- the parts of check ------------------------------------------------------------------
-    def _model(self, model: str) -> tuple[Violation | None, int | None]:
-        limit = self.models.limit(model, self.betas)
-        if limit is not None:
-            return None, limit
-        if self.strict_models:
-            return Violation("model-known", "model", model), None
-        close = self.models.near_miss(model)
-        if close is not None and not self.allow_unknown_model:
-            return Violation("model-known", "model", f"unknown model {_show(model)} (did you mean "
-                             f"{_show(close)}?)"), None
-        if close is not None:
-            return None, None
-        return Violation("model-known", "model", f"{_show(model)} is not in the model table (as "
-                         f"of {self.models.as_of}): not checked; the API answers not_found_error "
-                         "for a model that does not exist", warning=True), None
-
-    def _over_limit(self, model: str, max_tokens: int, limit: int) -> Violation:
-        # The API's wording: "max_tokens: 200000 > 128000, which is the maximum allowed number
-        # of output tokens for claude-opus-4-6".
-        message = (f"{max_tokens} > {limit}, which is the maximum allowed number of output tokens "
-                   f"for {model}")
-        raised = {b: v for b, v in (self.models.models[model].get("with_beta") or {}).items()
-                  if b not in self.betas and v >= max_tokens}
-        fix = ""
-        if raised:
-            beta = min(raised, key=raised.__getitem__)
-            fix = f"lower max_tokens, or add --beta {beta} (up to {raised[beta]:,} in batches)"
-        return Violation("max-tokens-limit", "max_tokens", message, fix=fix)
-
     def _key(self, key: str, value: Any, out: list[Violation]) -> None:
         if key in _SAMPLING:
             if value is None:
@@ -250,7 +218,7 @@ class Rules:
                                  f"{_show(kind)}"))
             return
         close = difflib.get_close_matches(kind, BLOCK_TYPES, n=1, cutoff=_BLOCK_NEAR_MISS)
-        if self.strict_blocks or close:
+        if close:
             guess = f" (did you mean {_show(close[0])}?)" if close else ""
             out.append(Violation("block-type", field, f"unknown block type {_show(kind)}{guess}"))
         else:
@@ -278,7 +246,7 @@ class FileChecks:
                 key, rules.with_betas(key))
         found = []
         for violation in rules.check(params):
-            said = describe(violation, name)
+            said = describe(violation, name, rules.flags)
             if not violation.warning:
                 found.append(said)
                 continue
@@ -296,11 +264,18 @@ class FileChecks:
         ]
 
 
-def describe(violation: Violation, name: str) -> str:
-    """One violation as the message of a problem line: field, the API's words, the fix, rule."""
-    hint = violation.hint
-    return (f"{name}.{violation.field}: {violation.message}" + (f"; {hint}" if hint else "")
-            + f" [{violation.rule}]")
+def _over_limit(checks: ModelCheck, max_tokens: int) -> Violation:
+    # The API's wording: "max_tokens: 200000 > 128000, which is the maximum allowed number
+    # of output tokens for claude-opus-4-6".
+    message = (f"{max_tokens} > {checks.limit}, which is the maximum allowed number of output "
+               f"tokens for {checks.model}")
+    raised = {b: v for b, v in checks.raisers.items() if v >= max_tokens}
+    fix = ""
+    if raised:
+        beta = min(raised, key=raised.__getitem__)
+        fix = ("lower max_tokens, or add {betas} "
+               f"{beta} (up to {raised[beta]:,} in batches)")
+    return Violation("max-tokens-limit", "max_tokens", message, fix=fix, source=checks.source)
 
 
 def _cited(block: dict) -> bool:
@@ -325,20 +300,21 @@ def build_rules(
     allow_unknown_model: bool = False,
     lift_betas: bool = False,
     cache_minimums: str | os.PathLike[str] | None = None,
+    flags: Flags = KEYS,
 ) -> Rules:
     """The rules a submit checks, from its options; UsageError (exit 2) for a bad option.
-    ``cache_minimums``: a file of minimum cacheable lengths (core/caching/minimums.py)."""
-    from batchctl.core.catalog.models import load_model_table
+    ``cache_minimums``: a file of minimum cacheable lengths (core/caching/minimums.py);
+    ``flags``: how the caller names the options, for messages and hints."""
     from batchctl.core.errors import UsageError
 
     version = api_version or DEFAULT_API_VERSION
     try:
-        check_api_version(version)
+        check_api_version(version, flags["api_version"])
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     from batchctl.core.caching.minimums import load_minimums
 
-    models = load_model_table(limits) if limits is not None else None
-    minimums = load_minimums(cache_minimums) if cache_minimums is not None else None
-    return Rules(version, betas=betas, models=models, allow_unknown_model=allow_unknown_model,
-                 lift_betas=lift_betas, cache_minimums=minimums)
+    minimums = (load_minimums(cache_minimums, flags["cache_minimums"])
+                if cache_minimums is not None else None)
+    return Rules(version, betas=betas, limits=limits, allow_unknown_model=allow_unknown_model,
+                 lift_betas=lift_betas, cache_minimums=minimums, flags=flags)

@@ -24,8 +24,9 @@ from typing import Any
 
 import orjson
 
-from batchctl.core.catalog.prices import estimate_input_tokens, long_prompt_limit
+from batchctl.core.catalog.prices import estimate_input_tokens, long_prompt_limit, uses_server_tools
 from batchctl.core.errors import InputError, StateError, UsageError
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.plural import counted
 from batchctl.core.requests.check import check_request, is_verbatim, line_problem, to_request
 from batchctl.core.requests.problems import Problems
@@ -85,6 +86,7 @@ class Scan:
     rules: list[str] = field(default_factory=list)  # ids of the rules checked
     warnings: list[str] = field(default_factory=list)  # FILE:LINE: message, nothing refused
     lifted_betas: list[str] = field(default_factory=list)  # betas lifted from params (--lift-betas)
+    server_tools: int = 0  # requests with server tools: output can exceed max_tokens
 
     @property
     def est_input_tokens(self) -> int:
@@ -112,11 +114,13 @@ def parse_size(text: str) -> int:
     return value
 
 
-def check_limits(max_requests: int, max_bytes: int) -> None:
+def check_limits(max_requests: int, max_bytes: int, flags: Flags = KEYS) -> None:
+    """A usage error for limits the API would not take (named as ``flags`` says)."""
     if not 1 <= max_requests <= API_MAX_REQUESTS:
-        raise UsageError(f"--max-requests must be between 1 and {API_MAX_REQUESTS:,}")
+        raise UsageError(f"{flags['max_requests']} must be between 1 and {API_MAX_REQUESTS:,}")
     if not BODY_OVERHEAD < max_bytes <= API_MAX_BYTES:
-        raise UsageError(f"--max-bytes must be at most {API_MAX_BYTES:,} bytes (the API's 256 MB)")
+        raise UsageError(f"{flags['max_bytes']} must be at most {API_MAX_BYTES:,} bytes (the "
+                         "API's 256 MB)")
 
 
 class _Splitter:
@@ -200,7 +204,7 @@ def scan_file(
     long_tokens: dict[str, tuple[int, int]] = {}
     long_limits: dict[str, float] = {}
     splitter = _Splitter(max_requests, max_bytes)
-    offset = line_no = openai_count = 0
+    offset = line_no = openai_count = server_tools = first_server_tool = 0
     with open(path, "rb") as f:
         for raw in f:
             line_no += 1
@@ -239,6 +243,9 @@ def scan_file(
                                  f"{max_bytes:,} bytes")
                 continue
             openai_count += openai
+            if ("tools" in params or "mcp_servers" in params) and uses_server_tools(params):
+                server_tools += 1
+                first_server_tool = first_server_tool or line_no
             model = params["model"]
             models[model] = models.get(model, 0) + 1
             est = estimate_input_tokens(params)
@@ -282,9 +289,21 @@ def scan_file(
         openai_style=openai_count,
         api_version=rules.api_version,
         rules=[rule.id for rule in rules.rules],
-        warnings=checks.warnings(name),
+        warnings=checks.warnings(name) + _server_tools_said(name, first_server_tool, server_tools,
+                                                            rules.flags),
         lifted_betas=list(checks.lifted),
+        server_tools=server_tools,
     )
+
+
+def _server_tools_said(name: str, first: int, count: int, flags: Flags) -> list[str]:
+    """The warning for requests whose output can exceed max_tokens (BATCHES_API.md 12.6)."""
+    if not count:
+        return []
+    more = f" (and {count - 1:,} more line{'s' * (count > 2)})" if count > 1 else ""
+    return [f"{name}:{first}: server tools (or MCP servers) can call the model more than once, so "
+            f"output can exceed max_tokens: cost estimates and {flags['max_cost']} are not upper bounds "
+            f"for such requests{more}"]
 
 
 def _hash_file(path: str, out: list) -> None:

@@ -18,7 +18,9 @@ _USAGE = b'"usage":{'
 _MODEL = b'"model":"'
 _ANY_TYPE = b'"result":{"type":"'
 _ONE_HOUR = b'"ephemeral_1h_input_tokens":'
-_PAUSED = b'"stop_reason":"pause_turn"'  # summary.PAUSE_TURN: counted by the full parse
+#: summary.STOP_REASONS: results that stopped so are counted by the full parse
+_STOPS = (b'"stop_reason":"pause_turn"', b'"stop_reason":"refusal"',
+          b'"stop_reason":"model_context_window_exceeded"')
 # usage fields summed column-wise: input, output, cache write, cache read tokens
 _USAGE_COLUMNS = tuple(
     itemgetter(k)
@@ -66,7 +68,7 @@ class BlockReading:
             return not block.strip()
         if lines.pop() or b"" in lines:  # no final newline, or a blank line
             return False
-        if _PAUSED in block:  # paused turns (rare): counted by the full parse, line by line
+        if any(stop in block for stop in _STOPS):  # (rare): counted by the full parse, line by line
             return False
         n = len(lines)
         if block.count(_ANY_TYPE) != n:

@@ -9,20 +9,21 @@ Reading, filtering and ordering are ``batchctl.core.results.reading``; the optio
 ``batchctl.core.results.options``; this module formats (JSONL, CSV, the join) and writes.
 
 A download cut part-way is fetched again and resumed where it broke (``batchctl.core.api.download``),
-so stdout and files both get each byte once. A file target is written
-atomically (``batchctl.core.atomic``), so nothing half-written is ever left at its path.
+so a file and the caller's stdout both get each byte once. A file target is written
+atomically (``batchctl.core.atomic``), so nothing half-written is ever left at its path; with
+no file, the bytes are yielded to the caller as they come (``Data`` events).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.atomic import atomic_file, check_target
 from batchctl.core.errors import StateError
-from batchctl.core.notify import Notify, quiet
+from batchctl.core.events import WARN, Data, Event, Events, Note, Progress
 from batchctl.core.results import csvout
 from batchctl.core.results.extract import ColumnSpool, Extractor, add_to_line
 from batchctl.core.results.join import Joined, JoinPlan
@@ -30,7 +31,7 @@ from batchctl.core.results.join import plan as plan_join
 from batchctl.core.results.lines import lines_of
 from batchctl.core.results.options import Options
 from batchctl.core.results.ordering import Spool
-from batchctl.core.results.reading import SPOOL_BLOCK, Progress, Reader
+from batchctl.core.results.reading import SPOOL_BLOCK, Reader
 from batchctl.core.results.selection import Source, fetch_sources, resolve, retry_rows
 from batchctl.core.results.sources import check_file
 from batchctl.core.results.summary import Summary
@@ -39,16 +40,17 @@ from batchctl.core.state.store import Store
 if TYPE_CHECKING:
     from batchctl.core.api.client import Api
 
-__all__ = ["Export", "Options", "export", "open_export"]  # Options: what collect hands in
+__all__ = ["Export", "Options", "ResultsWritten", "export", "open_export"]  # Options: what collect hands in
 
 
 # -- the export -----------------------------------------------------------------------------------
 class Export(Reader):
-    """One results download, checked and ready: iterate ``chunks()`` (or ``save`` to a file);
+    """One results download, checked and ready: iterate ``chunks()``, or run ``events``;
     ``summary`` fills in as it goes."""
 
     join_plan: JoinPlan | None = None  # set by open_export for --join
     joined: Joined | None = None
+    _told = 0  # the results read when ``events`` last said how many
 
     def chunks(self) -> Iterator[bytes]:
         """The output, formatted, in blocks of bytes."""
@@ -69,7 +71,7 @@ class Export(Reader):
         with Spool() as spool:
             self._spool(spool)
             self.joined = Joined(plan, spool, self.summary, self.options.format,
-                                 self.options.extract, self.options.thinking, self.notify)
+                                 self.options.extract, self.options.thinking, self.notes)
             yield from self.joined.chunks()
 
     def _jsonl(self) -> Iterator[bytes]:
@@ -117,13 +119,24 @@ class Export(Reader):
         finally:
             spool.close()
 
-    def save(self, path: Path) -> Summary:
-        """Write the output to ``path`` atomically; mark the batches collected when the file
-        holds all their results (no ``--only``)."""
-        target = Path(path).absolute()
-        with atomic_file(target) as out:
+    def events(self, out: Path | None) -> Events[Summary]:
+        """The export under way: to ``out`` atomically, or with no file, as ``Data`` for
+        the caller to write; ``Progress`` as results are read and the notes of the reading
+        between blocks. Written to a file that holds all their results (no ``--only``), the
+        batches are marked collected. Returns the summary."""
+        yield Progress(0, self.expected)
+        if out is None:
             for chunk in self.chunks():
-                out.write(chunk)
+                yield from self._news()
+                yield Data(chunk)
+            yield from self._news()
+            return self.summary
+        target = Path(out).absolute()
+        with atomic_file(target) as file:
+            for chunk in self.chunks():
+                file.write(chunk)
+                yield from self._news()
+        yield from self._news()
         self.summary.path = str(target)
         if self.options.only is None:
             for source in self.sources + self.retries:
@@ -131,83 +144,82 @@ class Export(Reader):
                     self.store.mark_collected(source.id, str(target))
         return self.summary
 
+    def _news(self) -> Iterator[Event]:
+        """What the reading said since last asked, then how far it got (if further)."""
+        while self.notes:
+            yield self.notes.pop(0)
+        if self.done != self._told:
+            self._told = self.done
+            yield Progress(self.done, self.expected)
 
-def open_export(
-    api: Api,
-    store: Store,
-    ref: str,
-    options: Options,
-    *,
-    notify: Notify = quiet,
-    progress: Progress | None = None,
-) -> Export:
+
+@dataclass(frozen=True)
+class ResultsWritten(Event):
+    """Every result is written; ``summary`` says what they were."""
+
+    summary: Summary
+
+
+def open_export(api: Api, store: Store, ref: str, options: Options) -> Events[Export]:
     """Check everything that can be checked before a byte is written: the batches exist and
     have ended (exit 8 if not, 5 if archived), and for ``--order input`` the request files still
     match their sha256 (exit 7). The order not given is settled here (``resolve_order``)."""
-    needs = None
+    needs, flags = None, options.flags
     if options.order == "input":
-        needs = "--order input"
+        needs = f"{flags['order']} input"
     elif options.merge_retries:
-        needs = "--merge-retries"
+        needs = flags["merge_retries"]
     elif options.join is not None and options.join.data is None:
-        needs = "--join"
-    rows = resolve(api, store, ref, needs_store=needs)
+        needs = flags["join"]
+    rows = resolve(api, store, ref, needs_store=needs, flags=flags)
     join_plan = plan_join(options.join, rows) if options.join is not None else None
     if options.order == "input":
         seen: dict[str, str] = {}
         for row in rows:
             assert row is not None
-            check_file(row, seen)
-    sources = fetch_sources(api, store, ref, rows, notify=notify)
-    options = replace(options, order=resolve_order(options, rows, notify))
+            check_file(row, seen, flags)
+    sources = yield from fetch_sources(api, store, ref, rows, flags=flags)
+    order, note = resolve_order(options, rows)
+    if note is not None:
+        yield note
+    options = replace(options, order=order)
     retries: list[Source] = []
     if options.merge_retries:
         children = retry_rows(store, [r for r in rows if r is not None])
-        retries = fetch_sources(api, store, ref, list(children), what="retry batch",
-                                notify=notify)
-    exported = Export(api, store, sources, retries, options, notify=notify, progress=progress)
+        retries = yield from fetch_sources(api, store, ref, list(children), "retry batch", flags)
+    exported = Export(api, store, sources, retries, options)
     exported.join_plan = join_plan
     return exported
 
 
-def resolve_order(options: Options, rows: list[dict[str, Any] | None], notify: Notify) -> str:
+def resolve_order(options: Options, rows: list[dict[str, Any] | None]) -> tuple[str, Note | None]:
     """The order to write in: ``--order`` if given; else CSV rows line up with the request
     file ("input": a CSV is read as a table beside its input) when batchctl has that file, the
     same bytes as when it was submitted (tracked batches only); else the API's order, with a
     warning when a tracked batch's file is what is missing. JSONL keeps the API's order (each
     line names its custom_id; without a filter it is the API's bytes as they come)."""
     if options.order is not None:
-        return options.order
+        return options.order, None
     if options.format != "csv" or options.join is not None or any(r is None for r in rows):
-        return "api"
+        return "api", None
     seen: dict[str, str] = {}
     try:
         for row in rows:
             assert row is not None
-            check_file(row, seen)
+            check_file(row, seen, options.flags)
     except StateError as exc:
-        notify("warn", f"CSV rows in the API's order, not the request file's: {exc.message}")
-        return "api"
-    return "input"
+        return "api", Note(WARN, "CSV rows in the API's order, not the request file's: "
+                                 f"{exc.message}")
+    return "input", None
 
 
 def export(
-    api: Api,
-    store: Store,
-    ref: str,
-    options: Options,
-    out: Path | None,
-    *,
-    write: Callable[[Iterator[bytes]], object],
-    notify: Notify = quiet,
-    progress: Progress | None = None,
-) -> Summary:
-    """The results of ``ref`` written to ``out`` atomically, or handed to ``write`` (stdout);
-    the step `results` and `run` share. Returns the summary."""
+    api: Api, store: Store, ref: str, options: Options, out: Path | None
+) -> Events[Summary]:
+    """The results of ``ref`` written to ``out`` atomically, or with no file, yielded as
+    ``Data`` (see ``Export.events``); the step `results` and `run` share. Returns the
+    summary."""
     if out is not None:
         check_target(out)  # before anything is fetched
-    exported = open_export(api, store, ref, options, notify=notify, progress=progress)
-    if out is not None:
-        return exported.save(out)
-    write(exported.chunks())
-    return exported.summary
+    exported = yield from open_export(api, store, ref, options)
+    return (yield from exported.events(out))

@@ -89,8 +89,9 @@ def _object(value: Any, where: str) -> tuple[Any, str | None]:
     return None, f"{where} is {kind}, not a JSON object"
 
 
-def parse(text: str | None) -> Extractor | None:
-    """``--extract json`` / ``--extract tool:NAME`` -> an Extractor; a usage error otherwise."""
+def parse(text: str | None, option: str = "extract") -> Extractor | None:
+    """``--extract json`` / ``--extract tool:NAME`` -> an Extractor; a usage error otherwise
+    (``option``: how the caller names the option)."""
     if text is None:
         return None
     spec = text.strip()
@@ -99,7 +100,7 @@ def parse(text: str | None) -> Extractor | None:
     kind, sep, name = spec.partition(":")
     if sep and kind.strip().lower() == "tool" and name.strip():
         return Extractor(tool=name.strip())
-    raise UsageError(f"--extract must be 'json' or 'tool:NAME', not {text!r}")
+    raise UsageError(f"{option} must be 'json' or 'tool:NAME', not {text!r}")
 
 
 def cell(value: Any) -> Any:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,8 @@ from typing import Any
 import orjson
 
 from batchctl.core.errors import InputError, StateError, UsageError
+from batchctl.core.events import WARN, Note
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.plural import counted
 from batchctl.core.requests import provenance
 from batchctl.core.results import csvout
@@ -42,6 +44,8 @@ class JoinRequest:
     data: Path | None
     id_column: str | None
     state_dir: Path
+    # how the caller names --join and --id-column, for messages
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class JoinPlan:
     path: Path
     id_column: str | None
     prepared: dict[str, Any] | None  # prepare's record: ids are the ones prepare gave
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
     @property
     def jsonl(self) -> bool:
@@ -63,18 +68,19 @@ def plan(request: JoinRequest, rows: list[dict[str, Any] | None]) -> JoinPlan:
     shas = {str(r["sha256"]) for r in rows if r is not None and r.get("sha256")}
     records = [rec for sha in sorted(shas) if (rec := provenance.recall(request.state_dir, sha))]
     record = records[0] if len(records) == 1 and len(shas) == 1 else None
-    data = request.data
+    data, flags = request.data, request.flags
+    join, id_column = flags["join"], flags["id_column"]
     if data is None:
         if record is None:
             raise UsageError(
-                "--join needs a DATA file: this job's request file was not made by "
+                f"{join} needs a DATA file: this job's request file was not made by "
                 "`batchctl prepare` from a CSV file with this state store",
-                hint="batchctl results JOB --join data.csv --id-column id",
+                hint=f"batchctl results JOB {join} data.csv {id_column} id",
             )
         data = Path(record["source"])
     data = data.absolute()
     if not data.is_file():
-        raise UsageError(f"--join {data}: no such file")
+        raise UsageError(f"{join} {data}: no such file")
     use_record = (
         record is not None
         and os.path.abspath(record["source"]) == str(data)
@@ -84,16 +90,16 @@ def plan(request: JoinRequest, rows: list[dict[str, Any] | None]) -> JoinPlan:
         assert record is not None
         if provenance.file_sha256(data) != record.get("source_sha256"):
             raise StateError(
-                f"--join {data}: the file changed since `batchctl prepare` read it, so its rows "
+                f"{join} {data}: the file changed since `batchctl prepare` read it, so its rows "
                 "can no longer be matched to the ids prepare gave them",
-                hint="join on a column instead: --join DATA --id-column COLUMN",
+                hint=f"join on a column instead: {join} DATA {id_column} COLUMN",
             )
-        return JoinPlan(data, record.get("id_column"), record)
+        return JoinPlan(data, record.get("id_column"), record, flags)
     if request.id_column is None:
         raise UsageError(
-            f"--join {data} needs --id-column: the column that holds each row's custom_id"
+            f"{join} {data} needs {id_column}: the column that holds each row's custom_id"
         )
-    return JoinPlan(data, request.id_column, None)
+    return JoinPlan(data, request.id_column, None, flags)
 
 
 def data_rows(join: JoinPlan) -> tuple[list[str], Iterator[tuple[list[Any], str | None]]]:
@@ -109,7 +115,7 @@ def _prepared(join: JoinPlan) -> tuple[list[str], Iterator[tuple[list[Any], str 
     from batchctl.core.requests.prepare import prepared_rows
 
     assert join.prepared is not None
-    rows = prepared_rows(join.prepared, str(join.path))
+    rows = prepared_rows(join.prepared, str(join.path), join.flags)
     first = next(rows, None)
     if first is None:
         return _csv_header(join), iter(())
@@ -147,7 +153,8 @@ def _csv(join: JoinPlan) -> tuple[list[str], Iterator[tuple[list[Any], str | Non
         folded = [h.casefold() for h in header]
         if column.strip().casefold() not in folded:
             shown = ", ".join(repr(h) for h in header if h)
-            raise UsageError(f"--id-column {column!r}: {join.path} has no such column",
+            raise UsageError(f"{join.flags['id_column']} {column!r}: {join.path} has no such "
+                             "column",
                              hint=f"its header names: {shown}")
         index = folded.index(column.strip().casefold())
     else:
@@ -186,7 +193,8 @@ def _jsonl(join: JoinPlan) -> tuple[list[str], Iterator[tuple[list[Any], str | N
         keys.update(dict.fromkeys(obj))
     column = join.id_column or ""
     if column not in keys:
-        raise UsageError(f"--id-column {column!r}: no line of {join.path} has that key")
+        raise UsageError(f"{join.flags['id_column']} {column!r}: no line of {join.path} has "
+                         "that key")
     header = list(keys)
 
     def cells() -> Iterator[tuple[list[Any], str | None]]:
@@ -221,7 +229,7 @@ class Joined:
     fmt: str
     extract: Extractor | None
     thinking: bool
-    notify: Callable[[str, str], None]
+    notes: list[Note]  # the export's: what it has to say, shown between its blocks
     header: list[str] = field(default_factory=list)
     unmatched: int = 0  # results whose custom_id no row has
 
@@ -301,8 +309,8 @@ class Joined:
         if shown:
             total = len(shown) + more
             names = ", ".join(map(repr, shown)) + (f" and {more:,} more" if more else "")
-            self.notify("warn", f"{counted(total, 'result')} matched no row "
-                                f"of {self.plan.path.name}: {names}")
+            self.notes.append(Note(WARN, f"{counted(total, 'result')} matched no row of "
+                                         f"{self.plan.path.name}: {names}"))
         self.unmatched = len(shown) + more
 
 

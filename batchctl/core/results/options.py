@@ -4,12 +4,13 @@ checked before anything is sent or fetched and bundled as `Options`."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from batchctl.core.atomic import resolve_target
 from batchctl.core.errors import UsageError
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.results.extract import Extractor
 from batchctl.core.results.extract import parse as parse_extract
 from batchctl.core.results.join import JoinRequest
@@ -19,13 +20,13 @@ FORMATS = ("jsonl", "csv")
 ORDERS = ("api", "input")
 
 
-def parse_types(text: str) -> frozenset[str]:
+def parse_types(text: str, flags: Flags = KEYS) -> frozenset[str]:
     """``--only succeeded,errored`` -> the set of types; a usage error names the bad ones."""
     names = {part.strip().lower() for part in text.split(",") if part.strip()}
     bad = sorted(names - set(RESULT_TYPES))
     if bad or not names:
         raise UsageError(
-            f"--only must be one of: {', '.join(RESULT_TYPES)} (comma-separated); "
+            f"{flags['only']} must be one of: {', '.join(RESULT_TYPES)} (comma-separated); "
             f"got {', '.join(map(repr, bad)) or repr(text)}"
         )
     return frozenset(names)
@@ -36,7 +37,7 @@ def parse_types(text: str) -> frozenset[str]:
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 
 
-def format_for(path: Path | None, given: str | None) -> str:
+def format_for(path: Path | None, given: str | None, flags: Flags = KEYS) -> str:
     """``--format`` if given, else from the extension of ``-o`` (``EXTENSIONS``); JSONL for
     stdout, a name without an extension, and a device, FIFO or descriptor (``/dev/stdout``).
 
@@ -47,7 +48,8 @@ def format_for(path: Path | None, given: str | None) -> str:
     if given is not None:
         fmt = given.strip().lower()
         if fmt not in FORMATS:
-            raise UsageError(f"--format must be one of: {', '.join(FORMATS)}; got {given!r}")
+            raise UsageError(f"{flags['fmt']} must be one of: {', '.join(FORMATS)}; "
+                             f"got {given!r}")
         return fmt
     if path is None:
         return "jsonl"
@@ -61,67 +63,78 @@ def format_for(path: Path | None, given: str | None) -> str:
     if target.in_place:  # not a regular file: its name is not a file type (issue 15, item 1)
         return "jsonl"
     known = ", ".join(EXTENSIONS)
+    out, fmt = flags["out"], flags["fmt"]
     if suffix.lower() == ".json":
         raise UsageError(
-            f"-o {path}: results are JSON lines (one object per line), not one JSON document, "
+            f"{out} {path}: results are JSON lines (one object per line), not one JSON document, "
             f"so .json would misname them; the extensions batchctl writes: {known}",
-            hint=f"name it {path.with_suffix('.jsonl').name}, or add --format jsonl to keep "
+            hint=f"name it {path.with_suffix('.jsonl').name}, or add {fmt} jsonl to keep "
             "the name",
         )
     raise UsageError(
-        f"-o {path}: batchctl does not write {suffix} files; the extensions it knows: {known}",
-        hint="add --format jsonl or --format csv to write that format under this name",
+        f"{out} {path}: batchctl does not write {suffix} files; the extensions it knows: {known}",
+        hint=f"add {fmt} jsonl or {fmt} csv to write that format under this name",
     )
 
 
-def build_options(
-    *,
-    out: Path | None,
-    fmt: str | None,
-    only: str | None,
-    order: str | None,
-    prices_file: Path | None,
-    json_: bool,
-    merge_retries: bool = False,
-    extract: str | None = None,
-    thinking: bool = False,
-    join: str | None = None,
-    id_column: str | None = None,
-    state_dir: Path | None = None,
-) -> Options:
-    """Check the results options (before anything is sent or fetched) and bundle them.
-    ``join``: the ``--join`` DATA path, "" for the CSV that prepare remembered."""
+@dataclass(frozen=True)
+class Given:
+    """The results options as the caller was given them (text, unchecked), for
+    ``build_options``; ``join``: the DATA path, "" for the CSV that prepare remembered;
+    ``state_dir``: where prepare remembered it. ``flags``: how the caller names each option."""
+
+    out: Path | None = None
+    fmt: str | None = None
+    only: str | None = None
+    order: str | None = None
+    prices_file: Path | None = None
+    json_: bool = False
+    merge_retries: bool = False
+    extract: str | None = None
+    thinking: bool = False
+    join: str | None = None
+    id_column: str | None = None
+    state_dir: Path | None = None
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
+
+
+def build_options(given: Given) -> Options:
+    """Check the results options (before anything is sent or fetched) and bundle them."""
+    g, flags = given, given.flags
     joining = None
-    if join is not None:
-        if only is not None or order is not None:
-            raise UsageError("--join writes every row of DATA in its order: it cannot be used "
-                             "with --only or --order")
-        assert state_dir is not None
-        joining = JoinRequest(Path(join) if join else None, id_column, state_dir)
-    elif id_column is not None:
-        raise UsageError("--id-column goes with --join DATA")
-    if order is not None and order not in ORDERS:
-        raise UsageError(f"--order must be one of: {', '.join(ORDERS)}; got {order!r}")
+    if g.join is not None:
+        if g.only is not None or g.order is not None:
+            raise UsageError(f"{flags['join']} writes every row of DATA in its order: it cannot "
+                             f"be used with {flags['only']} or {flags['order']}")
+        assert g.state_dir is not None
+        joining = JoinRequest(Path(g.join) if g.join else None, g.id_column, g.state_dir, flags)
+    elif g.id_column is not None:
+        raise UsageError(f"{flags['id_column']} goes with {flags['join']} DATA")
+    if g.order is not None and g.order not in ORDERS:
+        raise UsageError(f"{flags['order']} must be one of: {', '.join(ORDERS)}; "
+                         f"got {g.order!r}")
     price_table = None
-    if prices_file is not None:
+    if g.prices_file is not None:
         from batchctl.core.catalog.prices import load_price_table
 
-        price_table = load_price_table(prices_file)
-    fmt = format_for(out, fmt)
-    if json_ and fmt != "jsonl":
-        raise UsageError("--json writes JSONL: it cannot be used with --format csv or -o FILE.csv")
-    if thinking and fmt != "csv":
-        raise UsageError("--thinking adds a CSV column: use it with --format csv or -o FILE.csv "
-                         "(JSONL keeps every block as the API sent it)")
+        price_table = load_price_table(g.prices_file, flags["prices_file"])
+    fmt = format_for(g.out, g.fmt, flags)
+    if g.json_ and fmt != "jsonl":
+        raise UsageError(f"{flags['json_']} writes JSONL: it cannot be used with {flags['fmt']} "
+                         f"csv or {flags['out']} FILE.csv")
+    if g.thinking and fmt != "csv":
+        raise UsageError(f"{flags['thinking']} adds a CSV column: use it with {flags['fmt']} csv "
+                         f"or {flags['out']} FILE.csv (JSONL keeps every block as the API sent it)")
     return Options(
         format=fmt,
-        extract=parse_extract(extract),
-        thinking=thinking,
+        extract=parse_extract(g.extract, flags["extract"]),
+        thinking=g.thinking,
         join=joining,
-        only=parse_types(only) if only is not None else None,
-        order=order,
-        merge_retries=merge_retries,
+        only=parse_types(g.only, flags) if g.only is not None else None,
+        order=g.order,
+        merge_retries=g.merge_retries,
         price_table=price_table,
+        flags=flags,
     )
 
 
@@ -137,6 +150,8 @@ class Options:
     extract: Extractor | None = None  # --extract: structured answers as columns / "extracted"
     thinking: bool = False  # --thinking: a CSV column of the thinking blocks
     join: JoinRequest | None = None  # --join: DATA's rows with their answers
+    # how the caller names these options, for messages
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
     @property
     def passthrough(self) -> bool:

@@ -1,16 +1,16 @@
 """The read side of a results export: each batch's body downloaded, its lines parsed where a
 field is needed, filtered (``--only``), put in order (``--order input``) or merged with the
-retries (``--merge-retries``) through the on-disk spool, counted in the summary and the
-progress. ``batchctl.core.results.export`` formats and writes what this reads.
+retries (``--merge-retries``) through the on-disk spool, counted in the summary and in
+``done``. ``batchctl.core.results.export`` formats and writes what this reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from batchctl.core.api.download import fetch_body, not_found_grace
-from batchctl.core.notify import Notify, quiet
+from batchctl.core.api.download import apart, fetch_body, not_found_grace
+from batchctl.core.events import INFO, WARN, Note
 from batchctl.core.plural import counted, plural
 from batchctl.core.results.lines import (
     line_blocks,
@@ -32,41 +32,30 @@ if TYPE_CHECKING:
 
 SPOOL_BLOCK = 2000  # spooled lines parsed and written at a time
 
-Progress = Callable[[int, int], None]  # (results done, results expected)
-
-
 class Reader:
     """The results lines of ``sources`` (and their ``retries``), as the options want them;
     ``summary`` fills in as they are read."""
 
     def __init__(
-        self,
-        api: Api,
-        store: Store,
-        sources: list[Source],
-        retries: list[Source],
+        self, api: Api, store: Store, sources: list[Source], retries: list[Source],
         options: Options,
-        *,
-        notify: Notify = quiet,
-        progress: Progress | None = None,
     ) -> None:
         self.api, self.store, self.options = api, store, options
         self.sources, self.retries = sources, retries
-        self.notify, self.progress = notify, progress
         self.summary = Summary(price_table=options.price_table)
         self.summary.batches = [s.id for s in sources + retries]
         self.expected = sum(s.expected for s in sources)
-        self._done = 0
+        self.done = 0  # results read so far
+        #: What the reading has to say (a cut download, results that match no request), kept
+        #: until the export's events pass it on between blocks.
+        self.notes: list[Note] = []
 
     def _fetch(self, source: Source) -> Iterator[bytes]:
-        return fetch_body(
-            self.api, source.batch, notify=self.notify, not_found_grace=not_found_grace(source.row)
-        )
+        body = fetch_body(self.api, source.batch, not_found_grace=not_found_grace(source.row))
+        return apart(body, self.notes)
 
     def _tick(self, lines: int) -> None:
-        self._done += lines
-        if self.progress is not None:
-            self.progress(self._done, self.expected)
+        self.done += lines
 
     def _passthrough(self) -> Iterator[bytes]:
         """The API's bytes as they come; the summary reads them on the side."""
@@ -140,7 +129,8 @@ class Reader:
             self._tick(source.expected)
         for source in self.retries:
             replaced = spool.replace_all(self._parsed(source))
-            self.notify("info", f"merged {counted(replaced, 'newer result')} from retry {source.id}")
+            self.notes.append(Note(INFO, f"merged {counted(replaced, 'newer result')} from "
+                                         f"retry {source.id}"))
 
     def _spooled(self, spool: Spool) -> Iterator[bytes]:
         if self.options.order != "input":
@@ -150,7 +140,8 @@ class Reader:
         missing = emitted = 0
         for source in self.sources:
             assert source.row is not None  # ordering needs tracked batches (see open_export)
-            cids = (cid for _, cid, _ in iter_batch_lines(source.row, checked=True))
+            cids = (cid for _, cid, _ in iter_batch_lines(source.row, checked=True,
+                                                          flags=self.options.flags))
             for _cid, _kind, found in spool.lookup(cids):
                 if found is None:
                     missing += 1
@@ -158,18 +149,19 @@ class Reader:
                 emitted += 1
                 yield found
         if missing and self.options.only is None:
-            self.notify("warn", f"{counted(missing, 'request')} of the request file "
-                                f"{plural('has', missing)} no result")
+            self.notes.append(Note(WARN, f"{counted(missing, 'request')} of the request file "
+                                         f"{plural('has', missing)} no result"))
         if emitted < spool.count:
 
             def all_cids() -> Iterator[str]:
                 for source in self.sources:
                     assert source.row is not None
-                    for _, cid, _ in iter_batch_lines(source.row, checked=True):
+                    for _, cid, _ in iter_batch_lines(source.row, checked=True,
+                                                      flags=self.options.flags):
                         yield cid
 
             extras = list(spool.not_in(all_cids()))
-            self.notify("warn", f"{len(extras):,} results have a custom_id that is not in the "
-                                "request file; they come last")
+            self.notes.append(Note(WARN, f"{len(extras):,} results have a custom_id that is not in "
+                                         "the request file; they come last"))
             for _cid, _kind, line in extras:
                 yield line

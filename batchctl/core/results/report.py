@@ -11,10 +11,8 @@ before they reach the Markdown, so a reply cannot inject markup into the page.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,15 +21,15 @@ import orjson
 
 from batchctl.core.atomic import atomic_file
 from batchctl.core.errors import UsageError
-from batchctl.core.notify import Notify, quiet
+from batchctl.core.events import WARN, Events, Note
+from batchctl.core.results.summary import STOP_REASONS
 
 if TYPE_CHECKING:
     from batchctl.core.deps import Deps
     from batchctl.core.results.options import Options
-    from batchctl.core.results.reading import Progress
     from batchctl.core.results.summary import Summary
 
-STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"  # named in messages; the caller reads it
 _PLAIN = re.compile(r"[^A-Za-z0-9_.:/ -]+")
 
 
@@ -50,6 +48,8 @@ def markdown(title: str, data: Mapping[str, Any], fmt: str | None = None) -> str
     for kind, count in counts.items():
         if count or kind in ("succeeded", "errored", "canceled", "expired"):
             lines.append(f"| {_plain(kind)} | {_n(count)} |")
+    lines += [f"| succeeded, stop_reason {reason} | {_n(data[reason])} |"
+              for reason in STOP_REASONS if data.get(reason)]
     lines += [
         "",
         f"**Tokens:** {_n(data.get('input_tokens'))} input, {_n(data.get('output_tokens'))} "
@@ -74,23 +74,19 @@ def markdown(title: str, data: Mapping[str, Any], fmt: str | None = None) -> str
     return "\n".join(lines) + "\n\n"
 
 
-def append_step_summary(text: str) -> bool:
-    """Append ``text`` to the GitHub step summary file, if ``GITHUB_STEP_SUMMARY`` names one.
-    False when it is unset; an unwritable file is a warning's business, not an error's."""
-    target = os.environ.get(STEP_SUMMARY_ENV)
-    if not target:
-        return False
+def append_step_summary(text: str, target: Path) -> None:
+    """Append ``text`` to the GitHub step summary file ``target`` (OSError if it cannot)."""
     with open(target, "a", encoding="utf-8") as f:
         f.write(text)
-    return True
 
 
-def check_json_target(path: Path) -> None:
-    """A usage error (before anything is fetched) if ``--summary-json`` cannot be written."""
+def check_json_target(path: Path, name: str = "summary_json") -> None:
+    """A usage error (before anything is fetched) if ``--summary-json`` cannot be written
+    (``name``: how the caller names that option)."""
     if not path.absolute().parent.is_dir():
-        raise UsageError(f"--summary-json {path}: its folder does not exist")
+        raise UsageError(f"{name} {path}: its folder does not exist")
     if path.is_dir():
-        raise UsageError(f"--summary-json {path}: is a folder")
+        raise UsageError(f"{name} {path}: is a folder")
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
@@ -99,51 +95,46 @@ def write_json(path: Path, data: Mapping[str, Any]) -> None:
         out.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
 
 
-def step_summary(title: str, data: Mapping[str, Any], fmt: str, notify: Notify = quiet) -> None:
-    """Append a summary to ``$GITHUB_STEP_SUMMARY`` when it is set (GitHub Actions); a file
-    that cannot be appended to is a warning."""
+def step_summary(
+    title: str, data: Mapping[str, Any], fmt: str, target: Path | None
+) -> Iterator[Note]:
+    """Append a summary to the GitHub step summary file ``target`` (``$GITHUB_STEP_SUMMARY``,
+    which the caller reads; None: not in GitHub Actions); one that cannot be appended to is a
+    warning."""
+    if target is None:
+        return
     try:
-        append_step_summary(markdown(title, data, fmt))
+        append_step_summary(markdown(title, data, fmt), target)
     except OSError as exc:
-        notify("warn", f"cannot append to ${STEP_SUMMARY_ENV}: {exc.strerror}")
+        yield Note(WARN, f"cannot append to ${STEP_SUMMARY_ENV}: {exc.strerror}")
 
 
 @dataclass(frozen=True)
-class Output:
-    """The caller's side of the results step: what to write (``options``) to ``out`` (None:
-    through ``write``, stdout), the ``progress`` display entered for the export only (it gives
-    the progress callback), and ``shown(summary)``, which shows the summary."""
+class ResultsRequest:
+    """What the results step writes and where: ``options``; the ``title`` of its section in
+    the GitHub step summary file ``step_summary`` (None: none); ``out`` (None: the bytes are
+    yielded, for stdout); the ``summary_json`` file (None: none)."""
 
     options: Options
-    out: Path | None
-    write: Callable[[Iterator[bytes]], object]
-    progress: AbstractContextManager[Progress | None] | None = None
-    shown: Callable[[Summary], object] = lambda summary: None
+    title: str
+    out: Path | None = None
+    step_summary: Path | None = None
+    summary_json: Path | None = None
 
 
-def export_and_report(
-    deps: Deps,
-    ref: str,
-    output: Output,
-    *,
-    title: str,
-    summary_json: Path | None = None,
-    notify: Notify = quiet,
-) -> Summary:
+def export_and_report(deps: Deps, ref: str, request: ResultsRequest) -> Events[Summary]:
     """The results step `results` and `run` share, whole: ``export`` the results of ``ref`` as
-    ``output`` says, then ``output.shown(summary)``, then the GitHub step summary titled
-    ``title`` and the ``summary_json`` file. A --summary-json that cannot be written is a usage
+    ``request`` says (its events pass through), then ``ResultsWritten``, then the GitHub step
+    summary and the ``summary_json`` file. A --summary-json that cannot be written is a usage
     error before anything is fetched."""
-    from batchctl.core.results.export import export
+    from batchctl.core.results.export import ResultsWritten, export
 
-    if summary_json is not None:
-        check_json_target(summary_json)
-    with output.progress if output.progress is not None else nullcontext() as update:
-        summary = export(deps.api(), deps.store(), ref, output.options, output.out,
-                         write=output.write, notify=notify, progress=update)
-    output.shown(summary)
+    if request.summary_json is not None:
+        check_json_target(request.summary_json, request.options.flags["summary_json"])
+    summary = yield from export(deps.api(), deps.store(), ref, request.options, request.out)
+    yield ResultsWritten(summary)
     data = summary.as_dict()
-    step_summary(title, data, output.options.format, notify)
-    if summary_json is not None:
-        write_json(summary_json, data)
+    yield from step_summary(request.title, data, request.options.format, request.step_summary)
+    if request.summary_json is not None:
+        write_json(request.summary_json, data)
     return summary

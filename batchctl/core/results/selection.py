@@ -10,14 +10,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from batchctl.core.api.download import fetch_body, not_found_grace
+from batchctl.core.api.download import apart, fetch_body, not_found_grace
 from batchctl.core.errors import (
     NextStep,
     NotFoundError,
     StateError,
     StillRunningError,
 )
-from batchctl.core.notify import Notify, quiet
+from batchctl.core.events import INFO, Events, Note
+from batchctl.core.flags import KEYS, Flag, Flags
 from batchctl.core.plural import counted, plural
 from batchctl.core.results.lines import line_blocks, lines_of
 from batchctl.core.state.store import JOB_PREFIX, Store
@@ -60,7 +61,7 @@ def check_ended(batch: Mapping[str, Any], what: str = "batch") -> None:
 
 
 def resolve(
-    api: Api, store: Store, ref: str, *, needs_store: str | None = None
+    api: Api, store: Store, ref: str, *, needs_store: str | None = None, flags: Flags = KEYS
 ) -> list[dict[str, Any] | None]:
     """The store's rows for an ID|JOB, in part order; ``None`` for a batch id this store does
     not track (its results can still be fetched), unless ``needs_store`` names why it must be
@@ -69,7 +70,8 @@ def resolve(
 
     if ref.strip().startswith(JOB_PREFIX):
         _check_all_sent(store, ref.strip())
-    targets = resolve_targets(store, [ref], base_url=api.base_url, needs_store=needs_store)
+    targets = resolve_targets(store, [ref], base_url=api.base_url, needs_store=needs_store,
+                              flags=flags)
     return [t.row for t in targets]
 
 
@@ -89,7 +91,7 @@ def _check_all_sent(store: Store, job_id: str) -> None:
 
 
 def fetch_sources(api: Api, store: Store, ref: str, rows: Sequence[dict[str, Any] | None],
-                  what: str = "batch", notify: Notify = quiet) -> list[Source]:
+                  what: str = "batch", flags: Flags = KEYS) -> Events[list[Source]]:
     """Retrieve each batch, remember what the API said, and check that it has ended (and, for
     a batch submit adopted after a lost reply, that it answers this part's requests)."""
     sources = []
@@ -100,15 +102,15 @@ def fetch_sources(api: Api, store: Store, ref: str, rows: Sequence[dict[str, Any
             store.update_remote(batch)
         check_ended(batch, what)
         if row is not None and row.get("adoption") in ("unverified", "foreign"):
-            verify_adopted(api, store, batch, row, notify=notify)
+            yield from verify_adopted(api, store, batch, row, flags)
         sources.append(Source(batch, row))
     return sources
 
 
 def verify_adopted(
-    api: Api, store: Store, batch: Mapping[str, Any], row: Mapping[str, Any], *,
-    notify: Notify = quiet,
-) -> None:
+    api: Api, store: Store, batch: Mapping[str, Any], row: Mapping[str, Any],
+    flags: Flags = KEYS,
+) -> Events[None]:
     """Check that an adopted batch's results answer exactly its part's requests.
 
     submit adopts a batch after a lost create reply on what the API shows before a batch ends
@@ -118,16 +120,20 @@ def verify_adopted(
     from batchctl.core.results.sources import custom_id_of, iter_batch_lines
 
     if row.get("adoption") == "unverified":
-        notify("info", f"checking that {batch['id']} (found after a lost reply) answers the "
-                       f"requests of {row['request_file']}")
-        expected = {custom_id for _, custom_id, _ in iter_batch_lines(row)}
+        yield Note(INFO, f"checking that {batch['id']} (found after a lost reply) answers the "
+                         f"requests of {row['request_file']}")
+        expected = {custom_id for _, custom_id, _ in iter_batch_lines(row, flags=flags)}
         got: set[str] = set()
         lines = 0
-        body = fetch_body(api, batch, notify=notify, not_found_grace=not_found_grace(row))
+        notes: list[Note] = []
+        body = apart(fetch_body(api, batch, not_found_grace=not_found_grace(row)), notes)
         for block in line_blocks(body):
+            yield from notes
+            notes.clear()
             for line in lines_of(block):
                 lines += 1
                 got.add(custom_id_of(line) or "")
+        yield from notes
         if got == expected and lines == len(expected):
             store.set_adoption(batch["id"], "verified")
             return
@@ -138,7 +144,7 @@ def verify_adopted(
         f"{row['first_line']}-{row['last_line']}): it is another client's batch, and these "
         "requests were never sent",
         next_steps=[NextStep("send the file again (all of it is billed again)", "submit",
-                             ("--force", str(row["request_file"])))],
+                             (Flag("force"), str(row["request_file"])))],
     )
 
 

@@ -18,47 +18,52 @@ from typing import Any
 import orjson
 
 from batchctl.core.errors import StateError
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.requests.scan import Part, iter_lines
 
 
-def _changed(row: Mapping[str, Any], detail: str) -> StateError:
+def _changed(row: Mapping[str, Any], detail: str, flags: Flags) -> StateError:
     return StateError(
         f"the request file of batch {row['id']}, {row['request_file']}, {detail}",
         hint="batchctl reads the requests back from the file that was submitted; restore it "
         "(the same bytes) to use it, or give a copy with the same sha256 to `retry-failed "
-        "--request-file FILE`",
+        f"{flags['request_file']} FILE`",
     )
 
 
-def _missing(row: Mapping[str, Any], detail: str) -> StateError:
+def _missing(row: Mapping[str, Any], detail: str, flags: Flags) -> StateError:
     """The file is not readable here: say where it was submitted from, if elsewhere (a store
     shared by several machines records each batch's host)."""
     host, here = row.get("source_host"), socket.gethostname()
     if not host or host == here:
-        return _changed(row, detail)
+        return _changed(row, detail, flags)
     return StateError(
         f"the request file of batch {row['id']}, {row['request_file']}, {detail} on this host "
         f"({here}): it was submitted from {host}",
         hint=f"copy it here (sha256 {row['sha256']}) and give the copy to `retry-failed "
-        "--request-file FILE`, or run this on " + str(host),
+        f"{flags['request_file']} FILE`, or run this on " + str(host),
     )
 
 
-def check_file(row: Mapping[str, Any], _seen: dict[str, str] | None = None) -> Path:
+def check_file(
+    row: Mapping[str, Any], _seen: dict[str, str] | None = None, flags: Flags = KEYS
+) -> Path:
     """The batch's request file, after checking its size and sha256 against the store.
 
-    ``_seen`` caches digests by path within one run (the parts of a job share one file).
+    ``_seen`` caches digests by path within one run (the parts of a job share one file);
+    ``flags``: how the caller names the options its hints mention.
     """
     path = Path(row["request_file"])
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise _missing(row, "no longer exists") from None
+        raise _missing(row, "no longer exists", flags) from None
     except OSError as exc:
-        raise _missing(row, f"cannot be read: {exc.strerror or exc}") from None
+        raise _missing(row, f"cannot be read: {exc.strerror or exc}", flags) from None
     if size != row["byte_size"]:
         raise _changed(
-            row, f"changed since it was submitted: {size:,} bytes now, {row['byte_size']:,} then"
+            row, f"changed since it was submitted: {size:,} bytes now, {row['byte_size']:,} then",
+            flags,
         )
     key = f"{path}:{size}"
     digest = _seen.get(key) if _seen is not None else None
@@ -67,11 +72,11 @@ def check_file(row: Mapping[str, Any], _seen: dict[str, str] | None = None) -> P
             with open(path, "rb") as f:
                 digest = hashlib.file_digest(f, "sha256").hexdigest()
         except OSError as exc:
-            raise _missing(row, f"cannot be read: {exc.strerror or exc}") from None
+            raise _missing(row, f"cannot be read: {exc.strerror or exc}", flags) from None
         if _seen is not None:
             _seen[key] = digest
     if digest != row["sha256"]:
-        raise _changed(row, "changed since it was submitted (its sha256 differs)")
+        raise _changed(row, "changed since it was submitted (its sha256 differs)", flags)
     return path
 
 
@@ -89,19 +94,19 @@ def _part(row: Mapping[str, Any]) -> Part:
 
 
 def iter_batch_lines(
-    row: Mapping[str, Any], *, checked: bool = False
+    row: Mapping[str, Any], *, checked: bool = False, flags: Flags = KEYS,
 ) -> Iterator[tuple[int, str, bytes]]:
     """``(line_no, custom_id, line)`` for each request of a tracked batch, in file order.
 
     ``line`` is the request's line as written (stripped of surrounding whitespace). The file is
     checked first unless ``checked``. Only the custom_id of each line is looked at.
     """
-    path = Path(row["request_file"]) if checked else check_file(row)
+    path = Path(row["request_file"]) if checked else check_file(row, flags=flags)
     part = _part(row) if row.get("start_offset") is not None else None
     for line_no, _text, line in iter_lines(os.fspath(path), part):
         custom_id = custom_id_of(line)
         if custom_id is None:
-            raise _changed(row, f"has no request on line {line_no} any more")
+            raise _changed(row, f"has no request on line {line_no} any more", flags)
         yield line_no, custom_id, line
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batchctl.core.catalog import prices
+from batchctl.core.errors import FailedRequestsError
 from batchctl.core.results.blocks import RESULT_TYPES, BlockReading
 from batchctl.core.results.lines import lines_of, parse_lines
 
@@ -20,6 +21,12 @@ from batchctl.core.results.lines import lines_of, parse_lines
 # request is unfinished: the client is to send the reply back to continue it (docs, "Handling
 # stop reasons"; issue #12). Counted apart from the finished ones.
 PAUSE_TURN = "pause_turn"
+#: Succeeded results whose answer is not a whole one, each counted apart (types/stop_reason.py,
+#: SDK 2.17): pause_turn (above), refusal (the model declined to answer) and
+#: model_context_window_exceeded (the context window filled: the output is cut short).
+STOP_REASONS = (PAUSE_TURN, "refusal", "model_context_window_exceeded")
+#: ``--exit-status`` counts these as failed requests (exit 9): no answer came back whole.
+FAILED_STOPS = ("refusal", "model_context_window_exceeded")
 
 TOKEN_KEYS = (
     "input_tokens",
@@ -42,7 +49,7 @@ class Summary(BlockReading):
     path: str | None = None
     written_bytes: int = 0
     error_types: dict[str, int] = field(default_factory=dict)  # errored results per error type
-    paused: int = 0  # succeeded results with stop_reason pause_turn: unfinished
+    stopped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STOP_REASONS, 0))
     _limits: dict[str, float] = field(default_factory=dict)
 
     def add(self, block: bytes, batch_id: str = "") -> None:
@@ -70,8 +77,9 @@ class Summary(BlockReading):
         if kind != "succeeded":
             return
         message = result.get("message")
-        if isinstance(message, dict) and message.get("stop_reason") == PAUSE_TURN:
-            self.paused += 1
+        stop = message.get("stop_reason") if isinstance(message, dict) else None
+        if stop in self.stopped:
+            self.stopped[stop] += 1
         if isinstance(message, dict) and isinstance(message.get("usage"), dict):
             self._usage(str(message.get("model") or "unknown"), message["usage"])
 
@@ -156,7 +164,17 @@ class Summary(BlockReading):
             "results": self.total,
             "counts": dict(self.counts),
             "error_types": dict(sorted(self.error_types.items())),
-            "pause_turn": self.paused,
+            **self.stopped,  # pause_turn, refusal, model_context_window_exceeded
             **self.tokens(),
             **self.costs(),
         }
+
+
+def check_stops(summary: Summary) -> None:
+    """For ``--exit-status`` after results were read: FailedRequestsError (exit 9) when some
+    succeeded without a whole answer (``FAILED_STOPS``), which the batch's counts do not show."""
+    found = [f"{summary.stopped[r]:,} with stop_reason {r}" for r in FAILED_STOPS if summary.stopped[r]]
+    if found:
+        raise FailedRequestsError(
+            f"results came back without a whole answer: {', '.join(found)} (counted as "
+            "succeeded by the API)")

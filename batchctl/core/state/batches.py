@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from batchctl.core.errors import NextStep, NotFoundError, UsageError
+from batchctl.core.flags import KEYS, Flag, Flags
 from batchctl.core.plural import counted
 from batchctl.core.state.db import Row
 from batchctl.core.state.jobs import JOB_PREFIX
@@ -61,7 +62,7 @@ class BatchRecords(Records):
     def job_batches(self, job_id: str) -> list[Row]:
         return self._query("SELECT * FROM batches WHERE job_id = ? ORDER BY part", (job_id,))
 
-    def resolve(self, ref: str, *, base_url: str | None = None) -> list[Row]:
+    def resolve(self, ref: str, *, base_url: str | None = None, flags: Flags = KEYS) -> list[Row]:
         """The tracked batches a user's ID|JOB argument names, in part order.
 
         Raises NotFoundError (exit 5) when the store knows nothing of it. An id the store does
@@ -76,16 +77,16 @@ class BatchRecords(Records):
         if base_url is not None:
             rows = [r for r in rows if r["base_url"] == base_url]
         if not rows and ref.startswith(BATCH_PREFIX):
-            rows = self._by_prefix(ref, base_url)
+            rows = self._by_prefix(ref, base_url, flags)
         if not rows:
             kind = "job" if ref.startswith(JOB_PREFIX) else "batch"
             raise NotFoundError(
                 f"no tracked {kind} {ref!r}" + (f" for {base_url}" if base_url else ""),
-                next_steps=[NextStep("what this state store tracks", "list", ("--local",))],
+                next_steps=[NextStep("what this state store tracks", "list", (Flag("local"),))],
             )
         return rows
 
-    def _by_prefix(self, ref: str, base_url: str | None) -> list[Row]:
+    def _by_prefix(self, ref: str, base_url: str | None, flags: Flags) -> list[Row]:
         """The one tracked batch whose id starts with ``ref``: tables on a terminal show ids
         shortened (``msgbatch_01LBe94A…``, unique within the table), and one copied from there,
         with or without its ``…``, names that batch, as git takes a short commit id. An ambiguous
@@ -102,7 +103,7 @@ class BatchRecords(Records):
             shown = ", ".join(r["id"] for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
             raise UsageError(
                 f"{ref!r} is the start of {len(rows)} tracked batch ids: {shown}",
-                hint="give more of the id (batchctl list --wide shows them whole)",
+                hint=f"give more of the id (batchctl list {flags['wide']} shows them whole)",
             )
         return rows
 

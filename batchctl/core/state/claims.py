@@ -15,9 +15,20 @@ def claim_key(batch_id: str) -> str:
 
 
 class ClaimRecords(Records):
-    def hold(self, key: str, on_wait: Callable[[], None] | None = None) -> Any:
+    def hold(self, key: str) -> Any:
         """A context manager: the lock on ``key`` for its span (waits for another holder)."""
-        return self.db.hold(key, on_wait)
+        return self.db.hold(key)
+
+    def try_lock(self, key: str) -> bool:
+        """The lock on ``key`` if it is free (release it with ``unlock``); False if held."""
+        return self.db.try_hold(key)
+
+    def lock(self, key: str) -> None:
+        """The lock on ``key``, once its holder lets go (release it with ``unlock``)."""
+        self.db.take(key)
+
+    def unlock(self, key: str) -> None:
+        self.db.unhold(key)
 
     # -- collect claims: one collector per batch at a time (see core/workflows/collect.py) ---------
     def claim(self, batch_id: str, owner: str, *, is_stale: Callable[[Row], bool]) -> bool:

@@ -6,8 +6,8 @@ and ``rowid`` for insertion order; each implementation translates what it must (
 ``StateError`` (exit 7) naming the store by its masked location, never a password.
 
 Besides transactions, the interface has locks that outlive a transaction and die with the
-process, so a ``kill -9`` never leaves one behind: ``hold`` (wait for it) and ``try_hold``
-(skip if taken). SQLite takes them with POSIX record locks on a file beside the database;
+process, so a ``kill -9`` never leaves one behind: ``hold`` and ``take`` (wait for it) and
+``try_hold`` (skip if taken). SQLite takes them with POSIX record locks on a file beside the database;
 PostgreSQL with session advisory locks, which work across machines.
 """
 
@@ -17,7 +17,7 @@ import fcntl
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -69,13 +69,24 @@ class Database:
     def transaction(self) -> Any:  # a context manager yielding a Tx
         raise NotImplementedError
 
-    def hold(self, key: str, on_wait: Callable[[], None] | None = None) -> Any:
-        """A context manager: an exclusive lock on ``key`` for its span, waiting for it if
-        another process holds it (``on_wait`` is called once before waiting)."""
-        raise NotImplementedError
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        """An exclusive lock on ``key`` for the span of the ``with``, waiting for it if another
+        process holds it."""
+        if not self.try_hold(key):
+            self.take(key)
+        try:
+            yield
+        finally:
+            self.unhold(key)
 
     def try_hold(self, key: str) -> bool:
         """Take the lock on ``key`` if it is free; release it with ``unhold``."""
+        raise NotImplementedError
+
+    def take(self, key: str) -> None:
+        """Take the lock on ``key``, waiting while another process holds it; release it with
+        ``unhold``."""
         raise NotImplementedError
 
     def unhold(self, key: str) -> None:
@@ -206,17 +217,9 @@ class SQLiteDatabase(Database):
             self._lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         return self._lock_fd, lock_number(key) & 0x3FFFFFFF
 
-    @contextmanager
-    def hold(self, key: str, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-        if not self.try_hold(key):
-            if on_wait is not None:
-                on_wait()
-            fd, offset = self._range(key)
-            fcntl.lockf(fd, fcntl.LOCK_EX, 1, offset)
-        try:
-            yield
-        finally:
-            self.unhold(key)
+    def take(self, key: str) -> None:
+        fd, offset = self._range(key)
+        fcntl.lockf(fd, fcntl.LOCK_EX, 1, offset)
 
     def try_hold(self, key: str) -> bool:
         fd, offset = self._range(key)

@@ -184,6 +184,19 @@ def m007_job_api_version(tx: Tx) -> None:
     tx.execute("ALTER TABLE jobs ADD COLUMN api_version TEXT")
 
 
+@migration
+def m008_model_catalogues(tx: Tx) -> None:
+    # The Models API's catalogue per base URL (batchctl.core.models): a cache, refreshed when a
+    # day old or when asked; the models as the JSON list the API layer checked.
+    _script(tx, """
+        CREATE TABLE model_catalogues (
+            base_url   TEXT PRIMARY KEY,
+            fetched_at REAL NOT NULL,
+            models     TEXT NOT NULL
+        )
+    """)
+
+
 _PG_TYPES = {"REAL": "DOUBLE PRECISION", "INTEGER": "BIGINT"}
 _TYPE_WORDS = re.compile(r"\b(REAL|INTEGER)\b")
 

@@ -15,7 +15,7 @@ appears in a message: the location is masked and any error text is scrubbed of i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -97,7 +97,7 @@ class PostgresDatabase(Database):
         except psycopg.Error as exc:
             raise StateError(
                 f"cannot connect to the state store {where.masked}: {where.scrub(str(exc))}",
-                hint="check BATCHCTL_STORE / --store, and that the server is up",
+                hint=f"check BATCHCTL_STORE / {where.option}, and that the server is up",
             ) from None
         return cls(conn, where)
 
@@ -126,16 +126,8 @@ class PostgresDatabase(Database):
         except psycopg.Error as exc:
             raise self._error("write", exc) from None
 
-    @contextmanager
-    def hold(self, key: str, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-        if not self.try_hold(key):
-            if on_wait is not None:
-                on_wait()
-            self._call("SELECT pg_advisory_lock(%s)", key)
-        try:
-            yield
-        finally:
-            self.unhold(key)
+    def take(self, key: str) -> None:
+        self._call("SELECT pg_advisory_lock(%s)", key)
 
     def try_hold(self, key: str) -> bool:
         return bool(self._call("SELECT pg_try_advisory_lock(%s) AS got", key))

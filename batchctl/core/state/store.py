@@ -15,6 +15,7 @@ from batchctl.core.clock import Clock, SystemClock
 from batchctl.core.location import SQLITE, StoreLocation
 from batchctl.core.settings import DB_NAME
 from batchctl.core.state.batches import BATCH_PREFIX, REMOTE_FIELDS, BatchRecords
+from batchctl.core.state.catalogues import CatalogueRecords
 from batchctl.core.state.claims import ClaimRecords
 from batchctl.core.state.db import Database, SQLiteDatabase
 from batchctl.core.state.jobs import JOB_PREFIX, JobRecords, new_job_id
@@ -24,7 +25,7 @@ from batchctl.core.state.parts import PartRecords
 __all__ = ["BATCH_PREFIX", "DB_NAME", "JOB_PREFIX", "REMOTE_FIELDS", "Store", "new_job_id"]
 
 
-class Store(JobRecords, BatchRecords, ClaimRecords, PartRecords):
+class Store(JobRecords, BatchRecords, ClaimRecords, PartRecords, CatalogueRecords):
     """One connection per process; open with ``Store.open(state_dir)``."""
 
     def __init__(self, db: Database, clock: Clock) -> None:

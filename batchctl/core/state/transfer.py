@@ -12,7 +12,7 @@ header, every table and column name is checked against the store's own schema be
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -20,6 +20,7 @@ from typing import IO, Any
 import orjson
 
 from batchctl.core.errors import InputError, UsageError
+from batchctl.core.events import Data, Events
 from batchctl.core.state.db import Database, Tx
 from batchctl.core.state.store import Store
 
@@ -37,6 +38,7 @@ TABLES: dict[str, tuple[str, ...]] = {
 ORDER = {"jobs": "rowid", "parts": "job_id, part", "intents": "job_id, part", "batches": "rowid"}
 SCALARS = (str, int, float, bool, type(None))
 MAX_PROBLEMS = 20
+BLOCK = 1000  # lines of an export to stdout yielded at a time
 
 
 @dataclass
@@ -66,13 +68,18 @@ def export_lines(store: Store, now: float) -> Iterator[bytes]:
             yield orjson.dumps({"table": table, "row": row}) + b"\n"
 
 
-def export(
-    store: Store, target: Path | None, now: float, *, write: Callable[[Iterator[bytes]], object]
-) -> dict[str, int] | None:
+def export(store: Store, target: Path | None, now: float) -> Events[dict[str, int] | None]:
     """`batchctl state export`: to ``target`` (``export_file``: the rows written per table),
-    or with no target, line by line through ``write`` (stdout: None)."""
+    or with no target, yielded as ``Data`` for the caller's stdout (None)."""
     if target is None:
-        write(export_lines(store, now))
+        block: list[bytes] = []
+        for line in export_lines(store, now):
+            block.append(line)
+            if len(block) >= BLOCK:
+                yield Data(b"".join(block))
+                block = []
+        if block:
+            yield Data(b"".join(block))
         return None
     return export_file(store, target, now)
 

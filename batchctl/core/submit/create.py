@@ -31,7 +31,8 @@ from batchctl.core.errors import (
     StateError,
     UnavailableError,
 )
-from batchctl.core.notify import Notify
+from batchctl.core.events import INFO, WARN, Events, Note
+from batchctl.core.flags import KEYS, Flag, Flags
 from batchctl.core.plural import counted
 from batchctl.core.requests.body import part_body
 from batchctl.core.requests.scan import Part
@@ -60,10 +61,11 @@ def where_text(part: int, parts: int) -> str:
 
 def send_part(
     api: Api, store: Store, job: dict, part: Part, betas: Sequence[str], clock: Clock,
-    say: Notify,
-) -> tuple[dict[str, Any], bool]:
+    flags: Flags = KEYS,
+) -> Events[tuple[dict[str, Any], bool]]:
     """Create the batch of one part of ``job`` at most once; returns its new store row and
-    whether it was adopted (found by reconciliation) rather than created by this call.
+    whether it was adopted (found by reconciliation) rather than created by this call. What
+    it does on the way (a reconciliation, a wait before trying again) is yielded as notes.
 
     A refusal that is no failure of the call (QueueFullError: the processing queue is full;
     SpendLimitError: a spend cap) is raised at once, the intent marked refused: nothing was
@@ -77,11 +79,12 @@ def send_part(
     intent = store.get_intent(job["id"], part.index)
     if intent is not None and intent["state"] == "open":
         # A run before this one recorded the intent and never recorded a batch: it may exist.
-        say("info", f"an earlier submit of {where} did not finish; looking for its batch")
+        yield Note(INFO, f"an earlier submit of {where} did not finish; looking for its batch")
         found = _reconcile(api, store, intent, part, where, str(job['request_file']), again)
         if found is not None:
-            say("warn", f"found {found['id']}, apparently created by the earlier submit: not "
-                        "sending again (its requests are checked when its results are fetched)")
+            yield Note(WARN, f"found {found['id']}, apparently created by the earlier submit: "
+                             "not sending again (its requests are checked when its results are "
+                             "fetched)")
             return _store_batch(store, found, job, part, adopted=True), True
     intent = store.open_intent(job_id=job["id"], part=part.index, request_count=part.request_count)
     body = part_body(job["request_file"], part)
@@ -99,7 +102,8 @@ def send_part(
         except UntrustedReplyError as exc:
             # An answer batchctl will not store (e.g. an id of the wrong shape): sending again
             # could make a second batch. The intent stays open: the next run looks first.
-            exc.hint = "check the server behind --base-url; the next submit looks for the batch first"
+            exc.hint = (f"check the server behind {flags['base_url']}; the next submit looks for "
+                        "the batch first")
             raise
         except UnavailableError as exc:
             if queue_full(exc):
@@ -112,12 +116,13 @@ def send_part(
             last = attempt == CREATE_ATTEMPTS - 1
             if _ambiguous(exc):
                 maybe_made = True
-                say("warn", f"creating {where} failed ({exc.message}); the batch may exist: "
-                            "looking for it before trying again")
-                found = _reconcile(api, store, intent, part, where, str(job['request_file']), again)
+                yield Note(WARN, f"creating {where} failed ({exc.message}); the batch may exist: "
+                                 "looking for it before trying again")
+                found = _reconcile(api, store, intent, part, where, str(job['request_file']),
+                                   again)
                 if found is not None:
-                    say("warn", f"found {found['id']}: the create had apparently worked (its "
-                                "requests are checked when its results are fetched)")
+                    yield Note(WARN, f"found {found['id']}: the create had apparently worked "
+                                     "(its requests are checked when its results are fetched)")
                     return _store_batch(store, found, job, part, adopted=True), True
             if last:
                 if not maybe_made:  # every attempt was refused outright: nothing to look for
@@ -126,7 +131,7 @@ def send_part(
                     exc.next_steps = (again,)
                 raise
             delay = _delay(exc, attempt)
-            say("info", f"trying {where} again in {delay:.3g} s")
+            yield Note(INFO, f"trying {where} again in {delay:.3g} s")
             clock.sleep(delay)
         else:
             return _store_batch(store, batch, job, part), False
@@ -187,7 +192,7 @@ def _reconcile(
             next_steps=[
                 *(NextStep(f"the results of {b['id']}", "results", (str(b["id"]),))
                   for b in found),
-                NextStep("send this file again (billed again)", "submit", ("--force", path)),
+                NextStep("send this file again (billed again)", "submit", (Flag("force"), path)),
             ],
         )
     return found[0] if found else None

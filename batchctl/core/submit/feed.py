@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.clock import Clock
 from batchctl.core.errors import NextStep, QueueFullError, SpendLimitError
-from batchctl.core.notify import Notify
+from batchctl.core.events import Event, Events
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.plural import counted
 from batchctl.core.requests.scan import Part
 from batchctl.core.submit.create import MAX_RETRY_AFTER, send_part
@@ -51,9 +52,9 @@ ENDED = "ended"
 
 
 @dataclass
-class FeedResult:
+class FeedResult(Event):
     """What one ``feed`` did: the batch rows it created, the parts still pending, and why it
-    stopped (None: nothing left, or nothing held it back)."""
+    stopped (None: nothing left, or nothing held it back). `wait` reports it as an event."""
 
     job_id: str
     sent: list[dict[str, Any]] = field(default_factory=list)
@@ -170,15 +171,15 @@ def feed(
     job_id: str,
     *,
     clock: Clock,
-    notify: Notify | None = None,
-) -> FeedResult:
-    """Send the pending parts of ``job_id`` in order while the queue has room (see the module).
+    flags: Flags = KEYS,
+) -> Events[FeedResult]:
+    """Send the pending parts of ``job_id`` in order while the queue has room (see the module);
+    the notes of each send are yielded on the way.
 
     The store's last-seen statuses say how much of the queue this job holds: callers refresh
     its batches first (wait and collect just polled them). Errors other than the queue-full
     429 propagate, the parts not sent staying pending.
     """
-    say = notify or (lambda level, message: None)
     result = FeedResult(job_id)
     job = store.get_job(job_id)
     if job is None or not any(p["batch_id"] is None for p in store.job_parts(job_id)):
@@ -187,7 +188,7 @@ def feed(
         result.reason = BUSY
     else:
         try:
-            _send_pending(api, store, job, result, clock, say)
+            yield from _send_pending(api, store, job, result, clock, flags)
         finally:
             store.release_feed(job_id)
     result.pending = [
@@ -197,8 +198,8 @@ def feed(
 
 
 def _send_pending(
-    api: Api, store: Store, job: dict[str, Any], result: FeedResult, clock: Clock, say: Notify
-) -> None:
+    api: Api, store: Store, job: dict[str, Any], result: FeedResult, clock: Clock, flags: Flags
+) -> Events[None]:
     job_id = job["id"]
     unended = unended_requests(store, job_id)
     betas = job.get("betas") or []
@@ -216,7 +217,8 @@ def _send_pending(
             result.reason, result.retry_at = QUEUE_FULL, row["retry_at"]
             return
         try:
-            batch, adopted = send_part(api, store, job, part_from_row(row), betas, clock, say)
+            batch, adopted = yield from send_part(api, store, job, part_from_row(row), betas,
+                                                  clock, flags)
         except QueueFullError as exc:
             wait = min(exc.retry_after, MAX_RETRY_AFTER) if exc.retry_after else QUEUE_RETRY
             retry_at = clock.time() + wait
@@ -252,7 +254,7 @@ def _stopped_by_limit(store: Store, job: Mapping[str, Any], exc: SpendLimitError
 
 def held_lines(
     job_id: str, pending: list[dict[str, Any]], reason: str | None, retry_at: float | None,
-    now: float, *, max_queued: int | None = None,
+    now: float, *, max_queued: int | None = None, flags: Flags = KEYS,
 ) -> list[str]:
     """Plain lines saying which parts of a job are not sent yet, why, and what sends them."""
     if not pending:
@@ -265,7 +267,8 @@ def held_lines(
         QUEUE_FULL: "the API's processing queue is full"
         + (f" (next try in {human_duration(retry_at - now)}, sooner as this job's batches end)"
            if retry_at is not None and retry_at > now else ""),
-        MAX_QUEUED: f"sending more would take this job over --max-queued {max_queued or 0:,} "
+        MAX_QUEUED: f"sending more would take this job over {flags['max_queued']} "
+                    f"{max_queued or 0:,} "
                     "requests in unended batches",
         BUSY: "another batchctl process is sending them",
         SPEND_LIMIT: "a spend or usage limit refused them (exit 10 said which)",

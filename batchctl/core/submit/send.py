@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from batchctl.core.deps import Deps
-from batchctl.core.notify import Notify
+from batchctl.core.events import WARN, Events, Note
+from batchctl.core.flags import KEYS, Flags
 
 if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
     from batchctl.core.api.client import Api
@@ -31,20 +32,28 @@ STDIN_NAME = "<stdin>"
 
 @dataclass(frozen=True)
 class Limits:
-    """``--max-requests``, ``--max-bytes`` and ``--max-cost``, checked."""
+    """``--max-requests``, ``--max-bytes`` and ``--max-cost``, checked; ``flags``: how the
+    caller names them, for messages."""
 
     max_requests: int
     max_bytes: int
     max_cost: float | None = None  # USD; None: no cap (batchctl.core.submit.spend)
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
     @classmethod
-    def parse(cls, max_requests: int, max_bytes: str, max_cost: str | None = None) -> Limits:
+    def parse(
+        cls, max_requests: int, max_bytes: str, max_cost: str | None = None, *,
+        flags: Flags = KEYS, max_cost_from: str | None = None,
+    ) -> Limits:
+        """``max_cost_from``: how the caller names where the ``max_cost`` text came from when
+        it is not the option itself (a variable of the environment)."""
         from batchctl.core.requests.scan import check_limits, parse_size
         from batchctl.core.submit.spend import parse_max_cost
 
         limit = parse_size(max_bytes)
-        check_limits(max_requests, limit)
-        return cls(max_requests, limit, parse_max_cost(max_cost))
+        check_limits(max_requests, limit, flags)
+        cost = parse_max_cost(max_cost, max_cost_from or flags["max_cost"])
+        return cls(max_requests, limit, cost, flags)
 
 
 @dataclass(frozen=True)
@@ -54,18 +63,43 @@ class Checks:
 
     rules: Rules | None = None  # None: the rules of the SDK's API version
     all_problems: bool = False
+    base_url: str | None = None  # whose model catalogue to check against; None: the packaged one
+    note: str | None = None  # why the catalogue is not the API's, fresh (batchctl.core.models)
 
     @classmethod
     def parse(
         cls, *, api_version: str | None = None, betas: Sequence[str] = (),
         limits: str | os.PathLike[str] | None = None, allow_unknown_model: bool = False,
-        lift_betas: bool = False, all_problems: bool = False,
+        lift_betas: bool = False, all_problems: bool = False, flags: Flags = KEYS,
+        base_url: str | None = None,
     ) -> Checks:
+        """``flags``: how the caller names these options, for messages and hints."""
         from batchctl.core.requests.rules import build_rules
 
         rules = build_rules(api_version=api_version, betas=betas, limits=limits,
-                            allow_unknown_model=allow_unknown_model, lift_betas=lift_betas)
-        return cls(rules, all_problems)
+                            allow_unknown_model=allow_unknown_model, lift_betas=lift_betas,
+                            flags=flags)
+        return cls(rules, all_problems, base_url)
+
+    def with_catalogue(self, deps: Deps) -> Checks:
+        """These checks against the model catalogue of ``base_url`` (batchctl.core.models:
+        cached in the store for a day)."""
+        from dataclasses import replace
+
+        from batchctl.core.models.catalogue import current
+        from batchctl.core.requests.rules import Rules
+
+        if self.base_url is None:
+            return self
+        found = current(deps, self.base_url)
+        rules = (self.rules or Rules()).with_models(found.catalogue)
+        return replace(self, rules=rules, note=found.note)
+
+    @property
+    def models_from(self) -> str:
+        from batchctl.core.catalog.models import Catalogue
+
+        return self.rules.models.describe() if self.rules else Catalogue.packaged().describe()
 
 
 @dataclass(frozen=True)
@@ -89,10 +123,14 @@ def file_input(file: str) -> Input:
     return Input(path, file, file)
 
 
-def open_input(file: str, *, stdin: Callable[[], BinaryIO], state_dir: Path) -> Input:
-    """The request file of submit and run: ``file``, or for ``-`` the stream ``stdin()``
-    gives (called only then), spooled to ``state_dir`` first."""
-    return stdin_input(stdin(), state_dir) if file == "-" else file_input(file)
+def open_input(file: str, *, stdin: BinaryIO | None, state_dir: Path) -> Input:
+    """The request file of submit and run: ``file``, or for ``-`` the ``stdin`` stream the
+    caller opened, spooled to ``state_dir`` first."""
+    if file != "-":
+        return file_input(file)
+    if stdin is None:
+        raise ValueError("'-' names stdin, and no stdin stream was given")
+    return stdin_input(stdin, state_dir)
 
 
 def stdin_input(stream: BinaryIO, state_dir: Path) -> Input:
@@ -144,54 +182,76 @@ def _check_cap(scan: Scan, limits: Limits) -> None:
     if limits.max_cost is not None:  # refused here, before anything is sent (exit 10)
         from batchctl.core.submit.spend import check_cap
 
-        check_cap(limits.max_cost, scan.models, scan.input_tokens, scan.output_tokens)
+        check_cap(limits.max_cost, scan.models, scan.input_tokens, scan.output_tokens,
+                  limits.flags["max_cost"], scan.server_tools)
 
 
 def dry_run(
-    source: Input, limits: Limits, *, api: Api | None = None,
-    progress: Callable[[int, int], None] | None = None, checks: Checks | None = None,
-) -> dict[str, Any]:
-    """What a submit of ``source`` would send, with estimates; no store. With ``api``
+    source: Input, limits: Limits, *, api: Api | None = None, checks: Checks | None = None,
+    deps: Deps | None = None,
+) -> Events[dict[str, Any]]:
+    """What a submit of ``source`` would send, with estimates. With ``api``
     (``--count-tokens``), input tokens are counted exactly by the API, once per distinct prompt
-    (``batchctl.core.submit.tokens``); otherwise there is no network call."""
+    (``batchctl.core.submit.tokens``, which yields how many are counted as it goes), and the
+    models are checked against the API's catalogue as a submit does (cached in the store of
+    ``deps``); otherwise there is no network call and no store: the models are checked against
+    the packaged table, which says its date."""
     from dataclasses import replace
 
     from batchctl.core.submit.submit import dry_run_summary
 
+    if checks is not None and deps is not None and api is not None:
+        checks = checks.with_catalogue(deps)
     scan = check(source, limits, checks, cap=api is None)
     if api is None:
-        return dry_run_summary(scan)
+        return _models_said(dry_run_summary(scan), checks)
     from batchctl.core.submit.tokens import count_input_tokens
 
-    counted, distinct = count_input_tokens(api, source.path, source.display, progress=progress)
+    counted, distinct = yield from count_input_tokens(api, source.path, source.display)
     scan = replace(scan, input_tokens=counted)
     _check_cap(scan, limits)
-    return dry_run_summary(scan, counted_prompts=distinct)
+    return _models_said(dry_run_summary(scan, counted_prompts=distinct), checks)
 
 
-def send(
-    deps: Deps,
-    source: Input,
-    limits: Limits,
-    *,
-    label: str | None,
-    betas: Sequence[str],
-    force: bool,
-    notify: Notify,
-    max_queued: int | None = None,
-    checks: Checks | None = None,
-) -> tuple[Scan, SubmitResult]:
-    """Check the whole input, then submit it (never twice)."""
+def _models_said(summary: dict[str, Any], checks: Checks | None) -> dict[str, Any]:
+    """The dry run's summary with the catalogue its models were checked against."""
+    checks = checks or Checks()
+    summary["models_from"] = checks.models_from
+    if checks.note:
+        summary["warnings"] = [checks.note, *summary["warnings"]]
+    return summary
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What `submit` and `run` send: the request file, its limits and checks, and how the job
+    is made (``label``, ``betas``, ``force``, ``max_queued``)."""
+
+    source: Input
+    limits: Limits
+    checks: Checks | None = None
+    label: str | None = None
+    betas: Sequence[str] = ()
+    force: bool = False
+    max_queued: int | None = None
+
+
+def send(deps: Deps, submission: Submission) -> Events[tuple[Scan, SubmitResult]]:
+    """Check the whole input, then submit it (never twice); the scan's warnings and what the
+    submit does on the way are yielded as notes."""
     from batchctl.core.fork import beside
 
+    s = submission
+    checks = (s.checks or Checks()).with_catalogue(deps)
+    if checks.note:
+        yield Note(WARN, checks.note)
     # The file is checked in a forked child while this process loads the SDK (two cores).
-    scan = beside(lambda: check(source, limits, checks), deps.preload_api)
+    scan = beside(lambda: check(s.source, s.limits, checks), deps.preload_api)
     for warning in scan.warnings:
-        notify("warn", warning)
-    from batchctl.core.submit.submit import submit
+        yield Note(WARN, warning)
+    from batchctl.core.submit.submit import JobOptions, submit
 
-    result = submit(
-        deps.api(), deps.store(), scan, source=source.source, label=label, betas=betas,
-        force=force, max_queued=max_queued, clock=deps.clock, notify=notify,
-    )
+    options = JobOptions(s.source.source, label=s.label, betas=s.betas, force=s.force,
+                         max_queued=s.max_queued, flags=s.limits.flags)
+    result = yield from submit(deps.api(), deps.store(), scan, options, clock=deps.clock)
     return scan, result

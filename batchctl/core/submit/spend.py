@@ -12,21 +12,13 @@ A model the price table does not know has no figure, so the cap cannot be checke
 from __future__ import annotations
 
 import math
-import os
 
 from batchctl.core.errors import SpendLimitError, UsageError
 
-ENV = "BATCHCTL_MAX_COST"
 
-
-def parse_max_cost(text: str | None) -> float | None:
-    """``--max-cost`` (or ``$BATCHCTL_MAX_COST`` when the flag is absent) in USD; None: no cap.
-    ``5``, ``0.25``, ``$5`` are accepted."""
-    if text is None:
-        text = os.environ.get(ENV) or None
-        where = ENV
-    else:
-        where = "--max-cost"
+def parse_max_cost(text: str | None, where: str = "max_cost") -> float | None:
+    """``--max-cost`` in USD (``where``: how the caller names what gave the text, a flag or a
+    variable); None: no cap. ``5``, ``0.25``, ``$5`` are accepted."""
     if text is None:
         return None
     try:
@@ -43,9 +35,13 @@ def check_cap(
     models: dict[str, int],
     input_tokens: dict[str, int],
     output_tokens: dict[str, int],
+    name: str = "max_cost",
+    server_tools: int = 0,
 ) -> float:
     """The worst-case cost at batch rates; SpendLimitError (exit 10) if it is above ``cap``.
-    ``models``: requests per model; ``output_tokens``: the sum of their max_tokens."""
+    ``models``: requests per model; ``output_tokens``: the sum of their max_tokens; ``name``:
+    how the caller names the cap; ``server_tools``: requests whose output can exceed max_tokens
+    (the figure is then no worst case, and the message says so: BATCHES_API.md 12.6)."""
     from batchctl.core.catalog.prices import batch_cost
 
     total = 0.0
@@ -63,7 +59,7 @@ def check_cap(
         per_token += (batch_cost(model, 0, requests) or 0.0)
     if unpriced:
         raise SpendLimitError(
-            f"--max-cost ${cap:,.2f} cannot be checked: no price for model "
+            f"{name} ${cap:,.2f} cannot be checked: no price for model "
             f"{', '.join(unpriced)} in the price table; nothing was sent",
         )
     if total <= cap:
@@ -82,8 +78,12 @@ def check_cap(
                     f"(now {average:,.0f} on average)")
         else:
             hint = "even max_tokens 1 on every request would not bring it under the cap"
+    from batchctl.core.catalog.prices import not_a_bound
+
+    figure = "the estimated cost" if server_tools else "the worst-case cost"
+    bound = f", which is {not_a_bound(server_tools)}" if server_tools else ""
     raise SpendLimitError(
-        f"the worst-case cost, ${total:,.2f} at batch rates (input estimated, output at "
-        f"max_tokens), is above --max-cost ${cap:,.2f}; nothing was sent",
+        f"{figure}, ${total:,.2f} at batch rates (input estimated, output at "
+        f"max_tokens{bound}), is above {name} ${cap:,.2f}; nothing was sent",
         hint=hint,
     )

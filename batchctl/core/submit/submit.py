@@ -4,14 +4,15 @@ send them (batchctl.core.submit.feed), each created at most once (batchctl.core.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from batchctl.core.catalog.prices import ESTIMATE_NOTE, cost_summary
+from batchctl.core.catalog.prices import ESTIMATE_NOTE, cost_summary, output_note
 from batchctl.core.clock import Clock
 from batchctl.core.errors import APIError, NextStep, UsageError
-from batchctl.core.notify import Notify
+from batchctl.core.events import INFO, WARN, Event, Events, Note
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.plural import counted
 from batchctl.core.requests.rules import RULES
 from batchctl.core.requests.scan import Scan
@@ -36,10 +37,10 @@ class SubmitResult:
     retry_at: float | None = None  # a full queue is tried again from then (or sooner)
     max_queued: int | None = None  # the job's --max-queued
 
-    def held_lines(self, now: float) -> list[str]:
+    def held_lines(self, now: float, flags: Flags = KEYS) -> list[str]:
         """The parts not sent, why, and what sends them (``feed.held_lines``); none: []."""
         return held_lines(self.job_id, self.pending, self.held, self.retry_at, now,
-                          max_queued=self.max_queued)
+                          max_queued=self.max_queued, flags=flags)
 
     def send_step(self) -> NextStep:
         """The command that sends the parts not sent (``feed.send_step``)."""
@@ -55,11 +56,11 @@ def dry_run_summary(scan: Scan, *, counted_prompts: int | None = None) -> dict[s
     """What a submit of ``scan`` would send, with estimates; ``counted_prompts``: input tokens
     were counted by the API for that many distinct prompts (``--count-tokens``)."""
     costs = cost_summary(scan.models, scan.input_tokens, scan.output_tokens, scan.long_tokens)
-    note = ESTIMATE_NOTE + "; cost at batch rates (50% of standard)"
+    priced = output_note(scan.server_tools)
+    note = f"{ESTIMATE_NOTE}; {priced}; cost at batch rates (50% of standard)"
     if counted_prompts is not None:
         note = (f"input tokens counted by the API's count-tokens endpoint ({counted_prompts:,} "
-                "distinct prompts); output priced at max_tokens, an upper bound; cost at batch "
-                "rates (50% of standard)")
+                f"distinct prompts); {priced}; cost at batch rates (50% of standard)")
     return {
         "file": scan.display_name,
         "path": scan.path,
@@ -79,31 +80,47 @@ def dry_run_summary(scan: Scan, *, counted_prompts: int | None = None) -> dict[s
         ],
         "est_input_tokens": scan.est_input_tokens,
         "max_output_tokens": scan.max_output_tokens,
+        "server_tool_requests": scan.server_tools,
         **costs,
         "input_tokens_counted": counted_prompts is not None,
         "note": note,
     }
 
 
-def submit(
-    api: Api,
-    store: Store,
-    scan: Scan,
-    *,
-    source: str,
-    label: str | None = None,
-    betas: Sequence[str] = (),
-    force: bool = False,
-    max_queued: int | None = None,
-    parent_id: str | None = None,
-    clock: Clock,
-    notify: Notify | None = None,
-    api_version: str | None = None,
-) -> SubmitResult:
-    """Submit every part of a scanned file as one job (or answer the job that already did).
+@dataclass(frozen=True)
+class JobOptions:
+    """How a scanned file is submitted as a job: ``source`` is what the job records (the path
+    as given, or "-" for stdin); ``parent_id``: the batch this is a retry of; ``api_version``
+    (default: the one the scan checked)."""
 
-    ``parent_id``: the batch this is a retry of; only a retry of the same batch counts as the
-    same submit (the lineage makes a retry distinct even when its file equals its parent's).
+    source: str
+    label: str | None = None
+    betas: Sequence[str] = ()
+    force: bool = False
+    max_queued: int | None = None
+    parent_id: str | None = None
+    api_version: str | None = None
+    # how the caller names these options, for messages
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class JobSubmitted(Event):
+    """`run` submitted ``job`` (or found it submitted before) from the file called ``name``."""
+
+    job: SubmitResult
+    name: str
+
+
+def submit(
+    api: Api, store: Store, scan: Scan, options: JobOptions, *, clock: Clock
+) -> Events[SubmitResult]:
+    """Submit every part of a scanned file as one job (or answer the job that already did);
+    what it does on the way is yielded as notes.
+
+    ``options.parent_id``: the batch this is a retry of; only a retry of the same batch counts
+    as the same submit (the lineage makes a retry distinct even when its file equals its
+    parent's).
 
     Parts go out in order while the API's processing queue has room (batchctl.core.submit.feed):
     on the queue-full 429, or when the next part would take the job's unended requests over
@@ -113,42 +130,43 @@ def submit(
     ``betas`` (with those the scan lifted from params) go in the anthropic-beta header and
     ``api_version`` (default: the one the scan checked) in the anthropic-version header of
     every create; both are recorded with the job, and a resumed job keeps its own."""
-    say = notify or (lambda level, message: None)
-    betas = list(dict.fromkeys([*betas, *scan.lifted_betas]))
-    api_version = api_version or scan.api_version or None
+    betas = list(dict.fromkeys([*options.betas, *scan.lifted_betas]))
+    options = replace(options, betas=betas,
+                      api_version=options.api_version or scan.api_version or None)
     biggest = max((p.request_count for p in scan.parts), default=0)
+    max_queued = options.max_queued
     if max_queued is not None and biggest > max_queued:
+        flag = options.flags["max_queued"]
         raise UsageError(
-            f"--max-queued {max_queued:,} is smaller than a part of {counted(biggest, 'request')}: "
+            f"{flag} {max_queued:,} is smaller than a part of {counted(biggest, 'request')}: "
             "that part could never be sent",
-            hint="raise --max-queued, or split into smaller parts with --max-requests",
+            hint=f"raise {flag}, or split into smaller parts with {options.flags['max_requests']}",
         )
     key = split_key(scan)
     lock = content_key(sha256=scan.sha256, split_key=key, base_url=api.base_url)
-
-    def waiting() -> None:
-        say("info", "another submit of the same content is under way; waiting for it")
-
     # Two submits of the same content at once, on one store (on any machines, with
     # PostgreSQL), make one job and one batch per part: the second waits on the content's lock
     # in the store (which dies with the process holding it), then finds the job done.
-    with store.hold(lock, on_wait=waiting):
-        return _submit_locked(api, store, scan, key, source=source, label=label, betas=betas,
-                              force=force, max_queued=max_queued, parent_id=parent_id,
-                              clock=clock, say=say, api_version=api_version)
+    if not store.try_lock(lock):
+        yield Note(INFO, "another submit of the same content is under way; waiting for it")
+        store.lock(lock)
+    try:
+        return (yield from _submit_locked(api, store, scan, key, options, clock))
+    finally:
+        store.unlock(lock)
 
 
 def _submit_locked(
-    api: Api, store: Store, scan: Scan, key: str, *, source: str, label: str | None,
-    betas: Sequence[str], force: bool, max_queued: int | None, parent_id: str | None,
-    clock: Clock, say: Notify, api_version: str | None,
-) -> SubmitResult:
-    job = None if force else store.find_job(
-        sha256=scan.sha256, split_key=key, base_url=api.base_url, parent_batch_id=parent_id
+    api: Api, store: Store, scan: Scan, key: str, options: JobOptions, clock: Clock
+) -> Events[SubmitResult]:
+    label, max_queued = options.label, options.max_queued
+    job = None if options.force else store.find_job(
+        sha256=scan.sha256, split_key=key, base_url=api.base_url,
+        parent_batch_id=options.parent_id,
     )
     done: dict[int, dict[str, Any]] = {}
     if job is not None:
-        _say_label_kept(job, label, say)
+        yield from _label_kept(job, label, options.flags)
         store.record_parts(job["id"], [part_fields(p) for p in scan.parts])  # jobs before m005
         if max_queued is not None and max_queued != job.get("max_queued"):
             store.set_max_queued(job["id"], max_queued)
@@ -157,19 +175,20 @@ def _submit_locked(
         if len(done) == job["part_count"]:
             records = [_record(done[p.index], job, existing=True) for p in scan.parts]
             return SubmitResult(job["id"], records, existing=True)
-        say("info", f"resuming job {job['id']}: {len(done)} of {counted(job['part_count'], 'part')} "
-                    "were sent")
+        yield Note(INFO, f"resuming job {job['id']}: {len(done)} of "
+                         f"{counted(job['part_count'], 'part')} were sent")
         _refresh_unended(api, store, done.values(), clock)
     else:
         job = store.insert_job(
-            base_url=api.base_url, request_file=scan.path, source=source, sha256=scan.sha256,
-            byte_size=scan.byte_size, request_count=scan.request_count,
-            part_count=len(scan.parts), split_key=key, label=label, betas=list(betas),
-            max_queued=max_queued, parent_batch_id=parent_id, api_version=api_version,
+            base_url=api.base_url, request_file=scan.path, source=options.source,
+            sha256=scan.sha256, byte_size=scan.byte_size, request_count=scan.request_count,
+            part_count=len(scan.parts), split_key=key, label=label, betas=list(options.betas),
+            max_queued=max_queued, parent_batch_id=options.parent_id,
+            api_version=options.api_version,
         )
         store.record_parts(job["id"], [part_fields(p) for p in scan.parts])
     try:
-        fed = feed(api, store, job["id"], clock=clock, notify=say)
+        fed = yield from feed(api, store, job["id"], clock=clock, flags=options.flags)
     except APIError as exc:
         if not done:  # nothing of it sent before this call either
             forget_if_unsent(store, job["id"], exc)
@@ -179,14 +198,15 @@ def _submit_locked(
                         held=fed.reason, retry_at=fed.retry_at, max_queued=job.get("max_queued"))
 
 
-def _say_label_kept(job: dict[str, Any], label: str | None, say: Notify) -> None:
+def _label_kept(job: dict[str, Any], label: str | None, flags: Flags) -> Iterator[Note]:
     """A --label that cannot apply (the content was submitted before, under another label or
     none) is said, never dropped in silence: the job keeps the label it was made with."""
     if label is None or label == job["label"]:
         return
     was = f"label {job['label']!r}" if job["label"] else "no label"
-    say("warn", f"--label {label!r} is not applied: this content was already submitted as job "
-                f"{job['id']}, with {was}, which it keeps")
+    yield Note(WARN, f"{flags['label']} {label!r} is not applied: this content was already "
+                     "submitted as "
+                     f"job {job['id']}, with {was}, which it keeps")
 
 
 def _refresh_unended(

@@ -4,20 +4,23 @@ Each distinct prompt is counted once: two requests whose counted fields (model, 
 messages, tools, tool_choice, thinking, output_config...) are equal share a count. A first pass
 over the file finds the distinct prompts (a 16-byte digest each, so memory stays small); a
 second sends the first request of each, ``WORKERS`` at a time, through the SDK
-(``Api.count_tokens``; the SDK retries 429s and 5xx as it does for every call). The result is
-the input tokens per model, for the dry run's table and cost, and for ``--max-cost``.
+(``Api.count_tokens``; the SDK retries 429s and 5xx as it does for every call), yielding how
+many are counted as they come. The result is the input tokens per model, for the dry run's
+table and cost, and for ``--max-cost``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from batchctl.core.events import Events, Progress
 
 if TYPE_CHECKING:
     from batchctl.core.api.client import Api
@@ -29,9 +32,6 @@ FIELDS = (
     "model", "messages", "system", "tools", "tool_choice", "thinking", "output_config",
     "mcp_servers", "context_management", "container",
 )
-
-Progress = Callable[[int, int], None]  # (prompts counted, distinct prompts)
-
 
 def _fields(params: dict[str, Any]) -> dict[str, Any]:
     return {k: params[k] for k in FIELDS if k in params}
@@ -62,10 +62,10 @@ def _requests(path: Path, display: str) -> Any:
 
 
 def count_input_tokens(
-    api: Api, path: Path, display: str, *, progress: Progress | None = None,
-    workers: int = WORKERS,
-) -> tuple[dict[str, int], int]:
-    """``({model: input tokens}, distinct prompts)`` for a valid request file."""
+    api: Api, path: Path, display: str, *, workers: int = WORKERS,
+) -> Events[tuple[dict[str, int], int]]:
+    """``({model: input tokens}, distinct prompts)`` for a valid request file; how many are
+    counted so far is yielded as ``Progress`` while the calls are under way."""
     uses: dict[bytes, int] = {}
     for fields in _requests(path, display):
         key = _digest(fields)
@@ -74,17 +74,22 @@ def count_input_tokens(
     counted: dict[bytes, tuple[str, int]] = {}
     lock = threading.Lock()
     slots = threading.BoundedSemaphore(workers * 2)  # bodies waiting or in flight
+    told = [0]
 
     def count(key: bytes, fields: dict[str, Any]) -> None:
         try:
             tokens = api.count_tokens(fields)
             with lock:
                 counted[key] = (str(fields.get("model")), tokens)
-                done = len(counted)
-            if progress is not None:
-                progress(done, total)
         finally:
             slots.release()
+
+    def progress() -> Iterator[Progress]:
+        with lock:
+            done = len(counted)
+        if done != told[0]:
+            told[0] = done
+            yield Progress(done, total)
 
     futures: list[Future[None]] = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="count-tokens") as pool:
@@ -95,13 +100,19 @@ def count_input_tokens(
                 continue
             sent.add(key)
             slots.acquire()
+            yield from progress()
             failed = [f for f in futures if f.done() and f.exception() is not None]
             if failed:
                 slots.release()
                 break
             futures.append(pool.submit(count, key, fields))
             futures = [f for f in futures if not f.done() or f.exception() is not None]
-        wait(futures, return_when=FIRST_EXCEPTION)
+        running = set(futures)
+        while running:
+            _done, running = wait(running, return_when=FIRST_COMPLETED)
+            yield from progress()
+            if any(f.exception() is not None for f in _done):
+                break
         for future in futures:
             if future.done() and future.exception() is not None:
                 for other in futures:

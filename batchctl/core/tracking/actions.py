@@ -1,18 +1,20 @@
 """`cancel` and `delete`: the two calls that change batches on the server, each one workflow.
 
-``cancel_refs`` and ``delete_refs`` resolve the ID|JOB arguments, let the caller confirm
-(the CLI asks on a terminal, or requires --yes), then act; they return what happened to each
-batch (``BatchAction``) and print nothing. The API client is built only after the
-confirmation, so a missing key (exit 4) is said after a "no" would have been.
+``plan`` resolves the ID|JOB arguments into what would be acted on; the caller confirms it
+(the CLI asks on a terminal, or requires --yes), then ``cancel_planned`` or ``delete_planned``
+acts and returns what happened to each batch (``BatchAction``); nothing is printed. The API
+client is built only once the plan is confirmed, so a missing key (exit 4) is said after a
+"no" would have been.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import BadRequestError, NextStep, StillRunningError
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.tracking.lifecycle import (
     ENDED,
     Target,
@@ -35,9 +37,6 @@ ALREADY_CANCELING = "already_canceling"
 DELETED = "deleted"
 ALREADY_DELETED = "already_deleted"
 
-#: ``confirm(batch_ids)``: returns to go on; raises to stop (nothing has been done yet).
-Confirm = Callable[[list[str]], None]
-
 
 @dataclass(frozen=True)
 class BatchAction:
@@ -49,22 +48,32 @@ class BatchAction:
     record: dict[str, Any]
 
 
-def cancel_refs(
-    deps: Deps, refs: Sequence[str], *, base_url: str, confirm: Confirm
-) -> list[BatchAction]:
-    """`batchctl cancel ID|JOB ...`: resolve, ``confirm``, cancel (see ``cancel``)."""
-    targets = resolve_targets(deps.store(), refs, base_url=base_url)
-    confirm([t.id for t in targets])
-    return cancel(deps.api(), deps.store(), targets, deps.clock.time())
+@dataclass(frozen=True)
+class Plan:
+    """What cancel or delete would act on: the batches the ID|JOB arguments name, resolved in
+    the store; nothing has been done and the API has not been asked."""
+
+    targets: tuple[Target, ...]
+
+    @property
+    def ids(self) -> list[str]:
+        return [t.id for t in self.targets]
 
 
-def delete_refs(
-    deps: Deps, refs: Sequence[str], *, base_url: str, confirm: Confirm
-) -> list[BatchAction]:
-    """`batchctl delete ID|JOB ...`: resolve, ``confirm``, delete (see ``delete``)."""
-    targets = resolve_targets(deps.store(), refs, base_url=base_url)
-    confirm([t.id for t in targets])
-    return delete(deps.api(), deps.store(), targets, deps.clock.time())
+def plan(deps: Deps, refs: Sequence[str], *, base_url: str, flags: Flags = KEYS) -> Plan:
+    """The batches `cancel` or `delete` ID|JOB ... would act on, for the caller to confirm
+    (``flags``: how the caller names the options its hints mention)."""
+    return Plan(tuple(resolve_targets(deps.store(), refs, base_url=base_url, flags=flags)))
+
+
+def cancel_planned(deps: Deps, planned: Plan) -> list[BatchAction]:
+    """`batchctl cancel`, once confirmed: cancel the planned batches (see ``cancel``)."""
+    return cancel(deps.api(), deps.store(), planned.targets, deps.clock.time())
+
+
+def delete_planned(deps: Deps, planned: Plan) -> list[BatchAction]:
+    """`batchctl delete`, once confirmed: delete the planned batches (see ``delete``)."""
+    return delete(deps.api(), deps.store(), planned.targets, deps.clock.time())
 
 
 def cancel(api: Api, store: Store, targets: Sequence[Target], now: float) -> list[BatchAction]:

@@ -13,14 +13,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import NextStep, NotFoundError
+from batchctl.core.flags import Flag
 from batchctl.core.state.batches import BATCH_PREFIX, SHORTEST_PREFIX
 from batchctl.core.times import iso
 
 if TYPE_CHECKING:
     from batchctl.core.api.client import Api
 
-LOCAL = NextStep("what the state store knew of it", "list", ("--local",))
-LOCAL_LIST = NextStep("what this state store tracks", "list", ("--local",))
+LOCAL = NextStep("what the state store knew of it", "list", (Flag("local"),))
+LOCAL_LIST = NextStep("what this state store tracks", "list", (Flag("local"),))
 
 
 def deleted_text(batch_id: str, deleted_at: float | str | None) -> str:

@@ -20,6 +20,7 @@ from batchctl.core.errors import (
     StillRunningError,
     UsageError,
 )
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.plural import counted
 from batchctl.core.state.store import JOB_PREFIX, REMOTE_FIELDS
 from batchctl.core.times import human_duration, iso, parse_ts
@@ -49,7 +50,8 @@ class Target:
 
 
 def resolve_targets(
-    store: Store, refs: Sequence[str], *, base_url: str, needs_store: str | None = None
+    store: Store, refs: Sequence[str], *, base_url: str, needs_store: str | None = None,
+    flags: Flags = KEYS,
 ) -> list[Target]:
     """The batches that ID|JOB arguments name, in order (a job's in part order), each once:
     the one resolver of batchctl, with one rule for what the store does not track.
@@ -57,6 +59,7 @@ def resolve_targets(
     A job must be tracked (else NotFoundError, exit 5). A batch id the store does not know (for
     this API) is kept as an untracked target (``row`` None): the API may still know it, unless
     ``needs_store`` names what needs the store's record of it (then NotFoundError, exit 5).
+    ``flags``: how the caller names the options its hints mention.
     """
     targets: list[Target] = []
     seen: set[str] = set()
@@ -66,7 +69,7 @@ def resolve_targets(
             raise UsageError("an empty batch or job id was given")
         if ref.startswith(JOB_PREFIX):
             try:
-                rows = store.resolve(ref, base_url=base_url)
+                rows = store.resolve(ref, base_url=base_url, flags=flags)
             except NotFoundError:
                 job = store.get_job(ref)
                 if job is None or job["base_url"] != base_url or not store.job_parts(ref):
@@ -74,7 +77,7 @@ def resolve_targets(
                 rows = []  # a job none of whose parts could be sent yet (a full queue)
         else:
             try:
-                rows = store.resolve(ref, base_url=base_url)
+                rows = store.resolve(ref, base_url=base_url, flags=flags)
             except NotFoundError as exc:
                 if ref.endswith(("…", "...")):  # a shortened id from a table, of no tracked batch
                     short = gone.too_short_text(ref)

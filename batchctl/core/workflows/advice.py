@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from batchctl.core.api.download import fetch_body
+from batchctl.core.api.download import apart, fetch_body
 from batchctl.core.errors import APIError, NextStep
+from batchctl.core.flags import Flag
 from batchctl.core.results.lines import line_blocks, lines_of, parse_lines
 from batchctl.core.tracking.lifecycle import Target, counts
 from batchctl.core.workflows.retry import RETRYABLE_ERRORS, Rules
@@ -56,7 +57,7 @@ def retry_step(api: Api, ref: str, records: Sequence[Mapping[str, Any]]) -> Next
         return NextStep(RETRY_WHY, "retry-failed", (ref,))
     if any(counts(r)["canceled"] for r in records):
         return NextStep("send the canceled requests again", "retry-failed",
-                        (ref, "--include-canceled"))
+                        (ref, Flag("include_canceled")))
     return None
 
 
@@ -65,7 +66,8 @@ def _has_retryable_error(api: Api, rec: Mapping[str, Any]) -> bool:
     If the results cannot be read, True: retry-failed itself then says what it would send."""
     classify = Rules().classify
     try:
-        for block in line_blocks(fetch_body(api, rec)):
+        # A cut download's note is not passed on: this only looks, for a hint.
+        for block in line_blocks(apart(fetch_body(api, rec), [])):
             if _ERRORED not in block or not any(p in block for p in _RETRYABLE):
                 continue  # no errored line, or none of a retryable type: nothing to parse
             for record in parse_lines(lines_of(block), str(rec.get("id"))):

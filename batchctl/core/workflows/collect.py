@@ -8,7 +8,8 @@ left to do; two runs that overlap never download the same batch twice, because a
 by a live process is skipped. A claim whose process is gone (same host) or that is older than
 ``CLAIM_TIMEOUT`` may be taken over, so a killed run does not block the next one.
 
-Each batch's outcome is yielded as it happens; a failure is reported and the others go on.
+Each batch's outcome is yielded as it happens (with the notes and progress of its download);
+a failure is reported and the others go on.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ import os
 import re
 import secrets
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.clock import Clock
 from batchctl.core.errors import BatchctlError, UsageError
-from batchctl.core.notify import Notify
+from batchctl.core.events import Event, Events
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.state.store import Store
 from batchctl.core.times import parse_ts
 from batchctl.core.tracking.lifecycle import Target, counts, is_ended, refresh, tracked_targets
@@ -48,8 +50,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass
-class CollectOutcome:
-    """What collect did with one batch."""
+class CollectOutcome(Event):
+    """What collect did with one batch (yielded as it happens)."""
 
     id: str
     action: str
@@ -134,38 +136,33 @@ def prepare_dir(directory: Path, *, private: bool) -> Path:
 
 @dataclass
 class Collection:
-    """A `collect` under way: the folder it writes to, and each batch's outcome as it comes."""
+    """A `collect` under way: the folder it writes to, and its events as they come: each
+    batch's ``CollectOutcome``, the notes and progress of each download."""
 
     folder: Path
-    outcomes: Iterator[CollectOutcome]
+    events: Events[None]
 
 
 def collect_all(
-    deps: Deps, *, directory: Path | None, state_dir: Path, fmt: str, notify: Notify | None = None
+    deps: Deps, *, directory: Path | None, state_dir: Path, fmt: str, flags: Flags = KEYS
 ) -> Collection:
     """`batchctl collect`: the folder made first (``directory``, else results/ in the state
-    directory, private to the user), then ``collect`` into it, outcome by outcome."""
+    directory, private to the user), then ``collect`` into it, outcome by outcome (``flags``:
+    how the caller names the options its messages mention)."""
     folder = prepare_dir(directory or default_dir(state_dir), private=directory is None)
     return Collection(folder, collect(deps.api(), deps.store(), directory=folder, fmt=fmt,
-                                      clock=deps.clock, notify=notify))
+                                      clock=deps.clock, flags=flags))
 
 
 def collect(
-    api: Api,
-    store: Store,
-    *,
-    directory: Path,
-    fmt: str,
-    clock: Clock,
-    notify: Notify | None = None,
-    owner: str | None = None,
-) -> Iterator[CollectOutcome]:
+    api: Api, store: Store, *, directory: Path, fmt: str, clock: Clock, owner: str | None = None,
+    flags: Flags = KEYS,
+) -> Events[None]:
     """Collect every tracked, uncollected batch of ``api`` that has ended (see the module)."""
     from batchctl.core.results import export as results  # deferred: the results stack is only needed here
 
-    say = notify or (lambda level, message: None)
     owner = owner or new_owner()
-    options = results.Options(format=fmt)
+    options = results.Options(format=fmt, flags=flags)
     # Oldest first: the batches nearest to being archived are saved first.
     for target in reversed(tracked_targets(store, base_url=api.base_url)):
         row = target.row or {}
@@ -192,20 +189,18 @@ def collect(
             outcome.action = BUSY
             yield outcome
             continue
-        yield _download(api, store, target, outcome, options, directory, owner, say)
-    yield from feed_pending(api, store, clock=clock, notify=say)
+        yield (yield from _download(api, store, target, outcome, options, directory, owner))
+    yield from feed_pending(api, store, clock=clock, flags=flags)
 
 
-def feed_pending(
-    api: Api, store: Store, *, clock: Clock, notify: Notify | None = None
-) -> Iterator[CollectOutcome]:
+def feed_pending(api: Api, store: Store, *, clock: Clock, flags: Flags = KEYS) -> Events[None]:
     """Send what the processing queue has room for of every job with parts not sent yet
     (batchctl.core.submit.feed), after the statuses were refreshed above."""
     from batchctl.core.submit.feed import feed
 
     for job_id in store.pending_jobs(base_url=api.base_url):
         try:
-            fed = feed(api, store, job_id, clock=clock, notify=notify)
+            fed = yield from feed(api, store, job_id, clock=clock, flags=flags)
         except BatchctlError as exc:
             yield CollectOutcome(job_id, FAILED, job_id=job_id, error=exc)
             continue
@@ -228,15 +223,14 @@ def _download(
     options: Any,
     directory: Path,
     owner: str,
-    say: Notify,
-) -> CollectOutcome:
+) -> Events[CollectOutcome]:
     from batchctl.core.results import export as results
 
     assert target.row is not None
     path = directory / file_name(target.row, options.format)
     try:
-        export = results.open_export(api, store, target.id, options, notify=say)
-        summary = export.save(path)
+        export = yield from results.open_export(api, store, target.id, options)
+        summary = yield from export.events(path)
     except BatchctlError as exc:
         outcome.action, outcome.error = FAILED, exc
         return outcome

@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from batchctl.core.api.download import fetch_body, not_found_grace
+from batchctl.core.api.download import apart, fetch_body, not_found_grace
 from batchctl.core.atomic import atomic_file, check_target
 from batchctl.core.clock import Clock
 from batchctl.core.errors import StateError, UsageError
-from batchctl.core.notify import Notify, quiet
+from batchctl.core.events import Event, Events, Note
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.plural import counted, plural
 from batchctl.core.results.lines import line_blocks, lines_of, parse_lines
 from batchctl.core.results.selection import Source, fetch_sources
@@ -85,6 +86,8 @@ class Plan:
     batch: dict[str, Any]  # the parent as the API describes it
     selected: dict[str, str] = field(default_factory=dict)  # custom_id -> reason
     left_out: Counter[str] = field(default_factory=Counter)  # reason -> count
+    # how the caller names the options its messages mention
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
 
     @property
     def parent_id(self) -> str:
@@ -108,10 +111,11 @@ class Retry:
 
 
 def plan_retries(
-    api: Api, store: Store, ref: str, rules: Rules, *, notify: Notify = quiet,
-    request_file: Path | None = None,
-) -> list[Plan]:
-    """Read the results of ID|JOB and pick the requests to send again, per batch.
+    api: Api, store: Store, ref: str, rules: Rules, *, request_file: Path | None = None,
+    flags: Flags = KEYS,
+) -> Events[list[Plan]]:
+    """Read the results of ID|JOB and pick the requests to send again, per batch; what the
+    reading has to say is yielded as notes.
 
     Checks first what would make the retry impossible: the batch is tracked (exit 5), its
     request file is unchanged (exit 7), it has ended and is not archived (exit 8, 5).
@@ -120,32 +124,37 @@ def plan_retries(
     """
     from batchctl.core.tracking.lifecycle import resolve_targets
 
-    targets = resolve_targets(store, [ref], base_url=api.base_url, needs_store="retry-failed")
+    targets = resolve_targets(store, [ref], base_url=api.base_url, needs_store="retry-failed",
+                              flags=flags)
     rows = [t.row for t in targets if t.row is not None]
     if request_file is not None:
         rows = [{**row, "request_file": str(request_file.absolute())} for row in rows]
     seen: dict[str, str] = {}
     for row in rows:
-        check_file(row, seen)
+        check_file(row, seen, flags)
     plans = []
     tracked: list[dict[str, Any] | None] = list(rows)
-    for source in fetch_sources(api, store, ref, tracked, notify=notify):
-        plans.append(_select(api, source, rules, notify))
+    for source in (yield from fetch_sources(api, store, ref, tracked, flags=flags)):
+        plans.append((yield from _select(api, source, rules, flags)))
     return plans
 
 
-def _select(api: Api, source: Source, rules: Rules, notify: Notify) -> Plan:
+def _select(api: Api, source: Source, rules: Rules, flags: Flags) -> Events[Plan]:
     assert source.row is not None
-    plan = Plan(source.row, source.batch)
+    plan = Plan(source.row, source.batch, flags=flags)
     classify = rules.classify
-    body = fetch_body(api, source.batch, notify=notify, not_found_grace=not_found_grace(source.row))
+    notes: list[Note] = []
+    body = apart(fetch_body(api, source.batch, not_found_grace=not_found_grace(source.row)), notes)
     for block in line_blocks(body):
+        yield from notes
+        notes.clear()
         for record in parse_lines(lines_of(block), source.id):
             chosen, skipped = classify(record)
             if chosen is not None:
                 plan.selected[str(record.get("custom_id"))] = chosen
             elif skipped is not None:
                 plan.left_out[skipped] += 1
+    yield from notes
     return plan
 
 
@@ -154,7 +163,8 @@ def selected_lines(plan: Plan) -> Iterator[tuple[int, str, str, bytes]]:
     the line as the request file has it."""
     found = 0
     if plan.selected:
-        for line_no, custom_id, line in iter_batch_lines(plan.row, checked=True):
+        for line_no, custom_id, line in iter_batch_lines(plan.row, checked=True,
+                                                         flags=plan.flags):
             reason = plan.selected.get(custom_id)
             if reason is not None:
                 found += 1
@@ -168,7 +178,7 @@ def selected_lines(plan: Plan) -> Iterator[tuple[int, str, str, bytes]]:
         )
 
 
-def check_output(output: Path | None, *, submitting: bool) -> None:
+def check_output(output: Path | None, *, submitting: bool, flags: Flags = KEYS) -> None:
     """Refuse, before anything is fetched, an ``-o`` the retry cannot use. A retry that is
     submitted is read again to be sent and stays the new batch's request file, so it must be a
     regular file: a device, FIFO or /dev/stdout only takes a dry run's lines."""
@@ -179,7 +189,8 @@ def check_output(output: Path | None, *, submitting: bool) -> None:
         raise UsageError(
             f"-o {output} is not a regular file: a retry file is read again to submit it and "
             "kept as the new batch's request file",
-            hint="name a regular file, or add --dry-run to only write the requests there",
+            hint=f"name a regular file, or add {flags['dry_run']} to only write the requests "
+            "there",
         )
 
 
@@ -206,20 +217,30 @@ def write_retry_file(plan: Plan, target: Path | None, state_dir: Path) -> Retry:
     return Retry(plan, Path(out.target).absolute(), count, digest.hexdigest())
 
 
+@dataclass(frozen=True)
+class RetryOptions:
+    """What `retry-failed` retries (``ref``; with ``all_errors``, every error type; with
+    ``include_canceled``, canceled requests too), where the retry file goes (``output``, else
+    the state directory), whether it is only a ``dry_run``, and ``force``, ``request_file``."""
+
+    ref: str
+    state_dir: Path
+    all_errors: bool = False
+    include_canceled: bool = False
+    output: Path | None = None
+    dry_run: bool = False
+    force: bool = False
+    request_file: Path | None = None
+    # how the caller names its options, for messages and hints
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
+
+
 def resubmit(
-    api: Api,
-    store: Store,
-    plans: list[Plan],
-    *,
-    output: Path | None,
-    state_dir: Path,
-    clock: Clock,
-    notify: Notify = quiet,
-    submit_files: bool = True,
-    force: bool = False,
-) -> list[Retry]:
+    api: Api, store: Store, plans: list[Plan], options: RetryOptions, *, clock: Clock
+) -> Events[list[Retry]]:
     """Write a retry file for each plan with something to retry and submit it as a job whose
-    parent is the plan's batch (``submit_files=False``: write only, a dry run with -o).
+    parent is the plan's batch (a dry run with ``output``: write only); the notes of each
+    submit are yielded.
 
     The parent is part of what makes a submit the same one: a second run of the same retry is
     answered with the batch the first made (unless ``force``), but a retry whose file equals its
@@ -227,9 +248,10 @@ def resubmit(
     from batchctl.core.requests.rules import DEFAULT_API_VERSION
     from batchctl.core.requests.rules import Rules as RequestRules
     from batchctl.core.requests.scan import scan_file
-    from batchctl.core.submit.submit import submit
+    from batchctl.core.submit.submit import JobOptions, submit
 
-    check_output(output, submitting=submit_files)
+    output, submit_files = options.output, not options.dry_run
+    check_output(output, submitting=submit_files, flags=options.flags)
     todo = [p for p in plans if p.selected]
     if output is not None and len(todo) > 1:
         raise UsageError(
@@ -239,7 +261,7 @@ def resubmit(
         )
     done = []
     for plan in todo:
-        retry = write_retry_file(plan, output, state_dir)
+        retry = write_retry_file(plan, output, options.state_dir)
         if submit_files:
             row = plan.row
             job = store.get_job(row["job_id"]) or {}
@@ -249,15 +271,21 @@ def resubmit(
             version = job.get("api_version") or DEFAULT_API_VERSION
             checks = RequestRules(version, betas=job.get("betas") or (), allow_unknown_model=True)
             scan = scan_file(retry.path, rules=checks)
-            result = submit(
-                api, store, scan, source=str(retry.path), label=label,
-                betas=job.get("betas") or (), force=force, parent_id=plan.parent_id,
-                clock=clock, notify=notify, api_version=job.get("api_version"),
-            )
+            job_options = JobOptions(str(retry.path), label=label, betas=job.get("betas") or (),
+                                     force=options.force, parent_id=plan.parent_id,
+                                     api_version=job.get("api_version"), flags=options.flags)
+            result = yield from submit(api, store, scan, job_options, clock=clock)
             retry.job_id, retry.existing = result.job_id, result.existing
             retry.records = [{**r, "parent_id": plan.parent_id} for r in result.records]
         done.append(retry)
     return done
+
+
+@dataclass(frozen=True)
+class RetriesPlanned(Event):
+    """What retry-failed picked, per parent batch, before anything is written."""
+
+    plans: Sequence[Plan]
 
 
 @dataclass
@@ -283,38 +311,22 @@ class RetryOutcome:
                 yield plan, line_no, custom_id, reason, line
 
 
-def retry_failed(
-    deps: Deps,
-    ref: str,
-    *,
-    all_errors: bool = False,
-    include_canceled: bool = False,
-    output: Path | None = None,
-    dry_run: bool = False,
-    force: bool = False,
-    request_file: Path | None = None,
-    state_dir: Path,
-    notify: Notify = quiet,
-    explain: Callable[[list[Plan]], None] | None = None,
-) -> RetryOutcome:
+def retry_failed(deps: Deps, options: RetryOptions) -> Events[RetryOutcome]:
     """`batchctl retry-failed ID|JOB`: check ``output`` before anything is fetched, plan the
-    retries (``plan_retries``; ``explain(plans)`` is told before anything is written), then,
+    retries (``plan_retries``; ``RetriesPlanned`` is yielded before anything is written), then,
     unless nothing is to be retried or it is a dry run without ``output``, write the retry
     files and submit them (``resubmit``; a dry run with ``output`` only writes)."""
-    check_output(output, submitting=not dry_run)
+    check_output(options.output, submitting=not options.dry_run, flags=options.flags)
     api, store = deps.api(), deps.store()
-    rules = Rules(all_errors=all_errors, include_canceled=include_canceled)
-    plans = plan_retries(api, store, ref, rules, notify=notify, request_file=request_file)
-    if explain is not None:
-        explain(plans)
+    rules = Rules(all_errors=options.all_errors, include_canceled=options.include_canceled)
+    plans = yield from plan_retries(api, store, options.ref, rules,
+                                    request_file=options.request_file, flags=options.flags)
+    yield RetriesPlanned(plans)
     outcome = RetryOutcome(plans)
     if outcome.nothing:
         return outcome
-    if dry_run and output is None:
+    if options.dry_run and options.output is None:
         outcome.preview = True
         return outcome
-    outcome.done = resubmit(
-        api, store, plans, output=output, state_dir=state_dir, clock=deps.clock, notify=notify,
-        submit_files=not dry_run, force=force,
-    )
+    outcome.done = yield from resubmit(api, store, plans, options, clock=deps.clock)
     return outcome

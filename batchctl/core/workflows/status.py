@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.errors import BatchctlError, NextStep, NotFoundError
+from batchctl.core.flags import KEYS, Flags
 from batchctl.core.submit.feed import job_reports
 from batchctl.core.tracking import lifecycle, polling
 
@@ -43,12 +44,14 @@ class StatusReport:
 
 
 def report(
-    deps: Deps, refs: Sequence[str], *, base_url: str, exit_status: bool = False
+    deps: Deps, refs: Sequence[str], *, base_url: str, exit_status: bool = False,
+    flags: Flags = KEYS,
 ) -> StatusReport:
-    """`batchctl status [ID|JOB ...]` for the API at ``base_url`` (see the module)."""
+    """`batchctl status [ID|JOB ...]` for the API at ``base_url`` (see the module); ``flags``:
+    how the caller names the options its hints mention."""
     store = deps.store()
     if refs:
-        targets = lifecycle.resolve_targets(store, refs, base_url=base_url)
+        targets = lifecycle.resolve_targets(store, refs, base_url=base_url, flags=flags)
         jobs = lifecycle.job_refs(refs)
     else:  # every tracked batch not collected, and every job with parts not sent yet
         targets = lifecycle.tracked_targets(store, base_url=base_url)

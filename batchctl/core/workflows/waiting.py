@@ -1,20 +1,20 @@
 """`wait` (and the wait of `run`): poll until every batch has ended or time is up.
 
-``wait`` is the whole command: resolve the ID|JOB arguments, ``watch`` them with the caller's
-view (progress on a terminal, lines off one), and say what to end with. ``wait_for`` is the
-polling loop itself.
+``wait`` is the whole command: resolve the ID|JOB arguments, ``watch`` them, and say what to
+end with. ``wait_for`` is the polling loop itself.
 
 Time is the injected clock's wall-clock time, so a laptop that slept resumes at once, and tests
-drive a whole wait in milliseconds with a fake clock. What happens is reported through callbacks;
-nothing is printed here.
+drive a whole wait in milliseconds with a fake clock. What happens is yielded as events (a batch
+changed, a round of polls, a failed round, a feed of a job's parts) for the caller to show
+(progress on a terminal, lines off one); nothing is printed here.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from batchctl.core.clock import Clock
 from batchctl.core.errors import (
@@ -24,8 +24,9 @@ from batchctl.core.errors import (
     StillRunningError,
     UnavailableError,
 )
-from batchctl.core.notify import Notify
-from batchctl.core.submit.feed import QUEUE_FULL, FeedResult, feed
+from batchctl.core.events import BatchChanged, Event, Events, Polled, PollFailed, WaitStopped
+from batchctl.core.flags import KEYS, Flags
+from batchctl.core.submit.feed import QUEUE_FULL, feed
 from batchctl.core.tracking.lifecycle import (
     Target,
     batches_text,
@@ -50,10 +51,6 @@ SLEEP_SLICE = 5.0  # sleep in slices and re-read the wall clock (a suspended lap
 OUTAGE_LIMIT = 600.0  # keep polling through an API outage this long, then give up (exit 6)
 
 Record = dict[str, Any]
-OnChange = Callable[[Record, Record | None], None]
-OnTick = Callable[[Sequence[Record], float], None]
-OnError = Callable[[Exception], None]
-OnFeed = Callable[[FeedResult], None]
 
 
 class Backoff:
@@ -91,18 +88,13 @@ def wait_for(
     api: Api,
     store: Store,
     targets: Sequence[Target],
+    options: WaitOptions,
     *,
     clock: Clock,
-    interval: float | None = None,
-    timeout: float | None = None,
-    on_change: OnChange | None = None,
-    on_tick: OnTick | None = None,
-    on_error: OnError | None = None,
-    on_feed: OnFeed | None = None,
     jobs: Sequence[str] = (),
-    notify: Notify | None = None,
-) -> list[Record]:
-    """Poll every batch that has not ended until all have, or ``timeout`` seconds have passed.
+) -> Events[list[Record]]:
+    """Poll every batch that has not ended until all have, or the options' ``timeout`` seconds
+    have passed (polling every ``interval`` seconds, default: the backoff).
 
     Returns the last record of every target, in order, then a record marked ``pending`` for
     every part of ``jobs`` not sent yet: if any has not ended (or is pending), the timeout
@@ -111,19 +103,19 @@ def wait_for(
     ``jobs``' pending parts (batchctl.core.submit.feed); a batch sent joins the targets. The
     pause before the next round is the backoff, at least the calls just made / MAX_RATE, and
     at least a 429's retry-after: a rate limit is waited out, never an error.
-    ``on_change(record, previous)`` runs when a batch is first seen and whenever its status or
-    counts change; ``on_tick(records, now)`` after every round; ``on_feed(result)`` after each
-    feed of a job; ``on_error(exc)`` when a round failed because the API was unavailable or
-    limited the rate (the loop keeps going for up to OUTAGE_LIMIT seconds of outage once every
-    batch has been seen; before that, it raises). KeyboardInterrupt propagates, the batches
+    Yields ``BatchChanged`` when a batch is first seen and whenever its status or counts
+    change; the feed's notes and its ``FeedResult`` after each feed of a job; ``PollFailed``
+    when a round failed because the API was unavailable or limited the rate (the loop keeps
+    going for up to OUTAGE_LIMIT seconds of outage once every batch has been seen; before
+    that, it raises); ``Polled`` after every round. KeyboardInterrupt propagates, the batches
     keep running on the server.
     """
     targets = list(targets)
     if not targets and not jobs:
         return []
     start = clock.time()
-    deadline = None if timeout is None else start + timeout
-    backoff = Backoff(interval)
+    deadline = None if options.timeout is None else start + options.timeout
+    backoff = Backoff(options.interval)
     budget = Budget()
     records: dict[str, Record] = {}
     pending: dict[str, list[Record]] = {}
@@ -132,19 +124,17 @@ def wait_for(
     while True:
         calls, wait_asked = 0, 0.0
         try:
-            calls += _poll_round(api, store, targets, records, clock.time(), on_change)
+            calls += yield from _poll_round(api, store, targets, records, clock.time())
             for job_id in jobs:
-                fed = feed(api, store, job_id, clock=clock, notify=notify)
+                fed = yield from feed(api, store, job_id, clock=clock, flags=options.flags)
                 calls += len(fed.sent)
                 for row in fed.sent:
                     targets.append(Target(row["id"], row, job_id))
                     records[row["id"]] = rec = local_record(row)
-                    if on_change is not None:
-                        on_change(rec, None)
+                    yield BatchChanged(rec, None)
                 pending[job_id] = fed.pending
                 feed_at[job_id] = fed.retry_at if fed.reason == QUEUE_FULL else None
-                if on_feed is not None:
-                    on_feed(fed)
+                yield fed
             outage_since = None
         except UnavailableError as exc:
             now = clock.time()
@@ -154,13 +144,11 @@ def wait_for(
                 outage_since = now if outage_since is None else outage_since
                 if len(records) < len(targets) or now - outage_since >= OUTAGE_LIMIT:
                     raise
-            if on_error is not None:
-                on_error(exc)
+            yield PollFailed(exc)
         now = clock.time()
         current = [records[t.id] for t in targets if t.id in records]
         current += [p for job_id in jobs for p in pending.get(job_id, [])]
-        if on_tick is not None:
-            on_tick(current, now)
+        yield Polled(current, now)
         if all(is_ended(r) for r in current) and len(records) == len(targets):
             return current
         if deadline is not None and now >= deadline:
@@ -177,9 +165,8 @@ def wait_for(
 
 def _poll_round(
     api: Api, store: Store, targets: Sequence[Target], records: dict[str, Record], now: float,
-    on_change: OnChange | None,
-) -> int:
-    """Poll the targets not ended yet, note changes; returns the calls made."""
+) -> Events[int]:
+    """Poll the targets not ended yet, yield their changes; returns the calls made."""
     todo = [t for t in targets if not is_ended(records.get(t.id))]
     if not todo:
         return 0
@@ -187,31 +174,19 @@ def _poll_round(
     for target in todo:
         previous = records.get(target.id)
         rec = records[target.id] = found.records[target.id]
-        if on_change is not None and changed(previous, rec):
-            on_change(rec, previous)
+        if changed(previous, rec):
+            yield BatchChanged(rec, previous)
     return found.calls
 
 
 # -- the command ------------------------------------------------------------------------------
-class View(Protocol):
-    """What shows a wait (``batchctl.cli.render.wait_view``): entered for the wait, then told of every
-    change, round, error and feed (the callbacks of ``wait_for``)."""
+@dataclass(frozen=True)
+class WaitStarted(Event):
+    """Polling begins for ``targets`` and the parts not sent yet of ``jobs`` (the CLI makes the
+    wait's display then)."""
 
-    def __enter__(self) -> object: ...
-
-    def __exit__(self, *exc: object) -> None: ...
-
-    def change(self, rec: Record, previous: Record | None) -> None: ...
-
-    def tick(self, records: Sequence[Record], now: float) -> None: ...
-
-    def error(self, exc: Exception) -> None: ...
-
-    def feed(self, fed: FeedResult) -> None: ...
-
-
-#: ``view_for(targets, jobs)``: the view of a wait for these batches and jobs.
-ViewFor = Callable[[Sequence[Target], Sequence[str]], View]
+    targets: Sequence[Target]
+    jobs: Sequence[str]
 
 
 @dataclass
@@ -233,65 +208,64 @@ class Waited:
         return all(is_ended(r) for r in self.records)
 
 
+@dataclass(frozen=True)
+class WaitEnded(Event):
+    """How the wait of `run` ended, before its results are written."""
+
+    waited: Waited
+
+
+@dataclass(frozen=True)
+class WaitOptions:
+    """How long to wait and how often to look: ``interval`` (None: the backoff), ``timeout``
+    (None: until every batch ends), ``exit_status``: end with the verdict on failed requests."""
+
+    interval: float | None = None
+    timeout: float | None = None
+    exit_status: bool = False
+    # how the caller names its options, for messages and hints
+    flags: Flags = field(default=KEYS, compare=False, repr=False)
+
+
 def wait(
-    deps: Deps,
-    refs: Sequence[str],
-    *,
-    base_url: str,
-    view_for: ViewFor,
-    interval: float | None = None,
-    timeout: float | None = None,
-    exit_status: bool = False,
-    notify: Notify | None = None,
-) -> Waited:
+    deps: Deps, refs: Sequence[str], options: WaitOptions, *, base_url: str
+) -> Events[Waited]:
     """`batchctl wait ID|JOB ...`: wait for the batches named (a job's parts not sent yet are
-    sent as the queue drains, and waited for), then say what to end with: StillRunningError
-    (8) if ``timeout`` elapsed first, else with ``exit_status`` the verdict of
-    ``lifecycle.exit_status_error`` (its retry hints are the summary's to give)."""
-    targets = resolve_targets(deps.store(), refs, base_url=base_url)
+    sent as the queue drains, and waited for), yielding what ``watch`` yields, then say what to
+    end with: StillRunningError (8) if the timeout elapsed first, else with ``exit_status``
+    the verdict of ``lifecycle.exit_status_error`` (its retry hints are the summary's to give)."""
+    targets = resolve_targets(deps.store(), refs, base_url=base_url, flags=options.flags)
     jobs = job_refs(refs)
-    waited = watch(deps, targets, jobs, view_for=view_for, interval=interval, timeout=timeout,
-                   notify=notify)
+    waited = yield from watch(deps, targets, jobs, options)
     if not waited.all_ended:
         running = [r for r in waited.records if not is_ended(r)]
         waited.error = StillRunningError(
-            f"gave up waiting after --timeout {timeout or 0:g} s; "
+            f"gave up waiting after {options.flags['timeout']} {options.timeout or 0:g} s; "
             f"{batches_text(len(running))} still running",
             next_steps=[resume_step(targets, jobs)],
         )
-    elif exit_status:
+    elif options.exit_status:
         waited.error = exit_status_error(waited.records)
     return waited
 
 
 def watch(
-    deps: Deps,
-    targets: Sequence[Target],
-    jobs: Sequence[str] = (),
-    *,
-    view_for: ViewFor,
-    interval: float | None = None,
-    timeout: float | None = None,
-    notify: Notify | None = None,
-) -> Waited:
-    """``wait_for`` the targets (and the pending parts of ``jobs``) with the view
-    ``view_for`` makes. The API client is built first: no key is exit 4 before any display.
+    deps: Deps, targets: Sequence[Target], jobs: Sequence[str], options: WaitOptions
+) -> Events[Waited]:
+    """``wait_for`` the targets (and the pending parts of ``jobs``), between ``WaitStarted``
+    and ``WaitStopped``. The API client is built first: no key is exit 4 before any display.
     Ctrl-C raises Interrupted (exit 130) naming the command that resumes."""
     api, store, clock = deps.api(), deps.store(), deps.clock
     start = clock.time()
-    view = view_for(targets, jobs)
+    yield WaitStarted(targets, jobs)
     try:
-        with view:
-            records = wait_for(
-                api, store, targets, clock=clock, interval=interval, timeout=timeout,
-                on_change=view.change, on_tick=view.tick, on_error=view.error,
-                on_feed=view.feed, jobs=jobs, notify=notify,
-            )
+        records = yield from wait_for(api, store, targets, options, clock=clock, jobs=jobs)
     except KeyboardInterrupt:
         raise Interrupted(
             "interrupted; the batches keep running on the server",
             next_steps=[resume_step(targets, jobs)],
         ) from None
+    yield WaitStopped()
     elapsed = clock.time() - start
     return Waited(list(targets), list(jobs), records, elapsed,
                   retry_steps=_retry_steps(api, targets, records))

@@ -1,0 +1,138 @@
+"""What core reports while it works: events, small frozen values that the CLI renders.
+
+A long workflow is a generator of events whose return value is its result (``gather`` runs one
+to its end); a short one returns a result that carries what it has to say. Core never prints
+and never calls back into its caller: the caller reads the events when it wants them.
+
+The API layer cannot yield while the SDK waits out a retry inside a call, so it queues what it
+has to say (``ApiRetry``, a ``Note``) in an ``Outbox`` that the caller drains between events.
+
+This module sits at the root of core, under every package, so it holds the events made of
+plain values; an event that carries a package's own value is defined beside that value, as a
+subclass of ``Event``:
+
+- ``submit.submit.JobSubmitted``: `run` submitted a job (or found it submitted before);
+- ``submit.feed.FeedResult``: what a feed of a job's parts not sent yet did;
+- ``workflows.waiting.WaitStarted`` and ``WaitEnded``: a wait begins; how the wait of `run` ended;
+- ``results.export.ResultsWritten``: every result is written, with the summary;
+- ``workflows.retry.RetriesPlanned``: what retry-failed picked, before anything is written;
+- ``workflows.collect.CollectOutcome``: what collect did with one batch.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from batchctl.core.errors import BatchctlError
+
+R = TypeVar("R")
+Record = dict[str, Any]
+
+INFO = "info"  # said to the person at the terminal
+WARN = "warn"  # a warning
+NOTE = "note"  # the API layer's aside (a 404 being ridden out)
+
+
+class Event:
+    """What every event is (a base for ``isinstance``; it holds nothing)."""
+
+    __slots__ = ()
+
+
+#: A workflow that reports as it goes and returns ``R`` at its end.
+Events = Generator[Event, None, R]
+
+
+@dataclass(frozen=True)
+class Note(Event):
+    """A line for the person: ``level`` is INFO, WARN or NOTE; the CLI decides how it looks."""
+
+    level: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ApiRetry(Event):
+    """The SDK is about to wait ``seconds`` before trying a call again, and ``why``: an answer
+    that failed (``the API did not answer as expected (HTTP 529)``), or no answer at all."""
+
+    seconds: float
+    why: str = "the API call failed"
+
+
+@dataclass(frozen=True)
+class Data(Event):
+    """Bytes of output for the caller to write, in order (its stdout: results with no file to
+    go to, the lines of `prepare`, a state export)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Progress(Event):
+    """``done`` of ``total`` so far, for a progress bar: the distinct prompts counted by the API
+    (the dry run's --count-tokens), the results read (an export)."""
+
+    done: int
+    total: int
+
+
+# -- wait (and the records it reports: the API's batch fields) --------------------------------
+@dataclass(frozen=True)
+class BatchChanged(Event):
+    """A batch first seen (``previous`` None), or whose status or counts changed."""
+
+    record: Record
+    previous: Record | None
+
+
+@dataclass(frozen=True)
+class Polled(Event):
+    """A round of polls is over: the last record of every batch (and part not sent), at ``now``."""
+
+    records: Sequence[Record]
+    now: float
+
+
+@dataclass(frozen=True)
+class PollFailed(Event):
+    """A round failed because the API was unavailable or limited the rate; polling goes on."""
+
+    error: BatchctlError
+
+
+@dataclass(frozen=True)
+class WaitStopped(Event):
+    """Polling is over (every batch ended, or the time is up)."""
+
+
+# -- the API layer's queue, and running a workflow ---------------------------------------------
+class Outbox:
+    """What the API layer has to say during a call, kept until the caller drains it (safe to
+    fill from the logging handler that reads the SDK's retries)."""
+
+    def __init__(self) -> None:
+        self._items: deque[Event] = deque()
+
+    def put(self, event: Event) -> None:
+        self._items.append(event)
+
+    def drain(self) -> list[Event]:
+        """Everything queued, oldest first; the queue is left empty."""
+        out = []
+        while self._items:
+            out.append(self._items.popleft())
+        return out
+
+
+def gather(events: Events[R]) -> tuple[list[Event], R]:
+    """Run a workflow to its end: every event it yielded, and its result."""
+    seen: list[Event] = []
+    while True:
+        try:
+            seen.append(next(events))
+        except StopIteration as stop:
+            return seen, stop.value
