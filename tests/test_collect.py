@@ -14,27 +14,23 @@ import orjson
 
 from batchctl.core.state.store import Store
 from batchctl.core.workflows import collect as core
-from tests.conftest import API_KEY, on
-from tests.helpers import FakeClock, claim_owners
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.clock import FakeClock
+from tests.support.emulators import API_KEY
+from tests.support.files import write_requests
+from tests.support.paths import ROOT
+from tests.support.runs import cli_on, on
+from tests.support.runs import submit as tracked_submit
+from tests.support.stores import BATCH, claim_owners, new_job, record
 
 
 def request_file(path: Path, n: int, tag: str) -> Path:
-    lines = [
-        orjson.dumps({"custom_id": f"{tag}-{i}", "params": {
-            "model": "claude-haiku-4-5", "max_tokens": 16,
-            "messages": [{"role": "user", "content": f"{tag} question {i}"}]}})
-        for i in range(n)
-    ]
-    path.write_bytes(b"\n".join(lines) + b"\n")
-    return path
+    return write_requests(path, n, f"{tag}-", f"{tag} question {{i}}", max_tokens=16)
 
 
 def submit(emu, clock, path: Path, *extra: str) -> str:
-    result = on(emu, clock, "submit", str(path), *extra)
-    assert result.exit_code == 0, result.stderr
-    return result.stdout.strip()
+    """The one batch of a submit."""
+    _, (batch_id,) = tracked_submit(cli_on(emu, clock), path, *extra)
+    return batch_id
 
 
 def test_collects_each_ended_batch_once_into_named_files(tmp_path, emulator, clock):
@@ -127,10 +123,7 @@ def test_only_batches_of_the_api_in_use(tmp_path, make_emulator, clock):
 
 def _tracked(state_dir: Path, clock: FakeClock) -> Store:
     store = Store.open(state_dir, clock=clock)
-    job = store.insert_job(base_url="http://x", request_file="/r", source="r", sha256="0",
-                           byte_size=1, request_count=1, part_count=1, split_key="1-1")
-    store.record_batch({"id": "msgbatch_1"}, job_id=job["id"], part=1, base_url="http://x",
-                       request_file="/r", sha256="0", byte_size=1, request_count=1)
+    record(store, new_job(store), dict(BATCH, id="msgbatch_1"))
     return store
 
 

@@ -124,7 +124,7 @@ def test_errors_pickle_with_every_attribute(exc: errors.BatchctlError) -> None:
 
 
 def test_submit_through_the_fork_reports_problems_and_submits(emulator, tmp_path) -> None:
-    from tests.conftest import API_KEY
+    from tests.support.emulators import API_KEY
 
     env = {"ANTHROPIC_API_KEY": API_KEY, "BATCHCTL_HOME": str(tmp_path / "state"),
            "PATH": "/usr/bin:/bin"}

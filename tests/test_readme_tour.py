@@ -4,17 +4,17 @@ against what the command printed and exited."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+from tests.support.processes import shell_env
+
 README = ROOT / "README.md"
 
 pytestmark = pytest.mark.slow  # about fifteen batchctl processes and three 1 s batches
@@ -57,10 +57,8 @@ def run_tour(tmp_path: Path) -> tuple[list[Step], str]:
     work = tmp_path / "clone"
     work.mkdir()
     (work / "samples").symlink_to(ROOT / "samples")  # "from the root of a clone"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
-    env.update(
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        HOME=str(tmp_path / "home"),
+    env = shell_env(
+        tmp_path,
         TMPDIR=str(tmp_path),  # where the tour's `mktemp -d` state store goes
         # Faster than the 3 s the README states; the status claim names both states.
         BATCHCTL_EMULATOR_PROCESSING_SECONDS="1",

@@ -9,16 +9,13 @@ from typing import Any
 from batchctl.core import errors
 from batchctl.core.api.client import Api
 from batchctl.core.events import ApiRetry, Outbox
-from batchctl.core.settings import Settings
-from tests.conftest import API_KEY, connect_api
-from tests.helpers import invoke
-from tests.lifecycle_support import closed_port_url, write_requests
+from tests.support.files import write_requests
+from tests.support.runs import api_on, closed_port_url, on
 
 
 def connect(base_url: str, clock: Any, tmp_path: Path, retries: Outbox) -> Api:
-    settings = Settings.resolve(state_dir=tmp_path / "s", base_url=base_url, emulator=False)
     # max_retries left at batchctl's default (8): what a user gets.
-    return connect_api(settings, clock=clock, outbox=retries)
+    return api_on(base_url, clock, tmp_path / "s", outbox=retries)
 
 
 def test_a_refused_connection_is_not_retried_and_names_the_url(clock: Any,
@@ -46,8 +43,7 @@ def test_every_command_fails_at_once_on_a_refused_connection(clock: Any, tmp_pat
     path = write_requests(tmp_path / "f.jsonl", 2)
     for args in (["status", "msgbatch_x"], ["list"], ["submit", str(path)],
                  ["run", str(path)], ["results", "msgbatch_x"]):
-        result = invoke(["--base-url", url, *args], env={"ANTHROPIC_API_KEY": API_KEY},
-                        clock=clock)
+        result = on(url, clock, *args)
         assert result.exit_code == 6, (args, result.stderr)
         assert result.stdout == ""
         assert f"error: could not connect to {url}: connection refused (nothing is listening " \

@@ -13,9 +13,9 @@ import anthropic
 import orjson
 import pytest
 
-from tests.emulator.support import requests_for
-from tests.emulator.test_models_api import model_info, write_models
 from tests.helpers import invoke
+from tests.support.emulators import model_info, write_models
+from tests.support.files import requests_for
 
 
 def _start(state: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:

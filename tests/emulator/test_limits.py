@@ -9,9 +9,9 @@ import anthropic
 import pytest
 
 from batchctl.emulator import EmulatorConfig
-from tests.emulator.support import requests_for
 from tests.emulator.test_cli_emulator import _start, _stop
-from tests.helpers import failure
+from tests.support.failures import failure
+from tests.support.files import requests_for
 
 
 def _refusal(call) -> Any:

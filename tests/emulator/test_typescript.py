@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.support import requests_for
+from tests.support.files import requests_for
 
 CLIENT = Path(__file__).parent / "ts" / "client.mjs"
 PACKAGE = "@anthropic-ai/sdk@1"

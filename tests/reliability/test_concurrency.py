@@ -11,13 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.support import (
-    batchctl_cmd,
-    child_env,
-    sound,
-    store_query,
-    write_requests,
-)
+from tests.support.files import padded, write_requests
+from tests.support.processes import batchctl_cmd, child_env
+from tests.support.stores import sound, store_query
 
 PROCESSES = 8
 # Sixteen interpreters starting at once on two cores: a generous bound, still a bound.
@@ -61,7 +57,8 @@ def test_eight_processes_submitting_and_collecting_on_one_store(
         return store_query(dirs[0], store_value, sql)
 
     sizes = [40 + i for i in range(PROCESSES)]
-    files = [write_requests(tmp_path / f"f{i}.jsonl", n, tag=f"c{i}") for i, n in enumerate(sizes)]
+    files = [write_requests(tmp_path / f"f{i}.jsonl", n, f"c{i}-", padded(40), max_tokens=64)
+             for i, n in enumerate(sizes)]
     results = run_all([batchctl_cmd(emu.base_url, "submit", str(f)) for f in files], dirs,
                       store_value)
     assert_all_ok(results)
@@ -77,7 +74,8 @@ def test_eight_processes_submitting_and_collecting_on_one_store(
 
     # Then eight at once again: four collect everything, four submit new files.
     outs = [tmp_path / f"collected{i}" for i in range(4)]
-    more = [write_requests(tmp_path / f"g{i}.jsonl", 60 + i, tag=f"g{i}") for i in range(4)]
+    more = [write_requests(tmp_path / f"g{i}.jsonl", 60 + i, f"g{i}-", padded(40), max_tokens=64)
+            for i in range(4)]
     mixed = [batchctl_cmd(emu.base_url, "collect", "--dir", str(out)) for out in outs]
     mixed += [batchctl_cmd(emu.base_url, "submit", str(f)) for f in more]
     second = run_all(mixed, dirs, store_value)
@@ -105,7 +103,7 @@ def test_eight_processes_submitting_the_same_content_make_one_batch(
 ) -> None:
     emu = make_emulator(real_clock=True)
     dirs = homes(tmp_path, store_value, PROCESSES)
-    path = write_requests(tmp_path / "same.jsonl", 500, tag="same", text_bytes=400)
+    path = write_requests(tmp_path / "same.jsonl", 500, "same-", padded(400), max_tokens=64)
     results = run_all([batchctl_cmd(emu.base_url, "submit", str(path))] * PROCESSES, dirs,
                       store_value)
     assert_all_ok(results)

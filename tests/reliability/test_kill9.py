@@ -22,15 +22,9 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.support import (
-    batchctl_cmd,
-    child_env,
-    integrity,
-    run_batchctl,
-    sound,
-    store_query,
-    write_requests,
-)
+from tests.support.files import padded, write_requests
+from tests.support.processes import batchctl_cmd, child_env, run_batchctl
+from tests.support.stores import integrity, sound, store_query
 
 pytestmark = pytest.mark.slow  # minutes of subprocesses: -m "not slow" leaves it out
 
@@ -71,7 +65,7 @@ def test_kill_during_submit_then_submit_again_makes_one_batch(make_emulator: Any
     base = 10_000
     store = {"BATCHCTL_STORE": store_value}
     # A clean run first, to learn how long a submit takes here (and that it works).
-    calib = write_requests(tmp_path / "calib.jsonl", base - 1, tag="calib", text_bytes=120)
+    calib = write_requests(tmp_path / "calib.jsonl", base - 1, "calib-", padded(120), max_tokens=64)
     clean, span = timed(lambda: run_batchctl(emu.base_url, tmp_path / "s-calib", "submit",
                                              str(calib), **store))
     assert clean.returncode == 0, clean.stderr
@@ -79,7 +73,8 @@ def test_kill_during_submit_then_submit_again_makes_one_batch(make_emulator: Any
     for trial in range(TRIALS):
         count = base + trial  # every trial's batch has its own size: it can be told apart
         home = tmp_path / f"s{trial}"
-        path = write_requests(tmp_path / f"t{trial}.jsonl", count, tag=f"k{trial}", text_bytes=120)
+        path = write_requests(tmp_path / f"t{trial}.jsonl", count, f"k{trial}-", padded(120),
+                              max_tokens=64)
         delay = rng.uniform(0.05, 1.0) * span
         outcomes.append(run_and_kill(batchctl_cmd(emu.base_url, "submit", str(path)),
                                      child_env(home, **store), delay))
@@ -95,7 +90,7 @@ def test_kill_during_results_never_leaves_a_partial_file(make_emulator: Any,
                                                          tmp_path: Path) -> None:
     emu = make_emulator(real_clock=True)
     home = tmp_path / "state"
-    path = write_requests(tmp_path / "req.jsonl", 10_000, tag="res", text_bytes=60)
+    path = write_requests(tmp_path / "req.jsonl", 10_000, "res-", padded(60), max_tokens=64)
     submitted = run_batchctl(emu.base_url, home, "submit", str(path))
     assert submitted.returncode == 0, submitted.stderr
     batch_id = submitted.stdout.strip()
@@ -146,7 +141,8 @@ def test_kill_during_collect_never_leaves_a_partial_file(make_emulator: Any,
     seed_home = tmp_path / "state"
     store = {"BATCHCTL_STORE": store_value}
     for i in range(3):
-        path = write_requests(tmp_path / f"req{i}.jsonl", 6_000 + i, tag=f"col{i}", text_bytes=60)
+        path = write_requests(tmp_path / f"req{i}.jsonl", 6_000 + i, f"col{i}-", padded(60),
+                              max_tokens=64)
         submitted = run_batchctl(emu.base_url, seed_home, "submit", "--label", f"part{i}",
                                  str(path), **store)
         assert submitted.returncode == 0, submitted.stderr

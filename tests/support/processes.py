@@ -1,0 +1,68 @@
+"""batchctl as a process of its own: the environment a child gets, its command line, a run to
+the end, and what a fresh interpreter loads."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.paths import ROOT
+
+# Distinctive, so a leak anywhere is found by a plain substring search.
+KEY = "sk-ant-api03-CANARY-reliability-7Q2xK9vB4mZp1Lw8"
+
+
+def child_env(home: Path, **extra: str) -> dict[str, str]:
+    """This environment without ANTHROPIC_* and BATCHCTL_*, with the canary key, ``home`` as
+    BATCHCTL_HOME and the clone on PYTHONPATH; ``extra`` on top."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
+    env.update({"ANTHROPIC_API_KEY": KEY, "BATCHCTL_HOME": str(home), "PYTHONUNBUFFERED": "1"})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+def shell_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """For a shell that runs ``batchctl`` as a user would: this environment without ANTHROPIC_*
+    and BATCHCTL_*, the installed ``batchctl`` first on PATH, HOME in ``tmp_path``; ``extra``
+    on top."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
+    env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+               HOME=str(tmp_path / "home"))
+    env.update(extra)
+    return env
+
+
+def batchctl_cmd(base_url: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "batchctl", "--base-url", base_url, *args]
+
+
+def run_batchctl(
+    base_url: str, home: Path, *args: str, timeout: float = 90, **env: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        batchctl_cmd(base_url, *args), env=child_env(home, **env), capture_output=True,
+        text=True, timeout=timeout, cwd=home.parent,
+    )
+
+
+def run_main(argv: list[str], *, terminal: bool = False) -> tuple[str, list[str]]:
+    """``batchctl ARGV`` (exit 0) in a fresh interpreter: what it wrote to stdout, and every
+    module it had imported by the end (``terminal``: BATCHCTL_FORCE_TTY=1)."""
+    code = (
+        "import os, sys\n"
+        f"os.environ['BATCHCTL_FORCE_TTY'] = {'1' if terminal else ''!r}\n"
+        "from batchctl.cli.app import main\n"
+        f"sys.argv = ['batchctl', *{argv!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as e:\n"
+        "    assert e.code in (0, None), e.code\n"
+        "print('\\nLOADED:' + ','.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    page, _, loaded = out.rpartition("\nLOADED:")
+    return page, loaded.strip().split(",")
