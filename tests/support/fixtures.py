@@ -34,13 +34,14 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _no_trusted_c
     state = tmp_path / "state"
     monkeypatch.setenv("BATCHCTL_HOME", str(state))
     # No test talks TLS (every API here is an emulator over plain HTTP), yet every SDK client
-    # builds a TLS context, and loading the system's CA bundle costs ~35 ms a client, in-process
-    # and in every batchctl subprocess (httpcore2/_ssl.py default_ssl_context reads SSL_CERT_DIR
-    # first). An empty directory is free to load, and a TLS call from Python made by mistake
-    # fails. Left alone when the machine sets its own CAs (npm, in the TypeScript test, may need
-    # them); OpenSSL's default CA file, which node and curl also read, stays in place.
-    if not (os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")):
-        monkeypatch.setenv("SSL_CERT_DIR", _no_trusted_cas)
+    # builds a TLS context, and loading the system's CA bundle costs ~35-50 ms a client,
+    # in-process and in every batchctl subprocess: httpcore2/_ssl.py default_ssl_context loads
+    # SSL_CERT_FILE if set, else SSL_CERT_DIR, else OpenSSL's default file. With no file and an
+    # empty directory it loads nothing (free), and a TLS call from Python made by mistake fails.
+    # The machine's own settings are kept in MACHINE_CAS for the tools that do talk TLS (npm, in
+    # the TypeScript test; the PostgreSQL start script's package install).
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.setenv("SSL_CERT_DIR", _no_trusted_cas)
     return state
 
 

@@ -10,6 +10,10 @@ from pathlib import Path
 
 from tests.support.paths import ROOT
 
+# The machine's CA settings, as they were before the suite emptied them (tests/support/fixtures.py,
+# _isolated_env), for a child that talks TLS.
+MACHINE_CAS = {k: v for k, v in os.environ.items() if k in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+
 # Distinctive, so a leak anywhere is found by a plain substring search.
 KEY = "sk-ant-api03-CANARY-reliability-7Q2xK9vB4mZp1Lw8"
 

@@ -27,6 +27,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.support.paths import ROOT
+from tests.support.processes import MACHINE_CAS
 
 POSTGRES_ENV = "BATCHCTL_TEST_POSTGRES"
 POSTGRES_URL = os.environ.get(POSTGRES_ENV, "")
@@ -47,7 +48,8 @@ def _start_server() -> str:
         with open(tempfile.gettempdir() + "/batchctl-pg-start.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             done = subprocess.run(["bash", str(SCRIPT), "start"], capture_output=True,
-                                  text=True, stdin=subprocess.DEVNULL, check=False)
+                                  text=True, stdin=subprocess.DEVNULL, check=False,
+                                  env={**os.environ, **MACHINE_CAS})
         match = re.search(r"BATCHCTL_TEST_POSTGRES='([^']+)'", done.stdout)
         if done.returncode != 0 or match is None:
             pytest.fail(f"{HOW}\n{SCRIPT} start said: {done.stderr.strip()}", pytrace=False)
