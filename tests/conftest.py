@@ -18,6 +18,7 @@ from tests.support.fixtures import (  # noqa: F401 - fixtures
     seven,
     state_dir,
     store_value,
+    warm_server,
 )
 
 

@@ -14,10 +14,10 @@ import orjson
 
 from batchctl.core.state.store import Store
 from batchctl.core.workflows import collect as core
+from tests.support import warm
 from tests.support.clock import FakeClock
-from tests.support.emulators import API_KEY
 from tests.support.files import write_requests
-from tests.support.paths import ROOT
+from tests.support.processes import child_env
 from tests.support.runs import cli_on, on
 from tests.support.runs import submit as tracked_submit
 from tests.support.stores import BATCH, claim_owners, new_job, record
@@ -201,17 +201,11 @@ def test_two_overlapping_collect_processes_download_each_batch_once(tmp_path, cl
         ids = [submit(emu, clock, request_file(tmp_path / f"r{i}.jsonl", 2, f"r{i}"))
                for i in range(5)]
         out = tmp_path / "out"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-        env.update(ANTHROPIC_API_KEY=API_KEY, BATCHCTL_HOME=str(state_dir),
-                   PYTHONPATH=str(ROOT))
-        cmd = [sys.executable, "-m", "batchctl", "--base-url", server.base_url, "collect",
-               "--dir", str(out), "--json"]
+        args = ["--base-url", server.base_url, "collect", "--dir", str(out), "--json"]
         procs = {}
         for who in ("A", "B"):
-            procs[who] = subprocess.Popen(
-                cmd, env={**env, "ANTHROPIC_CUSTOM_HEADERS": f"X-Collector: {who}"},
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )
+            env = child_env(state_dir, ANTHROPIC_CUSTOM_HEADERS=f"X-Collector: {who}")
+            procs[who] = warm.spawn(args, env)
             if who == "A":
                 while not downloads and procs["A"].poll() is None:
                     threading.Event().wait(0.05)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +14,9 @@ import pytest
 from batchctl.core.atomic import atomic_file, resolve_target
 from batchctl.core.errors import UsageError
 from batchctl.core.state.store import Store
-from tests.support.emulators import API_KEY
+from tests.support import warm
 from tests.support.files import FifoReader, write_requests
+from tests.support.processes import child_env
 from tests.support.runs import cli_on
 
 SONNET = {"model": "claude-sonnet-4-6", "max_tokens": 64}
@@ -131,15 +130,12 @@ def test_results_into_a_fifo_a_symlink_and_dash(ended: Any, emulator: Any, cli: 
 def test_results_to_dev_stdout_in_a_real_process(ended: Any, emulator: Any,
                                                  state_dir: Path) -> None:
     batch_id, body = ended.id, emulator.results_body(ended.id)
-    env = {**os.environ, "ANTHROPIC_API_KEY": API_KEY, "BATCHCTL_HOME": str(state_dir)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "batchctl", "--base-url", emulator.base_url, "results", batch_id,
-         "-o", "/dev/stdout"],
-        env=env, capture_output=True, timeout=60, check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == body
-    assert b"/dev/stdout" in proc.stderr  # the summary names where it went
+    proc = warm.spawn(["--base-url", emulator.base_url, "results", batch_id, "-o", "/dev/stdout"],
+                      child_env(state_dir), text=False)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert stdout == body
+    assert b"/dev/stdout" in stderr  # the summary names where it went
 
 
 def test_run_into_a_device_leaves_it_a_device(device: Path, cli: Any, tmp_path: Path) -> None:

@@ -6,8 +6,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 import time
 from functools import partial
@@ -17,9 +15,10 @@ from typing import Any
 import pytest
 
 from batchctl.core.state.store import Store
-from tests.support.emulators import API_KEY
+from tests.support import warm
 from tests.support.files import read_csv, write_jsonl
 from tests.support.files import request as any_request
+from tests.support.processes import child_env
 from tests.support.runs import cli_on, on, submit
 
 MODEL = "claude-sonnet-4-6"
@@ -275,12 +274,8 @@ def test_a_process_killed_mid_download_leaves_no_partial_file(
         out_dir = tmp_path / "out"
         out_dir.mkdir()
         target = out_dir / "results.jsonl"
-        env = {**os.environ, "ANTHROPIC_API_KEY": API_KEY, "BATCHCTL_HOME": str(state_dir)}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "batchctl", "--base-url", server.base_url, "results",
-             batch_id, "-o", str(target)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
+        proc = warm.spawn(["--base-url", server.base_url, "results", batch_id, "-o", str(target)],
+                          child_env(state_dir), text=False)
         try:
             assert stall.started.wait(60), "the download never started"
             deadline = time.monotonic() + 30

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import orjson
 import pytest
 
-from tests.support.emulators import API_KEY
-from tests.support.paths import QUESTIONS, ROOT
+from tests.support import warm
+from tests.support.paths import QUESTIONS, SAMPLES
+from tests.support.processes import child_env
 from tests.support.runs import on
 
 
@@ -68,7 +66,7 @@ def test_exit_status_9_after_writing_results_with_failures(make_emulator, clock,
 
 
 def test_stdin_is_accepted_and_a_rerun_of_the_same_input_resubmits_nothing(cli, emulator):
-    prepared = cli("prepare", str(ROOT / "samples" / "prompts.txt"))
+    prepared = cli("prepare", str(SAMPLES / "prompts.txt"))
     for _ in range(2):
         result = cli("run", "-", "--format", "csv", input=prepared.stdout)
         assert result.exit_code == 0, result.stderr
@@ -94,7 +92,7 @@ def test_nothing_is_sent_on_bad_options_or_a_dry_run(cli, emulator, args, code):
 
 
 def test_invalid_file_exits_3_and_sends_nothing(cli, emulator):
-    result = cli("run", str(ROOT / "samples" / "invalid.jsonl"))
+    result = cli("run", str(SAMPLES / "invalid.jsonl"))
     assert result.exit_code == 3
     assert result.stdout == ""
     assert emulator.batches() == []
@@ -102,16 +100,11 @@ def test_invalid_file_exits_3_and_sends_nothing(cli, emulator):
 
 def test_rerun_after_the_process_was_killed_makes_no_second_batch(emulator, clock, tmp_path,
                                                                   state_dir):
-    """Kill a real `python -m batchctl run` once its batch exists, then run the same command:
-    it finds the job, waits, writes the results; the emulator holds exactly one batch."""
+    """Kill a real batchctl process running `run` once its batch exists, then run the same
+    command: it finds the job, waits, writes the results; the emulator holds exactly one batch."""
     out = tmp_path / "answers.csv"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    env.update(ANTHROPIC_API_KEY=API_KEY, BATCHCTL_HOME=str(state_dir), PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "batchctl", "--base-url", emulator.base_url, "run",
-         str(QUESTIONS), "-o", str(out), "--interval", "0.2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
+    proc = warm.spawn(["--base-url", emulator.base_url, "run", str(QUESTIONS), "-o", str(out),
+                       "--interval", "0.2"], child_env(state_dir))
     try:
         deadline = time.monotonic() + 60
         while not emulator.batches():  # the emulator's clock is frozen: it stays in_progress

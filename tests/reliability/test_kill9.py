@@ -3,10 +3,10 @@ again: no duplicate batch, nothing partial at a target path, a sound state store
 collect run on both store backends (on PostgreSQL the session dies with the process: its locks
 and claims go with it).
 
-batchctl runs as ``python -m batchctl`` subprocesses against an HTTP emulator in the test
-process. Each kill moment is drawn (seeded) from the span of a clean run of the same command,
-so wherever the kill lands — starting up, uploading, between the create and the record,
-downloading, renaming — what is left must be sound.
+batchctl runs as processes of its own (forked from a warm interpreter, tests/support/warm.py)
+against an HTTP emulator in the test process. Each kill moment is drawn (seeded) from the span
+of a clean run of the same command, so wherever the kill lands — starting up, uploading, between
+the create and the record, downloading, renaming — what is left must be sound.
 """
 
 from __future__ import annotations
@@ -22,18 +22,20 @@ from typing import Any
 
 import pytest
 
+from tests.support import warm
 from tests.support.files import padded, write_requests
-from tests.support.processes import batchctl_cmd, child_env, run_batchctl
+from tests.support.processes import child_env, run_batchctl
 from tests.support.stores import integrity, sound, store_query
 
-pytestmark = pytest.mark.slow  # minutes of subprocesses: -m "not slow" leaves it out
+# Each kill moment is drawn from the span of a timed clean run: the warm server is up before it.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("warm_server")]  # -m "not slow" skips
 
 TRIALS = 3
 
 
-def run_and_kill(cmd: list[str], env: dict[str, str], delay: float) -> str:
-    """Start ``cmd``; SIGKILL it after ``delay`` seconds unless it ended first."""
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def run_and_kill(args: list[str], env: dict[str, str], delay: float) -> str:
+    """Start batchctl ``args``; SIGKILL it after ``delay`` seconds unless it ended first."""
+    proc = warm.spawn(args, env, text=False)
     try:
         proc.communicate(timeout=delay)
         return f"finished ({proc.returncode})"
@@ -76,7 +78,7 @@ def test_kill_during_submit_then_submit_again_makes_one_batch(make_emulator: Any
         path = write_requests(tmp_path / f"t{trial}.jsonl", count, f"k{trial}-", padded(120),
                               max_tokens=64)
         delay = rng.uniform(0.05, 1.0) * span
-        outcomes.append(run_and_kill(batchctl_cmd(emu.base_url, "submit", str(path)),
+        outcomes.append(run_and_kill(["--base-url", emu.base_url, "submit", str(path)],
                                      child_env(home, **store), delay))
         again = run_batchctl(emu.base_url, home, "submit", str(path), **store)
         assert again.returncode == 0, (outcomes[-1], again.stderr)
@@ -110,7 +112,7 @@ def test_kill_during_results_never_leaves_a_partial_file(make_emulator: Any,
         target = out / f"r.{fmt}"
         target.unlink(missing_ok=True)
         delay = rng.uniform(0.05, 1.0) * spans[fmt]
-        outcome = run_and_kill(batchctl_cmd(emu.base_url, "results", batch_id, "-o", str(target)),
+        outcome = run_and_kill(["--base-url", emu.base_url, "results", batch_id, "-o", str(target)],
                                child_env(home), delay)
         # Whatever moment the kill hit: nothing at the target, or all of it.
         assert not target.exists() or target.read_bytes() == reference[fmt], (trial, outcome)
@@ -160,7 +162,7 @@ def test_kill_during_collect_never_leaves_a_partial_file(make_emulator: Any,
         fresh_copy(seed_home, home, store_value)
         target = tmp_path / f"collected{trial}"
         delay = rng.uniform(0.05, 1.0) * span
-        outcome = run_and_kill(batchctl_cmd(emu.base_url, "collect", "--dir", str(target)),
+        outcome = run_and_kill(["--base-url", emu.base_url, "collect", "--dir", str(target)],
                                child_env(home, **store), delay)
         if target.exists():
             for p in target.iterdir():

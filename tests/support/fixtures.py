@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from tests.support import warm
 from tests.support.clock import FakeClock
 from tests.support.emulators import Emulator
 from tests.support.files import requests_for, write_jsonl, write_requests
@@ -85,6 +86,13 @@ def emulator(make_emulator: Callable[..., Emulator]) -> Emulator:
 def cli(emulator: Emulator, clock: FakeClock) -> Callable[..., Any]:
     """Run batchctl against the HTTP emulator: cli("status", "--json", tty=False)."""
     return cli_on(emulator, clock)
+
+
+@pytest.fixture(scope="session")
+def warm_server() -> None:
+    """The warm batchctl server (tests/support/warm.py) started before the test, for tests that
+    time a batchctl process: its start is not the command's."""
+    warm.server()
 
 
 # -- request files and batches --------------------------------------------------------------------

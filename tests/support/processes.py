@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support import warm
 from tests.support.paths import ROOT
 
 # The machine's CA settings, as they were before the suite emptied them (tests/support/fixtures.py,
@@ -40,16 +41,17 @@ def shell_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def batchctl_cmd(base_url: str, *args: str) -> list[str]:
+    """``python -m batchctl`` against ``base_url``: for what only a fresh interpreter shows."""
     return [sys.executable, "-m", "batchctl", "--base-url", base_url, *args]
 
 
 def run_batchctl(
     base_url: str, home: Path, *args: str, timeout: float = 90, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        batchctl_cmd(base_url, *args), env=child_env(home, **env), capture_output=True,
-        text=True, timeout=timeout, cwd=home.parent,
-    )
+    """batchctl against ``base_url`` in a process of its own (forked warm: tests/support/warm.py)
+    on the state in ``home``, to the end."""
+    return warm.run(["--base-url", base_url, *args], child_env(home, **env), cwd=home.parent,
+                    timeout=timeout)
 
 
 def run_main(argv: list[str], *, terminal: bool = False) -> tuple[str, list[str]]:

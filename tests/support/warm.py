@@ -1,0 +1,248 @@
+"""batchctl as a process of its own, forked from a warm interpreter instead of started cold.
+
+A cold ``python -m batchctl`` spends ~1-2 s of CPU starting up and importing the SDK before it
+does anything, and the crash and concurrency tests start dozens. Here one server process per
+test process (started on first use) imports batchctl and the SDK once; for each command it
+forks a child that sets the command's argv, environment, working directory and stdin, stdout
+and stderr (the caller's descriptors, passed over a Unix socket), runs ``batchctl``'s ``main()``
+and exits as the interpreter would (non-daemon threads joined, atexit handlers run, streams
+flushed). The child is a real process: its own pid to signal or SIGKILL, its own SQLite and
+PostgreSQL connections, which die with it.
+
+What it cannot give is what a fresh interpreter reads while it starts or imports: refused
+(``_IMPORT_TIME``), so a test that needs one (``ANTHROPIC_LOG``, a ``sitecustomize``, which
+modules get loaded) starts ``python -m batchctl`` itself.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.support.paths import ROOT
+
+# Read at interpreter start or at import (anthropic/__init__.py: ANTHROPIC_LOG; typer/core.py and
+# typer/rich_utils.py: TYPER_USE_RICH, TERMINAL_WIDTH, _TYPER_FORCE_DISABLE_TERMINAL): a warm
+# child would not see a value of its own.
+_IMPORT_TIME = ("ANTHROPIC_LOG", "TYPER_USE_RICH", "TERMINAL_WIDTH", "_TYPER_FORCE_DISABLE_TERMINAL")
+_PYTHON_OK = ("PYTHONUNBUFFERED", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
+
+_SERVER = r'''
+import io, json, locale, os, signal, socket, sys, threading
+import batchctl.cli.app, batchctl.core.api.client  # the SDK, once
+
+def stream(fd, mode, unbuffered):
+    raw = io.FileIO(fd, mode, closefd=False)
+    encoding = locale.getencoding()
+    if mode == "rb":
+        return io.TextIOWrapper(io.BufferedReader(raw), encoding=encoding)
+    errors = "backslashreplace" if fd == 2 else "strict"
+    line = fd == 2 or os.isatty(fd)
+    buffer = raw if unbuffered else io.BufferedWriter(raw)
+    return io.TextIOWrapper(buffer, encoding=encoding, errors=errors, line_buffering=line,
+                            write_through=unbuffered)
+
+def command(conn, listener, request, fds):
+    listener.close()
+    conn.close()
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the rest are as a fresh interpreter sets them
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    unbuffered = bool(request["env"].get("PYTHONUNBUFFERED"))
+    sys.stdin = sys.__stdin__ = stream(0, "rb", False)
+    sys.stdout = sys.__stdout__ = stream(1, "wb", unbuffered)
+    sys.stderr = sys.__stderr__ = stream(2, "wb", unbuffered)
+    sys.argv = ["batchctl", *request["args"]]
+    code = 0
+    try:
+        batchctl.cli.app.main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, (int, type(None))):
+            print(exc.code, file=sys.stderr)
+    except BaseException:
+        sys.excepthook(*sys.exc_info())
+        code = 1
+    threading._shutdown()
+    import atexit
+    atexit._run_exitfuncs()
+    for out in (sys.stdout, sys.stderr):
+        try:
+            out.flush()
+        except Exception:
+            code = 120
+    os._exit(code)
+
+def monitor(conn, listener, request, fds):
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    pid = os.fork()
+    if pid == 0:
+        command(conn, listener, request, fds)
+    for fd in fds:
+        os.close(fd)
+    conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+    _, status = os.waitpid(pid, 0)
+    conn.sendall(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+    os._exit(0)
+
+def serve(path):
+    import selectors
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are reaped by the kernel
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    waiting = selectors.DefaultSelector()
+    waiting.register(listener, selectors.EVENT_READ)
+    waiting.register(0, selectors.EVENT_READ)  # the test process's pipe: EOF when it is gone
+    print("ready", flush=True)
+    while True:
+        if any(key.fd == 0 for key, _ in waiting.select()):
+            os._exit(0)
+        conn, _ = listener.accept()
+        message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+        if os.fork() == 0:
+            monitor(conn, listener, json.loads(message), fds)
+        conn.close()
+        for fd in fds:
+            os.close(fd)
+'''
+
+
+class Child:
+    """A warm batchctl child, used like ``subprocess.Popen`` with stdout and stderr piped."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path | None, text: bool) -> None:
+        for key in env:
+            if key in _IMPORT_TIME or (key.startswith("PYTHON") and key not in _PYTHON_OK):
+                raise ValueError(f"{key} is read when an interpreter starts: run python -m batchctl")
+        self.args, self.text, self.returncode = args, text, None
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        stdin = os.open(os.devnull, os.O_RDONLY)
+        request = {"args": args, "env": env, "cwd": str(cwd or Path.cwd())}
+        self._conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._conn.connect(server())
+        socket.send_fds(self._conn, [json.dumps(request).encode()], [stdin, out_w, err_w])
+        for fd in (stdin, out_w, err_w):
+            os.close(fd)
+        self._reply = b""
+        self.pid = int((self._message() or {})["pid"])
+        self._out: dict[int, bytearray] = {out_r: bytearray(), err_r: bytearray()}
+        self._fds = (out_r, err_r)
+        self._open = set(self._fds)
+
+    def _message(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """The next line the child's monitor sent; None if none came within ``timeout``
+        seconds (0: do not wait)."""
+        self._conn.settimeout(timeout)
+        try:
+            while b"\n" not in self._reply:
+                chunk = self._conn.recv(4096)
+                if not chunk:
+                    raise RuntimeError(f"the warm server went away ({self.args})")
+                self._reply += chunk
+        except (BlockingIOError, TimeoutError):
+            return None
+        finally:
+            self._conn.settimeout(None)
+        line, self._reply = self._reply.split(b"\n", 1)
+        return dict(json.loads(line))
+
+    def poll(self) -> int | None:
+        """The exit code (negative: the signal that ended it), or None while it runs."""
+        if self.returncode is None:
+            self.returncode = (self._message(0) or {}).get("returncode")
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Its exit code, once it has exited (TimeoutExpired after ``timeout`` seconds)."""
+        if self.returncode is None:
+            message = self._message(timeout)
+            if message is None:
+                raise subprocess.TimeoutExpired(self.args, timeout or 0)
+            self.returncode = int(message["returncode"])
+        return self.returncode
+
+    def communicate(self, timeout: float | None = None) -> tuple[Any, Any]:
+        """Everything written to stdout and stderr once the child has exited (TimeoutExpired
+        after ``timeout`` seconds: call again to go on reading)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with selectors.DefaultSelector() as selector:
+            for fd in self._open:
+                selector.register(fd, selectors.EVENT_READ)
+            while self._open:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise subprocess.TimeoutExpired(self.args, timeout or 0)
+                for key, _ in selector.select(left):
+                    chunk = os.read(key.fd, 1 << 16)
+                    if chunk:
+                        self._out[key.fd] += chunk
+                    else:
+                        selector.unregister(key.fd)
+                        os.close(key.fd)
+                        self._open.discard(key.fd)
+        self.wait()
+        self._conn.close()
+        out, err = (bytes(self._out[fd]) for fd in self._fds)
+        return (out.decode(), err.decode()) if self.text else (out, err)
+
+    def send_signal(self, number: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, number)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def spawn(args: list[str], env: dict[str, str], *, cwd: Path | None = None,
+          text: bool = True) -> Child:
+    """batchctl ``args`` in a warm child with exactly ``env`` (as ``subprocess.Popen`` is
+    given it), stdin from /dev/null, stdout and stderr piped."""
+    return Child(args, env, cwd, text)
+
+
+def run(args: list[str], env: dict[str, str], *, cwd: Path | None = None,
+        timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """``spawn`` to the end, as ``subprocess.run(..., capture_output=True, text=True)``."""
+    child = spawn(args, env, cwd=cwd)
+    try:
+        out, err = child.communicate(timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise
+    return subprocess.CompletedProcess(["batchctl", *args], child.returncode, out, err)
+
+
+_started: dict[int, str] = {}
+
+
+def server() -> str:
+    """The socket of this process's server, started on first use (~1-2 s: the imports; a forked
+    test process, as xdist's workers are not, would start its own)."""
+    if os.getpid() not in _started:
+        path = Path(tempfile.mkdtemp(prefix="batchctl-warm-")) / "socket"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        code = f"{_SERVER}\nserve({str(path)!r})\n"
+        server = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, cwd=ROOT)
+        assert server.stdout is not None and server.stdout.readline() == b"ready\n", "no server"
+        atexit.register(server.kill)
+        _started[os.getpid()] = str(path)
+    return _started[os.getpid()]
