@@ -31,11 +31,13 @@ def child_env(home: Path, **extra: str) -> dict[str, str]:
 
 def shell_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """For a shell that runs ``batchctl`` as a user would: this environment without ANTHROPIC_*
-    and BATCHCTL_*, the installed ``batchctl`` first on PATH, HOME in ``tmp_path``; ``extra``
-    on top."""
+    and BATCHCTL_*, a ``batchctl`` first on PATH that runs each command as a process forked
+    warm (tests/support/warm.py; the installed script's own start is tested in
+    tests/test_result_order.py), then this interpreter's scripts, HOME in ``tmp_path``;
+    ``extra`` on top."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
-    env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-               HOME=str(tmp_path / "home"))
+    path = os.pathsep.join([str(warm.bin_dir()), str(Path(sys.executable).parent), env["PATH"]])
+    env.update(PATH=path, HOME=str(tmp_path / "home"))
     env.update(extra)
     return env
 

@@ -209,6 +209,43 @@ class Child:
         self.send_signal(signal.SIGKILL)
 
 
+_SHIM = """#!{python} -IS
+# batchctl for a shell in the tests: the command runs in a child of the warm server
+# (tests/support/warm.py) on this process's stdin, stdout and stderr; its exit is this one's.
+import json, os, signal, socket, sys
+if any(k in {import_time!r} or (k.startswith("PYTHON") and k not in {python_ok!r})
+       for k in os.environ):
+    os.execv({python!r}, [{python!r}, "-m", "batchctl", *sys.argv[1:]])  # a fresh one
+conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+conn.connect({path!r})
+request = {{"args": sys.argv[1:], "env": dict(os.environ), "cwd": os.getcwd()}}
+socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
+replies = conn.makefile("rb")
+pid = json.loads(replies.readline())["pid"]
+for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(number, lambda number, frame: os.kill(pid, number))
+code = json.loads(replies.readline())["returncode"]
+if code < 0:
+    signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
+sys.exit(code)
+"""
+
+
+def bin_dir() -> Path:
+    """A directory holding a ``batchctl`` that runs each command as a warm child: first on a
+    shell's PATH, for tests of what a user types (a command that needs a fresh interpreter,
+    ``ANTHROPIC_LOG=debug batchctl ...``, gets one)."""
+    path = Path(server()).parent / "bin"
+    shim = path / "batchctl"
+    if not shim.exists():
+        path.mkdir(exist_ok=True)
+        shim.write_text(_SHIM.format(python=sys.executable, path=server(),
+                                     import_time=_IMPORT_TIME, python_ok=_PYTHON_OK))
+        shim.chmod(0o755)
+    return path
+
+
 def spawn(args: list[str], env: dict[str, str], *, cwd: Path | None = None,
           text: bool = True) -> Child:
     """batchctl ``args`` in a warm child with exactly ``env`` (as ``subprocess.Popen`` is
