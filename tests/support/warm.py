@@ -40,6 +40,8 @@ _PYTHON_OK = ("PYTHONUNBUFFERED", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
 _SERVER = r'''
 import io, json, locale, os, signal, socket, sys, threading
 import batchctl.cli.app, batchctl.core.api.client  # the SDK, once
+for name in batchctl.cli.app.COMMANDS:  # and every command (the registry imports one a run)
+    batchctl.cli.app.load_command(name)
 
 def stream(fd, mode, unbuffered):
     raw = io.FileIO(fd, mode, closefd=False)
