@@ -101,19 +101,34 @@ def monitor(conn, listener, request, fds):
     conn.sendall(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
     os._exit(0)
 
+def reap(block=False):
+    """Wait for the monitors that have ended (all of them: ``block``), so that their time and
+    their children's is counted as this process's children's."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
 def serve(path):
     import selectors
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are reaped by the kernel
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
     waiting = selectors.DefaultSelector()
     waiting.register(listener, selectors.EVENT_READ)
-    waiting.register(0, selectors.EVENT_READ)  # the test process's pipe: EOF when it is gone
+    waiting.register(0, selectors.EVENT_READ)  # the test process's pipe: EOF when it is done
     print("ready", flush=True)
     while True:
-        if any(key.fd == 0 for key, _ in waiting.select()):
+        ready = waiting.select(1.0)
+        reap()
+        if any(key.fd == 0 for key, _ in ready):
+            reap(block=True)
             os._exit(0)
+        if not ready:
+            continue
         conn, _ = listener.accept()
         message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
         if os.fork() == 0:
@@ -271,6 +286,18 @@ def run(args: list[str], env: dict[str, str], *, cwd: Path | None = None,
 _started: dict[int, str] = {}
 
 
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """Ask the server to end (EOF on its stdin), and wait for it: its time, and its children's,
+    is then counted as this process's children's (what ``time`` reports for a test run)."""
+    assert server.stdin is not None
+    server.stdin.close()
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 def server() -> str:
     """The socket of this process's server, started on first use (~1-2 s: the imports; a forked
     test process, as xdist's workers are not, would start its own)."""
@@ -282,6 +309,6 @@ def server() -> str:
         server = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, cwd=ROOT)
         assert server.stdout is not None and server.stdout.readline() == b"ready\n", "no server"
-        atexit.register(server.kill)
+        atexit.register(_stop, server)
         _started[os.getpid()] = str(path)
     return _started[os.getpid()]
