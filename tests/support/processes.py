@@ -74,3 +74,22 @@ def run_main(argv: list[str], *, terminal: bool = False) -> tuple[str, list[str]
                          check=True).stdout
     page, _, loaded = out.rpartition("\nLOADED:")
     return page, loaded.strip().split(",")
+
+
+def emulator_command(state: Path, *args: str, env: dict[str, str] | None = None) -> warm.Child:
+    """``batchctl --state-dir STATE emulator --port 0 ARGS`` serving in a process of its own
+    (forked warm); read its first lines with ``readline()``, end it with ``stop``."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
+    full_env.update(env or {})
+    return warm.spawn(["--state-dir", str(state), "emulator", "--port", "0", *args], full_env)
+
+
+def stop(process: warm.Child, signum: int) -> tuple[int, str]:
+    """Send ``signum`` and wait (20 s at most): its exit code and what it wrote on stderr."""
+    process.send_signal(signum)
+    try:
+        _, err = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return process.wait(), err

@@ -143,16 +143,19 @@ class Child:
     """A warm batchctl child, used like ``subprocess.Popen`` with stdout and stderr piped."""
 
     def __init__(self, args: list[str], env: dict[str, str], cwd: Path | None, text: bool) -> None:
-        for key in env:
-            if key in _IMPORT_TIME or (key.startswith("PYTHON") and key not in _PYTHON_OK):
+        socket_path = server()
+        for key in {*env, *_server_env}:
+            fresh = key in _IMPORT_TIME or (key.startswith("PYTHON") and key not in _PYTHON_OK)
+            if fresh and env.get(key) != _server_env.get(key):
                 raise ValueError(f"{key} is read when an interpreter starts: run python -m batchctl")
         self.args, self.text, self.returncode = args, text, None
+        self._taken = 0  # how much of stdout readline() has handed out
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         stdin = os.open(os.devnull, os.O_RDONLY)
         request = {"args": args, "env": env, "cwd": str(cwd or Path.cwd())}
         self._conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._conn.connect(server())
+        self._conn.connect(socket_path)
         socket.send_fds(self._conn, [json.dumps(request).encode()], [stdin, out_w, err_w])
         for fd in (stdin, out_w, err_w):
             os.close(fd)
@@ -194,6 +197,23 @@ class Child:
             self.returncode = int(message["returncode"])
         return self.returncode
 
+    def readline(self) -> Any:
+        """The next line of its stdout, as it comes ("" at its end); communicate() then gives
+        what follows."""
+        fd = self._fds[0]
+        data = self._out[fd]
+        while data.find(b"\n", self._taken) < 0 and fd in self._open:
+            chunk = os.read(fd, 1 << 16)
+            if chunk:
+                data += chunk
+            else:
+                os.close(fd)
+                self._open.discard(fd)
+        end = data.find(b"\n", self._taken)
+        end = len(data) if end < 0 else end + 1
+        line, self._taken = bytes(data[self._taken:end]), end
+        return line.decode() if self.text else line
+
     def communicate(self, timeout: float | None = None) -> tuple[Any, Any]:
         """Everything written to stdout and stderr once the child has exited (TimeoutExpired
         after ``timeout`` seconds: call again to go on reading)."""
@@ -215,7 +235,7 @@ class Child:
                         self._open.discard(key.fd)
         self.wait()
         self._conn.close()
-        out, err = (bytes(self._out[fd]) for fd in self._fds)
+        out, err = bytes(self._out[self._fds[0]][self._taken:]), bytes(self._out[self._fds[1]])
         return (out.decode(), err.decode()) if self.text else (out, err)
 
     def send_signal(self, number: int) -> None:
@@ -230,8 +250,9 @@ _SHIM = """#!{python} -IS
 # batchctl for a shell in the tests: the command runs in a child of the warm server
 # (tests/support/warm.py) on this process's stdin, stdout and stderr; its exit is this one's.
 import json, os, signal, socket, sys
-if any(k in {import_time!r} or (k.startswith("PYTHON") and k not in {python_ok!r})
-       for k in os.environ):
+served = {served!r}  # what the server read as it started
+if any((k in {import_time!r} or (k.startswith("PYTHON") and k not in {python_ok!r}))
+       and os.environ.get(k) != served.get(k) for k in {{*os.environ, *served}}):
     os.execv({python!r}, [{python!r}, "-m", "batchctl", *sys.argv[1:]])  # a fresh one
 conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 conn.connect({path!r})
@@ -257,7 +278,9 @@ def bin_dir() -> Path:
     shim = path / "batchctl"
     if not shim.exists():
         path.mkdir(exist_ok=True)
-        shim.write_text(_SHIM.format(python=sys.executable, path=server(),
+        served = {k: v for k, v in _server_env.items()
+                  if k in _IMPORT_TIME or (k.startswith("PYTHON") and k not in _PYTHON_OK)}
+        shim.write_text(_SHIM.format(python=sys.executable, path=server(), served=served,
                                      import_time=_IMPORT_TIME, python_ok=_PYTHON_OK))
         shim.chmod(0o755)
     return path
@@ -284,6 +307,7 @@ def run(args: list[str], env: dict[str, str], *, cwd: Path | None = None,
 
 
 _started: dict[int, str] = {}
+_server_env: dict[str, str] = {}  # what the server was started with
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
@@ -306,6 +330,8 @@ def server() -> str:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         code = f"{_SERVER}\nserve({str(path)!r})\n"
+        _server_env.clear()
+        _server_env.update(env)
         server = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, cwd=ROOT)
         assert server.stdout is not None and server.stdout.readline() == b"ready\n", "no server"
