@@ -12,6 +12,7 @@ import pytest
 from batchctl.core.state.store import Store
 from tests.support.emulators import API_KEY
 from tests.support.files import request, write_jsonl
+from tests.support.fixtures import stopped_after
 from tests.support.hostile import Answer, HostileServer, batch, error_answer, json_answer
 from tests.support.runs import on
 
@@ -20,16 +21,7 @@ GOOD_ID = "msgbatch_01HostileServerBatch0001"
 
 @pytest.fixture
 def servers() -> Iterator[Callable[[Callable[[str, str], Answer]], HostileServer]]:
-    started: list[HostileServer] = []
-
-    def start(answer: Callable[[str, str], Answer]) -> HostileServer:
-        server = HostileServer(answer).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+    yield from stopped_after(lambda answer: HostileServer(answer).start())
 
 
 @pytest.fixture

@@ -7,10 +7,11 @@ loopback port, driven by the test's fake clock; ``cli`` runs batchctl against ``
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import pytest
 
@@ -20,6 +21,8 @@ from tests.support.emulators import Emulator
 from tests.support.files import requests_for, write_jsonl, write_requests
 from tests.support.runs import cli_on, submit
 from tests.support.stores import BACKENDS, fresh_schema_url
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -57,24 +60,35 @@ def clock() -> FakeClock:
 
 
 # -- the emulator ---------------------------------------------------------------------------------
+def stopped_after(make: Callable[..., T]) -> Iterator[Callable[..., T]]:
+    """For a fixture to yield from: ``make`` for the test, and every thing it made stopped
+    (``stop()``) after it."""
+    started: list[Any] = []
+
+    def start(*args: Any, **kwargs: Any) -> T:
+        made = make(*args, **kwargs)
+        started.append(made)
+        return made
+
+    yield start
+    for made in started:
+        made.stop()
+
+
 @pytest.fixture
 def make_emulator(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Emulator]]:
     """The suite's one emulator fixture: ``make_emulator(**EmulatorConfig fields)`` starts one
     on the test's fake clock (processing_seconds 60 unless given); ``real_clock=True`` puts it on
     the wall clock (processing_seconds 0 unless given); ``data_dir=`` shares data with another.
     All are stopped at the end of the test."""
-    started: list[Emulator] = []
+    numbers = itertools.count()
 
     def start(*, real_clock: bool = False, data_dir: Path | None = None, **config: Any) -> Emulator:
         config.setdefault("processing_seconds", 0 if real_clock else 60.0)
-        data = data_dir or tmp_path / f"emulator-{len(started)}"
-        emulator = Emulator.start(data, None if real_clock else clock, **config)
-        started.append(emulator)
-        return emulator
+        data = data_dir or tmp_path / f"emulator-{next(numbers)}"
+        return Emulator.start(data, None if real_clock else clock, **config)
 
-    yield start
-    for emulator in started:
-        emulator.stop()
+    yield from stopped_after(start)
 
 
 @pytest.fixture
