@@ -9,9 +9,10 @@ and exits as the interpreter would (non-daemon threads joined, atexit handlers r
 flushed). The child is a real process: its own pid to signal or SIGKILL, its own SQLite and
 PostgreSQL connections, which die with it.
 
-What it cannot give is what a fresh interpreter reads while it starts or imports: refused
-(``_IMPORT_TIME``), so a test that needs one (``ANTHROPIC_LOG``, a ``sitecustomize``, which
-modules get loaded) starts ``python -m batchctl`` itself.
+What it cannot give is what a fresh interpreter reads while it starts or imports
+(``_IMPORT_TIME``): a child whose environment differs from the server's there is refused, so a
+test that needs one (``ANTHROPIC_LOG``, a ``sitecustomize``, which modules get loaded) starts
+``python -m batchctl`` itself. The server is tests/support/warm_server.py.
 """
 
 from __future__ import annotations
@@ -37,106 +38,6 @@ from tests.support.paths import ROOT
 _IMPORT_TIME = ("ANTHROPIC_LOG", "TYPER_USE_RICH", "TERMINAL_WIDTH", "_TYPER_FORCE_DISABLE_TERMINAL")
 _PYTHON_OK = ("PYTHONUNBUFFERED", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
 
-_SERVER = r'''
-import io, json, locale, os, signal, socket, sys, threading
-import batchctl.cli.app, batchctl.core.api.client  # the SDK, once
-for name in batchctl.cli.app.COMMANDS:  # and every command (the registry imports one a run)
-    batchctl.cli.app.load_command(name)
-
-def stream(fd, mode, unbuffered):
-    raw = io.FileIO(fd, mode, closefd=False)
-    encoding = locale.getencoding()
-    if mode == "rb":
-        return io.TextIOWrapper(io.BufferedReader(raw), encoding=encoding)
-    errors = "backslashreplace" if fd == 2 else "strict"
-    line = fd == 2 or os.isatty(fd)
-    buffer = raw if unbuffered else io.BufferedWriter(raw)
-    return io.TextIOWrapper(buffer, encoding=encoding, errors=errors, line_buffering=line,
-                            write_through=unbuffered)
-
-def command(conn, listener, request, fds):
-    listener.close()
-    conn.close()
-    for target, fd in enumerate(fds):
-        os.dup2(fd, target)
-        os.close(fd)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the rest are as a fresh interpreter sets them
-    os.chdir(request["cwd"])
-    os.environ.clear()
-    os.environ.update(request["env"])
-    unbuffered = bool(request["env"].get("PYTHONUNBUFFERED"))
-    sys.stdin = sys.__stdin__ = stream(0, "rb", False)
-    sys.stdout = sys.__stdout__ = stream(1, "wb", unbuffered)
-    sys.stderr = sys.__stderr__ = stream(2, "wb", unbuffered)
-    sys.argv = ["batchctl", *request["args"]]
-    code = 0
-    try:
-        batchctl.cli.app.main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        if not isinstance(exc.code, (int, type(None))):
-            print(exc.code, file=sys.stderr)
-    except BaseException:
-        sys.excepthook(*sys.exc_info())
-        code = 1
-    threading._shutdown()
-    import atexit
-    atexit._run_exitfuncs()
-    for out in (sys.stdout, sys.stderr):
-        try:
-            out.flush()
-        except Exception:
-            code = 120
-    os._exit(code)
-
-def monitor(conn, listener, request, fds):
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    pid = os.fork()
-    if pid == 0:
-        command(conn, listener, request, fds)
-    for fd in fds:
-        os.close(fd)
-    conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
-    _, status = os.waitpid(pid, 0)
-    conn.sendall(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
-    os._exit(0)
-
-def reap(block=False):
-    """Wait for the monitors that have ended (all of them: ``block``), so that their time and
-    their children's is counted as this process's children's."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-def serve(path):
-    import selectors
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(64)
-    waiting = selectors.DefaultSelector()
-    waiting.register(listener, selectors.EVENT_READ)
-    waiting.register(0, selectors.EVENT_READ)  # the test process's pipe: EOF when it is done
-    print("ready", flush=True)
-    while True:
-        ready = waiting.select(1.0)
-        reap()
-        if any(key.fd == 0 for key, _ in ready):
-            reap(block=True)
-            os._exit(0)
-        if not ready:
-            continue
-        conn, _ = listener.accept()
-        message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
-        if os.fork() == 0:
-            monitor(conn, listener, json.loads(message), fds)
-        conn.close()
-        for fd in fds:
-            os.close(fd)
-'''
 
 
 class Child:
@@ -329,11 +230,11 @@ def server() -> str:
         path = Path(tempfile.mkdtemp(prefix="batchctl-warm-")) / "socket"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        code = f"{_SERVER}\nserve({str(path)!r})\n"
+        command = [sys.executable, "-m", "tests.support.warm_server", str(path)]
         _server_env.clear()
         _server_env.update(env)
-        server = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, cwd=ROOT)
+        server = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  cwd=ROOT)
         assert server.stdout is not None and server.stdout.readline() == b"ready\n", "no server"
         atexit.register(_stop, server)
         _started[os.getpid()] = str(path)
