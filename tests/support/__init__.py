@@ -11,7 +11,7 @@ tests/conftest.py.
 - ``processes``: batchctl as a process of its own: its environment, runs to the end, a fresh
   interpreter's loaded modules, the ``emulator`` command serving.
 - ``warm``: those processes forked from an interpreter that has imported batchctl and the SDK
-  once, and a ``batchctl`` for shells that does the same.
+  once (``warm_server``), and a ``batchctl`` for shells that does the same.
 - ``stores``: the state store's two backends (a real PostgreSQL server) and reading a store.
 - ``hostile``: a server that answers what a test tells it to.
 - ``caching``: requests that share a long document, for the prompt-caching tests.
