@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import invoke
 from tests.support.processes import run_main
-from tests.test_error_style import command_paths
+from tests.support.runs import command_paths
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TYPE_LABELS = re.compile(r"<(bool|str|int|float|file|dir|path|list\[[^\]]*\])[^>]*>|\[[a-z_]+\]\.\.\.")

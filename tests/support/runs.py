@@ -23,6 +23,20 @@ def on(server: Any, clock: Any, *args: str, env: dict[str, str | None] | None = 
     return invoke(["--base-url", base_url, *args], env=full_env, clock=clock, **kwargs)
 
 
+def command_paths() -> list[tuple[str, ...]]:
+    """Every command of the app, sub-commands of groups included: ("state", "path")..."""
+    found: list[tuple[str, ...]] = []
+    from batchctl.cli.app import COMMANDS, load_command
+
+    for name in COMMANDS:
+        subs = getattr(load_command(name), "commands", None)
+        if subs:
+            found += [(name, sub) for sub in subs]
+        else:
+            found.append((name,))
+    return found
+
+
 def cli_on(server: Any, clock: Any) -> Callable[..., Any]:
     """``on`` bound to a server and a clock: ``run("status", "--json", tty=False)``; a call may
     pass its own ``clock=``."""
