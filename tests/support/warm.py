@@ -21,6 +21,7 @@ import atexit
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -211,9 +212,10 @@ _started: dict[int, str] = {}
 _server_env: dict[str, str] = {}  # what the server was started with
 
 
-def _stop(server: subprocess.Popen[bytes]) -> None:
+def _stop(server: subprocess.Popen[bytes], where: Path) -> None:
     """Ask the server to end (EOF on its stdin), and wait for it: its time, and its children's,
-    is then counted as this process's children's (what ``time`` reports for a test run)."""
+    is then counted as this process's children's (what ``time`` reports for a test run). Then
+    remove its directory (the socket, the shell's ``batchctl``)."""
     assert server.stdin is not None
     server.stdin.close()
     try:
@@ -221,6 +223,7 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         server.kill()
         server.wait()
+    shutil.rmtree(where, ignore_errors=True)
 
 
 def server() -> str:
@@ -236,6 +239,6 @@ def server() -> str:
         server = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   cwd=ROOT)
         assert server.stdout is not None and server.stdout.readline() == b"ready\n", "no server"
-        atexit.register(_stop, server)
+        atexit.register(_stop, server, path.parent)
         _started[os.getpid()] = str(path)
     return _started[os.getpid()]
