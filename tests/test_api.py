@@ -16,8 +16,9 @@ from batchctl.core.api.sdk_private import SDK_LOGGER
 from batchctl.core.events import NOTE, ApiRetry, Note, Outbox
 from batchctl.core.settings import Settings
 from batchctl.emulator import EmulatorConfig
-from tests.conftest import API_KEY, connect_api
 from tests.helpers import invoke
+from tests.support.emulators import API_KEY
+from tests.support.runs import api_on
 
 REQUESTS = [
     {
@@ -36,11 +37,6 @@ def _body(requests=REQUESTS) -> bytes:
     return orjson.dumps({"requests": requests})
 
 
-def _api(base_url: str, clock, tmp_path, **kw) -> Api:
-    settings = Settings.resolve(state_dir=tmp_path / "s", base_url=base_url, emulator=False)
-    return connect_api(settings, clock=clock, **kw)
-
-
 def _create(api: Api, requests=REQUESTS) -> dict:
     body = _body(requests)
     # Split into small chunks: the body is streamed, not sent as one buffer.
@@ -49,7 +45,7 @@ def _create(api: Api, requests=REQUESTS) -> dict:
 
 
 def test_create_streams_body_and_returns_plain_dict(emulator, clock, tmp_path) -> None:
-    api = _api(emulator.base_url, clock, tmp_path)
+    api = api_on(emulator.base_url, clock, tmp_path / "s")
     batch = _create(api)
     assert batch["id"].startswith("msgbatch_")
     assert batch["processing_status"] == "in_progress"
@@ -60,7 +56,7 @@ def test_create_streams_body_and_returns_plain_dict(emulator, clock, tmp_path) -
 
 
 def test_results_are_the_raw_bytes(emulator, clock, tmp_path) -> None:
-    api = _api(emulator.base_url, clock, tmp_path)
+    api = api_on(emulator.base_url, clock, tmp_path / "s")
     batch = _create(api)
     clock.advance(3600)
     ended = api.retrieve(batch["id"])
@@ -79,7 +75,7 @@ def test_results_are_the_raw_bytes(emulator, clock, tmp_path) -> None:
 
 
 def test_results_before_end_is_still_running(emulator, clock, tmp_path) -> None:
-    api = _api(emulator.base_url, clock, tmp_path)
+    api = api_on(emulator.base_url, clock, tmp_path / "s")
     batch = _create(api)
     with pytest.raises(errors.StillRunningError) as info, api.open_results(batch):
         pass
@@ -87,7 +83,7 @@ def test_results_before_end_is_still_running(emulator, clock, tmp_path) -> None:
 
 
 def test_not_found_carries_request_id(emulator, clock, tmp_path) -> None:
-    api = _api(emulator.base_url, clock, tmp_path)
+    api = api_on(emulator.base_url, clock, tmp_path / "s")
     with pytest.raises(errors.NotFoundError) as info:
         api.retrieve("msgbatch_nope")
     exc = info.value
@@ -99,7 +95,7 @@ def test_not_found_carries_request_id(emulator, clock, tmp_path) -> None:
 
 def test_not_found_grace_backs_off_on_the_clock_and_says_so(emulator, clock, tmp_path) -> None:
     outbox = Outbox()
-    api = _api(emulator.base_url, clock, tmp_path, outbox=outbox)
+    api = api_on(emulator.base_url, clock, tmp_path / "s", outbox=outbox)
     start = clock.time()
     with pytest.raises(errors.NotFoundError):
         api.retrieve("msgbatch_nope", not_found_grace=60)
@@ -112,14 +108,14 @@ def test_not_found_grace_backs_off_on_the_clock_and_says_so(emulator, clock, tmp
 
 def test_no_grace_means_one_call(emulator, clock, tmp_path) -> None:
     outbox = Outbox()
-    api = _api(emulator.base_url, clock, tmp_path, outbox=outbox)
+    api = api_on(emulator.base_url, clock, tmp_path / "s", outbox=outbox)
     with pytest.raises(errors.NotFoundError):
         api.retrieve("msgbatch_nope")
     assert clock.sleeps == [] and outbox.drain() == []
 
 
 def test_bad_request_is_usage_exit_code(emulator, clock, tmp_path) -> None:
-    api = _api(emulator.base_url, clock, tmp_path)
+    api = api_on(emulator.base_url, clock, tmp_path / "s")
     batch = _create(api)
     with pytest.raises(errors.BadRequestError) as info:
         api.delete(batch["id"])  # still in progress
@@ -127,7 +123,7 @@ def test_bad_request_is_usage_exit_code(emulator, clock, tmp_path) -> None:
 
 
 def test_list_pages_and_iterates(emulator, clock, tmp_path) -> None:
-    api = _api(emulator.base_url, clock, tmp_path)
+    api = api_on(emulator.base_url, clock, tmp_path / "s")
     ids = [_create(api, REQUESTS[:1])["id"] for _ in range(7)]
     page = api.list_page(limit=3)
     assert [b["id"] for b in page.data] == ids[::-1][:3]
@@ -136,7 +132,7 @@ def test_list_pages_and_iterates(emulator, clock, tmp_path) -> None:
 
 
 def test_cancel_and_delete(emulator, clock, tmp_path) -> None:
-    api = _api(emulator.base_url, clock, tmp_path)
+    api = api_on(emulator.base_url, clock, tmp_path / "s")
     batch = _create(api)
     assert api.cancel(batch["id"])["processing_status"] == "canceling"
     clock.advance(3600)
@@ -147,7 +143,7 @@ def test_cancel_and_delete(emulator, clock, tmp_path) -> None:
 
 def test_faults_after_sdk_retries_are_unavailable(make_emulator, clock, tmp_path) -> None:
     emu = make_emulator(fault_rate=1.0, seed=3)
-    api = _api(emu.base_url, clock, tmp_path, max_retries=1)
+    api = api_on(emu.base_url, clock, tmp_path / "s", max_retries=1)
     with pytest.raises(errors.UnavailableError) as info:
         api.retrieve("msgbatch_any")
     assert info.value.exit_code == 6
@@ -159,14 +155,14 @@ def test_faults_after_sdk_retries_are_unavailable(make_emulator, clock, tmp_path
 
 def test_sdk_retries_ride_out_some_faults(make_emulator, clock, tmp_path) -> None:
     emu = make_emulator(fault_rate=0.4, seed=11, fault_endpoints=frozenset({"list"}))
-    api = _api(emu.base_url, clock, tmp_path, max_retries=8)
+    api = api_on(emu.base_url, clock, tmp_path / "s", max_retries=8)
     for _ in range(5):
         assert api.list_page(limit=5).data == []
 
 
 def test_create_is_never_retried_by_the_sdk(make_emulator, clock, tmp_path) -> None:
     emu = make_emulator(lost_reply_rate=1.0, fault_endpoints=frozenset({"create"}))
-    api = _api(emu.base_url, clock, tmp_path, max_retries=5)
+    api = api_on(emu.base_url, clock, tmp_path / "s", max_retries=5)
     with pytest.raises(errors.UnavailableError) as info:
         _create(api)
     assert info.value.status is None  # a connection error: the reply was lost
@@ -179,7 +175,7 @@ def test_connection_refused_is_unavailable(clock, tmp_path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    api = _api(f"http://127.0.0.1:{port}", clock, tmp_path, max_retries=0)
+    api = api_on(f"http://127.0.0.1:{port}", clock, tmp_path / "s", max_retries=0)
     with pytest.raises(errors.RefusedError) as info:
         api.retrieve("msgbatch_x")
     assert f"could not connect to http://127.0.0.1:{port}" in str(info.value)
@@ -189,7 +185,7 @@ def test_connection_refused_is_unavailable(clock, tmp_path) -> None:
 
 def test_dropped_results_stream_raises_stream_dropped(make_emulator, clock, tmp_path) -> None:
     emu = make_emulator(drop_rate=1.0)
-    api = _api(emu.base_url, clock, tmp_path)
+    api = api_on(emu.base_url, clock, tmp_path / "s")
     batch = _create(api, REQUESTS * 1)
     clock.advance(3600)
     ended = api.retrieve(batch["id"])
@@ -245,8 +241,7 @@ def test_sdk_retries_are_reported_to_the_caller(make_emulator, clock, tmp_path) 
     # (A refused connection is not retried at all: tests/test_unreachable.py.)
     emu = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"retrieve"}))
     outbox = Outbox()
-    settings = Settings.resolve(state_dir=tmp_path, base_url=emu.base_url, emulator=False)
-    api = connect_api(settings, clock=clock, max_retries=1, outbox=outbox)
+    api = api_on(emu, clock, tmp_path, max_retries=1, outbox=outbox)
     with pytest.raises(errors.UnavailableError) as info:
         api.retrieve("msgbatch_x")
     waits = outbox.drain()

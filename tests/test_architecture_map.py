@@ -4,9 +4,9 @@ batchctl is named in it (as a codemap heading), so a move that forgets the map f
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 MAP = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
 
 

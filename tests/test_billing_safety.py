@@ -11,11 +11,8 @@ from typing import Any
 import pytest
 
 from batchctl.core.state.store import Store
-from tests.lifecycle_support import run_on, write_requests
-
-
-def remote(emu: Any) -> list[dict[str, Any]]:
-    return [b.to_dict() for b in emu.client().messages.batches.list(limit=100)]
+from tests.support.files import write_requests
+from tests.support.runs import cli_on, on
 
 
 @pytest.fixture
@@ -27,13 +24,13 @@ def test_a_failed_forced_submit_hints_wait_never_force(make_emulator: Any, clock
                                                       requests_file: Path) -> None:
     """(`run --force --timeout` hints `wait` and `results`: tests/test_hints.py.)"""
     down = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"create"}), seed=1)
-    forced = run_on(down, clock, "submit", "--force", str(requests_file))
+    forced = on(down, clock, "submit", "--force", str(requests_file))
     assert forced.exit_code == 6, forced.stderr
     assert forced.stdout == ""
     steps = [x for x in forced.stderr.splitlines() if "batchctl" in x and "wait job_" in x]
     assert steps and all("--force" not in x for x in steps)
     assert all("--force" not in x for x in forced.stderr.splitlines() if x.startswith("hint"))
-    assert remote(down) == []  # every create was refused with a 5xx: nothing was made
+    assert down.batches() == []  # every create was refused with a 5xx: nothing was made
 
 
 @pytest.fixture
@@ -42,11 +39,11 @@ def all_expired(tmp_path: Path, make_emulator: Any, clock: Any) -> dict[str, Any
     request file (no blank lines, nothing left out)."""
     emu = make_emulator(expire_rate=1.0, seed=5)
     path = write_requests(tmp_path / "all.jsonl", 3)
-    submitted = run_on(emu, clock, "submit", str(path))
+    submitted = on(emu, clock, "submit", str(path))
     assert submitted.exit_code == 0, submitted.stderr
     clock.advance(3600)
     return {"emu": emu, "path": path, "parent": submitted.stdout.strip(),
-            "run": lambda *a, **k: run_on(emu, clock, *a, **k)}
+            "run": cli_on(emu, clock)}
 
 
 def test_a_retry_equal_to_its_parent_is_sent_not_answered_with_the_parent(
@@ -58,7 +55,7 @@ def test_a_retry_equal_to_its_parent_is_sent_not_answered_with_the_parent(
     (record,) = [json.loads(x) for x in first.stdout.splitlines()]
     child = record["id"]
     assert child != parent and record["parent_id"] == parent and record["existing"] is False
-    assert len(remote(emu)) == 2
+    assert len(emu.batches()) == 2
     store = Store.open(state_dir)
     try:
         retry_file = Path(store.get_batch(child)["request_file"])
@@ -76,13 +73,13 @@ def test_a_retry_equal_to_its_parent_is_sent_not_answered_with_the_parent(
     assert "already resubmitted" in second.stderr and "--force sends them again" in second.stderr
     resubmit = run("submit", str(all_expired["path"]))
     assert resubmit.exit_code == 0 and "already submitted" in resubmit.stderr
-    assert len(remote(emu)) == 2
+    assert len(emu.batches()) == 2
     # --force sends it again, still as a retry of the same parent.
     forced = run("retry-failed", parent, "--force", "--json")
     assert forced.exit_code == 0, forced.stderr
     (again,) = [json.loads(x) for x in forced.stdout.splitlines()]
     assert again["id"] not in (parent, child) and again["parent_id"] == parent
-    assert len(remote(emu)) == 3
+    assert len(emu.batches()) == 3
 
 
 def test_a_label_that_cannot_apply_is_said(cli: Any, emulator: Any, requests_file: Path,
@@ -105,4 +102,4 @@ def test_a_label_that_cannot_apply_is_said(cli: Any, emulator: Any, requests_fil
     assert cli("submit", str(unlabelled)).exit_code == 0
     late = cli("submit", "--label", "late", str(unlabelled))
     assert "--label 'late' is not applied" in late.stderr and "with no label" in late.stderr
-    assert len(remote(emulator)) == 2
+    assert len(emulator.batches()) == 2

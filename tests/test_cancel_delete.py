@@ -8,15 +8,9 @@ import re
 import pytest
 
 from batchctl.core.state.store import Store
-from tests.helpers import status_of
-from tests.lifecycle_support import (
-    assert_plain,
-    json_lines,
-    remote_status,
-    sdk_batch,
-    submit,
-    write_requests,
-)
+from tests.support.failures import status_of
+from tests.support.files import json_lines, write_requests
+from tests.support.runs import assert_plain, remote_status, sdk_batch, submit
 
 
 def stored(state_dir, clock, batch_id):

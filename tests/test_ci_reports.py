@@ -7,31 +7,24 @@ import json
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from tests.lifecycle_support import run_on, submit
-
-MODEL = "claude-haiku-4-5"
+from tests.support.files import write_requests
+from tests.support.runs import cli_on, on, submit
 
 
 def write(path: Path, count: int = 4) -> Path:
-    path.write_bytes(b"".join(
-        orjson.dumps({"custom_id": f"r{i}", "params": {
-            "model": MODEL, "max_tokens": 32, "messages": [{"role": "user", "content": f"q{i}"}]}})
-        + b"\n" for i in range(count)))
-    return path
+    return write_requests(path, count, text="q{i}")
 
 
 def test_results_appends_a_step_summary_and_writes_summary_json(
     tmp_path: Path, make_emulator: Any, clock: Any
 ) -> None:
     emulator = make_emulator(error_rate=0.5, seed=3)
-    _, (batch_id,) = submit(lambda *a: run_on(emulator, clock, *a), write(tmp_path / "r.jsonl", 12))
+    _, (batch_id,) = submit(cli_on(emulator, clock), write(tmp_path / "r.jsonl", 12))
     clock.advance(3600)
     step = tmp_path / "step.md"
     step.write_text("earlier step\n")
     out, js = tmp_path / "out.csv", tmp_path / "summary.json"
-    got = run_on(emulator, clock, "results", batch_id, "-o", str(out), "--summary-json", str(js),
+    got = on(emulator, clock, "results", batch_id, "-o", str(out), "--summary-json", str(js),
                  env={"GITHUB_STEP_SUMMARY": str(step)})
     assert got.exit_code == 0, got.stderr
     assert got.stdout == ""
@@ -50,7 +43,7 @@ def test_results_appends_a_step_summary_and_writes_summary_json(
     assert "**Estimated cost:** $" in md
     # JSONL passthrough counts error types too (the fast byte-level path)
     js2 = tmp_path / "s2.json"
-    again = run_on(emulator, clock, "results", batch_id, "--summary-json", str(js2))
+    again = on(emulator, clock, "results", batch_id, "--summary-json", str(js2))
     assert again.exit_code == 0, again.stderr
     assert json.loads(js2.read_text())["error_types"] == data["error_types"]
 

@@ -13,7 +13,7 @@ from batchctl.cli.render.output import next_step
 from batchctl.core.errors import NextStep, UsageError
 from batchctl.core.flags import KEYS, Flag
 from batchctl.core.results.options import Given, build_options
-from tests.helpers import failure
+from tests.support.failures import failure
 
 
 def _options(command: Any) -> set[str]:

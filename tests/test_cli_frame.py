@@ -38,24 +38,6 @@ def test_version() -> None:
     assert result.stdout == f"batchctl {__version__}\n"
 
 
-def test_help_does_not_import_anthropic() -> None:
-    code = (
-        "import sys\n"
-        "from batchctl.cli.app import main\n"
-        "sys.argv = ['batchctl', '--help']\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit as e:\n"
-        "    assert e.code in (0, None), e.code\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('anthropic', 'httpx2', 'pydantic'))\n"
-        "print('LOADED:' + ','.join(bad))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip().endswith("LOADED:"), out[-300:]
-
-
 def test_emulator_and_base_url_conflict_is_a_usage_error() -> None:
     result = invoke(["--emulator", "--base-url", "http://127.0.0.1:1", "state", "path"])
     assert result.exit_code == 2

@@ -7,8 +7,9 @@ import ast
 from pathlib import Path
 
 from batchctl.cli.app import COMMAND_MODULES
+from tests.support.paths import PACKAGE
 
-CLI = Path(__file__).resolve().parent.parent / "batchctl" / "cli"
+CLI = PACKAGE / "cli"
 COMMANDS = CLI / "commands"
 RENDER = CLI / "render"
 

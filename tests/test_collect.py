@@ -14,27 +14,23 @@ import orjson
 
 from batchctl.core.state.store import Store
 from batchctl.core.workflows import collect as core
-from tests.conftest import API_KEY, on
-from tests.helpers import FakeClock, claim_owners
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import warm
+from tests.support.clock import FakeClock
+from tests.support.files import write_requests
+from tests.support.processes import child_env
+from tests.support.runs import cli_on, on
+from tests.support.runs import submit as tracked_submit
+from tests.support.stores import BATCH, claim_owners, new_job, record
 
 
 def request_file(path: Path, n: int, tag: str) -> Path:
-    lines = [
-        orjson.dumps({"custom_id": f"{tag}-{i}", "params": {
-            "model": "claude-haiku-4-5", "max_tokens": 16,
-            "messages": [{"role": "user", "content": f"{tag} question {i}"}]}})
-        for i in range(n)
-    ]
-    path.write_bytes(b"\n".join(lines) + b"\n")
-    return path
+    return write_requests(path, n, f"{tag}-", f"{tag} question {{i}}", max_tokens=16)
 
 
 def submit(emu, clock, path: Path, *extra: str) -> str:
-    result = on(emu, clock, "submit", str(path), *extra)
-    assert result.exit_code == 0, result.stderr
-    return result.stdout.strip()
+    """The one batch of a submit."""
+    _, (batch_id,) = tracked_submit(cli_on(emu, clock), path, *extra)
+    return batch_id
 
 
 def test_collects_each_ended_batch_once_into_named_files(tmp_path, emulator, clock):
@@ -127,10 +123,7 @@ def test_only_batches_of_the_api_in_use(tmp_path, make_emulator, clock):
 
 def _tracked(state_dir: Path, clock: FakeClock) -> Store:
     store = Store.open(state_dir, clock=clock)
-    job = store.insert_job(base_url="http://x", request_file="/r", source="r", sha256="0",
-                           byte_size=1, request_count=1, part_count=1, split_key="1-1")
-    store.record_batch({"id": "msgbatch_1"}, job_id=job["id"], part=1, base_url="http://x",
-                       request_file="/r", sha256="0", byte_size=1, request_count=1)
+    record(store, new_job(store), dict(BATCH, id="msgbatch_1"))
     return store
 
 
@@ -208,17 +201,11 @@ def test_two_overlapping_collect_processes_download_each_batch_once(tmp_path, cl
         ids = [submit(emu, clock, request_file(tmp_path / f"r{i}.jsonl", 2, f"r{i}"))
                for i in range(5)]
         out = tmp_path / "out"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-        env.update(ANTHROPIC_API_KEY=API_KEY, BATCHCTL_HOME=str(state_dir),
-                   PYTHONPATH=str(ROOT))
-        cmd = [sys.executable, "-m", "batchctl", "--base-url", server.base_url, "collect",
-               "--dir", str(out), "--json"]
+        args = ["--base-url", server.base_url, "collect", "--dir", str(out), "--json"]
         procs = {}
         for who in ("A", "B"):
-            procs[who] = subprocess.Popen(
-                cmd, env={**env, "ANTHROPIC_CUSTOM_HEADERS": f"X-Collector: {who}"},
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )
+            env = child_env(state_dir, ANTHROPIC_CUSTOM_HEADERS=f"X-Collector: {who}")
+            procs[who] = warm.spawn(args, env)
             if who == "A":
                 while not downloads and procs["A"].poll() is None:
                     threading.Event().wait(0.05)

@@ -9,7 +9,7 @@ import pytest
 from batchctl.cli.app import COMMANDS, load_command
 from batchctl.cli.helptext import _first_paragraph
 from tests.helpers import invoke
-from tests.test_help_pages import run_main
+from tests.support.processes import run_main
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))

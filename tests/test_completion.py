@@ -13,7 +13,7 @@ import pytest
 from batchctl.core.completion import complete_refs
 from batchctl.core.settings import EMULATOR_BASE_URL
 from batchctl.core.state.store import DB_NAME, Store
-from tests.helpers import FakeClock
+from tests.support.clock import FakeClock
 
 REAL = "https://api.anthropic.com"
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.lifecycle_support import remote_status, sdk_batch
-from tests.reliability.support import batchctl_cmd, child_env
+from tests.support.processes import batchctl_cmd, child_env
+from tests.support.runs import remote_status, sdk_batch
 
 PROMPT = b"[y/N]: "
 

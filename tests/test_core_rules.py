@@ -18,9 +18,10 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
-CORE = Path(__file__).resolve().parent.parent / "batchctl" / "core"
+from tests.support.paths import PACKAGE
+
+CORE = PACKAGE / "core"
 MAX_PARAMETERS = 8
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
 

@@ -7,8 +7,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import failure, request, write_jsonl
-from tests.lifecycle_support import submit
+from tests.support.failures import failure
+from tests.support.files import request, write_jsonl
+from tests.support.runs import submit
 
 MODEL = "claude-haiku-4-5"
 TOOL = {"name": "lookup", "description": "Find a thing.",

@@ -10,22 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from batchctl.cli.app import COMMAND_MODULES, COMMANDS, load_command
+from batchctl.cli.app import COMMAND_MODULES, load_command
 from tests.helpers import invoke
+from tests.support.runs import command_paths
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def command_paths() -> list[tuple[str, ...]]:
-    """Every command of the app, sub-commands of groups included: ("state", "path")..."""
-    found: list[tuple[str, ...]] = []
-    for name in COMMANDS:
-        subs = getattr(load_command(name), "commands", None)
-        if subs:
-            found += [(name, sub) for sub in subs]
-        else:
-            found.append((name,))
-    return found
 
 
 def required_arguments(path: tuple[str, ...]) -> list[str]:

@@ -13,8 +13,8 @@ import orjson
 import pytest
 
 from batchctl.core.results import csvout
-from tests.helpers import read_csv, request
-from tests.lifecycle_support import submit
+from tests.support.files import read_csv, request, write_jsonl
+from tests.support.runs import cli_on, on, submit
 
 MODEL = "claude-sonnet-4-6"
 CLASSIFY = {
@@ -61,12 +61,8 @@ REQUESTS = [
 
 
 @pytest.fixture
-def ended(tmp_path: Path, cli: Any, clock: Any) -> str:
-    path = tmp_path / "req.jsonl"
-    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in REQUESTS))
-    _, (batch_id,) = submit(cli, path)
-    clock.advance(3600)
-    return batch_id
+def ended_requests() -> list[dict[str, Any]]:
+    return REQUESTS
 
 
 def by_id(rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
@@ -77,8 +73,8 @@ def messages(jsonl: bytes) -> dict[str, dict[str, Any]]:
     return {r["custom_id"]: r for r in map(json.loads, jsonl.splitlines())}
 
 
-def test_the_stand_in_model_answers_in_the_shape_the_request_asks_for(ended: str, cli: Any) -> None:
-    got = cli("results", ended)
+def test_the_stand_in_model_answers_in_the_shape_the_request_asks_for(ended: Any, cli: Any) -> None:
+    got = cli("results", ended.id)
     assert got.exit_code == 0, got.stderr
     lines = messages(got.stdout_bytes)
     forced = lines["forced"]["result"]["message"]
@@ -100,10 +96,10 @@ def test_the_stand_in_model_answers_in_the_shape_the_request_asks_for(ended: str
     assert think[0]["signature"]
 
 
-def test_default_csv_adds_tool_use_and_leaves_thinking_out(ended: str, cli: Any,
+def test_default_csv_adds_tool_use_and_leaves_thinking_out(ended: Any, cli: Any,
                                                           tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
-    got = cli("results", ended, "-o", str(out))
+    got = cli("results", ended.id, "-o", str(out))
     assert got.exit_code == 0, got.stderr
     assert got.stdout == ""
     data = out.read_bytes()
@@ -116,24 +112,24 @@ def test_default_csv_adds_tool_use_and_leaves_thinking_out(ended: str, cli: Any,
     assert b"does not think" not in data
 
 
-def test_thinking_column_on_request(ended: str, cli: Any, tmp_path: Path) -> None:
+def test_thinking_column_on_request(ended: Any, cli: Any, tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
-    got = cli("results", ended, "--thinking", "-o", str(out))
+    got = cli("results", ended.id, "--thinking", "-o", str(out))
     assert got.exit_code == 0, got.stderr
     rows = by_id(read_csv(out.read_bytes()))
     assert "does not think" in rows["think"]["thinking"]
     assert rows["plain"]["thinking"] == ""
 
 
-def test_thinking_needs_csv(ended: str, cli: Any) -> None:
-    got = cli("results", ended, "--thinking")
+def test_thinking_needs_csv(ended: Any, cli: Any) -> None:
+    got = cli("results", ended.id, "--thinking")
     assert got.exit_code == 2
     assert "--thinking" in got.stderr and got.stdout == ""
 
 
-def test_extract_json_writes_keys_as_columns(ended: str, cli: Any, tmp_path: Path) -> None:
+def test_extract_json_writes_keys_as_columns(ended: Any, cli: Any, tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
-    got = cli("results", ended, "--extract", "json", "-o", str(out))
+    got = cli("results", ended.id, "--extract", "json", "-o", str(out))
     assert got.exit_code == 0, got.stderr
     data = out.read_bytes()
     header = data.split(b"\r\n", 1)[0].decode().split(",")
@@ -156,8 +152,8 @@ def test_extract_json_writes_keys_as_columns(ended: str, cli: Any, tmp_path: Pat
     assert all(rows["plain"][h] == "" for h in header if h.startswith("json."))
 
 
-def test_extract_tool_picks_the_tool(ended: str, cli: Any) -> None:
-    got = cli("results", ended, "--extract", "tool:lookup", "--format", "csv")
+def test_extract_tool_picks_the_tool(ended: Any, cli: Any) -> None:
+    got = cli("results", ended.id, "--extract", "tool:lookup", "--format", "csv")
     assert got.exit_code == 0, got.stderr
     rows = by_id(read_csv(got.stdout_bytes))
     assert rows["auto"]["json.q"] == "please lookup blue hats"
@@ -166,9 +162,9 @@ def test_extract_tool_picks_the_tool(ended: str, cli: Any) -> None:
     assert [h for h in rows["auto"] if h.startswith("json.")] == ["json.q"]
 
 
-def test_extract_jsonl_adds_extracted_beside_the_untouched_result(ended: str, cli: Any) -> None:
-    raw = messages(cli("results", ended).stdout_bytes)
-    got = cli("results", ended, "--extract", "json")
+def test_extract_jsonl_adds_extracted_beside_the_untouched_result(ended: Any, cli: Any) -> None:
+    raw = messages(cli("results", ended.id).stdout_bytes)
+    got = cli("results", ended.id, "--extract", "json")
     assert got.exit_code == 0, got.stderr
     lines = messages(got.stdout_bytes)
     assert set(lines) == set(raw)
@@ -180,7 +176,7 @@ def test_extract_jsonl_adds_extracted_beside_the_untouched_result(ended: str, cl
     assert lines["plain"]["extracted"] is None
     assert lines["plain"]["extract_error"].startswith("the text is not JSON")
     # the result's bytes are the API's own
-    plain_bytes = cli("results", ended).stdout_bytes
+    plain_bytes = cli("results", ended.id).stdout_bytes
     for line in got.stdout_bytes.splitlines():
         head = line[: line.index(b',"extracted":')]
         assert head in plain_bytes
@@ -188,14 +184,11 @@ def test_extract_jsonl_adds_extracted_beside_the_untouched_result(ended: str, cl
 
 def test_extract_errors_for_failed_results_stay_empty(tmp_path: Path, make_emulator: Any,
                                                       clock: Any) -> None:
-    from tests.lifecycle_support import run_on
-
     emulator = make_emulator(error_rate=1.0)
-    path = tmp_path / "req.jsonl"
-    path.write_bytes(orjson.dumps(REQUESTS[0]) + b"\n")
-    _, (batch_id,) = submit(lambda *a: run_on(emulator, clock, *a), path)
+    path = write_jsonl(tmp_path / "req.jsonl", REQUESTS[:1])
+    _, (batch_id,) = submit(cli_on(emulator, clock), path)
     clock.advance(3600)
-    got = run_on(emulator, clock, "results", batch_id, "--extract", "json", "--format", "csv")
+    got = on(emulator, clock, "results", batch_id, "--extract", "json", "--format", "csv")
     assert got.exit_code == 0, got.stderr
     (row,) = read_csv(got.stdout_bytes)
     assert row["result_type"] == "errored"
@@ -203,8 +196,8 @@ def test_extract_errors_for_failed_results_stay_empty(tmp_path: Path, make_emula
 
 
 @pytest.mark.parametrize("spec", ["yaml", "tool:", "tool"])
-def test_bad_extract_is_a_usage_error(ended: str, cli: Any, spec: str) -> None:
-    got = cli("results", ended, "--extract", spec)
+def test_bad_extract_is_a_usage_error(ended: Any, cli: Any, spec: str) -> None:
+    got = cli("results", ended.id, "--extract", spec)
     assert got.exit_code == 2
     assert "--extract must be 'json' or 'tool:NAME'" in got.stderr
     assert got.stdout == ""

@@ -12,21 +12,19 @@ import pytest
 
 from batchctl.core import errors
 from batchctl.core.events import Note, Outbox
-from batchctl.core.settings import Settings
-from tests.conftest import connect_api
-from tests.conftest import on as run
-from tests.helpers import request, write_jsonl
+from tests.support.files import request, write_requests
+from tests.support.runs import api_on, on
 
 
 @pytest.fixture
 def three(tmp_path: Path) -> Path:
-    return write_jsonl(tmp_path / "three.jsonl", [request(f"r{i}", f"question {i}") for i in range(3)])
+    return write_requests(tmp_path / "three.jsonl", 3, text="question {i}")
 
 
 def test_run_rides_out_404s_after_create_and_after_the_end(make_emulator, clock, three, tmp_path):
     emulator = make_emulator(flaky_404_seconds=5, processing_seconds=30)
     out = tmp_path / "answers.jsonl"
-    result = run(emulator, clock, "run", str(three), "-o", str(out))
+    result = on(emulator, clock, "run", str(three), "-o", str(out))
     assert result.exit_code == 0, result.stderr
     notes = [line for line in result.stderr.splitlines() if "anthropic-sdk-python#1432" in line]
     assert len(notes) >= 2  # once after the create, once after the end
@@ -37,7 +35,7 @@ def test_run_rides_out_404s_after_create_and_after_the_end(make_emulator, clock,
 def test_an_id_never_created_here_gets_its_404_at_once(make_emulator, clock):
     emulator = make_emulator(flaky_404_seconds=5)
     foreign = emulator.client().messages.batches.create(requests=[request("a")])  # not via batchctl
-    result = run(emulator, clock, "status", foreign.id)
+    result = on(emulator, clock, "status", foreign.id)
     assert result.exit_code == 5
     assert "404" in result.stderr and "#1432" not in result.stderr
     assert clock.sleeps == []
@@ -45,9 +43,9 @@ def test_an_id_never_created_here_gets_its_404_at_once(make_emulator, clock):
 
 def test_a_tracked_batch_still_missing_after_the_grace_is_a_404(make_emulator, clock, three):
     emulator = make_emulator(flaky_404_seconds=600)  # far longer than the minute batchctl waits
-    batch_id = run(emulator, clock, "submit", str(three)).stdout.strip()
+    batch_id = on(emulator, clock, "submit", str(three)).stdout.strip()
     start = clock.time()
-    result = run(emulator, clock, "status", batch_id)
+    result = on(emulator, clock, "status", batch_id)
     assert result.exit_code == 5
     assert clock.time() - start == 60  # bounded: about a minute, then the 404 stands
     assert "#1432" in result.stderr
@@ -55,9 +53,8 @@ def test_a_tracked_batch_still_missing_after_the_grace_is_a_404(make_emulator, c
 
 def test_results_404_just_after_the_end_is_retried(make_emulator, clock, tmp_path):
     emulator = make_emulator(flaky_404_seconds=5, processing_seconds=10)
-    settings = Settings.resolve(state_dir=tmp_path / "s", base_url=emulator.base_url, emulator=False)
     outbox = Outbox()
-    api = connect_api(settings, clock=clock, outbox=outbox)
+    api = api_on(emulator, clock, tmp_path / "s", outbox=outbox)
     body = orjson.dumps({"requests": [request("a"), request("b")]})
     api.create(lambda: [body], len(body))
     clock.advance(11)  # ended a second ago: list shows it ended, results still answer 404

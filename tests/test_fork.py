@@ -124,16 +124,16 @@ def test_errors_pickle_with_every_attribute(exc: errors.BatchctlError) -> None:
 
 
 def test_submit_through_the_fork_reports_problems_and_submits(emulator, tmp_path) -> None:
-    from tests.conftest import API_KEY
+    """In a process of its own (single-threaded, so submit checks the file in a forked child)."""
+    from tests.support import warm
+    from tests.support.emulators import API_KEY
 
     env = {"ANTHROPIC_API_KEY": API_KEY, "BATCHCTL_HOME": str(tmp_path / "state"),
            "PATH": "/usr/bin:/bin"}
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"custom_id": "a", "params": {}}\n{"custom_id": "a"}\n')
-    run = lambda path: subprocess.run(  # noqa: E731
-        [sys.executable, "-m", "batchctl", "--base-url", emulator.base_url, "submit", str(path)],
-        capture_output=True, text=True, env=env, timeout=120,
-    )
+    run = lambda path: warm.run(  # noqa: E731
+        ["--base-url", emulator.base_url, "submit", str(path)], env, timeout=120)
     refused = run(bad)
     assert refused.returncode == 3 and refused.stdout == ""
     assert f"{bad}:1: params.model is missing" in refused.stderr

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.lifecycle_support import write_requests
+from tests.support.files import write_requests
 
 DAY = 86400.0
 

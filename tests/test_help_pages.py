@@ -5,13 +5,12 @@ SECONDS) instead of showing types (<bool>, <list[str]>, {ref}, [refs]...), and h
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 
 from tests.helpers import invoke
-from tests.test_error_style import command_paths
+from tests.support.processes import run_main
+from tests.support.runs import command_paths
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TYPE_LABELS = re.compile(r"<(bool|str|int|float|file|dir|path|list\[[^\]]*\])[^>]*>|\[[a-z_]+\]\.\.\.")
@@ -80,26 +79,6 @@ def test_option_lines_name_their_values() -> None:
     root = help_page((), tty=False)
     assert "--state-dir DIR" in root and "--base-url URL" in root
     assert "Commands:\n  submit " in root and "  state " in root
-
-
-def run_main(argv: list[str], *, terminal: bool = False) -> tuple[str, list[str]]:
-    """``batchctl ARGV`` (exit 0) in a fresh interpreter: what it wrote to stdout, and the
-    modules it had imported by the end."""
-    code = (
-        "import os, sys\n"
-        f"os.environ['BATCHCTL_FORCE_TTY'] = {'1' if terminal else ''!r}\n"
-        "from batchctl.cli.app import main\n"
-        f"sys.argv = ['batchctl', *{argv!r}]\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit as e:\n"
-        "    assert e.code in (0, None), e.code\n"
-        "print('\\nLOADED:' + ','.join(sorted(sys.modules)))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
-    page, _, loaded = out.rpartition("\nLOADED:")
-    return page, loaded.strip().split(",")
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["status", "--help"], ["state", "path", "--help"]])

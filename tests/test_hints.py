@@ -16,9 +16,10 @@ from batchctl.core.settings import Settings
 from batchctl.core.tracking.lifecycle import record
 from batchctl.core.workflows.advice import retry_step
 from batchctl.emulator import EmulatorConfig
-from tests.conftest import connect_api
-from tests.helpers import FakeClock, invoke
-from tests.lifecycle_support import json_lines, request, write_requests
+from tests.helpers import invoke
+from tests.support.clock import FakeClock
+from tests.support.files import json_lines, request, write_requests
+from tests.support.runs import api_on
 
 HINTED = re.compile(r"^(?:hint: )?[^:\n]+: (batchctl (?:--\S+ )*[a-z-]+\b.*)$", re.MULTILINE)
 
@@ -144,8 +145,7 @@ def _ended_batch(make_emulator: Any, tmp_path: Path, clock: FakeClock, params: d
         batch = client.messages.batches.create(
             requests=[{"custom_id": f"r{i}", "params": params} for i in range(3)])
     clock.advance(2)
-    settings = Settings(state_dir=tmp_path / "s", emulator=False, base_url=emulator.base_url)
-    api = connect_api(settings, clock=clock)
+    api = api_on(emulator, clock, tmp_path / "s")
     return api, record(api.retrieve(batch.id), None)
 
 

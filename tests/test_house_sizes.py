@@ -4,9 +4,9 @@ about 400 lines, no class over about 200. The limits below leave a little slack 
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "batchctl"
+from tests.support.paths import PACKAGE
+
 MAX_MODULE_LINES = 420
 MAX_CLASS_LINES = 210
 

@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 
 from batchctl.core.results import csvout
-from tests.helpers import read_csv, request
-from tests.lifecycle_support import submit
+from tests.support.files import read_csv, request
+from tests.support.runs import submit
 
 MODEL = "claude-sonnet-4-6"
 DATA = (

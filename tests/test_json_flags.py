@@ -3,12 +3,9 @@ puts the summary on stdout when `-o` takes the results."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import orjson
 
-ROOT = Path(__file__).resolve().parent.parent
-QUESTIONS = ROOT / "samples" / "questions.jsonl"
+from tests.support.paths import QUESTIONS
 
 
 def test_run_and_results_json_with_o_print_the_summary(cli, tmp_path, clock):

@@ -6,20 +6,11 @@ from __future__ import annotations
 import pytest
 
 from batchctl.cli.render.batches import TSV_COLUMNS
-from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
 from batchctl.core.tracking.listing import ALL_PAGE, list_remote
-from tests.conftest import API_KEY, connect_api
 from tests.helpers import invoke
-from tests.lifecycle_support import (
-    assert_plain,
-    closed_port_url,
-    json_lines,
-    sdk_batch,
-    sdk_batches,
-    submit,
-    write_requests,
-)
+from tests.support.files import json_lines, write_requests
+from tests.support.runs import api_on, assert_plain, closed_port_url, on, sdk_batch, sdk_batches, submit
 
 
 @pytest.fixture
@@ -53,14 +44,13 @@ def test_all_pages_through_every_batch(cli, forty_five):
 
 def test_core_paging_follows_the_cursor_page_by_page(emulator, state_dir, clock):
     newest_first = list(reversed(sdk_batches(emulator, ALL_PAGE + 5)))
-    settings = Settings.resolve(state_dir=state_dir, base_url=emulator.base_url)
-    api = connect_api(settings, clock=clock)
+    api = api_on(emulator, clock, state_dir)
     store = Store.open(state_dir, clock=clock)
     try:
-        every = list(list_remote(api, store, base_url=settings.base_url, limit=None))
+        every = list(list_remote(api, store, base_url=api.base_url, limit=None))
         assert [r["id"] for r in every] == newest_first  # 2 pages: 100 + 5
         limit = ALL_PAGE + 2  # a filtered listing reads ALL_PAGE a page: stops inside the second
-        some = list(list_remote(api, store, base_url=settings.base_url, limit=limit,
+        some = list(list_remote(api, store, base_url=api.base_url, limit=limit,
                                 status="in_progress"))
         assert [r["id"] for r in some] == newest_first[:limit]
     finally:
@@ -143,8 +133,7 @@ def test_bad_flags_are_exit_2(cli, args):
 def test_no_key_is_exit_4_api_down_is_exit_6_corrupt_store_is_exit_7(cli, state_dir):
     no_key = cli("list", env={"ANTHROPIC_API_KEY": None})
     assert no_key.exit_code == 4
-    down = invoke(["--base-url", closed_port_url(), "list"], env={"ANTHROPIC_API_KEY": API_KEY},
-                  api_max_retries=0)
+    down = on(closed_port_url(), None, "list", api_max_retries=0)
     assert down.exit_code == 6
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "batchctl.db").write_bytes(b"garbage" * 500)

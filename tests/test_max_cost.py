@@ -5,28 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from batchctl.core.catalog.prices import batch_cost
+from tests.support.files import write_requests
 
 MODEL = "claude-haiku-4-5"
 
 
 def write(path: Path, count: int = 10, max_tokens: int = 1000, model: str = MODEL) -> Path:
-    lines = (
-        orjson.dumps({"custom_id": f"r{i}", "params": {
-            "model": model, "max_tokens": max_tokens,
-            "messages": [{"role": "user", "content": "x" * 400}]}}) + b"\n"
-        for i in range(count)
-    )
-    path.write_bytes(b"".join(lines))
-    return path
-
-
-def batches_on(emulator: Any) -> list[Any]:
-    with emulator.client() as client:
-        return list(client.messages.batches.list())
+    """``count`` requests of a 400-character prompt."""
+    return write_requests(path, count, text="x" * 400, max_tokens=max_tokens, model=model)
 
 
 def test_over_the_cap_nothing_is_sent(tmp_path: Path, cli: Any, emulator: Any) -> None:
@@ -42,7 +31,7 @@ def test_over_the_cap_nothing_is_sent(tmp_path: Path, cli: Any, emulator: Any) -
     most = int(got.stderr.split("max_tokens of at most ", 1)[1].split(" ", 1)[0])
     assert input_cost + most * per_token <= 0.01 < input_cost + (most + 1) * per_token
     assert "on every request (now 1,000 on average)" in got.stderr
-    assert batches_on(emulator) == []
+    assert emulator.batches() == []
     # the suggestion holds: at that max_tokens the file passes
     fitted = cli("submit", str(write(tmp_path / "fit.jsonl", max_tokens=most)), "--max-cost", "0.01")
     assert fitted.exit_code == 0, fitted.stderr
@@ -53,7 +42,7 @@ def test_under_the_cap_it_submits(tmp_path: Path, cli: Any, emulator: Any) -> No
     got = cli("submit", str(path), "--max-cost", "$5")
     assert got.exit_code == 0, got.stderr
     assert got.stdout.startswith("msgbatch_")
-    assert len(batches_on(emulator)) == 1
+    assert len(emulator.batches()) == 1
 
 
 def test_the_environment_sets_a_default_and_the_flag_wins(tmp_path: Path, cli: Any,
@@ -64,7 +53,7 @@ def test_the_environment_sets_a_default_and_the_flag_wins(tmp_path: Path, cli: A
     assert "--max-cost $0.00" in refused.stderr
     allowed = cli("submit", str(path), "--max-cost", "10", env={"BATCHCTL_MAX_COST": "0.001"})
     assert allowed.exit_code == 0, allowed.stderr
-    assert len(batches_on(emulator)) == 1
+    assert len(emulator.batches()) == 1
 
 
 def test_input_alone_over_the_cap_says_no_max_tokens_helps(tmp_path: Path, cli: Any) -> None:
@@ -86,7 +75,7 @@ def test_an_unpriced_model_cannot_be_checked(tmp_path: Path, cli: Any, emulator:
     got = cli("submit", str(path), "--max-cost", "100", "--allow-unknown-model")
     assert got.exit_code == 10
     assert "cannot be checked: no price for model claude-unknown-9" in got.stderr
-    assert batches_on(emulator) == []
+    assert emulator.batches() == []
 
 
 @pytest.mark.parametrize("value", ["five", "-1", "nan"])

@@ -16,7 +16,7 @@ from batchctl.core.settings import DB_NAME
 from batchctl.core.state.db import Database, SQLiteDatabase
 from batchctl.core.state.migrations import MIGRATIONS, RENAMED
 from batchctl.core.state.store import Store
-from tests.helpers import FakeClock
+from tests.support.clock import FakeClock
 
 #: Every migration that has shipped, in order. Append a new migration's name here when it is
 #: added at the end of MIGRATIONS; never change what is here (stores have recorded these names).

@@ -11,12 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
-from tests.conftest import on
-from tests.emulator.test_models_api import model_info, write_models
 from tests.helpers import invoke
+from tests.support.emulators import model_info, write_models
+from tests.support.files import write_params
+from tests.support.runs import on
 
 FETCHED = "the Models API (fetched 2026-09-21 14:13Z)"
 IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBO"}}
@@ -102,12 +102,6 @@ IDS = [case[0] for case in CASES]
 MODEL_RULES = IDS
 
 
-def write(path: Path, *requests: dict[str, Any]) -> Path:
-    path.write_bytes(b"".join(orjson.dumps({"custom_id": f"r{i}", "params": p}) + b"\n"
-                              for i, p in enumerate(requests)))
-    return path
-
-
 @pytest.fixture
 def emu(make_emulator: Any, tmp_path: Path) -> Any:
     return make_emulator(models=write_models(tmp_path / "models.json", *CATALOGUE))
@@ -117,7 +111,7 @@ def emu(make_emulator: Any, tmp_path: Path) -> Any:
 def test_a_request_its_model_refuses_is_refused_with_its_line_rule_and_source(
     tmp_path: Path, emu: Any, clock: Any, rule: str, bad: dict, good: dict, says: str, api: Any
 ) -> None:
-    path = write(tmp_path / "in.jsonl", params(), bad)
+    path = write_params(tmp_path / "in.jsonl", params(), bad)
     result = on(emu, clock, "submit", str(path))
     assert result.exit_code == 3, result.stderr
     assert result.stdout == ""
@@ -126,12 +120,12 @@ def test_a_request_its_model_refuses_is_refused_with_its_line_rule_and_source(
     assert problems[1].startswith(f"{path}:2: {says}"), problems[1]
     assert problems[1].endswith("]") and f"[{rule}; source: " in problems[1]
     assert emu.batches() == []
-    fixed = on(emu, clock, "submit", str(write(tmp_path / "ok.jsonl", params(), good)))
+    fixed = on(emu, clock, "submit", str(write_params(tmp_path / "ok.jsonl", params(), good)))
     assert fixed.exit_code == 0, fixed.stderr
 
 
 def test_model_facts_name_the_catalogue_they_come_from(tmp_path: Path, emu: Any, clock: Any) -> None:
-    result = on(emu, clock, "submit", str(write(tmp_path / "in.jsonl", params("claude-old-1"))))
+    result = on(emu, clock, "submit", str(write_params(tmp_path / "in.jsonl", params("claude-old-1"))))
     assert result.stderr.splitlines()[1].endswith(f"[model-retired; source: {FETCHED}]")
 
 
@@ -153,7 +147,7 @@ def test_the_same_requests_through_the_sdk_end_errored_in_the_emulator(emu: Any)
 def test_a_deprecated_model_is_sent_with_a_warning_giving_its_retirement(
     tmp_path: Path, emu: Any, clock: Any
 ) -> None:
-    path = write(tmp_path / "in.jsonl", params("claude-dep-1"), params("claude-dep-1"))
+    path = write_params(tmp_path / "in.jsonl", params("claude-dep-1"), params("claude-dep-1"))
     result = on(emu, clock, "submit", str(path))
     assert result.exit_code == 0, result.stderr
     assert (f"warning: {path}:1: params.model: claude-dep-1 is deprecated and retires on "
@@ -165,11 +159,11 @@ def test_a_deprecated_model_is_sent_with_a_warning_giving_its_retirement(
 def test_retired_sonnet_4_5_is_refused_and_the_new_models_pass(
     tmp_path: Path, cli: Any, emulator: Any
 ) -> None:
-    retired = cli("submit", str(write(tmp_path / "old.jsonl", params("claude-sonnet-4-5"))))
+    retired = cli("submit", str(write_params(tmp_path / "old.jsonl", params("claude-sonnet-4-5"))))
     assert retired.exit_code == 3
     assert ("params.model: claude-sonnet-4-5 was retired on 2026-11-30: requests naming it fail; "
             "use claude-sonnet-5-5, an active sonnet model") in retired.stderr
-    new = write(tmp_path / "new.jsonl", params("claude-fable-5-2"), params("claude-mythos-5-2"))
+    new = write_params(tmp_path / "new.jsonl", params("claude-fable-5-2"), params("claude-mythos-5-2"))
     sent = cli("submit", "--max-cost", "5", str(new))
     assert sent.exit_code == 0, sent.stderr
     dry = json.loads(cli("submit", "--dry-run", "--json", str(new)).stdout)
@@ -180,7 +174,7 @@ def test_retired_sonnet_4_5_is_refused_and_the_new_models_pass(
 
 
 def test_the_output_300k_beta_raises_max_tokens_in_batches(tmp_path: Path, cli: Any) -> None:
-    path = write(tmp_path / "in.jsonl", params("claude-opus-4-6", max_tokens=300_000))
+    path = write_params(tmp_path / "in.jsonl", params("claude-opus-4-6", max_tokens=300_000))
     refused = cli("submit", str(path))
     assert refused.exit_code == 3
     assert "params.max_tokens: 300000 > 128000, which is the maximum allowed number of output " \
@@ -191,11 +185,11 @@ def test_the_output_300k_beta_raises_max_tokens_in_batches(tmp_path: Path, cli: 
 
 
 def test_a_dry_run_without_a_key_checks_against_the_packaged_table(tmp_path: Path) -> None:
-    path = write(tmp_path / "in.jsonl", params("claude-sonnet-4-5"))
+    path = write_params(tmp_path / "in.jsonl", params("claude-sonnet-4-5"))
     refused = invoke(["submit", "--dry-run", str(path)])
     assert refused.exit_code == 3
     assert "[model-retired; source: the packaged model table as of 2026-12-07]" in refused.stderr
-    ok = invoke(["submit", "--dry-run", "--json", str(write(tmp_path / "ok.jsonl", params(
+    ok = invoke(["submit", "--dry-run", "--json", str(write_params(tmp_path / "ok.jsonl", params(
         "claude-haiku-4-5")))])
     assert json.loads(ok.stdout)["models_from"] == "the packaged model table as of 2026-12-07"
 

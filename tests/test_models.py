@@ -13,9 +13,9 @@ from batchctl.core.catalog.models import packaged_table
 from batchctl.core.location import parse_store
 from batchctl.core.models.catalogue import MAX_AGE
 from batchctl.core.state.store import Store
-from tests.conftest import on
-from tests.emulator.test_models_api import model_info, write_models
 from tests.helpers import invoke
+from tests.support.emulators import model_info, write_models
+from tests.support.runs import on
 
 AS_OF = packaged_table()["as_of"]
 SHOT_120 = """\

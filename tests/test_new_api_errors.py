@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 
 from batchctl.core.api.patience import STORAGE_INTERVAL, STORAGE_WAIT
-from tests.conftest import on
-from tests.helpers import request, write_jsonl
+from tests.support.files import write_requests
+from tests.support.runs import on
 
 
 @pytest.fixture
 def five(tmp_path: Path) -> Path:
-    return write_jsonl(tmp_path / "five.jsonl", [request(f"r{i}", f"question {i}") for i in range(5)])
+    return write_requests(tmp_path / "five.jsonl", 5, text="question {i}")
 
 
 @pytest.mark.parametrize(("kind", "code"), [
@@ -73,7 +73,7 @@ def test_refusals_and_full_contexts_are_counted_apart_everywhere(
     make_emulator: Any, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     emulator = make_emulator(stop_rate=0.5, seed=3)
-    requests = write_jsonl(tmp_path / "req.jsonl", [request(f"r{i}", f"q {i}") for i in range(20)])
+    requests = write_requests(tmp_path / "req.jsonl", 20, text="q {i}")
     out = tmp_path / "answers.csv"
     step = tmp_path / "step.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))

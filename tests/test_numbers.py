@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.progress import Progress
 
 from batchctl.cli.render.progress_bar import CountColumn
-from tests.helpers import invoke, request
-from tests.lifecycle_support import assert_plain
+from tests.helpers import invoke
+from tests.support.files import request
+from tests.support.runs import assert_plain
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "samples" / "questions.jsonl"  # 15 requests, 3,075 bytes

@@ -11,29 +11,16 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import read_csv, request, write_jsonl
-from tests.lifecycle_support import submit
-from tests.test_output_targets import FifoReader
-
-ROOT = Path(__file__).resolve().parent.parent
-QUESTIONS = ROOT / "samples" / "questions.jsonl"
+from tests.support.files import FifoReader, read_csv
+from tests.support.paths import QUESTIONS
 
 
-@pytest.fixture
-def ended(tmp_path: Path, cli: Any, clock: Any) -> str:
-    """A tracked batch of 4 requests, ended."""
-    path = write_jsonl(tmp_path / "req.jsonl", [request(f"r{i}", f"q {i}") for i in range(4)])
-    _, (batch_id,) = submit(cli, path)
-    clock.advance(3600)
-    return batch_id
-
-
-def is_jsonl(data: bytes, count: int = 4) -> bool:
+def is_jsonl(data: bytes, count: int = 6) -> bool:
     lines = data.splitlines()
     return len(lines) == count and all("custom_id" in json.loads(line) for line in lines)
 
 
-def is_csv(data: bytes, count: int = 4) -> bool:
+def is_csv(data: bytes, count: int = 6) -> bool:
     return data.startswith(b"custom_id,result_type,") and len(read_csv(data)) == count
 
 
@@ -69,10 +56,10 @@ def test_run_with_an_unknown_extension_and_format_writes_that_format(
     ],
 )
 def test_results_takes_the_format_from_a_known_extension(
-    ended: str, cli: Any, tmp_path: Path, name: str, expected: str
+    ended: Any, cli: Any, tmp_path: Path, name: str, expected: str
 ) -> None:
     out = tmp_path / name
-    got = cli("results", ended, "-o", str(out))
+    got = cli("results", ended.id, "-o", str(out))
     assert got.exit_code == 0, got.stderr
     assert got.stdout == ""
     assert (is_csv if expected == "csv" else is_jsonl)(out.read_bytes())
@@ -88,68 +75,68 @@ def test_results_takes_the_format_from_a_known_extension(
     ],
 )
 def test_results_refuses_an_unknown_extension(
-    ended: str, cli: Any, tmp_path: Path, name: str, words: str
+    ended: Any, cli: Any, tmp_path: Path, name: str, words: str
 ) -> None:
     out = tmp_path / name
-    got = cli("results", ended, "-o", str(out))
+    got = cli("results", ended.id, "-o", str(out))
     assert got.exit_code == 2
     assert got.stdout == ""
     assert words in got.stderr and str(out) in got.stderr and "--format" in got.stderr
     assert not out.exists()
     assert list(tmp_path.glob(f".{name}.*")) == []  # not even a temp file
-    forced = cli("results", ended, "-o", str(out), "--format", "jsonl")
+    forced = cli("results", ended.id, "-o", str(out), "--format", "jsonl")
     assert forced.exit_code == 0, forced.stderr
     assert is_jsonl(out.read_bytes())
 
 
-def test_a_json_name_is_told_the_jsonl_name(ended: str, cli: Any, tmp_path: Path) -> None:
-    got = cli("results", ended, "-o", str(tmp_path / "answers.json"))
+def test_a_json_name_is_told_the_jsonl_name(ended: Any, cli: Any, tmp_path: Path) -> None:
+    got = cli("results", ended.id, "-o", str(tmp_path / "answers.json"))
     assert got.exit_code == 2
     assert "answers.jsonl" in got.stderr
 
 
 def test_a_symlink_without_an_extension_takes_its_targets(
-    ended: str, cli: Any, tmp_path: Path
+    ended: Any, cli: Any, tmp_path: Path
 ) -> None:
     real = tmp_path / "answers.csv"
     link = tmp_path / "latest"
     link.symlink_to(real.name)
-    got = cli("results", ended, "-o", str(link))
+    got = cli("results", ended.id, "-o", str(link))
     assert got.exit_code == 0, got.stderr
     assert link.is_symlink() and is_csv(real.read_bytes())
     bad = tmp_path / "other"
     bad.symlink_to("sheet.xlsx")
-    refused = cli("results", ended, "-o", str(bad))
+    refused = cli("results", ended.id, "-o", str(bad))
     assert refused.exit_code == 2 and ".xlsx" in refused.stderr
 
 
 @pytest.mark.parametrize("fmt", [None, "csv"])
 def test_a_fifo_with_an_unknown_extension_keeps_working(
-    ended: str, cli: Any, tmp_path: Path, fmt: str | None
+    ended: Any, cli: Any, tmp_path: Path, fmt: str | None
 ) -> None:
     reader = FifoReader(tmp_path / "pipe.xlsx")  # a name is no file type for a FIFO
-    got = cli("results", ended, "-o", str(reader.path), *(["--format", fmt] if fmt else []))
+    got = cli("results", ended.id, "-o", str(reader.path), *(["--format", fmt] if fmt else []))
     assert got.exit_code == 0, got.stderr
     data = reader.join()
     assert is_csv(data) if fmt == "csv" else is_jsonl(data)
 
 
-def test_a_fifo_with_a_known_extension_takes_it(ended: str, cli: Any, tmp_path: Path) -> None:
+def test_a_fifo_with_a_known_extension_takes_it(ended: Any, cli: Any, tmp_path: Path) -> None:
     reader = FifoReader(tmp_path / "pipe.csv")
-    got = cli("results", ended, "-o", str(reader.path))
+    got = cli("results", ended.id, "-o", str(reader.path))
     assert got.exit_code == 0, got.stderr
     assert is_csv(reader.join())
 
 
-def test_dash_is_stdout_in_the_default_format(ended: str, cli: Any) -> None:
-    got = cli("results", ended, "-o", "-")  # /dev/stdout: tests/test_output_targets.py
+def test_dash_is_stdout_in_the_default_format(ended: Any, cli: Any) -> None:
+    got = cli("results", ended.id, "-o", "-")  # /dev/stdout: tests/test_output_targets.py
     assert got.exit_code == 0, got.stderr
     assert is_jsonl(got.stdout.encode())
 
 
-def test_json_with_a_csv_name_is_refused(ended: str, cli: Any, tmp_path: Path) -> None:
+def test_json_with_a_csv_name_is_refused(ended: Any, cli: Any, tmp_path: Path) -> None:
     out = tmp_path / "r.csv"
-    got = cli("results", ended, "-o", str(out), "--json")
+    got = cli("results", ended.id, "-o", str(out), "--json")
     assert got.exit_code == 2
     assert "--json" in got.stderr and got.stdout == ""
     assert not out.exists()

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,28 +14,12 @@ import pytest
 from batchctl.core.atomic import atomic_file, resolve_target
 from batchctl.core.errors import UsageError
 from batchctl.core.state.store import Store
-from tests.conftest import API_KEY
-from tests.test_results import raw_body, request, write
+from tests.support import warm
+from tests.support.files import FifoReader, write_requests
+from tests.support.processes import child_env
+from tests.support.runs import cli_on
 
-
-class FifoReader:
-    """A FIFO at ``path`` and a thread reading it to the end (opening a FIFO to write waits
-    for a reader, as with a shell's `-o >(gzip > x)`)."""
-
-    def __init__(self, path: Path) -> None:
-        os.mkfifo(path)
-        self.path, self.data = path, b""
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self) -> None:
-        with open(self.path, "rb") as fifo:
-            self.data = fifo.read()
-
-    def join(self) -> bytes:
-        self.thread.join(30)
-        assert not self.thread.is_alive(), "the FIFO was never closed by the writer"
-        return self.data
+SONNET = {"model": "claude-sonnet-4-6", "max_tokens": 64}
 
 
 @pytest.fixture
@@ -56,17 +37,6 @@ def device(tmp_path: Path) -> Iterator[Path]:
 
 def is_char_device(path: Path) -> bool:
     return stat.S_ISCHR(os.lstat(path).st_mode)
-
-
-@pytest.fixture
-def ended(tmp_path: Path, emulator: Any, clock: Any, cli: Any) -> tuple[str, bytes]:
-    """A tracked batch of 5 requests, ended; with its results body."""
-    path = write(tmp_path / "req.jsonl", [request(f"r{i}", f"question {i}") for i in range(5)])
-    result = cli("submit", str(path))
-    assert result.exit_code == 0, result.stderr
-    batch_id = result.stdout.strip()
-    clock.advance(3600)
-    return batch_id, raw_body(emulator, batch_id)
 
 
 # -- the writer -----------------------------------------------------------------------------------
@@ -137,8 +107,9 @@ def test_unwritable_targets_are_usage_errors(tmp_path: Path) -> None:
 
 
 # -- every command that writes --------------------------------------------------------------------
-def test_results_into_a_fifo_a_symlink_and_dash(ended: Any, cli: Any, tmp_path: Path) -> None:
-    batch_id, body = ended
+def test_results_into_a_fifo_a_symlink_and_dash(ended: Any, emulator: Any, cli: Any,
+                                                tmp_path: Path) -> None:
+    batch_id, body = ended.id, emulator.results_body(ended.id)
     reader = FifoReader(tmp_path / "fifo")
     into_fifo = cli("results", batch_id, "-o", str(reader.path))
     assert into_fifo.exit_code == 0, into_fifo.stderr
@@ -158,20 +129,17 @@ def test_results_into_a_fifo_a_symlink_and_dash(ended: Any, cli: Any, tmp_path: 
 
 def test_results_to_dev_stdout_in_a_real_process(ended: Any, emulator: Any,
                                                  state_dir: Path) -> None:
-    batch_id, body = ended
-    env = {**os.environ, "ANTHROPIC_API_KEY": API_KEY, "BATCHCTL_HOME": str(state_dir)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "batchctl", "--base-url", emulator.base_url, "results", batch_id,
-         "-o", "/dev/stdout"],
-        env=env, capture_output=True, timeout=60, check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == body
-    assert b"/dev/stdout" in proc.stderr  # the summary names where it went
+    batch_id, body = ended.id, emulator.results_body(ended.id)
+    proc = warm.spawn(["--base-url", emulator.base_url, "results", batch_id, "-o", "/dev/stdout"],
+                      child_env(state_dir), text=False)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert stdout == body
+    assert b"/dev/stdout" in stderr  # the summary names where it went
 
 
 def test_run_into_a_device_leaves_it_a_device(device: Path, cli: Any, tmp_path: Path) -> None:
-    path = write(tmp_path / "req.jsonl", [request(f"d{i}", f"q {i}") for i in range(3)])
+    path = write_requests(tmp_path / "req.jsonl", 3, "d", "q {i}", **SONNET)
     result = cli("run", str(path), "-o", str(device), "--interval", "60")
     assert result.exit_code == 0, result.stderr
     assert is_char_device(device)
@@ -179,11 +147,11 @@ def test_run_into_a_device_leaves_it_a_device(device: Path, cli: Any, tmp_path: 
     assert [p.name for p in device.parent.iterdir()] == ["null"]  # no temp file beside it
 
 
-def test_collect_writes_through_a_symlink_in_its_folder(ended: Any, cli: Any, tmp_path: Path,
-                                                        state_dir: Path) -> None:
+def test_collect_writes_through_a_symlink_in_its_folder(ended: Any, emulator: Any, cli: Any,
+                                                        tmp_path: Path, state_dir: Path) -> None:
     from batchctl.core.workflows.collect import file_name
 
-    batch_id, body = ended
+    batch_id, body = ended.id, emulator.results_body(ended.id)
     folder = tmp_path / "collected"
     folder.mkdir()
     planned = folder / file_name(Store.open(state_dir).get_batch(batch_id), "jsonl")
@@ -197,14 +165,9 @@ def test_collect_writes_through_a_symlink_in_its_folder(ended: Any, cli: Any, tm
 def test_retry_failed_needs_a_regular_file_unless_dry_run(
     tmp_path: Path, make_emulator: Any, clock: Any, state_dir: Path
 ) -> None:
-    from tests.lifecycle_support import run_on
-
     emu = make_emulator(expire_rate=1.0, seed=3)
-
-    def run(*a: Any, **k: Any) -> Any:
-        return run_on(emu, clock, *a, **k)
-
-    path = write(tmp_path / "req.jsonl", [request(f"e{i}", f"q {i}") for i in range(3)])
+    run = cli_on(emu, clock)
+    path = write_requests(tmp_path / "req.jsonl", 3, "e", "q {i}", **SONNET)
     lines = path.read_bytes()
     with open(path, "ab") as f:
         f.write(b"\n")  # so the retry file (no blank lines) differs from its parent's

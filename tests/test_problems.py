@@ -13,7 +13,7 @@ import pytest
 
 from batchctl.core.requests.problems import Problems
 from tests.helpers import invoke
-from tests.lifecycle_support import assert_plain
+from tests.support.runs import assert_plain
 
 
 def request(custom_id: str, **extra: Any) -> str:

@@ -11,14 +11,11 @@ from pathlib import Path
 import pytest
 
 from batchctl.core.state.store import Store
-from tests.helpers import FakeClock, request, write_jsonl
-from tests.test_store import BATCH, _job, open_store  # noqa: F401 - open_store is a fixture
-from tests.test_submit import remote, sizes
-
-
-@pytest.fixture
-def seven(tmp_path: Path) -> Path:
-    return write_jsonl(tmp_path / "seven.jsonl", [request(f"r{i}", f"question {i}") for i in range(7)])
+from tests.support.clock import FakeClock
+from tests.support.emulators import sizes
+from tests.support.files import request, write_jsonl
+from tests.support.runs import cli_on, on
+from tests.support.stores import BATCH, new_job
 
 
 @pytest.fixture
@@ -29,15 +26,7 @@ def queued(make_emulator):
 
 @pytest.fixture
 def qcli(queued, clock):
-    from tests.conftest import API_KEY
-    from tests.helpers import invoke
-
-    def run(*args: str, **kwargs):
-        kwargs.setdefault("clock", clock)
-        return invoke(["--base-url", queued.base_url, *args],
-                      env={"ANTHROPIC_API_KEY": API_KEY}, **kwargs)
-
-    return run
+    return cli_on(queued, clock)
 
 
 def _store(state_dir: Path) -> Store:
@@ -47,7 +36,7 @@ def _store(state_dir: Path) -> Store:
 def test_submit_stops_at_a_full_queue_lists_the_pending_part_and_exits_0(qcli, queued, seven):
     result = qcli("submit", str(seven), "--max-requests", "3")
     assert result.exit_code == 0, result.stderr
-    batches = remote(queued)
+    batches = queued.batches()
     assert sorted(sizes(batches)) == [3, 3]  # parts 1 and 2 fill the queue of 6
     assert result.stdout.split() == [b["id"] for b in reversed(batches)]
     assert "1 of 3 parts of job job_" in result.stderr
@@ -82,18 +71,18 @@ def test_the_same_submit_sends_the_pending_part_once_the_queue_drained(
     again = qcli("submit", str(seven), "--max-requests", "3")
     assert again.exit_code == 0, again.stderr
     assert "not sent yet" not in again.stderr
-    assert sorted(sizes(remote(queued))) == [1, 3, 3]  # part 3 sent, nothing twice
+    assert sorted(sizes(queued.batches())) == [1, 3, 3]  # part 3 sent, nothing twice
     assert len(again.stdout.split()) == 3
     assert store.get_intent(job_id, 3)["state"] == "done"
     third = qcli("submit", str(seven), "--max-requests", "3")
     assert third.exit_code == 0 and "already submitted" in third.stderr
-    assert len(remote(queued)) == 3
+    assert len(queued.batches()) == 3
 
 
 def test_max_queued_keeps_a_margin_without_a_refused_call(qcli, queued, seven, clock, state_dir):
     result = qcli("submit", str(seven), "--max-requests", "3", "--max-queued", "4")
     assert result.exit_code == 0, result.stderr
-    assert sizes(remote(queued)) == [3]
+    assert sizes(queued.batches()) == [3]
     assert "2 of 3 parts of job" in result.stderr and "--max-queued 4" in result.stderr
     store = _store(state_dir)
     job_id = store.batches()[0]["job_id"]
@@ -101,14 +90,14 @@ def test_max_queued_keeps_a_margin_without_a_refused_call(qcli, queued, seven, c
     clock.advance(60)  # part 1 ends: 0 queued, then 3, then 3 + 1 = 4
     again = qcli("submit", str(seven), "--max-requests", "3")  # the margin is remembered
     assert again.exit_code == 0, again.stderr
-    assert sorted(sizes(remote(queued))) == [1, 3, 3]
+    assert sorted(sizes(queued.batches())) == [1, 3, 3]
 
 
 def test_max_queued_below_a_part_is_a_usage_error_before_anything_is_sent(qcli, queued, seven):
     result = qcli("submit", str(seven), "--max-requests", "3", "--max-queued", "2")
     assert result.exit_code == 2
     assert "--max-queued 2 is smaller than a part of 3 requests" in result.stderr
-    assert remote(queued) == [] and result.stdout == ""
+    assert queued.batches() == [] and result.stdout == ""
 
 
 def test_a_job_another_live_process_is_feeding_is_left_to_it(
@@ -127,11 +116,11 @@ def test_a_job_another_live_process_is_feeding_is_left_to_it(
         result = qcli("submit", str(seven), "--max-requests", "3")
         assert result.exit_code == 0, result.stderr
         assert "another batchctl process is sending them" in result.stderr
-        assert len(remote(queued)) == 2
+        assert len(queued.batches()) == 2
     finally:
         holder.communicate("", timeout=30)
     result = qcli("submit", str(seven), "--max-requests", "3")  # its lock died with it
-    assert result.exit_code == 0 and len(remote(queued)) == 3
+    assert result.exit_code == 0 and len(queued.batches()) == 3
 
 
 HOLD_FEED = """
@@ -144,10 +133,10 @@ sys.stdin.read()
 """
 
 
-def test_parts_pending_held_and_intents_on_both_backends(open_store) -> None:  # noqa: F811
+def test_parts_pending_held_and_intents_on_both_backends(open_store) -> None:
     clock = FakeClock()
     store = open_store(clock)
-    job = _job(store, part_count=2)
+    job = new_job(store, part_count=2)
     part = {"first_line": 1, "last_line": 2, "start_offset": 0, "end_offset": 10,
             "request_count": 2, "body_size": 30, "sha256": "cd" * 32, "convert_lines": None}
     parts = [{**part, "part": 1}, {**part, "part": 2, "convert_lines": "[[3,4]]"}]
@@ -192,7 +181,7 @@ def test_wait_job_sends_the_pending_parts_as_the_queue_drains(qcli, queued, seve
     assert result.exit_code == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["processing_status"] for r in records] == ["ended"] * 3
-    assert sorted(sizes(remote(queued))) == [1, 3, 3]  # part 3 went in once, after part 1 ended
+    assert sorted(sizes(queued.batches())) == [1, 3, 3]  # part 3 went in once, after part 1 ended
     assert f"sent part 3 of job {job_id} as msgbatch_" in result.stderr
     assert "3 of 3 batches ended" in result.stderr
 
@@ -219,7 +208,7 @@ def test_a_job_with_nothing_sent_yet_can_be_waited_for(qcli, queued, seven, stat
     assert f"{job_id}: 3 parts (7 requests): 3 pending (7 requests), 0 sent" in status.stderr
     waited = qcli("wait", job_id, "--interval", "5")
     assert waited.exit_code == 0, waited.stderr
-    assert sorted(sizes(remote(queued))) == [1, 3, 3, 6]
+    assert sorted(sizes(queued.batches())) == [1, 3, 3, 6]
 
 
 def test_run_feeds_a_job_larger_than_the_queue_to_the_end(qcli, queued, seven, tmp_path):
@@ -228,23 +217,19 @@ def test_run_feeds_a_job_larger_than_the_queue_to_the_end(qcli, queued, seven, t
     assert result.exit_code == 0, result.stderr
     assert sorted(json.loads(line)["custom_id"] for line in out.read_text().splitlines()) == [
         f"r{i}" for i in range(7)]
-    assert sorted(sizes(remote(queued))) == [1, 3, 3]
+    assert sorted(sizes(queued.batches())) == [1, 3, 3]
     assert "1 more part (1 request) goes in as the API's processing queue drains" in result.stderr
 
 
 # -- request economy ---------------------------------------------------------------------------
 def test_wait_over_many_batches_reads_list_pages_not_one_retrieve_each(make_emulator, clock,
                                                                        tmp_path, state_dir):
-    from tests.conftest import API_KEY
-    from tests.helpers import invoke
-
     # Every retrieve fails: only list pages can tell wait how the 10 batches are doing.
     emu = make_emulator(processing_seconds=30, fault_rate=1.0, fault_endpoints={"retrieve"})
     ten = write_jsonl(tmp_path / "ten.jsonl", [request(f"t{i}") for i in range(10)])
 
     def run(*args: str):
-        return invoke(["--base-url", emu.base_url, *args], env={"ANTHROPIC_API_KEY": API_KEY},
-                      clock=clock, api_max_retries=0)
+        return on(emu, clock, *args, api_max_retries=0)
 
     assert run("submit", str(ten), "--max-requests", "1").exit_code == 0
     result = run("wait", _job_id(state_dir), "--interval", "5")
@@ -253,16 +238,12 @@ def test_wait_over_many_batches_reads_list_pages_not_one_retrieve_each(make_emul
 
 
 def test_status_of_ten_batches_is_one_call(make_emulator, clock, tmp_path, state_dir):
-    from tests.conftest import API_KEY
-    from tests.helpers import invoke
-
     # 11 calls a minute: the 10 creates, then one more. One retrieve per batch would need 10.
     emu = make_emulator(processing_seconds=30, rate_limit=11)
     ten = write_jsonl(tmp_path / "ten.jsonl", [request(f"t{i}") for i in range(10)])
 
     def run(*args: str):
-        return invoke(["--base-url", emu.base_url, *args], env={"ANTHROPIC_API_KEY": API_KEY},
-                      clock=clock, api_max_retries=0)
+        return on(emu, clock, *args, api_max_retries=0)
 
     assert run("submit", str(ten), "--max-requests", "1").exit_code == 0
     result = run("status", _job_id(state_dir), "--json")
@@ -289,15 +270,11 @@ def _store_of(cli) -> Store:
 
 def test_wait_waits_out_a_rate_limit_as_retry_after_asks(make_emulator, clock, tmp_path,
                                                         state_dir):
-    from tests.conftest import API_KEY
-    from tests.helpers import invoke
-
     emu = make_emulator(processing_seconds=20, rate_limit=3)
     one = write_jsonl(tmp_path / "one.jsonl", [request("x")])
 
     def run(*args: str):
-        return invoke(["--base-url", emu.base_url, *args], env={"ANTHROPIC_API_KEY": API_KEY},
-                      clock=clock, api_max_retries=0)
+        return on(emu, clock, *args, api_max_retries=0)
 
     assert run("submit", str(one)).exit_code == 0
     result = run("wait", _job_id(state_dir), "--interval", "1")
@@ -337,11 +314,11 @@ def test_collect_sends_held_parts_and_says_what_is_still_waiting(
     assert result.exit_code == 0, result.stderr
     outcomes = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["action"] for o in outcomes] == ["collected", "collected", "sent", "sent"]
-    assert sorted(sizes(remote(queued))) == [3, 3, 3, 3]
+    assert sorted(sizes(queued.batches())) == [3, 3, 3, 3]
     clock.advance(60)
     again = qcli("collect", "--dir", str(tmp_path / "out"))
     assert again.exit_code == 0 and len(again.stdout.splitlines()) == 2
-    assert len(remote(queued)) == 4  # nothing sent twice
+    assert len(queued.batches()) == 4  # nothing sent twice
 
 
 def test_results_of_a_job_with_parts_not_sent_is_exit_8_not_a_partial_file(

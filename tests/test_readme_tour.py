@@ -9,17 +9,19 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import warm
+from tests.support.paths import ROOT
+from tests.support.processes import shell_env
+
 README = ROOT / "README.md"
 
-pytestmark = pytest.mark.slow  # about fifteen batchctl processes and three 1 s batches
+pytestmark = pytest.mark.slow  # about fifteen batchctl processes
 
 
 @dataclass
@@ -50,22 +52,25 @@ def tour_steps() -> list[Step]:
 
 
 def fresh_clone(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    """A stand-in for a clone after the README's first command (its samples, and `.venv/bin` the
-    virtualenv running these tests), and the environment of a fresh shell: no batchctl on PATH,
-    no ANTHROPIC_ or BATCHCTL_ variable, a HOME of its own."""
+    """A stand-in for a clone after the README's first command (its samples, and a `.venv/bin`
+    whose `batchctl` runs each command as a warm child: tests/support/warm.py), and the
+    environment of a fresh shell: no batchctl on PATH, no ANTHROPIC_ or BATCHCTL_ variable, a
+    HOME of its own."""
     work = tmp_path / "clone"
     (work / ".venv").mkdir(parents=True)
-    (work / ".venv" / "bin").symlink_to(Path(sys.executable).parent)
+    (work / ".venv" / "bin").symlink_to(warm.bin_dir())
     (work / "samples").symlink_to(ROOT / "samples")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
-    env["PATH"] = os.pathsep.join(d for d in env.get("PATH", "").split(os.pathsep)
-                                  if d and not (Path(d) / "batchctl").exists())
-    env.update(
-        HOME=str(tmp_path / "home"),
+    env = shell_env(
+        tmp_path,
         TMPDIR=str(tmp_path),  # where the tour's `mktemp -d` folders go
-        # Faster than the 3 s the README states; the status claim names both states.
-        BATCHCTL_EMULATOR_PROCESSING_SECONDS="1",
+        # Batches end at once, not after the 3 s the README states (the status claim names both
+        # states): with any time to wait, `wait "$id"` polls again only after its first 5 s.
+        # A real process waiting on the real clock: the README's first command, in
+        # tests/test_result_order.py.
+        BATCHCTL_EMULATOR_PROCESSING_SECONDS="0",
     )
+    env["PATH"] = os.pathsep.join(d for d in env["PATH"].split(os.pathsep)
+                                  if d and not (Path(d) / "batchctl").exists())
     return work, env
 
 

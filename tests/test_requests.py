@@ -18,7 +18,7 @@ from batchctl.core.requests.scan import (
     parse_size,
     scan_file,
 )
-from tests.helpers import request
+from tests.support.files import request
 
 req = partial(request, max_tokens=16)
 

@@ -11,12 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import read_csv, request, write_jsonl
-from tests.lifecycle_support import sdk_batch, submit
-from tests.test_results import raw_body
-
-ROOT = Path(__file__).resolve().parent.parent
-QUESTIONS = ROOT / "samples" / "questions.jsonl"
+from tests.support.files import read_csv, request, write_jsonl
+from tests.support.paths import QUESTIONS
+from tests.support.runs import sdk_batch, submit
 
 
 def file_ids(path: Path) -> list[str]:
@@ -24,7 +21,7 @@ def file_ids(path: Path) -> list[str]:
 
 
 def api_ids(emulator: Any, batch_id: str) -> list[str]:
-    return [json.loads(line)["custom_id"] for line in raw_body(emulator, batch_id).splitlines()]
+    return [json.loads(line)["custom_id"] for line in emulator.results_body(batch_id).splitlines()]
 
 
 def csv_ids(data: bytes) -> list[str]:
@@ -56,7 +53,7 @@ def test_run_jsonl_keeps_the_apis_bytes(cli: Any, emulator: Any, tmp_path: Path)
     out = tmp_path / "answers.jsonl"
     got = cli("run", str(QUESTIONS), "-o", str(out))
     assert got.exit_code == 0, got.stderr
-    assert out.read_bytes() == raw_body(emulator, only_batch(emulator))
+    assert out.read_bytes() == emulator.results_body(only_batch(emulator))
     ordered = cli("run", str(QUESTIONS), "-o", str(out), "--order", "input")
     assert ordered.exit_code == 0, ordered.stderr
     assert file_ids(out) == file_ids(QUESTIONS)
@@ -79,7 +76,7 @@ def test_results_csv_of_a_tracked_batch_is_in_input_order(
     assert got.exit_code == 0, got.stderr
     assert csv_ids(got.stdout_bytes) == file_ids(path)
     jsonl = cli("results", batch_id)
-    assert jsonl.stdout_bytes == raw_body(emulator, batch_id)  # JSONL: the API's bytes
+    assert jsonl.stdout_bytes == emulator.results_body(batch_id)  # JSONL: the API's bytes
 
 
 def test_a_missing_request_file_gives_the_apis_order_with_a_warning(

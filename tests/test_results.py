@@ -6,8 +6,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 import time
 from functools import partial
@@ -17,47 +15,29 @@ from typing import Any
 import pytest
 
 from batchctl.core.state.store import Store
-from tests import helpers
-from tests.conftest import API_KEY
-from tests.helpers import read_csv
-from tests.lifecycle_support import run_on, submit
+from tests.support import warm
+from tests.support.files import read_csv, write_jsonl
+from tests.support.files import request as any_request
+from tests.support.processes import child_env
+from tests.support.runs import cli_on, on, submit
 
 MODEL = "claude-sonnet-4-6"
 ANSI = "\x1b["
 
 
-request = partial(helpers.request, model=MODEL, max_tokens=64)
-write = helpers.write_jsonl
-
-
-def raw_body(emulator: Any, batch_id: str) -> bytes:
-    """The results body exactly as the emulator serves it over HTTP (no SDK in between)."""
-    return helpers.raw_get(f"{emulator.base_url}/v1/messages/batches/{batch_id}/results", API_KEY)
-
-
-def served_file(emulator: Any, batch_id: str) -> bytes:
-    """The results file the emulator keeps (what every full download returns)."""
-    return (emulator.data_dir / "results" / f"{batch_id}.jsonl").read_bytes()
+request = partial(any_request, model=MODEL, max_tokens=64)
+write = write_jsonl
 
 
 def ids(jsonl: str | bytes) -> list[str]:
     return [json.loads(line)["custom_id"] for line in jsonl.splitlines() if line.strip()]
 
 
-@pytest.fixture
-def ended(tmp_path: Path, emulator: Any, clock: Any, cli: Any) -> tuple[str, Path]:
-    """A tracked batch of 6 requests, ended."""
-    path = write(tmp_path / "req.jsonl", [request(f"r{i}", f"question {i}") for i in range(6)])
-    _, (batch_id,) = submit(cli, path)
-    clock.advance(3600)
-    return batch_id, path
-
-
 # -- bytes ----------------------------------------------------------------------------------------
 def test_jsonl_is_the_apis_bytes_unchanged(ended: Any, emulator: Any, cli: Any,
                                            tmp_path: Path) -> None:
     batch_id, _ = ended
-    body = raw_body(emulator, batch_id)
+    body = emulator.results_body(batch_id)
     piped = cli("results", batch_id)
     assert piped.exit_code == 0, piped.stderr
     assert piped.stdout_bytes == body
@@ -80,7 +60,7 @@ def test_a_job_gives_its_parts_in_order_and_input_order_across_parts(
     clock.advance(3600)
     whole = cli("results", job)
     assert whole.exit_code == 0, whole.stderr
-    assert whole.stdout_bytes == b"".join(raw_body(emulator, b) for b in parts)
+    assert whole.stdout_bytes == b"".join(emulator.results_body(b) for b in parts)
     assert ids(whole.stdout) != names  # the API's order is shuffled...
     ordered = cli("results", job, "--order", "input")
     assert ordered.exit_code == 0, ordered.stderr
@@ -140,7 +120,7 @@ def test_csv_from_the_emulator_matches_the_jsonl(tmp_path: Path, emulator: Any, 
 def test_only_filters_by_result_type(tmp_path: Path, make_emulator: Any, clock: Any) -> None:
     emu = make_emulator(error_rate=0.3, expire_rate=0.2, seed=4)
     path = write(tmp_path / "req.jsonl", [request(f"f{i}", f"t{i}") for i in range(40)])
-    run = lambda *a, **k: run_on(emu, clock, *a, **k)  # noqa: E731
+    run = cli_on(emu, clock)
     _, (batch_id,) = submit(run, path)
     clock.advance(3600)
     counts = emu.client().messages.batches.retrieve(batch_id).request_counts
@@ -152,7 +132,7 @@ def test_only_filters_by_result_type(tmp_path: Path, make_emulator: Any, clock: 
     assert len(kinds) == counts.errored + counts.expired
     assert f"0 succeeded, {counts.errored} errored, 0 canceled, {counts.expired} expired" in \
         failed.stderr
-    body = raw_body(emu, batch_id).splitlines(keepends=True)
+    body = emu.results_body(batch_id).splitlines(keepends=True)
     assert failed.stdout_bytes == b"".join(x for x in body if b'"type":"succeeded"' not in x)
     bad = run("results", batch_id, "--only", "succeeded,bogus")
     assert bad.exit_code == 2 and "bogus" in bad.stderr and bad.stdout == ""
@@ -187,7 +167,7 @@ def test_a_running_batch_exits_8_and_writes_nothing(tmp_path: Path, cli: Any) ->
 def test_archived_results_exit_5_with_a_clear_message(tmp_path: Path, make_emulator: Any,
                                                       clock: Any) -> None:
     emu = make_emulator(archive_seconds=7200)
-    run = lambda *a, **k: run_on(emu, clock, *a, **k)  # noqa: E731
+    run = cli_on(emu, clock)
     _, (batch_id,) = submit(run, write(tmp_path / "req.jsonl", [request("a", "x")]))
     clock.advance(7201)
     result = run("results", batch_id)
@@ -218,7 +198,7 @@ def test_a_dropped_stream_is_fetched_again_and_comes_out_complete(
     # 4,000 results are ~2.2 MB: cut after 60% of it, some twenty 64 KiB chunks were passed on,
     # so the second download must skip exactly those bytes (checked by their sha256).
     emu = make_emulator(drop_rate=0.5, seed=_drop_seed(0.5, 0.6))
-    run = lambda *a, **k: run_on(emu, clock, *a, **k)  # noqa: E731
+    run = cli_on(emu, clock)
     path = write(tmp_path / "req.jsonl", [request(f"d{i}", f"t{i}") for i in range(count)])
     _, (batch_id,) = submit(run, path)
     clock.advance(3600)
@@ -228,7 +208,7 @@ def test_a_dropped_stream_is_fetched_again_and_comes_out_complete(
     assert result.exit_code == 0, result.stderr
     assert "was cut" in result.stderr and "fetching again" in result.stderr
     got = out.read_bytes() if target == "file" else result.stdout_bytes
-    assert got == served_file(emu, batch_id)  # every byte once, none twice
+    assert got == emu.results_file(batch_id)  # every byte once, none twice
     assert len(ids(got)) == count
     if count > 2000:
         assert re.search(r"cut after [1-9][\d,]{8,} bytes", result.stderr), result.stderr
@@ -238,7 +218,7 @@ def test_a_download_cut_every_time_exits_6_and_leaves_no_file(
     tmp_path: Path, make_emulator: Any, clock: Any
 ) -> None:
     emu = make_emulator(drop_rate=1.0)
-    run = lambda *a, **k: run_on(emu, clock, *a, **k)  # noqa: E731
+    run = cli_on(emu, clock)
     _, (batch_id,) = submit(run, write(tmp_path / "req.jsonl", [request("a", "x" * 300)]))
     clock.advance(3600)
     (tmp_path / "out").mkdir()
@@ -286,7 +266,7 @@ def test_a_process_killed_mid_download_leaves_no_partial_file(
     server = EmulatorServer(stall).start()  # type: ignore[arg-type]
     try:
         emu = type("E", (), {"base_url": server.base_url})()
-        run = lambda *a, **k: run_on(emu, clock, *a, **k)  # noqa: E731
+        run = cli_on(emu, clock)
         # ~550 KB of results: more than the server sends in one go, so half of it is on the wire
         path = write(tmp_path / "req.jsonl", [request(f"k{i}", "y") for i in range(1000)])
         _, (batch_id,) = submit(run, path)
@@ -294,12 +274,8 @@ def test_a_process_killed_mid_download_leaves_no_partial_file(
         out_dir = tmp_path / "out"
         out_dir.mkdir()
         target = out_dir / "results.jsonl"
-        env = {**os.environ, "ANTHROPIC_API_KEY": API_KEY, "BATCHCTL_HOME": str(state_dir)}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "batchctl", "--base-url", server.base_url, "results",
-             batch_id, "-o", str(target)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
+        proc = warm.spawn(["--base-url", server.base_url, "results", batch_id, "-o", str(target)],
+                          child_env(state_dir), text=False)
         try:
             assert stall.started.wait(60), "the download never started"
             deadline = time.monotonic() + 30
@@ -374,7 +350,7 @@ def test_an_unknown_model_gets_no_cost_until_prices_says(tmp_path: Path, make_em
     emu = make_emulator(any_model=True)  # a model the API does not know answers not_found
 
     def cli(*args: str, **kwargs: Any) -> Any:
-        return run_on(emu, clock, *args, **kwargs)
+        return on(emu, clock, *args, **kwargs)
 
     path = write(tmp_path / "req.jsonl", [request("u", "x", model="claude-imaginary-9")])
     _, (batch_id,) = submit(cli, path, "--allow-unknown-model")
@@ -400,7 +376,7 @@ def test_merge_retries_gives_the_newest_result_of_every_request(
     tmp_path: Path, make_emulator: Any, clock: Any
 ) -> None:
     emu = make_emulator(error_rate=0.5, seed=2)
-    run = lambda *a, **k: run_on(emu, clock, *a, **k)  # noqa: E731
+    run = cli_on(emu, clock)
     names = [f"m{i}" for i in range(12)]
     _, (parent,) = submit(run, write(tmp_path / "req.jsonl", [request(n, n) for n in names]))
     clock.advance(3600)

@@ -16,7 +16,7 @@ from batchctl.core.atomic import atomic_file, sweep_stale
 from batchctl.core.errors import UsageError
 from batchctl.core.results import csvout
 from batchctl.core.results.ordering import Spool
-from tests.helpers import read_csv
+from tests.support.files import read_csv
 
 MODEL = "claude-sonnet-4-6"
 

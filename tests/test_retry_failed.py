@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,11 @@ import pytest
 
 from batchctl.core.state.store import Store
 from batchctl.core.workflows.retry import RETRYABLE_ERRORS, Rules
-from tests.lifecycle_support import run_on, submit
-from tests.test_results import request
+from tests.support.files import request as any_request
+from tests.support.runs import cli_on, submit
 
 ANSI = "\x1b["
+request = partial(any_request, model="claude-sonnet-4-6", max_tokens=64)
 
 
 def results_of(run: Any, batch_id: str) -> dict[str, dict[str, Any]]:
@@ -35,7 +37,7 @@ def failed(tmp_path: Path, make_emulator: Any, clock: Any) -> dict[str, Any]:
     request file mixes blank lines, OpenAI-style lines and extra spacing, to show that retry
     lines are copied as written."""
     emu = make_emulator(error_rate=0.25, expire_rate=0.15, seed=11)
-    run = lambda *a, **k: run_on(emu, clock, *a, **k)  # noqa: E731
+    run = cli_on(emu, clock)
     lines = []
     for i in range(40):
         if i % 7 == 3:  # rejected by the API: a block type batchctl does not know only warns
@@ -116,7 +118,7 @@ def test_all_errors_and_include_canceled_widen_the_selection(failed: dict[str, A
 
 def test_include_canceled(tmp_path: Path, make_emulator: Any, clock: Any) -> None:
     emu = make_emulator(processing_seconds=100, cancel_seconds=1)
-    run = lambda *a, **k: run_on(emu, clock, *a, **k)  # noqa: E731
+    run = cli_on(emu, clock)
     path = tmp_path / "req.jsonl"
     path.write_bytes(b"".join(orjson.dumps(request(f"c{i}", f"t{i}")) + b"\n" for i in range(20)))
     _, (batch_id,) = submit(run, path)
@@ -213,7 +215,7 @@ def test_refusals(tmp_path: Path, emulator: Any, cli: Any, clock: Any) -> None:
 def test_a_job_with_failures_in_two_parts(tmp_path: Path, make_emulator: Any,
                                           clock: Any) -> None:
     emu = make_emulator(error_rate=0.4, seed=5)
-    run = lambda *a, **k: run_on(emu, clock, *a, **k)  # noqa: E731
+    run = cli_on(emu, clock)
     path = tmp_path / "req.jsonl"
     path.write_bytes(b"".join(orjson.dumps(request(f"j{i}", f"t{i}")) + b"\n" for i in range(12)))
     job, parts = submit(run, path, "--max-requests", "6")

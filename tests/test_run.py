@@ -5,24 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import orjson
 import pytest
 
-from tests.conftest import API_KEY, on
-
-ROOT = Path(__file__).resolve().parent.parent
-QUESTIONS = ROOT / "samples" / "questions.jsonl"
-
-
-def remote(emu) -> list[dict]:
-    return [b.to_dict() for b in emu.client().messages.batches.list(limit=100)]
+from tests.support import warm
+from tests.support.paths import QUESTIONS, SAMPLES
+from tests.support.processes import child_env
+from tests.support.runs import on
 
 
 @pytest.mark.parametrize("tty", [False, True])
@@ -38,7 +30,7 @@ def test_run_writes_the_results_file_and_reports_on_stderr(cli, emulator, tmp_pa
     assert "submitted 15 requests" in result.stderr
     assert "15 succeeded" in result.stderr
     assert ("\x1b[" in result.stderr) is tty
-    assert len(remote(emulator)) == 1
+    assert len(emulator.batches()) == 1
 
 
 def test_run_streams_jsonl_to_stdout_in_input_order(cli, tmp_path):
@@ -54,11 +46,11 @@ def test_timeout_exits_8_and_the_same_command_resumes_the_same_job(cli, emulator
     assert first.exit_code == 8, first.stderr
     assert "run the same command again" in first.stderr
     assert not out.exists()
-    assert len(remote(emulator)) == 1
+    assert len(emulator.batches()) == 1
     second = cli("run", str(QUESTIONS), "-o", str(out))
     assert second.exit_code == 0, second.stderr
     assert "already submitted" in second.stderr
-    assert len(remote(emulator)) == 1
+    assert len(emulator.batches()) == 1
     assert len(out.read_bytes().splitlines()) == 15
 
 
@@ -74,13 +66,13 @@ def test_exit_status_9_after_writing_results_with_failures(make_emulator, clock,
 
 
 def test_stdin_is_accepted_and_a_rerun_of_the_same_input_resubmits_nothing(cli, emulator):
-    prepared = cli("prepare", str(ROOT / "samples" / "prompts.txt"))
+    prepared = cli("prepare", str(SAMPLES / "prompts.txt"))
     for _ in range(2):
         result = cli("run", "-", "--format", "csv", input=prepared.stdout)
         assert result.exit_code == 0, result.stderr
         assert result.stdout.startswith("custom_id,result_type,")
         assert len(result.stdout.strip().splitlines()) == 6
-    assert len(remote(emulator)) == 1
+    assert len(emulator.batches()) == 1
 
 
 @pytest.mark.parametrize(
@@ -96,31 +88,26 @@ def test_stdin_is_accepted_and_a_rerun_of_the_same_input_resubmits_nothing(cli, 
 def test_nothing_is_sent_on_bad_options_or_a_dry_run(cli, emulator, args, code):
     result = cli("run", str(QUESTIONS), *args)
     assert result.exit_code == code, result.stderr
-    assert remote(emulator) == []
+    assert emulator.batches() == []
 
 
 def test_invalid_file_exits_3_and_sends_nothing(cli, emulator):
-    result = cli("run", str(ROOT / "samples" / "invalid.jsonl"))
+    result = cli("run", str(SAMPLES / "invalid.jsonl"))
     assert result.exit_code == 3
     assert result.stdout == ""
-    assert remote(emulator) == []
+    assert emulator.batches() == []
 
 
 def test_rerun_after_the_process_was_killed_makes_no_second_batch(emulator, clock, tmp_path,
                                                                   state_dir):
-    """Kill a real `python -m batchctl run` once its batch exists, then run the same command:
-    it finds the job, waits, writes the results; the emulator holds exactly one batch."""
+    """Kill a real batchctl process running `run` once its batch exists, then run the same
+    command: it finds the job, waits, writes the results; the emulator holds exactly one batch."""
     out = tmp_path / "answers.csv"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    env.update(ANTHROPIC_API_KEY=API_KEY, BATCHCTL_HOME=str(state_dir), PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "batchctl", "--base-url", emulator.base_url, "run",
-         str(QUESTIONS), "-o", str(out), "--interval", "0.2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
+    proc = warm.spawn(["--base-url", emulator.base_url, "run", str(QUESTIONS), "-o", str(out),
+                       "--interval", "0.2"], child_env(state_dir))
     try:
         deadline = time.monotonic() + 60
-        while not remote(emulator):  # the emulator's clock is frozen: it stays in_progress
+        while not emulator.batches():  # the emulator's clock is frozen: it stays in_progress
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "the batch was never created"
             time.sleep(0.05)
@@ -133,5 +120,5 @@ def test_rerun_after_the_process_was_killed_makes_no_second_batch(emulator, cloc
     clock.advance(61)
     again = on(emulator, clock, "run", str(QUESTIONS), "-o", str(out))
     assert again.exit_code == 0, again.stderr
-    assert len(remote(emulator)) == 1
+    assert len(emulator.batches()) == 1
     assert len(list(csv.DictReader(io.StringIO(out.read_text())))) == 15

@@ -14,11 +14,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.conftest import API_KEY
 from tests.helpers import invoke
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples"
+from tests.support.emulators import API_KEY
+from tests.support.paths import SAMPLES
+from tests.support.processes import shell_env
 
 
 def lines(name: str) -> list[dict]:
@@ -147,15 +146,8 @@ def test_crontab_line_names_the_script():
 
 
 def script_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
-    env.update(
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        HOME=str(tmp_path / "home"),
-        BATCHCTL_HOME=str(tmp_path / "state"),
-        BATCHCTL_EMULATOR="1",
-        BATCHCTL_EMULATOR_PROCESSING_SECONDS="0",
-    )
-    return env
+    return shell_env(tmp_path, BATCHCTL_HOME=str(tmp_path / "state"), BATCHCTL_EMULATOR="1",
+                     BATCHCTL_EMULATOR_PROCESSING_SECONDS="0")
 
 
 def bash(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import request, write_jsonl
+from tests.support.files import request, write_jsonl
 
 SEARCH = [{"type": "web_search_20250305", "name": "web_search", "max_uses": 1}]
 NOT_A_BOUND = ("not an upper bound: 1 request uses server tools, which can call the model more "

@@ -5,28 +5,20 @@ part-way keeps its sent parts and a later submit sends only the rest."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
-import pytest
 
 from batchctl.core import errors
 from batchctl.core.api.client import translate
 from batchctl.core.events import Outbox
-from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
-from tests.conftest import connect_api
-from tests.conftest import on as _run
-from tests.helpers import failure, invoke, request, write_jsonl
-
-
-@pytest.fixture
-def seven(tmp_path: Path) -> Path:
-    return write_jsonl(tmp_path / "seven.jsonl", [request(f"r{i}", f"question {i}") for i in range(7)])
+from tests.helpers import invoke
+from tests.support.failures import failure
+from tests.support.files import request
+from tests.support.runs import api_on, on
 
 
 def test_the_tier_cap_on_create_exits_10_at_once_with_one_sentence(make_emulator, clock, seven):
     emulator = make_emulator(spend_limit="tier")
-    result = _run(emulator, clock, "submit", str(seven))
+    result = on(emulator, clock, "submit", str(seven))
     assert result.exit_code == 10
     assert result.stdout == ""
     error, hint, step = result.stderr.splitlines()
@@ -42,7 +34,7 @@ def test_the_tier_cap_on_create_exits_10_at_once_with_one_sentence(make_emulator
 
 def test_a_workspace_limit_set_in_the_console_is_a_400_and_exits_10(make_emulator, clock, seven):
     emulator = make_emulator(spend_limit="workspace")
-    result = _run(emulator, clock, "submit", str(seven))
+    result = on(emulator, clock, "submit", str(seven))
     assert result.exit_code == 10
     assert "the workspace has reached the spend limit set for it in the Claude Console" in result.stderr
     assert "You have reached your specified workspace API usage limits" in result.stderr
@@ -51,7 +43,7 @@ def test_a_workspace_limit_set_in_the_console_is_a_400_and_exits_10(make_emulato
 
 def test_the_ramp_limit_says_when_to_come_back(make_emulator, clock, seven):
     emulator = make_emulator(spend_limit="ramp")
-    result = _run(emulator, clock, "submit", str(seven))
+    result = on(emulator, clock, "submit", str(seven))
     assert result.exit_code == 10
     assert "ramp_limit_exceeded" in result.stderr and "try again in 60 s" in result.stderr
     assert clock.sleeps == []
@@ -61,8 +53,7 @@ def test_the_sdk_does_not_retry_a_cap_either(make_emulator, clock, tmp_path):
     """batchctl's own calls run with SDK retries: its hook stops them at a cap."""
     emulator = make_emulator(spend_limit="contract")
     retries = Outbox()
-    settings = Settings.resolve(state_dir=tmp_path / "s", base_url=emulator.base_url, emulator=False)
-    api = connect_api(settings, clock=clock, max_retries=8, outbox=retries)
+    api = api_on(emulator, clock, tmp_path / "s", max_retries=8, outbox=retries)
     client = api._client  # the SDK client batchctl built, retries on
     exc = translate(failure(lambda: client.messages.batches.create(requests=[request("a")])))
     assert isinstance(exc, errors.SpendLimitError) and exc.exit_code == 10

@@ -10,36 +10,27 @@ import orjson
 
 from batchctl.core.location import parse_store
 from batchctl.core.state.store import Store
-from tests.helpers import FakeClock, invoke
+from tests.helpers import invoke
+from tests.support.clock import FakeClock
+from tests.support.stores import BATCH, new_job, record
 
-BATCH = {
-    "id": "msgbatch_01",
-    "processing_status": "ended",
-    "request_counts": {"processing": 0, "succeeded": 2, "errored": 0, "canceled": 0, "expired": 0},
-    "created_at": "2026-09-21T10:00:00Z",
-    "expires_at": "2026-09-22T10:00:00Z",
-    "results_url": None,
-}
+ENDED = {**BATCH, "processing_status": "ended",
+         "request_counts": {"processing": 0, "succeeded": 2, "errored": 0, "canceled": 0, "expired": 0}}
 
 
 def seed(state_dir: Path, store_value: str) -> None:
     store = Store.open(state_dir, clock=FakeClock(), location=parse_store(store_value))
     try:
         for n in range(2):
-            job = store.insert_job(
-                base_url="http://x", request_file=f"/abs/f{n}.jsonl", source=f"f{n}.jsonl",
-                sha256=f"{n}" * 64, byte_size=10 + n, request_count=2, part_count=1,
-                split_key="1-2", label=f"label{n}", betas=[],
-            )
+            job = new_job(store, request_file=f"/abs/f{n}.jsonl", source=f"f{n}.jsonl",
+                          sha256=f"{n}" * 64, byte_size=10 + n, split_key="1-2",
+                          label=f"label{n}", betas=[])
             store.record_parts(job["id"], [{
                 "part": 1, "first_line": 1, "last_line": 2, "start_offset": 0,
                 "end_offset": 10 + n, "request_count": 2, "body_size": 99, "sha256": "c" * 64,
                 "convert_lines": None}])
             store.open_intent(job_id=job["id"], part=1, request_count=2)
-            store.record_batch(dict(BATCH, id=f"msgbatch_0{n}"), job_id=job["id"], part=1,
-                               base_url="http://x", request_file=job["request_file"],
-                               sha256=job["sha256"], byte_size=job["byte_size"], first_line=1,
-                               last_line=2, request_count=2, label=job["label"])
+            record(store, job, dict(ENDED, id=f"msgbatch_0{n}"))
     finally:
         store.close()
 

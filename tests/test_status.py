@@ -9,17 +9,10 @@ import pytest
 
 from batchctl.cli.render.batches import TSV_COLUMNS
 from batchctl.core.state.store import Store
-from tests.conftest import API_KEY
 from tests.helpers import invoke
-from tests.lifecycle_support import (
-    assert_plain,
-    closed_port_url,
-    json_lines,
-    run_on,
-    sdk_batch,
-    submit,
-    write_requests,
-)
+from tests.support.emulators import API_KEY
+from tests.support.files import json_lines, write_requests
+from tests.support.runs import assert_plain, cli_on, closed_port_url, on, sdk_batch, submit
 
 DAY = 86400.0
 
@@ -122,7 +115,7 @@ def test_exit_status_8_while_running_0_when_clean(cli, tmp_path, clock):
 
 def test_exit_status_9_when_requests_failed(make_emulator, tmp_path, clock):
     emu = make_emulator(error_rate=1.0)
-    run = lambda *a, **k: run_on(emu, clock, *a, **k)  # noqa: E731
+    run = cli_on(emu, clock)
     job, _ = submit(run, write_requests(tmp_path / "a.jsonl", 3))
     clock.advance(61)
     failed = run("status", job, "--exit-status")
@@ -134,7 +127,7 @@ def test_exit_status_9_when_requests_failed(make_emulator, tmp_path, clock):
 
 def test_warns_when_expiry_is_under_an_hour(make_emulator, tmp_path, clock):
     emu = make_emulator(processing_seconds=3 * 3600, expiry_seconds=1800)
-    run = lambda *a, **k: run_on(emu, clock, *a, **k)  # noqa: E731
+    run = cli_on(emu, clock)
     _, (batch,) = submit(run, write_requests(tmp_path / "a.jsonl", 1))
     result = run("status", batch)
     assert result.exit_code == 0
@@ -248,8 +241,7 @@ def test_no_key_is_exit_4(cli, emulator):
 
 
 def test_api_down_is_exit_6():
-    result = invoke(["--base-url", closed_port_url(), "status", "msgbatch_x"],
-                    env={"ANTHROPIC_API_KEY": API_KEY}, api_max_retries=0)
+    result = on(closed_port_url(), None, "status", "msgbatch_x", api_max_retries=0)
     assert result.exit_code == 6
     assert "could not connect to http://127.0.0.1:" in result.stderr
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import sqlite3
 import stat
 import time
-from pathlib import Path
 
 import pytest
 
@@ -15,68 +14,8 @@ from batchctl.core import errors
 from batchctl.core.location import parse_store
 from batchctl.core.state.migrations import MIGRATIONS, RENAMED
 from batchctl.core.state.store import Store
-from tests.helpers import FakeClock, claim_owners
-
-BATCH = {
-    "id": "msgbatch_01",
-    "processing_status": "in_progress",
-    "request_counts": {"processing": 2, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0},
-    "created_at": "2026-09-21T10:00:00Z",
-    "expires_at": "2026-09-22T10:00:00Z",
-    "ended_at": None,
-    "cancel_initiated_at": None,
-    "archived_at": None,
-    "results_url": None,
-}
-
-
-@pytest.fixture
-def open_store(tmp_path: Path, store_value: str):
-    """Open the store of the current backend (each call: a new connection to the same store)."""
-    opened: list[Store] = []
-
-    def open_(clock: FakeClock | None = None) -> Store:
-        store = Store.open(tmp_path / "s", clock=clock or FakeClock(),
-                           location=parse_store(store_value))
-        opened.append(store)
-        return store
-
-    yield open_
-    for store in opened:
-        store.close()
-
-
-def _job(store: Store, **over):
-    fields = {
-        "base_url": "http://x",
-        "request_file": "/abs/f.jsonl",
-        "source": "f.jsonl",
-        "sha256": "ab" * 32,
-        "byte_size": 10,
-        "request_count": 2,
-        "part_count": 1,
-        "split_key": "1:2",
-        "label": "nightly",
-        "betas": ["b1"],
-    }
-    fields.update(over)
-    return store.insert_job(**fields)
-
-
-def _batch(store: Store, job: dict, batch=BATCH, part=1):
-    return store.record_batch(
-        batch,
-        job_id=job["id"],
-        part=part,
-        base_url=job["base_url"],
-        request_file=job["request_file"],
-        sha256=job["sha256"],
-        byte_size=job["byte_size"],
-        first_line=1,
-        last_line=2,
-        request_count=2,
-        label=job["label"],
-    )
+from tests.support.clock import FakeClock
+from tests.support.stores import BATCH, claim_owners, new_job, record
 
 
 def _columns(store: Store, table: str) -> set[str]:
@@ -103,10 +42,10 @@ def test_migrations_recorded_once_and_columns_exact(open_store) -> None:
 
 def test_record_batch_closes_intent_and_resolves_by_id_and_job(open_store) -> None:
     store = open_store()
-    job = _job(store)
+    job = new_job(store)
     intent = store.open_intent(job_id=job["id"], part=1, request_count=2)
     assert intent["state"] == "open" and intent["batch_id"] is None
-    row = _batch(store, job)
+    row = record(store, job)
     assert row["request_counts"]["processing"] == 2
     assert store.get_intent(job["id"], 1)["state"] == "done"
     assert store.get_intent(job["id"], 1)["batch_id"] == "msgbatch_01"
@@ -121,7 +60,7 @@ def test_record_batch_closes_intent_and_resolves_by_id_and_job(open_store) -> No
 
 def test_reopening_an_intent_counts_attempts(open_store) -> None:
     store = open_store()
-    job = _job(store)
+    job = new_job(store)
     store.open_intent(job_id=job["id"], part=1, request_count=2)
     again = store.open_intent(job_id=job["id"], part=1, request_count=2)
     assert again["attempts"] == 2 and again["state"] == "open"
@@ -129,8 +68,8 @@ def test_reopening_an_intent_counts_attempts(open_store) -> None:
 
 def test_find_job_matches_content_split_and_base_url_newest_first(open_store) -> None:
     store = open_store()
-    _job(store)
-    newer = _job(store)  # the same instant (fake clock): insertion order decides
+    new_job(store)
+    newer = new_job(store)  # the same instant (fake clock): insertion order decides
     assert store.find_job(sha256="ab" * 32, split_key="1:2", base_url="http://x")["id"] == newer["id"]
     assert store.find_job(sha256="ab" * 32, split_key="1:1", base_url="http://x") is None
     assert store.find_job(sha256="ab" * 32, split_key="1:2", base_url="http://y") is None
@@ -140,7 +79,7 @@ def test_timestamps_keep_full_precision(open_store) -> None:
     clock = FakeClock()
     clock.advance(0.123456)
     store = open_store(clock)
-    job = _job(store, byte_size=5 * 2**31)  # larger than a 32-bit integer
+    job = new_job(store, byte_size=5 * 2**31)  # larger than a 32-bit integer
     assert store.get_job(job["id"])["created_at"] == clock.now
     assert store.get_job(job["id"])["byte_size"] == 5 * 2**31
 
@@ -148,8 +87,8 @@ def test_timestamps_keep_full_precision(open_store) -> None:
 def test_update_collect_delete_and_filters(open_store) -> None:
     clock = FakeClock()
     store = open_store(clock)
-    job = _job(store)
-    _batch(store, job)
+    job = new_job(store)
+    record(store, job)
     ended = dict(BATCH, processing_status="ended", results_url="http://x/r")
     clock.advance(5)
     store.update_remote(ended)
@@ -165,9 +104,9 @@ def test_update_collect_delete_and_filters(open_store) -> None:
 
 def test_listings_newest_first_and_completion_candidates(open_store) -> None:
     store = open_store()
-    job = _job(store)
+    job = new_job(store)
     for n in range(3):
-        _batch(store, job, dict(BATCH, id=f"msgbatch_0{n}"), part=n + 1)
+        record(store, job, dict(BATCH, id=f"msgbatch_0{n}"), part=n + 1)
     assert [r["id"] for r in store.batches()] == ["msgbatch_02", "msgbatch_01", "msgbatch_00"]
     got = store.ref_candidates("msgbatch_0", base_url="http://x")
     assert [i for i, _ in got] == ["msgbatch_02", "msgbatch_01", "msgbatch_00"]
@@ -176,13 +115,13 @@ def test_listings_newest_first_and_completion_candidates(open_store) -> None:
 
 def test_two_connections_see_each_other(open_store) -> None:
     a, b = open_store(), open_store()
-    job = _job(a)
+    job = new_job(a)
     assert b.get_job(job["id"]) is not None
 
 
 def test_a_claim_excludes_a_second_collector_until_released(open_store) -> None:
     a, b = open_store(), open_store()
-    _batch(a, _job(a))
+    record(a, new_job(a))
 
     def live(claim: dict) -> bool:  # no claim row is stale by age or pid here
         return False
@@ -201,7 +140,7 @@ def test_a_claim_excludes_a_second_collector_until_released(open_store) -> None:
 def test_a_claim_dies_with_its_connection_on_postgres(tmp_path, postgres_url) -> None:
     # (SQLite's claims die with their process: the kill -9 suite shows it.)
     a, b = (Store.open(tmp_path, location=parse_store(postgres_url)) for _ in range(2))
-    _batch(a, _job(a))
+    record(a, new_job(a))
     assert a.claim("msgbatch_01", "elsewhere:1:a", is_stale=lambda claim: False)
     a.close()  # as if its host died: the server drops the session and its locks
     # The server ends the session a moment after the socket closes: poll briefly for that.
@@ -216,7 +155,7 @@ def test_a_claim_dies_with_its_connection_on_postgres(tmp_path, postgres_url) ->
 def test_stores_in_two_schemas_of_one_database_do_not_share_locks(tmp_path, postgres_url) -> None:
     # Advisory locks are per database: without the schema in the key, a claim in one store
     # refused the same batch id's claim in another (xdist workers' tests did, now and then).
-    from tests.backends import fresh_schema_url
+    from tests.support.stores import fresh_schema_url
 
     with fresh_schema_url() as other_url:
         here, there = (Store.open(tmp_path / name, location=parse_store(url))
@@ -224,7 +163,7 @@ def test_stores_in_two_schemas_of_one_database_do_not_share_locks(tmp_path, post
         twin = Store.open(tmp_path / "c", location=parse_store(postgres_url))
         try:
             for store in (here, there):
-                _batch(store, _job(store))
+                record(store, new_job(store))
             assert here.claim("msgbatch_01", "h:1:a", is_stale=lambda claim: False)
             assert there.claim("msgbatch_01", "h:2:b", is_stale=lambda claim: False)
             assert not twin.db.try_hold("collect:msgbatch_01")  # the same store: held
@@ -235,9 +174,9 @@ def test_stores_in_two_schemas_of_one_database_do_not_share_locks(tmp_path, post
 
 def test_a_unique_prefix_resolves_and_an_ambiguous_one_is_refused(open_store) -> None:
     store = open_store()
-    job = _job(store)
+    job = new_job(store)
     for n, suffix in enumerate(("AAAAxxxxxxxxxxxxxxxxxxx1", "AAAAyyyyyyyyyyyyyyyyyyy2"), 1):
-        _batch(store, job, {**BATCH, "id": "msgbatch_01" + suffix}, part=n)
+        record(store, job, {**BATCH, "id": "msgbatch_01" + suffix}, part=n)
     (row,) = store.resolve("msgbatch_01AAAAx…", base_url="http://x")
     assert row["id"] == "msgbatch_01AAAAxxxxxxxxxxxxxxxxxxx1"
     with pytest.raises(errors.UsageError, match=r"'msgbatch_01AAAA' is the start of 2 tracked batch ids: "
@@ -266,7 +205,7 @@ def test_sqlite_files_are_private_and_wal(tmp_path) -> None:
     assert stat.S_IMODE((tmp_path / "s").stat().st_mode) == 0o700
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert store.db.query("PRAGMA journal_mode")[0]["journal_mode"] == "wal"
-    _job(store)
+    new_job(store)
     for side in tmp_path.joinpath("s").glob("batchctl.db-*"):
         store.close()
         store = Store.open(tmp_path / "s")

@@ -8,12 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import orjson
 import pytest
 
 from batchctl.core.location import parse_store
-from tests.conftest import API_KEY
 from tests.helpers import invoke
+from tests.support.files import write_requests
+from tests.support.processes import run_main
+from tests.support.runs import on
 
 SECRET = "pa55-w0rd-CANARY"
 URL = f"postgresql://alice:{SECRET}@127.0.0.1:1/fleet?sslmode=disable"
@@ -82,35 +83,19 @@ def test_a_missing_driver_is_one_line_with_the_install_command(tmp_path: Path) -
 
 
 def test_import_and_help_load_nothing_of_psycopg() -> None:
-    code = (
-        "import sys\n"
-        "import batchctl\n"
-        "from batchctl.cli.app import main\n"
-        "sys.argv = ['batchctl', '--store', 'postgresql://x/y', '--help']\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "print('LOADED:' + ','.join(sorted(m for m in sys.modules if m.startswith('psycopg'))))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
-    assert out.strip().endswith("LOADED:"), out[-300:]
+    _, loaded = run_main(["--store", "postgresql://x/y", "--help"])
+    assert [m for m in loaded if m.startswith("psycopg")] == []
 
 
 def test_submit_and_list_through_the_cli_on_each_backend(emulator, store_value: str,
                                                          tmp_path: Path) -> None:
-    path = tmp_path / "two.jsonl"
-    path.write_bytes(b"".join(
-        orjson.dumps({"custom_id": f"r{i}", "params": {
-            "model": "claude-haiku-4-5", "max_tokens": 16,
-            "messages": [{"role": "user", "content": f"q{i}"}]}}) + b"\n" for i in range(2)))
-    env = {"ANTHROPIC_API_KEY": API_KEY, "BATCHCTL_STORE": store_value}
-    first = invoke(["--base-url", emulator.base_url, "submit", str(path)], env=env)
+    path = write_requests(tmp_path / "two.jsonl", 2, text="q{i}", max_tokens=16)
+    env = {"BATCHCTL_STORE": store_value}
+    first = on(emulator, None, "submit", str(path), env=env)
     assert first.exit_code == 0, first.stderr
-    again = invoke(["--base-url", emulator.base_url, "submit", str(path)], env=env)
+    again = on(emulator, None, "submit", str(path), env=env)
     assert again.stdout == first.stdout  # the same content: the batch that exists
-    listed = invoke(["--base-url", emulator.base_url, "list", "--local", "--json"], env=env)
+    listed = on(emulator, None, "list", "--local", "--json", env=env)
     assert [json.loads(line)["id"] for line in listed.stdout.splitlines()] == [
         first.stdout.strip()]
 

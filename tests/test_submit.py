@@ -14,34 +14,18 @@ from batchctl.cli import options as cli_options
 from batchctl.core.errors import StateError
 from batchctl.core.events import gather
 from batchctl.core.requests import scan as core_requests
-from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
 from batchctl.core.submit.submit import JobOptions, split_key, submit
-from tests.conftest import API_KEY, connect_api
-from tests.conftest import on as run_on
-from tests.helpers import invoke, request, write_jsonl
-
-MODEL = "claude-haiku-4-5"
-
-
-@pytest.fixture
-def seven(tmp_path: Path) -> Path:
-    return write_jsonl(tmp_path / "seven.jsonl", [request(f"r{i}", f"question {i}") for i in range(7)])
-
-
-def remote(emulator) -> list[dict]:
-    """Every batch the emulator holds, newest first."""
-    return [b.to_dict() for b in emulator.client().messages.batches.list(limit=100)]
-
-
-def sizes(batches: list[dict]) -> list[int]:
-    return [sum(b["request_counts"].values()) for b in batches]
+from tests.helpers import invoke
+from tests.support.emulators import sizes
+from tests.support.files import MODEL, request, write_jsonl
+from tests.support.runs import api_on, on
 
 
 def test_piped_output_is_the_batch_id_alone(cli, emulator, seven):
     result = cli("submit", str(seven))
     assert result.exit_code == 0, result.stderr
-    batches = remote(emulator)
+    batches = emulator.batches()
     assert result.stdout == f"{batches[0]['id']}\n"
     assert result.stderr == ""
     assert sizes(batches) == [7]
@@ -50,7 +34,7 @@ def test_piped_output_is_the_batch_id_alone(cli, emulator, seven):
 def test_terminal_output_is_a_summary(cli, emulator, seven):
     result = cli("submit", str(seven), tty=True)
     assert result.exit_code == 0, result.stderr
-    batch_id = remote(emulator)[0]["id"]
+    batch_id = emulator.batches()[0]["id"]
     assert batch_id in result.stdout and "PART" in result.stdout and "1-7" in result.stdout
     assert "Submitted 7 requests" in result.stderr and "job_" in result.stderr
 
@@ -59,7 +43,7 @@ def test_json_output_is_one_record_per_batch(cli, emulator, seven, state_dir):
     result = cli("submit", str(seven), "--json", "--label", "nightly")
     assert result.exit_code == 0, result.stderr
     (record,) = [json.loads(line) for line in result.stdout.splitlines()]
-    assert record["id"] == remote(emulator)[0]["id"]
+    assert record["id"] == emulator.batches()[0]["id"]
     assert record["job_id"].startswith("job_")
     assert (record["part"], record["parts"], record["first_line"], record["last_line"]) == (1, 1, 1, 7)
     assert record["request_count"] == 7 and record["request_counts"]["processing"] == 7
@@ -86,7 +70,7 @@ def test_split_job_makes_one_job_of_three_batches(cli, emulator, seven):
         (1, 1, 3, 3), (2, 4, 6, 3), (3, 7, 7, 1),
     ]
     assert len({r["job_id"] for r in records}) == 1
-    assert sorted(sizes(remote(emulator))) == [1, 3, 3]
+    assert sorted(sizes(emulator.batches())) == [1, 3, 3]
     again = cli("submit", str(seven), "--max-requests", "3")
     assert again.stdout.splitlines() == [r["id"] for r in records]
 
@@ -98,7 +82,7 @@ def test_split_by_bytes(cli, emulator, seven):
     assert result.exit_code == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["request_count"] for r in records] == [3, 3, 1]
-    assert sorted(sizes(remote(emulator))) == [1, 3, 3]
+    assert sorted(sizes(emulator.batches())) == [1, 3, 3]
     assert cli("submit", str(seven), "--max-bytes", str(limit - 1)).stdout.count("\n") == 4
 
 
@@ -108,7 +92,7 @@ def test_resubmit_answers_the_existing_batch(cli, emulator, seven):
     assert again.exit_code == 0
     assert again.stdout == first.stdout
     assert "already submitted" in again.stderr and "--force" in again.stderr
-    assert len(remote(emulator)) == 1
+    assert len(emulator.batches()) == 1
     record = json.loads(cli("submit", str(seven), "--json").stdout)
     assert record["existing"] is True and record["id"] == first.stdout.strip()
 
@@ -118,7 +102,7 @@ def test_force_submits_anew(cli, emulator, seven):
     forced = cli("submit", str(seven), "--force")
     assert forced.exit_code == 0, forced.stderr
     assert forced.stdout != first.stdout and forced.stdout.startswith("msgbatch_")
-    assert sizes(remote(emulator)) == [7, 7]
+    assert sizes(emulator.batches()) == [7, 7]
     assert cli("submit", str(seven)).stdout == forced.stdout  # the newest job answers
 
 
@@ -126,7 +110,7 @@ def test_a_different_split_is_a_different_job(cli, emulator, seven):
     cli("submit", str(seven))
     result = cli("submit", str(seven), "--max-requests", "5")
     assert len(result.stdout.splitlines()) == 2
-    assert sorted(sizes(remote(emulator))) == [2, 5, 7]
+    assert sorted(sizes(emulator.batches())) == [2, 5, 7]
 
 
 def test_stdin_is_spooled_and_deduplicated(cli, emulator, seven, state_dir):
@@ -144,14 +128,14 @@ def test_stdin_is_spooled_and_deduplicated(cli, emulator, seven, state_dir):
     assert "already submitted" in again.stderr
     from_file = cli("submit", str(seven))  # the same content from a file: the same job
     assert from_file.stdout == again.stdout
-    assert len(remote(emulator)) == 1
+    assert len(emulator.batches()) == 1
 
 
 def test_stdin_problems_are_reported_as_stdin(cli, emulator):
     result = cli("submit", "-", input=orjson.dumps(request("a")) + b"\n[]\n")
     assert result.exit_code == 3
     assert "<stdin>:2: expected a JSON object, got a list" in result.stderr
-    assert remote(emulator) == []
+    assert emulator.batches() == []
 
 
 def test_openai_style_lines_are_submitted_as_params(cli, emulator, clock, tmp_path):
@@ -186,7 +170,7 @@ def test_invalid_file_exits_3_and_sends_nothing(cli, emulator, tmp_path):
         "[max-tokens-min; source: https://platform.claude.com/docs/en/build-with-claude/batch-processing]",
         f'{path}:4: custom_id "a" repeats line 1',
     ]
-    assert remote(emulator) == []
+    assert emulator.batches() == []
 
 
 def test_missing_file_and_bad_sizes_are_usage_errors(cli, tmp_path, seven):
@@ -214,7 +198,7 @@ def test_dry_run_sends_nothing_and_needs_no_key(emulator, clock, seven, tmp_path
     assert summary["est_cost_usd"] == pytest.approx((tokens * 1 + 7 * 32 * 5) / 1e6 / 2)
     assert summary["unpriced_models"] == []
     assert "nothing was sent" in result.stderr
-    assert remote(emulator) == []
+    assert emulator.batches() == []
     assert not (tmp_path / "state" / "batchctl.db").exists()
 
 
@@ -227,36 +211,36 @@ def test_dry_run_with_an_unknown_model_gives_no_cost(cli, emulator, tmp_path):
     assert "unknown" in rows["model claude-unknown-9"]
     assert float(rows["est. cost (batch rates)"]) > 0  # the known model is priced; piped: raw
     assert "no price known for model claude-unknown-9" in result.stderr
-    assert remote(emulator) == []
+    assert emulator.batches() == []
 
 
 def test_lost_reply_on_create_is_reconciled_to_one_batch(make_emulator, clock, seven):
     emulator = make_emulator(lost_reply_rate=1.0, fault_endpoints=frozenset({"create"}))
-    result = run_on(emulator, clock, "submit", str(seven))
+    result = on(emulator, clock, "submit", str(seven))
     assert result.exit_code == 0, result.stderr
-    batches = remote(emulator)
+    batches = emulator.batches()
     assert len(batches) == 1
     assert result.stdout == f"{batches[0]['id']}\n"
     assert "may exist" in result.stderr and "found" in result.stderr
-    again = run_on(emulator, clock, "submit", str(seven))  # tracked now: answered, not resent
-    assert again.stdout == result.stdout and len(remote(emulator)) == 1
+    again = on(emulator, clock, "submit", str(seven))  # tracked now: answered, not resent
+    assert again.stdout == result.stdout and len(emulator.batches()) == 1
 
 
 def test_lost_replies_on_a_split_job(make_emulator, clock, seven):
     emulator = make_emulator(lost_reply_rate=1.0, fault_endpoints=frozenset({"create"}))
-    result = run_on(emulator, clock, "submit", str(seven), "--max-requests", "3")
+    result = on(emulator, clock, "submit", str(seven), "--max-requests", "3")
     assert result.exit_code == 0, result.stderr
-    batches = remote(emulator)
+    batches = emulator.batches()
     assert sorted(sizes(batches)) == [1, 3, 3]
     assert set(result.stdout.split()) == {b["id"] for b in batches}
 
 
 def test_server_errors_on_every_create_exit_6_without_a_batch(make_emulator, clock, seven):
     emulator = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"create"}))
-    result = run_on(emulator, clock, "submit", str(seven))
+    result = on(emulator, clock, "submit", str(seven))
     assert result.exit_code == 6
     assert result.stdout == ""
-    assert remote(emulator) == []
+    assert emulator.batches() == []
     # Three waits between the four attempts, each the emulator's retry-after-ms (10-50 ms).
     assert len(clock.sleeps) == 3
     assert all(0.01 <= s <= 0.05 for s in clock.sleeps), clock.sleeps
@@ -283,11 +267,11 @@ def test_crash_between_create_and_record_adopts_the_batch(emulator, clock, seven
     made = emulator.client().messages.batches.create(  # the create that went through
         requests=[json.loads(line) for line in seven.read_text().splitlines()]
     )
-    result = run_on(emulator, clock, "submit", str(seven), "--json")
+    result = on(emulator, clock, "submit", str(seven), "--json")
     assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout)
     assert (record["id"], record["job_id"]) == (made.id, job["id"])
-    assert len(remote(emulator)) == 1
+    assert len(emulator.batches()) == 1
     assert "earlier submit" in result.stderr
 
 
@@ -297,28 +281,27 @@ def test_crash_before_create_creates_once(emulator, clock, seven, state_dir):
     )
     clock.advance(3600)
     _crashed_run(state_dir, emulator.base_url, seven, clock)
-    result = run_on(emulator, clock, "submit", str(seven))
+    result = on(emulator, clock, "submit", str(seven))
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() != old.id
-    assert len(remote(emulator)) == 2
+    assert len(emulator.batches()) == 2
 
 
 def test_a_batch_tracked_by_another_job_is_not_adopted(emulator, clock, seven, tmp_path, state_dir):
     _crashed_run(state_dir, emulator.base_url, seven, clock)
     other = write_jsonl(tmp_path / "other.jsonl", [request(f"x{i}") for i in range(7)])
-    tracked = run_on(emulator, clock, "submit", str(other)).stdout.strip()  # same count, later
-    result = run_on(emulator, clock, "submit", str(seven))
+    tracked = on(emulator, clock, "submit", str(other)).stdout.strip()  # same count, later
+    result = on(emulator, clock, "submit", str(seven))
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() not in ("", tracked)
-    assert len(remote(emulator)) == 2
+    assert len(emulator.batches()) == 2
 
 
 def test_a_file_changed_after_the_check_is_not_submitted(emulator, clock, seven, state_dir):
 
     scan = core_requests.scan_file(seven)
     seven.write_bytes(seven.read_bytes().replace(b"question 3", b"QUESTION 3"))
-    settings = Settings(state_dir=state_dir, emulator=False, base_url=emulator.base_url)
-    api = connect_api(settings, clock=clock)
+    api = api_on(emulator, clock, state_dir)
     store = Store.open(state_dir, clock=clock)
     try:
         with pytest.raises(StateError):
@@ -326,7 +309,7 @@ def test_a_file_changed_after_the_check_is_not_submitted(emulator, clock, seven,
     finally:
         api.close()
         store.close()
-    assert remote(emulator) == []
+    assert emulator.batches() == []
 
 
 def test_beta_and_label_are_recorded(cli, emulator, seven, state_dir):
@@ -362,8 +345,7 @@ def test_a_refused_connection_is_exit_6_at_once_with_nothing_sent(clock, seven, 
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = invoke(["--base-url", f"http://127.0.0.1:{port}", "submit", str(seven)],
-                    env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
+    result = on(f"http://127.0.0.1:{port}", clock, "submit", str(seven))
     assert result.exit_code == 6
     assert result.stdout == ""
     assert f"could not connect to http://127.0.0.1:{port}: connection refused" in result.stderr
@@ -375,7 +357,7 @@ def test_a_lost_reply_that_cannot_be_checked_stops_and_the_next_run_checks(
 ):
     lost = make_emulator(lost_reply_rate=1.0, fault_endpoints=frozenset({"create", "list"}))
     # (api_max_retries=0: the SDK's own retries of the list would sleep in real time.)
-    result = run_on(lost, clock, "submit", str(seven), api_max_retries=0)
+    result = on(lost, clock, "submit", str(seven), api_max_retries=0)
     assert result.exit_code == 6
     assert "could not check whether the batch was created" in result.stderr
     assert "carry on: it looks for the batch before sending anything" in result.stderr
@@ -396,8 +378,8 @@ def test_a_lost_reply_that_cannot_be_checked_stops_and_the_next_run_checks(
     server = EmulatorServer(app, port=lost.server.port).start()
     try:
         assert server.base_url == lost.base_url
-        again = run_on(lost, clock, "submit", str(seven), "--json")
-        (made,) = remote(lost)
+        again = on(lost, clock, "submit", str(seven), "--json")
+        (made,) = lost.batches()
     finally:
         server.stop()
     assert again.exit_code == 0, again.stderr
@@ -432,7 +414,7 @@ def test_a_foreign_batch_adopted_after_a_failed_create_is_caught_by_results(
     emulator = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"create"}),
                              processing_seconds=10)
     theirs = _other_client_batch(emulator, "hostB-")
-    result = run_on(emulator, clock, "submit", str(seven))
+    result = on(emulator, clock, "submit", str(seven))
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == theirs
     assert "checked when its results are fetched" in result.stderr
@@ -440,7 +422,7 @@ def test_a_foreign_batch_adopted_after_a_failed_create_is_caught_by_results(
     assert store.get_batch(theirs)["adoption"] == "unverified"
     clock.advance(60)
     out = tmp_path / "answers.jsonl"
-    fetched = run_on(emulator, clock, "results", theirs, "-o", str(out))
+    fetched = on(emulator, clock, "results", theirs, "-o", str(out))
     assert fetched.exit_code == 7
     assert "another client's batch" in fetched.stderr and "never sent" in fetched.stderr
     assert "submit --force" in fetched.stderr
@@ -448,7 +430,7 @@ def test_a_foreign_batch_adopted_after_a_failed_create_is_caught_by_results(
     assert all("billed again" in x for x in fetched.stderr.splitlines() if "--force" in x)
     assert fetched.stdout == "" and not out.exists()  # nobody gets hostB's answers as ours
     assert store.get_batch(theirs)["adoption"] == "foreign"
-    again = run_on(emulator, clock, "results", theirs)  # stays refused, without a download
+    again = on(emulator, clock, "results", theirs)  # stays refused, without a download
     assert again.exit_code == 7 and again.stdout == ""
 
 
@@ -456,7 +438,7 @@ def test_several_candidates_are_refused_not_guessed(make_emulator, clock, seven,
     emulator = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"create"}))
     first = _other_client_batch(emulator, "a")
     second = _other_client_batch(emulator, "b")
-    result = run_on(emulator, clock, "submit", str(seven))
+    result = on(emulator, clock, "submit", str(seven))
     assert result.exit_code == 7
     assert result.stdout == ""
     assert first in result.stderr and second in result.stderr
@@ -476,11 +458,11 @@ def test_our_own_adopted_batch_is_verified_and_its_results_flow(
 ):
     emulator = make_emulator(lost_reply_rate=1.0, fault_endpoints=frozenset({"create"}),
                              processing_seconds=10)
-    batch_id = run_on(emulator, clock, "submit", str(seven)).stdout.strip()
+    batch_id = on(emulator, clock, "submit", str(seven)).stdout.strip()
     store = Store.open(state_dir)
     assert store.get_batch(batch_id)["adoption"] == "unverified"
     clock.advance(60)
-    fetched = run_on(emulator, clock, "results", batch_id)
+    fetched = on(emulator, clock, "results", batch_id)
     assert fetched.exit_code == 0, fetched.stderr
     ids = sorted(json.loads(line)["custom_id"] for line in fetched.stdout.splitlines())
     assert ids == sorted(f"r{i}" for i in range(7))

@@ -12,8 +12,8 @@ import pytest
 from rich.cells import cell_len
 
 from batchctl.cli.render.output import fit_columns, short_ids
-from tests.helpers import request
-from tests.lifecycle_support import json_lines, submit, write_requests
+from tests.support.files import json_lines, request, write_requests
+from tests.support.runs import submit
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

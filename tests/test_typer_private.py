@@ -7,7 +7,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
@@ -16,6 +15,7 @@ import typer.main
 
 from batchctl.cli import typer_private
 from batchctl.cli.typer_private import USES
+from tests.support.paths import ROOT
 
 CHECKS: dict[str, Callable[[], None]] = {}
 
@@ -134,7 +134,7 @@ def test_typer_still_gives_what_batchctl_reads(use: str) -> None:
 
 
 def test_no_other_module_reads_typers_private_names() -> None:
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     names = ("typer._click", "_click.", "type_descriptor", "HAS_RICH", "process_value",
              "registered_commands", "registered_groups", "_get_command", "DefaultPlaceholder")
     found = {

@@ -13,16 +13,15 @@ from typing import Any
 from batchctl.core import errors
 from batchctl.core.api.client import Api
 from batchctl.core.events import ApiRetry, Outbox
-from batchctl.core.settings import Settings
-from tests.conftest import API_KEY, connect_api
-from tests.helpers import failure, invoke
-from tests.lifecycle_support import closed_port_url, write_requests
+from tests.helpers import invoke
+from tests.support.failures import failure
+from tests.support.files import write_requests
+from tests.support.runs import api_on, closed_port_url, on
 
 
 def connect(base_url: str, clock: Any, tmp_path: Path, retries: Outbox) -> Api:
-    settings = Settings.resolve(state_dir=tmp_path / "s", base_url=base_url, emulator=False)
     # max_retries left at batchctl's default (8): what a user gets.
-    return connect_api(settings, clock=clock, outbox=retries)
+    return api_on(base_url, clock, tmp_path / "s", outbox=retries)
 
 
 def test_a_refused_connection_is_not_retried_and_names_the_url(clock: Any,
@@ -50,8 +49,7 @@ def test_every_command_fails_at_once_on_a_refused_connection(clock: Any, tmp_pat
     path = write_requests(tmp_path / "f.jsonl", 2)
     for args in (["status", "msgbatch_x"], ["list"], ["submit", str(path)],
                  ["run", str(path)], ["results", "msgbatch_x"]):
-        result = invoke(["--base-url", url, *args], env={"ANTHROPIC_API_KEY": API_KEY},
-                        clock=clock)
+        result = on(url, clock, *args)
         assert result.exit_code == 6, (args, result.stderr)
         assert result.stdout == ""
         (error,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
@@ -92,8 +90,7 @@ def test_every_command_fails_at_once_on_a_host_that_does_not_resolve(clock: Any,
     path = write_requests(tmp_path / "f.jsonl", 2)
     for args in (["list"], ["status", "msgbatch_x"], ["submit", str(path)],
                  ["results", "msgbatch_x"]):
-        result = invoke(["--base-url", UNRESOLVABLE, *args],
-                        env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
+        result = on(UNRESOLVABLE, clock, *args)
         assert result.exit_code == 6, (args, result.stderr)
         assert result.stdout == ""
         # (submit first says the Models API could not be asked: a warning, the same reason)
@@ -144,8 +141,7 @@ def test_a_connection_that_breaks_before_an_answer_is_retried_and_said_so(
         threading.Thread(target=hang_up, daemon=True).start()
         outbox = Outbox()
         url = f"http://127.0.0.1:{server.getsockname()[1]}"
-        settings = Settings.resolve(state_dir=tmp_path / "s", base_url=url, emulator=False)
-        api = connect_api(settings, clock=clock, max_retries=1, outbox=outbox)
+        api = api_on(url, clock, tmp_path / "s", max_retries=1, outbox=outbox)
         try:
             error = failure(lambda: api.list_page())
         finally:
@@ -162,16 +158,15 @@ def test_a_submit_that_never_reached_the_api_leaves_nothing_pending(clock: Any,
     `status` went on reporting "1 parts ... 1 pending" and `wait` or `collect` would have sent
     it later, unasked."""
     path = write_requests(tmp_path / "f.jsonl", 2)
-    key = {"ANTHROPIC_API_KEY": API_KEY}
     for url in (UNRESOLVABLE, closed_port_url()):
         for command in ("submit", "run"):
-            result = invoke(["--base-url", url, command, str(path)], env=key, clock=clock)
+            result = on(url, clock, command, str(path))
             assert result.exit_code == 6, result.stderr
             (error,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
             assert error.endswith("; nothing was sent, and no job was kept: the same command "
                                   "sends the file once the API can be reached")
             assert "wait job_" not in result.stderr  # no step names a job that is not kept
-            status = invoke(["--base-url", url, "status"], env=key, clock=clock)
+            status = on(url, clock, "status")
             assert status.exit_code == 0 and status.stdout == ""
             assert "pending" not in status.stderr and "part" not in status.stderr
     exported = invoke(["state", "export", "-"], clock=clock)

@@ -1,6 +1,6 @@
 """The trust boundary (issue 11, item 5): a malicious server, case by case. The key goes only
 to the base URL's origin; ids, urls and text from the server are checked before they reach a
-path, the store or a terminal. Hostile answers come from tests/hostile.py; the real emulator's
+path, the store or a terminal. Hostile answers come from tests/support/hostile.py; the real emulator's
 --results-origin shows a results_url on another origin."""
 
 from __future__ import annotations
@@ -10,25 +10,18 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from batchctl.core.state.store import Store
-from tests.conftest import API_KEY
-from tests.helpers import invoke, request, write_jsonl
-from tests.hostile import Answer, HostileServer, batch, error_answer, json_answer
+from tests.support.emulators import API_KEY
+from tests.support.files import request, write_jsonl
+from tests.support.fixtures import stopped_after
+from tests.support.hostile import Answer, HostileServer, batch, error_answer, json_answer
+from tests.support.runs import on
 
 GOOD_ID = "msgbatch_01HostileServerBatch0001"
 
 
 @pytest.fixture
 def servers() -> Iterator[Callable[[Callable[[str, str], Answer]], HostileServer]]:
-    started: list[HostileServer] = []
-
-    def start(answer: Callable[[str, str], Answer]) -> HostileServer:
-        server = HostileServer(answer).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+    yield from stopped_after(lambda answer: HostileServer(answer).start())
 
 
 @pytest.fixture
@@ -51,10 +44,6 @@ def batch_calls(server: HostileServer) -> list[str]:
     return [s.method for s in server.seen if not s.path.startswith("/v1/models")]
 
 
-def run(base_url: str, clock, *args: str):
-    return invoke(["--base-url", base_url, *args], env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
-
-
 def assert_clean(result) -> None:
     """No traceback, no raw control character, never the key."""
     for text in (result.stdout, result.stderr):
@@ -67,16 +56,16 @@ def test_a_results_url_on_another_origin_is_refused_and_never_asked(
 ):
     emulator = make_emulator(results_origin=recorder.origin, processing_seconds=0)
     path = write_jsonl(tmp_path / "one.jsonl", [request("a")])
-    submitted = run(emulator.base_url, clock, "submit", str(path))
+    submitted = on(emulator.base_url, clock, "submit", str(path))
     batch_id = submitted.stdout.strip()
-    result = run(emulator.base_url, clock, "results", batch_id)
+    result = on(emulator.base_url, clock, "results", batch_id)
     assert result.exit_code == 6
     assert result.stdout == ""
     port = recorder.origin.rsplit(":", 1)[1]
     origins = f"(http://127.0.0.1:{port}, not {emulator.base_url})"
     assert f"a results_url on another origin {origins}" in result.stderr
     assert "sends the API key only to the base URL's origin" in result.stderr
-    collected = run(emulator.base_url, clock, "collect", "--dir", str(tmp_path / "out"))
+    collected = on(emulator.base_url, clock, "collect", "--dir", str(tmp_path / "out"))
     assert collected.exit_code == 6 and "another origin" in collected.stderr
     assert recorder.seen == []  # not one request, so never the key
     assert_clean(result)
@@ -90,7 +79,7 @@ def test_a_redirect_to_another_origin_is_refused_before_it_is_followed(servers, 
         return json_answer(batch(GOOD_ID, results_url=url))
 
     hostile = servers(answer)
-    result = run(hostile.origin, clock, "results", GOOD_ID)
+    result = on(hostile.origin, clock, "results", GOOD_ID)
     assert result.exit_code == 6
     assert f"refused to send a request to {recorder.origin}" in result.stderr
     assert recorder.seen == []
@@ -103,7 +92,7 @@ def test_a_created_id_of_the_wrong_shape_never_reaches_the_store(servers, clock,
     hostile = servers(with_models(
         lambda method, path: json_answer(batch("../../../tmp/evil", status="in_progress"))))
     path = write_jsonl(tmp_path / "one.jsonl", [request("a")])
-    result = run(hostile.origin, clock, "submit", str(path))
+    result = on(hostile.origin, clock, "submit", str(path))
     assert result.exit_code == 6
     assert result.stdout == ""
     assert "not of the documented shape msgbatch_...: '../../../tmp/evil'" in result.stderr
@@ -121,7 +110,7 @@ def test_control_characters_in_an_id_are_escaped_never_printed(servers, clock):
     page = {"data": [batch("msgbatch_01\x1b[2J\x1b]0;pwned\x07")], "has_more": False,
             "first_id": None, "last_id": None}
     hostile = servers(lambda method, path: json_answer(page))
-    result = run(hostile.origin, clock, "list")
+    result = on(hostile.origin, clock, "list")
     assert result.exit_code == 6
     assert "msgbatch_01\\x1b[2J\\x1b]0;pwned\\x07" in result.stderr
     assert_clean(result)
@@ -130,7 +119,7 @@ def test_control_characters_in_an_id_are_escaped_never_printed(servers, clock):
 def test_an_answer_about_another_batch_is_refused(servers, clock):
     other = "msgbatch_01SomebodyElsesBatch0002"
     hostile = servers(lambda method, path: json_answer(batch(other)))
-    result = run(hostile.origin, clock, "status", GOOD_ID)
+    result = on(hostile.origin, clock, "status", GOOD_ID)
     assert result.exit_code == 6
     assert f"asked for batch {GOOD_ID}, the API answered with batch {other}" in result.stderr
     assert_clean(result)
@@ -147,7 +136,7 @@ def test_an_answer_about_another_batch_is_refused(servers, clock):
 )
 def test_a_malformed_batch_is_refused_naming_the_field(servers, clock, field, value, shown):
     hostile = servers(lambda method, path: json_answer(batch(GOOD_ID, **{field: value})))
-    result = run(hostile.origin, clock, "status", GOOD_ID)
+    result = on(hostile.origin, clock, "status", GOOD_ID)
     assert result.exit_code == 6
     assert f"the API described batch {GOOD_ID} with a malformed {shown}" in result.stderr
     assert_clean(result)
@@ -156,7 +145,7 @@ def test_a_malformed_batch_is_refused_naming_the_field(servers, clock, field, va
 def test_an_error_message_is_printed_with_its_control_characters_escaped(servers, clock):
     message = "no such thing\x1b]0;owned\x07\r\nerror: fake second line"
     hostile = servers(lambda method, path: error_answer(400, "invalid_request_error", message))
-    result = run(hostile.origin, clock, "status", GOOD_ID)
+    result = on(hostile.origin, clock, "status", GOOD_ID)
     assert result.exit_code == 2
     assert "no such thing\\x1b]0;owned\\x07\\x0d\\x0aerror: fake second line" in result.stderr
     assert len(result.stderr.splitlines()) == 1
@@ -170,7 +159,7 @@ def test_retry_after_in_seconds_is_honoured(servers, clock, tmp_path):
     ])
     hostile = servers(with_models(lambda method, path: next(answers)))
     path = write_jsonl(tmp_path / "one.jsonl", [request("a")])
-    result = run(hostile.origin, clock, "submit", str(path))
+    result = on(hostile.origin, clock, "submit", str(path))
     assert result.exit_code == 0, result.stderr
     assert result.stdout == f"{GOOD_ID}\n"
     assert clock.sleeps == [3.0]
@@ -216,12 +205,11 @@ def test_a_results_body_reaches_a_terminal_without_its_control_characters(server
         return json_answer(batch(GOOD_ID, results_url=url))
 
     hostile = servers(answer)
-    shown = invoke(["--base-url", hostile.origin, "results", GOOD_ID],
-                   env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock, tty=True)
+    shown = on(hostile.origin, clock, "results", GOOD_ID, tty=True)
     assert shown.exit_code == 6  # raw control characters are not JSON: refused, after...
     assert "that is not JSON" in shown.stderr
     # ... the bytes already copied reached the terminal escaped, never raw
     assert "a\\x1b]0;pwned\\x07" in shown.stdout and "hi\\x9b2J" in shown.stdout
     assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout and "\x9b" not in shown.stdout
-    piped = run(hostile.origin, clock, "results", GOOD_ID)  # data for a program: unchanged
+    piped = on(hostile.origin, clock, "results", GOOD_ID)  # data for a program: unchanged
     assert piped.exit_code == 6 and piped.stdout_bytes == line

@@ -10,7 +10,6 @@ import pytest
 
 from batchctl.core.errors import UnavailableError
 from batchctl.core.events import BatchChanged, Polled, PollFailed, gather
-from batchctl.core.settings import Settings
 from batchctl.core.state.store import Store
 from batchctl.core.tracking.lifecycle import resolve_targets
 from batchctl.core.workflows.waiting import (
@@ -22,16 +21,9 @@ from batchctl.core.workflows.waiting import (
     sleep_until,
     wait_for,
 )
-from tests.conftest import connect_api
-from tests.helpers import FakeClock
-from tests.lifecycle_support import (
-    assert_plain,
-    json_lines,
-    run_on,
-    sdk_batch,
-    submit,
-    write_requests,
-)
+from tests.support.clock import FakeClock
+from tests.support.files import json_lines, write_requests
+from tests.support.runs import api_on, assert_plain, cli_on, on, sdk_batch, submit
 
 
 def test_piped_one_line_per_change_then_summary_and_results_command(cli, tmp_path, clock):
@@ -108,12 +100,12 @@ def test_timeout_is_exit_8_and_says_how_to_resume(cli, tmp_path, clock):
 
 def test_exit_status_9_on_failed_requests(make_emulator, tmp_path, clock):
     emu = make_emulator(processing_seconds=20, error_rate=0.5, seed=3)
-    run = lambda *a, **k: run_on(emu, clock, *a, **k)  # noqa: E731
+    run = cli_on(emu, clock)
     job, _ = submit(run, write_requests(tmp_path / "a.jsonl", 8))
-    plain = run_on(emu, clock, "wait", job)
+    plain = on(emu, clock, "wait", job)
     assert plain.exit_code == 0
     assert "errored" in plain.stderr and "retry-failed" in plain.stderr
-    strict = run_on(emu, clock, "wait", job, "--exit-status")
+    strict = on(emu, clock, "wait", job, "--exit-status")
     assert strict.exit_code == 9
     assert "ended with failed requests" in strict.stderr
 
@@ -153,9 +145,9 @@ def test_ctrl_c_is_exit_130_and_says_how_to_resume(cli, tmp_path, clock, tty):
 
 def test_heartbeat_every_few_minutes_off_a_terminal(make_emulator, tmp_path, clock):
     emu = make_emulator(processing_seconds=1300)
-    run = lambda *a, **k: run_on(emu, clock, *a, **k)  # noqa: E731
+    run = cli_on(emu, clock)
     job, _ = submit(run, write_requests(tmp_path / "a.jsonl", 1))
-    result = run_on(emu, clock, "wait", job)
+    result = on(emu, clock, "wait", job)
     assert result.exit_code == 0
     assert_plain(result.stderr)
     beats = [line for line in result.stderr.splitlines() if "still waiting" in line]
@@ -199,7 +191,7 @@ def test_no_key_is_exit_4_before_any_display(cli, emulator, tty):
 def test_api_down_from_the_start_is_exit_6(make_emulator, clock):
     emu = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"retrieve"}))
     batch = sdk_batch(emu)
-    result = run_on(emu, clock, "wait", batch, api_max_retries=0)
+    result = on(emu, clock, "wait", batch, api_max_retries=0)
     assert result.exit_code == 6
     assert "request_id: req_" in result.stderr
 
@@ -243,10 +235,9 @@ def test_wait_for_keeps_polling_through_a_brief_outage(make_emulator, tmp_path, 
     emu = make_emulator(processing_seconds=120, fault_rate=0.5, seed=11,
                         fault_endpoints=frozenset({"retrieve"}))
     batch = sdk_batch(emu, 2)
-    settings = Settings.resolve(state_dir=state_dir, base_url=emu.base_url)
-    api = connect_api(settings, clock=clock, max_retries=0)
+    api = api_on(emu, clock, state_dir, max_retries=0)
     store = Store.open(state_dir, clock=clock)
-    targets = resolve_targets(store, [batch], base_url=settings.base_url)
+    targets = resolve_targets(store, [batch], base_url=api.base_url)
     try:
         for _attempt in range(20):  # the first poll must succeed (else it is exit 6 at once)
             try:

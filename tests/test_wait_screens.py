@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from rich.cells import cell_len
 
-from tests.helpers import request
-from tests.lifecycle_support import submit, write_requests
+from tests.support.files import request, write_requests
+from tests.support.runs import submit
 
 CODES = re.compile(r"(\x1b\[[0-9;?]*[A-Za-z]|\r|\n)")
 
@@ -162,10 +162,10 @@ def test_run_tells_the_end_once(cli, tmp_path):
 
 
 def test_run_of_a_batch_that_all_errored_shows_no_tick(make_emulator, clock, tmp_path):
-    from tests.lifecycle_support import run_on
+    from tests.support.runs import on
 
     emulator = make_emulator(error_rate=1.0)
-    result = run_on(emulator, clock, "run", str(write_requests(tmp_path / "r.jsonl", 2)), "-o",
+    result = on(emulator, clock, "run", str(write_requests(tmp_path / "r.jsonl", 2)), "-o",
                     str(tmp_path / "out.jsonl"), tty=True, width=80)
     assert result.exit_code == 0, result.stderr
     lines = screen(result.stderr)

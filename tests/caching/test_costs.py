@@ -7,14 +7,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from batchctl.core.caching.costs import allocate, break_even, formula
 from batchctl.core.caching.report import report
 from batchctl.core.catalog.prices import cost_summary, estimate_input_tokens
 from batchctl.core.requests.scan import scan_file
-from tests.caching.support import DOC, EPH, SONNET, SYSTEM, ask, grouped, questions, text
+from tests.support.caching import DOC, EPH, SONNET, SYSTEM, ask, grouped, questions, text
+from tests.support.files import write_params
 
 PREFIX = math.ceil(len(SYSTEM) / 4) + math.ceil(len(DOC) / 4)
 # claude-sonnet-4-6, USD per million tokens at standard rates (core/catalog/prices.json)
@@ -131,9 +131,6 @@ def test_the_report_carries_the_keys_of_the_json_contract() -> None:
 
 def test_as_written_without_markers_is_the_dry_runs_estimate(tmp_path: Path) -> None:
     requests = [*questions(3), *questions(2, model="claude-opus-4-8"), ask("x", max_tokens=7)]
-    path = tmp_path / "in.jsonl"
-    path.write_bytes(b"".join(orjson.dumps({"custom_id": f"r{i}", "params": r}) + b"\n"
-                              for i, r in enumerate(requests)))
-    scan = scan_file(path)
+    scan = scan_file(write_params(tmp_path / "in.jsonl", *requests))
     dry_run = cost_summary(scan.models, scan.input_tokens, scan.output_tokens, scan.long_tokens)
     assert figures(requests)["cost_as_written"] == pytest.approx(dry_run["est_cost_usd"], abs=1e-6)

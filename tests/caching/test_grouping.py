@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 from batchctl.core.caching.planner import ONE_REQUEST, UNDER_MINIMUM, Planner
-from tests.caching.support import DOC, HAIKU, HOUR, SONNET, SYSTEM, ask, grouped, questions, text
+from tests.support.caching import DOC, HAIKU, HOUR, SONNET, SYSTEM, ask, grouped, questions, text
 
 PREFIX = math.ceil(len(SYSTEM) / 4) + math.ceil(len(DOC) / 4)  # system, then the document
 

@@ -20,7 +20,7 @@ from batchctl.core.caching.place import (
     CachePlan,
     place,
 )
-from tests.caching.support import DOC, EPH, HAIKU, HOUR, SONNET, ask, grouped, questions, text
+from tests.support.caching import DOC, EPH, HAIKU, HOUR, SONNET, ask, grouped, questions, text
 
 
 def plan_of(requests: list[dict[str, Any]]) -> CachePlan:

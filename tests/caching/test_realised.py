@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from batchctl.core.caching.realised import NO_CACHE, WRITES_OUTNUMBER_READS, Savings, usage_tokens
-from tests.caching.support import SONNET
+from tests.support.caching import SONNET
 
 IN, OUT, WRITE_5M, WRITE_1H, READ = 3.0, 15.0, 3.75, 6.0, 0.30  # claude-sonnet-4-6, standard
 

@@ -7,33 +7,26 @@ import json
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from batchctl.core.caching import markers
 from batchctl.core.caching.minimums import builtin_minimums, load_minimums
 from batchctl.core.errors import UsageError
 from batchctl.core.requests.ruletable import RULES
-from tests.helpers import failure, invoke
+from tests.helpers import invoke
+from tests.support.caching import EPH, HOUR, text
+from tests.support.failures import failure
+from tests.support.files import write_jsonl
 
 MODEL = "claude-haiku-4-5"  # minimum 4,096 tokens (core/caching/minimums.json)
 LONG = "word " * 3300  # 4,125 estimated tokens
-EPH = {"type": "ephemeral"}
-HOUR = {"type": "ephemeral", "ttl": "1h"}
-
-
-def text(body: str, marker: dict | None = None) -> dict[str, Any]:
-    return {"type": "text", "text": body, **({"cache_control": marker} if marker else {})}
-
-
 def req(custom_id: str, **params: Any) -> dict[str, Any]:
     return {"custom_id": custom_id, "params": {
         "model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}], **params}}
 
 
 def dry_run(tmp_path: Path, *lines: dict[str, Any], args: tuple[str, ...] = ()) -> Any:
-    path = tmp_path / "bad.jsonl"
-    path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    path = write_jsonl(tmp_path / "bad.jsonl", lines)
     return path, invoke(["--emulator", "submit", "--dry-run", *args, str(path)])
 
 

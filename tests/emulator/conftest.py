@@ -1,5 +1,5 @@
 """Fixtures for the emulator's tests (the emulator itself is the suite's ``emulator`` /
-``make_emulator``, in tests/conftest.py): a real SDK client pointed at it."""
+``make_emulator``, in tests/support/fixtures.py): a real SDK client pointed at it."""
 
 from __future__ import annotations
 

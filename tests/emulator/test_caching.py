@@ -7,14 +7,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from tests.helpers import request
+from tests.support.caching import EPH, HAIKU, HOUR, SONNET
+from tests.support.files import request
 
-HAIKU = "claude-haiku-4-5"  # minimum cacheable length 4,096 (catalog.json cache_minimums)
-SONNET = "claude-sonnet-4-6"  # 1,024
+# HAIKU: minimum cacheable length 4,096; SONNET: 1,024 (catalog.json cache_minimums)
 DOC = "The shared document says one more thing here. " * 470  # 21,620 chars
 PREFIX = 5405  # its tokens (characters / 4, rounded up)
-HOUR = {"type": "ephemeral", "ttl": "1h"}
-FIVE = {"type": "ephemeral"}
+FIVE = EPH  # the default 5-minute marker
 
 
 def ask(i: int, *, marker: dict | None = HOUR, doc: str = DOC, model: str = HAIKU,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.emulator.test_caching import DOC, FIVE, HAIKU, HOUR, PREFIX, SONNET, ask, reads, run
-from tests.helpers import failure
+from tests.support.failures import failure
 
 
 def send(emulator: Any, line: dict[str, Any]) -> Any:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.test_models_api import model_info, write_models
-from tests.helpers import request
+from tests.support.emulators import model_info, write_models
+from tests.support.files import request
 
 IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBO"}}
 PDF = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"}}

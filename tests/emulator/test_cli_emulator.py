@@ -1,49 +1,25 @@
-"""`batchctl emulator`: a real process serving HTTP, stopped by a signal, quietly."""
+"""`batchctl emulator`: a real process (forked warm) serving HTTP, stopped by a signal, quietly."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import anthropic
 import orjson
 import pytest
 
-from tests.emulator.support import requests_for
-from tests.emulator.test_models_api import model_info, write_models
 from tests.helpers import invoke
-
-
-def _start(state: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
-    full_env.update(env or {})
-    return subprocess.Popen(
-        [sys.executable, "-m", "batchctl", "--state-dir", str(state), "emulator", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=full_env,
-    )
-
-
-def _stop(process: subprocess.Popen, signum: int) -> tuple[int, str]:
-    process.send_signal(signum)
-    try:
-        _, err = process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
-    return process.returncode, err.decode()
+from tests.support.emulators import model_info, write_models
+from tests.support.files import requests_for
+from tests.support.processes import emulator_command, stop
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_serves_the_sdk_and_stops_quietly(tmp_path, signum):
-    process = _start(tmp_path / "state", "--processing-seconds", "0", "--seed", "4")
+    process = emulator_command(tmp_path / "state", "--processing-seconds", "0", "--seed", "4")
     try:
-        lines = [process.stdout.readline().decode().strip() for _ in range(2)]
+        lines = [process.readline().strip() for _ in range(2)]
         assert lines[0].startswith("export ANTHROPIC_BASE_URL=http://127.0.0.1:")
         assert lines[1] == "export ANTHROPIC_API_KEY=emulator-key"
         base_url = lines[0].split("=", 1)[1]
@@ -52,7 +28,7 @@ def test_serves_the_sdk_and_stops_quietly(tmp_path, signum):
             assert batch.processing_status == "ended"  # --processing-seconds 0
             assert len(list(client.messages.batches.results(batch.id))) == 3
     finally:
-        code, err = _stop(process, signum)
+        code, err = stop(process, signum)
     assert code == 0
     assert "Traceback" not in err and "stopped" in err and base_url in err
     assert (tmp_path / "state" / "emulator" / "emulator.sqlite3").exists()  # the default --data
@@ -60,11 +36,11 @@ def test_serves_the_sdk_and_stops_quietly(tmp_path, signum):
 
 def test_json_names_the_url_key_and_data_dir(tmp_path):
     data = tmp_path / "data"
-    process = _start(tmp_path / "state", "--json", "--data", str(data))
+    process = emulator_command(tmp_path / "state", "--json", "--data", str(data))
     try:
-        record = orjson.loads(process.stdout.readline())
+        record = orjson.loads(process.readline())
     finally:
-        code, _ = _stop(process, signal.SIGINT)
+        code, _ = stop(process, signal.SIGINT)
     assert code == 0
     assert record["base_url"].startswith("http://127.0.0.1:") and record["api_key"] == "emulator-key"
     assert record["data_dir"] == str(data) and (data / "emulator.sqlite3").exists()
@@ -88,13 +64,14 @@ def test_a_busy_port_is_a_usage_error_with_a_hint(tmp_path):
 
 def test_models_flag_replaces_the_catalogue_it_serves(tmp_path):
     only = model_info("claude-brand-new-9")
-    process = _start(tmp_path / "state", "--json", "--models", write_models(tmp_path / "m.json", only))
+    models = write_models(tmp_path / "m.json", only)
+    process = emulator_command(tmp_path / "state", "--json", "--models", models)
     try:
-        base_url = orjson.loads(process.stdout.readline())["base_url"]
+        base_url = orjson.loads(process.readline())["base_url"]
         with anthropic.Anthropic(api_key="emulator-key", base_url=base_url, max_retries=0) as client:
             assert [m.id for m in client.models.list()] == ["claude-brand-new-9"]
     finally:
-        code, _ = _stop(process, signal.SIGINT)
+        code, _ = stop(process, signal.SIGINT)
     assert code == 0
 
 

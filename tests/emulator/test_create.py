@@ -11,9 +11,9 @@ import orjson
 import pytest
 
 from batchctl.emulator import EmulatorConfig, make_app
-from tests.emulator.support import NEW_VERSION, RAW_HEADERS, requests_for
-from tests.emulator.test_endpoints import assert_envelope
-from tests.helpers import failure, request
+from tests.support.emulators import NEW_VERSION, RAW_HEADERS, assert_envelope
+from tests.support.failures import failure
+from tests.support.files import request, requests_for
 
 GOOD = {"model": "claude-haiku-4-5", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
 _item = partial(request, text="hi", model="claude-haiku-4-5", max_tokens=5)

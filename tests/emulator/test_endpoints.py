@@ -7,8 +7,9 @@ from datetime import timedelta
 import orjson
 import pytest
 
-from tests.emulator.support import NEW_VERSION, requests_for
-from tests.helpers import failure
+from tests.support.emulators import NEW_VERSION, assert_envelope
+from tests.support.failures import failure
+from tests.support.files import requests_for
 
 BATCH_KEYS = {
     "id",
@@ -22,19 +23,6 @@ BATCH_KEYS = {
     "archived_at",
     "results_url",
 }
-
-
-def assert_envelope(response, status: int, error_type: str) -> dict:
-    assert response.status_code == status
-    assert response.headers["content-type"] == "application/json"
-    request_id = response.headers["request-id"]
-    assert request_id.startswith("req_")
-    body = response.json()
-    assert body["type"] == "error"
-    assert body["error"]["type"] == error_type
-    assert body["error"]["message"]
-    assert body["request_id"] == request_id
-    return body
 
 
 def test_create_answers_an_in_progress_batch_with_all_ten_keys(emulator, client):

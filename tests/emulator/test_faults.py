@@ -9,8 +9,8 @@ import httpx2
 
 from batchctl.core.api.sdk_private import STRICT_VALIDATION
 from batchctl.emulator import EMULATOR_API_KEY, EmulatorConfig, ReplyLost, make_app
-from tests.emulator.support import requests_for
-from tests.helpers import chain, failure, status_of
+from tests.support.failures import chain, failure, status_of
+from tests.support.files import requests_for
 
 
 def test_sdk_retries_survive_a_fault_rate_of_one_half(make_emulator):

@@ -10,9 +10,9 @@ import pytest
 from anthropic.types.anthropic_beta_param import AnthropicBetaParam
 
 from batchctl.emulator.betas import KNOWN_BETAS, SDK_VERSION
-from tests.emulator.support import NEW_VERSION, requests_for
-from tests.emulator.test_endpoints import assert_envelope
-from tests.helpers import failure
+from tests.support.emulators import NEW_VERSION, assert_envelope
+from tests.support.failures import failure
+from tests.support.files import requests_for
 
 #: One call of every endpoint (the batch id needs no batch: the headers are checked first).
 CALLS = [

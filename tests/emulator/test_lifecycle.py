@@ -7,8 +7,8 @@ import sys
 from collections import Counter
 from datetime import timedelta
 
-from tests.emulator.support import requests_for
-from tests.helpers import failure
+from tests.support.failures import failure
+from tests.support.files import requests_for
 
 
 def _types(client, batch_id: str) -> Counter:

@@ -9,9 +9,9 @@ import anthropic
 import pytest
 
 from batchctl.emulator import EmulatorConfig
-from tests.emulator.support import requests_for
-from tests.emulator.test_cli_emulator import _start, _stop
-from tests.helpers import failure
+from tests.support.failures import failure
+from tests.support.files import requests_for
+from tests.support.processes import emulator_command, stop
 
 
 def _refusal(call) -> Any:
@@ -87,14 +87,14 @@ def test_limits_come_from_the_environment_and_are_checked():
 
 
 def test_batchctl_emulator_takes_both_limits_as_flags(tmp_path):
-    process = _start(tmp_path / "state", "--queue-limit", "2", "--rate-limit", "100")
+    process = emulator_command(tmp_path / "state", "--queue-limit", "2", "--rate-limit", "100")
     try:
-        base_url = process.stdout.readline().decode().strip().split("=", 1)[1]
-        process.stdout.readline()
+        base_url = process.readline().strip().split("=", 1)[1]
+        process.readline()
         with anthropic.Anthropic(api_key="k", base_url=base_url, max_retries=0) as client:
             client.messages.batches.create(requests=requests_for(2))
             exc = _refusal(lambda: client.messages.batches.create(requests=requests_for(1)))
     finally:
-        code, err = _stop(process, signal.SIGINT)
+        code, err = stop(process, signal.SIGINT)
     assert code == 0 and "Traceback" not in err
     assert "processing queue" in exc.body["error"]["message"]

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.support import NEW_VERSION
 from tests.emulator.test_capabilities import SCHEMA
-from tests.emulator.test_endpoints import assert_envelope
-from tests.helpers import failure, request
+from tests.support.emulators import NEW_VERSION, assert_envelope
+from tests.support.failures import failure
+from tests.support.files import request
 
 ASK = [{"role": "user", "content": "What is 2+2?"}]
 

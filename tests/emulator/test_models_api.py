@@ -5,30 +5,17 @@ envelope, and a catalogue replaced by a file (BATCHES_API.md 12.3)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from batchctl.emulator import EmulatorConfig
 from batchctl.emulator.catalog import builtin
-from tests.emulator.test_endpoints import assert_envelope
-from tests.helpers import failure
+from tests.support.emulators import assert_envelope, model_info, write_models
+from tests.support.failures import failure
 
 CATALOG = builtin().models
 RETIRED = [m["id"] for m in CATALOG if m["lifecycle"] == "retired"]
 LISTED = [m["id"] for m in CATALOG if m["lifecycle"] != "retired"]
-
-
-def model_info(model_id: str, **changes: Any) -> dict[str, Any]:
-    """A ModelInfo of the packaged catalogue, its id and fields changed."""
-    base = json.loads(json.dumps(next(m for m in CATALOG if m["id"] == "claude-sonnet-4-6")))
-    return {**base, "id": model_id, "display_name": model_id, **changes}
-
-
-def write_models(path: Path, *models: dict[str, Any]) -> str:
-    path.write_text(json.dumps(list(models)))
-    return str(path)
 
 
 def test_the_list_leaves_retired_models_out_and_pages_like_batches(client):

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from batchctl.emulator import EmulatorConfig
-from tests.emulator.support import requests_for
-from tests.helpers import failure, status_of
+from tests.support.failures import failure, status_of
+from tests.support.files import requests_for
 
 
 @pytest.mark.parametrize(("kind", "code"), [

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from batchctl.emulator import EmulatorConfig
-from tests.emulator.support import requests_for
-from tests.helpers import failure, status_of
+from tests.support.failures import failure, status_of
+from tests.support.files import requests_for
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import zlib
 import orjson
 from anthropic.types.messages import MessageBatchIndividualResponse
 
-from tests.emulator.support import requests_for
+from tests.support.files import requests_for
 
 
 def _ended(emulator, client, requests):

@@ -8,7 +8,8 @@ import threading
 import orjson
 
 from batchctl.emulator import EmulatorServer
-from tests.emulator.support import RAW_HEADERS, requests_for
+from tests.support.emulators import RAW_HEADERS
+from tests.support.files import requests_for
 
 HEADERS = RAW_HEADERS
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.support import requests_for
+from tests.support.files import requests_for
+from tests.support.processes import MACHINE_CAS
 
 CLIENT = Path(__file__).parent / "ts" / "client.mjs"
 PACKAGE = "@anthropic-ai/sdk@1"
@@ -41,7 +42,8 @@ def _installed_sdk() -> Path:
     command = [npm, "install", "--no-package-lock", "--no-save", "--no-audit", "--no-fund",
                "--prefix", str(staging), PACKAGE]  # fmt: skip
     try:
-        done = subprocess.run(command, capture_output=True, timeout=240, check=False)
+        done = subprocess.run(command, capture_output=True, timeout=240, check=False,
+                              env={**os.environ, **MACHINE_CAS})
         if done.returncode != 0 or not (staging / "node_modules" / "@anthropic-ai").exists():
             error = done.stderr.decode(errors="replace")[-300:]
             pytest.skip(f"could not install {PACKAGE}: {error}")

@@ -11,16 +11,13 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.support import (
-    batchctl_cmd,
-    child_env,
-    sound,
-    store_query,
-    write_requests,
-)
+from tests.support import warm
+from tests.support.files import padded, write_requests
+from tests.support.processes import child_env
+from tests.support.stores import sound, store_query
 
 PROCESSES = 8
-# Sixteen interpreters starting at once on two cores: a generous bound, still a bound.
+# Sixteen processes at once on two cores: a generous bound, still a bound.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # -m "not slow" leaves it out
 
 
@@ -33,14 +30,13 @@ def homes(tmp_path: Path, store: str, count: int) -> list[Path]:
 
 def run_all(commands: list[list[str]], dirs: list[Path], store: str
             ) -> list[subprocess.CompletedProcess[str]]:
-    """Start every command at once, each on its state dir; wait for all."""
-    procs = [subprocess.Popen(cmd, env=child_env(home, BATCHCTL_STORE=store),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for cmd, home in zip(commands, dirs, strict=True)]
+    """Start every batchctl command at once, each a process on its state dir; wait for all."""
+    procs = [warm.spawn(args, child_env(home, BATCHCTL_STORE=store))
+             for args, home in zip(commands, dirs, strict=True)]
     done = []
-    for cmd, proc in zip(commands, procs, strict=True):
+    for args, proc in zip(commands, procs, strict=True):
         out, err = proc.communicate(timeout=120)
-        done.append(subprocess.CompletedProcess(cmd, proc.returncode, out, err))
+        done.append(subprocess.CompletedProcess(args, proc.returncode, out, err))
     return done
 
 
@@ -61,8 +57,9 @@ def test_eight_processes_submitting_and_collecting_on_one_store(
         return store_query(dirs[0], store_value, sql)
 
     sizes = [40 + i for i in range(PROCESSES)]
-    files = [write_requests(tmp_path / f"f{i}.jsonl", n, tag=f"c{i}") for i, n in enumerate(sizes)]
-    results = run_all([batchctl_cmd(emu.base_url, "submit", str(f)) for f in files], dirs,
+    files = [write_requests(tmp_path / f"f{i}.jsonl", n, f"c{i}-", padded(40), max_tokens=64)
+             for i, n in enumerate(sizes)]
+    results = run_all([["--base-url", emu.base_url, "submit", str(f)] for f in files], dirs,
                       store_value)
     assert_all_ok(results)
     ids = [r.stdout.strip() for r in results]
@@ -77,9 +74,10 @@ def test_eight_processes_submitting_and_collecting_on_one_store(
 
     # Then eight at once again: four collect everything, four submit new files.
     outs = [tmp_path / f"collected{i}" for i in range(4)]
-    more = [write_requests(tmp_path / f"g{i}.jsonl", 60 + i, tag=f"g{i}") for i in range(4)]
-    mixed = [batchctl_cmd(emu.base_url, "collect", "--dir", str(out)) for out in outs]
-    mixed += [batchctl_cmd(emu.base_url, "submit", str(f)) for f in more]
+    more = [write_requests(tmp_path / f"g{i}.jsonl", 60 + i, f"g{i}-", padded(40), max_tokens=64)
+            for i in range(4)]
+    mixed = [["--base-url", emu.base_url, "collect", "--dir", str(out)] for out in outs]
+    mixed += [["--base-url", emu.base_url, "submit", str(f)] for f in more]
     second = run_all(mixed, dirs, store_value)
     assert_all_ok(second)
     new_ids = [r.stdout.strip() for r in second[4:]]
@@ -105,8 +103,8 @@ def test_eight_processes_submitting_the_same_content_make_one_batch(
 ) -> None:
     emu = make_emulator(real_clock=True)
     dirs = homes(tmp_path, store_value, PROCESSES)
-    path = write_requests(tmp_path / "same.jsonl", 500, tag="same", text_bytes=400)
-    results = run_all([batchctl_cmd(emu.base_url, "submit", str(path))] * PROCESSES, dirs,
+    path = write_requests(tmp_path / "same.jsonl", 500, "same-", padded(400), max_tokens=64)
+    results = run_all([["--base-url", emu.base_url, "submit", str(path)]] * PROCESSES, dirs,
                       store_value)
     assert_all_ok(results)
     ids = {r.stdout.strip() for r in results}

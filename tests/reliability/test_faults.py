@@ -13,32 +13,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import API_KEY
-from tests.helpers import invoke, raw_get
-from tests.reliability.support import write_requests
+from tests.support.emulators import size
+from tests.support.files import padded, write_requests
+from tests.support.runs import on
 
 pytestmark = pytest.mark.slow  # minutes of subprocesses: -m "not slow" leaves it out
 
 FAULTS = {"fault_rate": 0.3, "lost_reply_rate": 0.3}
-
-
-def view_batches(emulator: Any) -> list[dict]:
-    """Every batch the emulator holds, through a second, fault-free server on its data."""
-    import anthropic
-
-    from batchctl.emulator import EmulatorConfig, EmulatorServer, make_app
-
-    app = make_app(emulator.data_dir, EmulatorConfig(processing_seconds=0), clock=emulator.clock.time)
-    server = EmulatorServer(app).start()
-    try:
-        with anthropic.Anthropic(api_key=API_KEY, base_url=server.base_url, max_retries=0) as c:
-            return [b.model_dump(mode="json") for b in c.messages.batches.list(limit=1000)]
-    finally:
-        server.stop()
-
-
-def size(batch: dict) -> int:
-    return sum(batch["request_counts"].values())
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -47,36 +28,23 @@ def test_submit_under_faults_makes_exactly_one_batch_per_submit(
 ) -> None:
     emu = make_emulator(processing_seconds=0, seed=seed, **FAULTS)
     # Different sizes, so each batch can be told apart by its request count.
-    files = [write_requests(tmp_path / f"f{i}.jsonl", 3 + i, tag=f"s{seed}f{i}") for i in range(4)]
+    files = [write_requests(tmp_path / f"f{i}.jsonl", 3 + i, f"s{seed}f{i}-", padded(40), max_tokens=64)
+             for i in range(4)]
     ids = []
     for path in files:
-        result = invoke(["--base-url", emu.base_url, "submit", str(path)],
-                        env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
+        result = on(emu, clock, "submit", str(path))
         assert result.exit_code == 0, result.stderr
         ids.append(result.stdout.strip())
-    remote = view_batches(emu)
+    remote = emu.batches()
     assert sorted(b["id"] for b in remote) == sorted(ids)
     by_id = {b["id"]: b for b in remote}
     assert [size(by_id[i]) for i in ids] == [3, 4, 5, 6]
     # Submitting the same files again answers the batches already made.
     for path, batch_id in zip(files, ids, strict=True):
-        again = invoke(["--base-url", emu.base_url, "submit", str(path)],
-                       env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
+        again = on(emu, clock, "submit", str(path))
         assert again.exit_code == 0, again.stderr
         assert again.stdout.strip() == batch_id
-    assert len(view_batches(emu)) == len(files)
-
-
-def view_results(emulator: Any, batch_id: str) -> bytes:
-    """A batch's results body as a fault-free server over the same data serves it."""
-    from batchctl.emulator import EmulatorConfig, EmulatorServer, make_app
-
-    app = make_app(emulator.data_dir, EmulatorConfig(processing_seconds=0), clock=emulator.clock.time)
-    server = EmulatorServer(app).start()
-    try:
-        return raw_get(f"{server.base_url}/v1/messages/batches/{batch_id}/results")
-    finally:
-        server.stop()
+    assert len(emu.batches()) == len(files)
 
 
 # Seeds 0-29 all complete (checked when this was written; with the SDK retrying 3 times instead
@@ -87,14 +55,13 @@ def test_run_under_faults_completes_with_one_batch_and_every_result(
     make_emulator: Any, clock: Any, tmp_path: Path, seed: int
 ) -> None:
     emu = make_emulator(processing_seconds=30, seed=seed, **FAULTS)
-    path = write_requests(tmp_path / "f.jsonl", 20, tag=f"s{seed}")
+    path = write_requests(tmp_path / "f.jsonl", 20, f"s{seed}-", padded(40), max_tokens=64)
     out = tmp_path / "out.jsonl"
-    result = invoke(["--base-url", emu.base_url, "run", str(path), "-o", str(out)],
-                    env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
+    result = on(emu, clock, "run", str(path), "-o", str(out))
     assert result.exit_code == 0, result.stderr
-    (batch,) = view_batches(emu)
+    (batch,) = emu.batches()
     assert size(batch) == 20 and batch["processing_status"] == "ended"
-    assert out.read_bytes() == view_results(emu, batch["id"])
+    assert out.read_bytes() == emu.results_body(batch["id"], clean=True)
     assert out.read_bytes().count(b"\n") == 20
 
 
@@ -123,15 +90,14 @@ def outputs(base_url: str, clock: Any, job: str, out: Path) -> dict[str, bytes]:
     """Every way of getting a job's results: stdout, -o JSONL, -o CSV, --order input."""
     out.mkdir()
     got = {}
-    env = {"ANTHROPIC_API_KEY": API_KEY}
-    stdout = invoke(["--base-url", base_url, "results", job], env=env, clock=clock)
+    stdout = on(base_url, clock, "results", job)
     assert stdout.exit_code == 0, stdout.stderr
     got["stdout"] = stdout.stdout_bytes
     notes = [stdout.stderr]
     for name, args in {"jsonl": ["-o", str(out / "r.jsonl")],
                        "csv": ["-o", str(out / "r.csv")],
                        "input": ["--order", "input", "-o", str(out / "i.jsonl")]}.items():
-        result = invoke(["--base-url", base_url, "results", job, *args], env=env, clock=clock)
+        result = on(base_url, clock, "results", job, *args)
         assert result.exit_code == 0, (name, result.stderr)
         notes.append(result.stderr)
         got[name] = Path(args[-1]).read_bytes()
@@ -146,10 +112,9 @@ def test_dropped_result_streams_give_complete_identical_outputs(
 ) -> None:
     switch, server = switched_emulator(tmp_path, clock, drop_rate=0.3, seed=seed)
     try:
-        path = write_requests(tmp_path / "req.jsonl", 600, tag=f"d{seed}", text_bytes=300)
-        submitted = invoke(["--base-url", server.base_url, "submit", "--json",
-                            "--max-requests", "200", str(path)],
-                           env={"ANTHROPIC_API_KEY": API_KEY}, clock=clock)
+        path = write_requests(tmp_path / "req.jsonl", 600, f"d{seed}-", padded(300), max_tokens=64)
+        submitted = on(server.base_url, clock, "submit", "--json", "--max-requests", "200",
+                       str(path))
         assert submitted.exit_code == 0, submitted.stderr
         job = {line.split('"job_id":"')[1].split('"')[0]
                for line in submitted.stdout.splitlines()}.pop()

@@ -9,6 +9,7 @@ Deterministic: derandomized hypothesis, bounded examples.
 from __future__ import annotations
 
 import re
+import string
 import tempfile
 from pathlib import Path
 
@@ -85,7 +86,8 @@ def check_scan(data: bytes, **limits: int) -> str:
 
 
 # -- strategies -------------------------------------------------------------------------------
-custom_ids = st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True)
+# The custom_id rule's language, drawn directly (from_regex drew and filtered: 3x slower).
+custom_ids = st.text(alphabet=string.ascii_letters + string.digits + "_-", min_size=1, max_size=64)
 text = st.text(max_size=40)
 json_leaf = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | text | st.floats(
     allow_nan=False, allow_infinity=False

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers import invoke
-from tests.reliability.support import KEY, batchctl_cmd, child_env, write_requests
+from tests.support.files import padded, write_requests
+from tests.support.processes import KEY, batchctl_cmd, child_env
+from tests.support.runs import on
 
 # The key, and pieces long enough to mean it leaked (cut, or partly masked).
 NEEDLES = [KEY, KEY[7:], KEY[-16:], KEY[:20]]
@@ -33,11 +35,10 @@ def assert_files_clean(root: Path, *, expect_store: bool = True) -> None:
 def test_key_never_printed_or_stored(make_emulator: Any, clock: Any, tmp_path: Path,
                                      state_dir: Path) -> None:
     emu = make_emulator(processing_seconds=0)
-    requests = write_requests(tmp_path / "req.jsonl", 5, tag="leak")
+    requests = write_requests(tmp_path / "req.jsonl", 5, "leak-", padded(40), max_tokens=64)
 
     def run(*args: str, code: int = 0, **kwargs: Any) -> Any:
-        result = invoke(["--base-url", emu.base_url, *args], env={"ANTHROPIC_API_KEY": KEY},
-                        clock=clock, **kwargs)
+        result = on(emu, clock, *args, env={"ANTHROPIC_API_KEY": KEY}, **kwargs)
         assert result.exit_code == code, (args, result.exit_code, result.stderr)
         assert_clean(f"stdout of {args}", result.stdout)
         assert_clean(f"stderr of {args}", result.stderr)
@@ -71,7 +72,7 @@ def test_key_not_in_the_sdk_debug_log_or_a_crash_traceback(make_emulator: Any,
     submit that works, and one that crashes (exit 1) after the API call, with its traceback."""
     emu = make_emulator(real_clock=True)
     home = tmp_path / "state"
-    requests = write_requests(tmp_path / "req.jsonl", 2, tag="crash")
+    requests = write_requests(tmp_path / "req.jsonl", 2, "crash-", padded(40), max_tokens=64)
     env = child_env(home, ANTHROPIC_LOG="debug")
 
     ok = subprocess.run(batchctl_cmd(emu.base_url, "submit", str(requests)), env=env,

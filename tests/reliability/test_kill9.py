@@ -3,10 +3,10 @@ again: no duplicate batch, nothing partial at a target path, a sound state store
 collect run on both store backends (on PostgreSQL the session dies with the process: its locks
 and claims go with it).
 
-batchctl runs as ``python -m batchctl`` subprocesses against an HTTP emulator in the test
-process. Each kill moment is drawn (seeded) from the span of a clean run of the same command,
-so wherever the kill lands — starting up, uploading, between the create and the record,
-downloading, renaming — what is left must be sound.
+batchctl runs as processes of its own (forked from a warm interpreter, tests/support/warm.py)
+against an HTTP emulator in the test process. Each kill moment is drawn (seeded) from the span
+of a clean run of the same command, so wherever the kill lands — starting up, uploading, between
+the create and the record, downloading, renaming — what is left must be sound.
 """
 
 from __future__ import annotations
@@ -22,24 +22,20 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.support import (
-    batchctl_cmd,
-    child_env,
-    integrity,
-    run_batchctl,
-    sound,
-    store_query,
-    write_requests,
-)
+from tests.support import warm
+from tests.support.files import padded, write_requests
+from tests.support.processes import child_env, run_batchctl
+from tests.support.stores import integrity, sound, store_query
 
-pytestmark = pytest.mark.slow  # minutes of subprocesses: -m "not slow" leaves it out
+# Each kill moment is drawn from the span of a timed clean run: the warm server is up before it.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("warm_server")]  # -m "not slow" skips
 
 TRIALS = 3
 
 
-def run_and_kill(cmd: list[str], env: dict[str, str], delay: float) -> str:
-    """Start ``cmd``; SIGKILL it after ``delay`` seconds unless it ended first."""
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def run_and_kill(args: list[str], env: dict[str, str], delay: float) -> str:
+    """Start batchctl ``args``; SIGKILL it after ``delay`` seconds unless it ended first."""
+    proc = warm.spawn(args, env, text=False)
     try:
         proc.communicate(timeout=delay)
         return f"finished ({proc.returncode})"
@@ -71,7 +67,7 @@ def test_kill_during_submit_then_submit_again_makes_one_batch(make_emulator: Any
     base = 10_000
     store = {"BATCHCTL_STORE": store_value}
     # A clean run first, to learn how long a submit takes here (and that it works).
-    calib = write_requests(tmp_path / "calib.jsonl", base - 1, tag="calib", text_bytes=120)
+    calib = write_requests(tmp_path / "calib.jsonl", base - 1, "calib-", padded(120), max_tokens=64)
     clean, span = timed(lambda: run_batchctl(emu.base_url, tmp_path / "s-calib", "submit",
                                              str(calib), **store))
     assert clean.returncode == 0, clean.stderr
@@ -79,9 +75,10 @@ def test_kill_during_submit_then_submit_again_makes_one_batch(make_emulator: Any
     for trial in range(TRIALS):
         count = base + trial  # every trial's batch has its own size: it can be told apart
         home = tmp_path / f"s{trial}"
-        path = write_requests(tmp_path / f"t{trial}.jsonl", count, tag=f"k{trial}", text_bytes=120)
+        path = write_requests(tmp_path / f"t{trial}.jsonl", count, f"k{trial}-", padded(120),
+                              max_tokens=64)
         delay = rng.uniform(0.05, 1.0) * span
-        outcomes.append(run_and_kill(batchctl_cmd(emu.base_url, "submit", str(path)),
+        outcomes.append(run_and_kill(["--base-url", emu.base_url, "submit", str(path)],
                                      child_env(home, **store), delay))
         again = run_batchctl(emu.base_url, home, "submit", str(path), **store)
         assert again.returncode == 0, (outcomes[-1], again.stderr)
@@ -95,7 +92,7 @@ def test_kill_during_results_never_leaves_a_partial_file(make_emulator: Any,
                                                          tmp_path: Path) -> None:
     emu = make_emulator(real_clock=True)
     home = tmp_path / "state"
-    path = write_requests(tmp_path / "req.jsonl", 10_000, tag="res", text_bytes=60)
+    path = write_requests(tmp_path / "req.jsonl", 10_000, "res-", padded(60), max_tokens=64)
     submitted = run_batchctl(emu.base_url, home, "submit", str(path))
     assert submitted.returncode == 0, submitted.stderr
     batch_id = submitted.stdout.strip()
@@ -115,7 +112,7 @@ def test_kill_during_results_never_leaves_a_partial_file(make_emulator: Any,
         target = out / f"r.{fmt}"
         target.unlink(missing_ok=True)
         delay = rng.uniform(0.05, 1.0) * spans[fmt]
-        outcome = run_and_kill(batchctl_cmd(emu.base_url, "results", batch_id, "-o", str(target)),
+        outcome = run_and_kill(["--base-url", emu.base_url, "results", batch_id, "-o", str(target)],
                                child_env(home), delay)
         # Whatever moment the kill hit: nothing at the target, or all of it.
         assert not target.exists() or target.read_bytes() == reference[fmt], (trial, outcome)
@@ -146,7 +143,8 @@ def test_kill_during_collect_never_leaves_a_partial_file(make_emulator: Any,
     seed_home = tmp_path / "state"
     store = {"BATCHCTL_STORE": store_value}
     for i in range(3):
-        path = write_requests(tmp_path / f"req{i}.jsonl", 6_000 + i, tag=f"col{i}", text_bytes=60)
+        path = write_requests(tmp_path / f"req{i}.jsonl", 6_000 + i, f"col{i}-", padded(60),
+                              max_tokens=64)
         submitted = run_batchctl(emu.base_url, seed_home, "submit", "--label", f"part{i}",
                                  str(path), **store)
         assert submitted.returncode == 0, submitted.stderr
@@ -164,7 +162,7 @@ def test_kill_during_collect_never_leaves_a_partial_file(make_emulator: Any,
         fresh_copy(seed_home, home, store_value)
         target = tmp_path / f"collected{trial}"
         delay = rng.uniform(0.05, 1.0) * span
-        outcome = run_and_kill(batchctl_cmd(emu.base_url, "collect", "--dir", str(target)),
+        outcome = run_and_kill(["--base-url", emu.base_url, "collect", "--dir", str(target)],
                                child_env(home, **store), delay)
         if target.exists():
             for p in target.iterdir():
