@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from batchctl.core import errors
 from batchctl.core.api.client import Api
 from batchctl.core.events import ApiRetry, Outbox
@@ -44,21 +46,6 @@ def test_a_refused_connection_is_not_retried_and_names_the_url(clock: Any,
                               "listening there)"
 
 
-def test_every_command_fails_at_once_on_a_refused_connection(clock: Any, tmp_path: Path) -> None:
-    url = closed_port_url()
-    path = write_requests(tmp_path / "f.jsonl", 2)
-    for args in (["status", "msgbatch_x"], ["list"], ["submit", str(path)],
-                 ["run", str(path)], ["results", "msgbatch_x"]):
-        result = on(url, clock, *args)
-        assert result.exit_code == 6, (args, result.stderr)
-        assert result.stdout == ""
-        (error,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
-        assert error.startswith(f"error: could not connect to {url}: connection refused "
-                                "(nothing is listening there)"), args
-        assert "retrying" not in result.stderr
-    assert clock.sleeps == []  # submit's own create loop does not try again either
-
-
 # RFC 2606 reserves .invalid: it never resolves, so nothing leaves the machine.
 UNRESOLVABLE = "http://batchctl-test.invalid"
 
@@ -85,21 +72,23 @@ def test_a_host_that_does_not_resolve_is_not_retried_and_names_it(clock: Any,
     assert refused.message.endswith("): a wrong name, or no network")
 
 
-def test_every_command_fails_at_once_on_a_host_that_does_not_resolve(clock: Any,
-                                                                     tmp_path: Path) -> None:
+@pytest.mark.parametrize("unreachable", ["refused", "unresolvable"])
+def test_every_command_fails_at_once(clock: Any, tmp_path: Path, unreachable: str) -> None:
+    """Nothing listens at the URL, or its host name does not resolve: exit 6 naming it, no
+    retry, and no word of an answer (none came back)."""
+    url, why = ((closed_port_url(), "connection refused (nothing is listening there)")
+                if unreachable == "refused" else (UNRESOLVABLE, "the host name does not resolve"))
     path = write_requests(tmp_path / "f.jsonl", 2)
-    for args in (["list"], ["status", "msgbatch_x"], ["submit", str(path)],
-                 ["results", "msgbatch_x"]):
-        result = on(UNRESOLVABLE, clock, *args)
+    for args in (["status", "msgbatch_x"], ["list"], ["submit", str(path)],
+                 ["run", str(path)], ["results", "msgbatch_x"]):
+        result = on(url, clock, *args)
         assert result.exit_code == 6, (args, result.stderr)
         assert result.stdout == ""
         # (submit first says the Models API could not be asked: a warning, the same reason)
         (error,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
-        assert error.startswith(f"error: could not connect to {UNRESOLVABLE}: the host name "
-                                "does not resolve"), args
-        # Nothing came back: no word of an answer, no retry.
+        assert error.startswith(f"error: could not connect to {url}: {why}"), args
         assert "retrying" not in result.stderr and "did not answer" not in result.stderr
-    assert clock.sleeps == []
+    assert clock.sleeps == []  # submit's own create loop does not try again either
 
 
 def test_failing_answers_keep_the_sdks_retries(make_emulator: Any, clock: Any,
