@@ -63,7 +63,7 @@ def run_tour(tmp_path: Path) -> tuple[list[Step], str]:
         # Batches end at once, not after the 3 s the README states (the status claim names both
         # states): with any time to wait, `wait "$id"` polls again only after its first 5 s.
         # A real process waiting on the real clock: the README's first command, in
-        # tests/test_result_order.py.
+        # tests/core/results/test_result_order.py.
         BATCHCTL_EMULATOR_PROCESSING_SECONDS="0",
     )
     done = subprocess.run(["bash", "-c", "\n".join(lines)], cwd=work, env=env,
