@@ -66,7 +66,7 @@ def fresh_clone(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         # Batches end at once, not after the 3 s the README states (the status claim names both
         # states): with any time to wait, `wait "$id"` polls again only after its first 5 s.
         # A real process waiting on the real clock: the README's first command, in
-        # tests/test_result_order.py.
+        # tests/core/results/test_result_order.py.
         BATCHCTL_EMULATOR_PROCESSING_SECONDS="0",
     )
     env["PATH"] = os.pathsep.join(d for d in env["PATH"].split(os.pathsep)

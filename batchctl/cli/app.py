@@ -43,7 +43,7 @@ class CommandInfo:
 
 
 # pip's commands_dict: `batchctl CMD` imports CMD's module alone, `batchctl --help` none.
-# Order is the order of `--help`. tests/test_command_registry.py checks each summary against
+# Order is the order of `--help`. tests/cli/test_command_registry.py checks each summary against
 # the command's help.
 COMMANDS: dict[str, CommandInfo] = {
     "submit": CommandInfo("submit", "Validate a request file, split it if over the limits, "

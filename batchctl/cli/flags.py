@@ -4,7 +4,7 @@ Core words some messages about an option ("--max-queued 5 is smaller than a part
 requests") with the name its caller gives (``batchctl.core.flags``); the CLI hands this table
 in with every options value it builds, and shows an option that core suggests in a command
 line (a ``Flag`` in a ``NextStep``) by it. The keys are core's names for the options (the
-parameters and fields they fill); ``tests/test_cli_flags.py`` checks that every flag named here
+parameters and fields they fill); ``tests/cli/test_cli_flags.py`` checks that every flag named here
 is one that batchctl accepts.
 """
 

@@ -6,7 +6,7 @@ documents as ``cls=`` bases, ``typer.main.get_command``/``get_group``, ``typer.t
 Click API of commands, contexts and parameters (``parse_args``, ``get_params``, ``list_commands``,
 ``allow_extra_args``, ``ctx.command_path``, ``param.opts``...). batchctl uses that everywhere
 else; what it cannot get from it is here, each use named in ``USES``, and
-``tests/test_typer_private.py`` (the canary) fails naming the use when a Typer release moves it.
+``tests/cli/test_typer_private.py`` (the canary) fails naming the use when a Typer release moves it.
 """
 
 from __future__ import annotations

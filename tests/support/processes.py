@@ -33,7 +33,7 @@ def shell_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """For a shell that runs ``batchctl`` as a user would: this environment without ANTHROPIC_*
     and BATCHCTL_*, a ``batchctl`` first on PATH that runs each command as a process forked
     warm (tests/support/warm.py; the installed script's own start is tested in
-    tests/test_result_order.py), then this interpreter's scripts, HOME in ``tmp_path``;
+    tests/core/results/test_result_order.py), then this interpreter's scripts, HOME in ``tmp_path``;
     ``extra`` on top."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "BATCHCTL_"))}
     path = os.pathsep.join([str(warm.bin_dir()), str(Path(sys.executable).parent), env["PATH"]])

@@ -1,7 +1,7 @@
 """Every private name of the anthropic SDK that batchctl (or its tests) relies on, in one place.
 
 The SDK releases weekly and promises nothing about its private modules, log lines or keyword
-arguments. Each name below is used only through this module, and ``tests/test_sdk_private.py``
+arguments. Each name below is used only through this module, and ``tests/core/api/test_sdk_private.py``
 (the canary) names each one and fails, saying which, when a release moves it. Nothing here imports
 the SDK at module level: reading a constant costs nothing at start-up.
 """

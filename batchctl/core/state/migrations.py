@@ -1,7 +1,7 @@
 """Append-only schema migrations of the state store, recorded in a table.
 
 Never edit, rename or reorder a migration that has shipped: add a new one at the end
-(``tests/test_migrations.py`` holds the shipped names and fails on anything else). The same
+(``tests/core/state/test_migrations.py`` holds the shipped names and fails on anything else). The same
 migrations run on SQLite and PostgreSQL: written in portable SQL, with SQLite's type names,
 which ``_script`` widens on PostgreSQL (REAL to DOUBLE PRECISION, INTEGER to BIGINT, as SQLite's
 are 64-bit); a step that cannot be portable says so and branches on ``tx.dialect``.

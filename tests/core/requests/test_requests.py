@@ -191,7 +191,7 @@ def test_a_line_can_have_several_problems(tmp_path):
 
 def test_problem_list_is_capped_and_the_rest_counted(tmp_path):
     # 60 different problems (one ends at another column on each line): the same problem on
-    # many lines is one problem line (tests/test_problems.py)
+    # many lines is one problem line (tests/core/requests/test_problems.py)
     path = write(tmp_path, *[b"{\"" + b"k" * (n + 1) + b"\": " for n in range(60)])
     with pytest.raises(InputError) as info:
         scan_file(path, display_name="f", max_problems=50)

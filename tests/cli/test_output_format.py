@@ -129,7 +129,7 @@ def test_a_fifo_with_a_known_extension_takes_it(ended: Any, cli: Any, tmp_path: 
 
 
 def test_dash_is_stdout_in_the_default_format(ended: Any, cli: Any) -> None:
-    got = cli("results", ended.id, "-o", "-")  # /dev/stdout: tests/test_output_targets.py
+    got = cli("results", ended.id, "-o", "-")  # /dev/stdout: tests/cli/test_output_targets.py
     assert got.exit_code == 0, got.stderr
     assert is_jsonl(got.stdout.encode())
 

@@ -158,7 +158,7 @@ def test_other_tables_never_split_an_id(cli, tmp_path):
 def test_a_short_id_copied_from_a_table_names_its_batch(cli, three):
     """Ids a table shortened can be pasted back, with or without their "…", as git takes a
     short commit id: a prefix of one tracked batch names it; a shortened id of no tracked batch
-    is not sent to the API (exit 5). (A prefix of several: tests/test_store.py.)"""
+    is not sent to the API (exit 5). (A prefix of several: tests/core/state/test_store.py.)"""
     tracked = next(i for i, m in three.items() if m.startswith("msgbatch_01A"))
     untracked = next(i for i, m in three.items() if m.startswith("msgbatch_01B"))
     row = next(line for line in cli("list", tty=True, width=60).stdout.splitlines()

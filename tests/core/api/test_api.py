@@ -238,7 +238,7 @@ def test_bad_emulator_env_is_a_usage_error(clock) -> None:
 
 
 def test_sdk_retries_are_reported_to_the_caller(make_emulator, clock, tmp_path) -> None:
-    # (A refused connection is not retried at all: tests/test_unreachable.py.)
+    # (A refused connection is not retried at all: tests/core/api/test_unreachable.py.)
     emu = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"retrieve"}))
     outbox = Outbox()
     api = api_on(emu, clock, tmp_path, max_retries=1, outbox=outbox)

@@ -5,7 +5,6 @@ terminal (never `100000/100000` beside `250,000 results`), raw in piped output f
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +14,9 @@ from rich.progress import Progress
 from batchctl.cli.render.progress_bar import CountColumn
 from tests.helpers import invoke
 from tests.support.files import request
+from tests.support.paths import ROOT
 from tests.support.runs import assert_plain
 
-ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "samples" / "questions.jsonl"  # 15 requests, 3,075 bytes
 
 

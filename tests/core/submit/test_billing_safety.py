@@ -22,7 +22,7 @@ def requests_file(tmp_path: Path) -> Path:
 
 def test_a_failed_forced_submit_hints_wait_never_force(make_emulator: Any, clock: Any,
                                                       requests_file: Path) -> None:
-    """(`run --force --timeout` hints `wait` and `results`: tests/test_hints.py.)"""
+    """(`run --force --timeout` hints `wait` and `results`: tests/cli/test_hints.py.)"""
     down = make_emulator(fault_rate=1.0, fault_endpoints=frozenset({"create"}), seed=1)
     forced = on(down, clock, "submit", "--force", str(requests_file))
     assert forced.exit_code == 6, forced.stderr

@@ -160,7 +160,7 @@ def test_a_catalogue_from_a_file_is_what_models_shows(
 
 def test_the_table_fits_60_80_and_120_columns(make_emulator: Any, clock: Any, tmp_path: Path,
                                               state_dir: Path) -> None:
-    from tests.test_tables import screen
+    from tests.cli.test_tables import screen
 
     path = write_models(
         tmp_path / "m.json",

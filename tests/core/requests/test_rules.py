@@ -124,10 +124,10 @@ def version_args(version: str | None) -> list[str]:
 
 
 def test_every_rule_of_the_table_has_a_case() -> None:
-    """Each rule that can refuse has a case here or in tests/test_model_checks.py; a rule that
+    """Each rule that can refuse has a case here or in tests/core/requests/test_model_checks.py; a rule that
     only ever warns is tested where its warning is (cache-prefix-min:
-    tests/caching/test_refusals.py; model-deprecated: tests/test_model_checks.py)."""
-    from tests.test_model_checks import MODEL_RULES
+    tests/core/caching/test_refusals.py; model-deprecated: tests/core/requests/test_model_checks.py)."""
+    from tests.core.requests.test_model_checks import MODEL_RULES
 
     assert sorted([*IDS, *MODEL_RULES]) == sorted(rule.id for rule in RULES.values() if not rule.warns)
     assert all(rule.source and rule.summary and rule.hint for rule in RULES.values())
@@ -258,7 +258,7 @@ def test_allow_unknown_model_accepts_a_near_miss(tmp_path: Path, cli: Any) -> No
 
 
 def test_all_problems_lists_every_one(tmp_path: Path, cli: Any) -> None:
-    # 60 distinct problems (the same one on many lines is one line: tests/test_problems.py)
+    # 60 distinct problems (the same one on many lines is one line: tests/core/requests/test_problems.py)
     path = write(tmp_path / "in.jsonl", *(line(f"r {i}", params()) for i in range(60)))
     capped = cli("submit", str(path)).stderr.splitlines()
     assert len(capped) == 1 + 50 + 1

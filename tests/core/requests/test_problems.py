@@ -1,7 +1,7 @@
 """Validation output a person can read (issue 21, item 7): the same problem on many lines is one
 line that says how many and which; the cut-off line names --all-problems where the command has
-it. (The length a length rule found: tests/test_requests.py; a short id prefix:
-tests/test_status.py.)"""
+it. (The length a length rule found: tests/core/requests/test_requests.py; a short id prefix:
+tests/core/tracking/test_status.py.)"""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from batchctl.core.requests.problems import Problems
 from tests.helpers import invoke
+from tests.support.paths import ROOT
 from tests.support.runs import assert_plain
 
 
@@ -96,8 +97,7 @@ def test_every_rule_source_is_a_page_or_a_file_a_user_can_open() -> None:
     source is an https URL, or a file of batchctl a user has (its dated model table)."""
     from batchctl.core.requests.ruletable import TABLE
 
-    root = Path(__file__).resolve().parent.parent
     for rule in TABLE:
         for source in rule.source.split("; "):
-            assert source.startswith("https://") or (root / source).is_file(), (rule.id, source)
+            assert source.startswith("https://") or (ROOT / source).is_file(), (rule.id, source)
             assert " #" not in source, (rule.id, source)  # "issue #12", "PR #89"

@@ -79,7 +79,7 @@ def test_terminal_no_changes_nothing_and_exits_2(cli, emulator):
 @pytest.mark.parametrize("command", ["cancel", "delete"])
 def test_end_of_input_at_the_prompt_is_no(cli, emulator, clock, command):
     """Ctrl-D (and Ctrl-C) exited 1, the code of a bug; in a real terminal, with Ctrl-C too:
-    tests/test_confirm_terminal.py."""
+    tests/cli/test_confirm_terminal.py."""
     batch = sdk_batch(emulator)
     clock.advance(100 if command == "delete" else 0)
     before = remote_status(emulator, batch)
