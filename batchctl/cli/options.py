@@ -189,6 +189,34 @@ class SendOptions:
     force: bool
     max_queued: int | None
 
+    @classmethod
+    def parse(
+        cls, ctx: typer.Context, file: str, *, dry_run: bool, count_tokens: bool,
+        max_requests: int, max_bytes: str, max_cost: str | None, label: str | None,
+        beta: list[str] | None, lift_betas: bool, api_version: str | None, limits_file: Path | None,
+        allow_unknown_model: bool, all_problems: bool, force: bool, max_queued: int | None,
+    ) -> SendOptions:
+        """submit's and run's shared flags, checked (a usage error before anything is sent)."""
+        from batchctl.cli.context import app_context
+        from batchctl.cli.flags import FLAGS
+        from batchctl.cli.render import shared
+        from batchctl.core.errors import UsageError
+        from batchctl.core.submit import send
+
+        if count_tokens and not dry_run:
+            raise UsageError("--count-tokens goes with --dry-run (it counts what would be sent)")
+        cost, cost_from = shared.max_cost(max_cost)
+        limits = send.Limits.parse(max_requests, max_bytes, cost, flags=FLAGS,
+                                   max_cost_from=cost_from)
+        checks = send.Checks.parse(
+            api_version=api_version, betas=beta or (), limits=limits_file,
+            allow_unknown_model=allow_unknown_model, lift_betas=lift_betas,
+            all_problems=all_problems, flags=FLAGS,
+            base_url=app_context(ctx).settings.base_url,
+        )
+        return cls(file, limits, checks, dry_run, count_tokens, label, tuple(beta or ()), force,
+                   max_queued)
+
 
 # batchctl.core.requests.scan.DEFAULT_MAX_REQUESTS / DEFAULT_MAX_BYTES, repeated here so that
 # `batchctl --help` does not import the request reader (tests check they agree).

@@ -47,7 +47,6 @@ from batchctl.cli.options import (
 )
 from batchctl.cli.render import output, shared
 from batchctl.cli.render.events import drive
-from batchctl.core.errors import UsageError
 from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
@@ -100,8 +99,6 @@ def run_command(
     """`batchctl run`: see HELP."""
     from batchctl.core.atomic import check_target
     from batchctl.core.results.options import Given, build_options
-    from batchctl.core.submit import send
-
     # Every option is checked before anything is sent.
     options = build_options(Given(
         out=out, fmt=fmt, only=only, order=order, prices_file=prices_file, json_=json_,
@@ -109,21 +106,13 @@ def run_command(
     ))
     if out is not None:
         check_target(out)
-    if count_tokens and not dry_run:
-        raise UsageError("--count-tokens goes with --dry-run (it counts what would be sent)")
-    cost, cost_from = shared.max_cost(max_cost)
-    limits = send.Limits.parse(max_requests, max_bytes, cost, flags=FLAGS,
-                               max_cost_from=cost_from)
-    checks = send.Checks.parse(
-        api_version=api_version, betas=beta or (), limits=limits_file,
-        allow_unknown_model=allow_unknown_model, lift_betas=lift_betas, all_problems=all_problems,
-        flags=FLAGS,
-        base_url=app_context(ctx).settings.base_url,
-    )
+    sending = SendOptions.parse(
+        ctx, file, dry_run=dry_run, count_tokens=count_tokens, max_requests=max_requests,
+        max_bytes=max_bytes, max_cost=max_cost, label=label, beta=beta, lift_betas=lift_betas,
+        api_version=api_version, limits_file=limits_file, allow_unknown_model=allow_unknown_model,
+        all_problems=all_problems, force=force, max_queued=max_queued)
     if interval is None and app_context(ctx).settings.emulator:
         interval = EMULATOR_INTERVAL
-    sending = SendOptions(file, limits, checks, dry_run, count_tokens, label, tuple(beta or ()),
-                          force, max_queued)
     run_parsed(ctx, run, RunOptions(
         sending, WriteOptions(options, out, json_), timeout, interval, exit_status,
         _results_args(out, fmt, only, order, prices_file, json_)))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from batchctl.cli.context import AppContext, app_context, run_parsed
+from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import (
     DEFAULT_MAX_BYTES,
@@ -32,7 +32,6 @@ from batchctl.cli.options import (
 )
 from batchctl.cli.render import output, shared
 from batchctl.cli.render.events import drive, notes
-from batchctl.core.errors import UsageError
 from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
@@ -72,22 +71,12 @@ def submit_command(
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl submit`: see HELP."""
-    from batchctl.core.submit import send
-
-    if count_tokens and not dry_run:
-        raise UsageError("--count-tokens goes with --dry-run (it counts what would be sent)")
-    cost, cost_from = shared.max_cost(max_cost)
-    limits = send.Limits.parse(max_requests, max_bytes, cost, flags=FLAGS,
-                               max_cost_from=cost_from)
-    checks = send.Checks.parse(
-        api_version=api_version, betas=beta or (), limits=limits_file,
-        allow_unknown_model=allow_unknown_model, lift_betas=lift_betas, all_problems=all_problems,
-        flags=FLAGS,
-        base_url=app_context(ctx).settings.base_url,
-    )
-    run_parsed(ctx, run, SubmitOptions(SendOptions(
-        file, limits, checks, dry_run, count_tokens, label, tuple(beta or ()), force, max_queued),
-        json_))
+    sending = SendOptions.parse(
+        ctx, file, dry_run=dry_run, count_tokens=count_tokens, max_requests=max_requests,
+        max_bytes=max_bytes, max_cost=max_cost, label=label, beta=beta, lift_betas=lift_betas,
+        api_version=api_version, limits_file=limits_file, allow_unknown_model=allow_unknown_model,
+        all_problems=all_problems, force=force, max_queued=max_queued)
+    run_parsed(ctx, run, SubmitOptions(sending, json_))
 
 
 @dataclass(frozen=True)
