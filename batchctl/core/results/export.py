@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from batchctl.core.atomic import atomic_file, check_target
 from batchctl.core.errors import StateError
 from batchctl.core.events import WARN, Data, Event, Events, Note, Progress
-from batchctl.core.results import csvout
+from batchctl.core.results import csvorder, csvout
 from batchctl.core.results.extract import ColumnSpool, Extractor, add_to_line
 from batchctl.core.results.join import Joined, JoinPlan
 from batchctl.core.results.join import plan as plan_join
@@ -90,6 +90,10 @@ class Export(Reader):
             columns.append(csvout.THINKING)
         if self.options.extract is not None:
             yield from self._csv_extracted(columns, self.options.extract)
+            return
+        in_order = csvorder.chunks(self, columns) if csvorder.applies(self) else None
+        if in_order is not None:
+            yield from in_order
             return
         encoder = csvout.Encoder(columns)
         for rows, _records in self._csv_rows():

@@ -58,6 +58,56 @@ class Spool:
             self.count += self._db.total_changes - before
             self._pending.clear()
 
+    def put_block(self, rows: list[tuple[str, str | None, bytes]]) -> list[int] | None:
+        """Spool a block of rows at once, as ``put`` would one by one; None when every row was
+        new, else the indexes of those spooled (an id already there keeps its first line)."""
+        self._flush()
+        before = self._db.total_changes
+        self._db.executemany("INSERT OR IGNORE INTO r (cid, kind, line) VALUES (?, ?, ?)", rows)
+        added = self._db.total_changes - before
+        first = self.count
+        self.count += added
+        if added == len(rows):
+            return None
+        # rowids run 1, 2, ... in the order rows were first put (nothing is ever deleted)
+        new = {cid for (cid,) in self._db.execute("SELECT cid FROM r WHERE rowid > ?", (first,))}
+        kept = []
+        for i, (cid, _kind, _line) in enumerate(rows):
+            if cid in new:
+                new.discard(cid)
+                kept.append(i)
+        return kept
+
+    # -- in a given order ---------------------------------------------------------------------
+    def set_order(self, cids: Iterable[str]) -> bool:
+        """The order ``in_order`` reads in: these ids, once each. False (and no order) if an id
+        comes twice."""
+        self._db.execute("CREATE TEMP TABLE o (pos INTEGER PRIMARY KEY, cid TEXT UNIQUE)")
+        try:
+            self._db.executemany("INSERT INTO o (cid) VALUES (?)", ((c,) for c in cids))
+        except sqlite3.IntegrityError:
+            self._db.execute("DROP TABLE o")
+            return False
+        return True
+
+    def in_order(self, block: int) -> Iterator[list[tuple[str | None, bytes | None]]]:
+        """``(kind, line)`` for each id of ``set_order``, that order, ``block`` at a time; both
+        None for an id with no spooled line. One query: SQLite looks each id up itself."""
+        self._flush()
+        rows = self._db.execute(
+            "SELECT r.kind, r.line FROM o LEFT JOIN r ON r.cid = o.cid ORDER BY o.pos"
+        )
+        while got := rows.fetchmany(block):
+            yield got
+
+    def not_in_order(self) -> Iterator[tuple[str, str | None, bytes]]:
+        """The spooled lines whose id ``set_order`` does not have, in spool order."""
+        rows = self._db.execute(
+            "SELECT cid, kind, line FROM r WHERE cid NOT IN (SELECT cid FROM o) ORDER BY rowid"
+        )
+        for cid, kind, line in rows.fetchall():
+            yield cid, kind, bytes(line)
+
     def replace_all(self, rows: Iterable[tuple[str, str | None, bytes]]) -> int:
         """Overwrite the lines of ids already spooled; ids not spooled are ignored.
         Returns how many were replaced."""
