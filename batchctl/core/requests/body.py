@@ -10,15 +10,18 @@ iteration raises `StateError` before the closing bytes, so a truncated body neve
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
 from batchctl.core.errors import StateError
 from batchctl.core.requests.check import to_request
 from batchctl.core.requests.scan import (
+    _BOM,
     BODY_HEAD,
     BODY_OVERHEAD,
     BODY_TAIL,
@@ -27,6 +30,7 @@ from batchctl.core.requests.scan import (
 )
 
 CHUNK_SIZE = 1 << 20
+READ_SIZE = 1 << 16  # a block read and split at a time (a chunk may hold one more)
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,15 @@ def iter_body(path: str | os.PathLike[str], part: Part) -> Iterator[bytes]:
             size += len(line)
             yield line
 
-    chunks = _chunked(items())
+    def blocks() -> Iterator[bytes]:
+        nonlocal count, size
+        for lines in _tidy_blocks(name, part, digest):
+            count += len(lines)
+            item = b",".join(lines)
+            size += len(item) - len(lines) + 1
+            yield item
+
+    chunks = _chunked(items() if convert else blocks())
     held = next(chunks)
     for chunk in chunks:
         yield held
@@ -97,6 +109,38 @@ def iter_body(path: str | os.PathLike[str], part: Part) -> Iterator[bytes]:
     ):
         raise _changed(name, f"lines {part.first_line}-{part.last_line} differ from the check")
     yield held
+
+
+def _tidy_blocks(name: str, part: Part, digest: Any) -> Iterator[list[bytes]]:
+    """The lines of ``part`` as ``iter_lines`` gives them, a block of READ_SIZE bytes at a
+    time, ``digest`` fed every byte read: a block whose lines need nothing stripped is split in
+    one call, any other one stripped line by line."""
+    bom = part.first_line == 1  # iter_lines takes a byte-order mark off line 1 only
+    with open(name, "rb") as f:
+        f.seek(part.start_offset)
+        left = part.end_offset - part.start_offset
+        tail = b""
+        while left > 0:
+            data = f.read(min(READ_SIZE, left))
+            if not data:  # shorter than the scan found: the checks after the last line say so
+                data, left = b"", 0
+            left -= len(data)
+            digest.update(data)
+            data = tail + data if tail else data
+            cut = data.rfind(b"\n") + 1 if left > 0 else len(data)
+            tail = data[cut:]
+            if not cut:  # no whole line yet
+                continue
+            lines = data[:cut].split(b"\n")
+            if bom and lines[0].startswith(_BOM):
+                lines[0] = lines[0][3:]
+            bom = False
+            if not lines[-1]:
+                lines.pop()
+            if b"" in lines or not all(map(operator.is_, lines, map(bytes.strip, lines))):
+                lines = [line for line in map(bytes.strip, lines) if line]
+            if lines:
+                yield lines
 
 
 def _changed(name: str, detail: str) -> StateError:
