@@ -11,7 +11,8 @@ of text each: ~134 MB), and measures, alternating the two sides on every repetit
 * submit: ``batchctl submit FILE`` vs json.loads on every line + ``messages.batches.create``;
 * results -> JSONL: ``batchctl results ID -o f.jsonl`` vs ``for r in results(): f.write(
   r.model_dump_json() + "\\n")``;
-* results -> CSV: ``batchctl results ID -o f.csv`` vs the same loop writing batchctl's columns;
+* results -> CSV: ``batchctl results ID -o f.csv --order api`` vs the same loop writing
+  batchctl's columns, and again without ``--order`` (the default: the request file's order);
 * curl fetching the raw results body, as the limit;
 * start-up: ``batchctl --help`` and ``batchctl status ID`` (vs the SDK's ``retrieve``).
 
@@ -65,6 +66,7 @@ from generate import generate  # noqa: E402
 class Sample:
     wall: float
     rss_mb: float
+    cpu: float = 0.0  # user + system seconds: steadier than wall on a machine others load
 
 
 class Failed(RuntimeError):
@@ -77,7 +79,8 @@ TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 _LAUNCHER = (
     "import resource, subprocess, sys\n"
     "rc = subprocess.call(sys.argv[2:])\n"
-    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "open(sys.argv[1], 'w').write(f'{u.ru_maxrss} {u.ru_utime} {u.ru_stime}')\n"
     "sys.exit(rc)\n"
 )
 
@@ -95,7 +98,7 @@ def measure(
     rss_path = WORK / "last-rss.txt"
     rss_path.unlink(missing_ok=True)
     if TIME:
-        full = [TIME, "-f", "%M", "-o", str(rss_path), *cmd]
+        full = [TIME, "-f", "%M %U %S", "-o", str(rss_path), *cmd]
     else:
         full = [PY, "-c", _LAUNCHER, str(rss_path), *cmd]
     out_f = open(stdout, "wb") if stdout else subprocess.DEVNULL  # noqa: SIM115
@@ -109,8 +112,8 @@ def measure(
     if proc.returncode != 0:
         tail = err_path.read_text(errors="replace")[-2000:]
         raise Failed(f"{' '.join(cmd)} exited {proc.returncode}:\n{tail}")
-    kb = int(rss_path.read_text().split()[-1])
-    return Sample(wall, kb / 1024)
+    kb, user, system = rss_path.read_text().split()[-3:]
+    return Sample(wall, int(kb) / 1024, float(user) + float(system))
 
 
 def free_port() -> int:
@@ -371,10 +374,12 @@ class Bench:
         alternate(self.reps, ours, theirs)
 
     # -- results ----------------------------------------------------------------------------
-    def bench_results(self, fmt: str) -> None:
-        target = {"jsonl": 0.3, "csv": 0.4}[fmt]
-        row = Row(f"results → {fmt.upper()}", wall_target=target,
-                  note=f"{self.scale:,} results")
+    def bench_results(self, fmt: str, order: str = "api") -> None:
+        """``order`` "api" is the order the SDK loop writes; "input" (a CSV's default, the request
+        file's order) puts the rows in order through an on-disk index first."""
+        target = {"jsonl": 0.28, "csv": 0.4}[fmt]
+        name = f"results → {fmt.upper()}" + (", input order (the default)" if order == "input" else "")
+        row = Row(name, wall_target=target, note=f"{self.scale:,} results")
         self.rows.append(row)
         ours_out = WORK / f"out-batchctl.{fmt}"
         sdk_out = WORK / f"out-sdk.{fmt}"
@@ -385,10 +390,11 @@ class Bench:
             if not self.has["results"]:
                 return
             ours_out.unlink(missing_ok=True)
-            # --order api: the SDK loop writes the API's order too (a CSV's default is the
-            # request file's order, which costs its on-disk index: see README's performance)
+            # --order api: the order the SDK loop writes; without it a CSV is in the request
+            # file's order (the default), which costs its on-disk index
+            how = ["--order", "api"] if order == "api" else []
             row.ours.append(measure([*BATCHCTL, "results", self.result_ref, "-o", str(ours_out),
-                                     "--order", "api"], self.env(self.results_home)))
+                                     *how], self.env(self.results_home)))
             self.log(f"  {fmt} batchctl  {row.ours[-1]}")
 
         def theirs(rep: int) -> None:
@@ -489,6 +495,7 @@ class Bench:
             if not big and self.want("results"):
                 self.bench_results("jsonl")
                 self.bench_results("csv")
+                self.bench_results("csv", order="input")
             if self.want("curl") or (big and self.want("results")):
                 self.bench_curl(big)
             if not big and self.want("startup"):
@@ -512,7 +519,7 @@ class Bench:
             f"(`--processing-seconds 0`, {self.emu.how}); request file {self.size_mb:.0f} MB "
             f"({self.text_bytes} bytes of text a request); medians of {self.reps} alternating "
             f"repetitions (start-up: {max(self.reps, 7)}); each side a fresh process, peak RSS "
-            f"from GNU time (%M).",
+            f"and CPU (user + system) from GNU time (%M, %U + %S).",
             "",
             "| measurement | batchctl | other side | ratio | target | met |",
             "|---|---:|---:|---:|---|---|",
@@ -524,7 +531,7 @@ class Bench:
             return f"{value:.2f} s" if unit == "s" else f"{value:,.0f} MB"
 
         for row in self.rows:
-            for attr, unit in (("wall", "s"), ("rss_mb", "MB")):
+            for attr, unit in (("wall", "s"), ("cpu", "s"), ("rss_mb", "MB")):
                 ours, theirs = Row.med(row.ours, attr), Row.med(row.theirs, attr)
                 ratio = f"{ours / theirs:.2f}x" if ours and theirs else ""
                 target, met = "", ""
@@ -540,7 +547,7 @@ class Bench:
                     target = f"≤ {row.rss_target} MB"
                     if ours is not None:
                         met = "yes" if ours <= row.rss_target else "**MISSED**"
-                what = "wall" if attr == "wall" else "peak RSS"
+                what = {"wall": "wall", "cpu": "CPU", "rss_mb": "peak RSS"}[attr]
                 lines.append(
                     f"| {row.name}: {what} ({row.note}) | {cell(ours, unit)} | "
                     f"{cell(theirs, unit)} ({row.theirs_label}) | {ratio} | {target} | {met} |"

@@ -31,6 +31,7 @@ CSV_COLUMNS = [
     "cache_read_input_tokens",
     "error_type",
     "error_message",
+    "tool_use",
 ]
 
 
@@ -51,7 +52,7 @@ def results_jsonl(batch_id: str, out: str) -> None:
 
 def _row(r: object) -> list[object]:
     result = r.result  # type: ignore[attr-defined]
-    row: list[object] = [r.custom_id, result.type] + [""] * 9  # type: ignore[attr-defined]
+    row: list[object] = [r.custom_id, result.type] + [""] * 10  # type: ignore[attr-defined]
     if result.type == "succeeded":
         m = result.message
         u = m.usage
@@ -64,6 +65,10 @@ def _row(r: object) -> list[object]:
             u.cache_creation_input_tokens or 0,
             u.cache_read_input_tokens or 0,
         ]
+        uses = [b.input for b in m.content if b.type == "tool_use"]
+        if uses:
+            row[11] = json.dumps(uses[0] if len(uses) == 1 else uses, separators=(",", ":"),
+                                 ensure_ascii=False)
     elif result.type == "errored":
         err = result.error.error  # the envelope's inner error
         row[9:11] = [err.type, err.message]
