@@ -15,8 +15,9 @@ goes the general way.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
+from itertools import repeat
+from operator import methodcaller
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.events import WARN, Note
@@ -32,11 +33,7 @@ if TYPE_CHECKING:
     from batchctl.core.results.reading import Reader
 
 
-class _Row:
-    """A csv.writer's target that hands back what it is given: ``writerow`` returns the row's
-    CSV text instead of writing it anywhere."""
-
-    write = str
+_CUSTOM_ID = methodcaller("get", "custom_id")
 
 
 def applies(reader: Reader) -> bool:
@@ -69,9 +66,8 @@ def _request_ids(reader: Reader) -> Iterator[str]:
 
 def _chunks(reader: Reader, spool: Spool, columns: list[str]) -> Iterator[bytes]:
     with spool:
-        writer = csv.writer(_Row, lineterminator=csvout.LINE_TERMINATOR)
-        _spool_rows(reader, spool, writer)
-        out = [writer.writerow(columns).encode("utf-8", "replace")]
+        _spool_rows(reader, spool)
+        out = [csvout.line(columns).encode("utf-8", "replace")]
         size = len(out[0])
         only = reader.options.only
         missing = emitted = 0
@@ -104,7 +100,7 @@ def _chunks(reader: Reader, spool: Spool, columns: list[str]) -> Iterator[bytes]
         _count_order(reader, kinds)
 
 
-def _spool_rows(reader: Reader, spool: Spool, writer: Any) -> None:
+def _spool_rows(reader: Reader, spool: Spool) -> None:
     """Every result, parsed once as it comes: its CSV row spooled under its custom_id, and
     counted in the summary unless an earlier result of that id is already spooled or ``--only``
     leaves it out."""
@@ -118,11 +114,9 @@ def _spool_rows(reader: Reader, spool: Spool, writer: Any) -> None:
                 for r, record in zip(rows, records, strict=True):
                     r.append(csvout.thinking(record))
             kinds = list(map(result_type, records))
-            texts = map(writer.writerow, rows)
-            spooled = spool.put_block([
-                (str(record.get("custom_id")), kind, text.encode("utf-8", "replace"))
-                for record, kind, text in zip(records, kinds, texts, strict=True)
-            ])
+            cids = map(str, map(_CUSTOM_ID, records))
+            texts = map(str.encode, map(csvout.line, rows), repeat("utf-8"), repeat("replace"))
+            spooled = spool.put_block(list(zip(cids, kinds, texts, strict=True)))
             keep = range(len(records)) if spooled is None else spooled
             if only is not None:
                 keep = [i for i in keep if kinds[i] in only]

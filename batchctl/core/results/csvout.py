@@ -156,17 +156,60 @@ def _careful_row(record: Mapping[str, Any]) -> list[Any]:
     ]
 
 
+class _Text:
+    """A csv.writer's target that hands back what it is given: ``writerow`` returns the row's
+    CSV text instead of writing it anywhere."""
+
+    write = str
+
+
+_WRITER = csv.writer(_Text, lineterminator=LINE_TERMINATOR)
+
+
+class _Unusual(Exception):
+    pass
+
+
+def _field(value: Any) -> str:
+    if value is None:
+        return ""
+    kind = type(value)
+    if kind is str:
+        if '"' in value:
+            return '"' + value.replace('"', '""') + '"'
+        if "," in value or "\n" in value or "\r" in value:
+            return '"' + value + '"'
+        return value
+    if kind is int:
+        return str(value)
+    raise _Unusual
+
+
+def line(row: Sequence[Any]) -> str:
+    """One CSV row as text, as ``csv.writer`` (RFC 4180 quoting, ``QUOTE_MINIMAL``) writes it.
+
+    Rows of strings, integers and empty fields, which results rows are, are joined here, about
+    twice as fast as the csv module, which copies each character on its own; anything else (a
+    float, a bool, a row of one field) is the csv module's.
+    """
+    if len(row) > 1:
+        try:
+            return ",".join(map(_field, row)) + LINE_TERMINATOR
+        except _Unusual:
+            pass
+    return str(_WRITER.writerow(row))
+
+
 class Encoder:
     """Rows in, UTF-8 bytes out in blocks of about FLUSH_AT characters; the header first."""
 
     def __init__(self, columns: Sequence[str] = COLUMNS) -> None:
         self._buf = io.StringIO()
-        self._writer = csv.writer(self._buf, lineterminator=LINE_TERMINATOR)
-        self._writer.writerow(columns)
+        self._buf.write(line(columns))
 
     def add(self, rows: Iterable[list[Any]]) -> bytes | None:
         """Add rows; returns a block of bytes once enough has built up."""
-        self._writer.writerows(rows)
+        self._buf.write("".join(map(line, rows)))
         return self.take() if self._buf.tell() >= FLUSH_AT else None
 
     def take(self) -> bytes:
