@@ -18,6 +18,7 @@ from batchctl.core.events import Event, Note
 from batchctl.core.plural import counted
 
 if TYPE_CHECKING:
+    from batchctl.cli.render.hooks import HookView
     from batchctl.core.workflows.hooks import Hook
 
 HELP = (
@@ -119,7 +120,7 @@ def run(actx: AppContext, opts: CollectOptions) -> None:
         if rows:
             output.write_table(actx, ["batch", "label or job", "results", "file"], rows,
                                cut=("file",))
-    _summary(actx, outcomes, folder)
+    _summary(actx, outcomes, folder, hooks)
     for o in outcomes:
         if o.action == core.COLLECTED and o.summary is not None:
             shared.step_summary(actx, f"batchctl collect {o.id}", o.summary,
@@ -146,17 +147,17 @@ def _in_folder(path: str | None, folder: Path) -> str:
         return path
 
 
-def _summary(actx: AppContext, outcomes: list, folder: Path) -> None:
+def _summary(actx: AppContext, outcomes: list, folder: Path, hooks: HookView) -> None:
     from batchctl.core.tracking.lifecycle import batches_text
     from batchctl.core.workflows import collect as core
 
     by: dict[str, int] = {}
     for o in outcomes:
         by[o.action] = by.get(o.action, 0) + 1
-    if not outcomes:
+    if not outcomes and not hooks.ran:
         output.info(actx, "nothing to collect: no tracked batch is waiting to be collected")
         return
-    parts = []
+    parts = [] if outcomes else ["nothing new to collect"]
     if by.get(core.COLLECTED):
         parts.append(f"collected {batches_text(by[core.COLLECTED])} into {folder}")
     if by.get(core.RUNNING):
@@ -174,6 +175,9 @@ def _summary(actx: AppContext, outcomes: list, folder: Path) -> None:
                      "processing queue (the next collect sends them)")
     if by.get(core.FAILED):
         parts.append(f"{batches_text(by[core.FAILED])} failed")
+    if hooks.ran:
+        failed = f" ({len(hooks.failures)} failed)" if hooks.failures else ""
+        parts.append(f"ran the hook for {batches_text(hooks.ran)}{failed}")
     message = "; ".join(parts)
     if by.get(core.COLLECTED):
         output.success(actx, message)

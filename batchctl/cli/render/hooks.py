@@ -19,6 +19,7 @@ class HookView:
         self.actx = actx
         self.again = again
         self.failures: list[HookFailedError] = []
+        self.ran = 0  # attempts made, failed or not
 
     def show(self, event: Event) -> bool:
         """Show ``event`` if it is a hook's (True), else leave it (False)."""
@@ -29,6 +30,7 @@ class HookView:
             stream.write(event.line + "\n")  # the user's own command's output, as it wrote it
             stream.flush()
         elif isinstance(event, HookRan):
+            self.ran += 1
             if event.error is None:
                 output.info(self.actx, f"hook for {event.subject}: done")
             else:

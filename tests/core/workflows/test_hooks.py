@@ -105,6 +105,8 @@ def test_a_failed_hook_exits_11_and_the_next_collect_runs_it_again_without_downl
     assert failed.exit_code == ExitCode.HOOK_FAILED == 11, failed.stderr
     assert f"the --exec hook for {batch_id} exited with status 3" in failed.stderr
     assert "next collect" in failed.stderr
+    assert "collected 1 batch into" in failed.stderr
+    assert "ran the hook for 1 batch (1 failed)" in failed.stderr
     assert failed.stdout.splitlines() == [str(next(out.iterdir()))]  # the file was written
     assert emulator.results_requests(batch_id) == 1
 
@@ -112,6 +114,7 @@ def test_a_failed_hook_exits_11_and_the_next_collect_runs_it_again_without_downl
     again = on(emulator, clock, "collect", "--dir", str(out), "--exec", command, env=env)
     assert again.exit_code == 0, again.stderr
     assert emulator.results_requests(batch_id) == 1  # no second download
+    assert "nothing new to collect; ran the hook for 1 batch" in again.stderr
     assert [r["BATCHCTL_ATTEMPT"] for r in runs(log)] == ["1", "2"]
     assert runs(log)[1]["BATCHCTL_RESULTS_PATH"] == runs(log)[0]["BATCHCTL_RESULTS_PATH"]
 
