@@ -22,7 +22,7 @@ from tests.support import warm
 from tests.support.files import write_requests
 from tests.support.hostile import HostileServer, batch, json_answer
 from tests.support.processes import child_env
-from tests.support.runs import cli_on, on, submit
+from tests.support.runs import cli_on, on, sdk_batch, submit
 
 #: A hook that writes its BATCHCTL_* environment (and whether stdin is empty) as one JSON line
 #: to $HOOK_LOG, prints a line on stdout, then exits with $HOOK_EXIT (0 if unset) unless the
@@ -181,6 +181,17 @@ def test_wait_on_end_runs_once_per_job_that_ended(emulator, clock, tmp_path, hoo
     again = cli("wait", job_a, "--on-end", command)
     assert again.exit_code == 0 and len(runs(log)) == 2
     assert f"hook for {job_a}: succeeded before, not run again" in again.stderr
+
+
+def test_an_untracked_batch_is_a_job_of_its_own(emulator, clock, hook):
+    command, log = hook
+    batch_id = sdk_batch(emulator, 3)
+    result = on(emulator, clock, "wait", batch_id, "--on-end", command)
+    assert result.exit_code == 0, result.stderr
+    (env,) = runs(log)
+    assert (env["BATCHCTL_BATCH_IDS"], env["BATCHCTL_JOB_ID"], env["BATCHCTL_LABEL"]) == (
+        batch_id, "", "")
+    assert env["BATCHCTL_REQUESTS"] == "3"
 
 
 def test_wait_exit_codes_with_a_failing_hook(make_emulator, clock, tmp_path, hook):
