@@ -199,7 +199,7 @@ def m008_model_catalogues(tx: Tx) -> None:
 
 
 @migration
-def m010_hook_runs(tx: Tx) -> None:
+def m009_hook_runs(tx: Tx) -> None:
     # Hooks (`collect --exec`, `wait`/`run --on-end`): one row per subject and command, so a
     # hook that succeeded never runs again and one that failed runs at the next collect without
     # a second download (batchctl.core.workflows.hooks). kind: 'collect' (subject: a batch id)

@@ -29,7 +29,7 @@ SHIPPED = [
     "m006_source_host",
     "m007_job_api_version",
     "m008_model_catalogues",
-    "m010_hook_runs",  # m009_job_cache_plans lands before it (another branch)
+    "m009_hook_runs",
 ]
 
 #: What batchctl recorded before the numbering was repaired (1557943..962ec83): the names in the
