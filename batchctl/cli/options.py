@@ -137,7 +137,8 @@ OnEndOpt = Annotated[
         help="Run CMD (with /bin/sh -c) for each job that ended, once the wait is over (run: "
         "once its results are written). It gets the job in BATCHCTL_* variables (see the "
         "README), stdin from /dev/null; its output goes to stderr. A hook that succeeded "
-        "never runs twice; if it fails, exit 11 and the same command runs it again.",
+        "never runs twice; if it fails, exit 11, and the next collect (or the same command) "
+        "runs it again.",
     ),
 ]
 
@@ -150,7 +151,12 @@ def hook(command: str | None, trigger: str, flag: str) -> Hook | None:
     from batchctl.cli.flags import FLAGS
     from batchctl.core.workflows.hooks import Hook
 
-    return Hook(command, trigger, FLAGS[flag], dict(os.environ))
+    return Hook(command, trigger, FLAGS[flag], hook_environ())
+
+
+def hook_environ() -> dict[str, str]:
+    """The environment a hook inherits: batchctl's own."""
+    return dict(os.environ)
 
 
 LabelOpt = Annotated[

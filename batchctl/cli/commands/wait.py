@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from batchctl.core.workflows.hooks import Hook
 
 #: When a failed --on-end hook runs again.
-AGAIN = "running the same command again runs it again (an ended job is not waited for)"
+AGAIN = ("the next collect runs it again, as does the same wait (an ended job is not waited "
+         "for)")
 
 
 def wait(

@@ -253,8 +253,8 @@ def wait(
     if hook is not None:
         from batchctl.core.workflows.hooks import ended_jobs, run_hooks
 
-        yield from run_hooks(deps.store(), hook,
-                             ended_jobs(deps.store(), targets, jobs, waited.records))
+        yield from run_hooks(deps.store(), hook, ended_jobs(deps.store(), targets, jobs,
+                                                            waited.records, base_url=base_url))
     return waited
 
 
