@@ -16,6 +16,9 @@ and the next `collect` (``collect_hooks``), with or without ``--exec``, runs it 
 that record: the same environment, the same results file, no second download (the same
 `collect --exec`, `wait` or `run` runs it again too). One killed before its end was recorded
 runs again when the same command is run again.
+
+`wait` runs a job's hook as soon as the round that saw its last batch end is over
+(``as_jobs_end``), not when the whole wait is.
 """
 
 from __future__ import annotations
@@ -26,13 +29,13 @@ import signal
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
 from batchctl.core.api.untrusted import BATCH_ID
 from batchctl.core.errors import HookFailedError
-from batchctl.core.events import Event, Events
+from batchctl.core.events import Event, Events, Polled
 from batchctl.core.flags import Flags
 from batchctl.core.state.hooks import COLLECT, END, Rerun
 from batchctl.core.state.hooks import FAILED as FAILED_RUN
@@ -44,6 +47,8 @@ if TYPE_CHECKING:
     from batchctl.core.state.db import Row
     from batchctl.core.state.store import Store
     from batchctl.core.tracking.lifecycle import Target
+
+R = TypeVar("R")
 
 SHELL = "/bin/sh"
 JOB_ID = re.compile(r"job_[0-9a-f]{1,64}")
@@ -254,6 +259,28 @@ def collect_hooks(
         if (row["kind"], row["subject"], row["hook"]) not in taken:
             todo.append(recorded(row, flags, hooks.inherited))
     return (yield from _run_each(store, todo))
+
+
+def as_jobs_end(
+    store: Store, hook: Hook, targets: Sequence[Target], jobs: Sequence[str],
+    polling: Events[R], *, base_url: str,
+) -> Events[R]:
+    """A wait's ``polling`` (``waiting.wait_for``), passed on event by event, with ``hook``
+    run for each job (``ended_jobs``) as soon as the round that saw its end is over (its
+    ``Polled``): the first job to end does not wait for the last. Once per job."""
+    done: set[str] = set()
+    while True:
+        try:
+            event = next(polling)
+        except StopIteration as stop:
+            return stop.value
+        yield event
+        if isinstance(event, Polled):
+            ended = [subject for subject in
+                     ended_jobs(store, targets, jobs, event.records, base_url=base_url)
+                     if subject.id not in done]
+            done.update(subject.id for subject in ended)
+            yield from run_hooks(store, hook, ended)
 
 
 def _run_each(store: Store, todo: Sequence[tuple[Hook, Subject]]) -> Events[list[HookRan]]:

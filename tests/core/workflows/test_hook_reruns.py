@@ -1,7 +1,7 @@
-"""Hooks run again: the next `collect` (with or without --exec) runs every failed
+"""Hooks run again and on time: the next `collect` (with or without --exec) runs every failed
 hook of its API once, whichever command first ran it, from what it was given then (the same
 results file: nothing downloaded again), on both store backends, also from overlapping
-collects."""
+collects; `wait --on-end` runs a job's hook as that job ends, not when the whole wait does."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tests.support import warm
 from tests.support.files import write_requests
 from tests.support.hooks import ended_batches, runs
 from tests.support.processes import child_env
-from tests.support.runs import on
+from tests.support.runs import cli_on, on, submit
 
 #: The keys of collect --json's record of a hook run, every time (README "collect").
 HOOK_KEYS = ["id", "action", "hook", "job_id", "path", "attempt", "state", "exit_code", "error"]
@@ -23,6 +23,44 @@ HOOK_KEYS = ["id", "action", "hook", "job_id", "path", "attempt", "state", "exit
 
 def records(stdout: str) -> list[dict]:
     return [orjson.loads(line) for line in stdout.splitlines()]
+
+
+# -- wait: each job's hook as it ends ------------------------------------------------------------
+def test_a_job_hook_runs_as_the_job_ends_not_when_the_wait_does(emulator, clock, tmp_path, hook):
+    """Job A ends 30 s before job B: its hook runs in the round that saw it end, while B is
+    still in progress (the emulator's processing time is 60 s; the clock is the test's)."""
+    command, log = hook
+    cli = cli_on(emulator, clock)
+    job_a, (batch_a,) = submit(cli, write_requests(tmp_path / "a.jsonl", 2, "a-"))
+    clock.advance(30)
+    job_b, (batch_b,) = submit(cli, write_requests(tmp_path / "b.jsonl", 3, "b-"))
+    result = cli("wait", job_a, job_b, "--interval", "10", "--on-end", command)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[2:8] == [
+        f"[1m] {batch_a}: ended: 2 succeeded",
+        "hook says hello",
+        f"hook for {job_a}: done",  # before B has ended
+        f"[1m 30s] {batch_b}: ended: 3 succeeded",
+        "hook says hello",
+        f"hook for {job_b}: done",
+    ]
+    assert lines[8].startswith("2 of 2 batches ended after 1m 30s")  # the summary, at the end
+    assert [(r["BATCHCTL_JOB_ID"], r["BATCHCTL_REQUESTS"]) for r in runs(log)] == [
+        (job_a, "2"), (job_b, "3")]
+
+
+def test_a_wait_that_times_out_runs_the_hook_of_the_job_that_ended(emulator, clock, tmp_path,
+                                                                   hook):
+    command, log = hook
+    cli = cli_on(emulator, clock)
+    job_a, _ = submit(cli, write_requests(tmp_path / "a.jsonl", 2, "a-"))
+    clock.advance(50)
+    job_b, _ = submit(cli, write_requests(tmp_path / "b.jsonl", 3, "b-"))
+    result = cli("wait", job_a, job_b, "--interval", "5", "--timeout", "20", "--on-end", command)
+    assert result.exit_code == ExitCode.RUNNING, result.stderr
+    assert [r["BATCHCTL_JOB_ID"] for r in runs(log)] == [job_a]  # B, still running: none
 
 
 # -- the next collect runs every failed hook again -------------------------------------------
@@ -139,3 +177,13 @@ def test_overlapping_collects_run_a_failed_hook_again_once(
     assert log.read_text().split() == ["1", "2"]
     assert emulator.results_requests(batch_id) == 1
 
+
+def test_on_a_terminal_a_hook_prints_above_the_wait_s_live_bars(emulator, clock, tmp_path, hook):
+    command, _ = hook
+    cli = cli_on(emulator, clock)
+    job, _ = submit(cli, write_requests(tmp_path / "a.jsonl", 2))
+    result = cli("wait", job, "--on-end", command, tty=True)
+    assert result.exit_code == 0, result.stderr
+    # The live region is cleared (erase line), the hook's line printed, the bars drawn again.
+    assert "\x1b[2Khook says hello\n" in result.stderr
+    assert result.stderr.index("hook says hello") < result.stderr.index("1 of 1 batch ended")

@@ -126,7 +126,9 @@ def test_wait_on_end_runs_once_per_job_that_ended(emulator, clock, tmp_path, hoo
     assert (first["BATCHCTL_REQUESTS"], first["BATCHCTL_SUCCEEDED"]) == ("5", "5")
     assert first["BATCHCTL_RESULTS_PATH"] == ""  # wait writes no results
     assert (second["BATCHCTL_JOB_ID"], second["BATCHCTL_LABEL"]) == (job_b, "b")
-    assert result.stderr.index("batches ended") < result.stderr.index("hook says hello")
+    err = result.stderr  # each hook once its job has ended; the wait's summary after them
+    assert max(err.index(f"{i}: ended") for i in ids_a) < err.index("hook says hello")
+    assert err.rindex(f"hook for {job_b}: done") < err.index("3 of 3 batches ended after")
 
     again = cli("wait", job_a, "--on-end", command)
     assert again.exit_code == 0 and len(runs(log)) == 2
