@@ -61,3 +61,16 @@ def test_collect_hooks_are_due_only_for_batches_collected(open_store):
     assert store.start_hook(COLLECT, BATCH["id"], KEY) == 2
     store.end_hook(COLLECT, BATCH["id"], KEY, exit_code=0)
     assert store.collected_hooks_due(KEY, base_url=URL) == []
+
+
+def test_a_failure_recorded_before_m011_is_left_to_its_own_command(open_store):
+    """A row that failed before the command was kept (command NULL) is not in the list the
+    next collect runs again; the same command still takes it."""
+    store = open_store(FakeClock())
+    assert store.start_hook(END, "job_1", KEY) == 1
+    store.end_hook(END, "job_1", KEY, exit_code=2, rerun=AGAIN)
+    with store.transaction() as tx:
+        tx.execute("UPDATE hook_runs SET command = NULL, trigger = NULL, base_url = NULL, "
+                   "details = NULL")
+    assert store.failed_hooks(base_url=URL) == []
+    assert store.start_hook(END, "job_1", KEY) == 2
