@@ -11,6 +11,10 @@ retry's recorded plan). ``Feed`` takes each valid request from the scan as it go
   every request costs about twice the scan itself: benchmarks/caching.py);
 * a recorded plan (retry-failed): nothing is planned; each request is placed as it comes.
 
+A warm-up (issue 20 item 3, not built here) sends each planned group's first request before the
+rest: ``CacheSummary.firsts`` names those lines (the planner's ``Group.first``), and ``encode``
+gives the body each of them is sent with, markers placed as in the job.
+
 The markers go only in the bodies sent: a line the plan marks is re-encoded (orjson) with its
 marker, by ``encode``, the one function that both measures it (the scan's split) and sends it
 (core/requests/body.py), so the sizes the split used are the bytes sent.
@@ -87,14 +91,17 @@ class CacheSummary:
     """What the scan found of caching: ``report`` (``CacheReport.as_dict``: the dry run's
     ``cache`` key), ``plan`` the plan placed in the bodies (its record; None: none is) and its
     ``digest`` ("" when none is: part of what makes a submit the same one), ``sample`` the
-    requests planned when only a sample was. ``grouping`` stays in the process that scanned
-    (a dry run finishes it again with counted tokens); it is not carried across the fork."""
+    requests planned when only a sample was; ``firsts`` the line of each planned group's first
+    request, in group order (what a warm-up sends first). ``grouping`` stays in the process
+    that scanned (a dry run finishes it again with counted tokens); it is not carried across
+    the fork."""
 
     report: dict[str, Any] | None
     plan: dict[str, Any] | None
     digest: str
     sample: int | None = None
     grouping: Grouping | None = field(default=None, repr=False, compare=False)
+    firsts: list[int] = field(default_factory=list)
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "grouping": None}
@@ -144,8 +151,9 @@ class Feed:
         sample = len(self.planner) if self.limit is not None and self.seen > self.limit else None
         if self.caching.mode != AUTO:
             return CacheSummary(found.as_dict(), None, "", sample, grouping), None
+        firsts = [g.first for g in grouping.groups if g.planned]
         return (CacheSummary(found.as_dict(), found.plan.record(), found.plan.digest(), None,
-                             grouping), found.plan)
+                             grouping, firsts), found.plan)
 
 
 def candidates(grouping: Grouping) -> set[int]:

@@ -240,3 +240,36 @@ def test_the_plan_is_recorded_with_the_job_on_each_backend(
     assert CachePlan.from_record(json.loads(job["cache_plan"])).digest() == digest
     (batch,) = [b for b in emu.batches() if b["id"] == json.loads(first.stdout)["id"]]
     assert all(markers(r["params"]) for r in emu.received(batch["id"]))
+
+
+def test_a_marker_never_goes_on_a_blank_block_but_on_the_one_before(
+    emu: Any, clock: Any, tmp_path: Path
+) -> None:
+    run = cli_on(emu, clock)
+    requests = [{"custom_id": f"b{i}", "params": {
+        "model": SONNET, "max_tokens": 50, "system": SYSTEM,
+        "messages": [{"role": "user", "content": [text(DOC), text(" "), text(f"q{i}")]}]}}
+        for i in range(3)]
+    path = write_jsonl(tmp_path / "b.jsonl", requests)
+    (group,) = plan_of(run, path, "--cache", "auto")["groups"]
+    assert (group["shared_positions"], group["at"]) == (4, "messages.0.content.0")
+    _, (batch_id,) = submit(run, path, "--cache", "auto")
+    for r in emu.received(batch_id):
+        assert markers(r["params"]) == [("messages.0.content.0", MARKER)]
+
+
+def test_a_minimums_file_also_moves_the_warning_on_a_users_marker(
+    emu: Any, clock: Any, tmp_path: Path
+) -> None:
+    run = cli_on(emu, clock)
+    short = "A short shared preamble. " * 40  # ~250 tokens
+    requests = lines(2, model=HAIKU, doc=short)
+    requests[0]["params"]["messages"][0]["content"][0]["cache_control"] = EPH
+    path = write_jsonl(tmp_path / "w.jsonl", requests)
+    warned = run("submit", "--dry-run", str(path))
+    assert "minimum cacheable length of 4,096 tokens" in warned.stderr
+    table = tmp_path / "minimums.json"
+    table.write_text(json.dumps({"models": {HAIKU: {"min_cacheable_tokens": 100}}}))
+    quiet = run("submit", "--dry-run", "--cache-minimums", str(table), str(path))
+    assert quiet.exit_code == 0, quiet.stderr
+    assert "minimum cacheable length" not in quiet.stderr
