@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -32,6 +32,9 @@ from batchctl.core.requests.cacheplan import AUTO, CacheSummary, Caching, Feed, 
 from batchctl.core.requests.check import check_request, is_verbatim, line_problem, to_request
 from batchctl.core.requests.problems import Problems
 from batchctl.core.requests.rules import FileChecks, Rules
+
+if TYPE_CHECKING:
+    from batchctl.core.caching.place import CachePlan
 
 API_MAX_REQUESTS = 100_000
 API_MAX_BYTES = 256_000_000  # the API's 256 MB; read as decimal, the smaller of the two readings
@@ -318,7 +321,7 @@ def scan_file(
     )
 
 
-def _placed_parts(path: str, name: str, digest: str, plan: Any, touch: set[int],
+def _placed_parts(path: str, name: str, digest: str, plan: CachePlan, touch: set[int],
                   convert: set[int], splitter: _Splitter) -> _Splitter:
     """The file cut again into parts by the sizes sent once ``plan`` places its markers: the
     lines in ``touch`` are encoded as they will be sent (``encode``, the sender's function),

@@ -18,8 +18,9 @@ def new_job_id() -> str:
 
 def content_key(*, sha256: str, split_key: str, base_url: str, cache_digest: str = "") -> str:
     """The lock name of a submit of this content, split this way, with this cache plan, to
-    this API."""
-    return f"submit:{base_url}:{sha256}:{split_key}:{cache_digest}"
+    this API (without one, the name a batchctl before cache plans took)."""
+    plan = f":{cache_digest}" if cache_digest else ""
+    return f"submit:{base_url}:{sha256}:{split_key}{plan}"
 
 
 

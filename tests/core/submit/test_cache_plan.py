@@ -273,3 +273,20 @@ def test_a_minimums_file_also_moves_the_warning_on_a_users_marker(
     quiet = run("submit", "--dry-run", "--cache-minimums", str(table), str(path))
     assert quiet.exit_code == 0, quiet.stderr
     assert "minimum cacheable length" not in quiet.stderr
+
+
+def test_a_resumed_run_picks_up_the_job_it_planned(emu: Any, clock: Any, tmp_path: Path) -> None:
+    run = cli_on(emu, clock)
+    path = write_jsonl(tmp_path / "q.jsonl", lines(3))
+    out = tmp_path / "answers.jsonl"
+    first = run("run", "--cache", "auto", str(path), "-o", str(out), "--timeout", "20")
+    assert first.exit_code == 8, first.stderr
+    second = run("run", "--cache", "auto", str(path), "-o", str(out))
+    assert second.exit_code == 0, second.stderr
+    assert "already submitted" in second.stderr
+    (batch,) = emu.batches()
+    assert [markers(r["params"]) for r in emu.received(batch["id"])] == [
+        [("messages.0.content.0", MARKER)]] * 3
+    usage = [json.loads(x)["result"]["message"]["usage"] for x in out.read_bytes().splitlines()]
+    assert sum(u["cache_creation_input_tokens"] + u["cache_read_input_tokens"] > 0
+               for u in usage) == 3  # the emulator cached at the markers placed
