@@ -148,3 +148,22 @@ def test_bad_cache_options_are_usage_errors(command: str, args: list[str], said:
     assert result.exit_code == 2
     assert said.format(**names) in result.stderr
     assert result.stdout == ""
+
+
+def test_count_tokens_gives_each_group_its_own_count(emulator: Any, clock: Any,
+                                                     tmp_path: Path) -> None:
+    docs = [f"Document {k}. " + "Words of the shared text. " * (60 + 7 * k) for k in range(17)]
+    path = write_jsonl(tmp_path / "g.jsonl", [
+        {"custom_id": f"d{k}q{i}", "params": ask(f"question {i}", model=SONNET, doc=doc)}
+        for k, doc in enumerate(docs) for i in range(2)])  # 17 groups: more than 2 x 8 workers
+    result = cli_on(emulator, clock)("submit", "--dry-run", "--count-tokens", "--json", str(path))
+    assert result.exit_code == 0, result.stderr
+    groups = json.loads(result.stdout)["cache"]["groups"]
+    assert len(groups) == 17
+    with emulator.client() as client:
+        for k, group in enumerate(groups):
+            first = ask("question 0", model=SONNET, doc=docs[k])
+            prefix = [{"role": "user", "content": first["messages"][0]["content"][:1]}]
+            want = client.messages.count_tokens(model=SONNET, system=first["system"],
+                                                messages=prefix).input_tokens
+            assert (group["tokens_source"], group["prefix_tokens"]) == ("count", want), k

@@ -127,11 +127,11 @@ def count_input_tokens(
 
 
 def count_prefixes(
-    api: Api, path: Path, summary: CacheSummary, caching: Caching
+    api: Api, path: Path, summary: CacheSummary, caching: Caching, *, workers: int = WORKERS,
 ) -> Events[CacheSummary]:
     """The cache report again with each group's shared prefix counted by the API (a request
     holding only the prefix, from the group's first request: ``blocks.prefix``), one call a
-    group; how many are counted so far is yielded as ``Progress``."""
+    group, ``workers`` at a time; how many are counted so far is yielded as ``Progress``."""
     from dataclasses import replace
 
     from batchctl.core.caching.blocks import prefix
@@ -143,15 +143,25 @@ def count_prefixes(
         return summary
     firsts = {g.first: g for g in grouping.groups}
     counted: dict[int, int] = {}
-    for line_no, _text, line in iter_lines(path):
-        group = firsts.get(line_no)
-        if group is None:
-            continue
-        params = to_request(orjson.loads(line))["params"]
-        counted[group.id] = api.count_tokens(_fields(prefix(params, group.breakpoint)))
+    waiting: list[tuple[int, dict[str, Any]]] = []  # at most 2 * workers prefixes held
+
+    def flush(pool: ThreadPoolExecutor) -> Iterator[Progress]:
+        tokens = pool.map(api.count_tokens, [fields for _, fields in waiting])
+        counted.update(zip([gid for gid, _ in waiting], tokens, strict=True))
+        waiting.clear()
         yield Progress(len(counted), len(firsts))
-        if len(counted) == len(firsts):
-            break
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="count-tokens") as pool:
+        for line_no, _text, line in iter_lines(path):
+            group = firsts.get(line_no)
+            if group is None:
+                continue
+            params = to_request(orjson.loads(line))["params"]
+            waiting.append((group.id, _fields(prefix(params, group.breakpoint))))
+            if len(waiting) >= 2 * workers:
+                yield from flush(pool)
+        if waiting:
+            yield from flush(pool)
     found = refit(summary, counted, caching)
     if found is None:
         return summary
