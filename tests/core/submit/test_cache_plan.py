@@ -25,6 +25,13 @@ def lines(count: int, **params: Any) -> list[dict[str, Any]]:
             for i in range(count)]
 
 
+def sonnet(custom_id: str, system: Any, content: Any) -> dict[str, Any]:
+    """A Sonnet request line: ``system``, then one user message of ``content``."""
+    return {"custom_id": custom_id, "params": {
+        "model": SONNET, "max_tokens": 50, "system": system,
+        "messages": [{"role": "user", "content": content}]}}
+
+
 def markers(params: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """Where each cache_control of a request is, as the API names the field, and the marker."""
     found = []
@@ -87,9 +94,7 @@ def test_a_string_block_becomes_a_text_block_to_carry_the_marker(
     emu: Any, clock: Any, tmp_path: Path
 ) -> None:
     run = cli_on(emu, clock)
-    requests = [{"custom_id": f"s{i}", "params": {
-        "model": SONNET, "max_tokens": 50, "system": DOC,
-        "messages": [{"role": "user", "content": f"question {i}"}]}} for i in range(3)]
+    requests = [sonnet(f"s{i}", DOC, f"question {i}") for i in range(3)]
     path = write_jsonl(tmp_path / "s.jsonl", requests)
     _, (batch_id,) = submit(run, path, "--cache", "auto")
     for r in emu.received(batch_id):
@@ -125,10 +130,8 @@ def test_a_user_with_four_markers_keeps_them_and_gets_none_more(
 
 def test_a_1h_marker_never_follows_a_users_5m_one(emu: Any, clock: Any, tmp_path: Path) -> None:
     run = cli_on(emu, clock)
-    requests = [{"custom_id": f"f{i}", "params": {
-        "model": SONNET, "max_tokens": 50, "system": [text(SYSTEM, EPH)],
-        "messages": [{"role": "user", "content": [text(DOC), text(f"q{i}")]}]}}
-        for i in range(3)]
+    requests = [sonnet(f"f{i}", [text(SYSTEM, EPH)], [text(DOC), text(f"q{i}")])
+                for i in range(3)]
     path = write_jsonl(tmp_path / "f.jsonl", requests)
     _, (batch_id,) = submit(run, path, "--cache", "auto")
     for r in emu.received(batch_id):
@@ -246,10 +249,7 @@ def test_a_marker_never_goes_on_a_blank_block_but_on_the_one_before(
     emu: Any, clock: Any, tmp_path: Path
 ) -> None:
     run = cli_on(emu, clock)
-    requests = [{"custom_id": f"b{i}", "params": {
-        "model": SONNET, "max_tokens": 50, "system": SYSTEM,
-        "messages": [{"role": "user", "content": [text(DOC), text(" "), text(f"q{i}")]}]}}
-        for i in range(3)]
+    requests = [sonnet(f"b{i}", SYSTEM, [text(DOC), text(" "), text(f"q{i}")]) for i in range(3)]
     path = write_jsonl(tmp_path / "b.jsonl", requests)
     (group,) = plan_of(run, path, "--cache", "auto")["groups"]
     assert (group["shared_positions"], group["at"]) == (4, "messages.0.content.0")
