@@ -90,6 +90,13 @@ def test_off_sends_the_lines_as_written(emu: Any, clock: Any, tmp_path: Path) ->
     assert [markers(r["params"]) for r in emu.received(batch_id)] == [[]] * 4
 
 
+def test_the_emulator_keeps_what_it_received_only_when_asked(
+    emulator: Any, clock: Any, tmp_path: Path
+) -> None:
+    submit(cli_on(emulator, clock), write_jsonl(tmp_path / "q.jsonl", lines(2)))
+    assert not (emulator.data_dir / "received").exists()
+
+
 def test_a_string_block_becomes_a_text_block_to_carry_the_marker(
     emu: Any, clock: Any, tmp_path: Path
 ) -> None:
