@@ -19,7 +19,7 @@ count in the job's figures alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,16 +55,20 @@ class ResultGroups:
 
     def __init__(self, table: Mapping[str, Any] | None = None) -> None:
         self.groups: list[Group] = []
-        self._ids: dict[bytes, int] = {}
+        self._ids: dict[Hashable, int] = {}
         self._of: dict[str, int] = {}
         self.savings = Savings(table)
         self.marked = 0  # the requests that carried a marker: none, no result needs a look
 
-    def add(self, custom_id: str, params: Any, line: int = 0) -> None:
-        """One request (its ``params``), in file order; ``line``: where it is in its file."""
+    def add(self, custom_id: str, params: Any, line: int = 0, key: Hashable | None = None
+            ) -> None:
+        """One request (its ``params`` as sent), in file order; ``line``: where it is in its
+        file; ``key``: its group's key, when something knows it better (a recorded plan's group
+        id), else what it shares before its messages (``blocks.head_key``)."""
         if type(params) is not dict or custom_id in self._of:  # a retry's request: seen
             return
-        key = head_key(params)
+        if key is None:
+            key = head_key(params)
         index = self._ids.get(key)
         if index is None:
             index = self._ids[key] = len(self.groups)

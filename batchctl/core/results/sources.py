@@ -139,8 +139,9 @@ def cache_groups(rows: Sequence[Mapping[str, Any] | None],
     not tracked or its file is gone or changed: the summary names no group then.
 
     The one place that says where a result's cache group comes from: once the plan recorded
-    with a job names its groups (issue 20 item 2), they are read here instead. A file with no
-    marker anywhere (the common case) is only scanned, not parsed."""
+    with a job names its groups (issue 20 item 2), this gives ``add`` the bodies as sent (with
+    the plan's markers) and each one's group id as ``key``. A file with no marker anywhere (the
+    common case) is only scanned, not parsed."""
     from batchctl.core.caching.groups import ResultGroups
     from batchctl.core.requests.check import to_request
 

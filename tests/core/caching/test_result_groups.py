@@ -32,6 +32,10 @@ def test_a_group_is_the_model_tools_and_system_markers_left_out() -> None:
     assert [groups.of(c) for c in ("a", "b", "c", "d", "e", "zz", None)] == [1, 1, 2, None, None,
                                                                              None, None]
     assert groups.marked == 2
+    planned = ResultGroups()  # a recorded plan's groups, given as keys
+    for cid, key in (("a", 7), ("b", 3), ("c", 7)):
+        planned.add(cid, params([text("Doc.", HOUR)], model=SONNET), key=key)
+    assert [planned.of(c) for c in "abc"] == [1, 2, 1]
 
 
 def line(custom_id: str, usage: dict[str, int], model: str = HAIKU) -> bytes:
