@@ -61,7 +61,6 @@ class CollectOptions:
 
 
 def run(actx: AppContext, opts: CollectOptions) -> None:
-    from batchctl.core.results.caching import cache_lines
     from batchctl.core.tracking.gone import archived_text
     from batchctl.core.workflows import collect as core
 
@@ -99,8 +98,7 @@ def run(actx: AppContext, opts: CollectOptions) -> None:
     _summary(actx, outcomes, folder)
     for o in outcomes:
         if o.action == core.COLLECTED and o.summary is not None:
-            for label, text in cache_lines(o.summary):  # what caching did, when it played a part
-                output.info(actx, f"{o.id} {label}: {text}")
+            shared.show_caching(actx, o.summary, o.id)
             shared.step_summary(actx, f"batchctl collect {o.id}", o.summary,
                                 Path(o.path or "").suffix.lstrip(".") or "jsonl")
     failures = [o for o in outcomes if o.action == core.FAILED and o.error is not None]

@@ -299,6 +299,15 @@ def show_summary(actx: AppContext, summary: Summary, fmt: str) -> None:
             actx.err.print(f"  {escape(part)}", soft_wrap=True)
 
 
+def show_caching(actx: AppContext, data: dict[str, Any], batch_id: str) -> None:
+    """What caching did for one batch of a summary's figures ``data`` (`collect`), when it
+    played a part: the summary's cache lines, each after the batch's id."""
+    from batchctl.core.results.caching import cache_lines
+
+    for label, text in cache_lines(data):
+        output.info(actx, f"{batch_id} {label}: {text}")
+
+
 def _folded(actx: AppContext, line: str, indent: int) -> list[str]:
     """``line`` folded at spaces to fit the terminal's width after a 2-cell indent, the lines
     after the first ``indent`` cells in in all (a hanging indent); an id or a path is never cut

@@ -12,7 +12,7 @@ markers were sent and nothing was cached. Then the groups where caching did not 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from batchctl.core.api.untrusted import printable
@@ -24,13 +24,12 @@ LABEL = "cache"
 
 
 def _name(text: Any) -> str:
+    """A model or custom_id (the user's or the server's text), safe on a terminal."""
     return printable(str(text), limit=60)
 
 
-def cache_lines(data: Mapping[str, Any], name: Callable[[Any], str] = _name
-                ) -> list[tuple[str, str]]:
-    """``(label, text)`` lines about caching of a summary's figures ``data``; ``name`` makes a
-    model or custom_id (the user's or the server's text) safe where the lines go."""
+def cache_lines(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(label, text)`` lines about caching of a summary's figures ``data``."""
     read, written = data["cache_read_input_tokens"], data["cache_creation_input_tokens"]
     marked = data.get("cache_marked_requests")
     if read or written:
@@ -41,7 +40,7 @@ def cache_lines(data: Mapping[str, Any], name: Callable[[Any], str] = _name
     else:
         return []
     groups = data.get("cache_groups") or []
-    lines += [(f"{LABEL} group {g['group']}", _group(g, name)) for g in groups[:SHOWN]]
+    lines += [(f"{LABEL} group {g['group']}", _group(g)) for g in groups[:SHOWN]]
     more = data.get("cache_groups_flagged", 0) - min(SHOWN, len(groups))
     if more > 0:
         lines.append((LABEL, f"and {counted(more, 'more group')} where caching did not work"))
@@ -58,10 +57,10 @@ def _saving(data: Mapping[str, Any]) -> str:
     return f"{text}; {usd(-saved)} more than the {usd(without)} without caching"
 
 
-def _group(group: Mapping[str, Any], name: Callable[[Any], str]) -> str:
-    model = name(group["model"])
+def _group(group: Mapping[str, Any]) -> str:
+    model = _name(group["model"])
     head = (f"{counted(group['requests'], 'request')} of {model} from line {group['first_line']} "
-            f"({name(group['first_custom_id'])})")
+            f"({_name(group['first_custom_id'])})")
     if NO_CACHE in group["flags"]:
         return (f"{head}: nothing cached in {counted(group['results'], 'result')}; is the marked "
                 f"prefix under {model}'s minimum of {group['min_cacheable_tokens']:,} tokens?")

@@ -65,7 +65,9 @@ def markdown(title: str, data: Mapping[str, Any], fmt: str | None = None) -> str
     unpriced = data.get("unpriced_models") or []
     if unpriced:
         lines.append("**No price for:** " + ", ".join(_plain(m) for m in unpriced))
-    cached = cache_lines(data, _plain)
+    named = [{**g, "model": _plain(g["model"]), "first_custom_id": _plain(g["first_custom_id"])}
+             for g in data.get("cache_groups") or []]  # the user's and the server's text
+    cached = cache_lines({**data, "cache_groups": named})
     if cached:
         lines += ["", *(f"{'- ' if n else ''}**{label.capitalize()}:** {text}"
                         for n, (label, text) in enumerate(cached))]
