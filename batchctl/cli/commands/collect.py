@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -11,7 +12,7 @@ import typer
 from batchctl.cli.choices import complete_format
 from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.flags import FLAGS
-from batchctl.cli.options import JsonOpt, a_command, a_dir, hook, hook_environ
+from batchctl.cli.options import JsonOpt, a_command, a_dir, hook
 from batchctl.cli.render import output, shared
 from batchctl.cli.render.events import drive, show_note
 from batchctl.core.events import Event, Note
@@ -90,7 +91,8 @@ def run(actx: AppContext, opts: CollectOptions) -> None:
     json_ = opts.json
     collection = core.collect_all(actx, directory=opts.directory,
                                   state_dir=actx.settings.state_dir, fmt=opts.fmt, flags=FLAGS,
-                                  hooks=CollectHooks(opts.hook, hook_environ()))
+                                  # a failed hook run again inherits batchctl's environment
+                                  hooks=CollectHooks(opts.hook, dict(os.environ)))
     folder = collection.folder
     outcomes: list[core.CollectOutcome] = []
     hooks = HookView(actx, "the next collect runs it again, without downloading again")
@@ -127,6 +129,7 @@ def run(actx: AppContext, opts: CollectOptions) -> None:
     _summary(actx, outcomes, folder, hooks)
     for o in outcomes:
         if o.action == core.COLLECTED and o.summary is not None:
+            shared.show_caching(actx, o.summary, o.id)
             shared.step_summary(actx, f"batchctl collect {o.id}", o.summary,
                                 Path(o.path or "").suffix.lstrip(".") or "jsonl")
     failures = [o for o in outcomes if o.action == core.FAILED and o.error is not None]

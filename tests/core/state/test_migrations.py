@@ -30,6 +30,7 @@ SHIPPED = [
     "m007_job_api_version",
     "m008_model_catalogues",
     "m009_hook_runs",
+    "m010_job_cache_plans",
     "m011_hook_commands",
 ]
 
