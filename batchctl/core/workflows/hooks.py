@@ -310,9 +310,9 @@ def run_hook(store: Store, hook: Hook, subject: Subject) -> Events[HookRan | Non
             error = exc
         else:
             code, error = yield from _execute(hook, subject, env)
-        ended = True  # end_hook lets go of it, whatever happens
         rerun = None if error is None else Rerun(hook.command, hook.trigger, subject.base_url,
                                                  subject.details())
+        ended = True  # end_hook lets go of it, whatever happens
         store.end_hook(subject.kind, subject.id, hook.key, exit_code=code, rerun=rerun)
     finally:
         if not ended:  # interrupted: it runs again next time
