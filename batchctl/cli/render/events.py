@@ -5,7 +5,7 @@ A long workflow is a generator of events: ``drive`` shows each as it comes and r
 workflow's result. The API layer cannot yield in the middle of a call (the SDK waits out its
 retries inside it, ~40 s when the API keeps failing), so it queues what it has to say in the
 context's outbox, and a ``Relay`` shows it from a thread of its own while the call runs: each
-retry is said when it happens. Only while core runs (``Relay.call``), so a notice never lands
+retry is said when it happens. Only while core runs (``Relay.begin`` to ``end``), so a notice never lands
 in the middle of what the command writes itself; what is left when the call returns is shown
 then, before the next event (``api_notices`` does the same around a call that returns a plain
 result). Every notice comes out once, in the order it was queued.
@@ -74,15 +74,16 @@ if hasattr(os, "register_at_fork"):
 class Relay:
     """Shows what the API layer queues while a core call runs, as it is queued, from a thread
     of its own (started on entering the ``with``, ended on leaving it, after showing what is
-    left). The thread shows nothing outside ``call``; leaving ``call`` shows what is left on
-    the command's thread, after whatever the relay's thread was writing (both hold
+    left). The thread shows nothing outside a call (``begin`` to ``end``); ``end`` shows what
+    is left on the command's thread, after whatever the relay's thread was writing (both hold
     ``_SHOWING`` while they show): notices come out in the order they were queued, and before
     anything the command writes after the call."""
 
     def __init__(self, actx: AppContext) -> None:
         self._actx = actx
-        self._calling = threading.Event()  # set while a core call runs (and to end the thread)
-        self._ending = False  # changed under _SHOWING, as _calling is cleared
+        self._changed = threading.Condition(_SHOWING)  # a call began, or the relay ends
+        self._in_call = False  # these two change under _SHOWING
+        self._ending = False
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> Self:
@@ -94,43 +95,51 @@ class Relay:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        with _SHOWING:
+        with self._changed:
             self._ending = True
-            self._calling.set()
+            self._changed.notify()
         self._actx.notices.wake()
         if self._thread is not None:
             self._thread.join()
         show_notices(self._actx)
 
+    def begin(self) -> None:
+        """A core call begins: what the API layer queues during it is shown as it comes."""
+        with self._changed:
+            self._in_call = True
+            self._changed.notify()
+
+    def end(self) -> None:
+        """The call returned, or raised: what is left is shown now."""
+        with _SHOWING:
+            self._in_call = False
+            show_notices(self._actx)
+
     @contextmanager
     def call(self) -> Iterator[None]:
-        """Around a core call: what the API layer queues during it is shown as it comes; what
-        is left, when it returns (or before its error leaves)."""
-        self._calling.set()
+        """``begin`` and ``end`` around a core call."""
+        self.begin()
         try:
             yield
         finally:
-            with _SHOWING:
-                self._calling.clear()
-                show_notices(self._actx)
+            self.end()
 
     def _relay(self) -> None:
         notices = self._actx.notices
         while True:
             wakes = notices.wakes
-            with _SHOWING:
+            with self._changed:
                 if self._ending:
                     return
-                if self._calling.is_set():
+                if self._in_call:
                     try:
                         show_notices(self._actx)
                     except (OSError, ValueError):  # stderr gone: the command meets it too
                         return
-                held = len(notices) > 0  # queued outside a call: shown with the next one
-            if held:
-                self._calling.wait()
-            else:
-                notices.wait(wakes)
+                elif len(notices) > 0:  # queued outside a call: shown in the next (or at the end)
+                    self._changed.wait()
+                    continue
+            notices.wait(wakes)
 
 
 @contextmanager
@@ -143,13 +152,16 @@ def api_notices(actx: AppContext) -> Iterator[None]:
 
 def relayed(actx: AppContext, items: Iterable[T]) -> Generator[T, None, None]:
     """``items`` of core read lazily (a listing that asks the API for a page as it is read),
-    each made inside ``Relay.call``: what the API layer says while it is made is shown then,
-    before the item is. Close it (``contextlib.closing``) when it may be left unfinished."""
+    each made inside a call of a ``Relay``: what the API layer says while it is made is shown
+    then, before the item is. Close it (``contextlib.closing``) when it may be left unfinished."""
     with Relay(actx) as relay:
         found = iter(items)
         while True:
-            with relay.call():
+            relay.begin()
+            try:
                 item = next(found, _END)
+            finally:
+                relay.end()
             if item is _END:
                 return
             yield cast(T, item)
@@ -191,9 +203,11 @@ def drive(actx: AppContext, events: Events[R], show: Callable[[Event], object]) 
     while it was made (shown as it was said: ``Relay``); returns the workflow's result."""
     with Relay(actx) as relay:
         while True:
+            relay.begin()
             try:
-                with relay.call():
-                    event = next(events)
+                event = next(events)
             except StopIteration as stop:
                 return stop.value
+            finally:
+                relay.end()
             show(event)
