@@ -86,7 +86,7 @@ def said_while_held(base_url: str, gate: HeldAnswer, home: Path, *args: str
 
 
 @pytest.mark.parametrize("overloaded", [("list", LIST)], indirect=True)
-def test_a_plain_calls_retries_are_said_before_it_returns(
+def test_the_retries_of_a_listing_read_page_by_page_are_said_before_the_page_comes(
     overloaded: tuple[str, HeldAnswer], tmp_path: Path
 ) -> None:
     base_url, gate = overloaded
@@ -99,8 +99,9 @@ def test_a_plain_calls_retries_are_said_before_it_returns(
 
 
 @pytest.mark.parametrize("overloaded", [("retrieve", RETRIEVE)], indirect=True)
-def test_a_workflows_retries_are_said_before_its_call_returns(
-    overloaded: tuple[str, HeldAnswer], tmp_path: Path
+@pytest.mark.parametrize("command", ["collect", "status"])  # a workflow (drive), a plain call
+def test_the_retries_of_a_call_are_said_before_it_returns(
+    overloaded: tuple[str, HeldAnswer], tmp_path: Path, command: str
 ) -> None:
     base_url, gate = overloaded
     home = tmp_path / "state"
@@ -110,7 +111,7 @@ def test_a_workflows_retries_are_said_before_its_call_returns(
     batch_id = submitted.stdout.strip()
     assert gate.calls == 0  # the submit asked nothing of the endpoint that fails
 
-    early, (out, err) = said_while_held(base_url, gate, home, "collect")
+    early, (out, err) = said_while_held(base_url, gate, home, command)
     assert early == [NOTICE] * FAILURES
     assert not gate.gave_up, "the notices came only once the call had returned"
     assert batch_id in out and NOTICE not in err
