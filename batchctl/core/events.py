@@ -39,6 +39,7 @@ Record = dict[str, Any]
 INFO = "info"  # said to the person at the terminal
 WARN = "warn"  # a warning
 NOTE = "note"  # the API layer's aside (a 404 being ridden out)
+HINT = "hint"  # advice said always, on a terminal or not (what --cache auto would save)
 
 
 class Event:
@@ -53,7 +54,8 @@ Events = Generator[Event, None, R]
 
 @dataclass(frozen=True)
 class Note(Event):
-    """A line for the person: ``level`` is INFO, WARN or NOTE; the CLI decides how it looks."""
+    """A line for the person: ``level`` is INFO, WARN, NOTE or HINT; the CLI decides how it
+    looks."""
 
     level: str
     text: str

@@ -71,6 +71,9 @@ class EmulatorConfig:
     # Answer any model id; by default one outside the emulator's catalogue ends errored with
     # not_found_error, as the API answers a model that does not exist.
     any_model: bool = False
+    # Keep each create's requests, one JSON line each, in DATA_DIR/received/BATCH_ID.jsonl:
+    # what a client really sent (tests check the cache markers batchctl placed there).
+    record_requests: bool = False
     # A JSON list of ModelInfo objects (as GET /v1/models returns them) that replaces the
     # packaged catalogue (batchctl.emulator.catalog); read and checked here, once.
     models: str | None = None
@@ -103,8 +106,9 @@ class EmulatorConfig:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
-        if not isinstance(self.any_model, bool):
-            raise TypeError(f"any_model must be true or false, not {self.any_model!r}")
+        for flag in ("any_model", "record_requests"):
+            if not isinstance(getattr(self, flag), bool):
+                raise TypeError(f"{flag} must be true or false, not {getattr(self, flag)!r}")
         if self.public_base_url is not None:
             object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
         if self.spend_limit is not None and self.spend_limit not in SPEND_LIMIT_KINDS:
@@ -172,7 +176,7 @@ def _parse(name: str, raw: str) -> object:
             return int(raw)
         except ValueError:
             raise ValueError("not an integer") from None
-    if name == "any_model":
+    if name in ("any_model", "record_requests"):
         if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
             raise ValueError("not a boolean (1 or 0)")
         return raw.lower() in ("1", "true", "yes")

@@ -123,6 +123,7 @@ def run(actx: AppContext, opts: CollectOptions) -> None:
     _summary(actx, outcomes, folder, hooks)
     for o in outcomes:
         if o.action == core.COLLECTED and o.summary is not None:
+            shared.show_caching(actx, o.summary, o.id)
             shared.step_summary(actx, f"batchctl collect {o.id}", o.summary,
                                 Path(o.path or "").suffix.lstrip(".") or "jsonl")
     failures = [o for o in outcomes if o.action == core.FAILED and o.error is not None]

@@ -22,7 +22,7 @@ from typing import Any, Self, TypeVar, cast
 
 from batchctl.cli.context import AppContext
 from batchctl.cli.render import output
-from batchctl.core.events import NOTE, WARN, ApiRetry, Event, Events, Note
+from batchctl.core.events import HINT, NOTE, WARN, ApiRetry, Event, Events, Note
 from batchctl.core.fork import FORK_SAFE
 
 R = TypeVar("R")
@@ -36,7 +36,7 @@ def show_note(actx: AppContext, note: Note, *, info_off_tty: bool = True) -> Non
         output.warn(actx, note.text)
     elif note.level == NOTE:
         actx.err.print(f"note: {note.text}", markup=False, highlight=False)
-    elif info_off_tty or actx.stderr_tty:
+    elif note.level == HINT or info_off_tty or actx.stderr_tty:
         output.info(actx, note.text)
 
 

@@ -197,7 +197,6 @@ def m008_model_catalogues(tx: Tx) -> None:
     """)
 
 
-
 @migration
 def m009_hook_runs(tx: Tx) -> None:
     # Hooks (`collect --exec`, `wait`/`run --on-end`): one row per subject and command, so a
@@ -219,6 +218,16 @@ def m009_hook_runs(tx: Tx) -> None:
             PRIMARY KEY (kind, subject, hook)
         )
     """)
+
+
+@migration
+def m010_job_cache_plans(tx: Tx) -> None:
+    # The cache plan a job places in its bodies (--cache auto; batchctl.core.caching.place
+    # CachePlan.record(), as JSON) and its digest, part of what makes a submit the same one:
+    # a resumed job and a retry place the same markers; another --cache is another job.
+    tx.execute("ALTER TABLE jobs ADD COLUMN cache_plan TEXT")
+    tx.execute("ALTER TABLE jobs ADD COLUMN cache_digest TEXT")
+
 
 _PG_TYPES = {"REAL": "DOUBLE PRECISION", "INTEGER": "BIGINT"}
 _TYPE_WORDS = re.compile(r"\b(REAL|INTEGER)\b")

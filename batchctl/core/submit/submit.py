@@ -4,6 +4,7 @@ send them (batchctl.core.submit.feed), each created at most once (batchctl.core.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,12 @@ class SubmitResult:
         return send_step(self.job_id)
 
 
+def cache_digest(scan: Scan) -> str:
+    """The digest of the cache plan placed in the bodies ("" for none): a submit of the same
+    file with another plan (another --cache) is another job."""
+    return scan.cache.digest if scan.cache is not None else ""
+
+
 def split_key(scan: Scan) -> str:
     """The part boundaries as text: a file split differently is a different job."""
     return ",".join(f"{first}-{last}" for first, last in scan.boundaries)
@@ -84,6 +91,7 @@ def dry_run_summary(scan: Scan, *, counted_prompts: int | None = None) -> dict[s
         **costs,
         "input_tokens_counted": counted_prompts is not None,
         "note": note,
+        **({"cache": scan.cache.report} if scan.cache is not None and scan.cache.report else {}),
     }
 
 
@@ -143,7 +151,8 @@ def submit(
             hint=f"raise {flag}, or split into smaller parts with {options.flags['max_requests']}",
         )
     key = split_key(scan)
-    lock = content_key(sha256=scan.sha256, split_key=key, base_url=api.base_url)
+    lock = content_key(sha256=scan.sha256, split_key=key, base_url=api.base_url,
+                       cache_digest=cache_digest(scan))
     # Two submits of the same content at once, on one store (on any machines, with
     # PostgreSQL), make one job and one batch per part: the second waits on the content's lock
     # in the store (which dies with the process holding it), then finds the job done.
@@ -160,9 +169,10 @@ def _submit_locked(
     api: Api, store: Store, scan: Scan, key: str, options: JobOptions, clock: Clock
 ) -> Events[SubmitResult]:
     label, max_queued = options.label, options.max_queued
+    digest = cache_digest(scan)
     job = None if options.force else store.find_job(
         sha256=scan.sha256, split_key=key, base_url=api.base_url,
-        parent_batch_id=options.parent_id,
+        parent_batch_id=options.parent_id, cache_digest=digest,
     )
     done: dict[int, dict[str, Any]] = {}
     if job is not None:
@@ -185,7 +195,8 @@ def _submit_locked(
             sha256=scan.sha256, byte_size=scan.byte_size, request_count=scan.request_count,
             part_count=len(scan.parts), split_key=key, label=label, betas=list(options.betas),
             max_queued=max_queued, parent_batch_id=options.parent_id,
-            api_version=options.api_version,
+            api_version=options.api_version, cache_digest=digest or None,
+            cache_plan=json.dumps(scan.cache.plan) if scan.cache and scan.cache.plan else None,
         )
         # The job's feed claim first: once its parts are recorded they are pending for every
         # process (Store.pending_jobs), and a collect, wait or run that claimed them first sent
