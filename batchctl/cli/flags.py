@@ -33,6 +33,8 @@ FLAGS = Flags({
     "max_queued": "--max-queued",
     "label": "--label",
     "force": "--force",
+    "cache": "--cache",
+    "cache_minimums": "--cache-minimums",
     # submit and run: what each request is checked against
     "api_version": "--api-version",
     "betas": "--beta",
@@ -50,6 +52,9 @@ FLAGS = Flags({
     "timeout": "--timeout",
     "include_canceled": "--include-canceled",
     "dry_run": "--dry-run",
+    # hooks: collect, wait and run
+    "exec": "--exec",
+    "on_end": "--on-end",
     "request_file": "--request-file",
     # options of the commands core suggests (``Flag`` in a ``NextStep``)
     "local": "--local",

@@ -20,6 +20,8 @@ from batchctl.cli.options import (
     AllProblemsOpt,
     ApiVersionOpt,
     BetaOpt,
+    CacheMinimumsOpt,
+    CacheOpt,
     CountTokensOpt,
     DryRunOpt,
     ExitStatusOpt,
@@ -35,6 +37,7 @@ from batchctl.cli.options import (
     MaxCostOpt,
     MaxQueuedOpt,
     MaxRequestsOpt,
+    OnEndOpt,
     OnlyOpt,
     OrderOpt,
     OutputOpt,
@@ -44,15 +47,18 @@ from batchctl.cli.options import (
     ThinkingOpt,
     TimeoutOpt,
     WriteOptions,
+    hook,
 )
 from batchctl.cli.render import output, shared
 from batchctl.cli.render.events import drive
 from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
+    from batchctl.cli.render.hooks import HookView
     from batchctl.cli.render.wait_view import WaitScreen
     from batchctl.core.events import Event
     from batchctl.core.submit.submit import SubmitResult
+    from batchctl.core.workflows.hooks import Hook
 
 HELP = (
     "Submit a request file, wait for its batches to end, and write their results: the whole "
@@ -62,7 +68,8 @@ HELP = (
     "summaries go to stderr. Running the same command again (after a crash, Ctrl-C or "
     "--timeout) picks up the job already submitted instead of sending it twice. Exit 8 if "
     "--timeout elapsed first; with --exit-status, 9 if requests ended errored, expired or "
-    "canceled (after the results are written)."
+    "canceled (after the results are written). --on-end CMD runs CMD once the job's results "
+    "are written (BATCHCTL_RESULTS_PATH: the -o file); exit 11 if it fails."
 )
 EMULATOR_INTERVAL = 1.0  # polls of the in-process emulator cost nothing
 
@@ -77,6 +84,7 @@ def run_command(
     timeout: TimeoutOpt = None,
     interval: IntervalOpt = None,
     exit_status: ExitStatusOpt = False,
+    on_end: OnEndOpt = None,
     label: LabelOpt = None,
     beta: BetaOpt = None,
     lift_betas: LiftBetasOpt = False,
@@ -89,6 +97,8 @@ def run_command(
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
     max_cost: MaxCostOpt = None,
     max_queued: MaxQueuedOpt = None,
+    cache: CacheOpt = None,
+    cache_minimums: CacheMinimumsOpt = None,
     dry_run: DryRunOpt = False,
     count_tokens: CountTokensOpt = False,
     prices_file: PricesOpt = None,
@@ -110,12 +120,13 @@ def run_command(
         ctx, file, dry_run=dry_run, count_tokens=count_tokens, max_requests=max_requests,
         max_bytes=max_bytes, max_cost=max_cost, label=label, beta=beta, lift_betas=lift_betas,
         api_version=api_version, limits_file=limits_file, allow_unknown_model=allow_unknown_model,
-        all_problems=all_problems, force=force, max_queued=max_queued)
+        all_problems=all_problems, force=force, max_queued=max_queued, cache=cache,
+        cache_minimums=cache_minimums)
     if interval is None and app_context(ctx).settings.emulator:
         interval = EMULATOR_INTERVAL
     run_parsed(ctx, run, RunOptions(
         sending, WriteOptions(options, out, json_), timeout, interval, exit_status,
-        _results_args(out, fmt, only, order, prices_file, json_)))
+        _results_args(out, fmt, only, order, prices_file, json_), hook(on_end, "run", "on_end")))
 
 
 @dataclass(frozen=True)
@@ -126,11 +137,13 @@ class RunOptions:
     interval: float | None
     exit_status: bool
     results_args: list[str]  # the `results` options that write what this run writes
+    hook: Hook | None = None  # --on-end
 
 
 def run(actx: AppContext, opts: RunOptions) -> None:
     from functools import partial
 
+    from batchctl.cli.render.hooks import HookView
     from batchctl.cli.render.wait_view import WaitScreen
     from batchctl.core.results.report import ResultsRequest
     from batchctl.core.submit.send import Submission
@@ -144,20 +157,27 @@ def run(actx: AppContext, opts: RunOptions) -> None:
         return
     options = workflow.RunOptions(
         Submission(source, sending.limits, sending.checks, label=sending.label,
-                   betas=sending.betas, force=sending.force, max_queued=sending.max_queued),
+                   betas=sending.betas, force=sending.force, max_queued=sending.max_queued,
+                   caching=sending.caching),
         WaitOptions(interval=opts.interval, timeout=opts.timeout, exit_status=opts.exit_status,
                     flags=FLAGS),
         ResultsRequest(write.export, "batchctl run", out=write.out,
                        step_summary=shared.step_summary_file()),
         results_args=opts.results_args,
+        hook=opts.hook,
     )
+    hooks = HookView(actx, "the next collect runs it again, as does the same command (the job "
+                           "is not submitted twice)")
     with WaitScreen(actx) as wait, shared.ResultsScreen(actx, write.export.format, write.out,
                                                         json_=write.json) as written:
-        drive(actx, workflow.run(actx, options), partial(_show, actx, wait, written))
+        drive(actx, workflow.run(actx, options), partial(_show, actx, wait, written, hooks))
+    if (failed_hook := hooks.failure()) is not None:
+        raise failed_hook
 
 
 def _show(
-    actx: AppContext, wait: WaitScreen, written: shared.ResultsScreen, event: Event
+    actx: AppContext, wait: WaitScreen, written: shared.ResultsScreen, hooks: HookView,
+    event: Event,
 ) -> None:
     """One event of `run`: its submit, its wait, its end (``WaitEnded``), its results."""
     from batchctl.cli.render.wait_view import print_summary
@@ -168,6 +188,8 @@ def _show(
         output.info(actx, submitted_text(event.job, event.name))
     elif isinstance(event, WaitEnded):
         print_summary(actx, event.waited, fetch_hint=False)  # `run` fetches them itself
+    elif hooks.show(event):
+        pass
     elif not wait.show(event):
         written.show(event)
 

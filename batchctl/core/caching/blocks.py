@@ -131,6 +131,40 @@ def positions(params: dict[str, Any]) -> Iterator[Position]:
             yield Position(MESSAGES, i, 0, content, role)
 
 
+def prefix(params: dict[str, Any], depth: int) -> dict[str, Any]:
+    """A request holding only the first ``depth`` positions of ``params`` (the settings among
+    them), to count a prefix's tokens; with no message among them, one user message of "." (the
+    count-tokens endpoint needs one: it adds a token or so)."""
+    out: dict[str, Any] = {"model": params.get("model")}
+    left = depth
+    for key in ("tools", "system"):
+        items = params.get(key)
+        if left and type(items) is list and items:
+            out[key] = items[:left]
+            left -= len(out[key])
+        elif left and key == "system" and type(items) is str:
+            out[key] = items
+            left -= 1
+    if left:  # the settings position
+        left -= 1
+        out.update({k: params[k] for k in SETTINGS_FIELDS if k in params})
+    messages: list[Any] = []
+    for message in params.get("messages") or ():
+        if not left:
+            break
+        if type(message) is not dict:
+            continue
+        content = message.get("content")
+        if type(content) is list:
+            messages.append({**message, "content": content[:left]})
+            left -= len(messages[-1]["content"])
+        else:
+            messages.append(message)
+            left -= 1
+    out["messages"] = messages or [{"role": "user", "content": "."}]
+    return out
+
+
 @dataclass(frozen=True)
 class Sequence:
     """A request read for planning: ``root`` (16 bytes), ``records`` (RECORD bytes a position),
@@ -180,6 +214,18 @@ def sequence(params: dict[str, Any], total: int | None = None) -> Sequence:
         top=is_one_hour(top) if type(top) is dict else None,
         total=estimate_input_tokens(params) if total is None else total,
     )
+
+
+def head_key(params: dict[str, Any]) -> bytes:
+    """The identity of what a request puts before its messages: the root fields, the tools and
+    the system prompt, markers left out. Requests with different keys share no cache entry at a
+    system marker or before it; the key of core/caching/groups.py's groups."""
+    head = [params.get(k) for k in ROOT_FIELDS]
+    for key in ("tools", "system"):  # a string system is one text block, as in ``positions``
+        value = params.get(key)
+        items = value if type(value) is list else [] if value is None else [value]
+        head.append([canonical(item) for item in items])
+    return _hash(_bytes(head))
 
 
 def canonical(content: Any) -> Any:

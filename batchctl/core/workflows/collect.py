@@ -9,7 +9,13 @@ by a live process is skipped. A claim whose process is gone (same host) or that 
 ``CLAIM_TIMEOUT`` may be taken over, so a killed run does not block the next one.
 
 Each batch's outcome is yielded as it happens (with the notes and progress of its download);
-a failure is reported and the others go on.
+a failure is reported and the others go on. With a hook (`--exec`), a batch is marked as due for
+it when claimed. Once the downloads and the feed of pending parts are done, the hooks run
+(``hooks.collect_hooks``): the --exec one for every batch collected with it whose hook has not
+succeeded yet (the ones just written, and those whose hook failed before), then, with or
+without --exec, every other hook of this API whose last attempt failed (a `wait` or `run`
+--on-end, another --exec), by its recorded command; from the recorded file, no second
+download (batchctl.core.workflows.hooks).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from batchctl.core.clock import Clock
 from batchctl.core.errors import BatchctlError, UsageError
 from batchctl.core.events import Event, Events
 from batchctl.core.flags import KEYS, Flags
+from batchctl.core.state.hooks import COLLECT as COLLECT_HOOK
 from batchctl.core.state.store import Store
 from batchctl.core.times import parse_ts
 from batchctl.core.tracking.lifecycle import Target, counts, is_ended, refresh, tracked_targets
@@ -34,6 +41,7 @@ from batchctl.core.tracking.lifecycle import Target, counts, is_ended, refresh, 
 if TYPE_CHECKING:
     from batchctl.core.api.client import Api
     from batchctl.core.deps import Deps
+    from batchctl.core.workflows.hooks import CollectHooks
 
 CLAIM_TIMEOUT = 3600.0  # a claim older than this is stale even if its process may still run
 RESULTS_DIR = "results"  # under the state directory, by default
@@ -144,19 +152,20 @@ class Collection:
 
 
 def collect_all(
-    deps: Deps, *, directory: Path | None, state_dir: Path, fmt: str, flags: Flags = KEYS
+    deps: Deps, *, directory: Path | None, state_dir: Path, fmt: str, flags: Flags = KEYS,
+    hooks: CollectHooks | None = None,
 ) -> Collection:
     """`batchctl collect`: the folder made first (``directory``, else results/ in the state
     directory, private to the user), then ``collect`` into it, outcome by outcome (``flags``:
-    how the caller names the options its messages mention)."""
+    how the caller names the options its messages mention), with ``hooks`` run as they say."""
     folder = prepare_dir(directory or default_dir(state_dir), private=directory is None)
     return Collection(folder, collect(deps.api(), deps.store(), directory=folder, fmt=fmt,
-                                      clock=deps.clock, flags=flags))
+                                      clock=deps.clock, flags=flags, hooks=hooks))
 
 
 def collect(
     api: Api, store: Store, *, directory: Path, fmt: str, clock: Clock, owner: str | None = None,
-    flags: Flags = KEYS,
+    flags: Flags = KEYS, hooks: CollectHooks | None = None,
 ) -> Events[None]:
     """Collect every tracked, uncollected batch of ``api`` that has ended (see the module)."""
     from batchctl.core.results import export as results  # deferred: the results stack is only needed here
@@ -189,8 +198,13 @@ def collect(
             outcome.action = BUSY
             yield outcome
             continue
+        if hooks is not None and hooks.exec is not None:
+            store.hook_due(COLLECT_HOOK, target.id, hooks.exec.key)
         yield (yield from _download(api, store, target, outcome, options, directory, owner))
     yield from feed_pending(api, store, clock=clock, flags=flags)
+    from batchctl.core.workflows.hooks import CollectHooks, collect_hooks
+
+    yield from collect_hooks(store, hooks or CollectHooks(), base_url=api.base_url, flags=flags)
 
 
 def feed_pending(api: Api, store: Store, *, clock: Clock, flags: Flags = KEYS) -> Events[None]:
