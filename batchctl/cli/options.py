@@ -299,6 +299,44 @@ class WriteOptions:
     export: Options  # what to write, and how (core.results.options.build_options)
     out: Path | None  # None: stdout
     json: bool
+    summary_json: Path | None = None
+    results_args: tuple[str, ...] = ()  # the `results` options that write the same
+
+    @classmethod
+    def parse(
+        cls, ctx: typer.Context, command: str, *, data: Path | None, join: bool,
+        id_column: str | None, columns: str | None, out: Path | None, fmt: str | None,
+        only: str | None, order: str | None, prices_file: Path | None, extract: str | None,
+        thinking: bool, summary_json: Path | None, json_: bool, merge_retries: bool = False,
+    ) -> WriteOptions:
+        """results' and run's shared flags, checked before anything is sent or fetched;
+        ``command``: how the command line began, for a hint (``results JOB``)."""
+        from batchctl.cli.context import app_context
+        from batchctl.cli.flags import FLAGS
+        from batchctl.core.atomic import check_target
+        from batchctl.core.errors import UsageError
+        from batchctl.core.results.options import Given, build_options
+        from batchctl.core.results.report import check_json_target
+
+        if data is not None and not join:
+            raise UsageError(f"unexpected argument {str(data)!r}: a data file goes with --join",
+                             hint=f"batchctl {command} --join {data} --id-column COLUMN")
+        export = build_options(Given(
+            out=out, fmt=fmt, only=only, order=order, merge_retries=merge_retries,
+            prices_file=prices_file, json_=json_, extract=extract, thinking=thinking,
+            join=(str(data) if data is not None else "") if join else None, id_column=id_column,
+            columns=columns, state_dir=app_context(ctx).settings.state_dir, flags=FLAGS))
+        if out is not None:
+            check_target(out)
+        if summary_json is not None:
+            check_json_target(summary_json, FLAGS["summary_json"])
+        given = {"-o": out, "--format": fmt, "--only": only, "--order": order, "--prices":
+                 prices_file, "--extract": extract, "--id-column": id_column, "--columns": columns,
+                 "--summary-json": summary_json}
+        args = [*(["--join"] if join else []), *([str(data)] if data is not None else []),
+                *(a for flag, v in given.items() if v is not None for a in (flag, str(v))),
+                *(["--thinking"] if thinking else []), *(["--json"] if json_ else [])]
+        return cls(export, out, json_, summary_json, tuple(args))
 
 
 FormatOpt = Annotated[
@@ -348,6 +386,14 @@ IdColumnOpt = Annotated[
     str | None,
     typer.Option("--id-column", metavar="COLUMN",
                  help="With --join: the column (JSONL: key) of DATA that holds the custom_id.",
+                 show_default=False),
+]
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option("--columns", metavar="LIST", autocompletion=choices.complete_columns,
+                 help="CSV and --join: the answer columns to write, comma-separated, in this "
+                 "order (a name batchctl does not know is refused with the list). Default: every "
+                 "CSV column (thinking only with --thinking); with --join, text,result_type.",
                  show_default=False),
 ]
 MaxCostOpt = Annotated[

@@ -114,7 +114,7 @@ def test_run(tmp_path: Path) -> None:
             options.send.label) == ("f.jsonl", out, 60.0, True, "ci")
     export = options.write.export
     assert export.format == "csv" and export.only == frozenset({"succeeded"})
-    assert options.results_args == ["-o", str(out), "--only", "succeeded"]
+    assert options.write.results_args == ("-o", str(out), "--only", "succeeded")
     assert options.interval is None
     # The in-process emulator is polled every second unless --interval says otherwise.
     assert Parsed("--emulator", "run", "f.jsonl").options.interval == 1.0
