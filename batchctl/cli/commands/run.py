@@ -38,6 +38,7 @@ from batchctl.cli.options import (
     MaxCostOpt,
     MaxQueuedOpt,
     MaxRequestsOpt,
+    OnEndOpt,
     OnlyOpt,
     OrderOpt,
     OutputOpt,
@@ -48,15 +49,18 @@ from batchctl.cli.options import (
     ThinkingOpt,
     TimeoutOpt,
     WriteOptions,
+    hook,
 )
 from batchctl.cli.render import output, shared
 from batchctl.cli.render.events import drive
 from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
+    from batchctl.cli.render.hooks import HookView
     from batchctl.cli.render.wait_view import WaitScreen
     from batchctl.core.events import Event
     from batchctl.core.submit.submit import SubmitResult
+    from batchctl.core.workflows.hooks import Hook
 
 HELP = (
     "Submit a request file, wait for its batches to end, and write their results: the whole "
@@ -68,7 +72,9 @@ HELP = (
     "absolute path once it is written, one per line. Running the same command again (after a "
     "crash, Ctrl-C or --timeout) picks up the job already submitted instead of sending it "
     "twice. Exit 8 if --timeout elapsed first; with --exit-status, 9 if requests ended "
-    "errored, expired or canceled (after the results are written)."
+    "errored, expired or canceled (after the results are written). --on-end CMD runs CMD "
+    "once the job's results are written (BATCHCTL_RESULTS_PATH: the -o file); exit 11 if it "
+    "fails."
 )
 EMULATOR_INTERVAL = 1.0  # polls of the in-process emulator cost nothing
 
@@ -84,6 +90,7 @@ def run_command(
     timeout: TimeoutOpt = None,
     interval: IntervalOpt = None,
     exit_status: ExitStatusOpt = False,
+    on_end: OnEndOpt = None,
     label: LabelOpt = None,
     beta: BetaOpt = None,
     lift_betas: LiftBetasOpt = False,
@@ -120,7 +127,8 @@ def run_command(
         all_problems=all_problems, force=force, max_queued=max_queued)
     if interval is None and app_context(ctx).settings.emulator:
         interval = EMULATOR_INTERVAL
-    run_parsed(ctx, run, RunOptions(sending, write, timeout, interval, exit_status))
+    run_parsed(ctx, run, RunOptions(sending, write, timeout, interval, exit_status,
+                                    hook(on_end, "run", "on_end")))
 
 
 @dataclass(frozen=True)
@@ -130,11 +138,13 @@ class RunOptions:
     timeout: float | None
     interval: float | None
     exit_status: bool
+    hook: Hook | None = None  # --on-end
 
 
 def run(actx: AppContext, opts: RunOptions) -> None:
     from functools import partial
 
+    from batchctl.cli.render.hooks import HookView
     from batchctl.cli.render.wait_view import WaitScreen
     from batchctl.core.results.report import ResultsRequest
     from batchctl.core.submit.send import Submission
@@ -154,11 +164,16 @@ def run(actx: AppContext, opts: RunOptions) -> None:
         ResultsRequest(write.export, "batchctl run", out=write.out,
                        step_summary=shared.step_summary_file(), summary_json=write.summary_json),
         results_args=write.results_args,
+        hook=opts.hook,
     )
+    hooks = HookView(actx, "running the same command again runs it again (the job is not "
+                           "submitted twice)")
     with WaitScreen(actx) as wait, shared.ResultsScreen(actx, write.export.format, write.out,
                                                         json_=write.json) as written:
-        show = partial(_show, actx, wait, written, _for_scripts(actx, write))
+        show = partial(_show, actx, wait, written, hooks, _for_scripts(actx, write))
         drive(actx, workflow.run(actx, options), show)
+    if (failed_hook := hooks.failure()) is not None:
+        raise failed_hook
 
 
 def _for_scripts(actx: AppContext, write: WriteOptions) -> bool:
@@ -171,8 +186,8 @@ def _for_scripts(actx: AppContext, write: WriteOptions) -> bool:
 
 
 def _show(
-    actx: AppContext, wait: WaitScreen, written: shared.ResultsScreen, for_scripts: bool,
-    event: Event,
+    actx: AppContext, wait: WaitScreen, written: shared.ResultsScreen, hooks: HookView,
+    for_scripts: bool, event: Event,
 ) -> None:
     """One event of `run`: its submit, its wait, its end (``WaitEnded``), its results; piped
     (``for_scripts``), the job id on stdout once submitted and the file's path once written."""
@@ -187,6 +202,8 @@ def _show(
             output.write_lines([event.job.job_id])
     elif isinstance(event, WaitEnded):
         print_summary(actx, event.waited, fetch_hint=False)  # `run` fetches them itself
+    elif hooks.show(event):
+        pass
     elif not wait.show(event):
         written.show(event)
         if for_scripts and isinstance(event, ResultsWritten) and event.summary.path:

@@ -235,7 +235,10 @@ STOP_WORDS = {"pause_turn": "unfinished", "refusal": "refused",
 
 
 def summary_lines(summary: Summary, fmt: str) -> list[str]:
-    """The summary as plain lines (the same words on and off a terminal)."""
+    """The summary as plain lines (the same words on and off a terminal); what caching did
+    after the cost (``batchctl.core.results.caching``)."""
+    from batchctl.core.results.caching import cache_lines
+
     data = summary.as_dict()
     counts = data["counts"]
     parts = [f"{_n(counts.get(t, 0))} {t}" for t in ("succeeded", "errored", "canceled",
@@ -264,6 +267,7 @@ def summary_lines(summary: Summary, fmt: str) -> list[str]:
         partial = " for the priced models" if data["unpriced_models"] else ""
         lines.append(f"estimated cost{partial}: {output.money(data['est_cost_usd'])} at batch rates "
                      f"({source})")
+    lines += [f"{label}: {text}" for label, text in cache_lines(data)]
     for model in data["unpriced_models"]:
         lines.append(f"no cost estimate for model {model}: it is not in the price table "
                      f"({source}); --prices FILE can add it")
@@ -282,10 +286,36 @@ def show_summary(actx: AppContext, summary: Summary, fmt: str) -> None:
 
     counts = summary.as_dict()["counts"]  # the tick follows the outcome: failures are not green
     kind = outcome({k: counts.get(k, 0) for k in ("succeeded", "errored", "canceled", "expired")})
-    actx.err.print(f"{mark(kind)} {escape(lines[0])}")
+    head, *more = _folded(actx, lines[0], 2)
+    actx.err.print(f"{mark(kind)} {escape(head)}", soft_wrap=True)
+    for line in more:
+        actx.err.print(f"  {escape(line)}", soft_wrap=True)
     for line in lines[1:]:
-        label, _, rest = line.partition(": ")
-        actx.err.print(f"  [bold]{escape(label)}:[/] {escape(rest)}")
+        label = line.partition(": ")[0]
+        first, *more = _folded(actx, line, 4)
+        actx.err.print(f"  [bold]{escape(label)}:[/]{escape(first[len(label) + 1:])}",
+                       soft_wrap=True)
+        for part in more:
+            actx.err.print(f"  {escape(part)}", soft_wrap=True)
+
+
+def show_caching(actx: AppContext, data: dict[str, Any], batch_id: str) -> None:
+    """What caching did for one batch of a summary's figures ``data`` (`collect`), when it
+    played a part: the summary's cache lines, each after the batch's id."""
+    from batchctl.core.results.caching import cache_lines
+
+    for label, text in cache_lines(data):
+        output.info(actx, f"{batch_id} {label}: {text}")
+
+
+def _folded(actx: AppContext, line: str, indent: int) -> list[str]:
+    """``line`` folded at spaces to fit the terminal's width after a 2-cell indent, the lines
+    after the first ``indent`` cells in in all (a hanging indent); an id or a path is never cut
+    (one longer than the width is left for the terminal to fold)."""
+    import textwrap
+
+    return textwrap.wrap(line, width=max(actx.err.width - 2, 20), subsequent_indent=" " * (indent - 2),
+                         break_long_words=False, break_on_hyphens=False) or [""]
 
 
 # -- cancel and delete ----------------------------------------------------------------------------
