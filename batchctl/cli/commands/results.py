@@ -23,8 +23,8 @@ from batchctl.cli.options import (
     RefArg,
     SummaryJsonOpt,
     ThinkingOpt,
-    WriteOptions,
 )
+from batchctl.cli.parsed import WriteOptions
 from batchctl.cli.render import shared
 
 HELP = (

@@ -44,13 +44,12 @@ from batchctl.cli.options import (
     OutputOpt,
     PricesOpt,
     RunJsonOpt,
-    SendOptions,
     SummaryJsonOpt,
     ThinkingOpt,
     TimeoutOpt,
-    WriteOptions,
     hook,
 )
+from batchctl.cli.parsed import SendOptions, WriteOptions
 from batchctl.cli.render import output, shared
 from batchctl.cli.render.events import drive
 from batchctl.core.plural import counted, plural
@@ -179,10 +178,7 @@ def run(actx: AppContext, opts: RunOptions) -> None:
 def _for_scripts(actx: AppContext, write: WriteOptions) -> bool:
     """Whether stdout takes the job id and the results file's path: piped, with the results in
     a regular file (stdout is theirs otherwise, or --json's, and -o may name stdout itself)."""
-    from batchctl.core.atomic import resolve_target
-
-    return (not actx.stdout_tty and not write.json and write.out is not None
-            and not resolve_target(write.out).in_place)
+    return not actx.stdout_tty and not write.json and write.regular_file
 
 
 def _show(
