@@ -142,7 +142,8 @@ def _show_table(
          f"{r['request_count']:,}", r["processing_status"])
         for r in records
     ]
-    output.write_table(actx, ["part", "batch", "lines", "requests", "status"], rows)
+    output.write_table(actx, ["part", "batch", "lines", "requests", "status"], rows,
+                       drop=("part", "lines"))
 
 
 def register(app: typer.Typer) -> None:

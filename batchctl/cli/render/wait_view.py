@@ -29,7 +29,7 @@ from batchctl.cli.render import output
 from batchctl.cli.render.batches import counts_text, expires_text
 from batchctl.cli.render.events import Screen, show_note
 from batchctl.cli.render.outcome import Elapsed, mark, outcome
-from batchctl.cli.render.output import short_ids
+from batchctl.cli.render.tables import short_ids
 from batchctl.core.errors import NextStep
 from batchctl.core.events import BatchChanged, Event, Note, Polled, PollFailed, WaitStopped
 from batchctl.core.plural import counted
