@@ -208,7 +208,7 @@ def test_collect_names_each_file_whole_and_the_folder_once(ended, width, tmp_pat
     out, err = shot(ended, width, "collect", "--dir", str(tmp_path / "out"))
     assert out == COLLECT[width]
     assert err.count("/DIR1/out/") == 1, err
-    assert err.startswith("✓ collected 2 batches into /DIR1/out/")
+    assert " ".join(err.split()).startswith("✓ collected 2 batches into /DIR1/out/")
 
 
 words = st.text(alphabet="abcdefgh_-", min_size=1, max_size=14)

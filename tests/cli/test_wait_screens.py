@@ -102,8 +102,8 @@ def test_wait_final_screens(cli, two, width):
     failed, job, masks = two
     lines, _ = final_screen(cli, width, failed, job)
     expected = BOTH
-    if width == 60:  # the summary is prose: the terminal folds it, nothing is cut
-        expected = BOTH.replace("2 errored, 0 canceled", "2 errored, 0\ncanceled")
+    if width == 60:  # the summary is prose: wrapped between words, under its text
+        expected = BOTH.replace("2 errored, 0 canceled", "2 errored, 0\n  canceled")
     assert bars("\n".join(masked(lines, masks))) == expected
     # the bars take the width that is left: every bar line is exactly as wide as the terminal
     assert [cell_len(line) for line in lines if BAR in line] == [width] * 3

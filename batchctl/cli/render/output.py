@@ -17,6 +17,7 @@ import orjson
 from batchctl.cli import iostreams
 from batchctl.cli.context import AppContext
 from batchctl.cli.flags import FLAGS
+from batchctl.cli.render.prose import say
 from batchctl.core.api.untrusted import printable
 from batchctl.core.errors import NextStep, UsageError
 from batchctl.core.flags import Flag
@@ -162,26 +163,20 @@ def suggest(actx: AppContext, step: NextStep) -> None:
 
 
 def info(actx: AppContext, message: str) -> None:
-    """A note for the person at the terminal (stderr). Not markup: printed as given.
-
-    Every stderr line is printed with ``soft_wrap``: the terminal wraps it, Rich never inserts
-    a newline, so a hinted command copied from the screen is one line (hard-wrapped at the
-    width, ``--state-dir /tmp/...`` came out split over two lines)."""
-    actx.err.print(message, markup=False, highlight=False, soft_wrap=True)
+    """A note for the person at the terminal (stderr). Not markup: printed as given; wrapped
+    between words on a terminal, a suggested command never broken (``prose.say``)."""
+    say(actx.err, message, tty=actx.stderr_tty)
 
 
 def warn(actx: AppContext, message: str) -> None:
-    if actx.stderr_tty:
-        actx.err.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
-    else:
-        actx.err.print(f"warning: {message}", markup=False, soft_wrap=True)
+    say(actx.err, message, tty=actx.stderr_tty, label="warning:", style="yellow")
 
 
 def success(actx: AppContext, message: str) -> None:
     if actx.stderr_tty:
-        actx.err.print(f"[green]✓[/] {escape(message)}", soft_wrap=True)
+        say(actx.err, message, tty=True, label="✓", style="green")
     else:
-        actx.err.print(message, markup=False, soft_wrap=True)
+        say(actx.err, message, tty=False)
 
 
 def confirm(actx: AppContext, question: str, *, yes: bool, action: str) -> bool:

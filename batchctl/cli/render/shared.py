@@ -276,16 +276,16 @@ def show_summary(actx: AppContext, summary: Summary, fmt: str) -> None:
         for line in lines:
             output.info(actx, line)
         return
-    from rich.markup import escape
-
-    from batchctl.cli.render.outcome import mark, outcome
+    from batchctl.cli.render.outcome import OUTCOMES, outcome
+    from batchctl.cli.render.prose import say
 
     counts = summary.as_dict()["counts"]  # the tick follows the outcome: failures are not green
     kind = outcome({k: counts.get(k, 0) for k in ("succeeded", "errored", "canceled", "expired")})
-    actx.err.print(f"{mark(kind)} {escape(lines[0])}")
+    glyph, colour = OUTCOMES[kind]
+    say(actx.err, lines[0], tty=True, label=glyph, style=colour)
     for line in lines[1:]:
         label, _, rest = line.partition(": ")
-        actx.err.print(f"  [bold]{escape(label)}:[/] {escape(rest)}")
+        say(actx.err, rest, tty=True, label=f"  {label}:", style="bold")
 
 
 # -- cancel and delete ----------------------------------------------------------------------------
