@@ -136,11 +136,10 @@ def dry_run(
 def _bar(actx: AppContext, label: str) -> Iterator[Callable[[int, int], None]]:
     """A transient ``label`` bar on stderr: ``update(done, total)`` (a total of 0: unknown)."""
     from rich.progress import BarColumn, TextColumn
-    from rich.progress import Progress as Bar  # (core's Progress is the event)
 
-    from batchctl.cli.render.progress_bar import CountColumn
+    from batchctl.cli.render.progress_bar import Bars, CountColumn
 
-    bar = Bar(TextColumn(label), BarColumn(), CountColumn(), console=actx.err, transient=True)
+    bar = Bars(TextColumn(label), BarColumn(), CountColumn(), console=actx.err, transient=True)
     task = bar.add_task(label, total=None)
 
     def update(done: int, total: int) -> None:
