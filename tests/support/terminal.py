@@ -61,6 +61,7 @@ class Terminal:
         self.screen = pyte.Screen(columns, rows)
         self._stream = pyte.ByteStream(self.screen)
         self.raw = b""  # every byte the terminal received
+        self.shown: set[str] = set()  # every line the screen showed at some moment
         self._lock = threading.Lock()
         leader, follower = os.openpty()
         _set_size(follower, columns, rows)
@@ -93,6 +94,7 @@ class Terminal:
             with self._lock:
                 self.raw += chunk
                 self._stream.feed(chunk)
+                self.shown.update(line.rstrip() for line in self.screen.display)
 
     def _read_stdout(self) -> None:
         assert self.proc.stdout is not None

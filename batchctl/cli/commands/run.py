@@ -50,6 +50,7 @@ from batchctl.cli.render.events import drive
 from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
+    from batchctl.cli.render.sending import SendingScreen
     from batchctl.cli.render.wait_view import WaitScreen
     from batchctl.core.events import Event
     from batchctl.core.submit.submit import SubmitResult
@@ -151,19 +152,25 @@ def run(actx: AppContext, opts: RunOptions) -> None:
                        step_summary=shared.step_summary_file()),
         results_args=opts.results_args,
     )
-    with WaitScreen(actx) as wait, shared.ResultsScreen(actx, write.export.format, write.out,
-                                                        json_=write.json) as written:
-        drive(actx, workflow.run(actx, options), partial(_show, actx, wait, written))
+    from batchctl.cli.render.sending import SendingScreen
+
+    with SendingScreen(actx) as bar, WaitScreen(actx) as wait, shared.ResultsScreen(
+            actx, write.export.format, write.out, json_=write.json) as written:
+        drive(actx, workflow.run(actx, options), partial(_show, actx, bar, wait, written))
 
 
 def _show(
-    actx: AppContext, wait: WaitScreen, written: shared.ResultsScreen, event: Event
+    actx: AppContext, bar: SendingScreen, wait: WaitScreen, written: shared.ResultsScreen,
+    event: Event,
 ) -> None:
-    """One event of `run`: its submit, its wait, its end (``WaitEnded``), its results."""
+    """One event of `run`: its submit (the bytes sent), its wait, its end (``WaitEnded``), its
+    results."""
     from batchctl.cli.render.wait_view import print_summary
     from batchctl.core.submit.submit import JobSubmitted
     from batchctl.core.workflows.waiting import WaitEnded
 
+    if bar.show(event):
+        return
     if isinstance(event, JobSubmitted):
         output.info(actx, submitted_text(event.job, event.name))
     elif isinstance(event, WaitEnded):

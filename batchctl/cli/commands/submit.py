@@ -96,7 +96,12 @@ def run(actx: AppContext, opts: SubmitOptions) -> None:
     submission = send.Submission(source, sending.limits, sending.checks, label=sending.label,
                                  betas=sending.betas, force=sending.force,
                                  max_queued=sending.max_queued)
-    scan, result = drive(actx, send.send(actx, submission), notes(actx, info_off_tty=False))
+    from batchctl.cli.render.sending import SendingScreen
+
+    told = notes(actx, info_off_tty=False)
+    with SendingScreen(actx) as bar:  # the bytes of each body as they are sent
+        scan, result = drive(actx, send.send(actx, submission),
+                             lambda event: bar.show(event) or told(event))
     ids = [r["id"] for r in result.records]
     if result.existing:
         output.info(
