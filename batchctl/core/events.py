@@ -11,6 +11,7 @@ This module sits at the root of core, under every package, so it holds the event
 plain values; an event that carries a package's own value is defined beside that value, as a
 subclass of ``Event``:
 
+- ``Ordering``: results being put in the request file's order, after they are all read;
 - ``Checking``: a request file is being checked whole, before anything is sent;
 - ``Sending``: a create body is being sent (its bytes go in the Outbox as they go);
 - ``submit.submit.JobSubmitted``: `run` submitted a job (or found it submitted before);
@@ -77,6 +78,15 @@ class Data(Event):
 class Progress(Event):
     """``done`` of ``total`` so far, for a progress bar: the distinct prompts counted by the API
     (the dry run's --count-tokens), the results read (an export)."""
+
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Ordering(Event):
+    """Results put in the request file's order: ``done`` of ``total`` written so far. A step
+    of its own, after every result is read (``Progress``): on a big job it takes seconds."""
 
     done: int
     total: int

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import struct
 import subprocess
 import termios
@@ -93,8 +94,9 @@ class Terminal:
                 return
             with self._lock:
                 self.raw += chunk
-                self._stream.feed(chunk)
-                self.shown.update(line.rstrip() for line in self.screen.display)
+                for piece in re.split(rb"(?=\r)", chunk):  # a redraw starts at a carriage
+                    self._stream.feed(piece)  # return: every frame is seen, however brief
+                    self.shown.update(line.rstrip() for line in self.screen.display)
 
     def _read_stdout(self) -> None:
         assert self.proc.stdout is not None

@@ -19,7 +19,7 @@ from batchctl.cli.context import AppContext
 from batchctl.cli.render import output
 from batchctl.cli.render.events import Screen, show_note
 from batchctl.core.errors import ExitCode
-from batchctl.core.events import Data, Event, Note, Progress
+from batchctl.core.events import Data, Event, Note, Ordering, Progress
 from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
@@ -188,6 +188,7 @@ class ResultsScreen(Screen):
         self.actx, self.fmt, self.out, self.json_ = actx, fmt, out, json_
         self.write = output.write_terminal_bytes if actx.stdout_tty else output.write_bytes
         self.update: Callable[[int, int], None] | None = None
+        self.step = ""  # the bar's: results read, or put in order
 
     def close(self) -> None:
         super().close()
@@ -199,9 +200,12 @@ class ResultsScreen(Screen):
 
         if isinstance(event, Data):
             self.write([event.data])
-        elif isinstance(event, Progress):
-            if self.update is None and self.out is not None and self.actx.stderr_tty:
-                self.update = self.open(_bar(self.actx, "results"))
+        elif isinstance(event, (Progress, Ordering)):
+            step = "results" if isinstance(event, Progress) else \
+                f"putting {'rows' if self.fmt == 'csv' else 'results'} in order"
+            if self.out is not None and self.actx.stderr_tty and self.step != step:
+                self.close()  # a step of its own: rows put in the request file's order
+                self.step, self.update = step, self.open(_bar(self.actx, step))
             if self.update is not None:
                 self.update(event.done, event.total)
         elif isinstance(event, ResultsWritten):
