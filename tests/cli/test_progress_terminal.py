@@ -29,22 +29,30 @@ def running(make_emulator: Any, tmp_path: Path, state_dir: Path) -> tuple[Any, P
 
 
 def bar_rows(text: str, batch: str) -> list[str]:
-    return [line for line in text.splitlines() if batch[:17] in line]
+    """The rows that show the batch's bar (its short id: a message names it whole)."""
+    return [line for line in text.splitlines() if batch[:17] + "…" in line]
 
 
-def test_ctrl_c_leaves_one_final_line(running: Any) -> None:
+@pytest.mark.parametrize("command", ["wait", "run"])
+def test_ctrl_c_leaves_one_final_line(running: Any, tmp_path: Path, command: str) -> None:
+    """`wait JOB`, or `run` of the same file (it picks up the job submitted before)."""
     emu, home, job, batch = running
-    term = Terminal(emu.base_url, home, "wait", job, columns=100, stdout_tty=False)
+    args = [job] if command == "wait" else [str(tmp_path / "q.jsonl"), "-o",
+                                             str(tmp_path / "out.jsonl")]
+    term = Terminal(emu.base_url, home, command, *args, columns=100, stdout_tty=False)
     term.wait_for("in_progress")
     time.sleep(0.6)  # a few redraws
     term.ctrl_c()
     code, text, stdout = term.finish()
     assert code == 130, text
     assert stdout == ""
-    (bar,) = bar_rows(text, batch)  # drawn once: the ^C echo did not push a second one down
+    rows = bar_rows(text, batch)
+    assert len(rows) == 1, text  # drawn once: the ^C echo pushed no second one down
+    bar = rows[0]
     assert "0/3 in_progress" in bar and "^C" not in text
     lines = text.splitlines()
     assert lines[lines.index(bar) + 1] == "error: interrupted; the batches keep running on the server"
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 def test_a_resize_redraws_cleanly(running: Any) -> None:
