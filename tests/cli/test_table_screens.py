@@ -101,20 +101,7 @@ def test_submit_parts(ended, width):
     assert out == SUBMIT[width]
 
 
-DRY_RUN = {60: """\
-DRY RUN
-file                     /DIR0/q.jsonl
-api version              2026-10-21
-models checked against   the packaged model table as of
-                         2026-12-07
-requests                 6
-bytes                    714
-batches                  1: lines 1-6 (6)
-est. input tokens        ~6
-max output tokens        192
-est. cost (batch rates)  $0.0005
-model claude-haiku-4-5   6 requests, ~6 input tokens, 192
-                         max output, $0.0005""", 80: """\
+DRY_RUN = {80: """\
 DRY RUN
 file                     /DIR0/q.jsonl
 api version              2026-10-21
@@ -126,6 +113,9 @@ est. input tokens        ~6
 max output tokens        192
 est. cost (batch rates)  $0.0005
 model claude-haiku-4-5   6 requests, ~6 input tokens, 192 max output, $0.0005"""}
+DRY_RUN[60] = (DRY_RUN[80]  # the labels stay whole; two values wrap between their words
+               .replace("table as of 2026-12-07", "table as of\n" + " " * 25 + "2026-12-07")
+               .replace("192 max output,", "192\n" + " " * 25 + "max output,"))
 DRY_RUN[120] = DRY_RUN[80]
 
 
