@@ -50,6 +50,9 @@ FLAGS = Flags({
     "timeout": "--timeout",
     "include_canceled": "--include-canceled",
     "dry_run": "--dry-run",
+    # hooks: collect, wait and run
+    "exec": "--exec",
+    "on_end": "--on-end",
     "request_file": "--request-file",
     # options of the commands core suggests (``Flag`` in a ``NextStep``)
     "local": "--local",

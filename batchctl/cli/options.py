@@ -15,6 +15,7 @@ from batchctl.cli.iostreams import names_std
 if TYPE_CHECKING:
     from batchctl.core.results.options import Options
     from batchctl.core.submit.send import Checks, Limits
+    from batchctl.core.workflows.hooks import Hook
 
 
 def complete_refs(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
@@ -122,6 +123,36 @@ IntervalOpt = Annotated[
         min=0.1,
     ),
 ]
+def a_command(value: str | None) -> str | None:
+    """A hook's command: not blank."""
+    if value is not None and not value.strip():
+        raise typer.BadParameter("the command is empty")
+    return value
+
+
+OnEndOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--on-end", metavar="CMD", callback=a_command, show_default=False,
+        help="Run CMD (with /bin/sh -c) for each job that ended, once the wait is over (run: "
+        "once its results are written). It gets the job in BATCHCTL_* variables (see the "
+        "README), stdin from /dev/null; its output goes to stderr. A hook that succeeded "
+        "never runs twice; if it fails, exit 11 and the same command runs it again.",
+    ),
+]
+
+
+def hook(command: str | None, trigger: str, flag: str) -> Hook | None:
+    """The hook a command was given (``flag``: the option's key in FLAGS), with the
+    environment it inherits; None if none was."""
+    if command is None:
+        return None
+    from batchctl.cli.flags import FLAGS
+    from batchctl.core.workflows.hooks import Hook
+
+    return Hook(command, trigger, FLAGS[flag], dict(os.environ))
+
+
 LabelOpt = Annotated[
     str | None,
     typer.Option("--label", metavar="TEXT", help="A name for this job, shown by status and list."),

@@ -22,6 +22,7 @@ class ExitCode:
     RUNNING = 8
     FAILED_REQUESTS = 9
     SPEND_LIMIT = 10
+    HOOK_FAILED = 11
     INTERRUPTED = 130
 
 
@@ -192,6 +193,13 @@ class SpendLimitError(APIError):
     request_id (batchctl.core.api.untrusted.spend_limit_error); ``--max-cost`` gives neither."""
 
     exit_code = ExitCode.SPEND_LIMIT
+
+
+class HookFailedError(BatchctlError):
+    """A hook (`collect --exec`, `wait`/`run --on-end`) exited non-zero or could not be run; what
+    it ran for is done (results written), and the hook runs again next time."""
+
+    exit_code = ExitCode.HOOK_FAILED
 
 
 class Interrupted(BatchctlError):

@@ -19,7 +19,9 @@ subclass of ``Event``:
 - ``workflows.waiting.WaitStarted`` and ``WaitEnded``: a wait begins; how the wait of `run` ended;
 - ``results.export.ResultsWritten``: every result is written, with the summary;
 - ``workflows.retry.RetriesPlanned``: what retry-failed picked, before anything is written;
-- ``workflows.collect.CollectOutcome``: what collect did with one batch.
+- ``workflows.collect.CollectOutcome``: what collect did with one batch;
+- ``workflows.hooks.HookOutput``, ``HookRan`` and ``HookSkipped``: a line a hook printed, how
+  its attempt ended, a hook not run (it succeeded before, or another process runs it).
 """
 
 from __future__ import annotations

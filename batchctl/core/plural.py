@@ -1,7 +1,8 @@
 """Counted words in messages, written one way: ``1 part``, ``2 parts``, ``1 batch``,
 ``250,000 requests`` (numbers a person reads, with thousands separators). Every message that
 puts a count before a noun goes through ``counted`` (or ``plural`` for the word alone), so
-"1 parts" cannot come back in one place while it is fixed in another."""
+"1 parts" cannot come back in one place while it is fixed in another. Amounts of money are
+written one way too (``usd``)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,9 @@ def plural(word: str, n: int) -> str:
 def counted(n: int, word: str) -> str:
     """``counted(1, "part") == "1 part"``, ``counted(250000, "request") == "250,000 requests"``."""
     return f"{n:,} {plural(word, n)}"
+
+
+def usd(value: float) -> str:
+    """An estimated amount in USD as a person reads it: cents (``$1,234.50``), or four decimals
+    below a cent (``$0.0012``)."""
+    return f"${value:,.2f}" if abs(value) >= 0.01 or value == 0 else f"${value:.4f}"

@@ -59,7 +59,12 @@ def test_status() -> None:
 def test_wait() -> None:
     options = Parsed("wait", "job_a", "--timeout", "90", "--interval", "2.5").options
     assert asdict(options) == {"refs": ["job_a"], "timeout": 90.0, "interval": 2.5,
-                               "exit_status": False, "json": False}
+                               "exit_status": False, "json": False, "hook": None}
+    hook = Parsed("wait", "job_a", "--on-end", "notify-send done", env={"X_HOOK": "1"}).options.hook
+    assert (hook.command, hook.trigger, hook.flag) == ("notify-send done", "wait", "--on-end")
+    assert hook.inherited["X_HOOK"] == "1"  # the hook inherits batchctl's environment
+    assert Parsed("wait", "job_a", "--on-end", " ").refused() == \
+        "error: --on-end: the command is empty"
     assert Parsed("wait").refused() == "error: missing argument ID|JOB..."
     assert Parsed("wait", "j", "--interval", "0").refused() == \
         "error: --interval must be at least 0.1, got 0"
@@ -115,7 +120,9 @@ def test_run(tmp_path: Path) -> None:
     export = options.write.export
     assert export.format == "csv" and export.only == frozenset({"succeeded"})
     assert options.results_args == ["-o", str(out), "--only", "succeeded"]
-    assert options.interval is None
+    assert options.interval is None and options.hook is None
+    hook = Parsed("run", "f.jsonl", "--on-end", "./after.sh").options.hook
+    assert (hook.command, hook.trigger, hook.flag) == ("./after.sh", "run", "--on-end")
     # The in-process emulator is polled every second unless --interval says otherwise.
     assert Parsed("--emulator", "run", "f.jsonl").options.interval == 1.0
     assert Parsed("--emulator", "run", "f.jsonl", "--interval", "3").options.interval == 3.0
@@ -170,9 +177,13 @@ def test_retry_failed(tmp_path: Path) -> None:
 
 def test_collect(tmp_path: Path) -> None:
     assert asdict(Parsed("collect").options) == {"directory": None, "fmt": "jsonl",
-                                                 "json": False}
+                                                 "json": False, "hook": None}
     options = Parsed("collect", "-d", str(tmp_path), "-f", "csv", "--json").options
-    assert asdict(options) == {"directory": tmp_path, "fmt": "csv", "json": True}
+    assert asdict(options) == {"directory": tmp_path, "fmt": "csv", "json": True, "hook": None}
+    hook = Parsed("collect", "--exec", 'mail -s done me < "$BATCHCTL_RESULTS_PATH"').options.hook
+    assert (hook.command, hook.trigger, hook.flag) == (
+        'mail -s done me < "$BATCHCTL_RESULTS_PATH"', "collect", "--exec")
+    assert Parsed("collect", "--exec", "").refused() == "error: --exec: the command is empty"
     assert Parsed("collect", "--format", "xml").refused() == \
         "error: --format must be one of: jsonl, csv; got 'xml'"
     a_file = tmp_path / "f"

@@ -41,6 +41,8 @@ class Emulator:
     clock: FakeClock | None  # None: the real clock (for batchctl running in subprocesses)
     config: Any
     _view: Any = field(default=None, repr=False)
+    #: Every request it received, as "METHOD /path" (the fault-free ``view`` aside).
+    seen: list[str] = field(default_factory=list)
 
     @classmethod
     def start(cls, data_dir: Path, clock: FakeClock | None, **config: Any) -> Emulator:
@@ -48,7 +50,17 @@ class Emulator:
 
         cfg = EmulatorConfig(**config)
         app = make_app(data_dir, cfg, clock=time.time if clock is None else clock.time)
-        return cls(app, EmulatorServer(app).start(), data_dir, clock, cfg)
+        seen: list[str] = []
+
+        def counted(environ: dict[str, Any], start_response: Any) -> Any:
+            seen.append(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}")
+            return app(environ, start_response)
+
+        return cls(app, EmulatorServer(counted).start(), data_dir, clock, cfg, seen=seen)
+
+    def results_requests(self, batch_id: str) -> int:
+        """How many times the results of ``batch_id`` were asked for."""
+        return self.seen.count(f"GET /v1/messages/batches/{batch_id}/results")
 
     @property
     def base_url(self) -> str:

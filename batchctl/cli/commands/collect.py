@@ -5,18 +5,22 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from batchctl.cli.choices import complete_format
 from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.flags import FLAGS
-from batchctl.cli.options import JsonOpt, a_dir
+from batchctl.cli.options import JsonOpt, a_command, a_dir, hook
 from batchctl.cli.render import output, shared
 from batchctl.cli.render.events import drive, show_note
 from batchctl.core.events import Event, Note
 from batchctl.core.plural import counted
+
+if TYPE_CHECKING:
+    from batchctl.cli.render.hooks import HookView
+    from batchctl.core.workflows.hooks import Hook
 
 HELP = (
     "Download the results of every tracked batch that has ended and was not collected yet, one "
@@ -25,7 +29,12 @@ HELP = (
     "download the same batch twice, and files are written atomically. Piped, it prints the path "
     "of each file written; --json reports every batch it looked at. A batch that could not be "
     "collected is tried again next time, and the exit code is that of the first failure. "
-    "Parts of jobs that the API's processing queue held back are sent as it drains."
+    "Parts of jobs that the API's processing queue held back are sent as it drains.\n\n"
+    "--exec CMD runs CMD (with /bin/sh -c) for each batch collected, once its file is written: "
+    "the batch comes in BATCHCTL_* variables (BATCHCTL_BATCH_ID, BATCHCTL_RESULTS_PATH, "
+    "BATCHCTL_STATUS, the counts; see the README), stdin from /dev/null, its output to stderr. "
+    "A hook that succeeded never runs twice for a batch; one that failed makes the exit code "
+    "11, and the next collect with the same --exec runs it again without downloading again."
 )
 
 DirOpt = Annotated[
@@ -42,16 +51,25 @@ CollectFormatOpt = Annotated[
 ]
 
 
+ExecOpt = Annotated[
+    str | None,
+    typer.Option("--exec", metavar="CMD", callback=a_command, show_default=False,
+                 help="Run CMD (with /bin/sh -c) for each batch collected; see above."),
+]
+
+
 def collect_command(
     ctx: typer.Context,
     directory: DirOpt = None,
     fmt: CollectFormatOpt = None,
+    exec_: ExecOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl collect`: see HELP."""
     from batchctl.core.results.options import format_for
 
-    run_parsed(ctx, run, CollectOptions(directory, format_for(None, fmt, FLAGS), json_))
+    run_parsed(ctx, run, CollectOptions(directory, format_for(None, fmt, FLAGS), json_,
+                                        hook(exec_, "collect", "exec")))
 
 
 @dataclass(frozen=True)
@@ -59,21 +77,28 @@ class CollectOptions:
     directory: Path | None  # None: results/ in the state directory
     fmt: str  # jsonl or csv
     json: bool
+    hook: Hook | None = None  # --exec
 
 
 def run(actx: AppContext, opts: CollectOptions) -> None:
+    from batchctl.cli.render.hooks import HookView
     from batchctl.core.tracking.gone import archived_text
     from batchctl.core.workflows import collect as core
 
     json_ = opts.json
     collection = core.collect_all(actx, directory=opts.directory,
-                                  state_dir=actx.settings.state_dir, fmt=opts.fmt, flags=FLAGS)
+                                  state_dir=actx.settings.state_dir, fmt=opts.fmt, flags=FLAGS,
+                                  hook=opts.hook)
     folder = collection.folder
     outcomes: list[core.CollectOutcome] = []
+    hooks = HookView(actx, "the next collect with the same --exec runs it again, without "
+                           "downloading again")
 
     def show(event: Event) -> None:
         if isinstance(event, Note):
             show_note(actx, event)
+        if hooks.show(event):
+            return
         if not isinstance(event, core.CollectOutcome):
             return  # a download's progress: collect shows none
         outcomes.append(event)
@@ -99,9 +124,10 @@ def run(actx: AppContext, opts: CollectOptions) -> None:
         elif rows:
             output.write_table(actx, ["batch", "label or job", "results", "file"], rows,
                                drop=("label or job", "batch", "results"))
-    _summary(actx, outcomes, folder)
+    _summary(actx, outcomes, folder, hooks)
     for o in outcomes:
         if o.action == core.COLLECTED and o.summary is not None:
+            shared.show_caching(actx, o.summary, o.id)
             shared.step_summary(actx, f"batchctl collect {o.id}", o.summary,
                                 Path(o.path or "").suffix.lstrip(".") or "jsonl")
     failures = [o for o in outcomes if o.action == core.FAILED and o.error is not None]
@@ -112,6 +138,8 @@ def run(actx: AppContext, opts: CollectOptions) -> None:
             first.message = (f"{counted(len(failures), 'batch')} could not be collected (tried again next "
                              f"time); the first: {first.message}")
         raise first
+    if (failed_hook := hooks.failure()) is not None:
+        raise failed_hook
 
 
 def _in_folder(path: str | None, folder: Path) -> str:
@@ -124,17 +152,17 @@ def _in_folder(path: str | None, folder: Path) -> str:
         return path
 
 
-def _summary(actx: AppContext, outcomes: list, folder: Path) -> None:
+def _summary(actx: AppContext, outcomes: list, folder: Path, hooks: HookView) -> None:
     from batchctl.core.tracking.lifecycle import batches_text
     from batchctl.core.workflows import collect as core
 
     by: dict[str, int] = {}
     for o in outcomes:
         by[o.action] = by.get(o.action, 0) + 1
-    if not outcomes:
+    if not outcomes and not hooks.ran:
         output.info(actx, "nothing to collect: no tracked batch is waiting to be collected")
         return
-    parts = []
+    parts = [] if outcomes else ["nothing new to collect"]
     if by.get(core.COLLECTED):
         parts.append(f"collected {batches_text(by[core.COLLECTED])} into {folder}{os.sep}")
     if by.get(core.RUNNING):
@@ -152,6 +180,9 @@ def _summary(actx: AppContext, outcomes: list, folder: Path) -> None:
                      "processing queue (the next collect sends them)")
     if by.get(core.FAILED):
         parts.append(f"{batches_text(by[core.FAILED])} failed")
+    if hooks.ran:
+        failed = f" ({len(hooks.failures)} failed)" if hooks.failures else ""
+        parts.append(f"ran the hook for {batches_text(hooks.ran)}{failed}")
     message = "; ".join(parts)
     if by.get(core.COLLECTED):
         output.success(actx, message)

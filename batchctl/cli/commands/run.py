@@ -35,6 +35,7 @@ from batchctl.cli.options import (
     MaxCostOpt,
     MaxQueuedOpt,
     MaxRequestsOpt,
+    OnEndOpt,
     OnlyOpt,
     OrderOpt,
     OutputOpt,
@@ -44,16 +45,19 @@ from batchctl.cli.options import (
     ThinkingOpt,
     TimeoutOpt,
     WriteOptions,
+    hook,
 )
 from batchctl.cli.render import output, shared
 from batchctl.cli.render.events import drive
 from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
+    from batchctl.cli.render.hooks import HookView
     from batchctl.cli.render.sending import SendingScreen
     from batchctl.cli.render.wait_view import WaitScreen
     from batchctl.core.events import Event
     from batchctl.core.submit.submit import SubmitResult
+    from batchctl.core.workflows.hooks import Hook
 
 HELP = (
     "Submit a request file, wait for its batches to end, and write their results: the whole "
@@ -63,7 +67,8 @@ HELP = (
     "summaries go to stderr. Running the same command again (after a crash, Ctrl-C or "
     "--timeout) picks up the job already submitted instead of sending it twice. Exit 8 if "
     "--timeout elapsed first; with --exit-status, 9 if requests ended errored, expired or "
-    "canceled (after the results are written)."
+    "canceled (after the results are written). --on-end CMD runs CMD once the job's results "
+    "are written (BATCHCTL_RESULTS_PATH: the -o file); exit 11 if it fails."
 )
 EMULATOR_INTERVAL = 1.0  # polls of the in-process emulator cost nothing
 
@@ -78,6 +83,7 @@ def run_command(
     timeout: TimeoutOpt = None,
     interval: IntervalOpt = None,
     exit_status: ExitStatusOpt = False,
+    on_end: OnEndOpt = None,
     label: LabelOpt = None,
     beta: BetaOpt = None,
     lift_betas: LiftBetasOpt = False,
@@ -116,7 +122,7 @@ def run_command(
         interval = EMULATOR_INTERVAL
     run_parsed(ctx, run, RunOptions(
         sending, WriteOptions(options, out, json_), timeout, interval, exit_status,
-        _results_args(out, fmt, only, order, prices_file, json_)))
+        _results_args(out, fmt, only, order, prices_file, json_), hook(on_end, "run", "on_end")))
 
 
 @dataclass(frozen=True)
@@ -127,11 +133,13 @@ class RunOptions:
     interval: float | None
     exit_status: bool
     results_args: list[str]  # the `results` options that write what this run writes
+    hook: Hook | None = None  # --on-end
 
 
 def run(actx: AppContext, opts: RunOptions) -> None:
     from functools import partial
 
+    from batchctl.cli.render.hooks import HookView
     from batchctl.cli.render.wait_view import WaitScreen
     from batchctl.core.results.report import ResultsRequest
     from batchctl.core.submit.send import Submission
@@ -151,17 +159,22 @@ def run(actx: AppContext, opts: RunOptions) -> None:
         ResultsRequest(write.export, "batchctl run", out=write.out,
                        step_summary=shared.step_summary_file()),
         results_args=opts.results_args,
+        hook=opts.hook,
     )
     from batchctl.cli.render.sending import SendingScreen
 
+    hooks = HookView(actx, "running the same command again runs it again (the job is not "
+                           "submitted twice)")
     with SendingScreen(actx) as bar, WaitScreen(actx) as wait, shared.ResultsScreen(
             actx, write.export.format, write.out, json_=write.json) as written:
-        drive(actx, workflow.run(actx, options), partial(_show, actx, bar, wait, written))
+        drive(actx, workflow.run(actx, options), partial(_show, actx, bar, wait, written, hooks))
+    if (failed_hook := hooks.failure()) is not None:
+        raise failed_hook
 
 
 def _show(
     actx: AppContext, bar: SendingScreen, wait: WaitScreen, written: shared.ResultsScreen,
-    event: Event,
+    hooks: HookView, event: Event,
 ) -> None:
     """One event of `run`: its submit (the bytes sent), its wait, its end (``WaitEnded``), its
     results."""
@@ -175,6 +188,8 @@ def _show(
         output.info(actx, submitted_text(event.job, event.name))
     elif isinstance(event, WaitEnded):
         print_summary(actx, event.waited, fetch_hint=False)  # `run` fetches them itself
+    elif hooks.show(event):
+        pass
     elif not wait.show(event):
         written.show(event)
 

@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import typer
 
 from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.flags import FLAGS
-from batchctl.cli.options import ExitStatusOpt, IntervalOpt, JsonOpt, RefsArg, TimeoutOpt
+from batchctl.cli.options import (
+    ExitStatusOpt,
+    IntervalOpt,
+    JsonOpt,
+    OnEndOpt,
+    RefsArg,
+    TimeoutOpt,
+    hook,
+)
 from batchctl.cli.render import output
 from batchctl.cli.render.events import drive
+
+if TYPE_CHECKING:
+    from batchctl.core.events import Event
+    from batchctl.core.workflows.hooks import Hook
+
+#: When a failed --on-end hook runs again.
+AGAIN = "running the same command again runs it again (an ended job is not waited for)"
 
 
 def wait(
@@ -19,6 +35,7 @@ def wait(
     timeout: TimeoutOpt = None,
     interval: IntervalOpt = None,
     exit_status: ExitStatusOpt = False,
+    on_end: OnEndOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Wait until batches have ended: progress bars on a terminal, one line per change off one.
@@ -29,9 +46,11 @@ def wait(
     Ends with a summary on stderr and the command that fetches the results. stdout stays empty
     unless --json (then the final batch records). Exit 8 if --timeout elapsed first; with
     --exit-status, 9 if requests ended errored, expired or canceled. Ctrl-C (exit 130) stops
-    waiting; the batches keep running.
+    waiting; the batches keep running. --on-end CMD runs CMD for each job that ended (exit 11
+    if it fails, unless the wait has its own code to end with).
     """
-    run_parsed(ctx, run, WaitOptions(refs, timeout, interval, exit_status, json_))
+    run_parsed(ctx, run, WaitOptions(refs, timeout, interval, exit_status, json_,
+                                     hook(on_end, "wait", "on_end")))
 
 
 @dataclass(frozen=True)
@@ -41,22 +60,34 @@ class WaitOptions:
     interval: float | None
     exit_status: bool
     json: bool
+    hook: Hook | None = None  # --on-end
 
 
 def run(actx: AppContext, opts: WaitOptions) -> None:
+    from batchctl.cli.render.hooks import HookView
     from batchctl.cli.render.wait_view import WaitScreen, print_summary
     from batchctl.core.workflows import waiting
 
     options = waiting.WaitOptions(interval=opts.interval, timeout=opts.timeout,
                                   exit_status=opts.exit_status, flags=FLAGS)
+    hooks = HookView(actx, AGAIN)
+
+    def show(event: Event) -> None:
+        if isinstance(event, waiting.WaitEnded):
+            screen.close()
+            print_summary(actx, event.waited)
+        elif not hooks.show(event):
+            screen.show(event)
+
     with WaitScreen(actx) as screen:
-        waited = drive(actx, waiting.wait(actx, opts.refs, options,
-                                          base_url=actx.settings.base_url), screen.show)
-    print_summary(actx, waited)
+        waited = drive(actx, waiting.wait(actx, opts.refs, options, base_url=actx.settings.base_url,
+                                          hook=opts.hook), show)
     if opts.json:
         output.write_json(waited.records)
     if waited.error is not None:  # with --exit-status, the summary has said what helps next
         raise waited.error
+    if (failed_hook := hooks.failure()) is not None:
+        raise failed_hook
 
 
 def register(app: typer.Typer) -> None:

@@ -21,6 +21,7 @@ from batchctl.cli.render.prose import say
 from batchctl.core.api.untrusted import printable
 from batchctl.core.errors import NextStep, UsageError
 from batchctl.core.flags import Flag
+from batchctl.core.plural import usd
 from batchctl.core.settings import DEFAULT_BASE_URL, Settings, default_state_dir
 
 
@@ -122,8 +123,8 @@ def money(value: float | None, *, raw: bool = False) -> str:
     ``raw`` (piped output): the number alone, no ``$`` and no thousands separator."""
     if value is None:
         return "unknown"
-    text = f"{value:,.2f}" if value >= 0.01 or value == 0 else f"{value:.4f}"
-    return text.replace(",", "") if raw else f"${text}"
+    text = usd(value)
+    return text[1:].replace(",", "") if raw else text
 
 
 def number(actx: AppContext, value: int) -> str:

@@ -238,7 +238,10 @@ STOP_WORDS = {"pause_turn": "unfinished", "refusal": "refused",
 
 
 def summary_lines(summary: Summary, fmt: str) -> list[str]:
-    """The summary as plain lines (the same words on and off a terminal)."""
+    """The summary as plain lines (the same words on and off a terminal); what caching did
+    after the cost (``batchctl.core.results.caching``)."""
+    from batchctl.core.results.caching import cache_lines
+
     data = summary.as_dict()
     counts = data["counts"]
     parts = [f"{_n(counts.get(t, 0))} {t}" for t in ("succeeded", "errored", "canceled",
@@ -267,6 +270,7 @@ def summary_lines(summary: Summary, fmt: str) -> list[str]:
         partial = " for the priced models" if data["unpriced_models"] else ""
         lines.append(f"estimated cost{partial}: {output.money(data['est_cost_usd'])} at batch rates "
                      f"({source})")
+    lines += [f"{label}: {text}" for label, text in cache_lines(data)]
     for model in data["unpriced_models"]:
         lines.append(f"no cost estimate for model {model}: it is not in the price table "
                      f"({source}); --prices FILE can add it")
@@ -289,6 +293,15 @@ def show_summary(actx: AppContext, summary: Summary, fmt: str) -> None:
     for line in lines[1:]:
         label, _, rest = line.partition(": ")
         say(actx.err, rest, tty=True, label=f"  {label}:", style="bold")
+
+
+def show_caching(actx: AppContext, data: dict[str, Any], batch_id: str) -> None:
+    """What caching did for one batch of a summary's figures ``data`` (`collect`), when it
+    played a part: the summary's cache lines, each after the batch's id."""
+    from batchctl.core.results.caching import cache_lines
+
+    for label, text in cache_lines(data):
+        output.info(actx, f"{batch_id} {label}: {text}")
 
 
 # -- cancel and delete ----------------------------------------------------------------------------

@@ -182,6 +182,18 @@ def sequence(params: dict[str, Any], total: int | None = None) -> Sequence:
     )
 
 
+def head_key(params: dict[str, Any]) -> bytes:
+    """The identity of what a request puts before its messages: the root fields, the tools and
+    the system prompt, markers left out. Requests with different keys share no cache entry at a
+    system marker or before it; the key of core/caching/groups.py's groups."""
+    head = [params.get(k) for k in ROOT_FIELDS]
+    for key in ("tools", "system"):  # a string system is one text block, as in ``positions``
+        value = params.get(key)
+        items = value if type(value) is list else [] if value is None else [value]
+        head.append([canonical(item) for item in items])
+    return _hash(_bytes(head))
+
+
 def canonical(content: Any) -> Any:
     """A block as hashed and estimated: a string is one text block; the marker is left out."""
     if type(content) is str:

@@ -10,8 +10,10 @@ Usage comes from the server: a value that is not a whole number >= 0 counts as 0
 
 The *hit rate* is token-weighted: of the prompt tokens that went through the cache (read or
 written), the share that was read; None when none did. The cost is the price table's at batch
-rates (core/catalog/prices.py ``cost``, long-prompt tiers included); without caching, the same
-prompt tokens are all plain input. A group is flagged:
+rates (core/catalog/prices.py ``cost``, long-prompt tiers included) over the priced models (None
+when none is); without caching, the same prompt tokens are all plain input. ``cache_figures``
+computes them from token buckets, for ``Savings`` per group and for a results summary
+(core/results/summary.py) for the job. A group is flagged:
 
 * ``no_cache``: every result of it came back with both cache fields 0, which is what a prefix
   under the model's minimum gives (no error is ever returned for it);
@@ -23,7 +25,7 @@ prompt tokens are all plain input. A group is flagged:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from batchctl.core.catalog import prices
@@ -81,36 +83,46 @@ class Savings:
                 "groups": [{"group": gid, **self._figures(gid)} for gid in groups]}
 
     def _figures(self, group: int | None) -> dict[str, Any]:
-        rows = [(key, b) for key, b in self._buckets.items() if group is None or key[0] == group]
-        requests = sum(b[0] for _, b in rows)
-        read = sum(b[5] for _, b in rows)
-        written = sum(b[3] + b[4] for _, b in rows)
-        cost = without = 0.0
-        priced = True
-        for (_, model, long), b in rows:
-            with_cache = prices.cost(model, dict(zip(_KEYS, b[1:6], strict=True)), long=long,
-                                     table=self.table)
-            plain = prices.cost(model, {"input_tokens": b[1] + b[3] + b[4] + b[5],
-                                        "output_tokens": b[2]}, long=long, table=self.table)
-            if with_cache is None or plain is None:
-                priced = False
-                continue
-            cost += with_cache
-            without += plain
-        figures: dict[str, Any] = {
-            "requests": requests,
-            "cache_read_input_tokens": read,
-            "cache_creation_input_tokens": written,
-            "cache_hit_rate": round(read / (read + written), 4) if read + written else None,
-            "est_cost_usd": round(cost, 6) if priced else None,
-            "cost_without_cache_usd": round(without, 6) if priced else None,
-            "saved_usd": round(without - cost, 6) if priced else None,
-        }
+        rows = [(model, long, b) for (gid, model, long), b in self._buckets.items()
+                if group is None or gid == group]
+        figures = {"requests": sum(b[0] for _, _, b in rows), **cache_figures(rows, self.table)}
         if group is not None:
             flags = []
-            if requests and sum(b[6] for _, b in rows) == requests:
+            if figures["requests"] and sum(b[6] for _, _, b in rows) == figures["requests"]:
                 flags.append(NO_CACHE)
-            if written > WRITE_READ_RATIO * read:
+            if figures["cache_creation_input_tokens"] > WRITE_READ_RATIO * figures[
+                    "cache_read_input_tokens"]:
                 flags.append(WRITES_OUTNUMBER_READS)
             figures["flags"] = flags
         return figures
+
+
+def cache_figures(rows: Iterable[tuple[str, bool, Sequence[int]]],
+                  table: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The cache figures of token buckets ``(model, long-prompt tier, [requests, input, output,
+    5-minute write, 1-hour write, read])``, as a results summary keeps them: tokens read and
+    written, the hit rate, and the cost with and without caching over the priced models (None
+    when no model is priced)."""
+    read = written = 0
+    cost = without = 0.0
+    priced = False
+    for model, long, b in rows:
+        read += b[5]
+        written += b[3] + b[4]
+        with_cache = prices.cost(model, dict(zip(_KEYS, b[1:6], strict=True)), long=long,
+                                 table=table)
+        plain = prices.cost(model, {"input_tokens": b[1] + b[3] + b[4] + b[5],
+                                    "output_tokens": b[2]}, long=long, table=table)
+        if with_cache is None or plain is None:
+            continue
+        priced = True
+        cost += with_cache
+        without += plain
+    return {
+        "cache_read_input_tokens": read,
+        "cache_creation_input_tokens": written,
+        "cache_hit_rate": round(read / (read + written), 4) if read + written else None,
+        "est_cost_usd": round(cost, 6) if priced else None,
+        "cost_without_cache_usd": round(without, 6) if priced else None,
+        "saved_usd": round(without - cost, 6) if priced else None,
+    }

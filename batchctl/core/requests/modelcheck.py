@@ -91,11 +91,11 @@ class ModelCheck:
         stage = info.get("lifecycle")
         if stage == "retired":
             instead = self.catalogue.successor(info)
-            use = f"; use {instead}, an active {line_of(info) or 'model'} model" if instead else ""
+            use = (f"use {instead}, an active {line_of(info) or 'model'} model (batchctl models "
+                   "lists the active models)") if instead else ""
             self.first.append(self._says(
                 "model-retired", "model", f"{self.model} was retired on "
-                f"{_day(info.get('retires_at'))}: requests naming it fail{use}",
-                fix=f"use {instead} (batchctl models lists the active models)" if instead else ""))
+                f"{_day(info.get('retires_at'))}: requests naming it fail", fix=use))
             return True
         if stage == "deprecated":
             when = _day(info.get("retires_at"))

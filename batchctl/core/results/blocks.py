@@ -8,9 +8,14 @@ import math
 from collections.abc import Mapping
 from itertools import compress, repeat
 from operator import add, itemgetter, lt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from batchctl.core.results.sources import custom_id_of
+
+if TYPE_CHECKING:
+    from batchctl.core.caching.groups import ResultGroups
 
 RESULT_TYPES = ("succeeded", "errored", "canceled", "expired")
 _TYPE_PATTERNS = {t: b'"result":{"type":"%s"' % t.encode() for t in RESULT_TYPES}
@@ -37,6 +42,7 @@ class BlockReading:
     """The byte-level half of ``Summary``: adds to the counts and buckets ``Summary`` keeps."""
 
     counts: dict[str, int]
+    cache: ResultGroups | None
 
     def _usage(self, model: str, usage: Mapping[str, Any]) -> None:
         raise NotImplementedError
@@ -121,6 +127,9 @@ class BlockReading:
             return False
         if len(usages) != len(lines) or set(map(type, usages)) != {dict}:
             return False
+        if self.cache is not None and self.cache.marked:  # per result, for its cache group
+            for line, raw, usage in zip(lines, raw_models, usages, strict=True):
+                self.cache.result(custom_id_of(line), names[raw], usage)
         if _ONE_HOUR in joined and joined.count(_ONE_HOUR) != (
             joined.count(_ONE_HOUR + b"0,") + joined.count(_ONE_HOUR + b"0}")
         ):  # 1-hour cache writes: split per record

@@ -22,6 +22,8 @@ import orjson
 from batchctl.core.atomic import atomic_file
 from batchctl.core.errors import UsageError
 from batchctl.core.events import WARN, Events, Note
+from batchctl.core.plural import usd
+from batchctl.core.results.caching import cache_lines
 from batchctl.core.results.summary import STOP_REASONS
 
 if TYPE_CHECKING:
@@ -58,11 +60,17 @@ def markdown(title: str, data: Mapping[str, Any], fmt: str | None = None) -> str
     ]
     cost = data.get("est_cost_usd")
     if cost is not None:
-        lines.append(f"**Estimated cost:** ${cost:,.2f} at batch rates (prices as of "
+        lines.append(f"**Estimated cost:** {usd(cost)} at batch rates (prices as of "
                      f"{_plain(data.get('prices_as_of'))})")
     unpriced = data.get("unpriced_models") or []
     if unpriced:
         lines.append("**No price for:** " + ", ".join(_plain(m) for m in unpriced))
+    named = [{**g, "model": _plain(g["model"]), "first_custom_id": _plain(g["first_custom_id"])}
+             for g in data.get("cache_groups") or []]  # the user's and the server's text
+    cached = cache_lines({**data, "cache_groups": named})
+    if cached:
+        lines += ["", *(f"{'- ' if n else ''}**{label.capitalize()}:** {text}"
+                        for n, (label, text) in enumerate(cached))]
     errors = data.get("error_types") or {}
     if errors:
         lines += ["", "| error type | results |", "|---|---:|"]

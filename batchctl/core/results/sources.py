@@ -11,15 +11,18 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from batchctl.core.errors import StateError
 from batchctl.core.flags import KEYS, Flags
 from batchctl.core.requests.scan import Part, iter_lines
+
+if TYPE_CHECKING:
+    from batchctl.core.caching.groups import ResultGroups
 
 
 def _changed(row: Mapping[str, Any], detail: str, flags: Flags) -> StateError:
@@ -102,8 +105,7 @@ def iter_batch_lines(
     checked first unless ``checked``. Only the custom_id of each line is looked at.
     """
     path = Path(row["request_file"]) if checked else check_file(row, flags=flags)
-    part = _part(row) if row.get("start_offset") is not None else None
-    for line_no, _text, line in iter_lines(os.fspath(path), part):
+    for line_no, _text, line in iter_lines(os.fspath(path), _part_of(row)):
         custom_id = custom_id_of(line)
         if custom_id is None:
             raise _changed(row, f"has no request on line {line_no} any more", flags)
@@ -125,3 +127,48 @@ def custom_id_of(line: bytes) -> str | None:
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return None
     return value if isinstance(value, str) else None
+
+
+_MARKER = b'"cache_control"'
+
+
+def cache_groups(rows: Sequence[Mapping[str, Any] | None],
+                 table: Mapping[str, Any] | None = None) -> ResultGroups | None:
+    """The cache group of each request of the batches ``rows`` (core/caching/groups.py), read
+    from their request files, for a results summary priced with ``table``. None when a batch is
+    not tracked or its file is gone or changed: the summary names no group then.
+
+    The one place that says where a result's cache group comes from: once the plan recorded
+    with a job names its groups (issue 20 item 2), this gives ``add`` the bodies as sent (with
+    the plan's markers) and each one's group id as ``key``. A file with no marker anywhere (the
+    common case) is only scanned, not parsed."""
+    from batchctl.core.caching.groups import ResultGroups
+    from batchctl.core.requests.check import to_request
+
+    groups = ResultGroups(table)
+    seen: dict[str, str] = {}
+    try:
+        paths = [check_file(row, seen) if row is not None else None for row in rows]
+    except StateError:
+        return None
+    if None in paths or not any(_marked(row) for row in rows if row is not None):
+        return None if None in paths else groups
+    for row in rows:
+        assert row is not None
+        for line_no, _text, line in iter_lines(row["request_file"], _part_of(row)):
+            try:
+                request = to_request(orjson.loads(line))
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                continue  # not a request any more: the file was checked, so never here
+            if type(request["custom_id"]) is str:
+                groups.add(request["custom_id"], request["params"], line_no)
+    return groups
+
+
+def _part_of(row: Mapping[str, Any]) -> Part | None:
+    return _part(row) if row.get("start_offset") is not None else None
+
+
+def _marked(row: Mapping[str, Any]) -> bool:
+    """Whether a line of the batch's part of its file holds a ``cache_control`` key."""
+    return any(_MARKER in line for _, _, line in iter_lines(row["request_file"], _part_of(row)))

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from batchctl.core.caching.realised import cache_figures
 from batchctl.core.catalog import prices
 from batchctl.core.errors import FailedRequestsError
 from batchctl.core.results.blocks import RESULT_TYPES, BlockReading
 from batchctl.core.results.lines import lines_of, parse_lines
+
+if TYPE_CHECKING:
+    from batchctl.core.caching.groups import ResultGroups
 
 # A succeeded result whose turn the API paused (server tools): stop_reason pause_turn. The
 # request is unfinished: the client is to send the reply back to continue it (docs, "Handling
@@ -51,6 +55,8 @@ class Summary(BlockReading):
     error_types: dict[str, int] = field(default_factory=dict)  # errored results per error type
     stopped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STOP_REASONS, 0))
     _limits: dict[str, float] = field(default_factory=dict)
+    #: the cache group of each request (``open_export`` sets it when the requests are known)
+    cache: ResultGroups | None = None
 
     def add(self, block: bytes, batch_id: str = "") -> None:
         """Count a block of whole results lines (JSONL, each ending in a newline): the one way
@@ -81,7 +87,10 @@ class Summary(BlockReading):
         if stop in self.stopped:
             self.stopped[stop] += 1
         if isinstance(message, dict) and isinstance(message.get("usage"), dict):
-            self._usage(str(message.get("model") or "unknown"), message["usage"])
+            model = str(message.get("model") or "unknown")
+            self._usage(model, message["usage"])
+            if self.cache is not None and self.cache.marked:
+                self.cache.result(record.get("custom_id"), model, message["usage"])
 
     def _error_type(self, result: Any) -> None:
         """Count an errored result under its error type (``result.error.error.type``)."""
@@ -156,6 +165,18 @@ class Summary(BlockReading):
             "prices_file": table.get("source_file"),
         }
 
+    def caching(self) -> dict[str, Any]:
+        """What caching did (core/caching/realised.py): the token-weighted hit rate, the cost
+        without caching and the saving, at batch rates over the priced models; the requests
+        that carried a marker (None: their files were not read) and the groups where caching
+        did not work (core/caching/groups.py)."""
+        rows = [(model, long, b) for (model, long), b in self.buckets.items()]
+        figures = cache_figures(rows, self.price_table or prices.price_table())
+        groups = self.cache.report() if self.cache is not None else {
+            "cache_marked_requests": None, "cache_groups_flagged": 0, "cache_groups": []}
+        return {**{k: figures[k] for k in ("cache_hit_rate", "cost_without_cache_usd",
+                                           "saved_usd")}, **groups}
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "batches": list(self.batches),
@@ -167,6 +188,7 @@ class Summary(BlockReading):
             **self.stopped,  # pause_turn, refusal, model_context_window_exceeded
             **self.tokens(),
             **self.costs(),
+            **self.caching(),
         }
 
 

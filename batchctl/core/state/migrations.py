@@ -197,6 +197,29 @@ def m008_model_catalogues(tx: Tx) -> None:
     """)
 
 
+
+@migration
+def m009_hook_runs(tx: Tx) -> None:
+    # Hooks (`collect --exec`, `wait`/`run --on-end`): one row per subject and command, so a
+    # hook that succeeded never runs again and one that failed runs at the next collect without
+    # a second download (batchctl.core.workflows.hooks). kind: 'collect' (subject: a batch id)
+    # or 'end' (subject: a job id, or an untracked batch's id). hook: the sha256 of the command;
+    # the command itself is not stored (it may carry a secret). state: due | failed | succeeded.
+    # exit_code: of the last attempt (NULL: not run yet, or it could not be started).
+    _script(tx, """
+        CREATE TABLE hook_runs (
+            kind       TEXT NOT NULL,
+            subject    TEXT NOT NULL,
+            hook       TEXT NOT NULL,
+            state      TEXT NOT NULL,
+            attempts   INTEGER NOT NULL DEFAULT 0,
+            exit_code  INTEGER,
+            created_at REAL NOT NULL,
+            updated_at REAL,
+            PRIMARY KEY (kind, subject, hook)
+        )
+    """)
+
 _PG_TYPES = {"REAL": "DOUBLE PRECISION", "INTEGER": "BIGINT"}
 _TYPE_WORDS = re.compile(r"\b(REAL|INTEGER)\b")
 

@@ -1,6 +1,6 @@
 """The state store: every batch mapped to the request file that made it.
 
-One interface (``Store``: jobs, intents, batches, claims) over two databases: by default one
+One interface (``Store``: jobs, intents, batches, claims, hook runs) over two databases: by default one
 SQLite file under the state directory, or a PostgreSQL store shared by several machines
 (``BATCHCTL_STORE`` / ``--store``; see ``batchctl.core.location``). The same append-only
 migrations (``batchctl.core.state.migrations``) run on both; short transactions; the SQLite
@@ -18,6 +18,7 @@ from batchctl.core.state.batches import BATCH_PREFIX, REMOTE_FIELDS, BatchRecord
 from batchctl.core.state.catalogues import CatalogueRecords
 from batchctl.core.state.claims import ClaimRecords
 from batchctl.core.state.db import Database, SQLiteDatabase
+from batchctl.core.state.hooks import HookRecords
 from batchctl.core.state.jobs import JOB_PREFIX, JobRecords, new_job_id
 from batchctl.core.state.migrations import migrate
 from batchctl.core.state.parts import PartRecords
@@ -25,7 +26,7 @@ from batchctl.core.state.parts import PartRecords
 __all__ = ["BATCH_PREFIX", "DB_NAME", "JOB_PREFIX", "REMOTE_FIELDS", "Store", "new_job_id"]
 
 
-class Store(JobRecords, BatchRecords, ClaimRecords, PartRecords, CatalogueRecords):
+class Store(JobRecords, BatchRecords, ClaimRecords, PartRecords, CatalogueRecords, HookRecords):
     """One connection per process; open with ``Store.open(state_dir)``."""
 
     def __init__(self, db: Database, clock: Clock) -> None:

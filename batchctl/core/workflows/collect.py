@@ -9,7 +9,11 @@ by a live process is skipped. A claim whose process is gone (same host) or that 
 ``CLAIM_TIMEOUT`` may be taken over, so a killed run does not block the next one.
 
 Each batch's outcome is yielded as it happens (with the notes and progress of its download);
-a failure is reported and the others go on.
+a failure is reported and the others go on. With a hook (`--exec`), a batch is marked as due for
+it when claimed, and once the downloads and the feed of pending parts are done, the hook runs
+for every batch collected with it whose hook has not succeeded yet: the ones just written, and
+those whose hook failed before (from the recorded file: no second download; see
+batchctl.core.workflows.hooks).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from batchctl.core.clock import Clock
 from batchctl.core.errors import BatchctlError, UsageError
 from batchctl.core.events import Event, Events
 from batchctl.core.flags import KEYS, Flags
+from batchctl.core.state.hooks import COLLECT as COLLECT_HOOK
 from batchctl.core.state.store import Store
 from batchctl.core.times import parse_ts
 from batchctl.core.tracking.lifecycle import Target, counts, is_ended, refresh, tracked_targets
@@ -34,6 +39,7 @@ from batchctl.core.tracking.lifecycle import Target, counts, is_ended, refresh, 
 if TYPE_CHECKING:
     from batchctl.core.api.client import Api
     from batchctl.core.deps import Deps
+    from batchctl.core.workflows.hooks import Hook
 
 CLAIM_TIMEOUT = 3600.0  # a claim older than this is stale even if its process may still run
 RESULTS_DIR = "results"  # under the state directory, by default
@@ -144,19 +150,20 @@ class Collection:
 
 
 def collect_all(
-    deps: Deps, *, directory: Path | None, state_dir: Path, fmt: str, flags: Flags = KEYS
+    deps: Deps, *, directory: Path | None, state_dir: Path, fmt: str, flags: Flags = KEYS,
+    hook: Hook | None = None,
 ) -> Collection:
     """`batchctl collect`: the folder made first (``directory``, else results/ in the state
     directory, private to the user), then ``collect`` into it, outcome by outcome (``flags``:
-    how the caller names the options its messages mention)."""
+    how the caller names the options its messages mention), with ``hook`` run as it says."""
     folder = prepare_dir(directory or default_dir(state_dir), private=directory is None)
     return Collection(folder, collect(deps.api(), deps.store(), directory=folder, fmt=fmt,
-                                      clock=deps.clock, flags=flags))
+                                      clock=deps.clock, flags=flags, hook=hook))
 
 
 def collect(
     api: Api, store: Store, *, directory: Path, fmt: str, clock: Clock, owner: str | None = None,
-    flags: Flags = KEYS,
+    flags: Flags = KEYS, hook: Hook | None = None,
 ) -> Events[None]:
     """Collect every tracked, uncollected batch of ``api`` that has ended (see the module)."""
     from batchctl.core.results import export as results  # deferred: the results stack is only needed here
@@ -189,8 +196,15 @@ def collect(
             outcome.action = BUSY
             yield outcome
             continue
+        if hook is not None:
+            store.hook_due(COLLECT_HOOK, target.id, hook.key)
         yield (yield from _download(api, store, target, outcome, options, directory, owner))
     yield from feed_pending(api, store, clock=clock, flags=flags)
+    if hook is not None:
+        from batchctl.core.workflows.hooks import collected, run_hooks
+
+        due = store.collected_hooks_due(hook.key, base_url=api.base_url)
+        yield from run_hooks(store, hook, map(collected, due))
 
 
 def feed_pending(api: Api, store: Store, *, clock: Clock, flags: Flags = KEYS) -> Events[None]:

@@ -25,24 +25,28 @@ from batchctl.core.workflows import waiting
 
 if TYPE_CHECKING:
     from batchctl.core.results.report import ResultsRequest
+    from batchctl.core.workflows.hooks import Hook
 
 
 @dataclass(frozen=True)
 class RunOptions:
     """What `run` does: send ``submission``, wait as ``wait`` says, write the results as
     ``results`` says (its title is `run`'s); ``results_args``: the `results` options that write
-    the same output, for the hint after a Ctrl-C or a --timeout."""
+    the same output, for the hint after a Ctrl-C or a --timeout; ``hook``: what to run once
+    the results are written (batchctl.core.workflows.hooks)."""
 
     submission: Submission
     wait: waiting.WaitOptions
     results: ResultsRequest
     results_args: Sequence[str] = ()
+    hook: Hook | None = None
 
 
 def run(deps: Deps, options: RunOptions) -> Events[None]:
     """Submit the file (or answer its job: ``JobSubmitted``), wait for its batches to end (the
     wait's events, then ``WaitEnded``), then write the job's results (the results step's
-    events); with ``exit_status``, FailedRequestsError (9) after that if requests failed."""
+    events), then run the hook for the job; with ``exit_status``, FailedRequestsError (9) after
+    that if requests failed."""
     from dataclasses import replace
 
     from batchctl.core.results.report import export_and_report
@@ -72,6 +76,13 @@ def run(deps: Deps, options: RunOptions) -> Events[None]:
         )
     request = replace(options.results, title=f"batchctl run {job.job_id}")
     summary = yield from export_and_report(deps, job.job_id, request)
+    if options.hook is not None:
+        from batchctl.core.workflows.hooks import ended_jobs, run_hooks
+
+        out = options.results.out
+        ended = ended_jobs(store, [], [job.job_id], records,
+                           results_path=None if out is None else str(out.absolute()))
+        yield from run_hooks(store, options.hook, ended)
     if options.wait.exit_status:
         lifecycle.check_exit_status(records)
         check_stops(summary)  # refusals and cut-off answers: succeeded, yet failed

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from batchctl.core.api.client import Api
     from batchctl.core.deps import Deps
     from batchctl.core.state.store import Store
+    from batchctl.core.workflows.hooks import Hook
 
 FIRST_INTERVAL = 5.0  # default: poll every 5 s at first,
 MAX_INTERVAL = 60.0  # then every tenth of the time waited so far, up to once a minute
@@ -210,7 +211,7 @@ class Waited:
 
 @dataclass(frozen=True)
 class WaitEnded(Event):
-    """How the wait of `run` ended, before its results are written."""
+    """How a wait ended: `run`'s before its results are written, `wait`'s before its hooks."""
 
     waited: Waited
 
@@ -228,12 +229,14 @@ class WaitOptions:
 
 
 def wait(
-    deps: Deps, refs: Sequence[str], options: WaitOptions, *, base_url: str
+    deps: Deps, refs: Sequence[str], options: WaitOptions, *, base_url: str,
+    hook: Hook | None = None,
 ) -> Events[Waited]:
     """`batchctl wait ID|JOB ...`: wait for the batches named (a job's parts not sent yet are
     sent as the queue drains, and waited for), yielding what ``watch`` yields, then say what to
     end with: StillRunningError (8) if the timeout elapsed first, else with ``exit_status``
-    the verdict of ``lifecycle.exit_status_error`` (its retry hints are the summary's to give)."""
+    the verdict of ``lifecycle.exit_status_error`` (its retry hints are the summary's to give).
+    Then ``WaitEnded``, and ``hook`` runs for each job that ended (batchctl.core.workflows.hooks)."""
     targets = resolve_targets(deps.store(), refs, base_url=base_url, flags=options.flags)
     jobs = job_refs(refs)
     waited = yield from watch(deps, targets, jobs, options)
@@ -246,6 +249,12 @@ def wait(
         )
     elif options.exit_status:
         waited.error = exit_status_error(waited.records)
+    yield WaitEnded(waited)
+    if hook is not None:
+        from batchctl.core.workflows.hooks import ended_jobs, run_hooks
+
+        yield from run_hooks(deps.store(), hook,
+                             ended_jobs(deps.store(), targets, jobs, waited.records))
     return waited
 
 
