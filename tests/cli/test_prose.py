@@ -12,6 +12,7 @@ from rich.cells import cell_len
 
 from batchctl.cli.render.prose import wrap
 from tests.cli.test_tables import screen
+from tests.cli.test_wait_screens import screen as shown_on
 from tests.support.files import request, write_requests
 from tests.support.runs import submit
 
@@ -54,7 +55,7 @@ def test_errors_wrap_at_words_on_a_terminal(cli, retired, width):
     off = cli("submit", retired.name)
     assert on.exit_code == off.exit_code == 3
     assert on.stdout == off.stdout == ""
-    shown = screen(on.stderr).splitlines()
+    shown = shown_on(on.stderr)  # what stays: the line said while checking was erased
     assert all(cell_len(line) <= width for line in shown), shown
     assert len(shown) > len(off.stderr.splitlines())  # something was wrapped
     assert _words(" ".join(shown)) == _words(off.stderr.replace("\n", " "))  # no word split
