@@ -4,13 +4,14 @@ table split ``in_progres``/``s`` and collect split ids).
 
 Two kinds of table:
 
-- *fitted* (``drop`` or ``shrink`` given: list, status, models, collect): one line per row.
-  ``shrink`` columns are cut with "…" to SHRINK_CAP cells, then the ``drop`` columns go, in
-  that order, until the table fits, then the ``shrink`` columns still shown are cut further.
-  Any other column is never cut while something else can give.
-- *wrapped* (the others: submit's parts, a dry run, retry-failed): a column of text wraps at
-  the spaces between its words, never narrower than its longest word; a word too long for
-  any room left (a path) is shortened in its middle with "…" as a last resort.
+- *fitted* (``shrink`` given: list, status, models): one line per row. ``shrink`` columns
+  are cut with "…" to SHRINK_CAP cells, then the ``drop`` columns go, in that order, until
+  the table fits, then the ``shrink`` columns still shown are cut further. Any other column
+  is never cut while something else can give.
+- *wrapped* (the others: submit's parts, a dry run, retry-failed, collect): a column of text
+  wraps at the spaces between its words, never narrower than its longest word; the ``drop``
+  columns go, in that order, while the longest words do not fit; a word too long for any
+  room left (a path) is shortened in its middle with "…" as a last resort.
 
 In both, a column of ids (``msgbatch_01…``, ``job_…``) is never split: shortened first, as
 ``short_ids`` shows them (a short id is accepted back as an argument, as git takes a short
