@@ -220,3 +220,17 @@ def test_a_wrapped_table_never_splits_a_word(table):
     assert sum(widths.values()) + 2 * (len(widths) - 1) <= width
     if sum(longest) + 2 * (len(columns) - 1) <= width:
         assert all(widths[i] >= longest[i] for i in widths)
+
+
+@pytest.mark.parametrize("width", [60, 100])
+def test_collect_names_a_retry_file_whole(ended, tmp_path, clock, width):
+    """A retry's file is named after its label (``nightly (retry)``; ``retry of <parent>``
+    for a parent with none): longer names, cut to `retry_o…` at 100 columns before. Each is
+    whole on its line, what gives is the rest of the table."""
+    assert ended["run"]("retry-failed", ended["ids"][0]).exit_code == 0
+    clock.advance(3600)
+    out, _ = shot(ended, width, "collect", "--dir", str(tmp_path / "out"))
+    names = sorted(ended["masks"](p.name) for p in (tmp_path / "out").iterdir())
+    assert "nightly_retry-msgbatch_01EEEEEEEEEEEEEEEEEEEEEE.jsonl" in names
+    shown = [line.split()[-1] for line in out.splitlines()[1:]]
+    assert sorted(shown) == names
