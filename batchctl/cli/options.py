@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,6 +13,7 @@ from batchctl.cli import choices
 from batchctl.cli.iostreams import names_std
 
 if TYPE_CHECKING:
+    from batchctl.core.requests.cacheplan import Caching
     from batchctl.core.results.options import Options
     from batchctl.core.submit.send import Checks, Limits
     from batchctl.core.workflows.hooks import Hook
@@ -134,10 +135,10 @@ OnEndOpt = Annotated[
     str | None,
     typer.Option(
         "--on-end", metavar="CMD", callback=a_command, show_default=False,
-        help="Run CMD (with /bin/sh -c) for each job that ended, once the wait is over (run: "
-        "once its results are written). It gets the job in BATCHCTL_* variables (see the "
-        "README), stdin from /dev/null; its output goes to stderr. A hook that succeeded "
-        "never runs twice; if it fails, exit 11 and the same command runs it again.",
+        help="Run CMD (with /bin/sh -c) for each job as it ends (run: once its results are "
+        "written). It gets the job in BATCHCTL_* variables (see the README), stdin from "
+        "/dev/null; its output goes to stderr. A hook that succeeded never runs twice; if it "
+        "fails, exit 11, and the next collect (or the same command) runs it again.",
     ),
 ]
 
@@ -219,6 +220,7 @@ class SendOptions:
     betas: tuple[str, ...]
     force: bool
     max_queued: int | None
+    caching: Caching
 
     @classmethod
     def parse(
@@ -226,12 +228,14 @@ class SendOptions:
         max_requests: int, max_bytes: str, max_cost: str | None, label: str | None,
         beta: list[str] | None, lift_betas: bool, api_version: str | None, limits_file: Path | None,
         allow_unknown_model: bool, all_problems: bool, force: bool, max_queued: int | None,
+        cache: str | None = None, cache_minimums: Path | None = None,
     ) -> SendOptions:
         """submit's and run's shared flags, checked (a usage error before anything is sent)."""
         from batchctl.cli.context import app_context
         from batchctl.cli.flags import FLAGS
         from batchctl.cli.render import shared
         from batchctl.core.errors import UsageError
+        from batchctl.core.requests.cacheplan import Caching
         from batchctl.core.submit import send
 
         if count_tokens and not dry_run:
@@ -245,8 +249,10 @@ class SendOptions:
             all_problems=all_problems, flags=FLAGS,
             base_url=app_context(ctx).settings.base_url,
         )
-        return cls(file, limits, checks, dry_run, count_tokens, label, tuple(beta or ()), force,
-                   max_queued)
+        minimums = None if cache_minimums is None else str(cache_minimums)
+        caching = Caching.parse(cache, minimums, flags=FLAGS)
+        return cls(file, limits, checks.with_caching(caching), dry_run, count_tokens, label,
+                   tuple(beta or ()), force, max_queued, caching)
 
 
 # batchctl.core.requests.scan.DEFAULT_MAX_REQUESTS / DEFAULT_MAX_BYTES, repeated here so that
@@ -290,12 +296,15 @@ ApiVersionOpt = Annotated[
                  "request is checked against (default: the SDK's, 2026-10-21; 2023-06-01 still "
                  "accepts temperature, top_p and top_k)."),
 ]
-LimitsOpt = Annotated[
-    Path | None,
-    typer.Option("--limits", metavar="FILE", callback=a_file,
-                 help="A model table in the form of the built-in models.json; its models replace "
-                 "or add to the built-in output-token limits."),
-]
+def table_file(flag: str, table: str, what: str) -> Any:
+    """An option naming a table file in the form of a built-in one, whose models replace or
+    add to the built-in ``what``."""
+    return typer.Option(flag, metavar="FILE", callback=a_file,
+                        help=f"A model table in the form of the built-in {table}; its models "
+                        f"replace or add to the built-in {what}.")
+
+
+LimitsOpt = Annotated[Path | None, table_file("--limits", "models.json", "output-token limits")]
 AllowUnknownModelOpt = Annotated[
     bool,
     typer.Option("--allow-unknown-model",
@@ -399,3 +408,12 @@ CountTokensOpt = Annotated[
     typer.Option("--count-tokens", help="With --dry-run: count input tokens exactly with the API's "
                  "free count-tokens endpoint, once per distinct prompt (needs a key)."),
 ]
+CacheOpt = Annotated[
+    str | None,
+    typer.Option("--cache", metavar="off|auto", autocompletion=choices.complete_cache,
+                 help="Prompt caching: auto adds a 1-hour cache_control marker at the end of the "
+                 "prefix each group of requests shares, in the bodies sent (never in the file); "
+                 "off (the default) sends the requests as written. --dry-run shows the plan."),
+]
+CacheMinimumsOpt = Annotated[
+    Path | None, table_file("--cache-minimums", "minimums.json", "minimum cacheable lengths")]

@@ -117,6 +117,30 @@ DRY_RUN[60] = (DRY_RUN[80]  # the labels stay whole; two values wrap between the
                .replace("table as of 2026-12-07", "table as of\n" + " " * 25 + "2026-12-07")
                .replace("192 max output,", "192\n" + " " * 25 + "max output,"))
 DRY_RUN[120] = DRY_RUN[80]
+# The prompt-cache report (issue 20 item 1) follows, its values wrapped between words
+CACHE_PLAN = {120: """
+CACHE PLAN
+groups                       none: no two requests share a block a marker may go on
+cost as written              $0.0005
+with --cache auto, best      $0.0005 (one write per group, a read for every other request)
+with --cache auto, 30% hits  $0.0005
+break-even hit rate          never pays""", 80: """
+CACHE PLAN
+groups                       none: no two requests share a block a marker may go
+                             on
+cost as written              $0.0005
+with --cache auto, best      $0.0005 (one write per group, a read for every
+                             other request)
+with --cache auto, 30% hits  $0.0005
+break-even hit rate          never pays""", 60: """
+CACHE PLAN
+groups                       none: no two requests share a
+                             block a marker may go on
+cost as written              $0.0005
+with --cache auto, best      $0.0005 (one write per group, a
+                             read for every other request)
+with --cache auto, 30% hits  $0.0005
+break-even hit rate          never pays"""}
 
 
 @pytest.mark.parametrize("width", [60, 80, 120])
@@ -130,7 +154,7 @@ def test_dry_run(ended, width):
     rules = " ".join(line[25:] for line in lines[start:end]).split(", ")
     as_json = ended["run"]("submit", "--dry-run", "--json", str(ended["path"])).stdout
     assert rules == [r["id"] for r in json.loads(as_json)["rules"]]
-    assert "\n".join(lines[:start] + lines[end:]) == DRY_RUN[width]
+    assert "\n".join(lines[:start] + lines[end:]) == DRY_RUN[width] + CACHE_PLAN[width]
     assert err.startswith("dry run: nothing was sent.")
 
 

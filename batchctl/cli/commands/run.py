@@ -20,6 +20,8 @@ from batchctl.cli.options import (
     AllProblemsOpt,
     ApiVersionOpt,
     BetaOpt,
+    CacheMinimumsOpt,
+    CacheOpt,
     CountTokensOpt,
     DryRunOpt,
     ExitStatusOpt,
@@ -96,6 +98,8 @@ def run_command(
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
     max_cost: MaxCostOpt = None,
     max_queued: MaxQueuedOpt = None,
+    cache: CacheOpt = None,
+    cache_minimums: CacheMinimumsOpt = None,
     dry_run: DryRunOpt = False,
     count_tokens: CountTokensOpt = False,
     prices_file: PricesOpt = None,
@@ -117,7 +121,8 @@ def run_command(
         ctx, file, dry_run=dry_run, count_tokens=count_tokens, max_requests=max_requests,
         max_bytes=max_bytes, max_cost=max_cost, label=label, beta=beta, lift_betas=lift_betas,
         api_version=api_version, limits_file=limits_file, allow_unknown_model=allow_unknown_model,
-        all_problems=all_problems, force=force, max_queued=max_queued)
+        all_problems=all_problems, force=force, max_queued=max_queued, cache=cache,
+        cache_minimums=cache_minimums)
     if interval is None and app_context(ctx).settings.emulator:
         interval = EMULATOR_INTERVAL
     run_parsed(ctx, run, RunOptions(
@@ -153,7 +158,8 @@ def run(actx: AppContext, opts: RunOptions) -> None:
         return
     options = workflow.RunOptions(
         Submission(source, sending.limits, sending.checks, label=sending.label,
-                   betas=sending.betas, force=sending.force, max_queued=sending.max_queued),
+                   betas=sending.betas, force=sending.force, max_queued=sending.max_queued,
+                   caching=sending.caching),
         WaitOptions(interval=opts.interval, timeout=opts.timeout, exit_status=opts.exit_status,
                     flags=FLAGS),
         ResultsRequest(write.export, "batchctl run", out=write.out,
@@ -163,8 +169,8 @@ def run(actx: AppContext, opts: RunOptions) -> None:
     )
     from batchctl.cli.render.sending import SendingScreen
 
-    hooks = HookView(actx, "running the same command again runs it again (the job is not "
-                           "submitted twice)")
+    hooks = HookView(actx, "the next collect runs it again, as does the same command (the job "
+                           "is not submitted twice)")
     with SendingScreen(actx) as bar, WaitScreen(actx) as wait, shared.ResultsScreen(
             actx, write.export.format, write.out, json_=write.json) as written:
         drive(actx, workflow.run(actx, options), partial(_show, actx, bar, wait, written, hooks))

@@ -97,22 +97,31 @@ def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None
             for m in summary["models"]
         ]
         output.write_table(actx, ["dry run", ""], rows)
+        if "cache" in summary:
+            from batchctl.cli.render.cache_plan import show_cache
+
+            show_cache(actx, summary["cache"])
     for warning in summary["warnings"]:
         output.warn(actx, warning)
     for model in summary["unpriced_models"]:
         output.warn(actx, f"no price known for model {model}: its cost is not estimated")
     output.info(actx, f"dry run: nothing was sent. {summary['note']}; "
                       f"prices as of {summary['prices_as_of']}")
+    if "cache" in summary and not json_:
+        from batchctl.cli.render.cache_plan import cache_note
+
+        output.info(actx, cache_note(summary["cache"]))
 
 
 def show_send_dry_run(actx: AppContext, source: Input, sending: SendOptions, json_: bool) -> None:
     """submit's and run's --dry-run: what they would send, shown."""
     show_dry_run(actx, dry_run(actx, source, sending.limits, count_tokens=sending.count_tokens,
-                               checks=sending.checks), json_)
+                               checks=sending.checks, caching=sending.caching), json_)
 
 
 def dry_run(
-    actx: AppContext, source: Any, limits: Any, *, count_tokens: bool, checks: Any = None
+    actx: AppContext, source: Any, limits: Any, *, count_tokens: bool, checks: Any = None,
+    caching: Any = None,
 ) -> dict[str, Any]:
     """``send.dry_run``, with ``--count-tokens`` through the API and a progress bar on a
     terminal (stderr) while the prompts are counted."""
@@ -129,7 +138,8 @@ def dry_run(
             if isinstance(event, Progress) and update is not None:
                 update(event.done, event.total)
 
-        return drive(actx, send.dry_run(source, limits, api=api, checks=checks, deps=actx), show)
+        return drive(actx, send.dry_run(source, limits, api=api, checks=checks, deps=actx,
+                                        caching=caching), show)
 
 
 @contextmanager
