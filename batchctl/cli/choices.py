@@ -64,3 +64,8 @@ def complete_store(incomplete: str) -> Candidates:
     return _matching([("sqlite", "a file under the state directory (the default)"),
                       ("postgresql://", "a PostgreSQL URL, shared by several machines")],
                      incomplete)
+
+
+def complete_cache(incomplete: str) -> Candidates:
+    return _matching([("off", "send the requests as written (the default)"),
+                      ("auto", "mark each group's shared prefix for prompt caching")], incomplete)

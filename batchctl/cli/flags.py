@@ -34,6 +34,8 @@ FLAGS = Flags({
     "max_queued": "--max-queued",
     "label": "--label",
     "force": "--force",
+    "cache": "--cache",
+    "cache_minimums": "--cache-minimums",
     # submit and run: what each request is checked against
     "api_version": "--api-version",
     "betas": "--beta",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -132,10 +132,10 @@ OnEndOpt = Annotated[
     str | None,
     typer.Option(
         "--on-end", metavar="CMD", callback=a_command, show_default=False,
-        help="Run CMD (with /bin/sh -c) for each job that ended, once the wait is over (run: "
-        "once its results are written). It gets the job in BATCHCTL_* variables (see the "
-        "README), stdin from /dev/null; its output goes to stderr. A hook that succeeded "
-        "never runs twice; if it fails, exit 11 and the same command runs it again.",
+        help="Run CMD (with /bin/sh -c) for each job as it ends (run: once its results are "
+        "written). It gets the job in BATCHCTL_* variables (see the README), stdin from "
+        "/dev/null; its output goes to stderr. A hook that succeeded never runs twice; if it "
+        "fails, exit 11, and the next collect (or the same command) runs it again.",
     ),
 ]
 
@@ -236,12 +236,15 @@ ApiVersionOpt = Annotated[
                  "request is checked against (default: the SDK's, 2026-10-21; 2023-06-01 still "
                  "accepts temperature, top_p and top_k)."),
 ]
-LimitsOpt = Annotated[
-    Path | None,
-    typer.Option("--limits", metavar="FILE", callback=a_file,
-                 help="A model table in the form of the built-in models.json; its models replace "
-                 "or add to the built-in output-token limits."),
-]
+def table_file(flag: str, table: str, what: str) -> Any:
+    """An option naming a table file in the form of a built-in one, whose models replace or
+    add to the built-in ``what``."""
+    return typer.Option(flag, metavar="FILE", callback=a_file,
+                        help=f"A model table in the form of the built-in {table}; its models "
+                        f"replace or add to the built-in {what}.")
+
+
+LimitsOpt = Annotated[Path | None, table_file("--limits", "models.json", "output-token limits")]
 AllowUnknownModelOpt = Annotated[
     bool,
     typer.Option("--allow-unknown-model",
@@ -344,3 +347,12 @@ CountTokensOpt = Annotated[
     typer.Option("--count-tokens", help="With --dry-run: count input tokens exactly with the API's "
                  "free count-tokens endpoint, once per distinct prompt (needs a key)."),
 ]
+CacheOpt = Annotated[
+    str | None,
+    typer.Option("--cache", metavar="off|auto", autocompletion=choices.complete_cache,
+                 help="Prompt caching: auto adds a 1-hour cache_control marker at the end of the "
+                 "prefix each group of requests shares, in the bodies sent (never in the file); "
+                 "off (the default) sends the requests as written. --dry-run shows the plan."),
+]
+CacheMinimumsOpt = Annotated[
+    Path | None, table_file("--cache-minimums", "minimums.json", "minimum cacheable lengths")]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from batchctl.core.requests.cacheplan import Caching
     from batchctl.core.results.options import Options
     from batchctl.core.submit.send import Checks, Limits
 
@@ -37,6 +38,7 @@ class SendOptions:
     betas: tuple[str, ...]
     force: bool
     max_queued: int | None
+    caching: Caching
 
     @classmethod
     def parse(
@@ -44,12 +46,14 @@ class SendOptions:
         max_requests: int, max_bytes: str, max_cost: str | None, label: str | None,
         beta: list[str] | None, lift_betas: bool, api_version: str | None, limits_file: Path | None,
         allow_unknown_model: bool, all_problems: bool, force: bool, max_queued: int | None,
+        cache: str | None = None, cache_minimums: Path | None = None,
     ) -> SendOptions:
         """submit's and run's shared flags, checked (a usage error before anything is sent)."""
         from batchctl.cli.context import app_context
         from batchctl.cli.flags import FLAGS
         from batchctl.cli.render import shared
         from batchctl.core.errors import UsageError
+        from batchctl.core.requests.cacheplan import Caching
         from batchctl.core.submit import send
 
         if count_tokens and not dry_run:
@@ -63,8 +67,10 @@ class SendOptions:
             all_problems=all_problems, flags=FLAGS,
             base_url=app_context(ctx).settings.base_url,
         )
-        return cls(file, limits, checks, dry_run, count_tokens, label, tuple(beta or ()), force,
-                   max_queued)
+        minimums = None if cache_minimums is None else str(cache_minimums)
+        caching = Caching.parse(cache, minimums, flags=FLAGS)
+        return cls(file, limits, checks.with_caching(caching), dry_run, count_tokens, label,
+                   tuple(beta or ()), force, max_queued, caching)
 
 
 @dataclass(frozen=True)

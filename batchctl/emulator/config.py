@@ -23,7 +23,7 @@ MAX_REQUESTS = 100_000
 ENV_PREFIX = "BATCHCTL_EMULATOR_"
 
 _LIMITS = ("queue_limit", "rate_limit")  # batchctl.emulator.limits
-_COUNTS = ("seed", "max_body_bytes", "spend_limit_after", "storage_not_ready")
+_COUNTS = ("seed", "max_body_bytes", "spend_limit_after", "storage_not_ready", "overloaded")
 _SECONDS = (
     "processing_seconds", "cancel_seconds", "expiry_seconds", "archive_seconds", "flaky_404_seconds"
 )
@@ -55,6 +55,8 @@ class EmulatorConfig:
     cache_hit_rate: float = 0.98
     # the first N calls answer 503 storage_not_ready (BATCHES_API.md 12.2; emulator.faults)
     storage_not_ready: int = 0
+    # the first N calls answer 529 overloaded_error, retry-after 1 s (emulator.faults)
+    overloaded: int = 0
     fault_endpoints: frozenset[str] | None = None  # None = every endpoint
     seed: int = 0
     public_base_url: str | None = None  # for absolute results_url; else derived from Host
@@ -69,6 +71,9 @@ class EmulatorConfig:
     # Answer any model id; by default one outside the emulator's catalogue ends errored with
     # not_found_error, as the API answers a model that does not exist.
     any_model: bool = False
+    # Keep each create's requests, one JSON line each, in DATA_DIR/received/BATCH_ID.jsonl:
+    # what a client really sent (tests check the cache markers batchctl placed there).
+    record_requests: bool = False
     # A JSON list of ModelInfo objects (as GET /v1/models returns them) that replaces the
     # packaged catalogue (batchctl.emulator.catalog); read and checked here, once.
     models: str | None = None
@@ -101,15 +106,16 @@ class EmulatorConfig:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
-        if not isinstance(self.any_model, bool):
-            raise TypeError(f"any_model must be true or false, not {self.any_model!r}")
+        for flag in ("any_model", "record_requests"):
+            if not isinstance(getattr(self, flag), bool):
+                raise TypeError(f"{flag} must be true or false, not {getattr(self, flag)!r}")
         if self.public_base_url is not None:
             object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
         if self.spend_limit is not None and self.spend_limit not in SPEND_LIMIT_KINDS:
             raise ValueError(
                 f"spend_limit must be one of {', '.join(SPEND_LIMIT_KINDS)}, not {self.spend_limit!r}"
             )
-        for name in ("spend_limit_after", "storage_not_ready"):
+        for name in ("spend_limit_after", "storage_not_ready", "overloaded"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be an integer >= 0, not {value!r}")
@@ -170,7 +176,7 @@ def _parse(name: str, raw: str) -> object:
             return int(raw)
         except ValueError:
             raise ValueError("not an integer") from None
-    if name == "any_model":
+    if name in ("any_model", "record_requests"):
         if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
             raise ValueError("not a boolean (1 or 0)")
         return raw.lower() in ("1", "true", "yes")

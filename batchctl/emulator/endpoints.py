@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+import orjson
+
 from batchctl.emulator import cachesim, headers, intake, limits, outcomes, quirks
 from batchctl.emulator.apirules import Checks
 from batchctl.emulator.outcomes import Timeline
@@ -33,6 +35,8 @@ def create(app: EmulatorApp, environ: dict[str, Any], _batch_id: str | None) -> 
     # The rules each request is checked against follow from the create's headers.
     checks = Checks(api_version, headers.betas(environ), config.catalog, any_model=config.any_model)
     plan = outcomes.static_plan(items, config.seed, checks)
+    received = (b"".join(orjson.dumps(item) + b"\n" for item in document["requests"])
+                if config.record_requests else None)
     del document, items
     batch_id = new_batch_id()
 
@@ -61,6 +65,10 @@ def create(app: EmulatorApp, environ: dict[str, Any], _batch_id: str | None) -> 
         build_plan=build_plan,
         admit=_admit(config.queue_limit, len(plan), now),
     )
+    if received is not None:
+        folder = store.data_dir / "received"
+        folder.mkdir(exist_ok=True)
+        write_atomic(folder / f"{batch_id}.jsonl", [received])
     if row.timeline.status(now) == "ended":  # processing_seconds=0: count from the plan in hand
         store.save_counts(row.id, outcomes.final_counts(plan, row.timeline))
         row = app.views.row(row.id)

@@ -147,7 +147,8 @@ def test_every_option_of_a_few_values_completes_them() -> None:
     options = _choice_options()
     assert {(n, p.opts[0]) for n, p, _ in options} >= {
         ("results", "--format"), ("results", "--order"), ("results", "--extract"),
-        ("run", "--order"), ("collect", "--format"), ("batchctl", "--store")}
+        ("run", "--order"), ("collect", "--format"), ("batchctl", "--store"),
+        ("submit", "--cache"), ("run", "--cache")}
     for name, param, ctx in options:
         offered = [c.value for c in param.shell_complete(ctx, "")]
         # jsonl|csv: both; json|tool:NAME: json and tool:; sqlite|URL: sqlite (and a URL's start)
@@ -166,6 +167,8 @@ def test_typed_values_narrow_the_choices() -> None:
     assert [v for v, _ in choices.complete_only("")] == ["succeeded", "errored", "canceled",
                                                          "expired"]
     assert [v for v, _ in choices.complete_api_version("2023")] == ["2023-06-01"]
+    assert [v for v, _ in choices.complete_cache("")] == ["off", "auto"]
+    assert [v for v, _ in choices.complete_cache("a")] == ["auto"]
 
 
 def test_order_completes_its_choices_through_the_shell_protocol(tmp_path: Path) -> None:

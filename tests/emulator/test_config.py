@@ -30,6 +30,7 @@ def test_from_env_reads_every_variable():
         "BATCHCTL_EMULATOR_SEED": "42",
         "BATCHCTL_EMULATOR_FAULT_ENDPOINTS": "create, results",
         "BATCHCTL_EMULATOR_PUBLIC_BASE_URL": "http://example.test/",
+        "BATCHCTL_EMULATOR_RECORD_REQUESTS": "1",
         "UNRELATED": "x",
     }
     config = EmulatorConfig.from_env(env)
@@ -47,6 +48,7 @@ def test_from_env_reads_every_variable():
         seed=42,
         fault_endpoints=frozenset({"create", "results"}),
         public_base_url="http://example.test",
+        record_requests=True,
     )
     assert not config.faults_apply("list")
     assert EmulatorConfig.from_env({}) == EmulatorConfig()
@@ -63,6 +65,7 @@ def test_from_env_reads_every_variable():
         ("CANCEL_SECONDS", "-1"),
         ("SEED", "1.5"),
         ("FAULT_ENDPOINTS", "create,upload"),
+        ("RECORD_REQUESTS", "maybe"),
     ],
 )
 def test_a_bad_variable_is_named_in_the_error(name, value):

@@ -111,6 +111,11 @@ class Emulator:
         """The results file the emulator keeps (what every full download returns)."""
         return (self.data_dir / "results" / f"{batch_id}.jsonl").read_bytes()
 
+    def received(self, batch_id: str) -> list[dict[str, Any]]:
+        """The requests a create sent, as the emulator received them (``record_requests``)."""
+        path = self.data_dir / "received" / f"{batch_id}.jsonl"
+        return [json.loads(line) for line in path.read_bytes().splitlines()]
+
     def stop(self) -> None:
         self.server.stop()
         if self._view is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -33,7 +34,9 @@ HELP = (
     "the batch comes in BATCHCTL_* variables (BATCHCTL_BATCH_ID, BATCHCTL_RESULTS_PATH, "
     "BATCHCTL_STATUS, the counts; see the README), stdin from /dev/null, its output to stderr. "
     "A hook that succeeded never runs twice for a batch; one that failed makes the exit code "
-    "11, and the next collect with the same --exec runs it again without downloading again."
+    "11, and the next collect, with or without --exec, runs it again without downloading "
+    "again. So it does every failed wait or run --on-end hook: the store keeps the command of "
+    "a failed hook until it has run successfully (see the README)."
 )
 
 DirOpt = Annotated[
@@ -83,20 +86,23 @@ def run(actx: AppContext, opts: CollectOptions) -> None:
     from batchctl.cli.render.hooks import HookView
     from batchctl.core.tracking.gone import archived_text
     from batchctl.core.workflows import collect as core
+    from batchctl.core.workflows.hooks import CollectHooks, HookRan
 
     json_ = opts.json
     collection = core.collect_all(actx, directory=opts.directory,
                                   state_dir=actx.settings.state_dir, fmt=opts.fmt, flags=FLAGS,
-                                  hook=opts.hook)
+                                  # a failed hook run again inherits batchctl's environment
+                                  hooks=CollectHooks(opts.hook, dict(os.environ)))
     folder = collection.folder
     outcomes: list[core.CollectOutcome] = []
-    hooks = HookView(actx, "the next collect with the same --exec runs it again, without "
-                           "downloading again")
+    hooks = HookView(actx, "the next collect runs it again, without downloading again")
 
     def show(event: Event) -> None:
         if isinstance(event, Note):
             show_note(actx, event)
         if hooks.show(event):
+            if json_ and isinstance(event, HookRan):
+                output.write_json(event.as_dict())
             return
         if not isinstance(event, core.CollectOutcome):
             return  # a download's progress: collect shows none
@@ -113,13 +119,16 @@ def run(actx: AppContext, opts: CollectOptions) -> None:
 
     drive(actx, collection.events, show)
     if actx.stdout_tty and not json_:
-        # The file's name in the folder the line below the table names, cut with "…" if need
-        # be (whole paths were folded every few characters at 60 columns).
+        # Each file's name whole, in the folder the summary names once (whole paths were
+        # folded every few characters at 60 columns, cut to "retry_o…" at 100): the batch and
+        # the label, both in the name, go first when the terminal is narrow.
         rows = [(o.id, o.label or o.job_id, f"{o.results or 0:,}", _in_folder(o.path, folder))
                 for o in outcomes if o.action == core.COLLECTED]
-        if rows:
+        if rows and max(len(r[3]) for r in rows) > actx.out.width:  # a name that long: as is
+            output.write_lines(r[3] for r in rows)
+        elif rows:
             output.write_table(actx, ["batch", "label or job", "results", "file"], rows,
-                               cut=("file",))
+                               drop=("label or job", "batch", "results"))
     _summary(actx, outcomes, folder, hooks)
     for o in outcomes:
         if o.action == core.COLLECTED and o.summary is not None:
@@ -160,7 +169,7 @@ def _summary(actx: AppContext, outcomes: list, folder: Path, hooks: HookView) ->
         return
     parts = [] if outcomes else ["nothing new to collect"]
     if by.get(core.COLLECTED):
-        parts.append(f"collected {batches_text(by[core.COLLECTED])} into {folder}")
+        parts.append(f"collected {batches_text(by[core.COLLECTED])} into {folder}{os.sep}")
     if by.get(core.RUNNING):
         parts.append(f"{batches_text(by[core.RUNNING])} still running")
     if by.get(core.BUSY):
@@ -178,7 +187,7 @@ def _summary(actx: AppContext, outcomes: list, folder: Path, hooks: HookView) ->
         parts.append(f"{batches_text(by[core.FAILED])} failed")
     if hooks.ran:
         failed = f" ({len(hooks.failures)} failed)" if hooks.failures else ""
-        parts.append(f"ran the hook for {batches_text(hooks.ran)}{failed}")
+        parts.append(f"ran {counted(hooks.ran, 'hook')}{failed}")
     message = "; ".join(parts)
     if by.get(core.COLLECTED):
         output.success(actx, message)

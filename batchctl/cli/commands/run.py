@@ -19,6 +19,8 @@ from batchctl.cli.options import (
     AllProblemsOpt,
     ApiVersionOpt,
     BetaOpt,
+    CacheMinimumsOpt,
+    CacheOpt,
     ColumnsOpt,
     CountTokensOpt,
     DryRunOpt,
@@ -56,6 +58,7 @@ from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
     from batchctl.cli.render.hooks import HookView
+    from batchctl.cli.render.sending import SendingScreen
     from batchctl.cli.render.wait_view import WaitScreen
     from batchctl.core.events import Event
     from batchctl.core.submit.submit import SubmitResult
@@ -102,6 +105,8 @@ def run_command(
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
     max_cost: MaxCostOpt = None,
     max_queued: MaxQueuedOpt = None,
+    cache: CacheOpt = None,
+    cache_minimums: CacheMinimumsOpt = None,
     dry_run: DryRunOpt = False,
     count_tokens: CountTokensOpt = False,
     prices_file: PricesOpt = None,
@@ -123,7 +128,8 @@ def run_command(
         ctx, file, dry_run=dry_run, count_tokens=count_tokens, max_requests=max_requests,
         max_bytes=max_bytes, max_cost=max_cost, label=label, beta=beta, lift_betas=lift_betas,
         api_version=api_version, limits_file=limits_file, allow_unknown_model=allow_unknown_model,
-        all_problems=all_problems, force=force, max_queued=max_queued)
+        all_problems=all_problems, force=force, max_queued=max_queued, cache=cache,
+        cache_minimums=cache_minimums)
     if interval is None and app_context(ctx).settings.emulator:
         interval = EMULATOR_INTERVAL
     run_parsed(ctx, run, RunOptions(sending, write, timeout, interval, exit_status,
@@ -157,7 +163,8 @@ def run(actx: AppContext, opts: RunOptions) -> None:
         return
     options = workflow.RunOptions(
         Submission(source, sending.limits, sending.checks, label=sending.label,
-                   betas=sending.betas, force=sending.force, max_queued=sending.max_queued),
+                   betas=sending.betas, force=sending.force, max_queued=sending.max_queued,
+                   caching=sending.caching),
         WaitOptions(interval=opts.interval, timeout=opts.timeout, exit_status=opts.exit_status,
                     flags=FLAGS),
         ResultsRequest(write.export, "batchctl run", out=write.out,
@@ -165,11 +172,13 @@ def run(actx: AppContext, opts: RunOptions) -> None:
         results_args=write.results_args,
         hook=opts.hook,
     )
-    hooks = HookView(actx, "running the same command again runs it again (the job is not "
-                           "submitted twice)")
-    with WaitScreen(actx) as wait, shared.ResultsScreen(actx, write.export.format, write.out,
-                                                        json_=write.json) as written:
-        show = partial(_show, actx, wait, written, hooks, _for_scripts(actx, write))
+    from batchctl.cli.render.sending import SendingScreen
+
+    hooks = HookView(actx, "the next collect runs it again, as does the same command (the job "
+                           "is not submitted twice)")
+    with SendingScreen(actx) as bar, WaitScreen(actx) as wait, shared.ResultsScreen(
+            actx, write.export.format, write.out, json_=write.json) as written:
+        show = partial(_show, actx, bar, wait, written, hooks, _for_scripts(actx, write))
         drive(actx, workflow.run(actx, options), show)
     if (failed_hook := hooks.failure()) is not None:
         raise failed_hook
@@ -182,16 +191,19 @@ def _for_scripts(actx: AppContext, write: WriteOptions) -> bool:
 
 
 def _show(
-    actx: AppContext, wait: WaitScreen, written: shared.ResultsScreen, hooks: HookView,
-    for_scripts: bool, event: Event,
+    actx: AppContext, bar: SendingScreen, wait: WaitScreen, written: shared.ResultsScreen,
+    hooks: HookView, for_scripts: bool, event: Event,
 ) -> None:
-    """One event of `run`: its submit, its wait, its end (``WaitEnded``), its results; piped
-    (``for_scripts``), the job id on stdout once submitted and the file's path once written."""
+    """One event of `run`: its submit (the bytes sent), its wait, its end (``WaitEnded``), its
+    results; piped (``for_scripts``), the job id on stdout once submitted and the file's path
+    once written."""
     from batchctl.cli.render.wait_view import print_summary
     from batchctl.core.results.export import ResultsWritten
     from batchctl.core.submit.submit import JobSubmitted
     from batchctl.core.workflows.waiting import WaitEnded
 
+    if bar.show(event):
+        return
     if isinstance(event, JobSubmitted):
         output.info(actx, submitted_text(event.job, event.name))
         if for_scripts:

@@ -16,6 +16,8 @@ from batchctl.cli.options import (
     AllProblemsOpt,
     ApiVersionOpt,
     BetaOpt,
+    CacheMinimumsOpt,
+    CacheOpt,
     CountTokensOpt,
     DryRunOpt,
     FileArg,
@@ -68,6 +70,8 @@ def submit_command(
     all_problems: AllProblemsOpt = False,
     force: ForceOpt = False,
     max_queued: MaxQueuedOpt = None,
+    cache: CacheOpt = None,
+    cache_minimums: CacheMinimumsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl submit`: see HELP."""
@@ -75,7 +79,8 @@ def submit_command(
         ctx, file, dry_run=dry_run, count_tokens=count_tokens, max_requests=max_requests,
         max_bytes=max_bytes, max_cost=max_cost, label=label, beta=beta, lift_betas=lift_betas,
         api_version=api_version, limits_file=limits_file, allow_unknown_model=allow_unknown_model,
-        all_problems=all_problems, force=force, max_queued=max_queued)
+        all_problems=all_problems, force=force, max_queued=max_queued, cache=cache,
+        cache_minimums=cache_minimums)
     run_parsed(ctx, run, SubmitOptions(sending, json_))
 
 
@@ -95,8 +100,13 @@ def run(actx: AppContext, opts: SubmitOptions) -> None:
         return
     submission = send.Submission(source, sending.limits, sending.checks, label=sending.label,
                                  betas=sending.betas, force=sending.force,
-                                 max_queued=sending.max_queued)
-    scan, result = drive(actx, send.send(actx, submission), notes(actx, info_off_tty=False))
+                                 max_queued=sending.max_queued, caching=sending.caching)
+    from batchctl.cli.render.sending import SendingScreen
+
+    told = notes(actx, info_off_tty=False)
+    with SendingScreen(actx) as bar:  # the bytes of each body as they are sent
+        scan, result = drive(actx, send.send(actx, submission),
+                             lambda event: bar.show(event) or told(event))
     ids = [r["id"] for r in result.records]
     if result.existing:
         output.info(
@@ -142,7 +152,8 @@ def _show_table(
          f"{r['request_count']:,}", r["processing_status"])
         for r in records
     ]
-    output.write_table(actx, ["part", "batch", "lines", "requests", "status"], rows)
+    output.write_table(actx, ["part", "batch", "lines", "requests", "status"], rows,
+                       drop=("part", "lines"))
 
 
 def register(app: typer.Typer) -> None:

@@ -131,6 +131,40 @@ def positions(params: dict[str, Any]) -> Iterator[Position]:
             yield Position(MESSAGES, i, 0, content, role)
 
 
+def prefix(params: dict[str, Any], depth: int) -> dict[str, Any]:
+    """A request holding only the first ``depth`` positions of ``params`` (the settings among
+    them), to count a prefix's tokens; with no message among them, one user message of "." (the
+    count-tokens endpoint needs one: it adds a token or so)."""
+    out: dict[str, Any] = {"model": params.get("model")}
+    left = depth
+    for key in ("tools", "system"):
+        items = params.get(key)
+        if left and type(items) is list and items:
+            out[key] = items[:left]
+            left -= len(out[key])
+        elif left and key == "system" and type(items) is str:
+            out[key] = items
+            left -= 1
+    if left:  # the settings position
+        left -= 1
+        out.update({k: params[k] for k in SETTINGS_FIELDS if k in params})
+    messages: list[Any] = []
+    for message in params.get("messages") or ():
+        if not left:
+            break
+        if type(message) is not dict:
+            continue
+        content = message.get("content")
+        if type(content) is list:
+            messages.append({**message, "content": content[:left]})
+            left -= len(messages[-1]["content"])
+        else:
+            messages.append(message)
+            left -= 1
+    out["messages"] = messages or [{"role": "user", "content": "."}]
+    return out
+
+
 @dataclass(frozen=True)
 class Sequence:
     """A request read for planning: ``root`` (16 bytes), ``records`` (RECORD bytes a position),

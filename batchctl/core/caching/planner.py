@@ -117,6 +117,11 @@ class Planner:
     def __len__(self) -> int:
         return len(self._ends)
 
+    @property
+    def keys(self) -> array:
+        """The caller's key of each request (``add``'s ``key``), in the order added."""
+        return self._keys
+
     def add(self, params: dict[str, Any], key: int, input_tokens: int | None = None) -> None:
         """Count one valid request; ``key`` names it back (its line number); ``input_tokens``
         its exact input tokens when known (else the estimate)."""

@@ -2,7 +2,8 @@
 
 A `Body` knows its exact size up front (so Content-Length is set) and can be iterated again
 for a retry. A part of a request file is read from disk each time, never held whole: native
-lines are copied byte for byte, other lines are re-encoded with orjson, exactly as
+lines are copied byte for byte, other lines are re-encoded with orjson (with the job's cache
+markers, when it has a plan: ``cacheplan.encode``), exactly as
 `batchctl.core.requests.scan.scan_file` measured them. If the file changed since the scan, the
 iteration raises `StateError` before the closing bytes, so a truncated body never makes a batch.
 """
@@ -13,11 +14,12 @@ import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import orjson
 
 from batchctl.core.errors import StateError
-from batchctl.core.requests.check import to_request
+from batchctl.core.requests.cacheplan import encode
 from batchctl.core.requests.scan import (
     BODY_HEAD,
     BODY_OVERHEAD,
@@ -25,6 +27,9 @@ from batchctl.core.requests.scan import (
     Part,
     iter_lines,
 )
+
+if TYPE_CHECKING:
+    from batchctl.core.caching.place import CachePlan
 
 CHUNK_SIZE = 1 << 20
 
@@ -41,9 +46,10 @@ class Body:
         return self.chunks()
 
 
-def part_body(path: str | os.PathLike[str], part: Part) -> Body:
-    """The body of one part of a scanned request file, read from ``path`` on each iteration."""
-    return Body(part.body_size, part.request_count, lambda: iter_body(path, part))
+def part_body(path: str | os.PathLike[str], part: Part, plan: CachePlan | None = None) -> Body:
+    """The body of one part of a scanned request file, read from ``path`` on each iteration;
+    ``plan``: the job's cache plan, placed in the lines the scan re-encodes."""
+    return Body(part.body_size, part.request_count, lambda: iter_body(path, part, plan))
 
 
 def _chunked(items: Iterator[bytes]) -> Iterator[bytes]:
@@ -62,7 +68,9 @@ def _chunked(items: Iterator[bytes]) -> Iterator[bytes]:
     yield bytes(buf)
 
 
-def iter_body(path: str | os.PathLike[str], part: Part) -> Iterator[bytes]:
+def iter_body(
+    path: str | os.PathLike[str], part: Part, plan: CachePlan | None = None
+) -> Iterator[bytes]:
     """The bytes of ``part``'s create body; their total length is ``part.body_size``.
 
     Raises `StateError` (before the last chunk) if the file no longer matches the scan.
@@ -77,7 +85,7 @@ def iter_body(path: str | os.PathLike[str], part: Part) -> Iterator[bytes]:
         for line_no, _, line in iter_lines(path, part, raw_hash=digest):
             if line_no in convert:
                 try:
-                    line = orjson.dumps(to_request(orjson.loads(line)))
+                    line = encode(line, plan)[0]
                 except (orjson.JSONDecodeError, KeyError, TypeError):
                     raise _changed(name, f"line {line_no} is no longer a valid request") from None
             count += 1

@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -28,9 +28,13 @@ from batchctl.core.catalog.prices import estimate_input_tokens, long_prompt_limi
 from batchctl.core.errors import InputError, StateError, UsageError
 from batchctl.core.flags import KEYS, Flags
 from batchctl.core.plural import counted
+from batchctl.core.requests.cacheplan import AUTO, CacheSummary, Caching, Feed, candidates, encode
 from batchctl.core.requests.check import check_request, is_verbatim, line_problem, to_request
 from batchctl.core.requests.problems import Problems
 from batchctl.core.requests.rules import FileChecks, Rules
+
+if TYPE_CHECKING:
+    from batchctl.core.caching.place import CachePlan
 
 API_MAX_REQUESTS = 100_000
 API_MAX_BYTES = 256_000_000  # the API's 256 MB; read as decimal, the smaller of the two readings
@@ -87,6 +91,7 @@ class Scan:
     warnings: list[str] = field(default_factory=list)  # FILE:LINE: message, nothing refused
     lifted_betas: list[str] = field(default_factory=list)  # betas lifted from params (--lift-betas)
     server_tools: int = 0  # requests with server tools: output can exceed max_tokens
+    cache: CacheSummary | None = None  # prompt caching: the report, the plan placed (cacheplan)
 
     @property
     def est_input_tokens(self) -> int:
@@ -176,10 +181,14 @@ def scan_file(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_problems: int | None = MAX_PROBLEMS,
     rules: Rules | None = None,
+    caching: Caching | None = None,
 ) -> Scan:
     """Validate, measure and split a request file in one streaming pass.
 
     Every request is checked against ``rules`` (default: those of the SDK's API version).
+    With ``caching``, the requests feed a cache plan on the way (core/requests/cacheplan.py);
+    when ``--cache auto`` places markers, the parts are cut again by the sizes placed, once the
+    plan is known (a second read, of that case only: ``_placed_parts``).
     Raises `InputError` listing the problems as ``FILE:LINE: message``, one line per distinct
     message (``batchctl.core.requests.problems``: the first ``max_problems`` messages, all if
     None, and a count of the rest); `UsageError` for impossible limits.
@@ -204,6 +213,7 @@ def scan_file(
     long_tokens: dict[str, tuple[int, int]] = {}
     long_limits: dict[str, float] = {}
     splitter = _Splitter(max_requests, max_bytes)
+    feed = Feed(caching) if caching is not None and caching.planning else None
     offset = line_no = openai_count = server_tools = first_server_tool = 0
     with open(path, "rb") as f:
         for raw in f:
@@ -235,6 +245,10 @@ def scan_file(
             verbatim = is_verbatim(obj) and "betas" not in params
             try:
                 size = len(line) if verbatim else len(orjson.dumps(to_request(obj)))
+                if feed is not None and feed.given is not None:  # a recorded plan, placed
+                    marked = encode(line, feed.given)
+                    if marked[1]:
+                        size, verbatim = len(marked[0]), False
             except TypeError:  # orjson writes at most 254 levels; this line must be re-encoded
                 problem(line_no, "request is nested too deeply to convert (over 254 levels)")
                 continue
@@ -249,6 +263,8 @@ def scan_file(
             model = params["model"]
             models[model] = models.get(model, 0) + 1
             est = estimate_input_tokens(params)
+            if feed is not None:
+                feed.add(params, line_no, est)
             tokens_in[model] = tokens_in.get(model, 0) + est
             tokens_out[model] = tokens_out.get(model, 0) + params["max_tokens"]
             limit = long_limits.get(model)
@@ -273,6 +289,14 @@ def scan_file(
             problems=problems.lines(),
             more=problems.more,
         )
+    summary = None
+    if feed is not None:
+        summary, plan = feed.finish()
+        if feed.caching.mode == AUTO and plan is not None and plan.breakpoints \
+                and summary.grouping is not None:
+            convert = {n for part in splitter.parts for n in part.convert_lines}
+            splitter = _placed_parts(path, name, digest, plan, candidates(summary.grouping) | convert,
+                                     convert, _Splitter(max_requests, max_bytes))
     return Scan(
         display_name=name,
         path=os.path.abspath(path),
@@ -293,7 +317,46 @@ def scan_file(
                                                             rules.flags),
         lifted_betas=list(checks.lifted),
         server_tools=server_tools,
+        cache=summary,
     )
+
+
+def _placed_parts(path: str, name: str, digest: str, plan: CachePlan, touch: set[int],
+                  convert: set[int], splitter: _Splitter) -> _Splitter:
+    """The file cut again into parts by the sizes sent once ``plan`` places its markers: the
+    lines in ``touch`` are encoded as they will be sent (``encode``, the sender's function),
+    and those marked or in ``convert`` are re-encoded in the body; the rest are copied. The
+    file must still be the one checked (its sha256 ``digest``)."""
+    hashed = hashlib.sha256()
+    for line_no, start, raw, line in _lines(path, hashed):
+        if not line:
+            splitter.blank(raw)
+            continue
+        size, reencode = len(line), line_no in convert
+        if line_no in touch:
+            body, marked = encode(line, plan)
+            if marked or reencode:
+                size, reencode = len(body), True
+        if BODY_OVERHEAD + size > splitter.max_bytes:
+            raise InputError(f"{name}:{line_no}: request is {size:,} bytes with its cache "
+                             f"marker: too big for one batch of at most {splitter.max_bytes:,} bytes")
+        splitter.add(line_no, start, raw, size, reencode)
+    splitter.close()
+    if hashed.hexdigest() != digest:
+        raise StateError(f"{name} changed while it was being read", hint="Run the command again.")
+    return splitter
+
+
+def _lines(path: str, hashed: Any) -> Iterator[tuple[int, int, bytes, bytes]]:
+    """``(line_no, start offset, raw line, stripped line)`` of every line (blank ones too)."""
+    offset = line_no = 0
+    with open(path, "rb") as f:
+        for raw in f:
+            hashed.update(raw)
+            line_no += 1
+            text = raw[3:] if line_no == 1 and raw.startswith(_BOM) else raw
+            yield line_no, offset, raw, text.strip()
+            offset += len(raw)
 
 
 def _server_tools_said(name: str, first: int, count: int, flags: Flags) -> list[str]:

@@ -16,9 +16,11 @@ def new_job_id() -> str:
     return JOB_PREFIX + secrets.token_hex(6)
 
 
-def content_key(*, sha256: str, split_key: str, base_url: str) -> str:
-    """The lock name of a submit of this content, split this way, to this API."""
-    return f"submit:{base_url}:{sha256}:{split_key}"
+def content_key(*, sha256: str, split_key: str, base_url: str, cache_digest: str = "") -> str:
+    """The lock name of a submit of this content, split this way, with this cache plan, to
+    this API (without one, the name a batchctl before cache plans took)."""
+    plan = f":{cache_digest}" if cache_digest else ""
+    return f"submit:{base_url}:{sha256}:{split_key}{plan}"
 
 
 
@@ -42,16 +44,19 @@ class JobRecords(Records):
         return self._one("SELECT * FROM jobs WHERE id = ?", (job_id,))
 
     def find_job(
-        self, *, sha256: str, split_key: str, base_url: str, parent_batch_id: str | None = None
+        self, *, sha256: str, split_key: str, base_url: str, parent_batch_id: str | None = None,
+        cache_digest: str = "",
     ) -> Row | None:
-        """The newest job that submitted exactly this content, split this way, to this API.
+        """The newest job that submitted exactly this content, split this way, with this cache
+        plan (``cache_digest``, "" for none), to this API.
         With ``parent_batch_id`` (a retry), only a retry of that same batch: a retry whose
         file equals its parent's (every request failed) is a new batch, not the parent."""
         lineage = "" if parent_batch_id is None else "AND parent_batch_id = ? "
         return self._one(
             "SELECT * FROM jobs WHERE sha256 = ? AND split_key = ? AND base_url = ? "
+            "AND COALESCE(cache_digest, '') = ? "
             + lineage + "ORDER BY created_at DESC, rowid DESC LIMIT 1",
-            (sha256, split_key, base_url)
+            (sha256, split_key, base_url, cache_digest)
             + (() if parent_batch_id is None else (parent_batch_id,)),
         )
 

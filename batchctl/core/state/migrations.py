@@ -197,7 +197,6 @@ def m008_model_catalogues(tx: Tx) -> None:
     """)
 
 
-
 @migration
 def m009_hook_runs(tx: Tx) -> None:
     # Hooks (`collect --exec`, `wait`/`run --on-end`): one row per subject and command, so a
@@ -219,6 +218,33 @@ def m009_hook_runs(tx: Tx) -> None:
             PRIMARY KEY (kind, subject, hook)
         )
     """)
+
+
+@migration
+def m010_job_cache_plans(tx: Tx) -> None:
+    # The cache plan a job places in its bodies (--cache auto; batchctl.core.caching.place
+    # CachePlan.record(), as JSON) and its digest, part of what makes a submit the same one:
+    # a resumed job and a retry place the same markers; another --cache is another job.
+    tx.execute("ALTER TABLE jobs ADD COLUMN cache_plan TEXT")
+    tx.execute("ALTER TABLE jobs ADD COLUMN cache_digest TEXT")
+
+
+@migration
+def m011_hook_commands(tx: Tx) -> None:
+    # What the next `collect` needs to run a FAILED hook again, whichever command recorded it
+    # (batchctl.core.workflows.hooks): the command's text (the user's own, kept only while its
+    # last attempt failed, cleared once it succeeds: README "Hooks"), the command that ran it
+    # (trigger: collect | wait | run), the API it ran for (base_url) and what it was given
+    # (details: JSON of the subject's ids, label, counts and results path). NULL in rows that
+    # never failed, and in failed rows recorded before this migration (then only the same
+    # --exec, wait or run runs them again, as before).
+    _script(tx, """
+        ALTER TABLE hook_runs ADD COLUMN command TEXT;
+        ALTER TABLE hook_runs ADD COLUMN trigger TEXT;
+        ALTER TABLE hook_runs ADD COLUMN base_url TEXT;
+        ALTER TABLE hook_runs ADD COLUMN details TEXT
+    """)
+
 
 _PG_TYPES = {"REAL": "DOUBLE PRECISION", "INTEGER": "BIGINT"}
 _TYPE_WORDS = re.compile(r"\b(REAL|INTEGER)\b")

@@ -31,10 +31,11 @@ from batchctl.core.errors import (
     StateError,
     UnavailableError,
 )
-from batchctl.core.events import INFO, WARN, Events, Note
+from batchctl.core.events import INFO, WARN, Events, Note, Sending
 from batchctl.core.flags import KEYS, Flag, Flags
 from batchctl.core.plural import counted
 from batchctl.core.requests.body import part_body
+from batchctl.core.requests.cacheplan import job_plan
 from batchctl.core.requests.scan import Part
 from batchctl.core.state.store import Store
 
@@ -87,9 +88,10 @@ def send_part(
                              "fetched)")
             return _store_batch(store, found, job, part, adopted=True), True
     intent = store.open_intent(job_id=job["id"], part=part.index, request_count=part.request_count)
-    body = part_body(job["request_file"], part)
+    body = part_body(job["request_file"], part, job_plan(job))
     maybe_made = False  # an attempt whose outcome is unknown: the intent must stay open
     for attempt in range(CREATE_ATTEMPTS):
+        yield Sending(part.index, job["part_count"], body.size)
         try:
             # The job's --api-version (NULL for jobs before m007: the SDK's default header).
             batch = api.create(body.chunks, body.size, betas=betas,

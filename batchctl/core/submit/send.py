@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from batchctl.core.deps import Deps
-from batchctl.core.events import WARN, Events, Note
+from batchctl.core.events import HINT, WARN, Checking, Events, Note
 from batchctl.core.flags import KEYS, Flags
+from batchctl.core.requests.cacheplan import Caching
 
 if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
     from batchctl.core.api.client import Api
@@ -80,6 +81,19 @@ class Checks:
                             allow_unknown_model=allow_unknown_model, lift_betas=lift_betas,
                             flags=flags)
         return cls(rules, all_problems, base_url)
+
+    def with_caching(self, caching: Caching) -> Checks:
+        """These checks warning of markers under ``caching``'s minimums (``--cache-minimums``)."""
+        import copy
+        from dataclasses import replace
+
+        from batchctl.core.requests.rules import Rules
+
+        if caching.minimums_file is None:
+            return self
+        rules = copy.copy(self.rules or Rules())
+        rules.cache_minimums = caching.minimums()
+        return replace(self, rules=rules)
 
     def with_catalogue(self, deps: Deps) -> Checks:
         """These checks against the model catalogue of ``base_url`` (batchctl.core.models:
@@ -162,17 +176,20 @@ def spool(stream: BinaryIO, state_dir: Path, chunk_size: int = 1 << 20) -> Path:
 
 
 def check(
-    source: Input, limits: Limits, checks: Checks | None = None, *, cap: bool = True
+    source: Input, limits: Limits, checks: Checks | None = None, *, cap: bool = True,
+    caching: Caching | None = None,
 ) -> Scan:
     """The whole file checked against the rules and split (InputError with FILE:LINE problems
     if it is invalid; the scan's ``warnings`` for what is only doubtful), and its worst-case
-    cost under ``--max-cost`` (SpendLimitError otherwise)."""
+    cost under ``--max-cost`` (SpendLimitError otherwise); with ``caching``, planned on the way
+    (batchctl.core.requests.cacheplan)."""
     from batchctl.core.requests.scan import MAX_PROBLEMS, scan_file
 
     checks = checks or Checks()
     scan = scan_file(source.path, display_name=source.display,
                      max_requests=limits.max_requests, max_bytes=limits.max_bytes,
-                     rules=checks.rules, max_problems=None if checks.all_problems else MAX_PROBLEMS)
+                     rules=checks.rules, max_problems=None if checks.all_problems else MAX_PROBLEMS,
+                     caching=caching)
     if cap:
         _check_cap(scan, limits)
     return scan
@@ -188,27 +205,32 @@ def _check_cap(scan: Scan, limits: Limits) -> None:
 
 def dry_run(
     source: Input, limits: Limits, *, api: Api | None = None, checks: Checks | None = None,
-    deps: Deps | None = None,
+    deps: Deps | None = None, caching: Caching | None = None,
 ) -> Events[dict[str, Any]]:
     """What a submit of ``source`` would send, with estimates. With ``api``
     (``--count-tokens``), input tokens are counted exactly by the API, once per distinct prompt
     (``batchctl.core.submit.tokens``, which yields how many are counted as it goes), and the
     models are checked against the API's catalogue as a submit does (cached in the store of
     ``deps``); otherwise there is no network call and no store: the models are checked against
-    the packaged table, which says its date."""
+    the packaged table, which says its date. Every request is planned for prompt caching
+    (``caching``, whole): the summary's ``cache``; with ``api``, each group's prefix counted."""
     from dataclasses import replace
 
     from batchctl.core.submit.submit import dry_run_summary
 
     if checks is not None and deps is not None and api is not None:
         checks = checks.with_catalogue(deps)
-    scan = check(source, limits, checks, cap=api is None)
+    caching = replace(caching or Caching(), whole=True)
+    scan = check(source, limits, checks, cap=api is None, caching=caching)
     if api is None:
         return _models_said(dry_run_summary(scan), checks)
-    from batchctl.core.submit.tokens import count_input_tokens
+    from batchctl.core.submit.tokens import count_input_tokens, count_prefixes
 
     counted, distinct = yield from count_input_tokens(api, source.path, source.display)
     scan = replace(scan, input_tokens=counted)
+    if scan.cache is not None:
+        scan = replace(scan, cache=(yield from count_prefixes(api, source.path, scan.cache,
+                                                              caching)))
     _check_cap(scan, limits)
     return _models_said(dry_run_summary(scan, counted_prompts=distinct), checks)
 
@@ -234,6 +256,7 @@ class Submission:
     betas: Sequence[str] = ()
     force: bool = False
     max_queued: int | None = None
+    caching: Caching = field(default_factory=Caching)  # --cache, --cache-minimums
 
 
 def send(deps: Deps, submission: Submission) -> Events[tuple[Scan, SubmitResult]]:
@@ -246,9 +269,18 @@ def send(deps: Deps, submission: Submission) -> Events[tuple[Scan, SubmitResult]
     if checks.note:
         yield Note(WARN, checks.note)
     # The file is checked in a forked child while this process loads the SDK (two cores).
-    scan = beside(lambda: check(s.source, s.limits, checks), deps.preload_api)
+    yield Checking(s.source.display, s.source.path.stat().st_size)
+    scan = beside(lambda: check(s.source, s.limits, checks, caching=s.caching), deps.preload_api)
     for warning in scan.warnings:
         yield Note(WARN, warning)
+    if scan.cache is not None:
+        from batchctl.core.catalog.prices import cost_summary
+
+        written = cost_summary(scan.models, scan.input_tokens, scan.output_tokens,
+                               scan.long_tokens)["est_cost_usd"]
+        hint = scan.cache.hint(written, s.limits.flags)
+        if hint is not None:
+            yield Note(HINT, hint)
     from batchctl.core.submit.submit import JobOptions, submit
 
     options = JobOptions(s.source.source, label=s.label, betas=s.betas, force=s.force,

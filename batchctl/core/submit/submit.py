@@ -4,6 +4,7 @@ send them (batchctl.core.submit.feed), each created at most once (batchctl.core.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from batchctl.core.requests.rules import RULES
 from batchctl.core.requests.scan import Scan
 from batchctl.core.state.jobs import content_key
 from batchctl.core.state.store import Store
-from batchctl.core.submit.feed import feed, held_lines, part_fields, send_step
+from batchctl.core.submit.feed import FeedResult, feed, held_lines, part_fields, send_step
 from batchctl.core.submit.unsent import forget_if_unsent
 
 if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
@@ -45,6 +46,12 @@ class SubmitResult:
     def send_step(self) -> NextStep:
         """The command that sends the parts not sent (``feed.send_step``)."""
         return send_step(self.job_id)
+
+
+def cache_digest(scan: Scan) -> str:
+    """The digest of the cache plan placed in the bodies ("" for none): a submit of the same
+    file with another plan (another --cache) is another job."""
+    return scan.cache.digest if scan.cache is not None else ""
 
 
 def split_key(scan: Scan) -> str:
@@ -84,6 +91,7 @@ def dry_run_summary(scan: Scan, *, counted_prompts: int | None = None) -> dict[s
         **costs,
         "input_tokens_counted": counted_prompts is not None,
         "note": note,
+        **({"cache": scan.cache.report} if scan.cache is not None and scan.cache.report else {}),
     }
 
 
@@ -143,7 +151,8 @@ def submit(
             hint=f"raise {flag}, or split into smaller parts with {options.flags['max_requests']}",
         )
     key = split_key(scan)
-    lock = content_key(sha256=scan.sha256, split_key=key, base_url=api.base_url)
+    lock = content_key(sha256=scan.sha256, split_key=key, base_url=api.base_url,
+                       cache_digest=cache_digest(scan))
     # Two submits of the same content at once, on one store (on any machines, with
     # PostgreSQL), make one job and one batch per part: the second waits on the content's lock
     # in the store (which dies with the process holding it), then finds the job done.
@@ -160,9 +169,10 @@ def _submit_locked(
     api: Api, store: Store, scan: Scan, key: str, options: JobOptions, clock: Clock
 ) -> Events[SubmitResult]:
     label, max_queued = options.label, options.max_queued
+    digest = cache_digest(scan)
     job = None if options.force else store.find_job(
         sha256=scan.sha256, split_key=key, base_url=api.base_url,
-        parent_batch_id=options.parent_id,
+        parent_batch_id=options.parent_id, cache_digest=digest,
     )
     done: dict[int, dict[str, Any]] = {}
     if job is not None:
@@ -178,24 +188,37 @@ def _submit_locked(
         yield Note(INFO, f"resuming job {job['id']}: {len(done)} of "
                          f"{counted(job['part_count'], 'part')} were sent")
         _refresh_unended(api, store, done.values(), clock)
+        fed = yield from _feed(api, store, job, clock, options.flags, claimed=False)
     else:
         job = store.insert_job(
             base_url=api.base_url, request_file=scan.path, source=options.source,
             sha256=scan.sha256, byte_size=scan.byte_size, request_count=scan.request_count,
             part_count=len(scan.parts), split_key=key, label=label, betas=list(options.betas),
             max_queued=max_queued, parent_batch_id=options.parent_id,
-            api_version=options.api_version,
+            api_version=options.api_version, cache_digest=digest or None,
+            cache_plan=json.dumps(scan.cache.plan) if scan.cache and scan.cache.plan else None,
         )
-        store.record_parts(job["id"], [part_fields(p) for p in scan.parts])
-    try:
-        fed = yield from feed(api, store, job["id"], clock=clock, flags=options.flags)
-    except APIError as exc:
-        if not done:  # nothing of it sent before this call either
-            forget_if_unsent(store, job["id"], exc)
-        raise
+        # The job's feed claim first: once its parts are recorded they are pending for every
+        # process (Store.pending_jobs), and a collect, wait or run that claimed them first sent
+        # them itself, leaving this submit without the batch ids to print.
+        with store.holding_feed(job["id"]):
+            store.record_parts(job["id"], [part_fields(p) for p in scan.parts])
+            fed = yield from _feed(api, store, job, clock, options.flags, claimed=True)
     records = [_record(b, job, existing=b["part"] in done) for b in store.job_batches(job["id"])]
     return SubmitResult(job["id"], records, adopted=fed.adopted, pending=fed.pending,
                         held=fed.reason, retry_at=fed.retry_at, max_queued=job.get("max_queued"))
+
+
+def _feed(
+    api: Api, store: Store, job: dict[str, Any], clock: Clock, flags: Flags, *, claimed: bool
+) -> Events[FeedResult]:
+    """``feed`` the job; after an API error, a job of which nothing was ever sent is forgotten
+    (``forget_if_unsent``: it keeps a job with a batch or an open intent)."""
+    try:
+        return (yield from feed(api, store, job["id"], clock=clock, flags=flags, claimed=claimed))
+    except APIError as exc:
+        forget_if_unsent(store, job["id"], exc)
+        raise
 
 
 def _label_kept(job: dict[str, Any], label: str | None, flags: Flags) -> Iterator[Note]:

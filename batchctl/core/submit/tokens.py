@@ -24,6 +24,7 @@ from batchctl.core.events import Events, Progress
 
 if TYPE_CHECKING:
     from batchctl.core.api.client import Api
+    from batchctl.core.requests.cacheplan import CacheSummary, Caching
 
 WORKERS = 8  # count-tokens calls in flight at once
 # The Messages fields count_tokens takes (anthropic.types.MessageCountTokensParams); max_tokens,
@@ -123,3 +124,45 @@ def count_input_tokens(
         model, tokens = counted[key]
         per_model[model] = per_model.get(model, 0) + tokens * n
     return per_model, total
+
+
+def count_prefixes(
+    api: Api, path: Path, summary: CacheSummary, caching: Caching, *, workers: int = WORKERS,
+) -> Events[CacheSummary]:
+    """The cache report again with each group's shared prefix counted by the API (a request
+    holding only the prefix, from the group's first request: ``blocks.prefix``), one call a
+    group, ``workers`` at a time; how many are counted so far is yielded as ``Progress``."""
+    from dataclasses import replace
+
+    from batchctl.core.caching.blocks import prefix
+    from batchctl.core.requests.cacheplan import refit
+    from batchctl.core.requests.scan import iter_lines, to_request
+
+    grouping = summary.grouping
+    if grouping is None or not grouping.groups:
+        return summary
+    firsts = {g.first: g for g in grouping.groups}
+    counted: dict[int, int] = {}
+    waiting: list[tuple[int, dict[str, Any]]] = []  # at most 2 * workers prefixes held
+
+    def flush(pool: ThreadPoolExecutor) -> Iterator[Progress]:
+        tokens = pool.map(api.count_tokens, [fields for _, fields in waiting])
+        counted.update(zip([gid for gid, _ in waiting], tokens, strict=True))
+        waiting.clear()
+        yield Progress(len(counted), len(firsts))
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="count-tokens") as pool:
+        for line_no, _text, line in iter_lines(path):
+            group = firsts.get(line_no)
+            if group is None:
+                continue
+            params = to_request(orjson.loads(line))["params"]
+            waiting.append((group.id, _fields(prefix(params, group.breakpoint))))
+            if len(waiting) >= 2 * workers:
+                yield from flush(pool)
+        if waiting:
+            yield from flush(pool)
+    found = refit(summary, counted, caching)
+    if found is None:
+        return summary
+    return replace(summary, report=found.as_dict(), grouping=found.grouping)

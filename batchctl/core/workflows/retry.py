@@ -13,6 +13,7 @@ path), so a second run of the same retry is answered with the batch the first on
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -245,6 +246,7 @@ def resubmit(
     The parent is part of what makes a submit the same one: a second run of the same retry is
     answered with the batch the first made (unless ``force``), but a retry whose file equals its
     parent's (every request failed) is sent, never answered with the parent itself."""
+    from batchctl.core.requests.cacheplan import Caching
     from batchctl.core.requests.rules import DEFAULT_API_VERSION
     from batchctl.core.requests.rules import Rules as RequestRules
     from batchctl.core.requests.scan import scan_file
@@ -270,7 +272,10 @@ def resubmit(
             # submit accepted is not questioned again.
             version = job.get("api_version") or DEFAULT_API_VERSION
             checks = RequestRules(version, betas=job.get("betas") or (), allow_unknown_model=True)
-            scan = scan_file(retry.path, rules=checks)
+            # The parent's cache plan, placed again: each request goes with the markers it had.
+            recorded = job.get("cache_plan")
+            scan = scan_file(retry.path, rules=checks,
+                             caching=Caching(plan=json.loads(recorded)) if recorded else None)
             job_options = JobOptions(str(retry.path), label=label, betas=job.get("betas") or (),
                                      force=options.force, parent_id=plan.parent_id,
                                      api_version=job.get("api_version"), flags=options.flags)

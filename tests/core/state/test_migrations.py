@@ -30,6 +30,8 @@ SHIPPED = [
     "m007_job_api_version",
     "m008_model_catalogues",
     "m009_hook_runs",
+    "m010_job_cache_plans",
+    "m011_hook_commands",
 ]
 
 #: What batchctl recorded before the numbering was repaired (1557943..962ec83): the names in the
