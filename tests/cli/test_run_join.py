@@ -128,6 +128,10 @@ def test_run_checks_the_join_before_anything_is_sent(cli: Any, emulator: Any,
         assert got.exit_code == 2, (args, got.stderr)
         assert message in got.stderr and got.stdout == ""
     assert cli("run", str(requests), str(data)).exit_code == 2  # DATA without --join
+    swapped = cli("run", "--join", str(data), str(requests))  # read as FILE=data, DATA=requests
+    assert swapped.exit_code == 2 and swapped.stdout == ""
+    assert "FILE (JSONL) comes first" in swapped.stderr
+    assert f"batchctl run {requests} --join {data}" in swapped.stderr
     assert emulator.batches() == []
 
 

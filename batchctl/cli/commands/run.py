@@ -120,6 +120,11 @@ def run_command(
 ) -> None:
     """`batchctl run`: see HELP."""
     # Every option is checked before anything is sent.
+    if data is not None and str(file).lower().endswith((".csv", ".tsv")):
+        from batchctl.core.errors import UsageError  # `run --join data.csv requests.jsonl`
+
+        raise UsageError(f"{str(file)!r} is where the request file goes: FILE (JSONL) comes "
+                         "first, then the DATA to join to", hint=f"batchctl run {data} --join {file}")
     write = WriteOptions.parse(
         ctx, f"run {file}", data=data, join=join, id_column=id_column, columns=columns, out=out,
         fmt=fmt, only=only, order=order, prices_file=prices_file, extract=extract,
