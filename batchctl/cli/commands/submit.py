@@ -30,8 +30,8 @@ from batchctl.cli.options import (
     MaxCostOpt,
     MaxQueuedOpt,
     MaxRequestsOpt,
-    SendOptions,
 )
+from batchctl.cli.parsed import SendOptions
 from batchctl.cli.render import output, shared
 from batchctl.cli.render.events import drive, notes
 from batchctl.core.plural import counted, plural
@@ -101,7 +101,12 @@ def run(actx: AppContext, opts: SubmitOptions) -> None:
     submission = send.Submission(source, sending.limits, sending.checks, label=sending.label,
                                  betas=sending.betas, force=sending.force,
                                  max_queued=sending.max_queued, caching=sending.caching)
-    scan, result = drive(actx, send.send(actx, submission), notes(actx, info_off_tty=False))
+    from batchctl.cli.render.sending import SendingScreen
+
+    told = notes(actx, info_off_tty=False)
+    with SendingScreen(actx) as bar:  # the bytes of each body as they are sent
+        scan, result = drive(actx, send.send(actx, submission),
+                             lambda event: bar.show(event) or told(event))
     ids = [r["id"] for r in result.records]
     if result.existing:
         output.info(
@@ -147,7 +152,8 @@ def _show_table(
          f"{r['request_count']:,}", r["processing_status"])
         for r in records
     ]
-    output.write_table(actx, ["part", "batch", "lines", "requests", "status"], rows)
+    output.write_table(actx, ["part", "batch", "lines", "requests", "status"], rows,
+                       drop=("part", "lines"))
 
 
 def register(app: typer.Typer) -> None:

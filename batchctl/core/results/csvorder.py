@@ -66,13 +66,14 @@ def _request_ids(reader: Reader) -> Iterator[str]:
 
 def _chunks(reader: Reader, spool: Spool, columns: list[str]) -> Iterator[bytes]:
     with spool:
-        _spool_rows(reader, spool)
+        _spool_rows(reader, spool, columns)
         out = [csvout.line(columns).encode("utf-8", "replace")]
         size = len(out[0])
         only = reader.options.only
         missing = emitted = 0
         kinds: dict[Any, None] = {}
         for found in spool.in_order(SPOOL_BLOCK):
+            handed = emitted
             for kind, row in found:
                 if row is None:
                     missing += 1
@@ -82,6 +83,7 @@ def _chunks(reader: Reader, spool: Spool, columns: list[str]) -> Iterator[bytes]
                 if only is None or kind in only:
                     out.append(row)
                     size += len(row)
+            reader.ordered += emitted - handed
             if size >= csvout.FLUSH_AT:
                 yield b"".join(out)
                 out, size = [], 0
@@ -96,23 +98,21 @@ def _chunks(reader: Reader, spool: Spool, columns: list[str]) -> Iterator[bytes]
                 kinds[kind] = None
                 if only is None or kind in only:
                     out.append(row)
+            reader.ordered += len(extras)
         yield b"".join(out)
         _count_order(reader, kinds)
 
 
-def _spool_rows(reader: Reader, spool: Spool) -> None:
-    """Every result, parsed once as it comes: its CSV row spooled under its custom_id, and
-    counted in the summary unless an earlier result of that id is already spooled or ``--only``
-    leaves it out."""
-    only, thinking = reader.options.only, reader.options.thinking
+def _spool_rows(reader: Reader, spool: Spool, columns: list[str]) -> None:
+    """Every result, parsed once as it comes: its CSV row (``columns``) spooled under its
+    custom_id, and counted in the summary unless an earlier result of that id is already spooled
+    or ``--only`` leaves it out."""
+    only, pick = reader.options.only, csvout.picker(columns)
     for source in reader.sources:
         for block in line_blocks(reader._fetch(source)):
             block = tidy(block)
             records = parse_block(block, source.id)
-            rows = list(map(csvout.row, records))
-            if thinking:
-                for r, record in zip(rows, records, strict=True):
-                    r.append(csvout.thinking(record))
+            rows = list(map(pick, records))
             kinds = list(map(result_type, records))
             cids = map(str, map(_CUSTOM_ID, records))
             texts = map(str.encode, map(csvout.line, rows), repeat("utf-8"), repeat("replace"))

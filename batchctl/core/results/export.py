@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.atomic import atomic_file, check_target
 from batchctl.core.errors import StateError
-from batchctl.core.events import WARN, Data, Event, Events, Note, Progress
+from batchctl.core.events import WARN, Data, Event, Events, Note, Ordering, Progress
 from batchctl.core.results import csvorder, csvout
 from batchctl.core.results.extract import ColumnSpool, Extractor, add_to_line
 from batchctl.core.results.join import Joined, JoinPlan
@@ -51,6 +51,7 @@ class Export(Reader):
     join_plan: JoinPlan | None = None  # set by open_export for --join
     joined: Joined | None = None
     _told = 0  # the results read when ``events`` last said how many
+    _told_ordered = 0  # the results put in order when it last said how many
 
     def chunks(self) -> Iterator[bytes]:
         """The output, formatted, in blocks of bytes."""
@@ -71,7 +72,7 @@ class Export(Reader):
         with Spool() as spool:
             self._spool(spool)
             self.joined = Joined(plan, spool, self.summary, self.options.format,
-                                 self.options.extract, self.options.thinking, self.notes)
+                                 self.options.extract, self.options.answer_columns, self.notes)
             yield from self.joined.chunks()
 
     def _jsonl(self) -> Iterator[bytes]:
@@ -85,9 +86,7 @@ class Export(Reader):
             yield b"\n".join(lines) + b"\n"
 
     def _csv(self) -> Iterator[bytes]:
-        columns = list(csvout.COLUMNS)
-        if self.options.thinking:
-            columns.append(csvout.THINKING)
+        columns = list(self.options.answer_columns)
         if self.options.extract is not None:
             yield from self._csv_extracted(columns, self.options.extract)
             return
@@ -104,13 +103,9 @@ class Export(Reader):
 
     def _csv_rows(self) -> Iterator[tuple[list[list[Any]], list[dict[str, Any]]]]:
         """Blocks of CSV rows (before extraction) and their records, counted in the summary."""
-        thinking = self.options.thinking
+        pick = csvout.picker(self.options.answer_columns)
         for _block, records in self._batches():
-            rows = list(map(csvout.row, records))
-            if thinking:
-                for r, record in zip(rows, records, strict=True):
-                    r.append(csvout.thinking(record))
-            yield rows, records
+            yield list(map(pick, records)), records
 
     def _csv_extracted(self, columns: list[str], extract: Extractor) -> Iterator[bytes]:
         """The CSV with ``json.*`` columns: rows wait on disk until every key is known."""
@@ -155,6 +150,9 @@ class Export(Reader):
         if self.done != self._told:
             self._told = self.done
             yield Progress(self.done, self.expected)
+        if self.ordered != self._told_ordered:
+            self._told_ordered = self.ordered
+            yield Ordering(self.ordered, max(self.expected, self.ordered))
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ class Crafted(Export):
 
 
 def export(requests: Path, options: Options, *, general: bool,
-           monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, dict[str, Any], list[str]]:
+           monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, dict[str, Any], list[str], int]:
     row = {"request_file": str(requests)}
     source = Source({"id": "msgbatch_1", "request_counts": {"succeeded": len(RESULTS)}}, row)
     exported = Crafted(None, None, [source], [], options)  # type: ignore[arg-type]
@@ -72,14 +72,16 @@ def export(requests: Path, options: Options, *, general: bool,
         if general:
             m.setattr(csvorder, "applies", lambda reader: False)
         data = b"".join(exported.chunks())
-    return data, exported.summary.as_dict(), [n.text for n in exported.notes]
+    notes = [n.text for n in exported.notes]
+    return data, exported.summary.as_dict(), notes, exported.ordered  # ordered: the step's count
 
 
 @pytest.mark.parametrize("options", [
     Options(format="csv", order="input"),
     Options(format="csv", order="input", only=frozenset({"succeeded", "errored"})),
     Options(format="csv", order="input", thinking=True),
-], ids=["all", "only", "thinking"])
+    Options(format="csv", order="input", columns=("text", "custom_id", "thinking")),
+], ids=["all", "only", "thinking", "columns"])
 def test_one_pass_writes_what_the_general_way_writes(
     options: Options, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -88,8 +90,11 @@ def test_one_pass_writes_what_the_general_way_writes(
     fast = export(requests, options, general=False, monkeypatch=monkeypatch)
     slow = export(requests, options, general=True, monkeypatch=monkeypatch)
     assert fast == slow
-    data, summary, notes = fast
+    data, summary, notes, _ = fast
     rows = data.decode().split("\r\n")
+    if options.columns is not None:
+        assert rows[0] == "text,custom_id,thinking" and rows[2] == "é ünïcode ✓,r0002,"
+        return
     assert rows[1 if options.only else 2].startswith("r0002,succeeded,claude-sonnet-4-6")
     assert 'says ""no"", twice' in data.decode()  # the first r0007 is the one kept
     assert b"second result" not in data
