@@ -15,7 +15,7 @@ from batchctl.cli.iostreams import names_std
 if TYPE_CHECKING:
     from batchctl.core.requests.cacheplan import Caching
     from batchctl.core.results.options import Options
-    from batchctl.core.submit.send import Checks, Limits
+    from batchctl.core.submit.send import Checks, Input, Limits, Submission
     from batchctl.core.workflows.hooks import Hook
 
 
@@ -221,6 +221,15 @@ class SendOptions:
     force: bool
     max_queued: int | None
     caching: Caching
+    warmup_timeout: float | None = None  # --warmup-timeout (s)
+
+    def submission(self, source: Input) -> Submission:
+        """What submit and run send of ``source`` (the request file, opened)."""
+        from batchctl.core.submit.send import Submission
+
+        return Submission(source, self.limits, self.checks, label=self.label, betas=self.betas,
+                          force=self.force, max_queued=self.max_queued, caching=self.caching,
+                          warmup_timeout=self.warmup_timeout)
 
     @classmethod
     def parse(
@@ -228,7 +237,8 @@ class SendOptions:
         max_requests: int, max_bytes: str, max_cost: str | None, label: str | None,
         beta: list[str] | None, lift_betas: bool, api_version: str | None, limits_file: Path | None,
         allow_unknown_model: bool, all_problems: bool, force: bool, max_queued: int | None,
-        cache: str | None = None, cache_minimums: Path | None = None,
+        cache: str | None = None, cache_minimums: Path | None = None, no_warmup: bool = False,
+        warmup_timeout: float | None = None,
     ) -> SendOptions:
         """submit's and run's shared flags, checked (a usage error before anything is sent)."""
         from batchctl.cli.context import app_context
@@ -250,9 +260,9 @@ class SendOptions:
             base_url=app_context(ctx).settings.base_url,
         )
         minimums = None if cache_minimums is None else str(cache_minimums)
-        caching = Caching.parse(cache, minimums, flags=FLAGS)
+        caching = Caching.parse(cache, minimums, warmup=not no_warmup, flags=FLAGS)
         return cls(file, limits, checks.with_caching(caching), dry_run, count_tokens, label,
-                   tuple(beta or ()), force, max_queued, caching)
+                   tuple(beta or ()), force, max_queued, caching, warmup_timeout)
 
 
 # batchctl.core.requests.scan.DEFAULT_MAX_REQUESTS / DEFAULT_MAX_BYTES, repeated here so that
@@ -408,12 +418,3 @@ CountTokensOpt = Annotated[
     typer.Option("--count-tokens", help="With --dry-run: count input tokens exactly with the API's "
                  "free count-tokens endpoint, once per distinct prompt (needs a key)."),
 ]
-CacheOpt = Annotated[
-    str | None,
-    typer.Option("--cache", metavar="off|auto", autocompletion=choices.complete_cache,
-                 help="Prompt caching: auto adds a 1-hour cache_control marker at the end of the "
-                 "prefix each group of requests shares, in the bodies sent (never in the file); "
-                 "off (the default) sends the requests as written. --dry-run shows the plan."),
-]
-CacheMinimumsOpt = Annotated[
-    Path | None, table_file("--cache-minimums", "minimums.json", "minimum cacheable lengths")]

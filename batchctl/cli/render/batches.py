@@ -121,7 +121,7 @@ def table_row(rec: Mapping[str, Any], now: float, ids: Mapping[str, str]) -> lis
         display_ts(rec.get("created_at")),
         when_text(rec, now),
         rec.get("label"),
-        job_of(rec),
+        f"{job_of(rec)} ({rec['role']})" if rec.get("role") else job_of(rec),  # the warm-up
         file_text(rec),
     ]
 

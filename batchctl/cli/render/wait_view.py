@@ -51,11 +51,12 @@ def unique_refs(targets: Sequence[Target]) -> list[str]:
 def describe(rec: Mapping[str, Any], now: float) -> str:
     """One line about one batch: ``msgbatch_...: in_progress, 4 requests, expires in 23h 59m``."""
     status = rec.get("processing_status")
+    name = f"{rec['id']} ({rec['role']})" if rec.get("role") else rec["id"]  # the warm-up
     if is_ended(rec):
-        return f"{rec['id']}: ended: {counts_text(rec)}"
+        return f"{name}: ended: {counts_text(rec)}"
     total = sum(counts(rec).values())
     expires = expires_text(rec, now)
-    return f"{rec['id']}: {status}, {counted(total, 'request')}" + (
+    return f"{name}: {status}, {counted(total, 'request')}" + (
         f", expires {expires}" if expires else "")
 
 

@@ -19,6 +19,7 @@ import orjson
 
 from batchctl.core.errors import StateError
 from batchctl.core.flags import KEYS, Flags
+from batchctl.core.requests.linesets import line_set
 from batchctl.core.requests.scan import Part, iter_lines
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ def check_file(
 
 
 def _part(row: Mapping[str, Any]) -> Part:
+    only = row.get("only_lines")
     return Part(
         index=row["part"],
         first_line=row["first_line"],
@@ -93,6 +95,8 @@ def _part(row: Mapping[str, Any]) -> Part:
         request_count=row["request_count"],
         body_size=0,
         sha256=row["sha256"],
+        only=None if only is None else line_set(only),  # a warm-up (core/requests/warmup.py)
+        skip=line_set(row.get("skip_lines")),
     )
 
 

@@ -31,6 +31,7 @@ SHIPPED = [
     "m008_model_catalogues",
     "m009_hook_runs",
     "m010_job_cache_plans",
+    "m012_part_warmup",
 ]
 
 #: What batchctl recorded before the numbering was repaired (1557943..962ec83): the names in the
