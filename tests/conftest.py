@@ -14,6 +14,7 @@ from tests.support.fixtures import (  # noqa: F401 - fixtures
     emulator,
     ended,
     ended_requests,
+    hook,
     make_emulator,
     open_store,
     postgres_url,

@@ -79,7 +79,7 @@ class AppContext:
     clock: Clock = field(default_factory=SystemClock)
     overrides: Overrides = field(default_factory=Overrides)
     #: What the API layer says during its calls (retries, 404s ridden out), for
-    #: ``batchctl.cli.render.events`` to show between a workflow's events.
+    #: ``batchctl.cli.render.events`` to show as it is said (its ``Relay``).
     notices: Outbox = field(default_factory=Outbox)
     _api: Api | None = None
     _store: Store | None = None
@@ -170,11 +170,13 @@ def run_parsed(ctx: typer.Context, run: Callable[[AppContext, T], None], options
     """gh's ``NewCmdX(f, runF)`` seam: a command function parses its flags into ``options`` (a
     plain value) and hands them to its ``run``, or to the stand-in a test injected
     (``Overrides.run``), which sees what was parsed with no API, store or emulator behind it."""
-    from batchctl.cli.render.events import api_notices
+    from batchctl.cli.render.events import show_notices
 
     actx = app_context(ctx)
-    with api_notices(actx):  # what the API layer queued is said even by a plain call's command
+    try:
         (actx.overrides.run or run)(actx, options)
+    finally:  # what the API layer queued outside a drive or api_notices is said at the end
+        show_notices(actx)
 
 
 def app_context(ctx: typer.Context) -> AppContext:

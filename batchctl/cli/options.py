@@ -135,10 +135,10 @@ OnEndOpt = Annotated[
     str | None,
     typer.Option(
         "--on-end", metavar="CMD", callback=a_command, show_default=False,
-        help="Run CMD (with /bin/sh -c) for each job that ended, once the wait is over (run: "
-        "once its results are written). It gets the job in BATCHCTL_* variables (see the "
-        "README), stdin from /dev/null; its output goes to stderr. A hook that succeeded "
-        "never runs twice; if it fails, exit 11 and the same command runs it again.",
+        help="Run CMD (with /bin/sh -c) for each job as it ends (run: once its results are "
+        "written). It gets the job in BATCHCTL_* variables (see the README), stdin from "
+        "/dev/null; its output goes to stderr. A hook that succeeded never runs twice; if it "
+        "fails, exit 11, and the next collect (or the same command) runs it again.",
     ),
 ]
 

@@ -5,7 +5,9 @@ to its end); a short one returns a result that carries what it has to say. Core 
 and never calls back into its caller: the caller reads the events when it wants them.
 
 The API layer cannot yield while the SDK waits out a retry inside a call, so it queues what it
-has to say (``ApiRetry``, a ``Note``) in an ``Outbox`` that the caller drains between events.
+has to say (``ApiRetry``, a ``Note``) in an ``Outbox`` that the caller drains: between events,
+and from a thread of its own while a call runs (``Outbox.wait``), so that a retry is said when
+it happens, not after the call.
 
 This module sits at the root of core, under every package, so it holds the events made of
 plain values; an event that carries a package's own value is defined beside that value, as a
@@ -23,6 +25,7 @@ subclass of ``Event``:
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -115,21 +118,44 @@ class WaitStopped(Event):
 
 # -- the API layer's queue, and running a workflow ---------------------------------------------
 class Outbox:
-    """What the API layer has to say during a call, kept until the caller drains it (safe to
-    fill from the logging handler that reads the SDK's retries)."""
+    """What the API layer has to say during a call, kept until the caller drains it. Safe
+    across threads: the logging handler that reads the SDK's retries fills it on the thread of
+    the call, and a reader on another thread may wait for it (``wait``) to say each item as it
+    comes, while the call goes on."""
 
     def __init__(self) -> None:
         self._items: deque[Event] = deque()
+        self._changed = threading.Condition()
+        #: How many times ``wake`` was called (read it before deciding to ``wait``).
+        self.wakes = 0
+
+    def __len__(self) -> int:
+        with self._changed:
+            return len(self._items)
 
     def put(self, event: Event) -> None:
-        self._items.append(event)
+        with self._changed:
+            self._items.append(event)
+            self._changed.notify_all()
 
     def drain(self) -> list[Event]:
         """Everything queued, oldest first; the queue is left empty."""
-        out = []
-        while self._items:
-            out.append(self._items.popleft())
+        with self._changed:
+            out = list(self._items)
+            self._items.clear()
         return out
+
+    def wait(self, wakes: int) -> None:
+        """Block until something is queued, or ``wake`` has been called since ``self.wakes``
+        was ``wakes`` (read before: a ``wake`` in between is not missed)."""
+        with self._changed:
+            self._changed.wait_for(lambda: bool(self._items) or self.wakes != wakes)
+
+    def wake(self) -> None:
+        """Let every ``wait`` return (how a reader on another thread is told to look again)."""
+        with self._changed:
+            self.wakes += 1
+            self._changed.notify_all()
 
 
 def gather(events: Events[R]) -> tuple[list[Event], R]:

@@ -5,7 +5,7 @@
 nothing under the GIL; a forked child checks the file while the parent imports the SDK, and
 hands back the result (or the exception, InputError with its FILE:LINE problems included)
 through a pipe, pickled. Where forking is not possible or not safe (no os.fork, one core, other
-threads running), the two steps simply run one after the other.
+threads running that are not ``FORK_SAFE``), the two steps simply run one after the other.
 """
 
 from __future__ import annotations
@@ -14,19 +14,28 @@ import os
 import pickle
 import signal
 import threading
+import warnings
 from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
 
 
+#: The attribute by which a thread says that a fork may happen while it runs: it holds no lock
+#: the child could need across a fork (the CLI's notice relay, batchctl.cli.render.events,
+#: holds its writing off with ``os.register_at_fork``).
+FORK_SAFE = "batchctl_fork_safe"
+
+
 def can_fork() -> bool:
     """os.fork exists, there is a second core, and no other thread could hold a lock the child
-    would need (forking a multi-threaded process can deadlock the child)."""
+    would need (forking a multi-threaded process can deadlock the child): every other thread
+    says it is ``FORK_SAFE``."""
+    me = threading.current_thread()
     return (
         hasattr(os, "fork")
         and (os.cpu_count() or 1) >= 2
-        and threading.active_count() == 1
+        and all(t is me or getattr(t, FORK_SAFE, False) for t in threading.enumerate())
     )
 
 
@@ -40,7 +49,9 @@ def beside(work: Callable[[], T], meanwhile: Callable[[], object]) -> T:
         meanwhile()
         return work()
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():  # Python 3.12+ warns of any other thread: these are safe
+        warnings.filterwarnings("ignore", r"This process .* is multi-threaded", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child: compute, write the answer, leave without any cleanup of the parent's
         status = 0
         try:

@@ -102,7 +102,8 @@ class EmulatorApp:
         refused = self.rate.check(self.clock()) if endpoint in ENDPOINTS else None
         if refused is not None:
             raise refused
-        fault = self.faults.storage_not_ready(endpoint) or self.faults.before(endpoint)
+        fault = (self.faults.storage_not_ready(endpoint) or self.faults.overloaded(endpoint)
+                 or self.faults.before(endpoint))
         if fault is not None:
             raise fault
         status, headers, body = HANDLERS[endpoint](self, environ, batch_id)

@@ -23,7 +23,7 @@ MAX_REQUESTS = 100_000
 ENV_PREFIX = "BATCHCTL_EMULATOR_"
 
 _LIMITS = ("queue_limit", "rate_limit")  # batchctl.emulator.limits
-_COUNTS = ("seed", "max_body_bytes", "spend_limit_after", "storage_not_ready")
+_COUNTS = ("seed", "max_body_bytes", "spend_limit_after", "storage_not_ready", "overloaded")
 _SECONDS = (
     "processing_seconds", "cancel_seconds", "expiry_seconds", "archive_seconds", "flaky_404_seconds"
 )
@@ -55,6 +55,8 @@ class EmulatorConfig:
     cache_hit_rate: float = 0.98
     # the first N calls answer 503 storage_not_ready (BATCHES_API.md 12.2; emulator.faults)
     storage_not_ready: int = 0
+    # the first N calls answer 529 overloaded_error, retry-after 1 s (emulator.faults)
+    overloaded: int = 0
     fault_endpoints: frozenset[str] | None = None  # None = every endpoint
     seed: int = 0
     public_base_url: str | None = None  # for absolute results_url; else derived from Host
@@ -113,7 +115,7 @@ class EmulatorConfig:
             raise ValueError(
                 f"spend_limit must be one of {', '.join(SPEND_LIMIT_KINDS)}, not {self.spend_limit!r}"
             )
-        for name in ("spend_limit_after", "storage_not_ready"):
+        for name in ("spend_limit_after", "storage_not_ready", "overloaded"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be an integer >= 0, not {value!r}")

@@ -41,6 +41,14 @@ class ReplyLost(ConnectionResetError):
     """
 
 
+#: The 529 of an API that is overloaded (BATCHES_API.md 5: ``overloaded_error``, which the SDK
+#: retries), with a ``retry-after`` of 1 s (section 10, item 13: fault injection "with
+#: retry-after"): the SDK waits that long before each retry (section 5), the shortest wait
+#: batchctl tells the person about, so each one is seen.
+OVERLOADED = ("overloaded_error", "Overloaded (injected by the batchctl emulator, overloaded).")
+OVERLOADED_RETRY_AFTER = "1"
+
+
 class Faults:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
@@ -48,18 +56,31 @@ class Faults:
         self._fault_rng = random.Random(f"{config.seed}:fault")
         self._lost_rng = random.Random(f"{config.seed}:lost")
         self._drop_rng = random.Random(f"{config.seed}:drop")
-        self._storage_calls = 0
+        self._first_calls = {"storage": 0, "overloaded": 0}
+
+    def _among_first(self, kind: str, limit: int, endpoint: str) -> bool:
+        """Whether this call is one of the first ``limit`` calls met by ``kind`` of fault."""
+        if limit <= 0 or not self.config.faults_apply(endpoint):
+            return False
+        with self._lock:
+            if self._first_calls[kind] >= limit:
+                return False
+            self._first_calls[kind] += 1
+        return True
 
     def storage_not_ready(self, endpoint: str) -> ApiError | None:
         """The 503 storage_not_ready for the first ``storage_not_ready`` calls, else None."""
-        if self.config.storage_not_ready <= 0 or not self.config.faults_apply(endpoint):
+        if not self._among_first("storage", self.config.storage_not_ready, endpoint):
             return None
-        with self._lock:
-            if self._storage_calls >= self.config.storage_not_ready:
-                return None
-            self._storage_calls += 1
         error_type, message = STORAGE_NOT_READY
         return ApiError(503, error_type, message, details={"error_code": "storage_not_ready"})
+
+    def overloaded(self, endpoint: str) -> ApiError | None:
+        """The 529 overloaded_error for the first ``overloaded`` calls, else None."""
+        if not self._among_first("overloaded", self.config.overloaded, endpoint):
+            return None
+        error_type, message = OVERLOADED
+        return ApiError(529, error_type, message, headers=[("retry-after", OVERLOADED_RETRY_AFTER)])
 
     def before(self, endpoint: str) -> ApiError | None:
         """An injected error answer for this call (nothing done), or None."""

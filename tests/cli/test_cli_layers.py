@@ -36,6 +36,8 @@ EXEMPT: dict[str, str] = {
         "run's output options (what to write, where, the files that report it) as one value",
     "batchctl.core.workflows.retry.RetryOptions":
         "retry-failed's options, gathered into one value",
+    "batchctl.core.workflows.hooks.CollectHooks":
+        "collect's --exec and the environment its hooks inherit, gathered into one value",
     "batchctl.core.workflows.run.RunOptions":
         "run's options, gathered into one value: what it sends, how it waits, what it writes",
     "batchctl.core.results.options.Given":

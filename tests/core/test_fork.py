@@ -107,6 +107,49 @@ def test_with_other_threads_running_it_runs_in_line() -> None:
     assert got == {"can": False}
 
 
+def test_threads_that_say_they_are_fork_safe_do_not_stop_it() -> None:
+    got = _run(
+        """
+        import json, os, threading
+        from batchctl.core.fork import FORK_SAFE, beside, can_fork
+        stop = threading.Event()
+        t = threading.Thread(target=stop.wait); setattr(t, FORK_SAFE, True); t.start()
+        pid = beside(lambda: os.getpid(), lambda: None)
+        stop.set(); t.join()
+        print(json.dumps({"forked": pid != os.getpid()}))
+        """
+    )
+    assert got == {"forked": True}
+
+
+def test_the_clis_notice_relay_leaves_submit_its_fork() -> None:
+    """While core runs, the CLI shows the API layer's notices from a thread of its own
+    (batchctl.cli.render.events.Relay): submit still checks the file in a forked child, and a
+    notice queued meanwhile is shown once, by the parent."""
+    got = _run(
+        """
+        import json, os, threading
+        from pathlib import Path
+        from batchctl.cli.context import AppContext
+        from batchctl.cli.iostreams import IOStreams
+        from batchctl.cli.render.events import Relay
+        from batchctl.core.events import NOTE, Note
+        from batchctl.core.fork import beside
+        from batchctl.core.settings import Settings
+        io = IOStreams.test()
+        actx = AppContext.build(Settings(Path("."), False, "http://127.0.0.1:9"))
+        actx.io = io
+        with Relay(actx) as relay, relay.call():
+            threads = threading.active_count()
+            actx.notices.put(Note(NOTE, "said once"))
+            pid = beside(lambda: os.getpid(), lambda: None)
+        print(json.dumps({"threads": threads, "forked": pid != os.getpid(),
+                          "stderr": io.written(stderr=True)}))
+        """
+    )
+    assert got == {"threads": 2, "forked": True, "stderr": "note: said once\n"}
+
+
 @pytest.mark.parametrize(
     "exc",
     [

@@ -6,9 +6,11 @@ import gc
 
 import anthropic
 import httpx2
+import pytest
 
 from batchctl.core.api.sdk_private import STRICT_VALIDATION
 from batchctl.emulator import EMULATOR_API_KEY, EmulatorConfig, ReplyLost, make_app
+from tests.support.emulators import assert_envelope
 from tests.support.failures import chain, failure, status_of
 from tests.support.files import requests_for
 
@@ -132,3 +134,19 @@ def test_a_dropped_results_stream_in_process_is_cut_by_reply_lost(tmp_path, cloc
     # (2.17.0 does), so look for it along the chain rather than at the class raised.
     assert any(isinstance(link, ReplyLost) for link in chain(failure(lambda: got.extend(decoder))))
     assert len(got) < 50
+
+
+def test_overloaded_answers_the_first_n_calls_529_with_a_retry_after_of_one_second(
+        make_emulator):
+    emulator = make_emulator(overloaded=2, fault_endpoints=frozenset({"list"}))
+    http = emulator.http()
+    for _ in range(2):
+        response = http.get("/v1/messages/batches")
+        body = assert_envelope(response, 529, "overloaded_error")
+        assert "overloaded" in body["error"]["message"]
+        assert response.headers["retry-after"] == "1"
+    assert http.post("/v1/messages/batches", json={"requests": requests_for(1)}).status_code == 200
+    assert http.get("/v1/messages/batches").status_code == 200  # the third list is served
+    with pytest.raises(ValueError, match="overloaded must be an integer >= 0"):
+        EmulatorConfig(overloaded=-1)
+    assert EmulatorConfig.from_env({"BATCHCTL_EMULATOR_OVERLOADED": "3"}).overloaded == 3

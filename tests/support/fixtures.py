@@ -55,6 +55,14 @@ def state_dir(_isolated_env: Path) -> Path:
 
 
 @pytest.fixture
+def hook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path]:
+    """A hook's command and the log it writes (tests/support/hooks.py)."""
+    from tests.support.hooks import hook_command
+
+    return hook_command(tmp_path, monkeypatch)
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 

@@ -51,7 +51,6 @@ class Child:
             if fresh and env.get(key) != _server_env.get(key):
                 raise ValueError(f"{key} is read when an interpreter starts: run python -m batchctl")
         self.args, self.text, self.returncode = args, text, None
-        self._taken = 0  # how much of stdout readline() has handed out
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         stdin = os.open(os.devnull, os.O_RDONLY)
@@ -66,6 +65,7 @@ class Child:
         self._out: dict[int, bytearray] = {out_r: bytearray(), err_r: bytearray()}
         self._fds = (out_r, err_r)
         self._open = set(self._fds)
+        self._taken = {out_r: 0, err_r: 0}  # how much of each readline() has handed out
 
     def _message(self, timeout: float | None = None) -> dict[str, Any] | None:
         """The next line the child's monitor sent; None if none came within ``timeout``
@@ -99,21 +99,21 @@ class Child:
             self.returncode = int(message["returncode"])
         return self.returncode
 
-    def readline(self) -> Any:
-        """The next line of its stdout, as it comes ("" at its end); communicate() then gives
-        what follows."""
-        fd = self._fds[0]
-        data = self._out[fd]
-        while data.find(b"\n", self._taken) < 0 and fd in self._open:
+    def readline(self, *, stderr: bool = False) -> Any:
+        """The next line of its stdout (or stderr), as it comes ("" at its end); communicate()
+        then gives what follows."""
+        fd = self._fds[1 if stderr else 0]
+        data, taken = self._out[fd], self._taken[fd]
+        while data.find(b"\n", taken) < 0 and fd in self._open:
             chunk = os.read(fd, 1 << 16)
             if chunk:
                 data += chunk
             else:
                 os.close(fd)
                 self._open.discard(fd)
-        end = data.find(b"\n", self._taken)
+        end = data.find(b"\n", taken)
         end = len(data) if end < 0 else end + 1
-        line, self._taken = bytes(data[self._taken:end]), end
+        line, self._taken[fd] = bytes(data[taken:end]), end
         return line.decode() if self.text else line
 
     def communicate(self, timeout: float | None = None) -> tuple[Any, Any]:
@@ -137,7 +137,7 @@ class Child:
                         self._open.discard(key.fd)
         self.wait()
         self._conn.close()
-        out, err = bytes(self._out[self._fds[0]][self._taken:]), bytes(self._out[self._fds[1]])
+        out, err = (bytes(self._out[fd][self._taken[fd]:]) for fd in self._fds)
         return (out.decode(), err.decode()) if self.text else (out, err)
 
     def send_signal(self, number: int) -> None:

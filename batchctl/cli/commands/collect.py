@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -33,7 +34,9 @@ HELP = (
     "the batch comes in BATCHCTL_* variables (BATCHCTL_BATCH_ID, BATCHCTL_RESULTS_PATH, "
     "BATCHCTL_STATUS, the counts; see the README), stdin from /dev/null, its output to stderr. "
     "A hook that succeeded never runs twice for a batch; one that failed makes the exit code "
-    "11, and the next collect with the same --exec runs it again without downloading again."
+    "11, and the next collect, with or without --exec, runs it again without downloading "
+    "again. So it does every failed wait or run --on-end hook: the store keeps the command of "
+    "a failed hook until it has run successfully (see the README)."
 )
 
 DirOpt = Annotated[
@@ -83,20 +86,23 @@ def run(actx: AppContext, opts: CollectOptions) -> None:
     from batchctl.cli.render.hooks import HookView
     from batchctl.core.tracking.gone import archived_text
     from batchctl.core.workflows import collect as core
+    from batchctl.core.workflows.hooks import CollectHooks, HookRan
 
     json_ = opts.json
     collection = core.collect_all(actx, directory=opts.directory,
                                   state_dir=actx.settings.state_dir, fmt=opts.fmt, flags=FLAGS,
-                                  hook=opts.hook)
+                                  # a failed hook run again inherits batchctl's environment
+                                  hooks=CollectHooks(opts.hook, dict(os.environ)))
     folder = collection.folder
     outcomes: list[core.CollectOutcome] = []
-    hooks = HookView(actx, "the next collect with the same --exec runs it again, without "
-                           "downloading again")
+    hooks = HookView(actx, "the next collect runs it again, without downloading again")
 
     def show(event: Event) -> None:
         if isinstance(event, Note):
             show_note(actx, event)
         if hooks.show(event):
+            if json_ and isinstance(event, HookRan):
+                output.write_json(event.as_dict())
             return
         if not isinstance(event, core.CollectOutcome):
             return  # a download's progress: collect shows none
@@ -178,7 +184,7 @@ def _summary(actx: AppContext, outcomes: list, folder: Path, hooks: HookView) ->
         parts.append(f"{batches_text(by[core.FAILED])} failed")
     if hooks.ran:
         failed = f" ({len(hooks.failures)} failed)" if hooks.failures else ""
-        parts.append(f"ran the hook for {batches_text(hooks.ran)}{failed}")
+        parts.append(f"ran {counted(hooks.ran, 'hook')}{failed}")
     message = "; ".join(parts)
     if by.get(core.COLLECTED):
         output.success(actx, message)

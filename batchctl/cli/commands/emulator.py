@@ -103,6 +103,11 @@ def emulator(
         typer.Option(min=0, show_default=False, metavar="N",
                      help="The first N calls answer 503 storage_not_ready."),
     ] = None,
+    overloaded: Annotated[
+        int | None,
+        typer.Option(min=0, show_default=False, metavar="N",
+                     help="The first N calls answer 529 overloaded_error, retry-after 1 s."),
+    ] = None,
     flaky_404_seconds: Annotated[
         float | None,
         typer.Option(
@@ -147,6 +152,7 @@ def emulator(
             expire_rate=expire_rate,
             stop_rate=stop_rate,
             storage_not_ready=storage_not_ready,
+            overloaded=overloaded,
             fault_rate=fault_rate,
             lost_reply_rate=lost_reply_rate,
             drop_rate=drop_rate,

@@ -3,6 +3,7 @@ alone with --local (no network, no key)."""
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated
@@ -12,7 +13,7 @@ import typer
 from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.options import JsonOpt, WideOpt
 from batchctl.cli.render import output
-from batchctl.cli.render.events import api_notices
+from batchctl.cli.render.events import api_notices, relayed
 from batchctl.core.errors import UsageError
 
 DEFAULT_LIMIT = 20  # same as batchctl.core.tracking.listing.DEFAULT_LIMIT (not imported: start-up time)
@@ -85,10 +86,13 @@ def run(actx: AppContext, opts: ListOptions) -> None:
 
     cap, local, wanted = opts.cap, opts.local, opts.status
     base_url = actx.settings.base_url
+    # Pages are asked for as the rows are written: what the API layer says while one is asked
+    # for (a retry) is shown then, between rows.
     with api_notices(actx):
         records = listing.list_batches(actx, base_url=base_url, local=local, limit=cap,
                                        status=wanted)
-    shown = write_records(actx, records, json_=opts.json, wide=opts.wide)
+    with closing(relayed(actx, records)) as rows:
+        shown = write_records(actx, rows, json_=opts.json, wide=opts.wide)
     if shown == 0:
         where = "in the state store" if local else "on the API"
         output.info(actx, f"no batches{f' {wanted}' if wanted else ''} {where} ({base_url})")

@@ -44,10 +44,12 @@ class ModelsOptions:
 
 
 def run(actx: AppContext, opts: ModelsOptions) -> None:
+    from batchctl.cli.render.events import api_notices
     from batchctl.cli.render.models import show_models
     from batchctl.core.models.catalogue import current
 
-    found = current(actx, actx.settings.base_url, refresh=opts.refresh)
+    with api_notices(actx):
+        found = current(actx, actx.settings.base_url, refresh=opts.refresh)
     show_models(actx, found, retired=opts.retired, json_=opts.json)
 
 

@@ -164,8 +164,8 @@ def run(actx: AppContext, opts: RunOptions) -> None:
         results_args=opts.results_args,
         hook=opts.hook,
     )
-    hooks = HookView(actx, "running the same command again runs it again (the job is not "
-                           "submitted twice)")
+    hooks = HookView(actx, "the next collect runs it again, as does the same command (the job "
+                           "is not submitted twice)")
     with WaitScreen(actx) as wait, shared.ResultsScreen(actx, write.export.format, write.out,
                                                         json_=write.json) as written:
         drive(actx, workflow.run(actx, options), partial(_show, actx, wait, written, hooks))

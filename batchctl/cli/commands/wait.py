@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from batchctl.core.workflows.hooks import Hook
 
 #: When a failed --on-end hook runs again.
-AGAIN = "running the same command again runs it again (an ended job is not waited for)"
+AGAIN = ("the next collect runs it again, as does the same wait (an ended job is not waited "
+         "for)")
 
 
 def wait(
@@ -47,7 +48,8 @@ def wait(
     unless --json (then the final batch records). Exit 8 if --timeout elapsed first; with
     --exit-status, 9 if requests ended errored, expired or canceled. Ctrl-C (exit 130) stops
     waiting; the batches keep running. --on-end CMD runs CMD for each job that ended (exit 11
-    if it fails, unless the wait has its own code to end with).
+    if it fails, unless the wait has its own code to end with): a job's hook runs as soon as
+    the job has ended, while the wait goes on for the others.
     """
     run_parsed(ctx, run, WaitOptions(refs, timeout, interval, exit_status, json_,
                                      hook(on_end, "wait", "on_end")))

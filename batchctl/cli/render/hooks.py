@@ -1,5 +1,6 @@
 """How hooks are shown (``batchctl.core.workflows.hooks``): what a hook prints goes to stderr as
-it printed it, so stdout stays the command's own; each attempt's end is said on stderr; a
+it printed it (on a terminal through the console, which keeps a wait's live bars below it), so
+stdout stays the command's own; each attempt's end is said on stderr; a
 failure is a warning, and the command ends with exit 11 (``HookFailedError``) unless it has a
 failure of its own to end with."""
 
@@ -26,6 +27,10 @@ class HookView:
         from batchctl.core.workflows.hooks import HookOutput, HookRan, HookSkipped
 
         if isinstance(event, HookOutput):
+            if self.actx.stderr_tty:  # through the console: above a wait's live progress bars
+                self.actx.err.print(event.line, markup=False, highlight=False, emoji=False,
+                                    soft_wrap=True)
+                return True
             stream = self.actx.io.stderr
             stream.write(event.line + "\n")  # the user's own command's output, as it wrote it
             stream.flush()

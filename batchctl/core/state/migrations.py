@@ -230,6 +230,23 @@ def m010_job_cache_plans(tx: Tx) -> None:
 
 
 @migration
+def m011_hook_commands(tx: Tx) -> None:
+    # What the next `collect` needs to run a FAILED hook again, whichever command recorded it
+    # (batchctl.core.workflows.hooks): the command's text (the user's own, kept only while its
+    # last attempt failed, cleared once it succeeds: README "Hooks"), the command that ran it
+    # (trigger: collect | wait | run), the API it ran for (base_url) and what it was given
+    # (details: JSON of the subject's ids, label, counts and results path). NULL in rows that
+    # never failed, and in failed rows recorded before this migration (then only the same
+    # --exec, wait or run runs them again, as before).
+    _script(tx, """
+        ALTER TABLE hook_runs ADD COLUMN command TEXT;
+        ALTER TABLE hook_runs ADD COLUMN trigger TEXT;
+        ALTER TABLE hook_runs ADD COLUMN base_url TEXT;
+        ALTER TABLE hook_runs ADD COLUMN details TEXT
+    """)
+
+
+@migration
 def m012_part_warmup(tx: Tx) -> None:
     # A warm-up (--cache auto; batchctl.core.requests.warmup): one part sends each planned
     # group's first request, the others wait for it to end. only_lines: the lines of its range

@@ -77,3 +77,8 @@ class PartRecords(Records):
 
     def release_feed(self, job_id: str) -> None:
         self.db.unhold(feed_key(job_id))
+
+    def holding_feed(self, job_id: str) -> Any:
+        """A context manager: the feed claim of ``job_id`` for its span, waiting for it if
+        another process holds it (a submit takes its new job's before recording the parts)."""
+        return self.db.hold(feed_key(job_id))

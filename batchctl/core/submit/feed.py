@@ -170,6 +170,7 @@ def feed(
     *,
     clock: Clock,
     flags: Flags = KEYS,
+    claimed: bool = False,
 ) -> Events[FeedResult]:
     """Send the pending parts of ``job_id`` in order while the queue has room (see the module);
     the notes of each send are yielded on the way.
@@ -177,12 +178,18 @@ def feed(
     The store's last-seen statuses say how much of the queue this job holds: callers refresh
     its batches first (wait and collect just polled them). Errors other than the queue-full
     429 propagate, the parts not sent staying pending.
+
+    ``claimed``: the caller holds the job's feed claim, and lets it go (a submit takes its new
+    job's before the parts are recorded: see ``batchctl.core.submit.submit``); else it is taken
+    here, and a job another process is feeding is left to it (``BUSY``).
     """
     result = FeedResult(job_id)
     job = store.get_job(job_id)
     if job is None or not any(p["batch_id"] is None for p in store.job_parts(job_id)):
         return result
-    if not store.claim_feed(job_id):
+    if claimed:
+        yield from _send_pending(api, store, job, result, clock, flags)
+    elif not store.claim_feed(job_id):
         result.reason = BUSY
     else:
         try:

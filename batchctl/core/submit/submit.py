@@ -20,7 +20,7 @@ from batchctl.core.requests.rules import RULES
 from batchctl.core.requests.scan import Scan
 from batchctl.core.state.jobs import content_key
 from batchctl.core.state.store import Store
-from batchctl.core.submit.feed import WARMUP_TIMEOUT, feed, held_lines, part_fields, send_step
+from batchctl.core.submit.feed import WARMUP_TIMEOUT, FeedResult, feed, held_lines, part_fields, send_step
 from batchctl.core.submit.unsent import forget_if_unsent
 
 if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
@@ -193,6 +193,7 @@ def _submit_locked(
         yield Note(INFO, f"resuming job {job['id']}: {len(done)} of "
                          f"{counted(job['part_count'], 'part')} were sent")
         _refresh_unended(api, store, done.values(), clock)
+        fed = yield from _feed(api, store, job, clock, options.flags, claimed=False)
     else:
         job = store.insert_job(
             base_url=api.base_url, request_file=scan.path, source=options.source,
@@ -202,16 +203,28 @@ def _submit_locked(
             api_version=options.api_version, cache_digest=digest or None,
             cache_plan=json.dumps(scan.cache.plan) if scan.cache and scan.cache.plan else None,
         )
-        store.record_parts(job["id"], [part_fields(p, options.warmup_timeout) for p in scan.parts])
-    try:
-        fed = yield from feed(api, store, job["id"], clock=clock, flags=options.flags)
-    except APIError as exc:
-        if not done:  # nothing of it sent before this call either
-            forget_if_unsent(store, job["id"], exc)
-        raise
+        # The job's feed claim first: once its parts are recorded they are pending for every
+        # process (Store.pending_jobs), and a collect, wait or run that claimed them first sent
+        # them itself, leaving this submit without the batch ids to print.
+        with store.holding_feed(job["id"]):
+            store.record_parts(job["id"], [part_fields(p, options.warmup_timeout)
+                                          for p in scan.parts])
+            fed = yield from _feed(api, store, job, clock, options.flags, claimed=True)
     records = [_record(b, job, existing=b["part"] in done) for b in store.job_batches(job["id"])]
     return SubmitResult(job["id"], records, adopted=fed.adopted, pending=fed.pending,
                         held=fed.reason, retry_at=fed.retry_at, max_queued=job.get("max_queued"))
+
+
+def _feed(
+    api: Api, store: Store, job: dict[str, Any], clock: Clock, flags: Flags, *, claimed: bool
+) -> Events[FeedResult]:
+    """``feed`` the job; after an API error, a job of which nothing was ever sent is forgotten
+    (``forget_if_unsent``: it keeps a job with a batch or an open intent)."""
+    try:
+        return (yield from feed(api, store, job["id"], clock=clock, flags=flags, claimed=claimed))
+    except APIError as exc:
+        forget_if_unsent(store, job["id"], exc)
+        raise
 
 
 def _label_kept(job: dict[str, Any], label: str | None, flags: Flags) -> Iterator[Note]:

@@ -10,10 +10,12 @@ by a live process is skipped. A claim whose process is gone (same host) or that 
 
 Each batch's outcome is yielded as it happens (with the notes and progress of its download);
 a failure is reported and the others go on. With a hook (`--exec`), a batch is marked as due for
-it when claimed, and once the downloads and the feed of pending parts are done, the hook runs
-for every batch collected with it whose hook has not succeeded yet: the ones just written, and
-those whose hook failed before (from the recorded file: no second download; see
-batchctl.core.workflows.hooks).
+it when claimed. Once the downloads and the feed of pending parts are done, the hooks run
+(``hooks.collect_hooks``): the --exec one for every batch collected with it whose hook has not
+succeeded yet (the ones just written, and those whose hook failed before), then, with or
+without --exec, every other hook of this API whose last attempt failed (a `wait` or `run`
+--on-end, another --exec), by its recorded command; from the recorded file, no second
+download (batchctl.core.workflows.hooks).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from batchctl.core.tracking.lifecycle import Target, counts, is_ended, refresh, 
 if TYPE_CHECKING:
     from batchctl.core.api.client import Api
     from batchctl.core.deps import Deps
-    from batchctl.core.workflows.hooks import Hook
+    from batchctl.core.workflows.hooks import CollectHooks
 
 CLAIM_TIMEOUT = 3600.0  # a claim older than this is stale even if its process may still run
 RESULTS_DIR = "results"  # under the state directory, by default
@@ -151,19 +153,19 @@ class Collection:
 
 def collect_all(
     deps: Deps, *, directory: Path | None, state_dir: Path, fmt: str, flags: Flags = KEYS,
-    hook: Hook | None = None,
+    hooks: CollectHooks | None = None,
 ) -> Collection:
     """`batchctl collect`: the folder made first (``directory``, else results/ in the state
     directory, private to the user), then ``collect`` into it, outcome by outcome (``flags``:
-    how the caller names the options its messages mention), with ``hook`` run as it says."""
+    how the caller names the options its messages mention), with ``hooks`` run as they say."""
     folder = prepare_dir(directory or default_dir(state_dir), private=directory is None)
     return Collection(folder, collect(deps.api(), deps.store(), directory=folder, fmt=fmt,
-                                      clock=deps.clock, flags=flags, hook=hook))
+                                      clock=deps.clock, flags=flags, hooks=hooks))
 
 
 def collect(
     api: Api, store: Store, *, directory: Path, fmt: str, clock: Clock, owner: str | None = None,
-    flags: Flags = KEYS, hook: Hook | None = None,
+    flags: Flags = KEYS, hooks: CollectHooks | None = None,
 ) -> Events[None]:
     """Collect every tracked, uncollected batch of ``api`` that has ended (see the module)."""
     from batchctl.core.results import export as results  # deferred: the results stack is only needed here
@@ -196,15 +198,13 @@ def collect(
             outcome.action = BUSY
             yield outcome
             continue
-        if hook is not None:
-            store.hook_due(COLLECT_HOOK, target.id, hook.key)
+        if hooks is not None and hooks.exec is not None:
+            store.hook_due(COLLECT_HOOK, target.id, hooks.exec.key)
         yield (yield from _download(api, store, target, outcome, options, directory, owner))
     yield from feed_pending(api, store, clock=clock, flags=flags)
-    if hook is not None:
-        from batchctl.core.workflows.hooks import collected, run_hooks
+    from batchctl.core.workflows.hooks import CollectHooks, collect_hooks
 
-        due = store.collected_hooks_due(hook.key, base_url=api.base_url)
-        yield from run_hooks(store, hook, map(collected, due))
+    yield from collect_hooks(store, hooks or CollectHooks(), base_url=api.base_url, flags=flags)
 
 
 def feed_pending(api: Api, store: Store, *, clock: Clock, flags: Flags = KEYS) -> Events[None]:

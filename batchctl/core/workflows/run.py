@@ -80,7 +80,7 @@ def run(deps: Deps, options: RunOptions) -> Events[None]:
         from batchctl.core.workflows.hooks import ended_jobs, run_hooks
 
         out = options.results.out
-        ended = ended_jobs(store, [], [job.job_id], records,
+        ended = ended_jobs(store, [], [job.job_id], records, base_url=api.base_url,
                            results_path=None if out is None else str(out.absolute()))
         yield from run_hooks(store, options.hook, ended)
     if options.wait.exit_status:

@@ -235,11 +235,11 @@ def wait(
     """`batchctl wait ID|JOB ...`: wait for the batches named (a job's parts not sent yet are
     sent as the queue drains, and waited for), yielding what ``watch`` yields, then say what to
     end with: StillRunningError (8) if the timeout elapsed first, else with ``exit_status``
-    the verdict of ``lifecycle.exit_status_error`` (its retry hints are the summary's to give).
-    Then ``WaitEnded``, and ``hook`` runs for each job that ended (batchctl.core.workflows.hooks)."""
+    the verdict of ``lifecycle.exit_status_error`` (its retry hints are the summary's to give),
+    then ``WaitEnded``. ``hook`` runs for each job as it ends (batchctl.core.workflows.hooks)."""
     targets = resolve_targets(deps.store(), refs, base_url=base_url, flags=options.flags)
     jobs = job_refs(refs)
-    waited = yield from watch(deps, targets, jobs, options)
+    waited = yield from watch(deps, targets, jobs, options, hook=hook)
     if not waited.all_ended:
         running = [r for r in waited.records if not is_ended(r)]
         waited.error = StillRunningError(
@@ -250,25 +250,27 @@ def wait(
     elif options.exit_status:
         waited.error = exit_status_error(waited.records)
     yield WaitEnded(waited)
-    if hook is not None:
-        from batchctl.core.workflows.hooks import ended_jobs, run_hooks
-
-        yield from run_hooks(deps.store(), hook,
-                             ended_jobs(deps.store(), targets, jobs, waited.records))
     return waited
 
 
 def watch(
-    deps: Deps, targets: Sequence[Target], jobs: Sequence[str], options: WaitOptions
+    deps: Deps, targets: Sequence[Target], jobs: Sequence[str], options: WaitOptions,
+    *, hook: Hook | None = None,
 ) -> Events[Waited]:
     """``wait_for`` the targets (and the pending parts of ``jobs``), between ``WaitStarted``
-    and ``WaitStopped``. The API client is built first: no key is exit 4 before any display.
-    Ctrl-C raises Interrupted (exit 130) naming the command that resumes."""
+    and ``WaitStopped``, with ``hook`` run for each job as it ends (``hooks.as_jobs_end``).
+    The API client is built first: no key is exit 4 before any display. Ctrl-C (in a hook
+    too) raises Interrupted (exit 130) naming the command that resumes."""
     api, store, clock = deps.api(), deps.store(), deps.clock
     start = clock.time()
     yield WaitStarted(targets, jobs)
     try:
-        records = yield from wait_for(api, store, targets, options, clock=clock, jobs=jobs)
+        polling = wait_for(api, store, targets, options, clock=clock, jobs=jobs)
+        if hook is not None:
+            from batchctl.core.workflows.hooks import as_jobs_end
+
+            polling = as_jobs_end(store, hook, targets, jobs, polling, base_url=api.base_url)
+        records = yield from polling
     except KeyboardInterrupt:
         raise Interrupted(
             "interrupted; the batches keep running on the server",

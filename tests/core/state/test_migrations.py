@@ -31,6 +31,7 @@ SHIPPED = [
     "m008_model_catalogues",
     "m009_hook_runs",
     "m010_job_cache_plans",
+    "m011_hook_commands",
     "m012_part_warmup",
 ]
 

@@ -2,16 +2,15 @@
 
 What a hook receives (its BATCHCTL_* environment, /dev/null for stdin), where its output goes
 (stderr, never stdout), a failure (reported, exit 11, run again by the next collect with no
-second download), a success never run twice (also by overlapping collects, on both store
-backends), and ids that are not of the documented shape never reaching a hook."""
+second download; more in test_hook_reruns.py), a success never run twice (also by overlapping
+collects, on both store backends), and ids that are not of the documented shape never
+reaching a hook."""
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-import orjson
 import pytest
 
 from batchctl.core.errors import ExitCode, HookFailedError
@@ -20,47 +19,10 @@ from batchctl.core.state.hooks import COLLECT, FAILED
 from batchctl.core.workflows.hooks import Hook, HookOutput, HookRan, Subject, hook_env, run_hook
 from tests.support import warm
 from tests.support.files import write_requests
+from tests.support.hooks import ended_batches, runs
 from tests.support.hostile import HostileServer, batch, json_answer
 from tests.support.processes import child_env
 from tests.support.runs import cli_on, on, sdk_batch, submit
-
-#: A hook that writes its BATCHCTL_* environment (and whether stdin is empty) as one JSON line
-#: to $HOOK_LOG, prints a line on stdout, then exits with $HOOK_EXIT (0 if unset) unless the
-#: file $HOOK_OK exists.
-HOOK = """\
-import json, os, sys
-env = {k: v for k, v in os.environ.items() if k.startswith("BATCHCTL_")}
-env["stdin"] = sys.stdin.read()
-with open(os.environ["HOOK_LOG"], "a") as log:
-    log.write(json.dumps(env) + "\\n")
-print("hook says hello", flush=True)
-ok = os.environ.get("HOOK_OK")
-sys.exit(0 if ok and os.path.exists(ok) else int(os.environ.get("HOOK_EXIT", "0")))
-"""
-
-
-@pytest.fixture
-def hook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path]:
-    """(the command, the log it writes)."""
-    script = tmp_path / "hook.py"
-    script.write_text(HOOK)
-    log = tmp_path / "hook.log"
-    monkeypatch.setenv("HOOK_LOG", str(log))
-    return f'"{sys.executable}" "{script}"', log
-
-
-def runs(log: Path) -> list[dict[str, str]]:
-    return [orjson.loads(line) for line in log.read_bytes().splitlines()] if log.exists() else []
-
-
-def ended_batches(emulator, clock, tmp_path, *labels: str) -> list[str]:
-    cli = cli_on(emulator, clock)
-    ids = []
-    for i, label in enumerate(labels):
-        path = write_requests(tmp_path / f"r{i}.jsonl", 2 + i, f"r{i}-")
-        ids += submit(cli, path, "--label", label)[1]
-    clock.advance(61)
-    return ids
 
 
 # -- collect --exec ----------------------------------------------------------------------------
@@ -104,9 +66,9 @@ def test_a_failed_hook_exits_11_and_the_next_collect_runs_it_again_without_downl
     failed = on(emulator, clock, "collect", "--dir", str(out), "--exec", command, env=env)
     assert failed.exit_code == ExitCode.HOOK_FAILED == 11, failed.stderr
     assert f"the --exec hook for {batch_id} exited with status 3" in failed.stderr
-    assert "next collect" in failed.stderr
+    assert "the next collect runs it again, without downloading again" in failed.stderr
     assert "collected 1 batch into" in failed.stderr
-    assert "ran the hook for 1 batch (1 failed)" in failed.stderr
+    assert "ran 1 hook (1 failed)" in failed.stderr
     assert failed.stdout.splitlines() == [str(next(out.iterdir()))]  # the file was written
     assert emulator.results_requests(batch_id) == 1
 
@@ -114,7 +76,7 @@ def test_a_failed_hook_exits_11_and_the_next_collect_runs_it_again_without_downl
     again = on(emulator, clock, "collect", "--dir", str(out), "--exec", command, env=env)
     assert again.exit_code == 0, again.stderr
     assert emulator.results_requests(batch_id) == 1  # no second download
-    assert "nothing new to collect; ran the hook for 1 batch" in again.stderr
+    assert "nothing new to collect; ran 1 hook" in again.stderr
     assert [r["BATCHCTL_ATTEMPT"] for r in runs(log)] == ["1", "2"]
     assert runs(log)[1]["BATCHCTL_RESULTS_PATH"] == runs(log)[0]["BATCHCTL_RESULTS_PATH"]
 
@@ -129,18 +91,6 @@ def test_a_hook_that_cannot_run_is_reported_with_sh_status(emulator, clock, tmp_
     result = on(emulator, clock, "collect", "--exec", str(tmp_path / "no-such-hook"))
     assert result.exit_code == 11, result.stderr
     assert f"hook for {batch_id} exited with status 127: it was not found" in result.stderr
-
-
-def test_collect_without_exec_leaves_a_failed_hook_due_for_the_same_command(
-        emulator, clock, tmp_path, hook):
-    command, log = hook
-    ended_batches(emulator, clock, tmp_path, "x")
-    assert on(emulator, clock, "collect", "--exec", command, env={"HOOK_EXIT": "1"}).exit_code == 11
-    assert on(emulator, clock, "collect").exit_code == 0
-    other = on(emulator, clock, "collect", "--exec", f"{command} --other")
-    assert other.exit_code == 0 and len(runs(log)) == 1  # another command: not this batch's
-    assert on(emulator, clock, "collect", "--exec", command).exit_code == 0
-    assert [r["BATCHCTL_ATTEMPT"] for r in runs(log)] == ["1", "2"]
 
 
 def test_overlapping_collects_run_a_hook_once(emulator, clock, tmp_path, monkeypatch,
@@ -176,7 +126,9 @@ def test_wait_on_end_runs_once_per_job_that_ended(emulator, clock, tmp_path, hoo
     assert (first["BATCHCTL_REQUESTS"], first["BATCHCTL_SUCCEEDED"]) == ("5", "5")
     assert first["BATCHCTL_RESULTS_PATH"] == ""  # wait writes no results
     assert (second["BATCHCTL_JOB_ID"], second["BATCHCTL_LABEL"]) == (job_b, "b")
-    assert result.stderr.index("batches ended") < result.stderr.index("hook says hello")
+    err = result.stderr  # each hook once its job has ended; the wait's summary after them
+    assert max(err.index(f"{i}: ended") for i in ids_a) < err.index("hook says hello")
+    assert err.rindex(f"hook for {job_b}: done") < err.index("3 of 3 batches ended after")
 
     again = cli("wait", job_a, "--on-end", command)
     assert again.exit_code == 0 and len(runs(log)) == 2
