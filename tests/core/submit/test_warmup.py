@@ -154,3 +154,22 @@ def test_after_a_warm_up_nine_in_ten_read_the_prefix(
     assert again.exit_code == 0, again.stderr
     figures = json.loads(summary.read_text())
     assert figures["cache_hit_rate"] >= 0.9 and figures["saved_usd"] > 0
+
+
+def test_the_summary_names_the_planned_groups_and_counts_the_markers_placed(
+    make_emulator: Any, clock: Any, tmp_path: Path
+) -> None:
+    emu = make_emulator(record_requests=True, cache_hit_rate=0.0)  # every request writes
+    run = cli_on(emu, clock)
+    summary = tmp_path / "summary.json"
+    sent = run("submit", "--json", "--cache", "auto", "--no-warmup", str(two_groups(tmp_path)))
+    assert sent.exit_code == 0, sent.stderr
+    job = json.loads(sent.stdout)["job_id"]
+    assert run("wait", job).exit_code == 0
+    got = run("results", job, "-o", str(tmp_path / "out.jsonl"), "--summary-json", str(summary))
+    assert got.exit_code == 0, got.stderr
+    figures = json.loads(summary.read_text())
+    assert figures["cache_marked_requests"] == 8  # the file has none: the plan's markers count
+    assert [(g["group"], g["model"], g["first_line"], g["first_custom_id"], g["requests"])
+            for g in figures["cache_groups"]] == [(1, SONNET, 1, "q1", 4), (2, OTHER, 2, "q2", 4)]
+    assert "cache group 1: 4 requests of" in got.stderr
