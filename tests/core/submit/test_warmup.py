@@ -173,3 +173,18 @@ def test_the_summary_names_the_planned_groups_and_counts_the_markers_placed(
     assert [(g["group"], g["model"], g["first_line"], g["first_custom_id"], g["requests"])
             for g in figures["cache_groups"]] == [(1, SONNET, 1, "q1", 4), (2, OTHER, 2, "q2", 4)]
     assert "cache group 1: 4 requests of" in got.stderr
+
+
+def test_the_resume_hint_names_the_options_that_make_the_job(
+    emu: Any, clock: Any, tmp_path: Path
+) -> None:
+    run = cli_on(emu, clock)
+    path, out = two_groups(tmp_path), tmp_path / "out.jsonl"
+    stopped = run("run", "--cache", "auto", "--no-warmup", str(path), "-o", str(out),
+                  "--timeout", "20")
+    assert stopped.exit_code == 8, stopped.stderr
+    assert "run the same command again, with --cache auto --no-warmup (another job without " \
+           "them): it picks up job" in stopped.stderr
+    again = run("run", "--cache", "auto", "--no-warmup", str(path), "-o", str(out))
+    assert again.exit_code == 0, again.stderr
+    assert len(emu.batches()) == 1
