@@ -43,6 +43,7 @@ from batchctl.cli.options import (
     PricesOpt,
     RunJsonOpt,
     SendOptions,
+    SummaryJsonOpt,
     ThinkingOpt,
     TimeoutOpt,
     WriteOptions,
@@ -105,6 +106,7 @@ def run_command(
     prices_file: PricesOpt = None,
     extract: ExtractOpt = None,
     thinking: ThinkingOpt = False,
+    summary_json: SummaryJsonOpt = None,
     json_: RunJsonOpt = False,
 ) -> None:
     """`batchctl run`: see HELP."""
@@ -127,7 +129,8 @@ def run_command(
         interval = EMULATOR_INTERVAL
     run_parsed(ctx, run, RunOptions(
         sending, WriteOptions(options, out, json_), timeout, interval, exit_status,
-        _results_args(out, fmt, only, order, prices_file, json_), hook(on_end, "run", "on_end")))
+        _results_args(out, fmt, only, order, prices_file, json_), hook(on_end, "run", "on_end"),
+        summary_json))
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ class RunOptions:
     exit_status: bool
     results_args: list[str]  # the `results` options that write what this run writes
     hook: Hook | None = None  # --on-end
+    summary_json: Path | None = None  # --summary-json
 
 
 def run(actx: AppContext, opts: RunOptions) -> None:
@@ -160,7 +164,7 @@ def run(actx: AppContext, opts: RunOptions) -> None:
         WaitOptions(interval=opts.interval, timeout=opts.timeout, exit_status=opts.exit_status,
                     flags=FLAGS),
         ResultsRequest(write.export, "batchctl run", out=write.out,
-                       step_summary=shared.step_summary_file()),
+                       step_summary=shared.step_summary_file(), summary_json=opts.summary_json),
         results_args=opts.results_args,
         hook=opts.hook,
     )

@@ -53,6 +53,10 @@ def run(deps: Deps, options: RunOptions) -> Events[None]:
     from batchctl.core.results.summary import check_stops
 
     force = options.submission.force
+    if options.results.summary_json is not None:  # a usage error before anything is sent
+        from batchctl.core.results.report import check_json_target
+
+        check_json_target(options.results.summary_json, options.results.options.flags["summary_json"])
     scan, job = yield from send(deps, options.submission)
     yield JobSubmitted(job, scan.display_name)
     api, store = deps.api(), deps.store()

@@ -188,3 +188,19 @@ def test_the_resume_hint_names_the_options_that_make_the_job(
     again = run("run", "--cache", "auto", "--no-warmup", str(path), "-o", str(out))
     assert again.exit_code == 0, again.stderr
     assert len(emu.batches()) == 1
+
+
+def test_run_writes_the_summary_json_as_results_does(
+    emu: Any, clock: Any, tmp_path: Path
+) -> None:
+    run = cli_on(emu, clock)
+    summary = tmp_path / "summary.json"
+    done = run("run", "--cache", "auto", str(two_groups(tmp_path)), "-o",
+               str(tmp_path / "out.jsonl"), "--summary-json", str(summary))
+    assert done.exit_code == 0, done.stderr
+    figures = json.loads(summary.read_text())
+    assert figures["counts"]["succeeded"] == 8 and figures["cache_hit_rate"] is not None
+    refused = run("run", str(two_groups(tmp_path)), "--summary-json",
+                  str(tmp_path / "no" / "s.json"))
+    assert refused.exit_code == 2 and "--summary-json" in refused.stderr
+    assert len(emu.batches()) == 2  # the warm-up and the rest; nothing for the refused run
