@@ -48,10 +48,15 @@ def unique_refs(targets: Sequence[Target]) -> list[str]:
     return list(dict.fromkeys(t.ref for t in targets))
 
 
+def named(rec: Mapping[str, Any]) -> str:
+    """A batch's id, with its role in its job when it has one: ``msgbatch_... (warm-up)``."""
+    return f"{rec['id']} ({rec['role']})" if rec.get("role") else str(rec["id"])
+
+
 def describe(rec: Mapping[str, Any], now: float) -> str:
     """One line about one batch: ``msgbatch_...: in_progress, 4 requests, expires in 23h 59m``."""
     status = rec.get("processing_status")
-    name = f"{rec['id']} ({rec['role']})" if rec.get("role") else rec["id"]  # the warm-up
+    name = named(rec)
     if is_ended(rec):
         return f"{name}: ended: {counts_text(rec)}"
     total = sum(counts(rec).values())
@@ -170,6 +175,9 @@ class RichView(_View):
         self.seen.add(rec["id"])
         if rec["id"] not in self.tasks:  # a part just sent
             self._add(rec["id"])
+        if rec.get("role"):  # the job's warm-up batch
+            self.progress.update(self.tasks[rec["id"]], description=escape(
+                named({**rec, "id": self.names.get(rec["id"], rec["id"])})))
         if self.overall is None and self.several():
             self._add_overall()
         c = counts(rec)
@@ -190,7 +198,7 @@ class RichView(_View):
         )
         if kind and self.several():
             self.progress.console.print(
-                f"{mark(kind)} {escape(str(rec['id']))} ended: {counts_text(rec)}")
+                f"{mark(kind)} {escape(named(rec))} ended: {counts_text(rec)}")
 
     def tick(self, records: Sequence[Mapping[str, Any]], now: float) -> None:
         self.elapsed.see(records)

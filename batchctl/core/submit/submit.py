@@ -15,7 +15,7 @@ from batchctl.core.errors import APIError, NextStep, UsageError
 from batchctl.core.events import INFO, WARN, Event, Events, Note
 from batchctl.core.flags import KEYS, Flags
 from batchctl.core.plural import counted
-from batchctl.core.requests.linesets import role
+from batchctl.core.requests.linesets import WARMUP_ROLE, role
 from batchctl.core.requests.rules import RULES
 from batchctl.core.requests.scan import Scan
 from batchctl.core.state.jobs import content_key
@@ -85,7 +85,8 @@ def dry_run_summary(scan: Scan, *, counted_prompts: int | None = None) -> dict[s
         "warnings": scan.warnings,
         "parts": [
             {"part": p.index, "first_line": p.first_line, "last_line": p.last_line,
-             "requests": p.request_count, "body_bytes": p.body_size}
+             "requests": p.request_count, "body_bytes": p.body_size,
+             "role": WARMUP_ROLE if p.only is not None else None}
             for p in scan.parts
         ],
         "est_input_tokens": scan.est_input_tokens,

@@ -204,3 +204,18 @@ def test_run_writes_the_summary_json_as_results_does(
                   str(tmp_path / "no" / "s.json"))
     assert refused.exit_code == 2 and "--summary-json" in refused.stderr
     assert len(emu.batches()) == 2  # the warm-up and the rest; nothing for the refused run
+
+
+def test_status_and_wait_label_the_warm_up_on_a_terminal(
+    emu: Any, clock: Any, tmp_path: Path
+) -> None:
+    run = cli_on(emu, clock)
+    sent = run("submit", "--json", "--cache", "auto", str(two_groups(tmp_path)))
+    job = json.loads(sent.stdout.splitlines()[0])["job_id"]
+    table = run("status", "--wide", job, tty=True)
+    assert table.exit_code == 0, table.stderr
+    warm = json.loads(sent.stdout.splitlines()[0])["id"]
+    assert f"{warm} (warm-up)" in table.stdout
+    waited = run("wait", job, tty=True)
+    assert waited.exit_code == 0, waited.stderr
+    assert "(warm-up) ended: 2 succeeded" in waited.stderr
