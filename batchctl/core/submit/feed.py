@@ -220,15 +220,16 @@ def _send_pending(
             result.reason = MAX_QUEUED
             return
         now = clock.time()
-        gate = _warmup(rows, row, now)
+        gate = _warmup(rows, row, now, flags)
         if gate is not None:
-            if gate > now:
-                store.hold_part(job_id, row["part"], held=WARMUP, retry_at=gate, unended=unended)
-                result.reason, result.retry_at = WARMUP, gate
+            if gate[0] > now:
+                store.hold_part(job_id, row["part"], held=WARMUP, retry_at=gate[0],
+                                unended=unended)
+                result.reason, result.retry_at = WARMUP, gate[0]
                 return
             if not late:
                 late = True
-                yield Note(WARN, _late_text(rows, row, flags))
+                yield Note(WARN, gate[1])
         if not _due(row, unended, now):
             result.reason, result.retry_at = QUEUE_FULL, row["retry_at"]
             return
@@ -252,27 +253,23 @@ def _send_pending(
         unended += count
 
 
-def _warmup(rows: Sequence[Mapping[str, Any]], row: Mapping[str, Any], now: float) -> float | None:
-    """When a part sent after the warm-up may go without it (its timeout), or None: it is not
-    sent after one, or the warm-up has ended. Unsent, the warm-up holds it for a timeout."""
-    if row.get("after_part") is None:
-        return None
-    warm = next((r for r in rows if r["part"] == row["after_part"]), None)
+def _warmup(
+    rows: Sequence[Mapping[str, Any]], row: Mapping[str, Any], now: float, flags: Flags
+) -> tuple[float, str] | None:
+    """When a part sent after the warm-up may go without it (its timeout after the warm-up was
+    sent; unsent, a timeout from now), and what to say when it does; None: the part is not sent
+    after one, or the warm-up has ended."""
+    from batchctl.core.times import human_duration
+
+    warm = next((r for r in rows if r["part"] == row.get("after_part")), None)
     if warm is None or warm["processing_status"] == ENDED:
         return None
     timeout = float(row.get("after_timeout") or WARMUP_TIMEOUT)
     since = warm.get("submitted_at")
-    return now + timeout if since is None else float(since) + timeout
-
-
-def _late_text(rows: Sequence[Mapping[str, Any]], row: Mapping[str, Any], flags: Flags) -> str:
-    from batchctl.core.times import human_duration
-
-    warm = next(r for r in rows if r["part"] == row["after_part"])
-    timeout = float(row.get("after_timeout") or WARMUP_TIMEOUT)
-    return (f"the warm-up batch {warm['batch_id']} has not ended within {flags['warmup_timeout']} "
-            f"{human_duration(timeout)}: sending the rest of job {row['job_id']} without waiting "
-            "further (fewer of its requests may read the cache)")
+    late = (f"the warm-up batch {warm['batch_id']} has not ended within "
+            f"{flags['warmup_timeout']} {human_duration(timeout)}: sending the rest of job "
+            f"{row['job_id']} without waiting further (fewer of its requests may read the cache)")
+    return (now if since is None else float(since)) + timeout, late
 
 
 def _stopped_by_limit(store: Store, job: Mapping[str, Any], exc: SpendLimitError) -> None:
