@@ -219,3 +219,19 @@ def test_status_and_wait_label_the_warm_up_on_a_terminal(
     waited = run("wait", job, tty=True)
     assert waited.exit_code == 0, waited.stderr
     assert "(warm-up) ended: 2 succeeded" in waited.stderr
+
+
+def test_collect_sends_the_rest_once_the_warm_up_has_ended(
+    emu: Any, clock: Any, tmp_path: Path
+) -> None:
+    run = cli_on(emu, clock)
+    sent = run("submit", "--json", "--cache", "auto", str(two_groups(tmp_path)))
+    assert sent.exit_code == 0, sent.stderr
+    early = run("collect", "-d", str(tmp_path / "results"))
+    assert len(emu.batches()) == 1, early.stderr  # the warm-up has not ended: nothing more
+    clock.advance(61)  # the emulator's batches end 60 s after they are made
+    later = run("collect", "-d", str(tmp_path / "results"))
+    assert later.exit_code == 0, later.stderr
+    warm, rest = created(emu)
+    assert ids(emu, rest) == ["q3", "q4", "q5", "q6", "q7", "q8"]
+    assert parse_ts(rest["created_at"]) >= parse_ts(warm["ended_at"])
