@@ -99,16 +99,18 @@ def report_error(io: IOStreams, exc: BatchctlError, settings: Settings | None = 
     option that lists them all)."""
     err = io.console(stderr=True) if io.stderr_tty else None
 
-    def line(text: str, style: str | None = None) -> None:
+    def line(text: str, style: str | None = None, indent: int = 2) -> None:
         if err is None:
             io.stderr.write(text + "\n")
-        elif style:  # soft_wrap: the terminal wraps; a hinted command stays one line
-            err.print(f"[{style}]{escape(text)}[/]", soft_wrap=True)
-        else:
-            err.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:  # wrapped between words; a hinted command is never broken (render/prose.py)
+            from batchctl.cli.render.prose import say
+
+            say(err, text, tty=True, style=style, indent=indent)
 
     if err is not None:
-        err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
+        from batchctl.cli.render.prose import say
+
+        say(err, exc.message, tty=True, label="error:", style="bold red")
     else:
         line(f"error: {exc.message}")
     if isinstance(exc, InputError):
@@ -124,12 +126,12 @@ def report_error(io: IOStreams, exc: BatchctlError, settings: Settings | None = 
             for annotation in github_errors(exc.problems or [exc.message]):
                 io.stderr.write(annotation + "\n")
     if exc.hint:
-        line(f"hint: {exc.hint}", "dim")
+        line(f"hint: {exc.hint}", "dim", indent=6)
     if exc.next_steps:
         from batchctl.cli.render.output import next_step
 
         for step in exc.next_steps:
-            line(f"hint: {next_step(settings, step)}", "dim")
+            line(f"hint: {next_step(settings, step)}", "dim", indent=6)
 
 
 def _settings(ctx: Any) -> Settings | None:

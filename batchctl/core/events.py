@@ -13,6 +13,9 @@ This module sits at the root of core, under every package, so it holds the event
 plain values; an event that carries a package's own value is defined beside that value, as a
 subclass of ``Event``:
 
+- ``Ordering``: results being put in the request file's order, after they are all read;
+- ``Checking``: a request file is being checked whole, before anything is sent;
+- ``Sending``: a create body is being sent (its bytes go in the Outbox as they go);
 - ``submit.submit.JobSubmitted``: `run` submitted a job (or found it submitted before);
 - ``submit.feed.FeedResult``: what a feed of a job's parts not sent yet did;
 - ``workflows.waiting.WaitStarted`` and ``WaitEnded``: a wait begins; how the wait of `run` ended;
@@ -87,6 +90,36 @@ class Progress(Event):
     total: int
 
 
+@dataclass(frozen=True)
+class Ordering(Event):
+    """Results put in the request file's order: ``done`` of ``total`` written so far. A step
+    of its own, after every result is read (``Progress``): on a big job it takes seconds."""
+
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Checking(Event):
+    """A request file of ``size`` bytes (``name``, as given) is about to be checked whole;
+    nothing more is said until that is done (the check runs in a forked child, which a thread
+    drawing a bar would forbid)."""
+
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Sending(Event):
+    """A create call is about to send its body: ``size`` bytes, the batch of part ``part`` of
+    ``parts``. The call cannot yield while it sends; the bytes handed to the connection so far
+    are kept in the Outbox (``Outbox.in_flight``), for a display to read as they go."""
+
+    part: int
+    parts: int
+    size: int
+
+
 # -- wait (and the records it reports: the API's batch fields) --------------------------------
 @dataclass(frozen=True)
 class BatchChanged(Event):
@@ -125,9 +158,19 @@ class Outbox:
 
     def __init__(self) -> None:
         self._items: deque[Event] = deque()
+        self._in_flight: Progress | None = None
         self._changed = threading.Condition()
         #: How many times ``wake`` was called (read it before deciding to ``wait``).
         self.wakes = 0
+
+    def sent(self, done: int, total: int) -> None:
+        """How much of the body of the call in flight has been sent (replaces the last)."""
+        self._in_flight = Progress(done, total)
+
+    def in_flight(self) -> Progress | None:
+        """The bytes of the body in flight sent so far, of its total (None: nothing sent yet);
+        read while the call runs, from another thread."""
+        return self._in_flight
 
     def __len__(self) -> int:
         with self._changed:

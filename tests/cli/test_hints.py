@@ -181,16 +181,18 @@ def test_a_store_url_is_named_but_never_its_password(tmp_path):
 
 
 def test_a_hint_on_a_narrow_terminal_is_one_line_that_runs_as_printed(here, tmp_path, clock):
-    """On a terminal, stderr lines are soft-wrapped: the terminal folds them, batchctl never
-    puts a newline inside a hinted command (with --state-dir a long path, a 60-column terminal
-    split it over lines that no longer ran when copied)."""
+    """On a terminal, stderr prose wraps between words, but batchctl never puts a newline
+    inside a hinted command (with --state-dir a long path, a 60-column terminal split it over
+    lines that no longer ran when copied): the command goes whole on a line of its own,
+    indented under the hint, and the terminal folds it if it must."""
     batch = here("submit", str(write_requests(tmp_path / "a.jsonl", 1))).stdout.strip()
     early = here("results", batch, tty=True, width=60)
     assert early.exit_code == 8
     plain = re.sub(r"\x1b\[[0-9;]*m", "", early.stderr)
-    (line,) = [ln for ln in plain.splitlines() if "batchctl " in ln]
+    (n, line), = [(n, ln) for n, ln in enumerate(plain.splitlines()) if "batchctl " in ln]
     assert len(line) > 60  # longer than the terminal, yet one line
-    (wait,) = hinted_commands(plain)
+    assert line.startswith("      batchctl ") and plain.splitlines()[n - 1] == "hint: wait for it:"
+    (wait,) = hinted_commands(plain.replace(":\n      batchctl ", ": batchctl "))
     assert wait[3:] == ["wait", batch]
     clock.advance(61)
     assert run_hint(wait, here, clock).exit_code == 0

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from rich.cells import cell_len
 
-from batchctl.cli.render.output import fit_columns, short_ids
+from batchctl.cli.render.tables import fit_columns, short_ids
 from tests.support.files import json_lines, request, write_requests
 from tests.support.runs import submit
 

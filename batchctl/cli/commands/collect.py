@@ -119,13 +119,16 @@ def run(actx: AppContext, opts: CollectOptions) -> None:
 
     drive(actx, collection.events, show)
     if actx.stdout_tty and not json_:
-        # The file's name in the folder the line below the table names, cut with "…" if need
-        # be (whole paths were folded every few characters at 60 columns).
+        # Each file's name whole, in the folder the summary names once (whole paths were
+        # folded every few characters at 60 columns, cut to "retry_o…" at 100): the batch and
+        # the label, both in the name, go first when the terminal is narrow.
         rows = [(o.id, o.label or o.job_id, f"{o.results or 0:,}", _in_folder(o.path, folder))
                 for o in outcomes if o.action == core.COLLECTED]
-        if rows:
+        if rows and max(len(r[3]) for r in rows) > actx.out.width:  # a name that long: as is
+            output.write_lines(r[3] for r in rows)
+        elif rows:
             output.write_table(actx, ["batch", "label or job", "results", "file"], rows,
-                               cut=("file",))
+                               drop=("label or job", "batch", "results"))
     _summary(actx, outcomes, folder, hooks)
     for o in outcomes:
         if o.action == core.COLLECTED and o.summary is not None:
@@ -166,7 +169,7 @@ def _summary(actx: AppContext, outcomes: list, folder: Path, hooks: HookView) ->
         return
     parts = [] if outcomes else ["nothing new to collect"]
     if by.get(core.COLLECTED):
-        parts.append(f"collected {batches_text(by[core.COLLECTED])} into {folder}")
+        parts.append(f"collected {batches_text(by[core.COLLECTED])} into {folder}{os.sep}")
     if by.get(core.RUNNING):
         parts.append(f"{batches_text(by[core.RUNNING])} still running")
     if by.get(core.BUSY):

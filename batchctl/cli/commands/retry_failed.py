@@ -185,7 +185,8 @@ def _show_dry_run(actx: AppContext, outcome: RetryOutcome, json_: bool, *, raw: 
             total += 1
             if len(shown) < DRY_RUN_ROWS:
                 shown.append((p.parent_id, n, c, r))
-        output.write_table(actx, ["parent", "line", "custom_id", "reason"], shown)
+        output.write_table(actx, ["parent", "line", "custom_id", "reason"], shown,
+                           drop=("parent", "line"))  # the parent: said on stderr
         if total > len(shown):
             output.info(actx, f"... and {total - len(shown):,} more")
     else:
@@ -211,6 +212,7 @@ def _show_submitted(actx: AppContext, done: list[Retry], json_: bool) -> None:
             actx, ["parent", "batch", "requests", "status"],
             [(rec["parent_id"], rec["id"], f"{rec['request_count']:,}", rec["processing_status"])
              for rec in records],
+            drop=("parent",),  # said on stderr, with the batch it was resubmitted as
         )
     else:
         output.write_lines(rec["id"] for rec in records)

@@ -55,6 +55,7 @@ from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
     from batchctl.cli.render.hooks import HookView
+    from batchctl.cli.render.sending import SendingScreen
     from batchctl.cli.render.wait_view import WaitScreen
     from batchctl.core.events import Event
     from batchctl.core.submit.submit import SubmitResult
@@ -168,24 +169,29 @@ def run(actx: AppContext, opts: RunOptions) -> None:
         results_args=opts.results_args,
         hook=opts.hook,
     )
+    from batchctl.cli.render.sending import SendingScreen
+
     hooks = HookView(actx, "the next collect runs it again, as does the same command (the job "
                            "is not submitted twice)")
-    with WaitScreen(actx) as wait, shared.ResultsScreen(actx, write.export.format, write.out,
-                                                        json_=write.json) as written:
-        drive(actx, workflow.run(actx, options), partial(_show, actx, wait, written, hooks))
+    with SendingScreen(actx) as bar, WaitScreen(actx) as wait, shared.ResultsScreen(
+            actx, write.export.format, write.out, json_=write.json) as written:
+        drive(actx, workflow.run(actx, options), partial(_show, actx, bar, wait, written, hooks))
     if (failed_hook := hooks.failure()) is not None:
         raise failed_hook
 
 
 def _show(
-    actx: AppContext, wait: WaitScreen, written: shared.ResultsScreen, hooks: HookView,
-    event: Event,
+    actx: AppContext, bar: SendingScreen, wait: WaitScreen, written: shared.ResultsScreen,
+    hooks: HookView, event: Event,
 ) -> None:
-    """One event of `run`: its submit, its wait, its end (``WaitEnded``), its results."""
+    """One event of `run`: its submit (the bytes sent), its wait, its end (``WaitEnded``), its
+    results."""
     from batchctl.cli.render.wait_view import print_summary
     from batchctl.core.submit.submit import JobSubmitted
     from batchctl.core.workflows.waiting import WaitEnded
 
+    if bar.show(event):
+        return
     if isinstance(event, JobSubmitted):
         output.info(actx, submitted_text(event.job, event.name))
     elif isinstance(event, WaitEnded):

@@ -100,7 +100,12 @@ def run(actx: AppContext, opts: SubmitOptions) -> None:
         shared.show_send_dry_run(actx, source, sending, json_)
         return
     submission = sending.submission(source)
-    scan, result = drive(actx, send.send(actx, submission), notes(actx, info_off_tty=False))
+    from batchctl.cli.render.sending import SendingScreen
+
+    told = notes(actx, info_off_tty=False)
+    with SendingScreen(actx) as bar:  # the bytes of each body as they are sent
+        scan, result = drive(actx, send.send(actx, submission),
+                             lambda event: bar.show(event) or told(event))
     ids = [r["id"] for r in result.records]
     if result.existing:
         output.info(
@@ -146,7 +151,8 @@ def _show_table(
          f"{r['request_count']:,}", r["processing_status"])
         for r in records
     ]
-    output.write_table(actx, ["part", "batch", "lines", "requests", "status"], rows)
+    output.write_table(actx, ["part", "batch", "lines", "requests", "status"], rows,
+                       drop=("part", "lines"))
 
 
 def register(app: typer.Typer) -> None:

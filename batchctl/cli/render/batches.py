@@ -13,7 +13,7 @@ from typing import Any
 
 from batchctl.cli.context import AppContext
 from batchctl.cli.render import output
-from batchctl.cli.render.output import short_ids
+from batchctl.cli.render.tables import short_ids
 from batchctl.core.plural import counted
 from batchctl.core.submit.send import SPOOL_DIR, STDIN_NAME
 from batchctl.core.times import display_ts, human_duration, parse_ts
@@ -139,7 +139,7 @@ def write_table(
     rename = lambda names: [when if n == "when" else n for n in names]  # noqa: E731
     output.write_table(
         actx, rename(TABLE_COLUMNS), [table_row(r, now, ids) for r in records],
-        drop=rename(DROP_ORDER), shrink=SHRINK,
+        drop=rename(DROP_ORDER), shrink=SHRINK, whole_ids=wide,
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any, Self, TypeVar, cast
 
 from batchctl.cli.context import AppContext
 from batchctl.cli.render import output
+from batchctl.cli.render.prose import say
 from batchctl.core.events import HINT, NOTE, WARN, ApiRetry, Event, Events, Note
 from batchctl.core.fork import FORK_SAFE
 
@@ -35,7 +36,7 @@ def show_note(actx: AppContext, note: Note, *, info_off_tty: bool = True) -> Non
     if note.level == WARN:
         output.warn(actx, note.text)
     elif note.level == NOTE:
-        actx.err.print(f"note: {note.text}", markup=False, highlight=False)
+        say(actx.err, note.text, tty=actx.stderr_tty, label="note:")
     elif note.level == HINT or info_off_tty or actx.stderr_tty:
         output.info(actx, note.text)
 
@@ -56,8 +57,8 @@ def show_notices(actx: AppContext) -> None:
         if isinstance(event, ApiRetry):
             # Only waits a person would notice: the SDK's sub-second backoffs pass silently.
             if event.seconds >= 1.0:
-                actx.err.print(f"warning: {event.why}; retrying in {event.seconds:.0f} s",
-                               markup=False, highlight=False)
+                say(actx.err, f"{event.why}; retrying in {event.seconds:.0f} s",
+                    tty=actx.stderr_tty, label="warning:")
         elif isinstance(event, Note):
             show_note(actx, event)
 

@@ -17,6 +17,7 @@ import orjson
 from batchctl.cli import iostreams
 from batchctl.cli.context import AppContext
 from batchctl.cli.flags import FLAGS
+from batchctl.cli.render.prose import say
 from batchctl.core.api.untrusted import printable
 from batchctl.core.errors import NextStep, UsageError
 from batchctl.core.flags import Flag
@@ -86,161 +87,35 @@ def _cell(value: Any) -> str:
     return text if text.isprintable() else printable(text, limit=None)
 
 
-#: A free-text column (``shrink``) is first cut to this many cells, before any column is dropped.
-SHRINK_CAP = 24
-_GAP = 2  # cells between two columns (Rich's padding of one on each side)
-
-
 def write_table(
     actx: AppContext,
     columns: Sequence[str],
     rows: Iterable[Sequence[Any]],
     *,
     title: str | None = None,
-    no_wrap: Sequence[str] = (),
-    cut: Sequence[str] = (),
     drop: Sequence[str] = (),
     shrink: Sequence[str] = (),
+    whole_ids: bool = False,
 ) -> None:
-    """A Rich table on a terminal; tab-separated rows without a header off one.
-
-    ``no_wrap``: columns kept on one line on a terminal, as is any column of ids (never split
-    across lines; shortened, see ``short_ids``, when whole ones would not fit); the others fold
-    to fit, but ``cut`` columns, kept on one line and cut with "…" where they must give. With
-    ``drop`` or ``shrink`` the table is fitted to the terminal instead, no cell ever wrapped:
-    ``shrink`` columns are cut with "…" to SHRINK_CAP cells, then the ``drop`` columns go, in
-    that order, until the table fits, then the ``shrink`` columns still shown are cut further.
-    A ``drop`` column empty in every row is left out."""
+    """A Rich table on a terminal, fitted to its width with no word and no id ever split
+    (``batchctl.cli.render.tables``: ``drop`` and ``shrink`` make it a table of one line per
+    row; ``whole_ids``: ids never shortened); tab-separated rows without a header off one."""
     if not actx.stdout_tty:
         write_lines("\t".join(_cell(v) for v in row) for row in rows)
         return
     from rich.table import Table
 
+    from batchctl.cli.render.tables import layout
+
     table = Table(title=title, header_style="bold", box=None, pad_edge=False)
-    cells = [[_cell(v) for v in row] for row in rows]
-    if not (drop or shrink):
-        ids = [i for i in range(len(columns)) if _holds_ids(cells, i)]
-        if ids and _least_width(columns, cells, ids) > actx.out.width:  # whole ids: too wide
-            for i in ids:
-                short = short_ids(row[i] for row in cells)
-                for row in cells:
-                    row[i] = short.get(row[i], row[i])
-        room = _room_for_cut(columns, cells, cut, actx.out.width)
-        for i, name in enumerate(columns):
-            whole = name in no_wrap or i in ids
-            table.add_column(name.upper(), overflow="ellipsis" if name in cut else "fold",
-                             no_wrap=whole or name in cut, max_width=room.get(i))
-        for row in cells:
-            table.add_row(*(escape(v) for v in row))
-        actx.out.print(table)
-        return
-    widths = fit_columns(columns, cells, actx.out.width, drop=drop, shrink=shrink)
-    for i, width in widths.items():
-        table.add_column(columns[i].upper(), width=width, no_wrap=True, overflow="ellipsis")
-    for row in cells:
-        table.add_row(*(escape(row[i]) for i in widths))
+    fitted = layout(columns, [[_cell(v) for v in row] for row in rows], actx.out.width,
+                    drop=drop, shrink=shrink, whole_ids=whole_ids)
+    for i, width in fitted.widths.items():
+        table.add_column(columns[i].upper(), width=width, no_wrap=not fitted.wraps,
+                         overflow="fold" if fitted.wraps else "ellipsis")
+    for row in fitted.cells:
+        table.add_row(*(escape(row[i]) for i in fitted.widths))
     actx.out.print(table)
-
-
-def _natural_widths(columns: Sequence[str], cells: Sequence[Sequence[str]]) -> list[int]:
-    """Each column's width with nothing cut: its widest cell or its header."""
-    from rich.cells import cell_len
-
-    return [max([cell_len(n), *(cell_len(row[i]) for row in cells)])
-            for i, n in enumerate(columns)]
-
-
-def _room_for_cut(
-    columns: Sequence[str], cells: Sequence[Sequence[str]], cut: Sequence[str], limit: int
-) -> dict[int, int]:
-    """The widest each ``cut`` column may be for the table to fit ``limit`` cells: what the
-    other columns leave at their natural width, shared out (at least 8 cells each)."""
-    natural = _natural_widths(columns, cells)
-    chosen = [i for i, n in enumerate(columns) if n in cut]
-    if not chosen:
-        return {}
-    others = sum(w for i, w in enumerate(natural) if i not in chosen)
-    share = (limit - others - _GAP * (len(columns) - 1)) // len(chosen)
-    return {i: max(share, 8) for i in chosen if natural[i] > share}
-
-
-#: On a terminal, ids longer than this are shown as their first SHORT_ID characters and "…"
-#: (longer when two ids of the table share that prefix) where whole ones would not fit;
-#: --wide, --json and piped output show them whole. 17 = ``msgbatch_01`` and six characters of
-#: the random part.
-SHORT_ID = 17
-
-
-def short_ids(ids: Iterable[str], length: int = SHORT_ID) -> dict[str, str]:
-    """How each id is shown in a table: its first ``length`` characters and "…", or more of
-    them where two ids would otherwise look alike; an id that short or shorter stays whole."""
-    every = list(dict.fromkeys(ids))
-    shown: dict[str, str] = {}
-    for i in every:
-        if len(i) <= length + 1:
-            shown[i] = i
-            continue
-        n = length
-        while n < len(i) - 1 and any(o != i and o[:n] == i[:n] for o in every):
-            n += 1
-        shown[i] = i[:n] + "…" if n < len(i) - 1 else i
-    return shown
-
-
-_ID = re.compile(r"[a-z]+_(?=[0-9A-Za-z]*[0-9])[0-9A-Za-z]{8,}")  # a digit: not in_progress
-
-
-def _holds_ids(cells: Sequence[Sequence[str]], i: int) -> bool:
-    """Every non-empty cell of column ``i`` is an id (``msgbatch_01...``, ``job_...``): never
-    split across lines, in any table."""
-    found = [row[i] for row in cells if row[i]]
-    return bool(found) and all(_ID.fullmatch(v) for v in found)
-
-
-def _least_width(columns: Sequence[str], cells: Sequence[Sequence[str]], ids: list[int]) -> int:
-    """The narrowest a table can be with its ids whole: the others folded to their header's
-    width or ten cells, whichever is more (if their text is that long)."""
-    from rich.cells import cell_len
-
-    natural = fit_columns(columns, cells, 1 << 30)
-    least = [w if i in ids else min(w, max(cell_len(columns[i]), 10)) for i, w in natural.items()]
-    return sum(least) + _GAP * (len(least) - 1)
-
-
-def fit_columns(
-    columns: Sequence[str],
-    cells: Sequence[Sequence[str]],
-    limit: int,
-    *,
-    drop: Sequence[str] = (),
-    shrink: Sequence[str] = (),
-) -> dict[int, int]:
-    """The columns a table of ``cells`` keeps within ``limit`` cells, each with its width, in
-    order (see ``write_table``). A column that can neither go nor shrink is never cut (an id)
-    unless nothing else is left to give."""
-    from rich.cells import cell_len
-
-    natural = _natural_widths(columns, cells)
-    floor = {columns.index(n): max(cell_len(n), 8) for n in shrink if n in columns}
-    widths = dict(enumerate(natural))
-    for i in floor:
-        widths[i] = min(widths[i], max(SHRINK_CAP, floor[i]))
-
-    def excess() -> int:
-        return sum(widths.values()) + _GAP * (len(widths) - 1) - limit
-
-    for name in drop:  # an empty column says nothing
-        i = columns.index(name)
-        if not any(row[i] for row in cells):
-            widths.pop(i, None)
-    for name in drop:
-        if excess() <= 0:
-            break
-        widths.pop(columns.index(name), None)
-    for i in floor:
-        if i in widths and excess() > 0:
-            widths[i] -= max(0, min(excess(), widths[i] - floor[i]))
-    return widths
 
 
 def money(value: float | None, *, raw: bool = False) -> str:
@@ -289,26 +164,20 @@ def suggest(actx: AppContext, step: NextStep) -> None:
 
 
 def info(actx: AppContext, message: str) -> None:
-    """A note for the person at the terminal (stderr). Not markup: printed as given.
-
-    Every stderr line is printed with ``soft_wrap``: the terminal wraps it, Rich never inserts
-    a newline, so a hinted command copied from the screen is one line (hard-wrapped at the
-    width, ``--state-dir /tmp/...`` came out split over two lines)."""
-    actx.err.print(message, markup=False, highlight=False, soft_wrap=True)
+    """A note for the person at the terminal (stderr). Not markup: printed as given; wrapped
+    between words on a terminal, a suggested command never broken (``prose.say``)."""
+    say(actx.err, message, tty=actx.stderr_tty)
 
 
 def warn(actx: AppContext, message: str) -> None:
-    if actx.stderr_tty:
-        actx.err.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
-    else:
-        actx.err.print(f"warning: {message}", markup=False, soft_wrap=True)
+    say(actx.err, message, tty=actx.stderr_tty, label="warning:", style="yellow")
 
 
 def success(actx: AppContext, message: str) -> None:
     if actx.stderr_tty:
-        actx.err.print(f"[green]✓[/] {escape(message)}", soft_wrap=True)
+        say(actx.err, message, tty=True, label="✓", style="green")
     else:
-        actx.err.print(message, markup=False, soft_wrap=True)
+        say(actx.err, message, tty=False)
 
 
 def confirm(actx: AppContext, question: str, *, yes: bool, action: str) -> bool:

@@ -22,6 +22,7 @@ from rich.progress import (
 from rich.table import Column
 from rich.text import Text
 
+from batchctl.cli.render.live import redraw_cleanly, short_of_the_edge
 from batchctl.cli.render.outcome import OUTCOMES
 from batchctl.core.times import human_duration
 
@@ -51,18 +52,18 @@ class _Bar(BarColumn):
         return bar
 
 
-def _time_column(clock: Any, origin: Callable[[], float], expiry: bool) -> Any:
+def _time_column(clock: Any, origin: Callable[[], float], console: Console) -> Any:
     from rich.progress import ProgressColumn
 
     class TimeColumn(ProgressColumn):
-        """The one elapsed clock (from ``origin()`` to the batch's end, or now) and, on a wide
-        console, the time left before expiry."""
+        """The one elapsed clock (from ``origin()`` to the batch's end, or now) and, on a
+        console wide enough now (it may have been resized), the time left before expiry."""
 
         def render(self, task: Any) -> Text:
             now = clock.time()
             until, expires = task.fields.get("until"), task.fields.get("expires")
             parts = [human_duration((until if until is not None else now) - origin())]
-            if expiry and expires is not None:
+            if console.width >= EXPIRY_WIDTH and expires is not None:
                 parts.append(f"expires in {human_duration(expires - now)}")
             return Text(", ".join(parts), style="progress.elapsed")
 
@@ -78,18 +79,32 @@ class CountColumn(ProgressColumn):
         return Text(f"{done}/{int(task.total):,}" if task.total else done, style="progress.download")
 
 
+class Bars(Progress):
+    """Rich's Progress, drawn MARGIN cells short of the right edge and redrawn cleanly after a
+    resize (``batchctl.cli.render.live``)."""
+
+    def __init__(self, *columns: Any, **options: Any) -> None:
+        super().__init__(*columns, **options)
+        redraw_cleanly(self.live)
+
+    def get_renderable(self) -> Any:
+        if "live" not in vars(self):  # (asked once while Progress builds its Live)
+            return super().get_renderable()
+        return short_of_the_edge(super().get_renderable(), self.console)
+
+
 def make_progress(console: Console, clock: Any, origin: Callable[[], float]) -> Progress:
     """Progress bars on ``console``: glyph, id, bar, done, status, time. Every text column stays
     on one line; the bar takes the width that is left, so a line is never wider than the
     console."""
     one_line = lambda: Column(no_wrap=True, overflow="ellipsis")  # noqa: E731
-    return Progress(
+    return Bars(
         _Glyph(table_column=one_line()),
         TextColumn("{task.description}", table_column=one_line()),
         _Bar(bar_width=None, table_column=Column(ratio=1)),
         TextColumn("{task.fields[done]}", table_column=one_line()),
         TextColumn("{task.fields[status]}", table_column=one_line()),
-        _time_column(clock, origin, console.width >= EXPIRY_WIDTH),
+        _time_column(clock, origin, console),
         console=console,
         get_time=clock.time,
         refresh_per_second=4,

@@ -19,7 +19,7 @@ from batchctl.cli.context import AppContext
 from batchctl.cli.render import output
 from batchctl.cli.render.events import Screen, show_note
 from batchctl.core.errors import ExitCode
-from batchctl.core.events import Data, Event, Note, Progress
+from batchctl.core.events import Data, Event, Note, Ordering, Progress
 from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
@@ -147,11 +147,10 @@ def dry_run(
 def _bar(actx: AppContext, label: str) -> Iterator[Callable[[int, int], None]]:
     """A transient ``label`` bar on stderr: ``update(done, total)`` (a total of 0: unknown)."""
     from rich.progress import BarColumn, TextColumn
-    from rich.progress import Progress as Bar  # (core's Progress is the event)
 
-    from batchctl.cli.render.progress_bar import CountColumn
+    from batchctl.cli.render.progress_bar import Bars, CountColumn
 
-    bar = Bar(TextColumn(label), BarColumn(), CountColumn(), console=actx.err, transient=True)
+    bar = Bars(TextColumn(label), BarColumn(), CountColumn(), console=actx.err, transient=True)
     task = bar.add_task(label, total=None)
 
     def update(done: int, total: int) -> None:
@@ -200,6 +199,7 @@ class ResultsScreen(Screen):
         self.actx, self.fmt, self.out, self.json_ = actx, fmt, out, json_
         self.write = output.write_terminal_bytes if actx.stdout_tty else output.write_bytes
         self.update: Callable[[int, int], None] | None = None
+        self.step = ""  # the bar's: results read, or put in order
 
     def close(self) -> None:
         super().close()
@@ -211,9 +211,12 @@ class ResultsScreen(Screen):
 
         if isinstance(event, Data):
             self.write([event.data])
-        elif isinstance(event, Progress):
-            if self.update is None and self.out is not None and self.actx.stderr_tty:
-                self.update = self.open(_bar(self.actx, "results"))
+        elif isinstance(event, (Progress, Ordering)):
+            step = "results" if isinstance(event, Progress) else \
+                f"putting {'rows' if self.fmt == 'csv' else 'results'} in order"
+            if self.out is not None and self.actx.stderr_tty and self.step != step:
+                self.close()  # a step of its own: rows put in the request file's order
+                self.step, self.update = step, self.open(_bar(self.actx, step))
             if self.update is not None:
                 self.update(event.done, event.total)
         elif isinstance(event, ResultsWritten):
@@ -291,23 +294,16 @@ def show_summary(actx: AppContext, summary: Summary, fmt: str) -> None:
         for line in lines:
             output.info(actx, line)
         return
-    from rich.markup import escape
-
-    from batchctl.cli.render.outcome import mark, outcome
+    from batchctl.cli.render.outcome import OUTCOMES, outcome
+    from batchctl.cli.render.prose import say
 
     counts = summary.as_dict()["counts"]  # the tick follows the outcome: failures are not green
     kind = outcome({k: counts.get(k, 0) for k in ("succeeded", "errored", "canceled", "expired")})
-    head, *more = _folded(actx, lines[0], 2)
-    actx.err.print(f"{mark(kind)} {escape(head)}", soft_wrap=True)
-    for line in more:
-        actx.err.print(f"  {escape(line)}", soft_wrap=True)
+    glyph, colour = OUTCOMES[kind]
+    say(actx.err, lines[0], tty=True, label=glyph, style=colour)
     for line in lines[1:]:
-        label = line.partition(": ")[0]
-        first, *more = _folded(actx, line, 4)
-        actx.err.print(f"  [bold]{escape(label)}:[/]{escape(first[len(label) + 1:])}",
-                       soft_wrap=True)
-        for part in more:
-            actx.err.print(f"  {escape(part)}", soft_wrap=True)
+        label, _, rest = line.partition(": ")
+        say(actx.err, rest, tty=True, label=f"  {label}:", style="bold")
 
 
 def show_caching(actx: AppContext, data: dict[str, Any], batch_id: str) -> None:
@@ -317,16 +313,6 @@ def show_caching(actx: AppContext, data: dict[str, Any], batch_id: str) -> None:
 
     for label, text in cache_lines(data):
         output.info(actx, f"{batch_id} {label}: {text}")
-
-
-def _folded(actx: AppContext, line: str, indent: int) -> list[str]:
-    """``line`` folded at spaces to fit the terminal's width after a 2-cell indent, the lines
-    after the first ``indent`` cells in in all (a hanging indent); an id or a path is never cut
-    (one longer than the width is left for the terminal to fold)."""
-    import textwrap
-
-    return textwrap.wrap(line, width=max(actx.err.width - 2, 20), subsequent_indent=" " * (indent - 2),
-                         break_long_words=False, break_on_hyphens=False) or [""]
 
 
 # -- cancel and delete ----------------------------------------------------------------------------

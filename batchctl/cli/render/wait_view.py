@@ -28,8 +28,9 @@ from batchctl.cli.flags import FLAGS
 from batchctl.cli.render import output
 from batchctl.cli.render.batches import counts_text, expires_text
 from batchctl.cli.render.events import Screen, show_note
-from batchctl.cli.render.outcome import Elapsed, mark, outcome
-from batchctl.cli.render.output import short_ids
+from batchctl.cli.render.outcome import OUTCOMES, Elapsed, mark, outcome
+from batchctl.cli.render.prose import say
+from batchctl.cli.render.tables import short_ids
 from batchctl.core.errors import NextStep
 from batchctl.core.events import BatchChanged, Event, Note, Polled, PollFailed, WaitStopped
 from batchctl.core.plural import counted
@@ -197,8 +198,9 @@ class RichView(_View):
             outcome=kind,
         )
         if kind and self.several():
-            self.progress.console.print(
-                f"{mark(kind)} {escape(named(rec))} ended: {counts_text(rec)}")
+            glyph, colour = OUTCOMES[kind]
+            say(self.progress.console, f"{named(rec)} ended: {counts_text(rec)}", tty=True,
+                label=glyph, style=colour)
 
     def tick(self, records: Sequence[Mapping[str, Any]], now: float) -> None:
         self.elapsed.see(records)
@@ -217,17 +219,12 @@ class RichView(_View):
         self.progress.refresh()
 
     def error(self, exc: Exception) -> None:
-        from rich.markup import escape
-
-        self.progress.console.print(
-            f"[yellow]warning:[/] {unavailable_text(exc)}: {escape(str(exc))}"
-        )
+        say(self.progress.console, f"{unavailable_text(exc)}: {exc}", tty=True,
+            label="warning:", style="yellow")
 
     def feed(self, fed: FeedResult) -> None:
-        from rich.markup import escape
-
         for line in self._fed(fed):
-            self.progress.console.print(escape(line))
+            say(self.progress.console, line, tty=True)
         if self.overall is None and self.several():
             self._add_overall()
 
@@ -335,9 +332,8 @@ def print_summary(actx: AppContext, waited: Waited, *, fetch_hint: bool = True) 
         ended = f"{t['ended']} of {batches_text(len(sent))} ended after {took}"
         ended += f": {detail}" if fetch_hint else ""  # `run` gives the counts with the results
         if actx.stderr_tty:
-            from rich.markup import escape
-
-            actx.err.print(f"{mark(outcome(t))} {escape(ended)}")
+            glyph, colour = OUTCOMES[outcome(t)]
+            say(actx.err, ended, tty=True, label=glyph, style=colour)
         else:
             output.info(actx, ended)
         archived = [r for r in records if r.get("archived_at")]

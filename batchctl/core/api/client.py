@@ -126,7 +126,7 @@ class Api:
             lambda: batch_dict(
                 client.post(
                     BATCHES_PATH,
-                    content=RequestBody(chunks),
+                    content=RequestBody(chunks, size, self.notices),
                     cast_to=MessageBatch,
                     options={"headers": headers},
                 )

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl.core.atomic import atomic_file, check_target
 from batchctl.core.errors import StateError
-from batchctl.core.events import WARN, Data, Event, Events, Note, Progress
+from batchctl.core.events import WARN, Data, Event, Events, Note, Ordering, Progress
 from batchctl.core.results import csvout
 from batchctl.core.results.extract import ColumnSpool, Extractor, add_to_line
 from batchctl.core.results.join import Joined, JoinPlan
@@ -51,6 +51,7 @@ class Export(Reader):
     join_plan: JoinPlan | None = None  # set by open_export for --join
     joined: Joined | None = None
     _told = 0  # the results read when ``events`` last said how many
+    _told_ordered = 0  # the results put in order when it last said how many
 
     def chunks(self) -> Iterator[bytes]:
         """The output, formatted, in blocks of bytes."""
@@ -151,6 +152,9 @@ class Export(Reader):
         if self.done != self._told:
             self._told = self.done
             yield Progress(self.done, self.expected)
+        if self.ordered != self._told_ordered:
+            self._told_ordered = self.ordered
+            yield Ordering(self.ordered, max(self.expected, self.ordered))
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ class Reader:
         self.summary.batches = [s.id for s in sources + retries]
         self.expected = sum(s.expected for s in sources)
         self.done = 0  # results read so far
+        self.ordered = 0  # results put in order and handed on so far (a step of its own)
         #: What the reading has to say (a cut download, results that match no request), kept
         #: until the export's events pass it on between blocks.
         self.notes: list[Note] = []
@@ -111,9 +112,11 @@ class Reader:
             for line in self._spooled(spool):
                 spooled.append(line)
                 if len(spooled) >= SPOOL_BLOCK:
+                    self.ordered += len(spooled)
                     yield b"\n".join(spooled) + b"\n", parse_lines(spooled, "")
                     spooled = []
             if spooled:
+                self.ordered += len(spooled)
                 yield b"\n".join(spooled) + b"\n", parse_lines(spooled, "")
 
     def _parsed(self, source: Source) -> Iterator[tuple[str, str | None, bytes]]:

@@ -31,7 +31,7 @@ from batchctl.core.errors import (
     StateError,
     UnavailableError,
 )
-from batchctl.core.events import INFO, WARN, Events, Note
+from batchctl.core.events import INFO, WARN, Events, Note, Sending
 from batchctl.core.flags import KEYS, Flag, Flags
 from batchctl.core.plural import counted
 from batchctl.core.requests.body import part_body
@@ -92,6 +92,7 @@ def send_part(
     body = part_body(job["request_file"], part, job_plan(job))
     maybe_made = False  # an attempt whose outcome is unknown: the intent must stay open
     for attempt in range(CREATE_ATTEMPTS):
+        yield Sending(part.index, job["part_count"], body.size)
         try:
             # The job's --api-version (NULL for jobs before m007: the SDK's default header).
             batch = api.create(body.chunks, body.size, betas=betas,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from batchctl.core.deps import Deps
-from batchctl.core.events import HINT, WARN, Events, Note
+from batchctl.core.events import HINT, WARN, Checking, Events, Note
 from batchctl.core.flags import KEYS, Flags
 from batchctl.core.requests.cacheplan import Caching
 
@@ -270,6 +270,7 @@ def send(deps: Deps, submission: Submission) -> Events[tuple[Scan, SubmitResult]
     if checks.note:
         yield Note(WARN, checks.note)
     # The file is checked in a forked child while this process loads the SDK (two cores).
+    yield Checking(s.source.display, s.source.path.stat().st_size)
     scan = beside(lambda: check(s.source, s.limits, checks, caching=s.caching), deps.preload_api)
     for warning in scan.warnings:
         yield Note(WARN, warning)
