@@ -7,8 +7,9 @@ request file by ``batchctl prepare`` (which remembers the CSV), submitted to ``b
 emulator`` running in its own process (processing 0 s; so the emulator's memory is not
 batchctl's), its results fetched once to warm the emulator's results files, and joined back
 twice in fresh processes, each under GNU time (%M, peak RSS): ``results JOB --join -o out.csv``
-(ids from prepare's record) and ``results JOB --join DATA --id-column sku -o out.csv``. Prints
-a markdown table of rows, wall seconds and peak RSS.
+(ids from prepare's record) and ``results JOB --join DATA --id-column sku -o out.csv``; then
+``run requests.jsonl --join DATA --id-column sku -o out.csv``, which finds that job by its
+content (nothing sent) and joins. Prints a markdown table of rows, wall seconds and peak RSS.
 """
 
 from __future__ import annotations
@@ -74,6 +75,11 @@ def _run(rows: int, folder: Path, server: subprocess.Popen[bytes]) -> list[tuple
         cmd = [*BATCHCTL, "results", job, "--join", *extra, "-o", str(folder / "out.csv")]
         secs, peak = measured(cmd, env, rss)
         out.append((label, rows, secs, peak))
+    # the same join by run: it finds the job submitted above by its content and joins at once
+    cmd = [*BATCHCTL, "run", str(requests), "--join", str(data), "--id-column", "sku", "-o",
+           str(folder / "out.csv")]
+    secs, peak = measured(cmd, env, rss)
+    out.append(("run --join DATA --id-column (job found)", rows, secs, peak))
     return out
 
 

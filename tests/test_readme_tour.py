@@ -129,7 +129,9 @@ def test_the_first_lines_are_the_main_job_and_the_tests_as_ci_runs_them(tmp_path
     done = subprocess.run(["bash", "-c", main_job], cwd=work, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == ""  # the answers went to the file
+    # the answers went to the file; piped, stdout names the job and the file (README, run)
+    job, path = done.stdout.splitlines()
+    assert job.startswith("job_") and Path(path).resolve() == (work / "answers.csv").resolve()
     rows = (work / "answers.csv").read_text().splitlines()
     assert rows[0].startswith("custom_id,") and len(rows) == 16
     # What it writes at the root of the clone stays out of git.

@@ -28,15 +28,24 @@ def complete_order(incomplete: str) -> Candidates:
     return _matching(((o, about.get(o, "")) for o in ORDERS), incomplete)
 
 
-def complete_only(incomplete: str) -> Candidates:
-    """A comma-separated list of result types: the ones not given yet, after those given."""
-    from batchctl.core.results.blocks import RESULT_TYPES
-
+def _listed(values: Iterable[str], about: str, incomplete: str) -> Candidates:
+    """A comma-separated list of ``values``: the ones not given yet, after those given."""
     given, comma, _ = incomplete.rpartition(",")
     head = given + comma
     chosen = set(given.split(",")) if given else set()
-    return _matching(((head + t, "result type") for t in RESULT_TYPES if t not in chosen),
-                     incomplete)
+    return _matching(((head + v, about) for v in values if v not in chosen), incomplete)
+
+
+def complete_only(incomplete: str) -> Candidates:
+    from batchctl.core.results.blocks import RESULT_TYPES
+
+    return _listed(RESULT_TYPES, "result type", incomplete)
+
+
+def complete_columns(incomplete: str) -> Candidates:
+    from batchctl.core.results.csvout import ANSWER_COLUMNS
+
+    return _listed(ANSWER_COLUMNS, "answer column", incomplete)
 
 
 def complete_extract(incomplete: str) -> Candidates:

@@ -25,6 +25,7 @@ FLAGS = Flags({
     "thinking": "--thinking",
     "join": "--join",
     "id_column": "--id-column",
+    "columns": "--columns",
     "summary_json": "--summary-json",
     # submit and run: what is sent, and how
     "max_requests": "--max-requests",

@@ -1,9 +1,9 @@
-"""Option aliases shared by several commands: each defined once, reused with ``Annotated``."""
+"""Option aliases shared by several commands: each defined once, reused with ``Annotated``
+(the values their shared flags are parsed into are ``batchctl.cli.parsed``)."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,9 +13,6 @@ from batchctl.cli import choices
 from batchctl.cli.iostreams import names_std
 
 if TYPE_CHECKING:
-    from batchctl.core.requests.cacheplan import Caching
-    from batchctl.core.results.options import Options
-    from batchctl.core.submit.send import Checks, Input, Limits, Submission
     from batchctl.core.workflows.hooks import Hook
 
 
@@ -197,74 +194,7 @@ PricesOpt = Annotated[
     ),
 ]
 
-@dataclass(frozen=True)
-class ConfirmOptions:
-    """Parsed: the options of a command that acts on batches after asking (cancel, delete)."""
-
-    refs: list[str]
-    yes: bool
-    json: bool
-
-
 # -- submit (and run) -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SendOptions:
-    """Parsed: what submit and run send, and how (their shared flags)."""
-
-    file: str  # a path, or - for stdin
-    limits: Limits
-    checks: Checks
-    dry_run: bool
-    count_tokens: bool
-    label: str | None
-    betas: tuple[str, ...]
-    force: bool
-    max_queued: int | None
-    caching: Caching
-    warmup_timeout: float | None = None  # --warmup-timeout (s)
-
-    def submission(self, source: Input) -> Submission:
-        """What submit and run send of ``source`` (the request file, opened)."""
-        from batchctl.core.submit.send import Submission
-
-        return Submission(source, self.limits, self.checks, label=self.label, betas=self.betas,
-                          force=self.force, max_queued=self.max_queued, caching=self.caching,
-                          warmup_timeout=self.warmup_timeout)
-
-    @classmethod
-    def parse(
-        cls, ctx: typer.Context, file: str, *, dry_run: bool, count_tokens: bool,
-        max_requests: int, max_bytes: str, max_cost: str | None, label: str | None,
-        beta: list[str] | None, lift_betas: bool, api_version: str | None, limits_file: Path | None,
-        allow_unknown_model: bool, all_problems: bool, force: bool, max_queued: int | None,
-        cache: str | None = None, cache_minimums: Path | None = None, no_warmup: bool = False,
-        warmup_timeout: float | None = None,
-    ) -> SendOptions:
-        """submit's and run's shared flags, checked (a usage error before anything is sent)."""
-        from batchctl.cli.context import app_context
-        from batchctl.cli.flags import FLAGS
-        from batchctl.cli.render import shared
-        from batchctl.core.errors import UsageError
-        from batchctl.core.requests.cacheplan import Caching
-        from batchctl.core.submit import send
-
-        if count_tokens and not dry_run:
-            raise UsageError("--count-tokens goes with --dry-run (it counts what would be sent)")
-        cost, cost_from = shared.max_cost(max_cost)
-        limits = send.Limits.parse(max_requests, max_bytes, cost, flags=FLAGS,
-                                   max_cost_from=cost_from)
-        checks = send.Checks.parse(
-            api_version=api_version, betas=beta or (), limits=limits_file,
-            allow_unknown_model=allow_unknown_model, lift_betas=lift_betas,
-            all_problems=all_problems, flags=FLAGS,
-            base_url=app_context(ctx).settings.base_url,
-        )
-        minimums = None if cache_minimums is None else str(cache_minimums)
-        caching = Caching.parse(cache, minimums, warmup=not no_warmup, flags=FLAGS)
-        return cls(file, limits, checks.with_caching(caching), dry_run, count_tokens, label,
-                   tuple(beta or ()), force, max_queued, caching, warmup_timeout)
-
-
 # batchctl.core.requests.scan.DEFAULT_MAX_REQUESTS / DEFAULT_MAX_BYTES, repeated here so that
 # `batchctl --help` does not import the request reader (tests check they agree).
 DEFAULT_MAX_REQUESTS = 100_000
@@ -342,15 +272,6 @@ MaxQueuedOpt = Annotated[
 ]
 
 # -- results (and run) ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class WriteOptions:
-    """Parsed: what results and run write, and where."""
-
-    export: Options  # what to write, and how (core.results.options.build_options)
-    out: Path | None  # None: stdout
-    json: bool
-
-
 FormatOpt = Annotated[
     str | None,
     typer.Option("--format", "-f", metavar="jsonl|csv", autocompletion=choices.complete_format,
@@ -398,6 +319,14 @@ IdColumnOpt = Annotated[
     str | None,
     typer.Option("--id-column", metavar="COLUMN",
                  help="With --join: the column (JSONL: key) of DATA that holds the custom_id.",
+                 show_default=False),
+]
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option("--columns", metavar="LIST", autocompletion=choices.complete_columns,
+                 help="CSV and --join: the answer columns to write, comma-separated, in this "
+                 "order (a name batchctl does not know is refused with the list). Default: every "
+                 "CSV column (thinking only with --thinking); with --join, text,result_type.",
                  show_default=False),
 ]
 MaxCostOpt = Annotated[

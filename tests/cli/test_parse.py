@@ -119,7 +119,7 @@ def test_run(tmp_path: Path) -> None:
             options.send.label) == ("f.jsonl", out, 60.0, True, "ci")
     export = options.write.export
     assert export.format == "csv" and export.only == frozenset({"succeeded"})
-    assert options.results_args == ["-o", str(out), "--only", "succeeded"]
+    assert options.write.results_args == ("-o", str(out), "--only", "succeeded")
     assert options.interval is None and options.hook is None
     hook = Parsed("run", "f.jsonl", "--on-end", "./after.sh").options.hook
     assert (hook.command, hook.trigger, hook.flag) == ("./after.sh", "run", "--on-end")

@@ -178,3 +178,12 @@ def test_order_completes_its_choices_through_the_shell_protocol(tmp_path: Path) 
     assert words == ["api", "input"]
     assert _complete(tmp_path, "batchctl list --status c") == ["canceling"]
     assert _complete(tmp_path, "batchctl submit f.jsonl --api-version 2026") == ["2026-10-21"]
+
+
+def test_columns_complete_the_answer_columns_not_given_yet(tmp_path: Path) -> None:
+    (tmp_path / "text.csv").write_text("")
+    for command in ("batchctl run f.jsonl", "batchctl results msgbatch_x"):
+        assert _complete(tmp_path, f"{command} --columns text,result_type,c") == [
+            "text,result_type,custom_id", "text,result_type,cache_creation_input_tokens",
+            "text,result_type,cache_read_input_tokens"]
+        assert "thinking" in _complete(tmp_path, f"{command} --columns ")

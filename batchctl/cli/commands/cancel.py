@@ -6,7 +6,8 @@ import typer
 
 from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.flags import FLAGS
-from batchctl.cli.options import ConfirmOptions, JsonOpt, RefsArg, YesOpt
+from batchctl.cli.options import JsonOpt, RefsArg, YesOpt
+from batchctl.cli.parsed import ConfirmOptions
 from batchctl.cli.render import output
 from batchctl.cli.render.events import api_notices
 from batchctl.cli.render.shared import confirm_or_stop

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from batchctl.cli.context import AppContext, app_context, run_parsed
-from batchctl.cli.flags import FLAGS
+from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.options import (
+    ColumnsOpt,
     ExtractOpt,
     FormatOpt,
     IdColumnOpt,
@@ -24,13 +23,9 @@ from batchctl.cli.options import (
     RefArg,
     SummaryJsonOpt,
     ThinkingOpt,
-    WriteOptions,
 )
+from batchctl.cli.parsed import WriteOptions
 from batchctl.cli.render import shared
-from batchctl.core.errors import UsageError
-
-if TYPE_CHECKING:
-    pass
 
 HELP = (
     "Stream the results of a batch (or of every part of a job, in order) to stdout or -o FILE.\n\n"
@@ -64,35 +59,28 @@ def results_command(
     thinking: ThinkingOpt = False,
     join: JoinOpt = False,
     id_column: IdColumnOpt = None,
+    columns: ColumnsOpt = None,
     summary_json: SummaryJsonOpt = None,
     json_: JsonlOpt = False,
 ) -> None:
     """`batchctl results`: see HELP."""
-    from batchctl.core.results.options import Given, build_options
-
-    if data is not None and not join:
-        raise UsageError(f"unexpected argument {str(data)!r}: a data file goes with --join",
-                         hint=f"batchctl results {ref} --join {data} --id-column COLUMN")
-    options = build_options(Given(
-        out=out, fmt=fmt, only=only, order=order, merge_retries=merge_retries,
-        prices_file=prices_file, json_=json_, extract=extract, thinking=thinking,
-        join=(str(data) if data is not None else "") if join else None, id_column=id_column,
-        state_dir=app_context(ctx).settings.state_dir, flags=FLAGS,
-    ))
-    run_parsed(ctx, run, ResultsOptions(ref, WriteOptions(options, out, json_), summary_json))
+    write = WriteOptions.parse(
+        ctx, f"results {ref}", data=data, join=join, id_column=id_column, columns=columns,
+        out=out, fmt=fmt, only=only, order=order, prices_file=prices_file, extract=extract,
+        thinking=thinking, summary_json=summary_json, json_=json_, merge_retries=merge_retries)
+    run_parsed(ctx, run, ResultsOptions(ref, write))
 
 
 @dataclass(frozen=True)
 class ResultsOptions:
     ref: str
     write: WriteOptions
-    summary_json: Path | None
 
 
 def run(actx: AppContext, opts: ResultsOptions) -> None:
     write = opts.write
     shared.export_results(actx, opts.ref, write.export, write.out,
-                          summary_json=opts.summary_json, json_=write.json)
+                          summary_json=write.summary_json, json_=write.json)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,6 @@ The workflow is ``batchctl.core.workflows.run.run``; this module parses, shows p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -21,6 +20,7 @@ from batchctl.cli.options import (
     AllProblemsOpt,
     ApiVersionOpt,
     BetaOpt,
+    ColumnsOpt,
     CountTokensOpt,
     DryRunOpt,
     ExitStatusOpt,
@@ -28,7 +28,10 @@ from batchctl.cli.options import (
     FileArg,
     ForceOpt,
     FormatOpt,
+    IdColumnOpt,
     IntervalOpt,
+    JoinDataArg,
+    JoinOpt,
     LabelOpt,
     LiftBetasOpt,
     LimitsOpt,
@@ -42,13 +45,12 @@ from batchctl.cli.options import (
     OutputOpt,
     PricesOpt,
     RunJsonOpt,
-    SendOptions,
     SummaryJsonOpt,
     ThinkingOpt,
     TimeoutOpt,
-    WriteOptions,
     hook,
 )
+from batchctl.cli.parsed import SendOptions, WriteOptions
 from batchctl.cli.render import output, shared
 from batchctl.cli.render.events import drive
 from batchctl.core.plural import counted, plural
@@ -65,12 +67,15 @@ HELP = (
     "Submit a request file, wait for its batches to end, and write their results: the whole "
     "job in one command, for CI steps and one-liners.\n\n"
     "Results go to stdout as JSONL, or to -o FILE (.csv = CSV, its rows in the request file's "
-    "order; --order api for the API's), written atomically. Progress and "
-    "summaries go to stderr. Running the same command again (after a crash, Ctrl-C or "
-    "--timeout) picks up the job already submitted instead of sending it twice. Exit 8 if "
-    "--timeout elapsed first; with --exit-status, 9 if requests ended errored, expired or "
-    "canceled (after the results are written). --on-end CMD runs CMD once the job's results "
-    "are written (BATCHCTL_RESULTS_PATH: the -o file); exit 11 if it fails."
+    "order; --order api for the API's), written atomically; --join DATA writes DATA's rows with "
+    "their answers, as results --join does. Progress and summaries go to stderr. Piped, with "
+    "-o FILE (and no --json), stdout gets the job id once it is submitted, then the file's "
+    "absolute path once it is written, one per line. Running the same command again (after a "
+    "crash, Ctrl-C or --timeout) picks up the job already submitted instead of sending it "
+    "twice. Exit 8 if --timeout elapsed first; with --exit-status, 9 if requests ended "
+    "errored, expired or canceled (after the results are written). --on-end CMD runs CMD "
+    "once the job's results are written (BATCHCTL_RESULTS_PATH: the -o file); exit 11 if it "
+    "fails."
 )
 EMULATOR_INTERVAL = 1.0  # polls of the in-process emulator cost nothing
 
@@ -78,6 +83,7 @@ EMULATOR_INTERVAL = 1.0  # polls of the in-process emulator cost nothing
 def run_command(
     ctx: typer.Context,
     file: FileArg,
+    data: JoinDataArg = None,
     out: OutputOpt = None,
     fmt: FormatOpt = None,
     only: OnlyOpt = None,
@@ -107,19 +113,23 @@ def run_command(
     prices_file: PricesOpt = None,
     extract: ExtractOpt = None,
     thinking: ThinkingOpt = False,
+    join: JoinOpt = False,
+    id_column: IdColumnOpt = None,
+    columns: ColumnsOpt = None,
     summary_json: SummaryJsonOpt = None,
     json_: RunJsonOpt = False,
 ) -> None:
     """`batchctl run`: see HELP."""
-    from batchctl.core.atomic import check_target
-    from batchctl.core.results.options import Given, build_options
     # Every option is checked before anything is sent.
-    options = build_options(Given(
-        out=out, fmt=fmt, only=only, order=order, prices_file=prices_file, json_=json_,
-        extract=extract, thinking=thinking, flags=FLAGS,
-    ))
-    if out is not None:
-        check_target(out)
+    if data is not None and str(file).lower().endswith((".csv", ".tsv")):
+        from batchctl.core.errors import UsageError  # `run --join data.csv requests.jsonl`
+
+        raise UsageError(f"{str(file)!r} is where the request file goes: FILE (JSONL) comes "
+                         "first, then the DATA to join to", hint=f"batchctl run {data} --join {file}")
+    write = WriteOptions.parse(
+        ctx, f"run {file}", data=data, join=join, id_column=id_column, columns=columns, out=out,
+        fmt=fmt, only=only, order=order, prices_file=prices_file, extract=extract,
+        thinking=thinking, summary_json=summary_json, json_=json_)
     sending = SendOptions.parse(
         ctx, file, dry_run=dry_run, count_tokens=count_tokens, max_requests=max_requests,
         max_bytes=max_bytes, max_cost=max_cost, label=label, beta=beta, lift_betas=lift_betas,
@@ -128,10 +138,8 @@ def run_command(
         cache_minimums=cache_minimums, no_warmup=no_warmup, warmup_timeout=warmup_timeout)
     if interval is None and app_context(ctx).settings.emulator:
         interval = EMULATOR_INTERVAL
-    run_parsed(ctx, run, RunOptions(
-        sending, WriteOptions(options, out, json_), timeout, interval, exit_status,
-        _results_args(out, fmt, only, order, prices_file, json_), hook(on_end, "run", "on_end"),
-        summary_json))
+    run_parsed(ctx, run, RunOptions(sending, write, timeout, interval, exit_status,
+                                    hook(on_end, "run", "on_end")))
 
 
 @dataclass(frozen=True)
@@ -141,9 +149,7 @@ class RunOptions:
     timeout: float | None
     interval: float | None
     exit_status: bool
-    results_args: list[str]  # the `results` options that write what this run writes
     hook: Hook | None = None  # --on-end
-    summary_json: Path | None = None  # --summary-json
 
 
 def run(actx: AppContext, opts: RunOptions) -> None:
@@ -165,8 +171,8 @@ def run(actx: AppContext, opts: RunOptions) -> None:
         WaitOptions(interval=opts.interval, timeout=opts.timeout, exit_status=opts.exit_status,
                     flags=FLAGS),
         ResultsRequest(write.export, "batchctl run", out=write.out,
-                       step_summary=shared.step_summary_file(), summary_json=opts.summary_json),
-        results_args=opts.results_args,
+                       step_summary=shared.step_summary_file(), summary_json=write.summary_json),
+        results_args=write.results_args,
         hook=opts.hook,
     )
     from batchctl.cli.render.sending import SendingScreen
@@ -175,18 +181,27 @@ def run(actx: AppContext, opts: RunOptions) -> None:
                            "is not submitted twice)")
     with SendingScreen(actx) as bar, WaitScreen(actx) as wait, shared.ResultsScreen(
             actx, write.export.format, write.out, json_=write.json) as written:
-        drive(actx, workflow.run(actx, options), partial(_show, actx, bar, wait, written, hooks))
+        show = partial(_show, actx, bar, wait, written, hooks, _for_scripts(actx, write))
+        drive(actx, workflow.run(actx, options), show)
     if (failed_hook := hooks.failure()) is not None:
         raise failed_hook
 
 
+def _for_scripts(actx: AppContext, write: WriteOptions) -> bool:
+    """Whether stdout takes the job id and the results file's path: piped, with the results in
+    a regular file (stdout is theirs otherwise, or --json's, and -o may name stdout itself)."""
+    return not actx.stdout_tty and not write.json and write.regular_file
+
+
 def _show(
     actx: AppContext, bar: SendingScreen, wait: WaitScreen, written: shared.ResultsScreen,
-    hooks: HookView, event: Event,
+    hooks: HookView, for_scripts: bool, event: Event,
 ) -> None:
     """One event of `run`: its submit (the bytes sent), its wait, its end (``WaitEnded``), its
-    results."""
+    results; piped (``for_scripts``), the job id on stdout once submitted and the file's path
+    once written."""
     from batchctl.cli.render.wait_view import print_summary
+    from batchctl.core.results.export import ResultsWritten
     from batchctl.core.submit.submit import JobSubmitted
     from batchctl.core.workflows.waiting import WaitEnded
 
@@ -194,12 +209,16 @@ def _show(
         return
     if isinstance(event, JobSubmitted):
         output.info(actx, submitted_text(event.job, event.name))
+        if for_scripts:
+            output.write_lines([event.job.job_id])
     elif isinstance(event, WaitEnded):
         print_summary(actx, event.waited, fetch_hint=False)  # `run` fetches them itself
     elif hooks.show(event):
         pass
     elif not wait.show(event):
         written.show(event)
+        if for_scripts and isinstance(event, ResultsWritten) and event.summary.path:
+            output.write_lines([event.summary.path])
 
 
 def submitted_text(job: SubmitResult, name: str) -> str:
@@ -219,19 +238,6 @@ def submitted_text(job: SubmitResult, name: str) -> str:
         return (f"{name} was already submitted as job {job.job_id} ({ids}): waiting for it, "
                 "not submitting again (--force submits anew)")
     return f"submitted {counted(count, 'request')} from {name} as job {job.job_id} ({ids})"
-
-
-def _results_args(
-    out: Path | None, fmt: str | None, only: str | None, order: str | None, prices: Path | None,
-    json_: bool,
-) -> list[str]:
-    """The `results` options that write what this run writes."""
-    args = ["-o", str(out)] if out is not None else []
-    args += ["--format", fmt] if fmt is not None else []
-    args += ["--only", only] if only is not None else []
-    args += ["--order", order] if order is not None else []
-    args += ["--prices", str(prices)] if prices is not None else []
-    return args + (["--json"] if json_ else [])
 
 
 def register(app: typer.Typer) -> None:

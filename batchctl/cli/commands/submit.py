@@ -29,8 +29,8 @@ from batchctl.cli.options import (
     MaxCostOpt,
     MaxQueuedOpt,
     MaxRequestsOpt,
-    SendOptions,
 )
+from batchctl.cli.parsed import SendOptions
 from batchctl.cli.render import output, shared
 from batchctl.cli.render.events import drive, notes
 from batchctl.core.plural import counted, plural

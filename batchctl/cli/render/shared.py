@@ -23,7 +23,7 @@ from batchctl.core.events import Data, Event, Note, Ordering, Progress
 from batchctl.core.plural import counted, plural
 
 if TYPE_CHECKING:
-    from batchctl.cli.options import SendOptions
+    from batchctl.cli.parsed import SendOptions
     from batchctl.core.results.options import Options
     from batchctl.core.results.summary import Summary
     from batchctl.core.submit.send import Input

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -36,6 +36,10 @@ COLUMNS = (
     "tool_use",
 )
 THINKING = "thinking"
+#: Every answer column ``--columns`` can choose (``thinking`` only when chosen, or --thinking).
+ANSWER_COLUMNS = (*COLUMNS, THINKING)
+#: A join's answer columns unless chosen: the answer and its status (DATA holds the rest).
+JOIN_COLUMNS = ("text", "result_type")
 LINE_TERMINATOR = "\r\n"
 FLUSH_AT = 1 << 20  # characters buffered before they are encoded and handed on
 
@@ -154,6 +158,30 @@ def _careful_row(record: Mapping[str, Any]) -> list[Any]:
         error_message,
         tool_use,
     ]
+
+
+def picker(columns: Sequence[str]) -> Callable[[Mapping[str, Any]], list[Any]]:
+    """The row of one parsed results line with ``columns`` (of ``ANSWER_COLUMNS``) in their
+    order: ``row`` itself for the default columns, so the usual CSV pays nothing for the choice."""
+    chosen = tuple(columns)
+    if chosen == COLUMNS:
+        return row
+    at = [COLUMNS.index(c) if c != THINKING else -1 for c in chosen]  # -1: thinking, added last
+    with_thinking = THINKING in chosen
+
+    def pick(record: Mapping[str, Any]) -> list[Any]:
+        full = row(record)
+        if with_thinking:
+            full.append(thinking(record))
+        return [full[i] for i in at]
+
+    return pick
+
+
+def blank(columns: Sequence[str], custom_id: str | None, kind: str) -> list[Any]:
+    """The row of ``columns`` for a request without a result: its id and ``kind``, else empty."""
+    known = {"custom_id": custom_id, "result_type": kind}
+    return [known.get(c) for c in columns]
 
 
 class Encoder:

@@ -72,7 +72,7 @@ class Export(Reader):
         with Spool() as spool:
             self._spool(spool)
             self.joined = Joined(plan, spool, self.summary, self.options.format,
-                                 self.options.extract, self.options.thinking, self.notes)
+                                 self.options.extract, self.options.answer_columns, self.notes)
             yield from self.joined.chunks()
 
     def _jsonl(self) -> Iterator[bytes]:
@@ -86,9 +86,7 @@ class Export(Reader):
             yield b"\n".join(lines) + b"\n"
 
     def _csv(self) -> Iterator[bytes]:
-        columns = list(csvout.COLUMNS)
-        if self.options.thinking:
-            columns.append(csvout.THINKING)
+        columns = list(self.options.answer_columns)
         if self.options.extract is not None:
             yield from self._csv_extracted(columns, self.options.extract)
             return
@@ -101,13 +99,9 @@ class Export(Reader):
 
     def _csv_rows(self) -> Iterator[tuple[list[list[Any]], list[dict[str, Any]]]]:
         """Blocks of CSV rows (before extraction) and their records, counted in the summary."""
-        thinking = self.options.thinking
+        pick = csvout.picker(self.options.answer_columns)
         for _block, records in self._batches():
-            rows = list(map(csvout.row, records))
-            if thinking:
-                for r, record in zip(rows, records, strict=True):
-                    r.append(csvout.thinking(record))
-            yield rows, records
+            yield list(map(pick, records)), records
 
     def _csv_extracted(self, columns: list[str], extract: Extractor) -> Iterator[bytes]:
         """The CSV with ``json.*`` columns: rows wait on disk until every key is known."""

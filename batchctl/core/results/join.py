@@ -9,7 +9,8 @@ lookup per row, so memory stays flat. A row without a result gets the result typ
 results whose custom_id no row has are counted and named on stderr.
 
 Output columns: DATA's columns first (a JSONL file's keys, in the order first seen, from a first
-pass), then the answer columns; an answer column whose name DATA already uses is written as
+pass), then the answer columns (``--columns``; by default the answer text and its result type:
+``csvout.JOIN_COLUMNS``); an answer column whose name DATA already uses is written as
 ``result.NAME``.
 """
 
@@ -75,7 +76,7 @@ def plan(request: JoinRequest, rows: list[dict[str, Any] | None]) -> JoinPlan:
             raise UsageError(
                 f"{join} needs a DATA file: this job's request file was not made by "
                 "`batchctl prepare` from a CSV file with this state store",
-                hint=f"batchctl results JOB {join} data.csv {id_column} id",
+                hint=f"name the data file and its id column: {join} data.csv {id_column} id",
             )
         data = Path(record["source"])
     data = data.absolute()
@@ -100,6 +101,12 @@ def plan(request: JoinRequest, rows: list[dict[str, Any] | None]) -> JoinPlan:
             f"{join} {data} needs {id_column}: the column that holds each row's custom_id"
         )
     return JoinPlan(data, request.id_column, None, flags)
+
+
+def check_ahead(request: JoinRequest, request_file: Path) -> None:
+    """For `run`, before its request file is sent: the join checked as ``plan`` and DATA's header
+    check it after the wait, the job's rows known by the sha256 they will have (the file's)."""
+    data_rows(plan(request, [{"sha256": provenance.file_sha256(request_file)}]))
 
 
 def data_rows(join: JoinPlan) -> tuple[list[str], Iterator[tuple[list[Any], str | None]]]:
@@ -228,7 +235,7 @@ class Joined:
     summary: Summary
     fmt: str
     extract: Extractor | None
-    thinking: bool
+    columns: tuple[str, ...]  # the answer columns (``Options.answer_columns``)
     notes: list[Note]  # the export's: what it has to say, shown between its blocks
     header: list[str] = field(default_factory=list)
     unmatched: int = 0  # results whose custom_id no row has
@@ -238,28 +245,21 @@ class Joined:
         header, rows = data_rows(self.plan)
         self.header = header
         claim, add, counts = self.spool.claim, self.summary.add, self.summary.counts
-        width = len(csvout.COLUMNS) - 2
+        pick, columns = csvout.picker(self.columns), self.columns
         for cells, cid in rows:
             found = claim(cid) if cid is not None else None
             if found is None:
                 counts[MISSING] = counts.get(MISSING, 0) + 1
-                answer = [cid, MISSING, *([None] * width)]
-                if self.thinking:
-                    answer.append(None)
-                yield cells, answer, None
+                yield cells, csvout.blank(columns, cid, MISSING), None
                 continue
             add(found + b"\n")
             record = orjson.loads(found)
-            answer = csvout.row(record)
-            if self.thinking:
-                answer.append(csvout.thinking(record))
-            yield cells, answer, record
+            yield cells, pick(record), record
 
     def chunks(self) -> Iterator[bytes]:
-        answers = list(csvout.COLUMNS) + ([csvout.THINKING] if self.thinking else [])
         rows = self._rows()
         first = next(rows, None)  # reads DATA's header
-        names = answer_columns(self.header, answers)
+        names = answer_columns(self.header, list(self.columns))
         if first is not None:
             rows = _chain(first, rows)
         if self.fmt == "jsonl":

@@ -1,4 +1,5 @@
-"""The results options (``--format``, ``--only``, ``--order``, ``--extract``, ``--join``...),
+"""The results options (``--format``, ``--only``, ``--order``, ``--extract``, ``--join``,
+``--columns``...),
 checked before anything is sent or fetched and bundled as `Options`."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 from batchctl.core.atomic import resolve_target
 from batchctl.core.errors import UsageError
 from batchctl.core.flags import KEYS, Flags
+from batchctl.core.results import csvout
 from batchctl.core.results.extract import Extractor
 from batchctl.core.results.extract import parse as parse_extract
 from batchctl.core.results.join import JoinRequest
@@ -30,6 +32,18 @@ def parse_types(text: str, flags: Flags = KEYS) -> frozenset[str]:
             f"got {', '.join(map(repr, bad)) or repr(text)}"
         )
     return frozenset(names)
+
+
+def parse_columns(text: str, flags: Flags = KEYS) -> tuple[str, ...]:
+    """``--columns text,result_type`` -> the answer columns, in the order given (a name given
+    twice counts once); a usage error names the unknown ones and every valid one."""
+    names = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    bad = [n for n in names if n not in csvout.ANSWER_COLUMNS]
+    if bad or not names:
+        got = f"unknown column {', '.join(map(repr, bad))}" if bad else f"no column in {text!r}"
+        raise UsageError(f"{flags['columns']}: {got}; the columns are "
+                         f"{', '.join(csvout.ANSWER_COLUMNS)} (comma-separated)")
+    return names
 
 
 #: The extensions of -o that say a format (any case). Anything else on a regular file needs
@@ -94,6 +108,7 @@ class Given:
     thinking: bool = False
     join: str | None = None
     id_column: str | None = None
+    columns: str | None = None
     state_dir: Path | None = None
     flags: Flags = field(default=KEYS, compare=False, repr=False)
 
@@ -125,11 +140,16 @@ def build_options(given: Given) -> Options:
     if g.thinking and fmt != "csv":
         raise UsageError(f"{flags['thinking']} adds a CSV column: use it with {flags['fmt']} csv "
                          f"or {flags['out']} FILE.csv (JSONL keeps every block as the API sent it)")
+    if g.columns is not None and fmt != "csv" and joining is None:
+        raise UsageError(f"{flags['columns']} chooses the answer columns of a CSV or a join: use "
+                         f"it with {flags['fmt']} csv, {flags['out']} FILE.csv or {flags['join']}"
+                         " (JSONL keeps each result whole)")
     return Options(
         format=fmt,
         extract=parse_extract(g.extract, flags["extract"]),
         thinking=g.thinking,
         join=joining,
+        columns=parse_columns(g.columns, flags) if g.columns is not None else None,
         only=parse_types(g.only, flags) if g.only is not None else None,
         order=g.order,
         merge_retries=g.merge_retries,
@@ -150,8 +170,20 @@ class Options:
     extract: Extractor | None = None  # --extract: structured answers as columns / "extracted"
     thinking: bool = False  # --thinking: a CSV column of the thinking blocks
     join: JoinRequest | None = None  # --join: DATA's rows with their answers
+    columns: tuple[str, ...] | None = None  # --columns; None: the default (``answer_columns``)
     # how the caller names these options, for messages
     flags: Flags = field(default=KEYS, compare=False, repr=False)
+
+    @property
+    def answer_columns(self) -> tuple[str, ...]:
+        """The answer columns of a CSV row or a joined row: ``--columns``, else every one for
+        CSV (stable for scripts) and the answer and its status for a join; then ``thinking``
+        with --thinking, unless chosen already."""
+        chosen = self.columns or (csvout.JOIN_COLUMNS if self.join is not None
+                                  else csvout.COLUMNS)
+        if self.thinking and csvout.THINKING not in chosen:
+            chosen = (*chosen, csvout.THINKING)
+        return chosen
 
     @property
     def passthrough(self) -> bool:

@@ -52,6 +52,11 @@ def run(deps: Deps, options: RunOptions) -> Events[None]:
     from batchctl.core.results.report import export_and_report
     from batchctl.core.results.summary import check_stops
 
+    join = options.results.options.join
+    if join is not None:  # like every other option, checked before anything is sent
+        from batchctl.core.results.join import check_ahead
+
+        check_ahead(join, options.submission.source.path)
     force = options.submission.force
     if options.results.summary_json is not None:  # a usage error before anything is sent
         from batchctl.core.results.report import check_json_target

@@ -74,9 +74,9 @@ def test_a_plain_collect_runs_a_failed_run_hook_again_from_its_file(
     failed = on(emulator, clock, "run", str(path), "-o", str(out), "--on-end", command,
                 env={"HOOK_EXIT": "5"})
     assert failed.exit_code == ExitCode.HOOK_FAILED == 11, failed.stderr
-    assert failed.stdout == ""  # the results went to the file
     (env,) = runs(log)
     job, batch_id = env["BATCHCTL_JOB_ID"], env["BATCHCTL_BATCH_IDS"]
+    assert failed.stdout == f"{job}\n{out}\n"  # the results went to the file: piped, its path
     assert (f"warning: the --on-end hook for {job} exited with status 5; the next collect "
             "runs it again") in failed.stderr
     assert emulator.results_requests(batch_id) == 1

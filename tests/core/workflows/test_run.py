@@ -22,7 +22,9 @@ def test_run_writes_the_results_file_and_reports_on_stderr(cli, emulator, tmp_pa
     out = tmp_path / "answers.csv"
     result = cli("run", str(QUESTIONS), "-o", str(out), tty=tty)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == ""  # the data went to the file
+    # the data went to the file; piped, stdout says which job and which file
+    (job,) = {orjson.loads(x)["job_id"] for x in cli("list", "--local", "--json").stdout.split()}
+    assert result.stdout == ("" if tty else f"{job}\n{out}\n")
     rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8"))))
     assert len(rows) == 15 and {r["result_type"] for r in rows} == {"succeeded"}
     assert {r["custom_id"] for r in rows} == {orjson.loads(x)["custom_id"]
