@@ -36,6 +36,8 @@ FLAGS = Flags({
     "force": "--force",
     "cache": "--cache",
     "cache_minimums": "--cache-minimums",
+    "no_warmup": "--no-warmup",
+    "warmup_timeout": "--warmup-timeout",
     # submit and run: what each request is checked against
     "api_version": "--api-version",
     "betas": "--beta",

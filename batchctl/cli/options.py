@@ -347,12 +347,3 @@ CountTokensOpt = Annotated[
     typer.Option("--count-tokens", help="With --dry-run: count input tokens exactly with the API's "
                  "free count-tokens endpoint, once per distinct prompt (needs a key)."),
 ]
-CacheOpt = Annotated[
-    str | None,
-    typer.Option("--cache", metavar="off|auto", autocompletion=choices.complete_cache,
-                 help="Prompt caching: auto adds a 1-hour cache_control marker at the end of the "
-                 "prefix each group of requests shares, in the bodies sent (never in the file); "
-                 "off (the default) sends the requests as written. --dry-run shows the plan."),
-]
-CacheMinimumsOpt = Annotated[
-    Path | None, table_file("--cache-minimums", "minimums.json", "minimum cacheable lengths")]

@@ -13,7 +13,7 @@ import typer
 if TYPE_CHECKING:
     from batchctl.core.requests.cacheplan import Caching
     from batchctl.core.results.options import Options
-    from batchctl.core.submit.send import Checks, Limits
+    from batchctl.core.submit.send import Checks, Input, Limits, Submission
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,15 @@ class SendOptions:
     force: bool
     max_queued: int | None
     caching: Caching
+    warmup_timeout: float | None = None  # --warmup-timeout (s)
+
+    def submission(self, source: Input) -> Submission:
+        """What submit and run send of ``source`` (the request file, opened)."""
+        from batchctl.core.submit.send import Submission
+
+        return Submission(source, self.limits, self.checks, label=self.label, betas=self.betas,
+                          force=self.force, max_queued=self.max_queued, caching=self.caching,
+                          warmup_timeout=self.warmup_timeout)
 
     @classmethod
     def parse(
@@ -46,7 +55,8 @@ class SendOptions:
         max_requests: int, max_bytes: str, max_cost: str | None, label: str | None,
         beta: list[str] | None, lift_betas: bool, api_version: str | None, limits_file: Path | None,
         allow_unknown_model: bool, all_problems: bool, force: bool, max_queued: int | None,
-        cache: str | None = None, cache_minimums: Path | None = None,
+        cache: str | None = None, cache_minimums: Path | None = None, no_warmup: bool = False,
+        warmup_timeout: float | None = None,
     ) -> SendOptions:
         """submit's and run's shared flags, checked (a usage error before anything is sent)."""
         from batchctl.cli.context import app_context
@@ -68,9 +78,9 @@ class SendOptions:
             base_url=app_context(ctx).settings.base_url,
         )
         minimums = None if cache_minimums is None else str(cache_minimums)
-        caching = Caching.parse(cache, minimums, flags=FLAGS)
+        caching = Caching.parse(cache, minimums, warmup=not no_warmup, flags=FLAGS)
         return cls(file, limits, checks.with_caching(caching), dry_run, count_tokens, label,
-                   tuple(beta or ()), force, max_queued, caching)
+                   tuple(beta or ()), force, max_queued, caching, warmup_timeout)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from batchctl.cli.cacheoptions import CacheMinimumsOpt, CacheOpt, NoWarmupOpt, WarmupTimeoutOpt
 from batchctl.cli.context import AppContext, app_context, run_parsed
 from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import (
@@ -19,8 +20,6 @@ from batchctl.cli.options import (
     AllProblemsOpt,
     ApiVersionOpt,
     BetaOpt,
-    CacheMinimumsOpt,
-    CacheOpt,
     ColumnsOpt,
     CountTokensOpt,
     DryRunOpt,
@@ -107,6 +106,8 @@ def run_command(
     max_queued: MaxQueuedOpt = None,
     cache: CacheOpt = None,
     cache_minimums: CacheMinimumsOpt = None,
+    no_warmup: NoWarmupOpt = False,
+    warmup_timeout: WarmupTimeoutOpt = None,
     dry_run: DryRunOpt = False,
     count_tokens: CountTokensOpt = False,
     prices_file: PricesOpt = None,
@@ -134,7 +135,7 @@ def run_command(
         max_bytes=max_bytes, max_cost=max_cost, label=label, beta=beta, lift_betas=lift_betas,
         api_version=api_version, limits_file=limits_file, allow_unknown_model=allow_unknown_model,
         all_problems=all_problems, force=force, max_queued=max_queued, cache=cache,
-        cache_minimums=cache_minimums)
+        cache_minimums=cache_minimums, no_warmup=no_warmup, warmup_timeout=warmup_timeout)
     if interval is None and app_context(ctx).settings.emulator:
         interval = EMULATOR_INTERVAL
     run_parsed(ctx, run, RunOptions(sending, write, timeout, interval, exit_status,
@@ -157,7 +158,6 @@ def run(actx: AppContext, opts: RunOptions) -> None:
     from batchctl.cli.render.hooks import HookView
     from batchctl.cli.render.wait_view import WaitScreen
     from batchctl.core.results.report import ResultsRequest
-    from batchctl.core.submit.send import Submission
     from batchctl.core.workflows import run as workflow
     from batchctl.core.workflows.waiting import WaitOptions
 
@@ -167,9 +167,7 @@ def run(actx: AppContext, opts: RunOptions) -> None:
         shared.show_send_dry_run(actx, source, sending, write.json)
         return
     options = workflow.RunOptions(
-        Submission(source, sending.limits, sending.checks, label=sending.label,
-                   betas=sending.betas, force=sending.force, max_queued=sending.max_queued,
-                   caching=sending.caching),
+        sending.submission(source),
         WaitOptions(interval=opts.interval, timeout=opts.timeout, exit_status=opts.exit_status,
                     flags=FLAGS),
         ResultsRequest(write.export, "batchctl run", out=write.out,
@@ -225,14 +223,17 @@ def _show(
 
 def submitted_text(job: SubmitResult, name: str) -> str:
     """What `run` says once its file is submitted (or found submitted before)."""
+    from batchctl.core.submit.feed import WARMUP
+
     ids = ", ".join(r["id"] for r in job.records)
     count = sum(r["request_count"] for r in job.records)
     if job.pending:
         waiting = sum(p["request_count"] for p in job.pending)
         return (f"submitted {counted(count, 'request')} from {name} as job {job.job_id} "
                 f"({ids or 'none yet'}); {len(job.pending)} more {plural('part', len(job.pending))} "
-                f"({counted(waiting, 'request')}) {plural('goes', len(job.pending))} in as the API's "
-                "processing queue drains")
+                f"({counted(waiting, 'request')}) {plural('goes', len(job.pending))} in "
+                + ("once the warm-up batch has ended" if job.held == WARMUP
+                   else "as the API's processing queue drains"))
     if job.existing:
         return (f"{name} was already submitted as job {job.job_id} ({ids}): waiting for it, "
                 "not submitting again (--force submits anew)")

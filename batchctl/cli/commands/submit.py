@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from batchctl.cli.cacheoptions import CacheMinimumsOpt, CacheOpt, NoWarmupOpt, WarmupTimeoutOpt
 from batchctl.cli.context import AppContext, run_parsed
 from batchctl.cli.flags import FLAGS
 from batchctl.cli.options import (
@@ -16,8 +17,6 @@ from batchctl.cli.options import (
     AllProblemsOpt,
     ApiVersionOpt,
     BetaOpt,
-    CacheMinimumsOpt,
-    CacheOpt,
     CountTokensOpt,
     DryRunOpt,
     FileArg,
@@ -72,6 +71,8 @@ def submit_command(
     max_queued: MaxQueuedOpt = None,
     cache: CacheOpt = None,
     cache_minimums: CacheMinimumsOpt = None,
+    no_warmup: NoWarmupOpt = False,
+    warmup_timeout: WarmupTimeoutOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """`batchctl submit`: see HELP."""
@@ -80,7 +81,7 @@ def submit_command(
         max_bytes=max_bytes, max_cost=max_cost, label=label, beta=beta, lift_betas=lift_betas,
         api_version=api_version, limits_file=limits_file, allow_unknown_model=allow_unknown_model,
         all_problems=all_problems, force=force, max_queued=max_queued, cache=cache,
-        cache_minimums=cache_minimums)
+        cache_minimums=cache_minimums, no_warmup=no_warmup, warmup_timeout=warmup_timeout)
     run_parsed(ctx, run, SubmitOptions(sending, json_))
 
 
@@ -98,9 +99,7 @@ def run(actx: AppContext, opts: SubmitOptions) -> None:
     if sending.dry_run:
         shared.show_send_dry_run(actx, source, sending, json_)
         return
-    submission = send.Submission(source, sending.limits, sending.checks, label=sending.label,
-                                 betas=sending.betas, force=sending.force,
-                                 max_queued=sending.max_queued, caching=sending.caching)
+    submission = sending.submission(source)
     from batchctl.cli.render.sending import SendingScreen
 
     told = notes(actx, info_off_tty=False)

@@ -114,8 +114,9 @@ def tsv_row(rec: Mapping[str, Any]) -> list[Any]:
 def table_row(rec: Mapping[str, Any], now: float, ids: Mapping[str, str]) -> list[Any]:
     pending = rec.get("processing_status") == "pending"  # a job's part not sent yet
     batch_id = rec.get("id")
+    shown = ids.get(batch_id, batch_id) if batch_id else "-"
     return [
-        ids.get(batch_id, batch_id) if batch_id else "-",
+        f"{shown} ({rec['role']})" if rec.get("role") else shown,  # the job's warm-up
         status_text(rec),
         counted(rec.get("request_count") or 0, "request") if pending else counts_text(rec),
         display_ts(rec.get("created_at")),

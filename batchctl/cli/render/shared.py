@@ -71,7 +71,8 @@ def show_dry_run(actx: AppContext, summary: dict[str, Any], json_: bool) -> None
         def usd(value: float | None) -> str:  # in prose: the unit said when the $ is not
             return output.money(value) if tty or value is None else f"{output.money(value, raw=True)} USD"
         parts = ", ".join(
-            f"{p['first_line']}-{p['last_line']} ({n(p['requests'])})" for p in summary["parts"]
+            f"{p['first_line']}-{p['last_line']} ({n(p['requests'])}"
+            + (f", {p['role']}, sent first)" if p.get("role") else ")") for p in summary["parts"]
         )
         counted_in = bool(summary.get("input_tokens_counted"))
         approx = "~" if tty and not counted_in else ""

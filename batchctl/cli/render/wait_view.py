@@ -49,14 +49,20 @@ def unique_refs(targets: Sequence[Target]) -> list[str]:
     return list(dict.fromkeys(t.ref for t in targets))
 
 
+def named(rec: Mapping[str, Any]) -> str:
+    """A batch's id, with its role in its job when it has one: ``msgbatch_... (warm-up)``."""
+    return f"{rec['id']} ({rec['role']})" if rec.get("role") else str(rec["id"])
+
+
 def describe(rec: Mapping[str, Any], now: float) -> str:
     """One line about one batch: ``msgbatch_...: in_progress, 4 requests, expires in 23h 59m``."""
     status = rec.get("processing_status")
+    name = named(rec)
     if is_ended(rec):
-        return f"{rec['id']}: ended: {counts_text(rec)}"
+        return f"{name}: ended: {counts_text(rec)}"
     total = sum(counts(rec).values())
     expires = expires_text(rec, now)
-    return f"{rec['id']}: {status}, {counted(total, 'request')}" + (
+    return f"{name}: {status}, {counted(total, 'request')}" + (
         f", expires {expires}" if expires else "")
 
 
@@ -170,6 +176,9 @@ class RichView(_View):
         self.seen.add(rec["id"])
         if rec["id"] not in self.tasks:  # a part just sent
             self._add(rec["id"])
+        if rec.get("role"):  # the job's warm-up batch
+            self.progress.update(self.tasks[rec["id"]], description=escape(
+                named({**rec, "id": self.names.get(rec["id"], rec["id"])})))
         if self.overall is None and self.several():
             self._add_overall()
         c = counts(rec)
@@ -190,7 +199,7 @@ class RichView(_View):
         )
         if kind and self.several():
             glyph, colour = OUTCOMES[kind]
-            say(self.progress.console, f"{rec['id']} ended: {counts_text(rec)}", tty=True,
+            say(self.progress.console, f"{named(rec)} ended: {counts_text(rec)}", tty=True,
                 label=glyph, style=colour)
 
     def tick(self, records: Sequence[Mapping[str, Any]], now: float) -> None:

@@ -3,8 +3,9 @@ marker, for a results summary to name the groups where caching did not work.
 
 A result says its custom_id, model and usage, not what its request was, so the groups come from
 the request lines (``ResultGroups.add``, in file order); a summary then asks ``of(custom_id)``
-for each result. Until the plan recorded with a job names its groups (issue 20 item 2: the
-planner's Group ids), a group is what requests share before their messages: the same model
+for each result. A job sent with a cache plan names its groups (the planner's Group ids,
+given as ``key`` by core/results/sources.py ``cache_groups``); otherwise a group is what
+requests share before their messages: the same model
 (with the other root fields of core/caching/blocks.py), the same tool definitions and the same
 system prompt, markers left out (``blocks.head_key``). The prefix order is tools, system,
 messages and a change at one level invalidates it and all after it (CACHING.md, "How caching

@@ -11,9 +11,9 @@ retry's recorded plan). ``Feed`` takes each valid request from the scan as it go
   every request costs about twice the scan itself: benchmarks/caching.py);
 * a recorded plan (retry-failed): nothing is planned; each request is placed as it comes.
 
-A warm-up (issue 20 item 3, not built here) sends each planned group's first request before the
-rest: ``CacheSummary.firsts`` names those lines (the planner's ``Group.first``), and ``encode``
-gives the body each of them is sent with, markers placed as in the job.
+A warm-up (issue 20 item 3, core/requests/warmup.py) sends each planned group's first request
+before the rest: ``CacheSummary.firsts`` names those lines (the planner's ``Group.first``), and
+``encode`` gives the body each of them is sent with, markers placed as in the job.
 
 The markers go only in the bodies sent: a line the plan marks is re-encoded (orjson) with its
 marker, by ``encode``, the one function that both measures it (the scan's split) and sends it
@@ -47,18 +47,21 @@ class Caching:
     """``mode``: OFF or AUTO (``--cache``); ``minimums_file``: ``--cache-minimums``; ``plan``: a
     recorded plan (``CachePlan.record()``) placed as it is instead of planning (a retry);
     ``whole``: plan every request even when off (a dry run shows the report); ``given``: the
-    mode was asked for (a plain submit, without it, gets the hint)."""
+    mode was asked for (a plain submit, without it, gets the hint); ``warmup``: with AUTO,
+    each planned group's first request is sent first, as a batch of its own
+    (core/requests/warmup.py; ``--no-warmup``: False)."""
 
     mode: str = OFF
     minimums_file: str | None = None
     plan: Mapping[str, Any] | None = None
     whole: bool = False
     given: bool = False
+    warmup: bool = True
     flags: Flags = field(default=KEYS, compare=False, repr=False)
 
     @classmethod
     def parse(cls, mode: str | None, minimums_file: str | None = None, *,
-              flags: Flags = KEYS) -> Caching:
+              warmup: bool = True, flags: Flags = KEYS) -> Caching:
         """``mode`` None: not given (OFF). UsageError (exit 2) for a mode that is not OFF or
         AUTO, or a minimums file that cannot be used (read here, so that it is refused before
         anything is sent)."""
@@ -68,7 +71,7 @@ class Caching:
             raise UsageError(f"{flags['cache']} must be one of {', '.join(MODES)}, not {mode!r}")
         if minimums_file is not None:
             load_minimums(minimums_file, flags["cache_minimums"])
-        return cls(mode or OFF, minimums_file, given=mode is not None, flags=flags)
+        return cls(mode or OFF, minimums_file, given=mode is not None, warmup=warmup, flags=flags)
 
     @property
     def planning(self) -> bool:

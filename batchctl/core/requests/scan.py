@@ -65,6 +65,16 @@ class Part:
     # Lines whose request is re-encoded (OpenAI-style, or extra top-level keys); the others
     # are copied into the body byte for byte.
     convert_lines: frozenset[int] = field(default=frozenset(), repr=False)
+    # A warm-up (core/requests/warmup.py): ``only`` the lines of the range this part sends
+    # (None: all of them), ``skip`` the lines of its range it leaves to the warm-up, ``after``
+    # the part (the warm-up) it is sent after.
+    only: frozenset[int] | None = field(default=None, repr=False)
+    skip: frozenset[int] = field(default=frozenset(), repr=False)
+    after: int | None = None
+
+    def sends(self, line_no: int) -> bool:
+        """Whether this part's body holds the request of line ``line_no`` of its range."""
+        return (self.only is None or line_no in self.only) and line_no not in self.skip
 
 
 @dataclass
@@ -297,6 +307,12 @@ def scan_file(
             convert = {n for part in splitter.parts for n in part.convert_lines}
             splitter = _placed_parts(path, name, digest, plan, candidates(summary.grouping) | convert,
                                      convert, _Splitter(max_requests, max_bytes))
+            if feed.caching.warmup and summary.firsts:  # core/requests/warmup.py
+                from batchctl.core.requests.warmup import warm_parts
+
+                splitter.parts = warm_parts(path, splitter.parts, summary.firsts, plan,
+                                            max_requests=max_requests,
+                                            max_bytes=max_bytes) or splitter.parts
     return Scan(
         display_name=name,
         path=os.path.abspath(path),
@@ -398,5 +414,5 @@ def iter_lines(
                 raw_hash.update(raw)
             text = raw[3:] if line_no == 1 and raw.startswith(_BOM) else raw
             line = text.strip()
-            if line:
+            if line and (part is None or part.sends(line_no)):
                 yield line_no, text, line

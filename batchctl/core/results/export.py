@@ -33,7 +33,7 @@ from batchctl.core.results.options import Options
 from batchctl.core.results.ordering import Spool
 from batchctl.core.results.reading import SPOOL_BLOCK, Reader
 from batchctl.core.results.selection import Source, fetch_sources, resolve, retry_rows
-from batchctl.core.results.sources import cache_groups, check_file
+from batchctl.core.results.sources import cache_groups, check_file, recorded_plans
 from batchctl.core.results.summary import Summary
 from batchctl.core.state.store import Store
 
@@ -191,7 +191,9 @@ def open_export(api: Api, store: Store, ref: str, options: Options) -> Events[Ex
         retries = yield from fetch_sources(api, store, ref, list(children), "retry batch", flags)
     exported = Export(api, store, sources, retries, options)
     exported.join_plan = join_plan
-    exported.summary.cache = cache_groups([s.row for s in sources + retries], options.price_table)
+    behind = [s.row for s in sources + retries]
+    exported.summary.cache = cache_groups(behind, options.price_table,
+                                          recorded_plans(store, behind))
     return exported
 
 

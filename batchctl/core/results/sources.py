@@ -19,10 +19,13 @@ import orjson
 
 from batchctl.core.errors import StateError
 from batchctl.core.flags import KEYS, Flags
+from batchctl.core.requests.linesets import line_set
 from batchctl.core.requests.scan import Part, iter_lines
 
 if TYPE_CHECKING:
     from batchctl.core.caching.groups import ResultGroups
+    from batchctl.core.caching.place import CachePlan
+    from batchctl.core.state.store import Store
 
 
 def _changed(row: Mapping[str, Any], detail: str, flags: Flags) -> StateError:
@@ -84,6 +87,7 @@ def check_file(
 
 
 def _part(row: Mapping[str, Any]) -> Part:
+    only = row.get("only_lines")
     return Part(
         index=row["part"],
         first_line=row["first_line"],
@@ -93,6 +97,8 @@ def _part(row: Mapping[str, Any]) -> Part:
         request_count=row["request_count"],
         body_size=0,
         sha256=row["sha256"],
+        only=None if only is None else line_set(only),  # a warm-up (core/requests/warmup.py)
+        skip=line_set(row.get("skip_lines")),
     )
 
 
@@ -133,36 +139,63 @@ _MARKER = b'"cache_control"'
 
 
 def cache_groups(rows: Sequence[Mapping[str, Any] | None],
-                 table: Mapping[str, Any] | None = None) -> ResultGroups | None:
+                 table: Mapping[str, Any] | None = None,
+                 plans: Mapping[str, CachePlan] | None = None) -> ResultGroups | None:
     """The cache group of each request of the batches ``rows`` (core/caching/groups.py), read
     from their request files, for a results summary priced with ``table``. None when a batch is
     not tracked or its file is gone or changed: the summary names no group then.
 
-    The one place that says where a result's cache group comes from: once the plan recorded
-    with a job names its groups (issue 20 item 2), this gives ``add`` the bodies as sent (with
-    the plan's markers) and each one's group id as ``key``. A file with no marker anywhere (the
-    common case) is only scanned, not parsed."""
+    The one place that says where a result's cache group comes from. A batch whose job recorded
+    a cache plan (``plans``, by job id: ``recorded_plans``) gives ``add`` each body as sent,
+    with the plan's marker (so it counts as a marked request), and the plan's group id as its
+    ``key``: the summary's groups are the planned ones. Otherwise a group is what requests share
+    before their messages; a file with no marker anywhere (the common case) is only scanned,
+    not parsed."""
     from batchctl.core.caching.groups import ResultGroups
+    from batchctl.core.caching.place import place
     from batchctl.core.requests.check import to_request
 
     groups = ResultGroups(table)
+    plans = plans or {}
     seen: dict[str, str] = {}
     try:
         paths = [check_file(row, seen) if row is not None else None for row in rows]
     except StateError:
         return None
-    if None in paths or not any(_marked(row) for row in rows if row is not None):
-        return None if None in paths else groups
+    if None in paths:
+        return None
+    if not any(r is not None and (r.get("job_id") in plans or _marked(r)) for r in rows):
+        return groups
     for row in rows:
         assert row is not None
+        plan = plans.get(row.get("job_id") or "")
         for line_no, _text, line in iter_lines(row["request_file"], _part_of(row)):
             try:
                 request = to_request(orjson.loads(line))
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 continue  # not a request any more: the file was checked, so never here
-            if type(request["custom_id"]) is str:
-                groups.add(request["custom_id"], request["params"], line_no)
+            if type(request["custom_id"]) is not str:
+                continue
+            params, key = request["params"], None
+            if plan is not None and type(params) is dict:
+                placed = place(params, plan)
+                params = placed.body
+                key = None if placed.group is None else ("plan", row["job_id"], placed.group)
+            groups.add(request["custom_id"], params, line_no, key=key)
     return groups
+
+
+def recorded_plans(store: Store, rows: Sequence[Mapping[str, Any] | None]) -> dict[str, CachePlan]:
+    """The cache plan recorded with each job of ``rows`` that has one, by job id."""
+    from batchctl.core.requests.cacheplan import job_plan
+
+    out: dict[str, CachePlan] = {}
+    for job_id in dict.fromkeys(r.get("job_id") for r in rows if r is not None):
+        job = store.get_job(job_id) if job_id else None
+        plan = job_plan(job) if job is not None else None
+        if plan is not None and job_id:
+            out[job_id] = plan
+    return out
 
 
 def _part_of(row: Mapping[str, Any]) -> Part | None:

@@ -246,6 +246,24 @@ def m011_hook_commands(tx: Tx) -> None:
     """)
 
 
+@migration
+def m012_part_warmup(tx: Tx) -> None:
+    # A warm-up (--cache auto; batchctl.core.requests.warmup): one part sends each planned
+    # group's first request, the others wait for it to end. only_lines: the lines of its range
+    # a part sends (JSON ranges; NULL: all); skip_lines: those it leaves to the warm-up;
+    # after_part: the part it waits on; after_timeout: for at most this many seconds after that
+    # part was sent (--warmup-timeout). A batch keeps its part's only/skip, so its lines are
+    # read back (results in input order, cache groups) without the part.
+    _script(tx, """
+        ALTER TABLE parts ADD COLUMN only_lines TEXT;
+        ALTER TABLE parts ADD COLUMN skip_lines TEXT;
+        ALTER TABLE parts ADD COLUMN after_part INTEGER;
+        ALTER TABLE parts ADD COLUMN after_timeout REAL;
+        ALTER TABLE batches ADD COLUMN only_lines TEXT;
+        ALTER TABLE batches ADD COLUMN skip_lines TEXT
+    """)
+
+
 _PG_TYPES = {"REAL": "DOUBLE PRECISION", "INTEGER": "BIGINT"}
 _TYPE_WORDS = re.compile(r"\b(REAL|INTEGER)\b")
 

@@ -13,7 +13,8 @@ from batchctl.core.state.db import Row
 from batchctl.core.state.records import Records
 
 PART_COLUMNS = ("part", "first_line", "last_line", "start_offset", "end_offset",
-                "request_count", "body_size", "sha256", "convert_lines")
+                "request_count", "body_size", "sha256", "convert_lines", "only_lines",
+                "skip_lines", "after_part", "after_timeout")
 
 
 def feed_key(job_id: str) -> str:
@@ -22,20 +23,22 @@ def feed_key(job_id: str) -> str:
 
 class PartRecords(Records):
     def record_parts(self, job_id: str, parts: Sequence[Mapping[str, Any]]) -> None:
-        """Record a job's parts (PART_COLUMNS; convert_lines as JSON text or None); a part
-        already recorded is left as it is."""
+        """Record a job's parts (PART_COLUMNS; convert_lines, only_lines and skip_lines as JSON
+        text or None, the warm-up's columns None when missing); a part already recorded is
+        left as it is."""
         cols = ("job_id", *PART_COLUMNS)
         sql = (f"INSERT INTO parts ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
                "ON CONFLICT (job_id, part) DO NOTHING")
         with self.transaction() as tx:
             for p in parts:
-                tx.execute(sql, (job_id, *(p[c] for c in PART_COLUMNS)))
+                tx.execute(sql, (job_id, *(p.get(c) for c in PART_COLUMNS)))
 
     def job_parts(self, job_id: str) -> list[Row]:
-        """Every recorded part of a job, in order, with ``batch_id`` and ``processing_status``
-        of the batch that sent it (None while pending)."""
+        """Every recorded part of a job, in order, with ``batch_id``, ``processing_status`` and
+        ``submitted_at`` of the batch that sent it (None while pending)."""
         return self._query(
-            "SELECT p.*, b.id AS batch_id, b.processing_status AS processing_status "
+            "SELECT p.*, b.id AS batch_id, b.processing_status AS processing_status, "
+            "b.submitted_at AS submitted_at "
             "FROM parts p LEFT JOIN batches b ON b.job_id = p.job_id AND b.part = p.part "
             "WHERE p.job_id = ? ORDER BY p.part",
             (job_id,),

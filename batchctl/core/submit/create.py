@@ -36,6 +36,7 @@ from batchctl.core.flags import KEYS, Flag, Flags
 from batchctl.core.plural import counted
 from batchctl.core.requests.body import part_body
 from batchctl.core.requests.cacheplan import job_plan
+from batchctl.core.requests.linesets import line_ranges
 from batchctl.core.requests.scan import Part
 from batchctl.core.state.store import Store
 
@@ -222,5 +223,6 @@ def _store_batch(
         first_line=part.first_line, last_line=part.last_line, start_offset=part.start_offset,
         end_offset=part.end_offset, request_count=part.request_count, label=job["label"],
         adoption="unverified" if adopted else None, parent_id=job.get("parent_batch_id"),
-        source_host=socket.gethostname(),
+        source_host=socket.gethostname(), only_lines=None if part.only is None else
+        line_ranges(part.only), skip_lines=line_ranges(part.skip),
     )

@@ -13,6 +13,9 @@ create, reconciliation: never twice), and stops at the first one that cannot go 
 * ``max_queued``: sending it would take this job's unended requests over the job's
   ``--max-queued`` (a margin the user keeps for other work); no call is made;
 * ``busy``: another live process is feeding this job (a store lock that dies with it);
+* ``warmup``: the part is sent after the job's warm-up batch (--cache auto), which has not
+  ended; it is held until it has, or until the part's ``after_timeout`` (--warmup-timeout)
+  after the warm-up was sent: then it goes without waiting further, and a note says so;
 * ``spend_limit``: the create met a spend or usage cap (SpendLimitError, exit 10). The part is
   held and the error propagates with what was sent: retrying cannot help until the limit
   changes, and the same submit (or run, wait, collect) later sends the parts left.
@@ -23,16 +26,16 @@ helper's reason (a spend limit, say) can use the same "parts not yet sent" recor
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from batchctl.core.clock import Clock
 from batchctl.core.errors import NextStep, QueueFullError, SpendLimitError
-from batchctl.core.events import Event, Events
+from batchctl.core.events import WARN, Event, Events, Note
 from batchctl.core.flags import KEYS, Flags
 from batchctl.core.plural import counted
+from batchctl.core.requests.linesets import line_ranges, line_set, role
 from batchctl.core.requests.scan import Part
 from batchctl.core.submit.create import MAX_RETRY_AFTER, send_part
 
@@ -44,6 +47,8 @@ QUEUE_FULL = "queue_full"
 MAX_QUEUED = "max_queued"
 BUSY = "busy"
 SPEND_LIMIT = "spend_limit"
+WARMUP = "warmup"  # waiting for the warm-up batch to end (core/requests/warmup.py)
+WARMUP_TIMEOUT = 1800.0  # s a part waits for its warm-up to end, by default (--warmup-timeout)
 PENDING = "pending"  # the processing_status shown for a part not sent yet
 
 QUEUE_RETRY = 300.0  # s before a full queue is tried again when the 429 gave no retry-after
@@ -65,39 +70,32 @@ class FeedResult(Event):
 
 
 # -- parts as stored ------------------------------------------------------------------------------
-def part_fields(part: Part) -> dict[str, Any]:
-    """A scanned part as a row of ``parts`` (Store.record_parts)."""
+def part_fields(part: Part, warmup_timeout: float | None = None) -> dict[str, Any]:
+    """A scanned part as a row of ``parts`` (Store.record_parts); ``warmup_timeout``: how long
+    a part sent after the warm-up waits for it to end, at most (s)."""
     return {
         "part": part.index, "first_line": part.first_line, "last_line": part.last_line,
         "start_offset": part.start_offset, "end_offset": part.end_offset,
         "request_count": part.request_count, "body_size": part.body_size, "sha256": part.sha256,
-        "convert_lines": _ranges(part.convert_lines),
+        "convert_lines": line_ranges(part.convert_lines),
+        "only_lines": None if part.only is None else line_ranges(part.only),
+        "skip_lines": line_ranges(part.skip), "after_part": part.after,
+        "after_timeout": None if part.after is None else warmup_timeout,
     }
 
 
 def part_from_row(row: Mapping[str, Any]) -> Part:
-    """The Part a stored row describes (enough to stream its create body again)."""
-    convert: frozenset[int] = frozenset()
-    if row.get("convert_lines"):
-        convert = frozenset(
-            n for first, last in json.loads(row["convert_lines"]) for n in range(first, last + 1)
-        )
+    """The Part a stored row (of ``parts`` or ``batches``) describes (enough to stream its
+    create body again, or read its lines back)."""
+    only = row.get("only_lines")
     return Part(
         index=row["part"], first_line=row["first_line"], last_line=row["last_line"],
         start_offset=row["start_offset"], end_offset=row["end_offset"],
-        request_count=row["request_count"], body_size=row["body_size"], sha256=row["sha256"],
-        convert_lines=convert,
+        request_count=row["request_count"], body_size=row.get("body_size") or 0,
+        sha256=row["sha256"], convert_lines=line_set(row.get("convert_lines")),
+        only=None if only is None else line_set(only), skip=line_set(row.get("skip_lines")),
+        after=row.get("after_part"),
     )
-
-
-def _ranges(lines: Iterable[int]) -> str | None:
-    out: list[list[int]] = []
-    for n in sorted(lines):
-        if out and out[-1][1] == n - 1:
-            out[-1][1] = n
-        else:
-            out.append([n, n])
-    return json.dumps(out, separators=(",", ":")) if out else None
 
 
 def pending_record(row: Mapping[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
@@ -109,7 +107,7 @@ def pending_record(row: Mapping[str, Any], job: Mapping[str, Any]) -> dict[str, 
         "request_count": row["request_count"], "label": job["label"],
         "base_url": job["base_url"], "processing_status": PENDING, "request_counts": None,
         "created_at": None, "expires_at": None, "existing": False, "pending": True,
-        "held": row.get("held"),
+        "held": row.get("held"), "role": role(row),
     }
 
 
@@ -211,7 +209,9 @@ def _send_pending(
     unended = unended_requests(store, job_id)
     betas = job.get("betas") or []
     cap = job.get("max_queued")
-    for row in store.job_parts(job_id):  # read again under the claim
+    rows = store.job_parts(job_id)  # read again under the claim
+    late = False  # the warm-up's timeout was said
+    for row in rows:
         if row["batch_id"] is not None:
             continue
         count = int(row["request_count"])
@@ -220,6 +220,16 @@ def _send_pending(
             result.reason = MAX_QUEUED
             return
         now = clock.time()
+        gate = _warmup(rows, row, now, flags)
+        if gate is not None:
+            if gate[0] > now:
+                store.hold_part(job_id, row["part"], held=WARMUP, retry_at=gate[0],
+                                unended=unended)
+                result.reason, result.retry_at = WARMUP, gate[0]
+                return
+            if not late:
+                late = True
+                yield Note(WARN, gate[1])
         if not _due(row, unended, now):
             result.reason, result.retry_at = QUEUE_FULL, row["retry_at"]
             return
@@ -241,6 +251,25 @@ def _send_pending(
         if adopted:
             result.adopted.append(row["part"])
         unended += count
+
+
+def _warmup(
+    rows: Sequence[Mapping[str, Any]], row: Mapping[str, Any], now: float, flags: Flags
+) -> tuple[float, str] | None:
+    """When a part sent after the warm-up may go without it (its timeout after the warm-up was
+    sent; unsent, a timeout from now), and what to say when it does; None: the part is not sent
+    after one, or the warm-up has ended."""
+    from batchctl.core.times import human_duration
+
+    warm = next((r for r in rows if r["part"] == row.get("after_part")), None)
+    if warm is None or warm["processing_status"] == ENDED:
+        return None
+    timeout = float(row.get("after_timeout") or WARMUP_TIMEOUT)
+    since = warm.get("submitted_at")
+    late = (f"the warm-up batch {warm['batch_id']} has not ended within "
+            f"{flags['warmup_timeout']} {human_duration(timeout)}: sending the rest of job "
+            f"{row['job_id']} without waiting further (fewer of its requests may read the cache)")
+    return (now if since is None else float(since)) + timeout, late
 
 
 def _stopped_by_limit(store: Store, job: Mapping[str, Any], exc: SpendLimitError) -> None:
@@ -279,6 +308,11 @@ def held_lines(
                     "requests in unended batches",
         BUSY: "another batchctl process is sending them",
         SPEND_LIMIT: "a spend or usage limit refused them (exit 10 said which)",
+        WARMUP: "they go once the warm-up batch has ended"
+        + (f" (at the latest in {human_duration(retry_at - now)}, {flags['warmup_timeout']}), "
+           if retry_at is not None and retry_at > now else ", ")
+        + f"when `wait {job_id}`, `collect` or `run` sees it: within the hour, while the "
+          "cache it wrote lasts",
     }.get(reason or "", "not sent yet")
     lines = [f"{n} of {counted(total, 'part')} of job {job_id} not sent yet: {why}"]
     lines += [f"  part {p['part']}: lines {p['first_line']}-{p['last_line']} "
@@ -286,7 +320,9 @@ def held_lines(
     return lines
 
 
-def send_step(job_id: str) -> NextStep:
-    """What sends a job's pending parts (so do run, collect and the same submit again)."""
-    return NextStep("send the rest as the queue drains (or run collect, or this submit again)",
+def send_step(job_id: str, reason: str | None = None) -> NextStep:
+    """What sends a job's pending parts (so do run, collect and the same submit again), held
+    for ``reason``."""
+    when = "once the warm-up has ended" if reason == WARMUP else "as the queue drains"
+    return NextStep(f"send the rest {when} (or run collect, or this submit again)",
                     "wait", (job_id,))

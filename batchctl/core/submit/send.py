@@ -256,7 +256,8 @@ class Submission:
     betas: Sequence[str] = ()
     force: bool = False
     max_queued: int | None = None
-    caching: Caching = field(default_factory=Caching)  # --cache, --cache-minimums
+    caching: Caching = field(default_factory=Caching)  # --cache, --cache-minimums, --no-warmup
+    warmup_timeout: float | None = None  # --warmup-timeout (s); None: feed.WARMUP_TIMEOUT
 
 
 def send(deps: Deps, submission: Submission) -> Events[tuple[Scan, SubmitResult]]:
@@ -281,9 +282,13 @@ def send(deps: Deps, submission: Submission) -> Events[tuple[Scan, SubmitResult]
         hint = scan.cache.hint(written, s.limits.flags)
         if hint is not None:
             yield Note(HINT, hint)
+    from dataclasses import replace
+
     from batchctl.core.submit.submit import JobOptions, submit
 
     options = JobOptions(s.source.source, label=s.label, betas=s.betas, force=s.force,
                          max_queued=s.max_queued, flags=s.limits.flags)
+    if s.warmup_timeout is not None:
+        options = replace(options, warmup_timeout=s.warmup_timeout)
     result = yield from submit(deps.api(), deps.store(), scan, options, clock=deps.clock)
     return scan, result

@@ -15,11 +15,12 @@ from batchctl.core.errors import APIError, NextStep, UsageError
 from batchctl.core.events import INFO, WARN, Event, Events, Note
 from batchctl.core.flags import KEYS, Flags
 from batchctl.core.plural import counted
+from batchctl.core.requests.linesets import WARMUP_ROLE, role
 from batchctl.core.requests.rules import RULES
 from batchctl.core.requests.scan import Scan
 from batchctl.core.state.jobs import content_key
 from batchctl.core.state.store import Store
-from batchctl.core.submit.feed import FeedResult, feed, held_lines, part_fields, send_step
+from batchctl.core.submit.feed import WARMUP_TIMEOUT, FeedResult, feed, held_lines, part_fields, send_step
 from batchctl.core.submit.unsent import forget_if_unsent
 
 if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
@@ -45,7 +46,7 @@ class SubmitResult:
 
     def send_step(self) -> NextStep:
         """The command that sends the parts not sent (``feed.send_step``)."""
-        return send_step(self.job_id)
+        return send_step(self.job_id, self.held)
 
 
 def cache_digest(scan: Scan) -> str:
@@ -55,8 +56,10 @@ def cache_digest(scan: Scan) -> str:
 
 
 def split_key(scan: Scan) -> str:
-    """The part boundaries as text: a file split differently is a different job."""
-    return ",".join(f"{first}-{last}" for first, last in scan.boundaries)
+    """The part boundaries as text: a file split differently is a different job, and so is one
+    sent with a warm-up (``w``) or without."""
+    return ",".join(f"{'w' * (p.only is not None)}{p.first_line}-{p.last_line}"
+                    for p in scan.parts)
 
 
 def dry_run_summary(scan: Scan, *, counted_prompts: int | None = None) -> dict[str, Any]:
@@ -82,7 +85,8 @@ def dry_run_summary(scan: Scan, *, counted_prompts: int | None = None) -> dict[s
         "warnings": scan.warnings,
         "parts": [
             {"part": p.index, "first_line": p.first_line, "last_line": p.last_line,
-             "requests": p.request_count, "body_bytes": p.body_size}
+             "requests": p.request_count, "body_bytes": p.body_size,
+             "role": WARMUP_ROLE if p.only is not None else None}
             for p in scan.parts
         ],
         "est_input_tokens": scan.est_input_tokens,
@@ -108,6 +112,7 @@ class JobOptions:
     max_queued: int | None = None
     parent_id: str | None = None
     api_version: str | None = None
+    warmup_timeout: float = WARMUP_TIMEOUT  # s the rest waits for a warm-up, at most
     # how the caller names these options, for messages
     flags: Flags = field(default=KEYS, compare=False, repr=False)
 
@@ -177,7 +182,8 @@ def _submit_locked(
     done: dict[int, dict[str, Any]] = {}
     if job is not None:
         yield from _label_kept(job, label, options.flags)
-        store.record_parts(job["id"], [part_fields(p) for p in scan.parts])  # jobs before m005
+        # jobs before m005 recorded no parts
+        store.record_parts(job["id"], [part_fields(p, options.warmup_timeout) for p in scan.parts])
         if max_queued is not None and max_queued != job.get("max_queued"):
             store.set_max_queued(job["id"], max_queued)
             job = store.get_job(job["id"]) or job
@@ -202,7 +208,8 @@ def _submit_locked(
         # process (Store.pending_jobs), and a collect, wait or run that claimed them first sent
         # them itself, leaving this submit without the batch ids to print.
         with store.holding_feed(job["id"]):
-            store.record_parts(job["id"], [part_fields(p) for p in scan.parts])
+            store.record_parts(job["id"], [part_fields(p, options.warmup_timeout)
+                                          for p in scan.parts])
             fed = yield from _feed(api, store, job, clock, options.flags, claimed=True)
     records = [_record(b, job, existing=b["part"] in done) for b in store.job_batches(job["id"])]
     return SubmitResult(job["id"], records, adopted=fed.adopted, pending=fed.pending,
@@ -264,4 +271,5 @@ def _record(row: dict[str, Any], job: dict, *, existing: bool) -> dict[str, Any]
         "expires_at": row["expires_at"],
         "existing": existing,
         "pending": False,
+        "role": role(row),
     }

@@ -22,6 +22,7 @@ from batchctl.core.errors import (
 )
 from batchctl.core.flags import KEYS, Flags
 from batchctl.core.plural import counted
+from batchctl.core.requests.linesets import role
 from batchctl.core.state.store import JOB_PREFIX, REMOTE_FIELDS
 from batchctl.core.times import human_duration, iso, parse_ts
 from batchctl.core.tracking import gone
@@ -120,6 +121,7 @@ def record(batch: Mapping[str, Any], row: Mapping[str, Any] | None) -> dict[str,
     out["label"] = row.get("label") if row else None
     out["request_file"] = row.get("request_file") if row else None
     out["api_version"] = row.get("api_version") if row else None
+    out["role"] = role(row)  # "warm-up": the job's warm-up batch (--cache auto)
     return out
 
 

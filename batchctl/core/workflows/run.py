@@ -58,12 +58,17 @@ def run(deps: Deps, options: RunOptions) -> Events[None]:
 
         check_ahead(join, options.submission.source.path)
     force = options.submission.force
+    if options.results.summary_json is not None:  # a usage error before anything is sent
+        from batchctl.core.results.report import check_json_target
+
+        check_json_target(options.results.summary_json, options.results.options.flags["summary_json"])
     scan, job = yield from send(deps, options.submission)
     yield JobSubmitted(job, scan.display_name)
     api, store = deps.api(), deps.store()
     targets = lifecycle.resolve_targets(store, [job.job_id], base_url=api.base_url)
     flags = options.submission.limits.flags
-    again = resume(job.job_id, force=force, results_args=options.results_args, flags=flags)
+    again = resume(job.job_id, force=force, results_args=options.results_args, flags=flags,
+                   keeps=identity_flags(options.submission))
     try:
         waited = yield from waiting.watch(deps, targets, [job.job_id], options.wait)
     except Interrupted as exc:
@@ -93,15 +98,35 @@ def run(deps: Deps, options: RunOptions) -> Events[None]:
         check_stops(summary)  # refusals and cut-off answers: succeeded, yet failed
 
 
+def identity_flags(submission: Submission) -> list[str]:
+    """The options given that make a job's identity beyond its file (its cache plan, its
+    warm-up), as the caller names them: the same command without them is another job."""
+    from batchctl.core.requests.cacheplan import AUTO
+
+    caching, flags = submission.caching, submission.limits.flags
+    if caching.mode != AUTO:
+        return []
+    keeps = [f"{flags['cache']} auto"]
+    if not caching.warmup:
+        keeps.append(flags["no_warmup"])
+    if caching.minimums_file is not None:
+        keeps.append(f"{flags['cache_minimums']} {caching.minimums_file}")
+    return keeps
+
+
 def resume(
-    job_id: str, *, force: bool, results_args: Sequence[str], flags: Flags = KEYS
+    job_id: str, *, force: bool, results_args: Sequence[str], flags: Flags = KEYS,
+    keeps: Sequence[str] = (),
 ) -> dict[str, Any]:
     """How to carry on after a Ctrl-C or a --timeout, without ever submitting twice: the same
     command finds the job by its content, unless it had --force (it would submit anew): then
-    `wait` for the job and write its `results`."""
+    `wait` for the job and write its `results`. ``keeps``: the options that make the job's
+    identity (``identity_flags``), named so that the command is run again with them."""
     if not force:
-        return {"hint": f"run the same command again: it picks up job {job_id} instead of "
-                        f"submitting (without {flags['force']})"}
+        them = "it" if len(keeps) == 1 else "them"
+        kept = f", with {' '.join(keeps)} (another job without {them})" if keeps else ""
+        return {"hint": f"run the same command again{kept}: it picks up job {job_id} instead "
+                        f"of submitting (without {flags['force']})"}
     return {"next_steps": [
         NextStep("wait for it", "wait", (job_id,)),
         NextStep("then write its results", "results", (job_id, *results_args)),

@@ -26,7 +26,7 @@ from batchctl.core.errors import (
 )
 from batchctl.core.events import BatchChanged, Event, Events, Polled, PollFailed, WaitStopped
 from batchctl.core.flags import KEYS, Flags
-from batchctl.core.submit.feed import QUEUE_FULL, feed
+from batchctl.core.submit.feed import QUEUE_FULL, WARMUP, feed
 from batchctl.core.tracking.lifecycle import (
     Target,
     batches_text,
@@ -134,7 +134,7 @@ def wait_for(
                     records[row["id"]] = rec = local_record(row)
                     yield BatchChanged(rec, None)
                 pending[job_id] = fed.pending
-                feed_at[job_id] = fed.retry_at if fed.reason == QUEUE_FULL else None
+                feed_at[job_id] = fed.retry_at if fed.reason in (QUEUE_FULL, WARMUP) else None
                 yield fed
             outage_since = None
         except UnavailableError as exc:
@@ -156,7 +156,7 @@ def wait_for(
             return current
         pause = backoff.next(now - start)
         retry_at = [f for f in feed_at.values() if f is not None]
-        if retry_at:  # a full queue said when to try again: be there, within the budget
+        if retry_at:  # a full queue or a warm-up's timeout said when to try again: be there
             pause = min(pause, max(min(retry_at) - now, 0.0))
         pause = max(pause, budget.pause(calls), wait_asked)
         if deadline is not None:

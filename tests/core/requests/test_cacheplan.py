@@ -52,7 +52,7 @@ def sent(path: Path, scan: Scan) -> list[bytes]:
 def test_every_body_streams_the_bytes_the_split_measured(tmp_path: Path) -> None:
     path = mixed_file(tmp_path / "m.jsonl")
     before = path.read_bytes()
-    scan = scan_file(path, caching=Caching("auto"))
+    scan = scan_file(path, caching=Caching("auto", warmup=False))
     (body,) = sent(path, scan)
     requests = orjson.loads(body)["requests"]
     assert len(requests) == 12
@@ -100,3 +100,16 @@ def test_a_plain_submit_plans_only_a_sample(tmp_path: Path) -> None:
     assert whole.cache.sample is None
     assert whole.cache.report["groups"][0]["requests"] == SAMPLE + 50
     assert scan_file(path, caching=Caching("off", given=True)).cache is None  # --cache off
+
+
+def test_a_warm_up_streams_the_bytes_measured_and_no_request_twice(tmp_path: Path) -> None:
+    path = mixed_file(tmp_path / "m.jsonl")
+    scan = scan_file(path, caching=Caching("auto"), max_requests=5)
+    warm, *rest = scan.parts
+    assert warm.only == frozenset(scan.cache.firsts) and all(p.after == 1 for p in rest)
+    bodies = [orjson.loads(b)["requests"] for b in sent(path, scan)]
+    ids = [r["custom_id"] for body in bodies for r in body]
+    assert len(ids) == len(set(ids)) == scan.request_count == 12
+    assert len(bodies[0]) == len(scan.cache.firsts)
+    assert all(r["params"]["system"][0]["cache_control"] == MARKER for r in bodies[0])
+

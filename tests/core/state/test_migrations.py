@@ -32,6 +32,7 @@ SHIPPED = [
     "m009_hook_runs",
     "m010_job_cache_plans",
     "m011_hook_commands",
+    "m012_part_warmup",
 ]
 
 #: What batchctl recorded before the numbering was repaired (1557943..962ec83): the names in the

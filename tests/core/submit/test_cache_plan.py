@@ -70,7 +70,7 @@ def test_auto_marks_each_request_where_the_dry_run_planned_and_leaves_the_file(
     before = path.read_bytes()
     (group,) = plan_of(run, path, "--cache", "auto")["groups"]
     assert (group["at"], group["planned"], group["requests"]) == ("system.0", True, 200)
-    _, (batch_id,) = submit(run, path, "--cache", "auto")
+    _, (batch_id,) = submit(run, path, "--cache", "auto", "--no-warmup")
     sent = emu.received(batch_id)
     assert len(sent) == 200
     assert {tuple(map(str, markers(r["params"]))) for r in sent} == {
@@ -103,7 +103,7 @@ def test_a_string_block_becomes_a_text_block_to_carry_the_marker(
     run = cli_on(emu, clock)
     requests = [sonnet(f"s{i}", DOC, f"question {i}") for i in range(3)]
     path = write_jsonl(tmp_path / "s.jsonl", requests)
-    _, (batch_id,) = submit(run, path, "--cache", "auto")
+    _, (batch_id,) = submit(run, path, "--cache", "auto", "--no-warmup")
     for r in emu.received(batch_id):
         assert r["params"]["system"] == [{"type": "text", "text": DOC, "cache_control": MARKER}]
 
@@ -127,7 +127,7 @@ def test_a_user_with_four_markers_keeps_them_and_gets_none_more(
     assert (groups[1]["at"], groups[1]["skipped_requests"]) == (
         "messages.0.content.0", {"four_markers": 2})
     assert (groups[3]["at"], groups[3]["marked_requests"]) == ("messages.0.content.0", 2)
-    _, (batch_id,) = submit(run, path, "--cache", "auto")
+    _, (batch_id,) = submit(run, path, "--cache", "auto", "--no-warmup")
     sent = {r["custom_id"]: r["params"] for r in emu.received(batch_id)}
     assert sent["a"] == four("second")  # as written: 4 markers, none added
     assert sent["b"] == four("third")
@@ -140,7 +140,7 @@ def test_a_1h_marker_never_follows_a_users_5m_one(emu: Any, clock: Any, tmp_path
     requests = [sonnet(f"f{i}", [text(SYSTEM, EPH)], [text(DOC), text(f"q{i}")])
                 for i in range(3)]
     path = write_jsonl(tmp_path / "f.jsonl", requests)
-    _, (batch_id,) = submit(run, path, "--cache", "auto")
+    _, (batch_id,) = submit(run, path, "--cache", "auto", "--no-warmup")
     for r in emu.received(batch_id):
         assert markers(r["params"]) == [("system.0", EPH)]
 
@@ -151,7 +151,7 @@ def test_under_the_minimum_nothing_is_placed(emu: Any, clock: Any, tmp_path: Pat
     path = write_jsonl(tmp_path / "h.jsonl", lines(3, model=HAIKU, doc=short))
     (group,) = plan_of(run, path, "--cache", "auto")["groups"]
     assert (group["planned"], group["reason"]) == (False, "under_minimum")
-    _, (batch_id,) = submit(run, path, "--cache", "auto")
+    _, (batch_id,) = submit(run, path, "--cache", "auto", "--no-warmup")
     assert [markers(r["params"]) for r in emu.received(batch_id)] == [[]] * 3
 
 
@@ -186,7 +186,8 @@ def test_a_job_whose_parts_wait_sends_them_later_with_the_same_markers(
     emu = make_emulator(record_requests=True, queue_limit=3)
     run = cli_on(emu, clock)
     path = write_jsonl(tmp_path / "q.jsonl", lines(6))
-    result = run("submit", "--json", "--cache", "auto", "--max-requests", "3", str(path))
+    result = run("submit", "--json", "--cache", "auto", "--no-warmup", "--max-requests", "3",
+                 str(path))
     assert result.exit_code == 0, result.stderr
     records = [json.loads(x) for x in result.stdout.splitlines()]
     assert [r["pending"] for r in records] == [False, True]
@@ -208,7 +209,7 @@ def test_retry_failed_resends_the_bodies_first_sent(
     requests = lines(8)
     requests[0]["params"]["messages"][0]["content"][1]["cache_control"] = EPH  # the user's own
     path = write_jsonl(tmp_path / "q.jsonl", requests)
-    _, (parent,) = submit(run, path, "--cache", "auto")
+    _, (parent,) = submit(run, path, "--cache", "auto", "--no-warmup")
     first = {r["custom_id"]: r for r in emu.received(parent)}
     clock.advance(3600)
     retried = run("retry-failed", "--json", parent)
@@ -231,9 +232,10 @@ def test_the_plan_is_recorded_with_the_job_on_each_backend(
 
     path = write_jsonl(tmp_path / "q.jsonl", lines(4))
     env = {"BATCHCTL_STORE": store_value}
-    first = on(emu, None, "submit", "--json", "--cache", "auto", str(path), env=env)
+    auto = ("submit", "--json", "--cache", "auto", "--no-warmup", str(path))
+    first = on(emu, None, *auto, env=env)
     assert first.exit_code == 0, first.stderr
-    again = on(emu, None, "submit", "--json", "--cache", "auto", str(path), env=env)
+    again = on(emu, None, *auto, env=env)
     assert [json.loads(x)["id"] for x in again.stdout.splitlines()] == [
         json.loads(x)["id"] for x in first.stdout.splitlines()]
     off = on(emu, None, "submit", "--json", str(path), env=env)
@@ -260,7 +262,7 @@ def test_a_marker_never_goes_on_a_blank_block_but_on_the_one_before(
     path = write_jsonl(tmp_path / "b.jsonl", requests)
     (group,) = plan_of(run, path, "--cache", "auto")["groups"]
     assert (group["shared_positions"], group["at"]) == (4, "messages.0.content.0")
-    _, (batch_id,) = submit(run, path, "--cache", "auto")
+    _, (batch_id,) = submit(run, path, "--cache", "auto", "--no-warmup")
     for r in emu.received(batch_id):
         assert markers(r["params"]) == [("messages.0.content.0", MARKER)]
 
@@ -286,9 +288,10 @@ def test_a_resumed_run_picks_up_the_job_it_planned(emu: Any, clock: Any, tmp_pat
     run = cli_on(emu, clock)
     path = write_jsonl(tmp_path / "q.jsonl", lines(3))
     out = tmp_path / "answers.jsonl"
-    first = run("run", "--cache", "auto", str(path), "-o", str(out), "--timeout", "20")
+    first = run("run", "--cache", "auto", "--no-warmup", str(path), "-o", str(out),
+                "--timeout", "20")
     assert first.exit_code == 8, first.stderr
-    second = run("run", "--cache", "auto", str(path), "-o", str(out))
+    second = run("run", "--cache", "auto", "--no-warmup", str(path), "-o", str(out))
     assert second.exit_code == 0, second.stderr
     assert "already submitted" in second.stderr
     (batch,) = emu.batches()

@@ -190,7 +190,8 @@ def test_dry_run_sends_nothing_and_needs_no_key(emulator, clock, seven, tmp_path
     summary = json.loads(result.stdout)
     assert (summary["requests"], summary["bytes"]) == (7, seven.stat().st_size)
     assert summary["parts"] == [{"part": 1, "first_line": 1, "last_line": 7, "requests": 7,
-                                 "body_bytes": core_requests.scan_file(seven).parts[0].body_size}]
+                                 "body_bytes": core_requests.scan_file(seven).parts[0].body_size,
+                                 "role": None}]
     assert summary["max_output_tokens"] == 7 * 32
     tokens = summary["est_input_tokens"]
     assert tokens == 7 * 3  # "question N" is 10 characters: ceil(10 / 4)
