@@ -33,7 +33,7 @@ from batchctl.core.results.options import Options
 from batchctl.core.results.ordering import Spool
 from batchctl.core.results.reading import SPOOL_BLOCK, Reader
 from batchctl.core.results.selection import Source, fetch_sources, resolve, retry_rows
-from batchctl.core.results.sources import cache_groups, check_file, recorded_plans
+from batchctl.core.results.sources import FileChecks, cache_groups, check_file, recorded_plans
 from batchctl.core.results.summary import Summary
 from batchctl.core.state.store import Store
 
@@ -175,13 +175,13 @@ def open_export(api: Api, store: Store, ref: str, options: Options) -> Events[Ex
         needs = flags["join"]
     rows = resolve(api, store, ref, needs_store=needs, flags=flags)
     join_plan = plan_join(options.join, rows) if options.join is not None else None
+    seen = FileChecks()  # each request file read once: the order, the check, the cache groups
     if options.order == "input":
-        seen: dict[str, str] = {}
         for row in rows:
             assert row is not None
             check_file(row, seen, flags)
     sources = yield from fetch_sources(api, store, ref, rows, flags=flags)
-    order, note = resolve_order(options, rows)
+    order, note = resolve_order(options, rows, seen)
     if note is not None:
         yield note
     options = replace(options, order=order)
@@ -193,11 +193,12 @@ def open_export(api: Api, store: Store, ref: str, options: Options) -> Events[Ex
     exported.join_plan = join_plan
     behind = [s.row for s in sources + retries]
     exported.summary.cache = cache_groups(behind, options.price_table,
-                                          recorded_plans(store, behind))
+                                          recorded_plans(store, behind), seen)
     return exported
 
 
-def resolve_order(options: Options, rows: list[dict[str, Any] | None]) -> tuple[str, Note | None]:
+def resolve_order(options: Options, rows: list[dict[str, Any] | None],
+                  seen: FileChecks | None = None) -> tuple[str, Note | None]:
     """The order to write in: ``--order`` if given; else CSV rows line up with the request
     file ("input": a CSV is read as a table beside its input) when batchctl has that file, the
     same bytes as when it was submitted (tracked batches only); else the API's order, with a
@@ -207,7 +208,7 @@ def resolve_order(options: Options, rows: list[dict[str, Any] | None]) -> tuple[
         return options.order, None
     if options.format != "csv" or options.join is not None or any(r is None for r in rows):
         return "api", None
-    seen: dict[str, str] = {}
+    seen = seen or FileChecks()
     try:
         for row in rows:
             assert row is not None

@@ -51,12 +51,49 @@ def _missing(row: Mapping[str, Any], detail: str, flags: Flags) -> StateError:
     )
 
 
+class FileChecks:
+    """The sha256 of each request file read in one command, and whether its bytes hold a
+    ``cache_control`` key anywhere, both from one read (the parts of a job share one file, and
+    the order, the checks and the summary's cache groups all ask): a file is read once."""
+
+    BLOCK = 1 << 20
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, int], tuple[str, bool]] = {}
+        self._marked: dict[str, bool] = {}
+
+    def of(self, path: Path, size: int) -> tuple[str, bool]:
+        """``(sha256, marked)`` of the file at ``path`` of ``size`` bytes (OSError if it cannot
+        be read)."""
+        key = (os.fspath(path), size)
+        known = self._seen.get(key)
+        if known is None:
+            known = self._seen[key] = _digest(path)
+            self._marked[key[0]] = known[1]
+        return known
+
+    def marked(self, path: str) -> bool:
+        """Whether a file checked in this command held a marker (True when not checked)."""
+        return self._marked.get(os.fspath(Path(path)), True)
+
+
+def _digest(path: Path) -> tuple[str, bool]:
+    digest, marked, tail = hashlib.sha256(), False, b""
+    with open(path, "rb") as f:
+        while block := f.read(FileChecks.BLOCK):
+            digest.update(block)
+            if not marked:
+                marked = _MARKER in tail + block[: len(_MARKER)] or _MARKER in block
+                tail = block[-len(_MARKER) :]
+    return digest.hexdigest(), marked
+
+
 def check_file(
-    row: Mapping[str, Any], _seen: dict[str, str] | None = None, flags: Flags = KEYS
+    row: Mapping[str, Any], _seen: FileChecks | None = None, flags: Flags = KEYS
 ) -> Path:
     """The batch's request file, after checking its size and sha256 against the store.
 
-    ``_seen`` caches digests by path within one run (the parts of a job share one file);
+    ``_seen`` keeps digests within one command (``FileChecks``: each file is read once);
     ``flags``: how the caller names the options its hints mention.
     """
     path = Path(row["request_file"])
@@ -71,16 +108,10 @@ def check_file(
             row, f"changed since it was submitted: {size:,} bytes now, {row['byte_size']:,} then",
             flags,
         )
-    key = f"{path}:{size}"
-    digest = _seen.get(key) if _seen is not None else None
-    if digest is None:
-        try:
-            with open(path, "rb") as f:
-                digest = hashlib.file_digest(f, "sha256").hexdigest()
-        except OSError as exc:
-            raise _missing(row, f"cannot be read: {exc.strerror or exc}", flags) from None
-        if _seen is not None:
-            _seen[key] = digest
+    try:
+        digest, _ = (_seen or FileChecks()).of(path, size)
+    except OSError as exc:
+        raise _missing(row, f"cannot be read: {exc.strerror or exc}", flags) from None
     if digest != row["sha256"]:
         raise _changed(row, "changed since it was submitted (its sha256 differs)", flags)
     return path
@@ -140,7 +171,8 @@ _MARKER = b'"cache_control"'
 
 def cache_groups(rows: Sequence[Mapping[str, Any] | None],
                  table: Mapping[str, Any] | None = None,
-                 plans: Mapping[str, CachePlan] | None = None) -> ResultGroups | None:
+                 plans: Mapping[str, CachePlan] | None = None,
+                 seen: FileChecks | None = None) -> ResultGroups | None:
     """The cache group of each request of the batches ``rows`` (core/caching/groups.py), read
     from their request files, for a results summary priced with ``table``. None when a batch is
     not tracked or its file is gone or changed: the summary names no group then.
@@ -150,21 +182,22 @@ def cache_groups(rows: Sequence[Mapping[str, Any] | None],
     with the plan's marker (so it counts as a marked request), and the plan's group id as its
     ``key``: the summary's groups are the planned ones. Otherwise a group is what requests share
     before their messages; a file with no marker anywhere (the common case) is only scanned,
-    not parsed."""
+    not parsed: the read that checks its sha256 (``seen``, the command's ``FileChecks``) says
+    so."""
     from batchctl.core.caching.groups import ResultGroups
     from batchctl.core.caching.place import place
     from batchctl.core.requests.check import to_request
 
     groups = ResultGroups(table)
     plans = plans or {}
-    seen: dict[str, str] = {}
+    seen = seen or FileChecks()
     try:
         paths = [check_file(row, seen) if row is not None else None for row in rows]
     except StateError:
         return None
     if None in paths:
         return None
-    if not any(r is not None and (r.get("job_id") in plans or _marked(r)) for r in rows):
+    if not any(r is not None and (r.get("job_id") in plans or _marked(r, seen)) for r in rows):
         return groups
     for row in rows:
         assert row is not None
@@ -202,6 +235,8 @@ def _part_of(row: Mapping[str, Any]) -> Part | None:
     return _part(row) if row.get("start_offset") is not None else None
 
 
-def _marked(row: Mapping[str, Any]) -> bool:
-    """Whether a line of the batch's part of its file holds a ``cache_control`` key."""
-    return any(_MARKER in line for _, _, line in iter_lines(row["request_file"], _part_of(row)))
+def _marked(row: Mapping[str, Any], seen: FileChecks) -> bool:
+    """Whether a line of the batch's part of its file holds a ``cache_control`` key (not when
+    the whole file holds none: the common case, known from its check)."""
+    return seen.marked(str(row["request_file"])) and any(
+        _MARKER in line for _, _, line in iter_lines(row["request_file"], _part_of(row)))

@@ -29,7 +29,7 @@ from batchctl.core.flags import KEYS, Flags
 from batchctl.core.plural import counted, plural
 from batchctl.core.results.lines import line_blocks, lines_of, parse_lines
 from batchctl.core.results.selection import Source, fetch_sources
-from batchctl.core.results.sources import check_file, iter_batch_lines
+from batchctl.core.results.sources import FileChecks, check_file, iter_batch_lines
 from batchctl.core.state.store import Store
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def plan_retries(
     rows = [t.row for t in targets if t.row is not None]
     if request_file is not None:
         rows = [{**row, "request_file": str(request_file.absolute())} for row in rows]
-    seen: dict[str, str] = {}
+    seen = FileChecks()
     for row in rows:
         check_file(row, seen, flags)
     plans = []
