@@ -35,6 +35,22 @@ def _cached(fetched_at: float, models: list[dict], *, origin: str = "cache") -> 
                      fetched_at=fetched_at)
 
 
+def fresh(deps: Deps, base_url: str) -> Found | None:
+    """The cached catalogue of ``base_url`` when it is under ``MAX_AGE`` old (``current`` asks
+    nothing then), else None."""
+    cached = deps.store().cached_catalogue(base_url)
+    if cached is not None and deps.clock.time() - cached[0] < MAX_AGE:
+        return Found(_cached(*cached))
+    return None
+
+
+def stand_in(deps: Deps, base_url: str) -> Catalogue:
+    """What ``current`` falls back to when the API can't be asked: the cache of any age, else the
+    packaged table (a submit's check starts with it while the API is asked: core/submit/send.py)."""
+    cached = deps.store().cached_catalogue(base_url)
+    return _cached(*cached) if cached is not None else Catalogue.packaged()
+
+
 def current(deps: Deps, base_url: str, *, refresh: bool = False) -> Found:
     """The catalogue of the models ``base_url`` offers (see the module's docstring)."""
     store = deps.store()

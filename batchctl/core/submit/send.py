@@ -22,6 +22,7 @@ from batchctl.core.requests.cacheplan import Caching
 
 if TYPE_CHECKING:  # importing the API layer loads anthropic (about a second)
     from batchctl.core.api.client import Api
+    from batchctl.core.catalog.models import Catalogue
     from batchctl.core.requests.rules import Rules
     from batchctl.core.requests.scan import Scan
     from batchctl.core.submit.submit import SubmitResult
@@ -98,16 +99,36 @@ class Checks:
     def with_catalogue(self, deps: Deps) -> Checks:
         """These checks against the model catalogue of ``base_url`` (batchctl.core.models:
         cached in the store for a day)."""
-        from dataclasses import replace
-
         from batchctl.core.models.catalogue import current
-        from batchctl.core.requests.rules import Rules
 
         if self.base_url is None:
             return self
         found = current(deps, self.base_url)
-        rules = (self.rules or Rules()).with_models(found.catalogue)
-        return replace(self, rules=rules, note=found.note)
+        return self._against(found.catalogue, found.note)
+
+    def at_hand(self, deps: Deps) -> Checks | None:
+        """``with_catalogue`` when that asks the API nothing (no ``base_url``, or a catalogue
+        cached under a day ago); None when it would."""
+        from batchctl.core.models.catalogue import fresh
+
+        if self.base_url is None:
+            return self
+        found = fresh(deps, self.base_url)
+        return None if found is None else self._against(found.catalogue, found.note)
+
+    def stand_in(self, deps: Deps) -> Checks:
+        """These checks against what ``with_catalogue`` falls back to without the API."""
+        from batchctl.core.models.catalogue import stand_in
+
+        assert self.base_url is not None
+        return self._against(stand_in(deps, self.base_url))
+
+    def _against(self, catalogue: Catalogue, note: str | None = None) -> Checks:
+        from dataclasses import replace
+
+        from batchctl.core.requests.rules import Rules
+
+        return replace(self, rules=(self.rules or Rules()).with_models(catalogue), note=note)
 
     @property
     def models_from(self) -> str:
@@ -266,12 +287,16 @@ def send(deps: Deps, submission: Submission) -> Events[tuple[Scan, SubmitResult]
     from batchctl.core.fork import beside
 
     s = submission
-    checks = (s.checks or Checks()).with_catalogue(deps)
-    if checks.note:
-        yield Note(WARN, checks.note)
-    # The file is checked in a forked child while this process loads the SDK (two cores).
-    yield Checking(s.source.display, s.source.path.stat().st_size)
-    scan = beside(lambda: check(s.source, s.limits, checks, caching=s.caching), deps.preload_api)
+    checks = (s.checks or Checks()).at_hand(deps)
+    if checks is None:  # the catalogue is asked of the API meanwhile
+        scan = yield from _check_while_asking(deps, s)
+    else:
+        if checks.note:
+            yield Note(WARN, checks.note)
+        # The file is checked in a forked child while this process loads the SDK (two cores).
+        yield Checking(s.source.display, s.source.path.stat().st_size)
+        scan = beside(lambda: check(s.source, s.limits, checks, caching=s.caching),
+                      deps.preload_api)
     for warning in scan.warnings:
         yield Note(WARN, warning)
     if scan.cache is not None:
@@ -292,3 +317,54 @@ def send(deps: Deps, submission: Submission) -> Events[tuple[Scan, SubmitResult]
         options = replace(options, warmup_timeout=s.warmup_timeout)
     result = yield from submit(deps.api(), deps.store(), scan, options, clock=deps.clock)
     return scan, result
+
+
+def _check_while_asking(deps: Deps, s: Submission) -> Events[Scan]:
+    """The check of a submit whose model catalogue must be asked of the API (none cached under
+    a day): the child checks the file against the stand-in (what the catalogue falls back to)
+    while this process loads the SDK and asks, so that neither waits for the other. Its scan
+    stands when the answer says the same of every model it names (``_same_said``); else, or
+    if the file was refused, the file is checked again here, against the answer."""
+    from batchctl.core.errors import BatchctlError
+    from batchctl.core.fork import beside
+
+    checks = s.checks or Checks()
+    guess, asked = checks.stand_in(deps), []
+
+    def meanwhile() -> None:
+        deps.preload_api()
+        asked.append(checks.with_catalogue(deps))
+
+    def work() -> tuple[Scan, bool]:  # the scan, and whether it used the answer
+        return check(s.source, s.limits, asked[0] if asked else guess, caching=s.caching), \
+            bool(asked)
+
+    yield Checking(s.source.display, s.source.path.stat().st_size)
+    try:
+        scan, final = beside(work, meanwhile)
+    except BatchctlError:
+        scan, final = None, False
+    answer: Checks = asked[0]
+    if answer.note:
+        yield Note(WARN, answer.note)
+    if scan is None or not (final or _same_said(scan, guess, answer)):
+        scan = check(s.source, s.limits, answer, caching=s.caching)
+    return scan
+
+
+def _same_said(scan: Scan, guess: Checks, answer: Checks) -> bool:
+    """Whether checking against ``answer`` would have said what checking against ``guess`` said
+    in ``scan`` (which refused nothing): every model it names is found, the same ModelInfo, in
+    both, and neither retired nor deprecated (whose messages name other models); no warning
+    names the guess's catalogue (core/requests/modelcheck.py: the only text it gives)."""
+    assert guess.rules is not None and answer.rules is not None
+    ours, theirs = guess.rules.models, answer.rules.models
+    said = ours.describe()
+    if said != theirs.describe() and any(said in w for w in scan.warnings):
+        return False
+    for model in scan.models:
+        info = ours.find(model)
+        if info is None or info != theirs.find(model) \
+                or info.get("lifecycle") in ("retired", "deprecated"):
+            return False
+    return True
