@@ -17,13 +17,13 @@ import typer
 
 from batchctl.cli.iostreams import IOStreams
 from batchctl.core.clock import Clock, SystemClock
-from batchctl.core.events import Outbox
 from batchctl.core.settings import Settings
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from batchctl.core.api.client import Api
+    from batchctl.core.events import Outbox
     from batchctl.core.state.store import Store
 
 T = TypeVar("T")
@@ -72,6 +72,12 @@ def streams(ctx: typer.Context) -> IOStreams:
     return obj.io
 
 
+def _outbox() -> Outbox:
+    from batchctl.core.events import Outbox  # not needed by help (issue 21 item 9)
+
+    return Outbox()
+
+
 @dataclass
 class AppContext:
     settings: Settings
@@ -80,7 +86,7 @@ class AppContext:
     overrides: Overrides = field(default_factory=Overrides)
     #: What the API layer says during its calls (retries, 404s ridden out), for
     #: ``batchctl.cli.render.events`` to show as it is said (its ``Relay``).
-    notices: Outbox = field(default_factory=Outbox)
+    notices: Outbox = field(default_factory=_outbox)
     _api: Api | None = None
     _store: Store | None = None
 
