@@ -41,6 +41,9 @@ def test_core_says_the_order_step_after_the_reading(cli, emulator, clock, tmp_pa
     assert done and done == sorted(set(done)) and done[-1] == 4500
     assert seen.index(ordered[0]) > seen.index(reads[-1])  # after every result is read
     assert all(e.total == 4500 for e in ordered)
+    # the reading says how far it got as blocks come, not 0 then all (the bar sat at 0)
+    assert any(0 < e.done < 4500 for e in reads), reads
+    assert [e.done for e in reads] == sorted(e.done for e in reads)
     api_order = _events(emulator, clock, state_dir, job, "jsonl", "api")
     assert not [e for e in api_order if isinstance(e, Ordering)]  # the API's order: no step
 

@@ -66,7 +66,7 @@ def _request_ids(reader: Reader) -> Iterator[str]:
 
 def _chunks(reader: Reader, spool: Spool, columns: list[str]) -> Iterator[bytes]:
     with spool:
-        _spool_rows(reader, spool, columns)
+        yield from _spool_rows(reader, spool, columns)  # b"": a block read (its progress)
         out = [csvout.line(columns).encode("utf-8", "replace")]
         size = len(out[0])
         only = reader.options.only
@@ -103,12 +103,15 @@ def _chunks(reader: Reader, spool: Spool, columns: list[str]) -> Iterator[bytes]
         _count_order(reader, kinds)
 
 
-def _spool_rows(reader: Reader, spool: Spool, columns: list[str]) -> None:
+def _spool_rows(reader: Reader, spool: Spool, columns: list[str]) -> Iterator[bytes]:
     """Every result, parsed once as it comes: its CSV row (``columns``) spooled under its
     custom_id, and counted in the summary unless an earlier result of that id is already spooled
-    or ``--only`` leaves it out."""
+    or ``--only`` leaves it out. Yields ``b""`` after each block, counted in ``reader.done``, so
+    that the export says how far the reading got (issue 21 item 6: the bar sat at 0 until the
+    whole download was read)."""
     only, pick = reader.options.only, csvout.picker(columns)
     for source in reader.sources:
+        left = source.expected  # ticked as blocks come, never past what the batch holds
         for block in line_blocks(reader._fetch(source)):
             block = tidy(block)
             records = parse_block(block, source.id)
@@ -125,7 +128,11 @@ def _spool_rows(reader: Reader, spool: Spool, columns: list[str]) -> None:
             elif keep:
                 lines = lines_of(block)
                 reader.summary.add(b"".join(lines[i] + b"\n" for i in keep))
-        reader._tick(source.expected)
+            step = min(len(records), left)
+            reader._tick(step)
+            left -= step
+            yield b""
+        reader._tick(left)
 
 
 def _count_order(reader: Reader, kinds: dict[Any, None]) -> None:

@@ -63,10 +63,9 @@ class Export(Reader):
             blocks = self._csv()
         else:
             blocks = self._jsonl()
-        for block in blocks:
-            if block:
-                self.summary.written_bytes += len(block)
-                yield block
+        for block in blocks:  # b"" too: a step of the reading, for ``events`` to tell
+            self.summary.written_bytes += len(block)
+            yield block
 
     def _joined(self, plan: JoinPlan) -> Iterator[bytes]:
         with Spool() as spool:
@@ -127,7 +126,8 @@ class Export(Reader):
         if out is None:
             for chunk in self.chunks():
                 yield from self._news()
-                yield Data(chunk)
+                if chunk:  # b"": a step of the reading, nothing to write
+                    yield Data(chunk)
             yield from self._news()
             return self.summary
         target = Path(out).absolute()
