@@ -145,6 +145,8 @@ def test_run_writes_the_summary_json(cli: Any, emulator: Any, tmp_path: Path) ->
     assert written["path"] == str(out) and written["results"] == 3
     assert written["counts"]["succeeded"] == 2 and written["counts"]["missing"] == 1
     assert written["batches"] == [b["id"] for b in emulator.batches()]
+    assert written["jobs"] == list(job_ids(cli))  # the job a script acts on next
+    assert got.stdout.splitlines()[0] == written["jobs"][0]
     # a folder that does not exist: exit 2 before anything is sent
     nowhere = cli("run", str(requests), "--force", "--summary-json",
                   str(tmp_path / "no" / "s.json"))

@@ -191,6 +191,8 @@ def open_export(api: Api, store: Store, ref: str, options: Options) -> Events[Ex
         retries = yield from fetch_sources(api, store, ref, list(children), "retry batch", flags)
     exported = Export(api, store, sources, retries, options)
     exported.join_plan = join_plan
+    exported.summary.jobs = list(dict.fromkeys(
+        str(r["job_id"]) for r in rows if r is not None and r.get("job_id")))
     behind = [s.row for s in sources + retries]
     exported.summary.cache = cache_groups(behind, options.price_table,
                                           recorded_plans(store, behind), seen)

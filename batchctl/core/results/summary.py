@@ -50,6 +50,7 @@ class Summary(BlockReading):
     # (model, long-prompt tier) -> [requests, input, output, cache write 5m, 1h, cache read]
     buckets: dict[tuple[str, bool], list[int]] = field(default_factory=dict)
     batches: list[str] = field(default_factory=list)
+    jobs: list[str] = field(default_factory=list)  # the tracked jobs the batches belong to
     path: str | None = None
     written_bytes: int = 0
     error_types: dict[str, int] = field(default_factory=dict)  # errored results per error type
@@ -180,6 +181,7 @@ class Summary(BlockReading):
     def as_dict(self) -> dict[str, Any]:
         return {
             "batches": list(self.batches),
+            "jobs": list(self.jobs),
             "path": self.path,
             "bytes": self.written_bytes,
             "results": self.total,
