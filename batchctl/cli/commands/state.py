@@ -61,13 +61,14 @@ def run_path(actx: AppContext, opts: PathOptions) -> None:
 
 
 def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n:,} {table}" for table, n in counts.items())
+    return ", ".join(f"{n:,} {table.replace('_', ' ')}" for table, n in counts.items())
 
 
 @state_app.command("export")
 def export(ctx: typer.Context, file: FileArg, json_: JsonOpt = False) -> None:
-    """Write every job (with its parts), intent and batch of the store to FILE as versioned JSONL (claims of
-    running collects are left out). `state import` reads it into any store, of either backend."""
+    """Write every job (with its parts), intent, batch and hook run of the store to FILE as
+    versioned JSONL (claims of running collects are left out). `state import` reads it into any
+    store, of either backend."""
     if names_std(file) and json_:
         raise UsageError("--json reports an export to FILE on stdout; with '-' stdout is the export",
                          hint="give a FILE, or leave --json out")

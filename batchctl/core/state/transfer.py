@@ -3,11 +3,13 @@ backends (SQLite to PostgreSQL and back).
 
 The file's first line is a header ``{"format": "batchctl-state", "version": 1, ...}``; each
 further line is one row, ``{"table": NAME, "row": {column: value}}``, jobs first, then their
-parts, intents, then batches (the order their references need). Values are as stored (JSON columns stay JSON
-text). Claims are not exported: they belong to running processes. Import adds the rows the store
-lacks and keeps the rows it has (same primary key), in one transaction, so importing a file
-twice, or into the store it came from, changes nothing. Nothing in the file is trusted: the
-header, every table and column name is checked against the store's own schema before any SQL.
+parts, intents, then batches (the order their references need), then hook runs (which hooks
+succeeded, and what a failed one is run again from, its command's text included). Values are
+as stored (JSON columns stay JSON text). Claims are not exported: they belong to running
+processes. Import adds the rows the store lacks and keeps the rows it has (same primary key),
+in one transaction, so importing a file twice, or into the store it came from, changes
+nothing. Nothing in the file is trusted: the header, every table and column name is checked
+against the store's own schema before any SQL.
 """
 
 from __future__ import annotations
@@ -32,10 +34,14 @@ TABLES: dict[str, tuple[str, ...]] = {
     "parts": ("job_id", "part"),
     "intents": ("job_id", "part"),
     "batches": ("id",),
+    # Without them an imported store runs a succeeded end-of-job hook again and forgets the
+    # failed ones to run again (migrations m009_hook_runs, m011_hook_commands).
+    "hook_runs": ("kind", "subject", "hook"),
 }
 # Written in insertion order (``rowid``: SQLite's, PostgreSQL's ``seq``), so newest-first
 # listings tell rows of the same instant apart the same way after an import.
-ORDER = {"jobs": "rowid", "parts": "job_id, part", "intents": "job_id, part", "batches": "rowid"}
+ORDER = {"jobs": "rowid", "parts": "job_id, part", "intents": "job_id, part", "batches": "rowid",
+         "hook_runs": "kind, subject, hook"}
 SCALARS = (str, int, float, bool, type(None))
 MAX_PROBLEMS = 20
 BLOCK = 1000  # lines of an export to stdout yielded at a time
