@@ -7,7 +7,8 @@ status and the counts...), never pasted into the command line: a server's id goe
 shell, and is checked against the documented id shape before it is put in the environment at
 all. Its stdin is /dev/null (no prompt can hang a cron job); its stdout and stderr come back to
 the caller line by line (``HookOutput``), which shows them on stderr, so the caller's stdout
-stays what it promises. batchctl waits for the command to end.
+stays what it promises. batchctl waits for the command to end, not for the background
+processes it starts (``hook_output``: they may hold its stdout open long after).
 
 Each run is recorded in the state store (``batchctl.core.state.hooks``): a hook that succeeded
 never runs again for the same subject, not even from two overlapping runs (the store's lock,
@@ -42,6 +43,7 @@ from batchctl.core.state.hooks import FAILED as FAILED_RUN
 from batchctl.core.state.hooks import SUCCEEDED as SUCCEEDED_RUN
 from batchctl.core.state.jobs import JOB_PREFIX
 from batchctl.core.tracking.lifecycle import COUNT_KEYS, FAILED_KEYS, counts, is_ended, local_record
+from batchctl.core.workflows.hook_output import read_lines
 
 if TYPE_CHECKING:
     from batchctl.core.state.db import Row
@@ -335,11 +337,9 @@ def _execute(
         )
     except OSError as exc:
         return None, HookFailedError(f"{what} could not be started: {exc.strerror or exc}")
-    assert proc.stdout is not None
     try:
-        with proc.stdout:
-            for raw in proc.stdout:
-                yield HookOutput(subject.id, raw.decode("utf-8", "replace").rstrip("\r\n"))
+        for raw in read_lines(proc):  # not waiting for its background processes
+            yield HookOutput(subject.id, raw.decode("utf-8", "replace").rstrip("\r"))
         code = proc.wait()
     except BaseException:  # Ctrl-C, or the caller stopped: the hook does not outlive batchctl
         proc.kill()

@@ -8,20 +8,24 @@ reaching a hook."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
 from batchctl.core.errors import ExitCode, HookFailedError
 from batchctl.core.events import gather
-from batchctl.core.state.hooks import COLLECT, FAILED
+from batchctl.core.location import parse_store
+from batchctl.core.state.hooks import COLLECT, FAILED, SUCCEEDED
+from batchctl.core.state.store import Store
 from batchctl.core.workflows.hooks import Hook, HookOutput, HookRan, Subject, hook_env, run_hook
 from tests.support import warm
 from tests.support.files import write_requests
 from tests.support.hooks import ended_batches, runs
 from tests.support.hostile import HostileServer, batch, json_answer
-from tests.support.processes import child_env
+from tests.support.processes import child_env, run_batchctl
 from tests.support.runs import cli_on, on, sdk_batch, submit
 
 
@@ -109,6 +113,47 @@ def test_overlapping_collects_run_a_hook_once(emulator, clock, tmp_path, monkeyp
         assert proc.returncode == 0, err
     assert sorted(log.read_text().split()) == sorted(ids)
     assert sum(emulator.results_requests(i) for i in ids) == 3
+
+
+def test_a_hook_that_leaves_a_process_in_the_background_is_not_waited_for(
+        emulator, clock, tmp_path):
+    """The background child inherits the hook's stdout, so the pipe stays open as long as it
+    lives: batchctl goes on once the command itself has ended, its status deciding."""
+    (batch_id,) = ended_batches(emulator, clock, tmp_path, "x")
+    child = tmp_path / "child.pid"
+    command = f'echo started; sleep 20 & echo "$!" > "{child}"; echo done'
+    try:
+        result = run_batchctl(emulator.base_url, Path(os.environ["BATCHCTL_HOME"]), "collect",
+                              "--dir", str(tmp_path / "out"), "--exec", command, timeout=10)
+    finally:
+        if child.exists():  # the sleep we started, by its id
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(child.read_text()), signal.SIGKILL)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.index("started") < result.stderr.index("done")
+    assert "ran 1 hook" in result.stderr and "failed" not in result.stderr
+    assert "started" not in result.stdout
+    store = Store.open(Path(os.environ["BATCHCTL_HOME"]), clock=clock,
+                       location=parse_store("sqlite"))
+    try:
+        (row,) = store.db.query("SELECT * FROM hook_runs WHERE subject = ?", (batch_id,))
+    finally:
+        store.close()
+    assert (row["kind"], row["state"], row["exit_code"]) == (COLLECT, SUCCEEDED, 0)
+
+
+def test_a_hook_s_output_ends_with_it_in_order_with_its_last_unended_line(open_store):
+    """What a background process writes after the hook has ended is not read (nor waited
+    for); what the hook wrote is, a last line without its newline too."""
+    store = open_store()
+    batch_id = "msgbatch_01Lines"
+    hook = Hook("(sleep 3; echo late) & printf 'one\\r\\ntwo\\n\\n'; echo err >&2; printf three",
+                "collect", "--exec", {"PATH": os.environ["PATH"]})
+    subject = Subject(COLLECT, batch_id, None, (batch_id,), None, {"succeeded": 1})
+    events, ran = gather(run_hook(store, hook, subject))
+    assert [e.line for e in events if isinstance(e, HookOutput)] == [
+        "one", "two", "", "err", "three"]
+    assert ran.exit_code == 0 and ran.error is None
 
 
 # -- wait and run --on-end ---------------------------------------------------------------------
