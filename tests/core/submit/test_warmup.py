@@ -235,3 +235,24 @@ def test_collect_sends_the_rest_once_the_warm_up_has_ended(
     warm, rest = created(emu)
     assert ids(emu, rest) == ["q3", "q4", "q5", "q6", "q7", "q8"]
     assert parse_ts(rest["created_at"]) >= parse_ts(warm["ended_at"])
+
+
+def test_a_group_the_user_marked_already_is_warmed_and_sent_whole(
+    emu: Any, clock: Any, tmp_path: Path
+) -> None:
+    """The plan adds no marker where the user's is (no line re-encoded): the parts are still
+    a warm-up and the rest without it, each sending only its own lines (review of 2026-12-07:
+    the rest's body copied the whole range and every send stopped at exit 7)."""
+    requests = []
+    for n, model in enumerate(MODELS, 1):
+        params = ask(f"Question {n}: who spoke?", model=model)
+        params["messages"][0]["content"][0]["cache_control"] = {"type": "ephemeral", "ttl": "1h"}
+        requests.append({"custom_id": f"q{n}", "params": params})
+    path, out = write_jsonl(tmp_path / "marked.jsonl", requests), tmp_path / "out.csv"
+    done = cli_on(emu, clock)("run", "--cache", "auto", "-o", str(out), str(path))
+    assert done.exit_code == 0, done.stderr
+    warm, *rest = created(emu)
+    assert ids(emu, warm) == ["q1", "q2"]
+    assert sorted(i for b in rest for i in ids(emu, b)) == sorted(f"q{n}" for n in range(3, 9))
+    assert [row.split(",")[0] for row in out.read_text().splitlines()[1:]] == [
+        f"q{n}" for n in range(1, 9)]
