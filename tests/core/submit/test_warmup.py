@@ -256,3 +256,24 @@ def test_a_group_the_user_marked_already_is_warmed_and_sent_whole(
     assert sorted(i for b in rest for i in ids(emu, b)) == sorted(f"q{n}" for n in range(3, 9))
     assert [row.split(",")[0] for row in out.read_text().splitlines()[1:]] == [
         f"q{n}" for n in range(1, 9)]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_input_order_is_the_files_order_when_the_warm_up_holds_later_lines(
+    emu: Any, clock: Any, tmp_path: Path, fmt: str
+) -> None:
+    """Group B's first request is line 4: the warm-up (q1, q4) is read first, yet the rows
+    come in the file's order (review of 2026-12-07: the order was q1, q4, q2, ...)."""
+    models = [SONNET, SONNET, SONNET, OTHER, OTHER, SONNET]
+    path = write_jsonl(tmp_path / "late.jsonl", [
+        {"custom_id": f"q{n}", "params": ask(f"Question {n}: who spoke?", model=model)}
+        for n, model in enumerate(models, 1)])
+    out = tmp_path / f"out.{fmt}"
+    done = cli_on(emu, clock)("run", "--cache", "auto", "--order", "input", "-o", str(out),
+                              str(path))
+    assert done.exit_code == 0, done.stderr
+    assert ids(emu, created(emu)[0]) == ["q1", "q4"]
+    lines = out.read_text().splitlines()
+    got = ([line.split(",")[0] for line in lines[1:]] if fmt == "csv"
+           else [json.loads(line)["custom_id"] for line in lines])
+    assert got == [f"q{n}" for n in range(1, 7)]
