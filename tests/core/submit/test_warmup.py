@@ -277,3 +277,23 @@ def test_input_order_is_the_files_order_when_the_warm_up_holds_later_lines(
     got = ([line.split(",")[0] for line in lines[1:]] if fmt == "csv"
            else [json.loads(line)["custom_id"] for line in lines])
     assert got == [f"q{n}" for n in range(1, 7)]
+
+
+def test_waiting_on_the_warm_up_by_its_id_names_the_job_left_behind(
+    emu: Any, clock: Any, tmp_path: Path
+) -> None:
+    """A piped submit prints the warm-up's id; a script that waits on it is told that the
+    job's rest is not sent, and what sends it (stderr; stdout stays empty)."""
+    run = cli_on(emu, clock)
+    sent = run("submit", "--cache", "auto", str(two_groups(tmp_path)))
+    assert sent.exit_code == 0, sent.stderr
+    (warm,) = sent.stdout.split()
+    job = json.loads(run("status", "--json", warm).stdout)["job_id"]
+    by_id = run("wait", warm)
+    assert by_id.exit_code == 0 and by_id.stdout == ""
+    assert (f"warning: {warm} is a part of job {job}, which has 1 part not sent yet "
+            f"(6 requests): `wait {job}` sends them") in by_id.stderr
+    assert len(emu.batches()) == 1  # named, not sent: waiting on a batch sends nothing
+    by_job = run("wait", job)
+    assert by_job.exit_code == 0 and "not sent yet" not in by_job.stderr
+    assert len(emu.batches()) == 2
