@@ -103,7 +103,10 @@ def iter_body(
             size += len(item) - len(lines) + 1
             yield item
 
-    chunks = _chunked(items() if convert else blocks())
+    # Block reading copies every line of the range: only for a part that sends them all as
+    # written (a warm-up's part sends some lines of its range, the rest skips the warm-up's).
+    whole = not convert and not part.skip and part.only is None
+    chunks = _chunked(blocks() if whole else items())
     held = next(chunks)
     for chunk in chunks:
         yield held

@@ -26,7 +26,6 @@ from batchctl.core.results import csvout
 from batchctl.core.results.lines import line_blocks, lines_of, parse_block, result_type, tidy
 from batchctl.core.results.ordering import Spool
 from batchctl.core.results.reading import SPOOL_BLOCK
-from batchctl.core.results.sources import iter_batch_lines
 from batchctl.core.results.summary import RESULT_TYPES
 
 if TYPE_CHECKING:
@@ -48,20 +47,13 @@ def chunks(reader: Reader, columns: list[str]) -> Iterator[bytes] | None:
     request file repeats an id."""
     spool = Spool()
     try:
-        if not spool.set_order(_request_ids(reader)):
+        if not spool.set_order(reader._request_ids()):
             spool.close()
             return None
     except BaseException:
         spool.close()
         raise
     return _chunks(reader, spool, columns)
-
-
-def _request_ids(reader: Reader) -> Iterator[str]:
-    for source in reader.sources:
-        assert source.row is not None  # ordering needs tracked batches (see open_export)
-        for _, cid, _ in iter_batch_lines(source.row, checked=True, flags=reader.options.flags):
-            yield cid
 
 
 def _chunks(reader: Reader, spool: Spool, columns: list[str]) -> Iterator[bytes]:

@@ -23,7 +23,7 @@ from batchctl.core.results.lines import (
 from batchctl.core.results.options import Options
 from batchctl.core.results.ordering import Spool
 from batchctl.core.results.selection import Source
-from batchctl.core.results.sources import iter_batch_lines
+from batchctl.core.results.sources import ids_in_file_order
 from batchctl.core.results.summary import Summary
 from batchctl.core.state.store import Store
 
@@ -119,6 +119,12 @@ class Reader:
                 self.ordered += len(spooled)
                 yield b"\n".join(spooled) + b"\n", parse_lines(spooled, "")
 
+    def _request_ids(self) -> Iterator[str]:
+        """The request file's custom_ids in its order (ordering needs tracked batches)."""
+        rows = [source.row for source in self.sources]
+        assert all(row is not None for row in rows)  # (see open_export)
+        return ids_in_file_order([row for row in rows if row is not None], self.options.flags)
+
     def _parsed(self, source: Source) -> Iterator[tuple[str, str | None, bytes]]:
         for block in line_blocks(self._fetch(source)):
             lines = lines_of(block)
@@ -141,29 +147,17 @@ class Reader:
                 yield line
             return
         missing = emitted = 0
-        for source in self.sources:
-            assert source.row is not None  # ordering needs tracked batches (see open_export)
-            cids = (cid for _, cid, _ in iter_batch_lines(source.row, checked=True,
-                                                          flags=self.options.flags))
-            for _cid, _kind, found in spool.lookup(cids):
-                if found is None:
-                    missing += 1
-                    continue
-                emitted += 1
-                yield found
+        for _cid, _kind, found in spool.lookup(self._request_ids()):
+            if found is None:
+                missing += 1
+                continue
+            emitted += 1
+            yield found
         if missing and self.options.only is None:
             self.notes.append(Note(WARN, f"{counted(missing, 'request')} of the request file "
                                          f"{plural('has', missing)} no result"))
         if emitted < spool.count:
-
-            def all_cids() -> Iterator[str]:
-                for source in self.sources:
-                    assert source.row is not None
-                    for _, cid, _ in iter_batch_lines(source.row, checked=True,
-                                                      flags=self.options.flags):
-                        yield cid
-
-            extras = list(spool.not_in(all_cids()))
+            extras = list(spool.not_in(self._request_ids()))
             self.notes.append(Note(WARN, f"{len(extras):,} results have a custom_id that is not in "
                                          "the request file; they come last"))
             for _cid, _kind, line in extras:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -147,6 +147,20 @@ def iter_batch_lines(
         if custom_id is None:
             raise _changed(row, f"has no request on line {line_no} any more", flags)
         yield line_no, custom_id, line
+
+
+def ids_in_file_order(rows: Iterable[Mapping[str, Any]], flags: Flags = KEYS) -> Iterator[str]:
+    """The custom_ids of tracked batches' requests in their request file's order: batches of
+    one file (a job's parts, one after another) merged by line number, since a part may hold
+    lines of others' ranges (a warm-up holds each cache group's first line: read part by part,
+    "input order" put those first); the files in the order their batches come."""
+    from heapq import merge
+    from itertools import groupby
+
+    for _file, group in groupby(rows, key=lambda row: row["request_file"]):
+        parts = [iter_batch_lines(row, checked=True, flags=flags) for row in group]
+        for _line_no, custom_id, _line in merge(*parts, key=lambda item: item[0]):
+            yield custom_id
 
 
 _HEAD = b'{"custom_id":"'

@@ -24,8 +24,18 @@ from batchctl.core.errors import (
     StillRunningError,
     UnavailableError,
 )
-from batchctl.core.events import BatchChanged, Event, Events, Polled, PollFailed, WaitStopped
+from batchctl.core.events import (
+    WARN,
+    BatchChanged,
+    Event,
+    Events,
+    Note,
+    Polled,
+    PollFailed,
+    WaitStopped,
+)
 from batchctl.core.flags import KEYS, Flags
+from batchctl.core.plural import counted
 from batchctl.core.submit.feed import QUEUE_FULL, WARMUP, feed
 from batchctl.core.tracking.lifecycle import (
     Target,
@@ -240,6 +250,7 @@ def wait(
     targets = resolve_targets(deps.store(), refs, base_url=base_url, flags=options.flags)
     jobs = job_refs(refs)
     waited = yield from watch(deps, targets, jobs, options, hook=hook)
+    yield from _jobs_left_behind(deps.store(), targets, jobs)
     if not waited.all_ended:
         running = [r for r in waited.records if not is_ended(r)]
         waited.error = StillRunningError(
@@ -251,6 +262,27 @@ def wait(
         waited.error = exit_status_error(waited.records)
     yield WaitEnded(waited)
     return waited
+
+
+def _jobs_left_behind(
+    store: Store, targets: Sequence[Target], jobs: Sequence[str]
+) -> Events[None]:
+    """A batch waited for by its id whose job has parts not sent yet (``--cache auto``'s
+    warm-up, a full queue): say so, and what sends them. A script that waits on the ids a piped
+    submit printed would otherwise take the warm-up's results for the job's."""
+    told = set(jobs)
+    for target in targets:
+        job_id = (target.row or {}).get("job_id")
+        if not job_id or job_id in told:
+            continue
+        told.add(job_id)
+        unsent = [p for p in store.job_parts(str(job_id)) if p["batch_id"] is None]
+        if unsent:
+            requests = sum(int(p["request_count"]) for p in unsent)
+            yield Note(WARN, f"{target.id} is a part of job {job_id}, which has "
+                             f"{counted(len(unsent), 'part')} not sent yet "
+                             f"({counted(requests, 'request')}): `wait {job_id}` sends "
+                             f"them and waits for them, `results {job_id}` has every result")
 
 
 def watch(

@@ -235,3 +235,65 @@ def test_collect_sends_the_rest_once_the_warm_up_has_ended(
     warm, rest = created(emu)
     assert ids(emu, rest) == ["q3", "q4", "q5", "q6", "q7", "q8"]
     assert parse_ts(rest["created_at"]) >= parse_ts(warm["ended_at"])
+
+
+def test_a_group_the_user_marked_already_is_warmed_and_sent_whole(
+    emu: Any, clock: Any, tmp_path: Path
+) -> None:
+    """The plan adds no marker where the user's is (no line re-encoded): the parts are still
+    a warm-up and the rest without it, each sending only its own lines (review of 2026-12-07:
+    the rest's body copied the whole range and every send stopped at exit 7)."""
+    requests = []
+    for n, model in enumerate(MODELS, 1):
+        params = ask(f"Question {n}: who spoke?", model=model)
+        params["messages"][0]["content"][0]["cache_control"] = {"type": "ephemeral", "ttl": "1h"}
+        requests.append({"custom_id": f"q{n}", "params": params})
+    path, out = write_jsonl(tmp_path / "marked.jsonl", requests), tmp_path / "out.csv"
+    done = cli_on(emu, clock)("run", "--cache", "auto", "-o", str(out), str(path))
+    assert done.exit_code == 0, done.stderr
+    warm, *rest = created(emu)
+    assert ids(emu, warm) == ["q1", "q2"]
+    assert sorted(i for b in rest for i in ids(emu, b)) == sorted(f"q{n}" for n in range(3, 9))
+    assert [row.split(",")[0] for row in out.read_text().splitlines()[1:]] == [
+        f"q{n}" for n in range(1, 9)]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_input_order_is_the_files_order_when_the_warm_up_holds_later_lines(
+    emu: Any, clock: Any, tmp_path: Path, fmt: str
+) -> None:
+    """Group B's first request is line 4: the warm-up (q1, q4) is read first, yet the rows
+    come in the file's order (review of 2026-12-07: the order was q1, q4, q2, ...)."""
+    models = [SONNET, SONNET, SONNET, OTHER, OTHER, SONNET]
+    path = write_jsonl(tmp_path / "late.jsonl", [
+        {"custom_id": f"q{n}", "params": ask(f"Question {n}: who spoke?", model=model)}
+        for n, model in enumerate(models, 1)])
+    out = tmp_path / f"out.{fmt}"
+    done = cli_on(emu, clock)("run", "--cache", "auto", "--order", "input", "-o", str(out),
+                              str(path))
+    assert done.exit_code == 0, done.stderr
+    assert ids(emu, created(emu)[0]) == ["q1", "q4"]
+    lines = out.read_text().splitlines()
+    got = ([line.split(",")[0] for line in lines[1:]] if fmt == "csv"
+           else [json.loads(line)["custom_id"] for line in lines])
+    assert got == [f"q{n}" for n in range(1, 7)]
+
+
+def test_waiting_on_the_warm_up_by_its_id_names_the_job_left_behind(
+    emu: Any, clock: Any, tmp_path: Path
+) -> None:
+    """A piped submit prints the warm-up's id; a script that waits on it is told that the
+    job's rest is not sent, and what sends it (stderr; stdout stays empty)."""
+    run = cli_on(emu, clock)
+    sent = run("submit", "--cache", "auto", str(two_groups(tmp_path)))
+    assert sent.exit_code == 0, sent.stderr
+    (warm,) = sent.stdout.split()
+    job = json.loads(run("status", "--json", warm).stdout)["job_id"]
+    by_id = run("wait", warm)
+    assert by_id.exit_code == 0 and by_id.stdout == ""
+    assert (f"warning: {warm} is a part of job {job}, which has 1 part not sent yet "
+            f"(6 requests): `wait {job}` sends them") in by_id.stderr
+    assert len(emu.batches()) == 1  # named, not sent: waiting on a batch sends nothing
+    by_job = run("wait", job)
+    assert by_job.exit_code == 0 and "not sent yet" not in by_job.stderr
+    assert len(emu.batches()) == 2
