@@ -159,7 +159,8 @@ def ids_in_file_order(rows: Iterable[Mapping[str, Any]], flags: Flags = KEYS) ->
 
     for _file, group in groupby(rows, key=lambda row: row["request_file"]):
         parts = [iter_batch_lines(row, checked=True, flags=flags) for row in group]
-        for _line_no, custom_id, _line in merge(*parts, key=lambda item: item[0]):
+        lines = parts[0] if len(parts) == 1 else merge(*parts, key=lambda item: item[0])
+        for _line_no, custom_id, _line in lines:
             yield custom_id
 
 
