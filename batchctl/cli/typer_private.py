@@ -1,4 +1,5 @@
-"""Every use batchctl makes of Typer's (and its Click's) private names, in one module.
+"""Every use batchctl makes of Typer's (and its Click's) private names, in one module, and of
+the one private name of Rich it needs (``Live._live_render``, "live render").
 
 Typer's public API is what ``typer`` exports (``Typer``, ``Option``, ``Argument``, ``Context``,
 ``CallbackParam``, ``Exit``, ``BadParameter``, ``TyperException``), the ``typer.core`` classes it
@@ -31,7 +32,20 @@ USES: dict[str, str] = {
     "registration records": "Typer.registered_commands/registered_groups and their cls: "
     "every command a module registers gets batchctl's command class (its help pages and "
     "usage errors) without each module naming it",
+    "live render": "rich.live.Live._live_render, the LiveRender that moves the cursor up over "
+    "what a live display drew: batchctl puts its own in its place (cli/render/live.py, Redraw) "
+    "so that a resize and Ctrl-C redraw cleanly; Rich exports no way to give Live another",
 }
+
+
+def live_render(live: Any) -> Any:
+    """The ``LiveRender`` of a ``rich.live.Live`` ("live render")."""
+    return live._live_render
+
+
+def set_live_render(live: Any, render: Any) -> None:
+    """Make ``render`` (a ``LiveRender``) the one ``live`` draws and moves the cursor with."""
+    live._live_render = render
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 from rich.cells import cell_len
-from rich.live import Live
-from rich.live_render import LiveRender
 
 from tests.support.files import write_requests
 from tests.support.runs import cli_on, submit
@@ -78,8 +76,3 @@ def test_a_resize_redraws_cleanly(running: Any) -> None:
     assert len(bar_rows(text, batch)) == 1, text
 
 
-def test_rich_still_keeps_the_live_render_where_batchctl_replaces_it() -> None:
-    """The canary of batchctl/cli/render/live.py, the one private name of Rich it uses."""
-    live = Live()
-    assert isinstance(live._live_render, LiveRender)
-    assert callable(live._live_render.position_cursor)

@@ -120,6 +120,19 @@ def _records() -> None:
     assert isinstance(group.commands["sub"].commands["two"], Command)
 
 
+@canary("live render")
+def _live_render() -> None:
+    from rich.live import Live
+    from rich.live_render import LiveRender
+
+    live = Live()
+    assert isinstance(typer_private.live_render(live), LiveRender)
+    assert callable(typer_private.live_render(live).position_cursor)
+    mine = LiveRender("")
+    typer_private.set_live_render(live, mine)
+    assert live._live_render is mine
+
+
 def test_every_private_use_has_its_canary() -> None:
     assert set(CHECKS) == set(USES)
 
@@ -136,7 +149,8 @@ def test_typer_still_gives_what_batchctl_reads(use: str) -> None:
 def test_no_other_module_reads_typers_private_names() -> None:
     root = ROOT
     names = ("typer._click", "_click.", "type_descriptor", "HAS_RICH", "process_value",
-             "registered_commands", "registered_groups", "_get_command", "DefaultPlaceholder")
+             "registered_commands", "registered_groups", "_get_command", "DefaultPlaceholder",
+             "._live_render")
     found = {
         f"{path.relative_to(root)}: {name}"
         for path in [*root.joinpath("batchctl").rglob("*.py"), *root.joinpath("tests").rglob("*.py")]
