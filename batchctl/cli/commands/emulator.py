@@ -24,6 +24,10 @@ def _rate(help_text: str) -> Any:
     return typer.Option(min=0.0, max=1.0, show_default=False, metavar="RATE", help=help_text)
 
 
+def _count(help_text: str) -> Any:
+    return typer.Option(min=0, show_default=False, metavar="N", help=help_text)
+
+
 def emulator(
     ctx: typer.Context,
     host: Annotated[
@@ -94,19 +98,13 @@ def emulator(
         ),
     ] = False,
     spend_limit_after: Annotated[
-        int | None,
-        typer.Option(min=0, show_default=False, metavar="N",
-                     help="With --spend-limit: only once N batches exist."),
+        int | None, _count("With --spend-limit: only once N batches exist.")
     ] = None,
     storage_not_ready: Annotated[
-        int | None,
-        typer.Option(min=0, show_default=False, metavar="N",
-                     help="The first N calls answer 503 storage_not_ready."),
+        int | None, _count("The first N calls answer 503 storage_not_ready.")
     ] = None,
     overloaded: Annotated[
-        int | None,
-        typer.Option(min=0, show_default=False, metavar="N",
-                     help="The first N calls answer 529 overloaded_error, retry-after 1 s."),
+        int | None, _count("The first N calls answer 529 overloaded_error, retry-after 1 s.")
     ] = None,
     flaky_404_seconds: Annotated[
         float | None,
